@@ -1,0 +1,190 @@
+"""The command line: options into `Options`, `execute` them, every outcome into an exit code.
+
+This is the only module that prints errors or exits; `guarded` is the one place exceptions become
+exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import click
+
+from runner import __version__
+from runner.errors import ExitCode, FatalError, UsageError
+from runner.problems import InvalidPlan, problems_as_json
+
+EXIT_CODES = """\b
+Exit codes:
+  0    the plan succeeded (with --validate: every plan is valid)
+  1    the plan failed: a step not allowed to fail did not succeed
+  2    invalid plan or usage
+  3    Fusion unreachable, credentials refused, or an unexpected internal error
+  130  interrupted
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Options:
+    plans: tuple[str, ...]
+    action: str  # "validate" | "dry-run" | "graph" | "run"
+    graph: str | None = None
+    output_format: str = "text"
+    variables: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    show_traceback: bool = False
+
+
+def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
+    if options.action == "validate":
+        return _validate(options, environ)
+    from runner.plan import load_plan  # noqa: PLC0415 - keeps --version and --help fast
+
+    if len(options.plans) != 1:
+        raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
+    plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
+    if options.action == "graph":
+        from runner import graph  # noqa: PLC0415
+
+        click.echo(graph.mermaid(plan) if options.graph == "mermaid" else graph.dot(plan), nl=False)
+        return ExitCode.SUCCEEDED
+    from runner.plan import resolve_url  # noqa: PLC0415
+
+    url, source = resolve_url(plan, options.url, environ)
+    if options.action == "dry-run":
+        from runner.describe import describe  # noqa: PLC0415
+
+        click.echo(describe(plan, url=url, url_source=source), nl=False)
+        return ExitCode.SUCCEEDED
+    raise UsageError(
+        "running plans is not available in this version yet: use --validate, --dry-run or --graph"
+    )
+
+
+def _validate(options: Options, environ: Mapping[str, str]) -> int:
+    from runner.plan import load_plan  # noqa: PLC0415
+
+    problems = []
+    for path in options.plans:
+        try:
+            plan = load_plan(path, variables=options.variables, environ=environ)
+        except InvalidPlan as invalid:
+            problems += invalid.problems
+            if options.output_format == "text":
+                for problem in invalid.problems:
+                    click.echo(str(problem), err=True)
+        else:
+            if options.output_format == "text":
+                click.echo(f"{path}: valid, {len(plan.steps)} step(s)", err=True)
+    if options.output_format == "json":
+        click.echo(problems_as_json(problems))
+    return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
+
+
+def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
+    """Run `run`, turning every exception into one line on stderr and an exit code."""
+    try:
+        return run()
+    except InvalidPlan as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        return ExitCode.INVALID
+    except FatalError as error:
+        click.echo(f"fusion-run: {error}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        click.echo("fusion-run: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as error:
+        if show_traceback:
+            traceback.print_exc()
+        hint = "" if show_traceback else " (run again with --traceback for details)"
+        click.echo(f"fusion-run: internal error: {type(error).__name__}: {error}{hint}", err=True)
+        return ExitCode.FUSION
+
+
+def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
+    variables = {}
+    for item in values:
+        name, equals, value = item.partition("=")
+        if not equals or not name.isidentifier():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        variables[name] = value
+    return variables
+
+
+@click.command(
+    epilog=EXIT_CODES,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.argument("plans", nargs=-1, required=True, metavar="PLAN...")
+@click.option("--validate", is_flag=True, help="Check the plans offline and exit: 0 valid, 2 not.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the resolved plan and its start order without contacting Fusion.",
+)
+@click.option(
+    "--graph",
+    type=click.Choice(["mermaid", "dot"]),
+    help="Print the plan's dependency graph in Mermaid or Graphviz DOT.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="With --validate: problems as text lines on stderr, or as a JSON list on stdout.",
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set ${NAME} in the plan; wins over the environment. Repeatable.",
+)
+@click.option("--url", help="Fusion's base URL; wins over FUSION_URL and the plan's fusion.url.")
+@click.option(
+    "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
+)
+@click.version_option(__version__, "--version", prog_name="fusion-run")
+def main(  # noqa: PLR0917 - click passes each option by position
+    plans: tuple[str, ...],
+    validate: bool,
+    dry_run: bool,
+    graph: str | None,
+    output_format: str,
+    variables: tuple[str, ...],
+    url: str | None,
+    show_traceback: bool,
+) -> None:
+    """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
+
+    Credentials come from the environment only: FUSION_USER and FUSION_PASSWORD, FUSION_API_KEY,
+    or FUSION_TOKEN, as the plan's fusion.auth says.
+    """
+    chosen = [
+        name
+        for name, on in (("--validate", validate), ("--dry-run", dry_run), ("--graph", graph))
+        if on
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one of {', '.join(chosen)}")
+    action = {"--validate": "validate", "--dry-run": "dry-run", "--graph": "graph"}.get(
+        chosen[0] if chosen else "", "run"
+    )
+    options = Options(
+        plans=plans,
+        action=action,
+        graph=graph,
+        output_format=output_format,
+        variables=_parse_variables(variables),
+        url=url,
+        show_traceback=show_traceback,
+    )
+    sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

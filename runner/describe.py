@@ -1,0 +1,68 @@
+"""The resolved plan in words, for --dry-run: what each step waits for, its limits, its criteria."""
+
+from __future__ import annotations
+
+from runner.durations import format_duration
+from runner.graph import waves
+from runner.plan import Plan, RunIf, Step
+
+RUN_IF_WORDS = {
+    RunIf.ALL_SUCCESS: "runs if all succeed",
+    RunIf.ALL_DONE: "runs once all are done, however they end",
+    RunIf.AT_LEAST_ONE_SUCCESS: "runs if at least one succeeds",
+    RunIf.NONE_FAILED: "runs if none fails and at least one ran",
+    RunIf.AT_LEAST_ONE_FAILED: "runs if at least one fails",
+    RunIf.ALL_FAILED: "runs if all fail",
+}
+
+
+def describe(plan: Plan, *, url: str | None, url_source: str) -> str:
+    fusion = plan.fusion
+    where = (
+        f"{url}{fusion.api} (from {url_source})" if url else "no URL yet: set --url or FUSION_URL"
+    )
+    if isinstance(fusion.verify, str):
+        tls = f"verified with {fusion.verify}"
+    else:
+        tls = "verified" if fusion.verify else "NOT verified"
+    limit = format_duration(plan.timeout) if plan.timeout else "none"
+    lines = [
+        f"plan {plan.name} ({plan.file}, sha256 {plan.sha256[:12]})",
+        f"fusion: {where}; auth {fusion.auth}; TLS {tls}",
+        f"at most {plan.max_parallel} runs at once; fail_fast {'on' if plan.fail_fast else 'off'}; "
+        f"plan timeout {limit}",
+        "",
+        "steps:",
+    ]
+    for step in plan.steps:
+        lines += _describe_step(step)
+    lines += ["", "start order, if every step succeeds:"]
+    lines += [f"  {number}. {', '.join(wave)}" for number, wave in enumerate(waves(plan), start=1)]
+    return "\n".join(lines) + "\n"
+
+
+def _describe_step(step: Step) -> list[str]:
+    head = f"  {step.name}" + ("" if step.name == step.job else f" (job {step.job})")
+    if not step.depends_on:
+        waits = "nothing"
+    elif step.implicit_dependency:
+        waits = f"{step.depends_on[0]}, the step listed before it; {RUN_IF_WORDS[step.run_if]}"
+    else:
+        waits = f"{', '.join(step.depends_on)}; {RUN_IF_WORDS[step.run_if]}"
+    retries = f"retries {step.retries}"
+    if step.retries:
+        retries += f", {format_duration(step.retry_delay)} apart"
+    criteria = [f"state in [{', '.join(step.success.states)}]"]
+    if step.success.max_duration is not None:
+        criteria.append(f"took at most {format_duration(step.success.max_duration)}")
+    criteria += step.success.expect
+    lines = [
+        head,
+        f"    waits for: {waits}",
+        f"    timeout {format_duration(step.timeout)}; polls at most "
+        f"{format_duration(step.poll_interval)} apart; {retries}",
+        f"    success: {'; '.join(criteria)}",
+    ]
+    if step.allow_failure:
+        lines.append("    allowed to fail: its failure does not fail the plan")
+    return lines

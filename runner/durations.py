@@ -1,0 +1,44 @@
+"""Durations as plans write them: integer seconds or strings like 90s, 5m, 2h, 1h30m, 1d."""
+
+from __future__ import annotations
+
+import re
+
+# Kept in step with "$defs.duration" in schemas/plan.schema.json.
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds in `value`. The schema has vetted the form; this raises ValueError otherwise.
+
+    >>> parse_duration("1h30m"), parse_duration(90), parse_duration("2d")
+    (5400, 90, 172800)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"not a duration: {value!r}")
+        return value
+    match = _DURATION.match(value)
+    if not value or match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest plan-style spelling of `seconds`, rounded to whole seconds.
+
+    >>> format_duration(5400), format_duration(0), format_duration(59.6)
+    ('1h30m', '0s', '1m')
+    """
+    rest = round(seconds)
+    if rest == 0:
+        return "0s"
+    parts = []
+    for unit, size in _UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

@@ -1,0 +1,72 @@
+"""The plan's dependency graph: start order in waves, and drawings in Mermaid and DOT."""
+
+from __future__ import annotations
+
+import graphlib
+import json
+
+from runner.plan import Plan, RunIf
+
+
+def waves(plan: Plan) -> list[list[str]]:
+    """Steps grouped by when they can start if every step succeeds, in plan order within a wave.
+
+    For `a`, then `b` and `c` both with `depends_on: [a]`, then `d` (waits for `c`, listed
+    before it): [["a"], ["b", "c"], ["d"]].
+    """
+    order = {step.name: index for index, step in enumerate(plan.steps)}
+    sorter = graphlib.TopologicalSorter({step.name: step.depends_on for step in plan.steps})
+    sorter.prepare()
+    result = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=order.__getitem__)
+        result.append(ready)
+        sorter.done(*ready)
+    return result
+
+
+def _label(plan: Plan, name: str) -> str:
+    job = plan.step(name).job
+    return name if job == name else f"{name}\n{job}"
+
+
+def mermaid(plan: Plan) -> str:
+    ids = {step.name: f"s{index}" for index, step in enumerate(plan.steps)}
+
+    def text(value: str) -> str:
+        escaped = value.replace("&", "#amp;").replace('"', "#quot;")
+        return escaped.replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")
+
+    lines = ["flowchart LR"]
+    lines += [f'  {ids[step.name]}["{text(_label(plan, step.name))}"]' for step in plan.steps]
+    for step in plan.steps:
+        for upstream in step.depends_on:
+            if step.run_if is RunIf.ALL_SUCCESS:
+                lines.append(f"  {ids[upstream]} --> {ids[step.name]}")
+            else:
+                lines.append(f"  {ids[upstream]} -.->|{step.run_if}| {ids[step.name]}")
+    return "\n".join(lines) + "\n"
+
+
+def dot(plan: Plan) -> str:
+    def quote(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a DOT string: backslash and quote escaped
+
+    lines = [
+        f"digraph {quote(plan.name)} {{",
+        "  rankdir=LR;",
+        "  node [shape=box, style=rounded];",
+    ]
+    lines += [
+        f"  {quote(step.name)} [label={quote(_label(plan, step.name))}];" for step in plan.steps
+    ]
+    for step in plan.steps:
+        for upstream in step.depends_on:
+            style = (
+                ""
+                if step.run_if is RunIf.ALL_SUCCESS
+                else f" [style=dashed, label={quote(step.run_if)}]"
+            )
+            lines.append(f"  {quote(upstream)} -> {quote(step.name)}{style};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,278 @@
+"""Reading a plan file into plain data, keeping where every key and value stands.
+
+PyYAML's loaders lose positions and silently keep the last of two equal keys, so we compose the node
+tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
+duplicate keys as problems, `${NAME}` interpolation, and no YAML aliases (see `ALIASES`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from runner.problems import InvalidPlan, Path, Problem
+
+MAX_PLAN_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+ALIASES = (
+    "YAML anchors and aliases are not allowed in plans: write the value out, "
+    "or put shared step settings under 'defaults:'"
+)
+CREDENTIAL_VARIABLES = frozenset({"FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"})
+
+Loader: type[yaml.SafeLoader] | type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+_SCALARS = yaml.constructor.SafeConstructor()
+_RESOLVER = yaml.resolver.Resolver()
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:null": _SCALARS.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _SCALARS.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _SCALARS.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
+}
+_STRING_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates stay text
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A plan's data, with 1-based (line, column) for each value and each mapping key."""
+
+    file: str
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Where `path` stands; the nearest enclosing value when it is absent (a missing key)."""
+        if key and path in self.keys:
+            return self.keys[path]
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, (1, 1))
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+        line, column = self.locate(path, key=key)
+        return Problem(file=self.file, line=line, column=column, path=path, message=message)
+
+
+def read_text(path: str) -> str:
+    """The plan's text, or InvalidPlan with one problem naming what is wrong with the file."""
+
+    def fail(message: str, line: int | None = None, column: int | None = None) -> InvalidPlan:
+        return InvalidPlan([Problem(file=path, message=message, line=line, column=column)])
+
+    try:
+        with FsPath(path).open("rb") as stream:
+            raw = stream.read(MAX_PLAN_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("cannot read the plan: no such file") from None
+    except IsADirectoryError:
+        raise fail("cannot read the plan: it is a directory, not a file") from None
+    except PermissionError:
+        raise fail("cannot read the plan: permission denied") from None
+    except OSError as error:
+        raise fail(f"cannot read the plan: {error.strerror or error}") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise fail(f"the file is larger than {MAX_PLAN_BYTES // 2**20} MiB, too large to be a plan")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        byte = raw[error.start]
+        raise fail(
+            f"the plan is not UTF-8 (byte 0x{byte:02x}): save it as UTF-8", line, column
+        ) from None
+
+
+def parse(
+    text: str,
+    file: str,
+    *,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Document:
+    """Data and positions of the single YAML document in `text`; InvalidPlan on any problem."""
+    try:
+        root = yaml.compose(text, Loader=Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = f"invalid YAML: {error.problem or error.context}"
+        start = error.context_mark
+        if error.problem and error.context and start is not None:
+            message += (
+                f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
+            )
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise InvalidPlan([Problem(file=file, line=line, column=column, message=message)]) from None
+    except yaml.YAMLError as error:  # e.g. a reader error for a control character
+        raise InvalidPlan([Problem(file=file, message=f"invalid YAML: {error}")]) from None
+    if root is None:
+        raise InvalidPlan(
+            [
+                Problem(
+                    file=file,
+                    line=1,
+                    column=1,
+                    message="the plan is empty: start with 'version: 1'",
+                )
+            ]
+        )
+    builder = _Builder(file, variables or {}, environ or {})
+    data = builder.build(root, ())
+    if builder.aliases:
+        builder.problems += _alias_problems(text, file, builder.aliases)
+    if builder.problems:
+        raise InvalidPlan(builder.problems)
+    return Document(file, data, builder.values, builder.keys)
+
+
+def _short(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _alias_problems(text: str, file: str, paths: list[Path]) -> list[Problem]:
+    """One problem per anchor, at its first alias. Rare, so the second pass costs nothing usually.
+
+    The builder meets repeated nodes in document order without descending into them, which is
+    the order of the parser's alias events, so the n-th event is the n-th repeat.
+    """
+    events = [e for e in yaml.parse(text, Loader=Loader) if isinstance(e, yaml.AliasEvent)]
+    problems, reported = [], set()
+    for path, event in zip(paths, events, strict=False):
+        if event.anchor in reported:
+            continue
+        reported.add(event.anchor)
+        message = ALIASES.replace("plans:", f"plans (*{event.anchor} here):", 1)
+        mark = event.start_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problems.append(Problem(file=file, line=line, column=column, path=path, message=message))
+    return problems
+
+
+class _Builder:
+    def __init__(self, file: str, variables: Mapping[str, str], environ: Mapping[str, str]):
+        self.file = file
+        self.variables = variables
+        self.environ = environ
+        self.problems: list[Problem] = []
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
+        self.seen: set[int] = set()
+        self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
+
+    def problem(self, node: yaml.Node, path: Path, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(
+            Problem(
+                file=self.file,
+                line=mark.line + 1,
+                column=mark.column + 1,
+                path=path,
+                message=message,
+            )
+        )
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        if id(node) in self.seen:
+            self.aliases.append(path)
+            return None
+        self.seen.add(id(node))
+        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if len(path) > MAX_DEPTH:
+            self.problem(node, path, f"nested more than {MAX_DEPTH} levels deep")
+            return None
+        if isinstance(node, yaml.MappingNode) and node.tag == "tag:yaml.org,2002:map":
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode) and node.tag == "tag:yaml.org,2002:seq":
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        self.problem(node, path, f"unsupported YAML tag {_short(node.tag)!r}")
+        return None
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, path, "a mapping key must be a plain string")
+                continue
+            key = str(key_node.value)
+            self.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in first_line:
+                self.problem(
+                    key_node,
+                    (*path, key),
+                    f"duplicate key {key!r} (first at line {first_line[key]}): "
+                    "YAML would keep only the last one; remove one of them",
+                )
+            first_line.setdefault(key, key_node.start_mark.line + 1)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        if node.tag in _PLAIN_TAGS:
+            return _PLAIN_TAGS[node.tag](node)
+        if node.tag not in _STRING_TAGS:
+            self.problem(node, path, f"unsupported YAML tag {_short(node.tag)!r}")
+            return None
+        text = str(node.value)
+        if "${" not in text:
+            return text
+        value = self.interpolate(node, path, text)
+        whole = _REFERENCE.fullmatch(text)
+        # Plain only: a quoted "${N}" stays text. (The C loader marks plain as "", Python as None.)
+        if not node.style and whole is not None and whole.group(1) is not None:
+            # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
+            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+            if tag in _PLAIN_TAGS:
+                return _PLAIN_TAGS[tag](yaml.ScalarNode(tag, value))
+        return value
+
+    def interpolate(self, node: yaml.ScalarNode, path: Path, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            inner = match.group(1)
+            if inner is None:
+                self.problem(node, path, "unterminated '${': write ${NAME} or ${NAME:-default}")
+                return ""
+            reference = _NAME.match(inner)
+            if reference is None:
+                self.problem(
+                    node,
+                    path,
+                    f"invalid reference '${{{inner}}}': write ${{NAME}} or ${{NAME:-default}}",
+                )
+                return ""
+            name, default = reference.groups()
+            if name in CREDENTIAL_VARIABLES:
+                self.problem(
+                    node,
+                    path,
+                    f"{name} is a credential: fusion-run reads it from the environment itself, "
+                    "and it may not appear in a plan",
+                )
+                return ""
+            for source in (self.variables, self.environ):
+                if name in source:
+                    return source[name]
+            if default is not None:
+                return str(default)
+            self.problem(
+                node,
+                path,
+                f"undefined variable {name}: pass --var {name}=VALUE, set it in the "
+                f"environment, or write ${{{name}:-default}}",
+            )
+            return ""
+
+        return _REFERENCE.sub(replace, text)

@@ -1,0 +1,306 @@
+"""Every problem in a plan document, at its place: the JSON Schema pass, then the semantic pass.
+
+Both passes yield `Problem`s for the same formatter. The semantic pass reads the raw data
+defensively, so one run reports schema and semantic problems together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import graphlib
+import itertools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from jsonschema import Draft202012Validator, ValidationError
+
+from runner.problems import Path, Problem
+from runner.schemas import load_schema
+from runner.source import Document
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+
+
+def validate(doc: Document) -> list[Problem]:
+    return [*schema_problems(doc), *semantic_problems(doc)]
+
+
+def schema_problems(doc: Document) -> Iterator[Problem]:
+    validator = Draft202012Validator(load_schema("plan.schema.json"))
+    for error in validator.iter_errors(doc.data):
+        yield from _explain(error, doc)
+
+
+def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
+    path: Path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    expected: Any = error.validator_value
+    kind = error.validator
+    if kind in ("anyOf", "oneOf"):
+        yield from _explain_alternatives(error, doc)
+    elif kind == "type":
+        if path == ():
+            yield doc.problem(
+                path, f"a plan is a mapping with 'version' and 'steps', not {_describe(instance)}"
+            )
+        else:
+            wanted = expected if isinstance(expected, list) else [expected]
+            yield doc.problem(path, f"expected {_alternatives(wanted)}, got {_describe(instance)}")
+    elif kind == "required":
+        for name in expected:
+            if isinstance(instance, dict) and name not in instance:
+                yield doc.problem(path, f"missing required key {name!r}")
+    elif kind == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        for key in instance:
+            if key not in known:
+                yield doc.problem(
+                    (*path, key),
+                    f"unknown key {key!r}{_suggest(key, known, listing=True)}",
+                    key=True,
+                )
+    elif kind == "enum":
+        options = [str(option) for option in expected]
+        yield doc.problem(
+            path,
+            f"{instance!r} is not one of: {', '.join(options)}{_suggest(str(instance), options)}",
+        )
+    elif kind == "const" and path == ("version",):
+        yield doc.problem(
+            path, f"unsupported plan version {instance!r}: this fusion-run reads version 1"
+        )
+    elif kind == "pattern" and path == ("fusion", "url"):
+        yield doc.problem(path, url_problem(instance) or error.message)
+    elif kind in ("pattern", "minimum") and "patternErrorMessage" in schema:
+        yield doc.problem(path, f"{schema['patternErrorMessage']}, got {instance!r}")
+    elif kind == "minimum":
+        yield doc.problem(path, f"expected at least {expected}, got {instance!r}")
+    elif kind == "maximum":
+        yield doc.problem(path, f"expected at most {expected}, got {instance!r}")
+    elif kind == "minItems" and path == ("steps",):
+        yield doc.problem(path, "a plan needs at least one step")
+    elif kind == "minItems":
+        yield doc.problem(path, f"expected at least {expected} item(s), got none")
+    elif kind == "minLength":
+        yield doc.problem(path, "expected a non-empty string")
+    elif kind == "uniqueItems":
+        seen: list[Any] = []
+        for index, item in enumerate(instance):
+            if item in seen:
+                yield doc.problem((*path, index), f"{item!r} is listed twice")
+            seen.append(item)
+    else:
+        yield doc.problem(path, error.message)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be Fusion's base URL, or None. Never echoes `url`: it may hold a secret."""
+    rule = load_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
+    if re.search(rule["pattern"], url):
+        return None
+    if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
+        return "credentials may not be part of the URL: set them in the environment instead"
+    return str(rule["patternErrorMessage"])
+
+
+def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Problem]:
+    """Explain an anyOf by the branch whose type fits the value; name the types when none does."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    fitting = [
+        errors
+        for errors in branches.values()
+        if not any(sub.validator == "type" and not sub.relative_path for sub in errors)
+    ]
+    if fitting:
+        for sub in min(fitting, key=len):
+            yield from _explain(sub, doc)
+        return
+    wanted = [
+        sub.validator_value
+        for errors in branches.values()
+        for sub in errors
+        if sub.validator == "type"
+    ]
+    yield doc.problem(
+        tuple(error.absolute_path),
+        f"expected {_alternatives(wanted)}, got {_describe(error.instance)}",
+    )
+
+
+def _alternatives(types: list[Any]) -> str:
+    words = list(dict.fromkeys(_TYPE_WORDS.get(str(t), str(t)) for t in types))
+    if len(words) > 1:
+        words = ["true, false" if word == _TYPE_WORDS["boolean"] else word for word in words]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    return f"{value!r}"
+
+
+def _suggest(word: str, options: list[str], *, listing: bool = False) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    if listing and options:
+        return f" (expected one of: {', '.join(options)})"
+    return ""
+
+
+# --- the semantic pass ---------------------------------------------------------------------------
+
+
+def semantic_problems(doc: Document) -> Iterator[Problem]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        yield from _step_problems(doc, steps)
+    defaults = data.get("defaults")
+    if isinstance(defaults, dict):
+        yield from _expect_problems(doc, ("defaults",), defaults)
+
+
+def step_name(step: Any) -> str | None:
+    """The name a raw step goes by: its name, else its job id; None when it has neither."""
+    if isinstance(step, str):
+        return step
+    if isinstance(step, dict):
+        for key in ("name", "job"):
+            if isinstance(step.get(key), str):
+                return str(step[key])
+    return None
+
+
+def _name_path(index: int, step: Any) -> Path:
+    if isinstance(step, dict):
+        return ("steps", index, "name") if "name" in step else ("steps", index, "job")
+    return ("steps", index)
+
+
+def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
+    names: dict[str, int] = {}
+    graph_ok = True
+    for index, step in enumerate(steps):
+        name = step_name(step)
+        if name is None:
+            graph_ok = False
+            continue
+        if name in names:
+            graph_ok = False
+            first_line, _ = doc.locate(_name_path(names[name], steps[names[name]]))
+            yield doc.problem(
+                _name_path(index, step),
+                f"duplicate step name {name!r} (first at line {first_line}): "
+                "give one of them a distinct 'name:'",
+            )
+        else:
+            names[name] = index
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        yield from _expect_problems(doc, ("steps", index), step)
+        depends_on = step.get("depends_on")
+        if not isinstance(depends_on, list):
+            continue
+        for position, dependency in enumerate(depends_on):
+            if not isinstance(dependency, str):
+                continue
+            where = ("steps", index, "depends_on", position)
+            if dependency == step_name(step):
+                graph_ok = False
+                yield doc.problem(where, f"step {dependency!r} cannot depend on itself")
+            elif dependency not in names:
+                graph_ok = False
+                yield doc.problem(
+                    where, f"unknown step {dependency!r}{_suggest(dependency, list(names))}"
+                )
+    if graph_ok:
+        yield from _cycle_problems(doc, steps, names)
+
+
+def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> Iterator[Problem]:
+    waits_for: dict[str, list[str]] = {}
+    implicit: set[str] = set()
+    previous: str | None = None
+    for step in steps:
+        name = step_name(step)
+        assert name is not None  # the caller checked every step has a name
+        explicit = step.get("depends_on") if isinstance(step, dict) else None
+        if isinstance(explicit, list):
+            waits_for[name] = [d for d in explicit if isinstance(d, str)]
+        else:
+            waits_for[name] = [] if previous is None else [previous]
+            implicit.add(name)
+        previous = name
+    try:
+        graphlib.TopologicalSorter(waits_for).prepare()
+    except graphlib.CycleError as error:
+        cycle: list[str] = list(reversed(error.args[1]))  # graphlib lists it against the edges
+        start = cycle[0]
+        notes = [
+            f"{later} has no depends_on, so it waits for {earlier}, the step listed before it"
+            for earlier, later in itertools.pairwise(cycle)
+            if later in implicit
+        ]
+        message = "dependency cycle: " + " -> ".join(cycle)
+        if notes:
+            message += f" ({'; '.join(notes)})"
+        index = names[start]
+        step = steps[index]
+        path: Path = (
+            ("steps", index, "depends_on")
+            if isinstance(step, dict) and "depends_on" in step
+            else _name_path(index, step)
+        )
+        yield doc.problem(path, message)
+
+
+def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> Iterator[Problem]:
+    success = settings.get("success")
+    expect = success.get("expect") if isinstance(success, dict) else None
+    if not isinstance(expect, list):
+        return
+    for position, expression in enumerate(expect):
+        if not isinstance(expression, str) or not expression:
+            continue
+        try:
+            jmespath.compile(expression)
+        except jmespath.exceptions.ParseError as error:
+            if isinstance(error, jmespath.exceptions.LexerError):
+                what = error.message
+            elif isinstance(error, jmespath.exceptions.IncompleteExpressionError):
+                what = "the expression ends too soon"
+            else:
+                what = error.msg
+            yield doc.problem(
+                (*where, "success", "expect", position),
+                f"invalid JMESPath expression: {what} at character {(error.lex_position or 0) + 1}",
+            )

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from runner.errors import UsageError
+from runner.plan import Auth, RunIf, Success, load_plan, resolve_url
+from tests.conftest import EXAMPLES, WritePlan
+
+
+def test_defaults_and_built_in_defaults(write_plan: WritePlan) -> None:
+    plan = load_plan(
+        write_plan(
+            """\
+version: 1
+defaults:
+  timeout: 1h
+  retries: 1
+  success:
+    states: [finished]
+    expect: ["a"]
+steps:
+  - crawl
+  - job: index
+    retries: 3
+    success:
+      max_duration: 10m
+  - job: train
+    success:
+      expect: ["b"]
+"""
+        )
+    )
+    crawl, index, train = plan.steps
+    assert (crawl.timeout, crawl.retries, crawl.poll_interval, crawl.retry_delay) == (
+        3600,
+        1,
+        10,
+        30,
+    )
+    assert crawl.success == Success(states=("finished",), max_duration=None, expect=("a",))
+    assert index.retries == 3
+    assert index.success == Success(states=("finished",), max_duration=600, expect=("a",))
+    assert train.success.expect == ("b",)
+    assert crawl.run_if is RunIf.ALL_SUCCESS
+    assert not crawl.allow_failure
+
+
+def test_plain_list_is_a_sequence_and_empty_depends_on_starts_at_once(
+    write_plan: WritePlan,
+) -> None:
+    plan = load_plan(
+        write_plan(
+            "version: 1\nsteps:\n  - a\n  - b\n  - job: c\n    depends_on: []\n"
+            "  - d\n  - job: e\n    depends_on: [a, c]\n"
+        )
+    )
+    assert {s.name: (s.depends_on, s.implicit_dependency) for s in plan.steps} == {
+        "a": ((), False),
+        "b": (("a",), True),
+        "c": ((), False),
+        "d": (("c",), True),
+        "e": (("a", "c"), False),
+    }
+
+
+def test_plan_level_settings(write_plan: WritePlan) -> None:
+    path = write_plan(
+        "version: 1\nname: nightly\nmax_parallel: 2\nfail_fast: true\ntimeout: 6h\n"
+        "fusion:\n  url: https://f.example.com\n  api: /api/apollo\n  auth: api-key\n"
+        "  verify: /etc/ca.pem\nsteps: [a]\n"
+    )
+    plan = load_plan(path)
+    assert (plan.name, plan.max_parallel, plan.fail_fast, plan.timeout) == (
+        "nightly",
+        2,
+        True,
+        21600,
+    )
+    assert plan.fusion.url == "https://f.example.com"
+    assert (plan.fusion.api, plan.fusion.auth, plan.fusion.verify) == (
+        "/api/apollo",
+        Auth.API_KEY,
+        "/etc/ca.pem",
+    )
+    assert plan.sha256 == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_name_defaults_to_the_file_stem() -> None:
+    plan = load_plan(str(EXAMPLES / "quickstart.yaml"))
+    assert plan.name == "quickstart"
+    bare = load_plan(str(EXAMPLES / "quickstart.yaml"))
+    assert bare.fusion.auth is Auth.BASIC
+
+
+def test_steps_keep_their_position(write_plan: WritePlan) -> None:
+    plan = load_plan(write_plan("version: 1\nsteps:\n  - a\n  - job: b\n    retries: 1\n"))
+    assert [(s.line, s.column) for s in plan.steps] == [(3, 5), (4, 5)]
+
+
+def test_forward_references_are_fine(write_plan: WritePlan) -> None:
+    plan = load_plan(
+        write_plan(
+            "version: 1\nsteps:\n  - job: a\n    depends_on: [b]\n  - job: b\n    depends_on: []\n"
+        )
+    )
+    assert plan.step("a").depends_on == ("b",)
+
+
+class TestResolveUrl:
+    plan = load_plan(str(EXAMPLES / "quickstart.yaml"))
+
+    def test_order(self) -> None:
+        env = {"FUSION_URL": "https://env.example.com"}
+        assert resolve_url(self.plan, "https://cli.example.com/", env) == (
+            "https://cli.example.com",
+            "--url",
+        )
+        assert resolve_url(self.plan, None, env) == ("https://env.example.com", "FUSION_URL")
+        assert resolve_url(self.plan, None, {}) == ("http://127.0.0.1:8764", "the plan")
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            (
+                "https://admin:pw@f.example.com",
+                "FUSION_URL: credentials may not be part of the URL: "
+                "set them in the environment instead",
+            ),
+            (
+                "f.example.com",
+                "FUSION_URL: expected an http:// or https:// URL "
+                "with no credentials, query or fragment",
+            ),
+            (
+                "https://f.example.com/?x=1",
+                "FUSION_URL: expected an http:// or https:// URL "
+                "with no credentials, query or fragment",
+            ),
+        ],
+    )
+    def test_bad_environment_url(self, url: str, message: str) -> None:
+        with pytest.raises(UsageError) as caught:
+            resolve_url(self.plan, None, {"FUSION_URL": url})
+        assert str(caught.value) == message

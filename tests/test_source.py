@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.problems import InvalidPlan
+from runner.source import MAX_PLAN_BYTES, Document, parse, read_text
+
+
+def problems_of(text: str, **kwargs: dict[str, str]) -> list[str]:
+    with pytest.raises(InvalidPlan) as caught:
+        parse(text, "p.yaml", **kwargs)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_positions_of_values_and_keys() -> None:
+    doc = parse("version: 1\nsteps:\n  - crawl\n  - job: index\n    retries: 2\n", "p.yaml")
+    assert doc.data == {"version": 1, "steps": ["crawl", {"job": "index", "retries": 2}]}
+    assert doc.locate(("steps", 0)) == (3, 5)
+    assert doc.locate(("steps", 1, "retries")) == (5, 14)
+    assert doc.locate(("steps", 1, "retries"), key=True) == (5, 5)
+    assert doc.locate(("steps", 1, "missing")) == (4, 5)  # the nearest enclosing value
+
+
+def test_dates_stay_strings_and_scalars_keep_yaml_types() -> None:
+    doc = parse("a: 2024-01-01\nb: 010\nc: null\nd: true\ne: 1.5\nf: '7'\n", "p.yaml")
+    assert doc.data == {"a": "2024-01-01", "b": 8, "c": None, "d": True, "e": 1.5, "f": "7"}
+
+
+def test_non_string_keys_keep_their_text() -> None:
+    assert parse("1: a\ntrue: b\n", "p.yaml").data == {"1": "a", "true": "b"}
+
+
+def test_complex_keys_are_refused() -> None:
+    assert problems_of("? [a, b]\n: c\n") == ["p.yaml:1:3: $: a mapping key must be a plain string"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "[" * 40 + "]" * 40, "a:\n" + "".join(f"{'  ' * i}- \n" for i in range(1, 40))],
+    ids=["flow", "block"],
+)
+def test_deep_nesting_is_refused(text: str) -> None:
+    [problem] = problems_of(text)
+    assert problem.endswith("nested more than 32 levels deep")
+
+
+def test_flow_nesting_bomb_is_a_yaml_error() -> None:
+    [problem] = problems_of("a: " + "[" * 100_000)
+    assert problem.startswith("p.yaml:1:")
+    assert "invalid YAML" in problem
+
+
+class TestInterpolation:
+    def test_variables_then_environment_then_default(self) -> None:
+        doc = parse(
+            "a: ${X}\nb: ${Y}\nc: ${Z:-zed}\nd: x-${X}-${Y}\n",
+            "p.yaml",
+            variables={"X": "from-var"},
+            environ={"X": "from-env", "Y": "from-env"},
+        )
+        assert doc.data == {
+            "a": "from-var",
+            "b": "from-env",
+            "c": "zed",
+            "d": "x-from-var-from-env",
+        }
+
+    def test_plain_whole_reference_takes_the_type_of_its_value(self) -> None:
+        doc = parse("a: ${N:-3}\nb: '${N:-3}'\nc: ${B:-false}\nd: n${N:-3}\n", "p.yaml")
+        assert doc.data == {"a": 3, "b": "3", "c": False, "d": "n3"}
+
+    def test_escape(self) -> None:
+        assert parse("a: $${X} costs $5\n", "p.yaml").data == {"a": "${X} costs $5"}
+
+    def test_empty_default_and_empty_value(self) -> None:
+        doc = parse("a: x${A:-}y\nb: x${B}y\n", "p.yaml", environ={"B": ""})
+        assert doc.data == {"a": "xy", "b": "xy"}
+
+    def test_keys_are_not_interpolated(self) -> None:
+        assert parse("${X}: 1\n", "p.yaml", environ={"X": "y"}).data == {"${X}": 1}
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("a: ${X\n", "p.yaml:1:4: $.a: unterminated '${': write ${NAME} or ${NAME:-default}"),
+            (
+                "a: ${1X}\n",
+                "p.yaml:1:4: $.a: invalid reference '${1X}': write ${NAME} or ${NAME:-default}",
+            ),
+            (
+                "a: ${X-y}\n",
+                "p.yaml:1:4: $.a: invalid reference '${X-y}': write ${NAME} or ${NAME:-default}",
+            ),
+            (
+                "a:\n  - ${MISSING}\n",
+                "p.yaml:2:5: $.a[0]: undefined variable MISSING: pass --var MISSING=VALUE, "
+                "set it in the environment, or write ${MISSING:-default}",
+            ),
+        ],
+    )
+    def test_bad_references(self, text: str, message: str) -> None:
+        assert problems_of(text) == [message]
+
+    @pytest.mark.parametrize("name", ["FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"])
+    def test_credentials_are_never_interpolated(self, name: str) -> None:
+        with pytest.raises(InvalidPlan) as caught:
+            parse(f"a: ${{{name}}}\n", "p.yaml", environ={name: "s3cret"})
+        [problem] = caught.value.problems
+        assert problem.message == (
+            f"{name} is a credential: fusion-run reads it from the environment itself, "
+            "and it may not appear in a plan"
+        )
+        assert "s3cret" not in str(problem)
+
+
+class TestReadText:
+    def test_byte_order_mark_is_dropped(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.yaml"
+        path.write_bytes(b"\xef\xbb\xbfversion: 1\n")
+        assert read_text(str(path)) == "version: 1\n"
+
+    def test_too_large(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.yaml"
+        path.write_bytes(b"#" * (MAX_PLAN_BYTES + 1))
+        with pytest.raises(InvalidPlan) as caught:
+            read_text(str(path))
+        assert [str(p) for p in caught.value.problems] == [
+            f"{path}: the file is larger than 4 MiB, too large to be a plan"
+        ]
+
+    def test_largest_allowed(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.yaml"
+        path.write_bytes(b"#" * MAX_PLAN_BYTES)
+        assert len(read_text(str(path))) == MAX_PLAN_BYTES
+
+    @pytest.mark.parametrize(
+        ("error", "message"),
+        [
+            (PermissionError(13, "Permission denied"), "cannot read the plan: permission denied"),
+            (OSError(5, "Input/output error"), "cannot read the plan: Input/output error"),
+        ],
+    )
+    def test_unreadable(
+        self, monkeypatch: pytest.MonkeyPatch, error: OSError, message: str
+    ) -> None:
+        def refuse(*_: object, **__: object) -> None:
+            raise error
+
+        monkeypatch.setattr(Path, "open", refuse)
+        with pytest.raises(InvalidPlan) as caught:
+            read_text("p.yaml")
+        assert [str(p) for p in caught.value.problems] == [f"p.yaml: {message}"]
+
+
+def test_document_problem_uses_key_position_when_asked() -> None:
+    doc = Document("f.yaml", {"a": 1}, {(): (1, 1), ("a",): (1, 4)}, {("a",): (1, 1)})
+    assert str(doc.problem(("a",), "m", key=True)) == "f.yaml:1:1: $.a: m"
+    assert str(doc.problem(("a",), "m")) == "f.yaml:1:4: $.a: m"
