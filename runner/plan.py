@@ -82,6 +82,9 @@ class FusionSettings:
     api: str
     auth: Auth
     verify: bool | str
+    realm: str = "native"
+    connect_timeout: int = 10  # seconds
+    read_timeout: int = 60  # seconds
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,6 +144,9 @@ def build(doc: Document, sha256: str) -> Plan:
             api=fusion.get("api", "/api"),
             auth=Auth(fusion.get("auth", "basic")),
             verify=fusion.get("verify", True),
+            realm=fusion.get("realm", "native"),
+            connect_timeout=parse_duration(fusion.get("connect_timeout", 10)),
+            read_timeout=parse_duration(fusion.get("read_timeout", 60)),
         ),
         max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
         fail_fast=data.get("fail_fast", False),

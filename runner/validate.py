@@ -33,11 +33,11 @@ _TYPE_WORDS = {
 
 
 def validate(doc: Document) -> list[Problem]:
-    return [*schema_problems(doc), *semantic_problems(doc)]
+    return [*schema_problems(doc, "plan.schema.json"), *semantic_problems(doc)]
 
 
-def schema_problems(doc: Document) -> Iterator[Problem]:
-    validator = Draft202012Validator(load_schema("plan.schema.json"))
+def schema_problems(doc: Document, schema: str) -> Iterator[Problem]:
+    validator = Draft202012Validator(load_schema(schema))
     for error in validator.iter_errors(doc.data):
         yield from _explain(error, doc)
 
@@ -52,9 +52,8 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         yield from _explain_alternatives(error, doc)
     elif kind == "type":
         if path == ():
-            yield doc.problem(
-                path, f"a plan is a mapping with 'version' and 'steps', not {_describe(instance)}"
-            )
+            keys = " and ".join(repr(key) for key in schema.get("required", []))
+            yield doc.problem(path, f"expected a mapping with {keys}, got {_describe(instance)}")
         else:
             wanted = expected if isinstance(expected, list) else [expected]
             yield doc.problem(path, f"expected {_alternatives(wanted)}, got {_describe(instance)}")
@@ -79,7 +78,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         )
     elif kind == "const" and path == ("version",):
         yield doc.problem(
-            path, f"unsupported plan version {instance!r}: this fusion-run reads version 1"
+            path, f"unsupported version {instance!r}: this fusion-run reads version 1"
         )
     elif kind == "pattern" and path == ("fusion", "url"):
         yield doc.problem(path, url_problem(instance) or error.message)

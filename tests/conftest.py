@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
+from vcr.serializers import yamlserializer
+
+from runner.emulator import Access, EmulatedFusion, Emulator
+from runner.scenario import Scenario
+from tests.fakes import CREDENTIALS, EPOCH, FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -31,3 +38,131 @@ def write_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WritePlan:
         return "plan.yaml"
 
     return write
+
+
+# --- cassettes (reference/vcrpy.md) -----------------------------------------------------------
+
+CASSETTES = ROOT / "cassettes"
+EMULATOR_PORT = 8765  # fixed while recording: host and port are part of what requests match on
+EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
+SCRUBBED = "<scrubbed>"
+
+
+def _scrub_request(request: Any) -> Any:
+    """Runs on recorded and on incoming requests alike, so scrubbed bodies still match."""
+    if request.path.endswith("/api/session") and request.body:
+        request.body = SCRUBBED.encode()
+    return request
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = {}
+    for name, values in response["headers"].items():
+        if name.lower() in {"date", "server"}:
+            continue
+        scrubbed = [f"id={SCRUBBED}; Path=/; HttpOnly" for _ in values]
+        headers[name] = scrubbed if name.lower() == "set-cookie" else values
+    response["headers"] = headers
+    return response
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    # Never put record_mode here: it would silently override --record-mode.
+    return {
+        "filter_headers": ["authorization", "cookie", "x-api-key", "user-agent"],
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "decode_compressed_response": True,
+        "before_record_request": _scrub_request,
+        "before_record_response": _scrub_response,
+        "record_on_exception": False,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / request.module.__name__.rsplit(".", 1)[-1])
+
+
+class _SortedYaml:
+    """Interactions sorted by request on save, so re-recordings give identical files.
+
+    Playback depends only on the relative order of identical requests, which a stable sort keeps.
+    """
+
+    @staticmethod
+    def serialize(data: dict[str, Any]) -> str:
+        def key(item: dict[str, Any]) -> tuple[str, str, str]:
+            request = item["request"]
+            return (request["uri"], request["method"], str(request["body"]))
+
+        interactions = sorted(data["interactions"], key=key)
+        return str(yamlserializer.serialize({**data, "interactions": interactions}))
+
+    @staticmethod
+    def deserialize(text: str) -> Any:
+        return yamlserializer.deserialize(text)
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    vcr.register_serializer("yaml", _SortedYaml)
+
+
+_USED_CASSETTES: set[Path] = set()
+
+
+@pytest.fixture(autouse=True)
+def _every_recorded_interaction_is_replayed(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if request.node.get_closest_marker("vcr") is None:
+        return
+    cassette = request.getfixturevalue("vcr")
+    _USED_CASSETTES.add(Path(cassette.path).resolve())
+    if request.getfixturevalue("record_mode") == "none":
+        # vcrpy fails on more requests than recorded, never on fewer.
+        unplayed = [
+            f"{r.method} {r.uri}"
+            for i, r in enumerate(cassette.requests)
+            if not cassette.play_counts[i]
+        ]
+        assert not unplayed, f"{cassette.path}: recorded but never replayed: {unplayed}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A cassette no test uses is stale: fail a complete, otherwise green run that leaves one."""
+    if exitstatus != 0 or session.config.option.keyword or session.config.args != ["tests"]:
+        return
+    orphans = sorted(p for p in CASSETTES.rglob("*.yaml") if p.resolve() not in _USED_CASSETTES)
+    if orphans:
+        print("\nCassettes no test used:", *(str(p.relative_to(ROOT)) for p in orphans), sep="\n  ")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def recording(record_mode: str) -> bool:
+    return record_mode != "none"
+
+
+@pytest.fixture
+def fusion_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    return dict(CREDENTIALS)
+
+
+@pytest.fixture
+def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextManager[Any]]:
+    """Serves the emulator on EMULATOR_PORT while recording; does nothing during replay."""
+
+    def serve(
+        scenario: Scenario | None = None, *, clock: FakeClock, access: Access | None = None
+    ) -> AbstractContextManager[Any]:
+        if not recording:
+            return nullcontext()
+        model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+        access = access or Access(
+            user=CREDENTIALS["FUSION_USER"], password=CREDENTIALS["FUSION_PASSWORD"]
+        )
+        return Emulator(model, port=EMULATOR_PORT, access=access)
+
+    return serve

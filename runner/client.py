@@ -1,0 +1,320 @@
+"""Talking to Fusion's Spark jobs API: one class, `FusionClient`, behind the `Fusion` protocol.
+
+Every request has a connect and a read timeout, and no redirect is followed: a redirect is an
+error naming where Fusion pointed, so credentials never travel to another host and a wrong
+`fusion.url` is fixed once rather than paid for on every request. Errors are one type,
+`FusionError`, that says what failed in Fusion's own words and classifies it.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import requests
+import urllib3.exceptions
+
+from runner import __version__
+from runner.errors import ExitCode, FatalError, UsageError
+from runner.plan import Auth
+from runner.status import RunStatus, parse_status
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+_NEEDS = {
+    Auth.BASIC: ("FUSION_USER", "FUSION_PASSWORD"),
+    Auth.SESSION: ("FUSION_USER", "FUSION_PASSWORD"),
+    Auth.API_KEY: ("FUSION_API_KEY",),
+    Auth.BEARER: ("FUSION_TOKEN",),
+    Auth.NONE: (),
+}
+
+
+class ErrorKind(enum.StrEnum):
+    CREDENTIALS = "credentials refused"  # 401, 403
+    NOT_FOUND = "not found"  # 404
+    TRANSIENT = "transient"  # connection error, timeout, 429, 502, 503, 504
+    OTHER = "other"
+
+
+class FusionError(FatalError):
+    exit_code = ExitCode.FUSION
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        url: str,
+        kind: ErrorKind,
+        what: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        maybe_applied: bool = False,
+    ) -> None:
+        super().__init__(f"{method} {url}: {what}")
+        self.method = method
+        self.url = url
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after  # seconds, from a 429 or 503 Retry-After header
+        self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
+
+
+class Fusion(Protocol):
+    """What the engine needs from Fusion; `FusionClient` speaks HTTP, tests use a fake."""
+
+    def start(self, job: str) -> RunStatus: ...
+    def status(self, job: str) -> RunStatus: ...
+    def runs(self, job: str) -> list[RunStatus]: ...
+    def cancel(self, job: str) -> None: ...
+    def configuration(self, job: str) -> dict[str, Any] | None: ...
+
+
+def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables `auth` needs; UsageError naming the first one missing."""
+    found = {}
+    for name in _NEEDS[auth]:
+        value = environ.get(name)
+        if not value:
+            needs = " and ".join(_NEEDS[auth])
+            raise UsageError(
+                f"{name} is not set: fusion.auth {auth} needs {needs} in the environment"
+            )
+        found[name] = value
+    return found
+
+
+def job_segment(job: str) -> str:
+    """`job` as exactly one path segment: no id can reach another endpoint.
+
+    >>> job_segment("a/b"), job_segment(".."), job_segment("%2e"), job_segment("é x")
+    ('a%2Fb', '%2E%2E', '%252e', '%C3%A9%20x')
+    """
+    segment = quote(job, safe="")
+    return segment.replace(".", "%2E") if set(job) == {"."} else segment
+
+
+class FusionClient:
+    def __init__(
+        self,
+        *,
+        url: str,
+        api: str = "/api",
+        auth: Auth = Auth.NONE,
+        environ: Mapping[str, str] = os.environ,
+        verify: bool | str = True,
+        realm: str = "native",
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.api = api
+        self.auth = auth
+        self.realm = realm
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = session or requests.Session()
+        # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override
+        # Session.verify, which would turn `verify: false` or a plan's CA bundle into a no-op.
+        # Given per request, the variable still applies where the plan says true.
+        self.verify = verify
+        self.session.headers["User-Agent"] = f"fusion-run/{__version__}"
+        self.session.headers["Accept"] = "application/json"
+        self._secrets = credentials(auth, environ)
+        if auth is Auth.BASIC:
+            self.session.auth = (self._secrets["FUSION_USER"], self._secrets["FUSION_PASSWORD"])
+        elif auth is Auth.API_KEY:
+            self.session.headers["x-api-key"] = self._secrets["FUSION_API_KEY"]
+        elif auth is Auth.BEARER:
+            self.session.headers["Authorization"] = f"Bearer {self._secrets['FUSION_TOKEN']}"
+        self._logged_in = False
+
+    # --- the Spark jobs API ---------------------------------------------------------------------
+
+    def start(self, job: str) -> RunStatus:
+        return parse_status(self._json("POST", f"/spark/jobs/{job_segment(job)}"), job)
+
+    def status(self, job: str) -> RunStatus:
+        return parse_status(self._json("GET", f"/spark/jobs/{job_segment(job)}"), job)
+
+    def runs(self, job: str) -> list[RunStatus]:
+        data = self._json("GET", f"/spark/jobs/{job_segment(job)}/all")
+        items = data if isinstance(data, list) else [data]
+        return [parse_status(item, job) for item in items if isinstance(item, dict)]
+
+    def cancel(self, job: str) -> None:
+        self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(job)}"))
+
+    def configuration(self, job: str) -> dict[str, Any] | None:
+        """The job's configuration, or None when Fusion has no configuration with that id."""
+        try:
+            data = self._json("GET", f"/spark/configurations/{job_segment(job)}")
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+        return data if isinstance(data, dict) else {}
+
+    # --- HTTP -------------------------------------------------------------------------------------
+
+    def _api_url(self, path: str) -> str:
+        return f"{self.url}{self.api}{path}"
+
+    def _json(self, method: str, path: str) -> Any:
+        url = self._api_url(path)
+        response = self._request(method, url)
+        try:
+            return response.json()
+        except ValueError:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.OTHER,
+                status=response.status_code,
+                what=f"Fusion's answer is not JSON: {_excerpt(response.text)!r}",
+            ) from None
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if self.auth is Auth.SESSION and not self._logged_in:
+            self._login()
+        response = self._send(method, url, **kwargs)
+        if response.status_code == 401 and self.auth is Auth.SESSION:
+            self._login()  # the session expired: log in again, once
+            response = self._send(method, url, **kwargs)
+        _raise_for(method, url, response)
+        return response
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self.session.request(
+                method,
+                url,
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+                **kwargs,
+            )
+        except requests.exceptions.SSLError as error:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.OTHER,
+                what=f"TLS failed ({_reason(error)}): set fusion.verify to a CA bundle path",
+            ) from None
+        except requests.exceptions.ConnectTimeout:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.TRANSIENT,
+                what=f"no connection within {self.timeout[0]:g}s",
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.TRANSIENT,
+                what=f"no answer within {self.timeout[1]:g}s",
+                maybe_applied=True,
+            ) from None
+        except requests.exceptions.ConnectionError as error:
+            refused = _never_connected(error)
+            what = f"cannot connect ({_reason(error)})" if refused else "the connection dropped"
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.TRANSIENT,
+                what=what,
+                maybe_applied=not refused,
+            ) from None
+        except requests.exceptions.RequestException as error:
+            raise FusionError(
+                method=method, url=url, kind=ErrorKind.OTHER, what=_reason(error)
+            ) from None
+
+    def _login(self) -> None:
+        url = f"{self.url}/api/session"
+        body = {
+            "username": self._secrets["FUSION_USER"],
+            "password": self._secrets["FUSION_PASSWORD"],
+        }
+        response = self._send("POST", url, params={"realmName": self.realm}, json=body)
+        _raise_for("POST", url, response)
+        self._logged_in = True
+
+
+def _raise_for(method: str, url: str, response: requests.Response) -> None:
+    status = response.status_code
+    if 300 <= status < 400:
+        where = response.headers.get("Location", "somewhere unnamed")
+        raise FusionError(
+            method=method,
+            url=url,
+            kind=ErrorKind.OTHER,
+            status=status,
+            what=f"{status} {response.reason}: Fusion redirects to {where}; "
+            "fusion-run follows no redirect, so set fusion.url (or --url) to Fusion's address",
+        )
+    if status < 400:
+        return
+    if status in (401, 403):
+        kind = ErrorKind.CREDENTIALS
+    elif status == 404:
+        kind = ErrorKind.NOT_FOUND
+    elif status in TRANSIENT_STATUSES:
+        kind = ErrorKind.TRANSIENT
+    else:
+        kind = ErrorKind.OTHER
+    message = _fusion_message(response)
+    raise FusionError(
+        method=method,
+        url=url,
+        kind=kind,
+        status=status,
+        what=f"{status} {response.reason}" + (f": {message}" if message else ""),
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+        maybe_applied=method == "POST" and status >= 500,
+    )
+
+
+def _fusion_message(response: requests.Response) -> str | None:
+    """Fusion's own words from an error body: `message`, else `error`, `details`; else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return _excerpt(response.text) or None
+    if isinstance(body, dict):
+        for key in ("message", "error", "details"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return _excerpt(body[key])
+    return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header in seconds; an HTTP date is ignored."""
+    if value and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        return float(value)
+    return None
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+    )
+
+
+def _reason(error: Exception) -> str:
+    """The innermost readable cause, e.g. 'Connection refused'."""
+    text = str(error.args[0] if error.args else error)
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    return found[-1].strip() if found else _excerpt(text, 120)

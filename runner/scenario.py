@@ -1,0 +1,94 @@
+"""Emulator scenarios: YAML checked against schemas/scenario.schema.json, as typed records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.durations import parse_duration
+from runner.problems import InvalidPlan
+from runner.source import parse, read_text
+from runner.validate import schema_problems
+
+DEFAULT_DURATION = 2.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunScript:
+    duration: float = DEFAULT_DURATION  # seconds
+    state: str = "finished"
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Fault:
+    on: str  # start | status | all | cancel | configuration
+    answer: int | str  # an HTTP status, "reset" or "lost"
+    times: int = 1
+    after: int = 0
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobScript:
+    type: str = "spark"
+    config: dict[str, Any] = field(default_factory=dict)
+    runs: tuple[RunScript, ...] = (RunScript(),)
+    stale_reads: int = 0
+    quirks: frozenset[str] = frozenset()
+    faults: tuple[Fault, ...] = ()
+
+    def run(self, attempt: int) -> RunScript:
+        """The script of the `attempt`-th start (0-based); the last one repeats."""
+        return self.runs[min(attempt, len(self.runs) - 1)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Scenario:
+    jobs: dict[str, JobScript] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
+    on_start_while_active: str = "conflict"
+    session_expires_after: int | None = None
+
+
+def load_scenario(path: str) -> Scenario:
+    doc = parse(read_text(path), path)
+    problems = list(schema_problems(doc, "scenario.schema.json"))
+    if problems:
+        raise InvalidPlan(problems)
+    return build_scenario(doc.data)
+
+
+def build_scenario(data: dict[str, Any]) -> Scenario:
+    """Records from scenario data that validated cleanly."""
+    jobs = {}
+    for job, given in (data.get("jobs") or {}).items():
+        raw = given or {}
+        runs = tuple(
+            RunScript(
+                duration=_seconds(run.get("duration", DEFAULT_DURATION)),
+                state=run.get("state", "finished"),
+                result=run.get("result", {}),
+                error=run.get("error"),
+            )
+            for run in raw.get("runs", [{}])
+        )
+        jobs[job] = JobScript(
+            type=raw.get("type", "spark"),
+            config=raw.get("config", {}),
+            runs=runs,
+            stale_reads=raw.get("stale_reads", 0),
+            quirks=frozenset(raw.get("quirks", [])),
+            faults=tuple(Fault(**fault) for fault in raw.get("faults", [])),
+        )
+    return Scenario(
+        jobs=jobs,
+        missing=frozenset(data.get("missing", [])),
+        on_start_while_active=data.get("on_start_while_active", "conflict"),
+        session_expires_after=data.get("session_expires_after"),
+    )
+
+
+def _seconds(value: float | str) -> float:
+    return float(value) if isinstance(value, int | float) else float(parse_duration(value))

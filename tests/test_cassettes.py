@@ -1,0 +1,61 @@
+"""No cassette may hold a credential: the known test values, their encoded forms, or any header or
+field that carries one."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASSETTES
+from tests.fakes import CREDENTIALS
+
+_PAIR = f"{CREDENTIALS['FUSION_USER']}:{CREDENTIALS['FUSION_PASSWORD']}".encode()
+KNOWN = [
+    *(value for name, value in CREDENTIALS.items() if name != "FUSION_USER"),
+    base64.b64encode(_PAIR).decode(),
+    base64.b64encode(CREDENTIALS["FUSION_PASSWORD"].encode()).decode(),
+]
+PATTERNS = [
+    re.compile(r"^\s*(authorization|x-api-key|cookie):", re.IGNORECASE | re.MULTILINE),
+    re.compile(r"(basic|bearer) [A-Za-z0-9+/=._-]{8,}", re.IGNORECASE),
+    re.compile(r"\bid=(?!<scrubbed>)[^;\s]+"),
+    re.compile(r"password", re.IGNORECASE),
+]
+
+
+def leaks(text: str) -> list[str]:
+    found = [f"the value {secret[:4]}…" for secret in KNOWN if secret in text]
+    return found + [f"/{p.pattern}/" for p in PATTERNS if p.search(text)]
+
+
+def cassettes() -> list[Path]:
+    return sorted(CASSETTES.rglob("*.yaml"))
+
+
+def test_there_are_cassettes_to_scan() -> None:
+    assert len(cassettes()) >= 20
+
+
+@pytest.mark.parametrize("cassette", cassettes(), ids=lambda p: str(p.relative_to(CASSETTES)))
+def test_no_cassette_holds_a_credential(cassette: Path) -> None:
+    assert leaks(cassette.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "      Authorization:\n      - Basic Zm9vOmJhcg==\n",
+        "      x-api-key:\n      - anything\n",
+        "      Cookie:\n      - id=abc123\n",
+        "      - id=0123456789abcdef; Path=/; HttpOnly\n",
+        '    body: \'{"username": "u", "password": "p"}\'\n',
+        f"    body: {CREDENTIALS['FUSION_API_KEY']}\n",
+        f"    string: {base64.b64encode(_PAIR).decode()}\n",
+        "      - Bearer eyJhbGciOiJIUzI1NiJ9\n",
+    ],
+)
+def test_the_scan_finds_a_planted_credential(planted: str) -> None:
+    assert leaks(planted) != []
