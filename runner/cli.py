@@ -37,6 +37,11 @@ class Options:
     variables: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     show_traceback: bool = False
+    report: str = "fusion-run-report.json"
+    max_parallel: int | None = None
+    quiet: bool = False
+    emulate: bool = False
+    scenario: str | None = None
 
 
 def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
@@ -46,6 +51,8 @@ def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
 
     if len(options.plans) != 1:
         raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
+    if options.scenario and not options.emulate:
+        raise UsageError("--scenario scripts the emulator: use it with --emulate")
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     if options.action == "graph":
         from runner import graph  # noqa: PLC0415
@@ -60,9 +67,9 @@ def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
 
         click.echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
-    raise UsageError(
-        "running plans is not available in this version yet: use --validate, --dry-run or --graph"
-    )
+    from runner.run import run_plan  # noqa: PLC0415
+
+    return run_plan(plan, options, url, environ)
 
 
 def _validate(options: Options, environ: Mapping[str, str]) -> int:
@@ -150,6 +157,29 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--url", help="Fusion's base URL; wins over FUSION_URL and the plan's fusion.url.")
 @click.option(
+    "--report",
+    default="fusion-run-report.json",
+    show_default=True,
+    metavar="PATH",
+    help="Where to write the JSON report; rewritten after every change while the plan runs.",
+)
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(min=1),
+    help="At most this many runs at once (overrides the plan's max_parallel).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
+@click.option(
+    "--emulate",
+    is_flag=True,
+    help="Run against the built-in Fusion emulator instead of Fusion: a rehearsal.",
+)
+@click.option(
+    "--scenario",
+    metavar="FILE",
+    help="With --emulate: a scenario that scripts the jobs' runs and faults.",
+)
+@click.option(
     "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
 )
 @click.version_option(__version__, "--version", prog_name="fusion-run")
@@ -161,6 +191,11 @@ def main(  # noqa: PLR0917 - click passes each option by position
     output_format: str,
     variables: tuple[str, ...],
     url: str | None,
+    report: str,
+    max_parallel: int | None,
+    quiet: bool,
+    emulate: bool,
+    scenario: str | None,
     show_traceback: bool,
 ) -> None:
     """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
@@ -186,5 +221,10 @@ def main(  # noqa: PLR0917 - click passes each option by position
         variables=_parse_variables(variables),
         url=url,
         show_traceback=show_traceback,
+        report=report,
+        max_parallel=max_parallel,
+        quiet=quiet,
+        emulate=emulate,
+        scenario=scenario,
     )
     sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

@@ -259,6 +259,26 @@ def _raise_for(method: str, url: str, response: requests.Response) -> None:
         )
     if status < 400:
         return
+    raise http_error(
+        method,
+        url,
+        status,
+        response.reason,
+        _fusion_message(response),
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def http_error(
+    method: str,
+    url: str,
+    status: int,
+    reason: str,
+    message: str | None,
+    *,
+    retry_after: float | None = None,
+) -> FusionError:
+    """The FusionError for an HTTP error answer, classified by its status."""
     if status in (401, 403):
         kind = ErrorKind.CREDENTIALS
     elif status == 404:
@@ -267,14 +287,13 @@ def _raise_for(method: str, url: str, response: requests.Response) -> None:
         kind = ErrorKind.TRANSIENT
     else:
         kind = ErrorKind.OTHER
-    message = _fusion_message(response)
-    raise FusionError(
+    return FusionError(
         method=method,
         url=url,
         kind=kind,
         status=status,
-        what=f"{status} {response.reason}" + (f": {message}" if message else ""),
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+        what=f"{status} {reason}" + (f": {message}" if message else ""),
+        retry_after=retry_after,
         maybe_applied=method == "POST" and status >= 500,
     )
 

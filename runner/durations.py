@@ -28,11 +28,13 @@ def parse_duration(value: int | str) -> int:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest plan-style spelling of `seconds`, rounded to whole seconds.
+    """The shortest plan-style spelling of `seconds`: whole seconds, but tenths under 10 s.
 
-    >>> format_duration(5400), format_duration(0), format_duration(59.6)
-    ('1h30m', '0s', '1m')
+    >>> format_duration(5400), format_duration(0), format_duration(59.6), format_duration(0.24)
+    ('1h30m', '0s', '1m', '0.2s')
     """
+    if seconds < 9.95 and seconds != int(seconds):
+        return f"{seconds:.1f}s"
     rest = round(seconds)
     if rest == 0:
         return "0s"

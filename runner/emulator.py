@@ -26,13 +26,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
 
+from runner.client import ErrorKind, FusionError, http_error, job_segment
 from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
+from runner.status import RunStatus, parse_status
 
 # Fusion's documented configuration for its start example (reference/fusion-api.md, sample A).
 DOCUMENTED_JOBS = {
@@ -266,20 +269,8 @@ class EmulatedFusion:
 
 
 def _error(status: int, message: str) -> dict[str, Any]:
-    reasons = {
-        404: "Not Found",
-        409: "Conflict",
-        429: "Too Many Requests",
-        500: "Internal Server Error",
-        502: "Bad Gateway",
-        503: "Service Unavailable",
-        504: "Gateway Timeout",
-    }
-    return {
-        "httpStatusCode": status,
-        "httpStatusMessage": reasons.get(status, ""),
-        "message": message,
-    }
+    phrase = HTTPStatus(status).phrase
+    return {"httpStatusCode": status, "httpStatusMessage": phrase, "message": message}
 
 
 def _fault_reply(fault: Fault) -> Reply:
@@ -289,6 +280,66 @@ def _fault_reply(fault: Fault) -> Reply:
     headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
     body = _error(status, f"injected fault: {status} on {fault.on}")
     return Reply(status, body, headers=headers)
+
+
+class ModelFusion:
+    """The `Fusion` protocol straight over an EmulatedFusion, without HTTP: fast engine tests
+    and benchmarks get the same scripted behaviour as over the wire."""
+
+    def __init__(self, model: EmulatedFusion, url: str = "http://emulated/api") -> None:
+        self.model = model
+        self.url = url
+
+    def start(self, job: str) -> RunStatus:
+        return parse_status(self._call("POST", job, "", self.model.start), job)
+
+    def status(self, job: str) -> RunStatus:
+        return parse_status(self._call("GET", job, "", self.model.status), job)
+
+    def runs(self, job: str) -> list[RunStatus]:
+        return [
+            parse_status(item, job) for item in self._call("GET", job, "/all", self.model.all_runs)
+        ]
+
+    def cancel(self, job: str) -> None:
+        self._call("DELETE", job, "", self.model.cancel)
+
+    def configuration(self, job: str) -> dict[str, Any] | None:
+        try:
+            config: dict[str, Any] = self._call(
+                "GET", job, "", self.model.configuration, "configurations"
+            )
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+        return config
+
+    def _call(
+        self, method: str, job: str, suffix: str, call: Callable[[str], Any], kind: str = "jobs"
+    ) -> Any:
+        url = f"{self.url}/spark/{kind}/{job_segment(job)}{suffix}"
+        try:
+            return call(job)
+        except Reply as reply:
+            if reply.status == 0:
+                raise FusionError(
+                    method=method,
+                    url=url,
+                    kind=ErrorKind.TRANSIENT,
+                    what="the connection dropped",
+                    maybe_applied=True,
+                ) from None
+            body = reply.body if isinstance(reply.body, dict) else {}
+            retry = reply.headers.get("Retry-After")
+            raise http_error(
+                method,
+                url,
+                reply.status,
+                HTTPStatus(reply.status).phrase,
+                body.get("message") or body.get("error"),
+                retry_after=float(retry) if retry else None,
+            ) from None
 
 
 # --- HTTP ---------------------------------------------------------------------------------------

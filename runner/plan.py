@@ -30,6 +30,12 @@ class RunIf(enum.StrEnum):
     ALL_FAILED = "all_failed"
 
 
+class OnRunning(enum.StrEnum):
+    WAIT = "wait"
+    ADOPT = "adopt"
+    FAIL = "fail"
+
+
 class Auth(enum.StrEnum):
     BASIC = "basic"
     SESSION = "session"
@@ -44,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "poll_interval": "10s",
     "retries": 0,
     "retry_delay": "30s",
+    "retry_backoff": 2,
+    "retry_on": ["state"],
+    "on_running": "wait",
     "allow_failure": False,
     "states": ["finished", "skipped"],
     "max_duration": None,
@@ -70,6 +79,9 @@ class Step:
     poll_interval: int  # seconds
     retries: int
     retry_delay: int  # seconds
+    retry_backoff: float
+    retry_on: frozenset[str]  # of "state", "criteria", "timeout"
+    on_running: OnRunning
     allow_failure: bool
     success: Success
     line: int  # where the step stands in the plan, for messages and annotations
@@ -184,6 +196,9 @@ def _build_step(
         poll_interval=parse_duration(setting("poll_interval")),
         retries=setting("retries"),
         retry_delay=parse_duration(setting("retry_delay")),
+        retry_backoff=float(setting("retry_backoff")),
+        retry_on=frozenset(setting("retry_on")),
+        on_running=OnRunning(setting("on_running")),
         allow_failure=setting("allow_failure"),
         success=Success(
             states=tuple(success("states")),

@@ -11,6 +11,7 @@ from runner.source import parse, read_text
 from runner.validate import schema_problems
 
 DEFAULT_DURATION = 2.0
+DEFAULT_RESULT = {"docsWritten": 100}  # what an unscripted job's run reports
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,7 +35,7 @@ class Fault:
 class JobScript:
     type: str = "spark"
     config: dict[str, Any] = field(default_factory=dict)
-    runs: tuple[RunScript, ...] = (RunScript(),)
+    runs: tuple[RunScript, ...] = (RunScript(result=DEFAULT_RESULT),)
     stale_reads: int = 0
     quirks: frozenset[str] = frozenset()
     faults: tuple[Fault, ...] = ()
@@ -65,14 +66,17 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
     jobs = {}
     for job, given in (data.get("jobs") or {}).items():
         raw = given or {}
-        runs = tuple(
-            RunScript(
-                duration=_seconds(run.get("duration", DEFAULT_DURATION)),
-                state=run.get("state", "finished"),
-                result=run.get("result", {}),
-                error=run.get("error"),
+        runs = (
+            tuple(
+                RunScript(
+                    duration=_seconds(run.get("duration", DEFAULT_DURATION)),
+                    state=run.get("state", "finished"),
+                    result=run.get("result", {}),
+                    error=run.get("error"),
+                )
+                for run in raw.get("runs", [])
             )
-            for run in raw.get("runs", [{}])
+            or JobScript().runs
         )
         jobs[job] = JobScript(
             type=raw.get("type", "spark"),

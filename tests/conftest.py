@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -155,11 +155,15 @@ def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextMana
     """Serves the emulator on EMULATOR_PORT while recording; does nothing during replay."""
 
     def serve(
-        scenario: Scenario | None = None, *, clock: FakeClock, access: Access | None = None
+        scenario: Scenario | None = None,
+        *,
+        clock: FakeClock,
+        access: Access | None = None,
+        extra_jobs: Iterable[str] = (),
     ) -> AbstractContextManager[Any]:
         if not recording:
             return nullcontext()
-        model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+        model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=extra_jobs)
         access = access or Access(
             user=CREDENTIALS["FUSION_USER"], password=CREDENTIALS["FUSION_PASSWORD"]
         )

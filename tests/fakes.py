@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from runner.emulator import FIXED_EPOCH
+from runner.plan import OnRunning, RunIf, Step, Success
 
 
 @dataclass
@@ -24,6 +26,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> datetime:
+        return datetime.fromtimestamp(FIXED_EPOCH + self.now, tz=UTC)
+
 
 # Known fake credentials: tests set them, and the cassette scan proves none is ever stored.
 CREDENTIALS = {
@@ -33,3 +41,41 @@ CREDENTIALS = {
     "FUSION_TOKEN": "t0ken-for-tests-0123456789",
 }
 EPOCH = FIXED_EPOCH
+
+
+def step(
+    name: str,
+    *depends_on: str,
+    run_if: str = "all_success",
+    allow_failure: bool = False,
+    job: str | None = None,
+    timeout: int = 7200,
+    poll_interval: int = 10,
+    retries: int = 0,
+    retry_delay: int = 30,
+    retry_backoff: float = 2,
+    retry_on: tuple[str, ...] = ("state",),
+    on_running: str = "wait",
+    states: tuple[str, ...] = ("finished", "skipped"),
+    max_duration: int | None = None,
+    expect: tuple[str, ...] = (),
+) -> Step:
+    """A step as the plan would build it, for tests that need no YAML."""
+    return Step(
+        name=name,
+        job=job or name,
+        depends_on=depends_on,
+        implicit_dependency=False,
+        run_if=RunIf(run_if),
+        timeout=timeout,
+        poll_interval=poll_interval,
+        retries=retries,
+        retry_delay=retry_delay,
+        retry_backoff=retry_backoff,
+        retry_on=frozenset(retry_on),
+        on_running=OnRunning(on_running),
+        allow_failure=allow_failure,
+        success=Success(states=states, max_duration=max_duration, expect=expect),
+        line=1,
+        column=1,
+    )

@@ -178,15 +178,6 @@ def test_graph_mermaid_and_dot() -> None:
     assert dot.stdout.startswith('digraph "quickstart" {\n')
 
 
-def test_running_is_not_available_yet() -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"))
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "fusion-run: running plans is not available in this version yet: "
-        "use --validate, --dry-run or --graph\n"
-    )
-
-
 def test_one_plan_only_for_dry_run() -> None:
     plan = str(EXAMPLES / "quickstart.yaml")
     result = run(plan, plan, "--dry-run")

@@ -35,7 +35,17 @@ def test_parse_refuses(bad: int | str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (59.4, "59s"), (59.6, "1m"), (5400, "1h30m"), (90061, "1d1h1m1s")],
+    [
+        (0, "0s"),
+        (0.24, "0.2s"),
+        (9.94, "9.9s"),
+        (9.96, "10s"),
+        (10.4, "10s"),
+        (59.4, "59s"),
+        (59.6, "1m"),
+        (5400, "1h30m"),
+        (90061, "1d1h1m1s"),
+    ],
 )
 def test_format(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

@@ -1,0 +1,615 @@
+"""Running a plan: the single-threaded driver that joins the scheduler to Fusion and a clock.
+
+Concurrency comes from Fusion running jobs side by side, not from threads here. Each loop starts
+the steps the scheduler says are ready, acts on every active step that is due (start, read its
+status, cancel), and sleeps until the next thing is due. Every change of state goes to
+`on_change`, which writes the report, so the report on disk always says where the run is.
+
+A status is ours only if its run id is the one the start gave us; Fusion's "latest run" can still
+be the previous one right after a start, and after `STALE_READS` such reads we look ours up in
+`/all`. Status reads start soon after a start and stretch geometrically up to the step's
+`poll_interval`: a short job is seen ending soon, a long one is not hammered.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from runner.client import ErrorKind, Fusion, FusionError
+from runner.clock import Clock
+from runner.durations import format_duration
+from runner.judge import Criterion, judge
+from runner.plan import OnRunning, Plan, Step
+from runner.problems import InvalidPlan, Problem
+from runner.scheduler import Outcome, Scheduler
+from runner.status import RunStatus
+
+FIRST_POLL = 1.0  # seconds after a start before the first status read
+POLL_GROWTH = 1.25  # each wait between reads is this much longer, up to poll_interval
+STALE_READS = 3  # reads showing another run before we look ours up in /all
+CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
+RETRY_BUDGET = 300.0  # how long a step may lose contact with Fusion before it fails
+START_TRIES = 3  # starts of one attempt that may fail before anything ran
+JITTER = 0.1  # retry delays vary by up to this fraction either way
+
+
+class Phase(enum.Enum):
+    DUE = "due"  # check for an active run, then start
+    WAITING = "waiting"  # for someone else's run to end (on_running: wait)
+    POLLING = "polling"  # our run is active
+    CANCELLING = "cancelling"  # we asked Fusion to cancel our run
+    RETRY = "retry"  # waiting out retry_delay before the next attempt
+    DONE = "done"
+
+
+@dataclass
+class Attempt:
+    number: int
+    run_id: str | None = None
+    adopted: bool = False
+    state: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None  # seconds
+    error: str | None = None  # Fusion's failure message
+    criteria: list[Criterion] = field(default_factory=list)
+    status_reads: int = 0
+
+
+@dataclass
+class StepRun:
+    step: Step
+    outcome: Outcome | None = None
+    reason: str | None = None
+    skipped_by_run_if: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    phase: Phase = Phase.DONE
+    due: float = 0.0
+    run_id: str | None = None  # the run we follow
+    run_started: float = 0.0  # clock time of the start (or adoption)
+    became_due: float = 0.0
+    reads: int = 0  # status reads in this phase, for the adaptive interval
+    stale: int = 0  # consecutive reads that showed another run
+    latest_before: str | None = None  # the latest run id seen before our start
+    other_run: str | None = None  # the run we wait for (on_running: wait)
+    start_failures: int = 0
+    lost_since: float | None = None  # first failed request of the current streak
+    contact_failures: int = 0  # failed requests in the current streak
+    cancel_outcome: Outcome | None = None  # why we cancel: timed_out or cancelled
+    cancel_deadline: float = 0.0
+    last_state: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.phase is not Phase.DONE
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: float  # seconds since the plan started
+    step: str | None
+    kind: str  # started, state, succeeded, failed, timed_out, skipped, cancelled, not_run, retry,
+    # waiting, adopted, cancelling, warning, contact
+    message: str
+
+
+class Stop(Exception):
+    """Ends the run early: credentials refused mid-run. The report names the active runs."""
+
+
+class Engine:
+    def __init__(
+        self,
+        plan: Plan,
+        fusion: Fusion,
+        clock: Clock,
+        *,
+        url: str,
+        max_parallel: int | None = None,
+        rng: random.Random | None = None,
+        on_event: Callable[[Event], None] = lambda _: None,
+        on_change: Callable[[Engine], None] = lambda _: None,
+        interrupts: Callable[[], int] = lambda: 0,
+        on_tick: Callable[[Engine], None] | None = None,
+        tick_every: float = 1.0,
+    ) -> None:
+        self.plan = plan
+        self.fusion = fusion
+        self.clock = clock
+        self.url = url
+        self.rng = rng or random.Random()
+        self.on_event = on_event
+        self.on_change = on_change
+        self.interrupts = interrupts
+        self.on_tick = on_tick
+        self.tick_every = tick_every
+        self.scheduler = Scheduler(
+            plan.steps, max_parallel=max_parallel or plan.max_parallel, fail_fast=plan.fail_fast
+        )
+        self.runs = {step.name: StepRun(step) for step in plan.steps}
+        self.active: dict[str, StepRun] = {}
+        self.started_at: datetime = clock.wall()
+        self.ended_at: datetime | None = None
+        self.t0 = clock.monotonic()
+        self.interrupted = False
+        self.plan_timed_out = False
+        self.stopped_by: str | None = None  # fail_fast: the step that stopped the plan
+        self.error: str | None = None  # why fusion-run stopped following the runs
+        self.warnings: list[str] = []
+
+    # --- the outcome ------------------------------------------------------------------------------
+
+    @property
+    def outcome(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        if self.ended_at is None:
+            return "running"
+        return "failed" if self.error or self.failed_steps() else "succeeded"
+
+    def failed_steps(self) -> list[StepRun]:
+        """Steps not allowed to fail that ended other than succeeded or skipped by run_if."""
+        return [
+            run
+            for run in self.runs.values()
+            if run.outcome not in (None, Outcome.SUCCEEDED)
+            and not run.skipped_by_run_if
+            and not run.step.allow_failure
+        ]
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Every step's job must exist: InvalidPlan naming all that do not; nothing starts."""
+        unknown: list[Problem] = []
+        checked: dict[str, bool] = {}
+        for index, step in enumerate(self.plan.steps):
+            if step.job not in checked:
+                try:
+                    checked[step.job] = self.fusion.configuration(step.job) is not None
+                except FusionError as error:
+                    if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
+                        self._warn(
+                            None,
+                            "these credentials may not read job configurations (403), "
+                            "so fusion-run cannot check that every job exists before starting",
+                        )
+                        return
+                    raise
+            if not checked[step.job]:
+                unknown.append(
+                    Problem(
+                        file=self.plan.file,
+                        line=step.line,
+                        column=step.column,
+                        path=("steps", index),
+                        message=f"job {step.job!r} has no configuration in Fusion at {self.url}",
+                    )
+                )
+        if unknown:
+            raise InvalidPlan(unknown)
+
+    def abort(self, why: str) -> None:
+        """Before anything started: end the run with every step not run, and say why."""
+        self.error = why
+        for run in self.runs.values():
+            run.outcome, run.reason = Outcome.NOT_RUN, f"not started: {why}"
+        self.ended_at = self.clock.wall()
+        self.on_change(self)
+
+    def run(self) -> str:
+        """Run the plan to its end; the outcome: succeeded, failed or interrupted."""
+        self.on_change(self)
+        try:
+            while not self.scheduler.done:
+                self._tick()
+                if self.on_tick:
+                    self.on_tick(self)
+                if not self.scheduler.done:
+                    wait = self._next_due() - self.clock.monotonic()
+                    self.clock.sleep(min(wait, self.tick_every) if self.on_tick else wait)
+        except Stop:
+            pass
+        self.ended_at = self.clock.wall()
+        self.on_change(self)
+        return self.outcome
+
+    def _tick(self) -> None:
+        now = self.clock.monotonic()
+        if self.interrupts() and not self.interrupted:
+            self._interrupt(now)
+        elif self.interrupts() > 1:
+            self._stop_waiting()
+            return
+        if (
+            self.plan.timeout is not None
+            and not self.plan_timed_out
+            and not self.interrupted
+            and now - self.t0 >= self.plan.timeout
+        ):
+            self._time_out_plan(now)
+        for name in self.scheduler.ready():
+            run = self.runs[name]
+            run.phase, run.due, run.became_due = Phase.DUE, now, now
+            self.active[name] = run
+        for run in sorted(self.active.values(), key=lambda r: r.due):
+            if run.active and run.due <= now:
+                self._act(run, now)
+        self.active = {name: run for name, run in self.active.items() if run.active}
+
+    def _next_due(self) -> float:
+        due = [run.due for run in self.active.values()]
+        if self.plan.timeout is not None and not self.plan_timed_out:
+            due.append(self.t0 + self.plan.timeout)
+        return min(due, default=self.clock.monotonic())
+
+    def _act(self, run: StepRun, now: float) -> None:
+        try:
+            if run.phase is Phase.DUE or run.phase is Phase.RETRY:
+                self._check_then_start(run, now)
+            elif run.phase is Phase.WAITING:
+                self._wait_for_other(run, now)
+            else:
+                self._poll(run, now)
+        except FusionError as error:
+            self._fusion_error(run, now, error)
+
+    # --- starting ---------------------------------------------------------------------------------
+
+    def _check_then_start(self, run: StepRun, now: float) -> None:
+        latest = self.fusion.status(run.step.job)
+        self._in_contact(run)
+        run.latest_before = latest.run_id
+        if latest.active and latest.visible:
+            policy = run.step.on_running
+            if policy is OnRunning.FAIL:
+                self._finish(
+                    run,
+                    Outcome.FAILED,
+                    f"job {run.step.job} is already running (run {latest.run_id}) "
+                    "and on_running is fail",
+                )
+                return
+            if policy is OnRunning.ADOPT:
+                self._follow(run, now, latest, adopted=True)
+                return
+            run.phase, run.other_run, run.reads = Phase.WAITING, latest.run_id, 0
+            self._emit(run, "waiting", f"waiting for run {latest.run_id}, already running, to end")
+            run.due = now + self._interval(run)
+            return
+        self._start(run, now)
+
+    def _wait_for_other(self, run: StepRun, now: float) -> None:
+        status = self.fusion.status(run.step.job)
+        self._in_contact(run)
+        if status.active and status.visible:
+            if now - run.became_due >= run.step.timeout:
+                self._finish(
+                    run,
+                    Outcome.TIMED_OUT,
+                    f"run {status.run_id} was still running after "
+                    f"{format_duration(run.step.timeout)} "
+                    "(on_running: wait)",
+                )
+                return
+            run.reads += 1
+            run.due = now + self._interval(run)
+            return
+        run.latest_before = status.run_id
+        self._start(run, now)
+
+    def _start(self, run: StepRun, now: float) -> None:
+        try:
+            status = self.fusion.start(run.step.job)
+        except FusionError as error:
+            self._start_failed(run, now, error)
+            return
+        self._follow(run, now, status, adopted=False)
+
+    def _start_failed(self, run: StepRun, now: float, error: FusionError) -> None:
+        if error.kind is ErrorKind.CREDENTIALS:
+            raise error
+        if error.status == 409:  # a run began since we looked: deal with it as on_running says
+            run.phase, run.due = Phase.DUE, now + FIRST_POLL
+            return
+        if error.maybe_applied:
+            # The start may have happened: follow a run newer than what we saw, never start twice.
+            runs = self.fusion.runs(run.step.job)
+            if runs and runs[0].run_id and runs[0].run_id != run.latest_before:
+                self._emit(
+                    run,
+                    "warning",
+                    f"the start's answer was lost ({error}); "
+                    f"following run {runs[0].run_id}, which it began",
+                )
+                self._follow(run, now, runs[0], adopted=False)
+                return
+        run.start_failures += 1
+        if error.kind is ErrorKind.TRANSIENT and run.start_failures < START_TRIES:
+            self._emit(run, "contact", f"start failed ({error}); trying again")
+            run.phase, run.due = Phase.DUE, now + self._backoff(run.start_failures, error)
+            return
+        self._finish(run, Outcome.FAILED, f"could not start job {run.step.job}: {error}")
+
+    def _follow(self, run: StepRun, now: float, status: RunStatus, *, adopted: bool) -> None:
+        attempt = Attempt(
+            number=len(run.attempts) + 1, run_id=status.run_id, adopted=adopted, state=status.state
+        )
+        run.attempts.append(attempt)
+        run.run_id, run.run_started, run.reads, run.stale = status.run_id, now, 0, 0
+        run.start_failures, run.last_state, run.phase = 0, status.state, Phase.POLLING
+        verb = "adopted" if adopted else "started"
+        self._emit(
+            run,
+            verb,
+            f"{verb} run {status.run_id}"
+            + (f" (attempt {attempt.number})" if attempt.number > 1 else ""),
+        )
+        if status.terminal and status.run_id:
+            self._ended(run, now, status)
+            return
+        run.due = now + FIRST_POLL
+
+    # --- following a run --------------------------------------------------------------------------
+
+    def _poll(self, run: StepRun, now: float) -> None:
+        status = self.fusion.status(run.step.job)
+        self._in_contact(run)
+        attempt = run.attempts[-1]
+        attempt.status_reads += 1
+        if status.run_id != run.run_id or not status.visible:
+            run.stale += 1
+            found = self._look_up(run) if run.stale >= STALE_READS else None
+            if found is None:
+                self._check_deadlines(run, now)
+                run.reads += 1
+                run.due = now + self._interval(run)
+                return
+            status = found
+        run.stale = 0
+        attempt.state = status.state
+        if status.state != run.last_state:
+            run.last_state = status.state
+            if not status.terminal:
+                self._emit(run, "state", status.state)
+        if status.terminal:
+            self._ended(run, now, status)
+            return
+        self._check_deadlines(run, now)
+        run.reads += 1
+        run.due = now + self._interval(run)
+
+    def _look_up(self, run: StepRun) -> RunStatus | None:
+        return next((r for r in self.fusion.runs(run.step.job) if r.run_id == run.run_id), None)
+
+    def _check_deadlines(self, run: StepRun, now: float) -> None:
+        if run.phase is Phase.CANCELLING:
+            if now >= run.cancel_deadline:
+                assert run.cancel_outcome is not None
+                self._finish(
+                    run,
+                    run.cancel_outcome,
+                    self._cancel_reason(run)
+                    + f"; Fusion did not confirm it within {format_duration(CANCEL_GRACE)}",
+                )
+            return
+        if now - run.run_started >= run.step.timeout:
+            self._cancel(run, now, Outcome.TIMED_OUT)
+
+    def _cancel(self, run: StepRun, now: float, why: Outcome) -> None:
+        run.phase, run.cancel_outcome, run.cancel_deadline = (
+            Phase.CANCELLING,
+            why,
+            now + CANCEL_GRACE,
+        )
+        self._emit(run, "cancelling", f"cancelling run {run.run_id}: {self._cancel_cause(run)}")
+        try:
+            self.fusion.cancel(run.step.job)
+        except FusionError as error:  # the reads that follow meet the same fault, and handle it
+            self._warn(run, f"cancelling run {run.run_id} failed: {error}")
+        run.reads, run.due = 0, now + FIRST_POLL
+        self.on_change(self)
+
+    def _cancel_cause(self, run: StepRun) -> str:
+        if run.cancel_outcome is Outcome.TIMED_OUT and self.plan_timed_out:
+            return f"the plan's timeout of {format_duration(self.plan.timeout or 0)} passed"
+        if run.cancel_outcome is Outcome.TIMED_OUT:
+            return f"the step's timeout of {format_duration(run.step.timeout)} passed"
+        if self.interrupted:
+            return "fusion-run was interrupted"
+        return f"step {self.stopped_by!r} failed and fail_fast is on"
+
+    def _cancel_reason(self, run: StepRun) -> str:
+        return f"{self._cancel_cause(run)}; run {run.run_id} cancelled"
+
+    def _ended(self, run: StepRun, now: float, status: RunStatus) -> None:
+        attempt = run.attempts[-1]
+        observed = now - run.run_started
+        attempt.state = status.state
+        attempt.duration = status.duration if status.duration is not None else observed
+        attempt.started_at = status.started or self.clock.wall() - timedelta(seconds=observed)
+        attempt.ended_at = status.ended or self.clock.wall()
+        attempt.error = status.message
+        ended_on_its_own = status.state != "cancelled" and run.cancel_outcome is Outcome.CANCELLED
+        if run.phase is Phase.CANCELLING and not ended_on_its_own:
+            assert run.cancel_outcome is not None
+            attempt.criteria = []
+            if (
+                run.cancel_outcome is Outcome.TIMED_OUT
+                and not self.plan_timed_out
+                and self._retry(run, now, "timeout")
+            ):
+                return
+            self._finish(run, run.cancel_outcome, self._cancel_reason(run))
+            return
+        attempt.criteria = judge(status, run.step.success, duration=attempt.duration)
+        failed = [c for c in attempt.criteria if not c.passed]
+        if not failed:
+            self._finish(run, Outcome.SUCCEEDED, None)
+            return
+        reason = "; ".join(c.reason or c.name for c in failed)
+        kind = "state" if failed[0].name == "state" else "criteria"
+        if self._retry(run, now, kind, reason):
+            return
+        self._finish(run, Outcome.FAILED, reason)
+
+    def _retry(self, run: StepRun, now: float, kind: str, reason: str | None = None) -> bool:
+        step = run.step
+        if kind not in step.retry_on or len(run.attempts) > step.retries or self.scheduler.stopped:
+            return False
+        delay = step.retry_delay * step.retry_backoff ** (len(run.attempts) - 1)
+        delay *= 1 + self.rng.uniform(-JITTER, JITTER)
+        why = reason or self._cancel_reason(run)
+        self._emit(
+            run,
+            "retry",
+            f"attempt {len(run.attempts)} failed ({why}); retrying in {format_duration(delay)}",
+        )
+        run.phase, run.due, run.became_due = Phase.RETRY, now + delay, now + delay
+        self.on_change(self)
+        return True
+
+    def _interval(self, run: StepRun) -> float:
+        return min(float(run.step.poll_interval), FIRST_POLL * POLL_GROWTH ** (run.reads + 1))
+
+    # --- Fusion's faults --------------------------------------------------------------------------
+
+    def _fusion_error(self, run: StepRun, now: float, error: FusionError) -> None:
+        if error.kind is ErrorKind.CREDENTIALS:
+            self.error = f"Fusion refused the credentials: {error}"
+            self._stop_following(self.error)
+        if error.kind is not ErrorKind.TRANSIENT:
+            self._finish(run, Outcome.FAILED, f"Fusion answered with an error: {error}")
+            return
+        if run.lost_since is None:
+            run.lost_since = now
+            self._emit(run, "contact", f"lost contact with Fusion ({error}); trying again")
+        if now - run.lost_since >= RETRY_BUDGET:
+            self._finish(
+                run,
+                Outcome.FAILED,
+                f"lost contact with Fusion for {format_duration(now - run.lost_since)} "
+                f"(last error: {error})",
+            )
+            return
+        run.contact_failures += 1
+        run.due = now + self._backoff(run.contact_failures, error)
+
+    @staticmethod
+    def _in_contact(run: StepRun) -> None:
+        run.lost_since, run.contact_failures = None, 0
+
+    def _backoff(self, failures: int, error: FusionError) -> float:
+        if error.retry_after is not None:
+            return error.retry_after
+        return min(60.0, 2.0 ** min(failures, 6)) * (1 + self.rng.uniform(-JITTER, JITTER))
+
+    # --- ending steps and the plan ----------------------------------------------------------------
+
+    def _finish(self, run: StepRun, outcome: Outcome, reason: str | None) -> None:
+        run.outcome, run.reason, run.phase = outcome, reason, Phase.DONE
+        attempt = run.attempts[-1] if run.attempts else None
+        took = (
+            f" in {format_duration(attempt.duration)}"
+            if attempt and attempt.duration is not None
+            else ""
+        )
+        message = f"{str(outcome).replace('_', ' ')}{took}" + (f": {reason}" if reason else "")
+        if attempt and attempt.run_id and outcome is Outcome.SUCCEEDED:
+            message += f" (run {attempt.run_id})"
+        self._emit(run, str(outcome), message)
+        for skip in self.scheduler.finished(run.step.name, outcome):
+            skipped = self.runs[skip.name]
+            skipped.outcome, skipped.reason, skipped.skipped_by_run_if = (
+                Outcome.SKIPPED,
+                skip.reason,
+                True,
+            )
+            self._emit(skipped, "skipped", f"skipped: {skip.reason}")
+        if (
+            self.scheduler.stopped
+            and self.stopped_by is None
+            and not self.interrupted
+            and not self.plan_timed_out
+        ):
+            self.stopped_by = run.step.name
+            self._stop_all(
+                self.clock.monotonic(),
+                Outcome.CANCELLED,
+                Outcome.NOT_RUN,
+                f"not started: step {run.step.name!r} failed and fail_fast is on",
+            )
+        self.on_change(self)
+
+    def _stop_all(
+        self, now: float, active_outcome: Outcome, pending_outcome: Outcome, reason: str
+    ) -> None:
+        for name in self.scheduler.stop():
+            pending = self.runs[name]
+            pending.outcome, pending.reason = pending_outcome, reason
+            self.scheduler.skip(name, pending_outcome)
+            self._emit(pending, str(pending_outcome), reason)
+        for run in list(self.active.values()):
+            if not run.active or run.phase is Phase.CANCELLING:
+                continue
+            if run.phase is Phase.POLLING:
+                self._cancel(run, now, active_outcome)
+            else:  # due, waiting or between attempts: nothing of ours runs in Fusion
+                self._finish(run, pending_outcome, reason)
+
+    def _time_out_plan(self, now: float) -> None:
+        self.plan_timed_out = True
+        limit = format_duration(self.plan.timeout or 0)
+        self._stop_all(
+            now,
+            Outcome.TIMED_OUT,
+            Outcome.SKIPPED,
+            f"not started: the plan's timeout of {limit} passed",
+        )
+
+    def _interrupt(self, now: float) -> None:
+        self.interrupted = True
+        self._emit(
+            None, "warning", "interrupted: cancelling active runs (interrupt again to stop waiting)"
+        )
+        self._stop_all(
+            now, Outcome.CANCELLED, Outcome.NOT_RUN, "not started: fusion-run was interrupted"
+        )
+        self.on_change(self)
+
+    def _stop_waiting(self) -> None:
+        """A second interrupt: record the runs being cancelled without waiting for Fusion."""
+        for run in list(self.active.values()):
+            if run.active:
+                self._finish(
+                    run,
+                    Outcome.CANCELLED,
+                    self._cancel_reason(run) + "; interrupted again before Fusion confirmed it",
+                )
+
+    def _stop_following(self, why: str) -> None:
+        """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
+        for run in self.active.values():
+            if run.active:
+                run.phase = Phase.DONE
+                run.reason = (
+                    f"still running in Fusion (run {run.run_id}); {why}" if run.run_id else why
+                )
+        for name in self.scheduler.stop():
+            self.runs[name].outcome, self.runs[name].reason = Outcome.NOT_RUN, f"not started: {why}"
+        self.active = {}
+        raise Stop
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def _emit(self, run: StepRun | None, kind: str, message: str) -> None:
+        at = self.clock.monotonic() - self.t0
+        self.on_event(Event(at, run.step.name if run else None, kind, message))
+
+    def _warn(self, run: StepRun | None, message: str) -> None:
+        self.warnings.append(message)
+        self._emit(run, "warning", message)

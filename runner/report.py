@@ -1,0 +1,126 @@
+"""The JSON report: built from the engine's state, described by schemas/report.schema.json, and
+written atomically after every change, so the file on disk is valid JSON at every moment.
+
+While a plan runs, `outcome` is `running` and unfinished steps are `pending` or `running`; a
+finished report has only the final outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runner import __version__
+from runner.scheduler import Outcome
+
+if TYPE_CHECKING:
+    from runner.engine import Attempt, Engine, StepRun
+
+REPORT_VERSION = 1
+STEP_OUTCOMES = [*(str(o) for o in Outcome), "pending", "running"]
+
+
+def build_report(engine: Engine) -> dict[str, Any]:
+    plan = engine.plan
+    steps = [_step(run) for run in engine.runs.values()]
+    summary = dict.fromkeys(STEP_OUTCOMES, 0)
+    for step in steps:
+        summary[step["outcome"]] += 1
+    ended = engine.ended_at
+    return {
+        "report_version": REPORT_VERSION,
+        "fusion_run_version": __version__,
+        "outcome": engine.outcome,
+        "error": engine.error,
+        "plan": {"path": plan.file, "name": plan.name, "sha256": plan.sha256},
+        "fusion": {"url": engine.url, "api": plan.fusion.api},
+        "started_at": _time(engine.started_at),
+        "ended_at": _time(ended),
+        "duration": None if ended is None else (ended - engine.started_at).total_seconds(),
+        "summary": {"steps": len(steps), **summary},
+        "warnings": list(engine.warnings),
+        "steps": steps,
+    }
+
+
+def _step(run: StepRun) -> dict[str, Any]:
+    if run.outcome is not None:
+        outcome = str(run.outcome)
+    else:
+        outcome = "running" if run.active or run.attempts else "pending"
+    attempts = [_attempt(attempt) for attempt in run.attempts]
+    return {
+        "name": run.step.name,
+        "job": run.step.job,
+        "outcome": outcome,
+        "reason": run.reason,
+        "allow_failure": run.step.allow_failure,
+        "depends_on": list(run.step.depends_on),
+        "line": run.step.line,
+        "run_id": run.attempts[-1].run_id if run.attempts else None,
+        "started_at": attempts[0]["started_at"] if attempts else None,
+        "ended_at": attempts[-1]["ended_at"] if attempts else None,
+        "attempts": attempts,
+    }
+
+
+def _attempt(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "run_id": attempt.run_id,
+        "adopted": attempt.adopted,
+        "state": attempt.state,
+        "started_at": _time(attempt.started_at),
+        "ended_at": _time(attempt.ended_at),
+        "duration": attempt.duration,
+        "error": attempt.error,
+        "status_reads": attempt.status_reads,
+        "criteria": [
+            {
+                "name": c.name,
+                "expected": c.expected,
+                "actual": c.actual,
+                "passed": c.passed,
+                "reason": c.reason,
+            }
+            for c in attempt.criteria
+        ],
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_atomically(path: str, data: dict[str, Any]) -> None:
+    """Replace `path` with `data` as JSON: a reader (or a crash) sees the old file or the new."""
+    target = Path(path)
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable; not every file system lets a folder be opened
+        folder_descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder_descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(folder_descriptor)

@@ -1,0 +1,116 @@
+"""`fusion-run PLAN`: join the plan, Fusion (or the emulator), the engine, the console and the
+report, with SIGINT and SIGTERM turned into a cancellation the engine carries out."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from runner.client import FusionClient, FusionError
+from runner.clock import SystemClock
+from runner.console import Console
+from runner.engine import Engine
+from runner.errors import ExitCode, FatalError, UsageError
+from runner.plan import Auth, Plan
+from runner.problems import InvalidPlan
+from runner.report import build_report, write_atomically
+
+if TYPE_CHECKING:
+    from runner.cli import Options
+
+
+class Interrupts:
+    """Counts SIGINT and SIGTERM, and wakes the clock so the engine acts at once."""
+
+    def __init__(self, clock: SystemClock) -> None:
+        self.count = 0
+        self.clock = clock
+
+    def __call__(self) -> int:
+        return self.count
+
+    def receive(self, _signal: int, _frame: FrameType | None) -> None:
+        self.count += 1
+        self.clock.wake()
+
+
+@contextmanager
+def catching_signals(clock: SystemClock) -> Iterator[Interrupts]:
+    interrupts = Interrupts(clock)
+    previous = {
+        sig: signal.signal(sig, interrupts.receive) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield interrupts
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _write_report(path: str, engine: Engine) -> None:
+    try:
+        write_atomically(path, build_report(engine))
+    except OSError as error:
+        raise FatalError(f"cannot write the report {path}: {error.strerror or error}") from None
+
+
+def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
+    console = Console(quiet=options.quiet)
+    with ExitStack() as stack:
+        if options.emulate:
+            from runner.emulator import EmulatedFusion, Emulator  # noqa: PLC0415
+            from runner.scenario import load_scenario  # noqa: PLC0415
+
+            scenario = load_scenario(options.scenario) if options.scenario else None
+            model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
+            url = stack.enter_context(Emulator(model)).url
+            fusion = FusionClient(url=url, api=plan.fusion.api, auth=Auth.NONE)
+        elif url is None:
+            raise UsageError(
+                "no Fusion URL: set fusion.url in the plan, FUSION_URL, or --url "
+                "(or rehearse on the emulator with --emulate)"
+            )
+        else:
+            settings = plan.fusion
+            fusion = FusionClient(
+                url=url,
+                api=settings.api,
+                auth=settings.auth,
+                environ=environ,
+                verify=settings.verify,
+                realm=settings.realm,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+            )
+        clock = SystemClock()
+        interrupts = stack.enter_context(catching_signals(clock))
+        engine = Engine(
+            plan,
+            fusion,
+            clock,
+            url=url,
+            max_parallel=options.max_parallel,
+            on_event=console.event,
+            on_change=lambda engine: _write_report(options.report, engine),
+            interrupts=interrupts,
+            on_tick=console.tick if console.live else None,
+        )
+        console.header(engine, emulated=options.emulate)
+        try:
+            engine.preflight()
+        except InvalidPlan as invalid:
+            engine.abort(f"{len(invalid.problems)} job(s) have no configuration in Fusion")
+            raise
+        except FusionError as error:
+            engine.abort(str(error))
+            raise
+        outcome = engine.run()
+        console.summary(engine, options.report)
+    if outcome == "interrupted":
+        return ExitCode.INTERRUPTED
+    if engine.error:
+        return ExitCode.FUSION
+    return ExitCode.SUCCEEDED if outcome == "succeeded" else ExitCode.PLAN_FAILED

@@ -1,0 +1,177 @@
+"""Which steps may start, as a pure state machine: no HTTP, no threads, no clock.
+
+The driver reports what happens (`started`, `finished`); the scheduler answers with the steps that
+are ready, in plan order and within `max_parallel`, and skips every step whose `run_if` can no
+longer hold, in one cascade. Its work per event is proportional to the edges it touches, never
+to the size of the plan.
+
+`run_if` follows Databricks Jobs. Each finished upstream counts as succeeded, failed (failed, timed
+out, cancelled, or skipped because its own upstream failed) or excluded (skipped because its
+failure-handling `run_if` did not hold; counts as success, but not as having run). For the plan
+
+    a (fails) -> b (all_success) -> c (all_done)
+              -> d (at_least_one_failed)
+
+`finished("a", FAILED)` skips b ("upstream 'a' failed") and makes c and d ready: c runs whatever
+its upstreams did, d runs because a failed. Had a succeeded, d would be excluded and b would run.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runner.plan import RunIf, Step
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    NOT_RUN = "not_run"
+
+
+class _Class(enum.Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    EXCLUDED = "excluded"
+
+
+_WORDS = {
+    Outcome.FAILED: "failed",
+    Outcome.TIMED_OUT: "timed out",
+    Outcome.CANCELLED: "was cancelled",
+    Outcome.SKIPPED: "was skipped",
+    Outcome.NOT_RUN: "did not run",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    name: str
+    reason: str
+    excluded: bool  # skipped because a failure it handles did not happen: counts as success
+
+
+class Scheduler:
+    def __init__(self, steps: Sequence[Step], *, max_parallel: int, fail_fast: bool = False):
+        self.steps = {step.name: step for step in steps}
+        self.order = {step.name: index for index, step in enumerate(steps)}
+        self.max_parallel = max_parallel
+        self.fail_fast = fail_fast
+        self.dependents: dict[str, list[str]] = {name: [] for name in self.steps}
+        self.waiting = {step.name: len(step.depends_on) for step in steps}
+        for step in steps:
+            for upstream in step.depends_on:
+                self.dependents[upstream].append(step.name)
+        self.outcomes: dict[str, Outcome] = {}
+        self.classes: dict[str, _Class] = {}
+        self.running: set[str] = set()
+        self.stopped = False
+        self._ready = [(self.order[s.name], s.name) for s in steps if not s.depends_on]
+        heapq.heapify(self._ready)
+
+    @property
+    def done(self) -> bool:
+        return len(self.outcomes) == len(self.steps)
+
+    def ready(self) -> list[str]:
+        """Steps to start now, in plan order, at most enough to fill `max_parallel`."""
+        if self.stopped:
+            return []
+        chosen: list[str] = []
+        while self._ready and len(self.running) + len(chosen) < self.max_parallel:
+            chosen.append(heapq.heappop(self._ready)[1])
+        self.running.update(chosen)
+        return chosen
+
+    def finished(self, name: str, outcome: Outcome) -> list[Skip]:
+        """Record how `name` ended; return the steps this skips, each with its reason."""
+        self.running.discard(name)
+        self._record(
+            name, outcome, _Class.SUCCESS if outcome is Outcome.SUCCEEDED else _Class.FAILURE
+        )
+        if (
+            outcome is not Outcome.SUCCEEDED
+            and self.fail_fast
+            and not self.steps[name].allow_failure
+        ):
+            self.stopped = True
+        return self._release(name)
+
+    def stop(self) -> list[str]:
+        """Start nothing more; return the steps that never started (the caller says why)."""
+        self.stopped = True
+        pending = [
+            name for name in self.steps if name not in self.outcomes and name not in self.running
+        ]
+        return sorted(pending, key=self.order.__getitem__)
+
+    def skip(self, name: str, outcome: Outcome = Outcome.NOT_RUN) -> None:
+        """Close a step that will never start (after `stop`), without cascading."""
+        self._record(name, outcome, _Class.FAILURE)
+
+    def _record(self, name: str, outcome: Outcome, cls: _Class) -> None:
+        if name in self.outcomes:
+            raise ValueError(f"step {name!r} already ended ({self.outcomes[name]})")
+        self.outcomes[name] = outcome
+        self.classes[name] = cls
+
+    def _release(self, name: str) -> list[Skip]:
+        skips: list[Skip] = []
+        queue = [name]
+        while queue:
+            for dependent in self.dependents[queue.pop()]:
+                self.waiting[dependent] -= 1
+                if self.waiting[dependent] or dependent in self.outcomes:
+                    continue
+                skip = self._judge(self.steps[dependent])
+                if skip is None:
+                    heapq.heappush(self._ready, (self.order[dependent], dependent))
+                    continue
+                self._record(
+                    dependent, Outcome.SKIPPED, _Class.EXCLUDED if skip.excluded else _Class.FAILURE
+                )
+                skips.append(skip)
+                queue.append(dependent)
+        return skips
+
+    def _judge(self, step: Step) -> Skip | None:
+        """None when `step` runs; else why it is skipped. Every upstream has ended."""
+        classes = [self.classes[upstream] for upstream in step.depends_on]
+        failed = [u for u in step.depends_on if self.classes[u] is _Class.FAILURE]
+        succeeded = [u for u in step.depends_on if self.classes[u] is _Class.SUCCESS]
+        if all(cls is _Class.EXCLUDED for cls in classes):
+            return Skip(step.name, "every upstream was excluded", excluded=True)
+        rule = step.run_if
+        if rule is RunIf.ALL_DONE:
+            return None
+        if rule is RunIf.ALL_SUCCESS and failed:
+            return Skip(step.name, self._upstream_reason(failed), excluded=False)
+        if rule is RunIf.AT_LEAST_ONE_SUCCESS and len(failed) == len(classes):
+            return Skip(step.name, "no upstream succeeded", excluded=False)
+        if rule is RunIf.NONE_FAILED and failed:
+            return Skip(step.name, self._upstream_reason(failed), excluded=False)
+        if rule is RunIf.NONE_FAILED and not succeeded:
+            return Skip(step.name, "no upstream ran", excluded=False)
+        if rule is RunIf.AT_LEAST_ONE_FAILED and not failed:
+            return Skip(
+                step.name, "no upstream failed (run_if: at_least_one_failed)", excluded=True
+            )
+        if rule is RunIf.ALL_FAILED and len(failed) < len(classes):
+            fine = [u for u in step.depends_on if u not in failed]
+            return Skip(
+                step.name, f"upstream {fine[0]!r} did not fail (run_if: all_failed)", excluded=True
+            )
+        return None
+
+    def _upstream_reason(self, failed: list[str]) -> str:
+        first = failed[0]
+        reason = f"upstream {first!r} {_WORDS[self.outcomes[first]]}"
+        if len(failed) > 1:
+            reason += f" (and {len(failed) - 1} more)"
+        return reason

@@ -1,0 +1,599 @@
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from runner.emulator import EmulatedFusion, ModelFusion
+from runner.engine import CANCEL_GRACE, RETRY_BUDGET, Engine, Event
+from runner.plan import Auth, FusionSettings, Plan, Step
+from runner.problems import InvalidPlan
+from runner.report import build_report
+from runner.scenario import Fault, JobScript, RunScript, Scenario
+from runner.schemas import load_schema
+from tests.fakes import EPOCH, FakeClock, step
+
+REPORTS = Draft202012Validator(load_schema("report.schema.json"))
+
+
+@dataclass
+class Result:
+    engine: Engine
+    model: EmulatedFusion
+    clock: FakeClock
+    outcome: str
+    events: list[Event] = field(default_factory=list)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.reports[-1]
+
+    def step(self, name: str) -> dict[str, Any]:
+        return next(s for s in self.report["steps"] if s["name"] == name)
+
+    def outcomes(self) -> dict[str, str]:
+        return {s["name"]: s["outcome"] for s in self.report["steps"]}
+
+    def lines(self, kind: str | None = None) -> list[str]:
+        return [f"{e.step}: {e.message}" for e in self.events if kind is None or e.kind == kind]
+
+
+def plan_of(steps: list[Step], **settings: Any) -> Plan:
+    return Plan(
+        file="plan.yaml",
+        name="test",
+        sha256="0" * 64,
+        fusion=FusionSettings(url="http://emulated", api="/api", auth=Auth.NONE, verify=True),
+        max_parallel=settings.get("max_parallel", 4),
+        fail_fast=settings.get("fail_fast", False),
+        timeout=settings.get("timeout"),
+        steps=tuple(steps),
+    )
+
+
+def run(
+    steps: list[Step],
+    scenario: Scenario | None = None,
+    *,
+    before: Callable[[EmulatedFusion, FakeClock], None] | None = None,
+    interrupts: Callable[[float], int] | None = None,
+    **settings: Any,
+) -> Result:
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
+    if before:
+        before(model, clock)
+    events: list[Event] = []
+    reports: list[dict[str, Any]] = []
+
+    def keep(engine: Engine) -> None:
+        report = build_report(engine)
+        errors = [e.message for e in REPORTS.iter_errors(report)]
+        assert errors == [], errors
+        reports.append(report)
+
+    engine = Engine(
+        plan_of(steps, **settings),
+        ModelFusion(model),
+        clock,
+        url="http://emulated",
+        rng=random.Random(7),
+        on_event=events.append,
+        on_change=keep,
+        interrupts=(lambda: interrupts(clock.now)) if interrupts else (lambda: 0),
+    )
+    engine.preflight()
+    outcome = engine.run()
+    return Result(engine, model, clock, outcome, events, reports)
+
+
+def jobs(**scripts: JobScript) -> Scenario:
+    return Scenario(jobs=scripts)
+
+
+def runs(*scripts: RunScript, **kwargs: Any) -> JobScript:
+    return JobScript(runs=scripts, **kwargs)
+
+
+# --- the basic shapes -----------------------------------------------------------------------------
+
+
+def test_a_sequence_succeeds_close_to_its_critical_path() -> None:
+    scenario = jobs(
+        a=runs(RunScript(duration=5)),
+        b=runs(RunScript(duration=30)),
+        c=runs(RunScript(duration=120)),
+    )
+    result = run([step("a"), step("b", "a"), step("c", "b")], scenario)
+    assert result.outcome == "succeeded"
+    assert result.outcomes() == dict.fromkeys("abc", "succeeded")
+    assert [e.step for e in result.events if e.kind == "started"] == ["a", "b", "c"]
+    critical_path = 5 + 30 + 120
+    assert critical_path <= result.clock.now <= critical_path * 1.1 + 3
+    assert result.report["summary"]["succeeded"] == 3
+    assert result.report["outcome"] == "succeeded"
+    assert result.reports[0]["outcome"] == "running"
+    assert {s["outcome"] for s in result.reports[0]["steps"]} == {"pending"}
+
+
+def test_independent_steps_run_side_by_side() -> None:
+    scenario = jobs(**{name: runs(RunScript(duration=60)) for name in "abcd"})
+    result = run([step(name, *()) for name in "abcd"], scenario)
+    assert result.outcome == "succeeded"
+    assert result.clock.now < 60 * 1.2 + 2
+
+
+def test_max_parallel_is_respected() -> None:
+    scenario = jobs(**{name: runs(RunScript(duration=10)) for name in "abcde"})
+    result = run([step(name) for name in "abcde"], scenario, max_parallel=2)
+    active, most = 0, 0
+    for event in result.events:
+        if event.kind == "started":
+            active += 1
+        elif event.kind == "succeeded":
+            active -= 1
+        most = max(most, active)
+    assert most == 2
+    assert result.outcome == "succeeded"
+
+
+def test_adaptive_polling_reads() -> None:
+    scenario = jobs(short=runs(RunScript(duration=5)), long=runs(RunScript(duration=600)))
+    result = run([step("short"), step("long", poll_interval=10)], scenario)
+    short, long = (result.step(n)["attempts"][0]["status_reads"] for n in ("short", "long"))
+    assert short <= 5  # a handful in the first seconds
+    assert 60 <= long <= 60 + 12  # then one per poll_interval
+    # A 5 s job is seen ending within about a second of its end.
+    assert result.lines("succeeded")[0].startswith("short: succeeded in 5s")
+
+
+# --- failures, skips, retries ---------------------------------------------------------------------
+
+
+def test_a_failure_skips_its_dependents_with_reasons() -> None:
+    error = "Py4JJavaError: OutOfMemoryError"
+    scenario = jobs(train=runs(RunScript(duration=20, state="error", error=error)))
+    steps = [
+        step("train"),
+        step("evaluate", "train"),
+        step("publish", "evaluate"),
+        step("cleanup", "train", "evaluate", run_if="all_done"),
+    ]
+    result = run(steps, scenario)
+    assert result.outcome == "failed"
+    assert result.outcomes() == {
+        "train": "failed", "evaluate": "skipped", "publish": "skipped", "cleanup": "succeeded",
+    }  # fmt: skip
+    train = result.step("train")
+    assert train["reason"] == f"run {train['run_id']} ended error: {error}"
+    assert train["attempts"][0]["error"] == error
+    assert result.step("evaluate")["reason"] == "upstream 'train' failed"
+    assert result.step("publish")["reason"] == "upstream 'evaluate' was skipped"
+    assert result.lines("skipped") == [
+        "evaluate: skipped: upstream 'train' failed",
+        "publish: skipped: upstream 'evaluate' was skipped",
+    ]
+
+
+def test_allowed_failure_does_not_fail_the_plan() -> None:
+    scenario = jobs(flaky=runs(RunScript(duration=1, state="error")))
+    result = run(
+        [step("flaky", allow_failure=True), step("next", "flaky", run_if="all_done")], scenario
+    )
+    assert result.outcomes() == {"flaky": "failed", "next": "succeeded"}
+    assert result.outcome == "succeeded"
+
+
+def test_a_retry_that_succeeds() -> None:
+    scenario = jobs(
+        train=runs(RunScript(duration=10, state="error", error="boom"), RunScript(duration=10))
+    )
+    result = run([step("train", retries=2, retry_delay=60)], scenario)
+    assert result.outcome == "succeeded"
+    attempts = result.step("train")["attempts"]
+    assert [a["state"] for a in attempts] == ["error", "finished"]
+    assert attempts[0]["run_id"] != attempts[1]["run_id"]
+    assert result.model.starts("train") == 2
+    assert result.lines("retry") == [
+        f"train: attempt 1 failed (run {attempts[0]['run_id']} ended error: boom); retrying in 58s"
+    ]  # 60s less the jitter drawn from the seeded random source
+
+
+def test_retry_delay_backs_off_with_jitter() -> None:
+    scenario = jobs(j=runs(RunScript(duration=1, state="error")))
+    result = run([step("j", retries=3, retry_delay=10, retry_backoff=3)], scenario)
+    starts = [e.at for e in result.events if e.kind == "started"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    for gap, delay in zip(gaps, (10, 30, 90), strict=True):
+        assert delay * 0.9 <= gap <= delay * 1.1 + 4  # the run, a read or two, the delay ±10 %
+    assert result.step("j")["outcome"] == "failed"
+    assert len(result.step("j")["attempts"]) == 4
+
+
+def test_criteria_failures_are_not_retried_unless_asked() -> None:
+    scenario = jobs(j=runs(RunScript(duration=1, result={"docsWritten": 0})))
+    once = run([step("j", retries=2, expect=("result.docsWritten > `0`",))], scenario)
+    assert len(once.step("j")["attempts"]) == 1
+    asked = run(
+        [
+            step(
+                "j",
+                retries=2,
+                retry_on=("criteria",),
+                retry_delay=1,
+                expect=("result.docsWritten > `0`",),
+            )
+        ],
+        scenario,
+    )
+    assert len(asked.step("j")["attempts"]) == 3
+
+
+def test_expect_failure_shows_the_actual_value() -> None:
+    scenario = jobs(evaluate=runs(RunScript(duration=3, result={"docsWritten": 0})))
+    result = run(
+        [step("evaluate", expect=("result.docsWritten > `0`", "result.jobConfigId"))], scenario
+    )
+    evaluate = result.step("evaluate")
+    assert evaluate["outcome"] == "failed"
+    assert evaluate["reason"] == "expect result.docsWritten > `0` is false (result.docsWritten: 0)"
+    assert evaluate["attempts"][0]["criteria"] == [
+        {
+            "name": "state",
+            "expected": ["finished", "skipped"],
+            "actual": "finished",
+            "passed": True,
+            "reason": None,
+        },
+        {
+            "name": "expect",
+            "expected": "result.docsWritten > `0`",
+            "actual": False,
+            "passed": False,
+            "reason": "expect result.docsWritten > `0` is false (result.docsWritten: 0)",
+        },
+        {
+            "name": "expect",
+            "expected": "result.jobConfigId",
+            "actual": "evaluate",
+            "passed": True,
+            "reason": None,
+        },
+    ]
+
+
+def test_max_duration() -> None:
+    scenario = jobs(slow=runs(RunScript(duration=90)))
+    result = run([step("slow", max_duration=60)], scenario)
+    assert result.step("slow")["reason"] == "the run took 1m30s, more than max_duration 1m"
+
+
+def test_state_not_accepted() -> None:
+    scenario = jobs(agg=runs(RunScript(duration=2, state="skipped")))
+    result = run([step("agg", states=("finished",))], scenario)
+    agg = result.step("agg")
+    assert agg["reason"] == f"run {agg['run_id']} ended skipped (accepted: finished)"
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+def test_a_timeout_cancels_the_run() -> None:
+    scenario = jobs(stuck=runs(RunScript(duration=7200)))
+    result = run([step("stuck", timeout=60), step("after", "stuck")], scenario)
+    stuck = result.step("stuck")
+    assert stuck["outcome"] == "timed_out"
+    assert stuck["reason"] == f"the step's timeout of 1m passed; run {stuck['run_id']} cancelled"
+    assert stuck["attempts"][0]["state"] == "cancelled"
+    assert ("cancel", "stuck") in result.model.requests
+    assert result.outcomes()["after"] == "skipped"
+    assert result.outcome == "failed"
+    assert 60 <= result.clock.now <= 60 + 15
+
+
+def test_timeout_retried_when_asked() -> None:
+    scenario = jobs(j=runs(RunScript(duration=7200), RunScript(duration=5)))
+    result = run([step("j", timeout=60, retries=1, retry_on=("timeout",), retry_delay=1)], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert [a["state"] for a in result.step("j")["attempts"]] == ["cancelled", "finished"]
+
+
+def test_cancellation_that_fusion_never_confirms_is_bounded() -> None:
+    scenario = jobs(j=runs(RunScript(duration=7200), stale_reads=0))
+
+    def deaf(model: EmulatedFusion, _: FakeClock) -> None:
+        model.cancel = lambda job_id: None  # type: ignore[method-assign]
+
+    result = run([step("j", timeout=60)], scenario, before=deaf)
+    j = result.step("j")
+    assert j["reason"] == (
+        f"the step's timeout of 1m passed; run {j['run_id']} cancelled; "
+        "Fusion did not confirm it within 1m"
+    )
+    assert result.clock.now <= 60 + CANCEL_GRACE + 15
+
+
+def test_plan_timeout_cancels_active_runs_and_skips_the_rest() -> None:
+    scenario = jobs(a=runs(RunScript(duration=3600)), b=runs(RunScript(duration=10)))
+    result = run([step("a"), step("b", "a")], scenario, timeout=300)
+    assert result.outcomes() == {"a": "timed_out", "b": "skipped"}
+    assert result.step("a")["reason"].startswith("the plan's timeout of 5m passed; run ")
+    assert result.step("b")["reason"] == "not started: the plan's timeout of 5m passed"
+    assert result.outcome == "failed"
+
+
+def test_interrupt_cancels_active_runs() -> None:
+    scenario = jobs(a=runs(RunScript(duration=3600)), b=runs(RunScript(duration=3600)))
+    result = run(
+        [step("a"), step("b", "a")], scenario, interrupts=lambda now: 1 if now >= 30 else 0
+    )
+    assert result.outcome == "interrupted"
+    assert result.report["outcome"] == "interrupted"
+    assert result.outcomes() == {"a": "cancelled", "b": "not_run"}
+    assert result.step("a")["reason"].startswith("fusion-run was interrupted; run ")
+    assert result.step("b")["reason"] == "not started: fusion-run was interrupted"
+    assert result.model.requests.count(("cancel", "a")) == 1
+
+
+def test_second_interrupt_stops_waiting() -> None:
+    scenario = jobs(a=runs(RunScript(duration=3600)))
+
+    def deaf(model: EmulatedFusion, _: FakeClock) -> None:
+        model.cancel = lambda job_id: None  # type: ignore[method-assign]
+
+    result = run(
+        [step("a")],
+        scenario,
+        before=deaf,
+        interrupts=lambda now: 1 if now < 40 and now >= 30 else (2 if now >= 40 else 0),
+    )
+    assert result.outcome == "interrupted"
+    assert result.step("a")["outcome"] == "cancelled"
+    assert result.step("a")["reason"].endswith("interrupted again before Fusion confirmed it")
+    assert result.clock.now < 50
+
+
+def test_fail_fast_cancels_the_others() -> None:
+    scenario = jobs(
+        bad=runs(RunScript(duration=5, state="error")), long=runs(RunScript(duration=600))
+    )
+    steps = [step("bad"), step("long"), step("later", "long"), step("third")]
+    result = run(steps, scenario, fail_fast=True, max_parallel=2)
+    assert result.outcomes() == {
+        "bad": "failed",
+        "long": "cancelled",
+        "later": "not_run",
+        "third": "not_run",
+    }
+    assert result.step("long")["reason"].startswith("step 'bad' failed and fail_fast is on; run ")
+    assert result.step("third")["reason"] == "not started: step 'bad' failed and fail_fast is on"
+
+
+# --- whose run is it ------------------------------------------------------------------------------
+
+
+def test_stale_status_after_a_start_is_not_taken_for_ours() -> None:
+    scenario = jobs(
+        j=runs(RunScript(duration=1, state="error"), RunScript(duration=30), stale_reads=2)
+    )
+
+    def earlier_failed_run(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("j")
+        clock.advance(5)
+
+    result = run([step("j")], scenario, before=earlier_failed_run)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert result.model.starts("j") == 2
+
+
+def test_our_run_is_looked_up_when_it_stays_invisible() -> None:
+    scenario = jobs(j=runs(RunScript(duration=20), stale_reads=50))
+    result = run([step("j")], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert ("all", "j") in result.model.requests
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "starts"),
+    [("wait", "succeeded", 2), ("adopt", "succeeded", 1), ("fail", "failed", 1)],
+)
+def test_already_running(policy: str, outcome: str, starts: int) -> None:
+    scenario = jobs(j=runs(RunScript(duration=100)))
+
+    def someone_started_it(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("j")
+        clock.advance(10)
+
+    result = run([step("j", on_running=policy)], scenario, before=someone_started_it)
+    j = result.step("j")
+    assert j["outcome"] == outcome
+    assert result.model.starts("j") == starts
+    if policy == "adopt":
+        assert j["attempts"][0]["adopted"] is True
+    if policy == "wait":
+        assert result.clock.now >= 90  # the other run ended first
+        assert result.lines("waiting")[0].startswith("j: waiting for run ")
+    if policy == "fail":
+        assert j["reason"].startswith("job j is already running (run ")
+
+
+# --- Fusion's faults ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", [429, 502, 503, 504, "reset"])
+def test_transient_status_faults_are_not_job_failures(answer: int | str) -> None:
+    faults = (Fault(on="status", answer=answer, times=3, after=1),)
+    scenario = jobs(j=runs(RunScript(duration=20), faults=faults))
+    result = run([step("j")], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert result.model.starts("j") == 1
+
+
+def test_a_lost_start_answer_is_followed_not_repeated() -> None:
+    scenario = jobs(j=runs(RunScript(duration=10), faults=(Fault(on="start", answer="lost"),)))
+    result = run([step("j")], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert len(result.model.all_runs("j")) == 1
+    assert any("the start's answer was lost" in line for line in result.lines("warning"))
+
+
+def test_a_start_that_never_arrived_is_sent_again() -> None:
+    scenario = jobs(j=runs(RunScript(duration=10), faults=(Fault(on="start", answer=503),)))
+    result = run([step("j")], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert len(result.model.all_runs("j")) == 1
+    assert result.model.starts("j") == 2
+
+
+def test_lost_contact_beyond_the_budget_fails_the_step() -> None:
+    faults = (Fault(on="status", answer=503, times=10_000, after=1),)
+    scenario = jobs(j=runs(RunScript(duration=3600), faults=faults))
+    result = run([step("j")], scenario)
+    j = result.step("j")
+    assert j["outcome"] == "failed"
+    assert j["reason"].startswith("lost contact with Fusion for 5m")
+    assert (
+        "(last error: GET http://emulated/api/spark/jobs/j: 503 Service Unavailable: injected fault"
+        in j["reason"]
+    )
+    assert RETRY_BUDGET <= result.clock.now <= RETRY_BUDGET + 70
+
+
+def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
+    scenario = jobs(a=runs(RunScript(duration=600)), b=runs(RunScript(duration=10)))
+
+    def revoke(model: EmulatedFusion, clock: FakeClock) -> None:
+        real = model.status
+
+        def status(job_id: str) -> dict[str, Any]:
+            if clock.now > 30:
+                from runner.emulator import Reply  # noqa: PLC0415
+
+                raise Reply(401, {"error": "unauthorized"})
+            return real(job_id)
+
+        model.status = status  # type: ignore[method-assign]
+
+    result = run([step("a"), step("b", "a")], scenario, before=revoke)
+    assert result.outcome == "failed"
+    assert result.report["error"] == (
+        "Fusion refused the credentials: "
+        "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized"
+    )
+    a = result.step("a")
+    assert a["outcome"] == "running"
+    assert a["reason"].startswith(
+        f"still running in Fusion (run {a['run_id']}); Fusion refused the credentials"
+    )
+    assert result.step("b")["outcome"] == "not_run"
+
+
+# --- preflight ------------------------------------------------------------------------------------
+
+
+def test_preflight_names_every_unknown_job_at_its_step() -> None:
+    steps = [step("crawl"), step("aggregate", "crawl"), step("train", "aggregate")]
+    steps = [
+        s if s.name != "aggregate" else step("aggregate", "crawl", job="agregate") for s in steps
+    ]
+    clock = FakeClock()
+    model = EmulatedFusion(
+        Scenario(missing=frozenset({"agregate", "train"})),
+        clock=clock,
+        epoch=EPOCH,
+        extra_jobs=["crawl"],
+    )
+    engine = Engine(plan_of(steps), ModelFusion(model), clock, url="http://emulated")
+    with pytest.raises(InvalidPlan) as caught:
+        engine.preflight()
+    assert [str(p) for p in caught.value.problems] == [
+        "plan.yaml:1:1: $.steps[1]: job 'agregate' has no configuration in Fusion at http://emulated",
+        "plan.yaml:1:1: $.steps[2]: job 'train' has no configuration in Fusion at http://emulated",
+    ]
+    assert model.starts("crawl") == 0
+
+
+def test_preflight_goes_on_when_configurations_may_not_be_read() -> None:
+    clock = FakeClock()
+    model = EmulatedFusion(clock=clock, epoch=EPOCH, extra_jobs=["a"])
+
+    def forbidden(job_id: str) -> dict[str, Any]:
+        from runner.emulator import Reply  # noqa: PLC0415
+
+        raise Reply(403, {"message": "Forbidden"})
+
+    model.configuration = forbidden  # type: ignore[method-assign]
+    events: list[Event] = []
+    engine = Engine(
+        plan_of([step("a"), step("b")]), ModelFusion(model), clock, url="u", on_event=events.append
+    )
+    engine.preflight()
+    assert [e.message for e in events] == [
+        "these credentials may not read job configurations (403), so fusion-run cannot check "
+        "that every job exists before starting"
+    ]
+    assert engine.warnings == [events[0].message]
+
+
+# --- many plans -----------------------------------------------------------------------------------
+
+
+TRANSIENT_ANSWERS: list[int | str] = [503, "reset"]
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_plans_keep_every_promise(seed: int) -> None:
+    """Random DAGs, run_ifs, outcomes and faults: every step ends once, with a reason unless it
+    succeeded, no attempt starts twice, and the verdict follows the steps."""
+    rng = random.Random(seed)
+    names = [f"s{i}" for i in range(rng.randint(1, 12))]
+    rules = ["all_success"] * 4 + [
+        "all_done",
+        "at_least_one_success",
+        "none_failed",
+        "at_least_one_failed",
+        "all_failed",
+    ]
+    steps, scripts = [], {}
+    for index, name in enumerate(names):
+        upstream = rng.sample(names[:index], k=min(index, rng.randint(0, 2)))
+        steps.append(
+            step(
+                name,
+                *upstream,
+                run_if=rng.choice(rules),
+                retries=rng.choice([0, 0, 1]),
+                retry_delay=5,
+                allow_failure=rng.random() < 0.2,
+                timeout=rng.choice([7200, 30]),
+            )
+        )
+        states = [rng.choice(["finished", "finished", "error", "skipped"]) for _ in range(2)]
+        faults = (
+            (Fault(on="status", answer=rng.choice(TRANSIENT_ANSWERS), times=2, after=1),)
+            if rng.random() < 0.3
+            else ()
+        )
+        scripts[name] = JobScript(
+            runs=tuple(RunScript(duration=rng.uniform(0.5, 60), state=s) for s in states),
+            faults=faults,
+        )
+    result = run(steps, Scenario(jobs=scripts), max_parallel=rng.randint(1, 4))
+    report = result.report
+    assert report["outcome"] in ("succeeded", "failed")
+    for entry in report["steps"]:
+        assert entry["outcome"] in ("succeeded", "failed", "timed_out", "skipped")
+        assert (entry["reason"] is None) == (entry["outcome"] == "succeeded")
+        assert result.model.starts(entry["job"]) == len(entry["attempts"])
+    failing = [
+        s
+        for s, e in zip(steps, report["steps"], strict=True)
+        if e["outcome"] in ("failed", "timed_out") and not s.allow_failure
+    ]
+    assert (report["outcome"] == "failed") == bool(failing)
