@@ -42,6 +42,10 @@ class Options:
     quiet: bool = False
     emulate: bool = False
     scenario: str | None = None
+    resume: str | None = None
+    force: bool = False
+    detach: bool = False
+    verbose: bool = False
 
 
 def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
@@ -53,6 +57,8 @@ def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
         raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
     if options.scenario and not options.emulate:
         raise UsageError("--scenario scripts the emulator: use it with --emulate")
+    if options.force and not options.resume:
+        raise UsageError("--force goes with --resume")
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     if options.action == "graph":
         from runner import graph  # noqa: PLC0415
@@ -170,6 +176,9 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
 @click.option(
+    "--verbose", "-v", is_flag=True, help="Also print each request to Fusion and its answer."
+)
+@click.option(
     "--emulate",
     is_flag=True,
     help="Run against the built-in Fusion emulator instead of Fusion: a rehearsal.",
@@ -178,6 +187,18 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     "--scenario",
     metavar="FILE",
     help="With --emulate: a scenario that scripts the jobs' runs and faults.",
+)
+@click.option(
+    "--resume",
+    metavar="REPORT",
+    help="Carry on from an earlier report: keep what succeeded, follow runs it left active, "
+    "run the rest.",
+)
+@click.option("--force", is_flag=True, help="With --resume: resume even though the plan changed.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="On Ctrl-C or SIGTERM, leave active runs going in Fusion (as on_interrupt: detach).",
 )
 @click.option(
     "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
@@ -196,6 +217,10 @@ def main(  # noqa: PLR0917 - click passes each option by position
     quiet: bool,
     emulate: bool,
     scenario: str | None,
+    resume: str | None,
+    force: bool,
+    detach: bool,
+    verbose: bool,
     show_traceback: bool,
 ) -> None:
     """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
@@ -226,5 +251,9 @@ def main(  # noqa: PLR0917 - click passes each option by position
         quiet=quiet,
         emulate=emulate,
         scenario=scenario,
+        resume=resume,
+        force=force,
+        detach=detach,
+        verbose=verbose,
     )
     sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -110,12 +111,14 @@ class FusionClient:
         connect_timeout: float = 10,
         read_timeout: float = 60,
         session: requests.Session | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
         self.auth = auth
         self.realm = realm
         self.timeout = (connect_timeout, read_timeout)
+        self.log = log  # one line per request: method, URL, status, time; never headers or bodies
         self.session = session or requests.Session()
         # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override
         # Session.verify, which would turn `verify: false` or a plan's CA bundle into a no-op.
@@ -188,6 +191,19 @@ class FusionClient:
         return response
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if not self.log:
+            return self._exchange(method, url, **kwargs)
+        began = time.monotonic()
+        try:
+            response = self._exchange(method, url, **kwargs)
+        except FusionError as error:
+            self.log(f"{error} ({(time.monotonic() - began) * 1000:.0f} ms)")
+            raise
+        took = (time.monotonic() - began) * 1000
+        self.log(f"{method} {url}: {response.status_code} {response.reason} ({took:.0f} ms)")
+        return response
+
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
             return self.session.request(
                 method,

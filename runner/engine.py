@@ -18,10 +18,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from runner.client import ErrorKind, Fusion, FusionError
 from runner.clock import Clock
 from runner.durations import format_duration
+from runner.errors import FatalError
 from runner.judge import Criterion, judge
 from runner.plan import OnRunning, Plan, Step
 from runner.problems import InvalidPlan, Problem
@@ -32,13 +34,14 @@ FIRST_POLL = 1.0  # seconds after a start before the first status read
 POLL_GROWTH = 1.25  # each wait between reads is this much longer, up to poll_interval
 STALE_READS = 3  # reads showing another run before we look ours up in /all
 CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
-RETRY_BUDGET = 300.0  # how long a step may lose contact with Fusion before it fails
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
+VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 
 
 class Phase(enum.Enum):
     DUE = "due"  # check for an active run, then start
+    VERIFY = "verifying"  # a start's answer was lost: find the run it began before starting again
     WAITING = "waiting"  # for someone else's run to end (on_running: wait)
     POLLING = "polling"  # our run is active
     CANCELLING = "cancelling"  # we asked Fusion to cancel our run
@@ -77,6 +80,9 @@ class StepRun:
     latest_before: str | None = None  # the latest run id seen before our start
     other_run: str | None = None  # the run we wait for (on_running: wait)
     start_failures: int = 0
+    lookups: int = 0  # looks for the run of a start whose answer was lost
+    resume_run_id: str | None = None  # a run an earlier fusion-run left active, to pick up
+    last_error: FusionError | None = None  # of the start being verified
     lost_since: float | None = None  # first failed request of the current streak
     contact_failures: int = 0  # failed requests in the current streak
     cancel_outcome: Outcome | None = None  # why we cancel: timed_out or cancelled
@@ -95,6 +101,21 @@ class Event:
     kind: str  # started, state, succeeded, failed, timed_out, skipped, cancelled, not_run, retry,
     # waiting, adopted, cancelling, warning, contact
     message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    """What an earlier report hands on: steps that succeeded (kept, with their attempts) and the
+    runs that were still active (looked up and followed rather than started again)."""
+
+    path: str
+    outcome: str
+    succeeded: dict[str, list[Attempt]]
+    active_runs: dict[str, str]  # step name -> run id
+
+
+class Unreachable(FatalError):
+    """Fusion stayed out of reach for the whole retry budget before anything started."""
 
 
 class Stop(Exception):
@@ -116,6 +137,8 @@ class Engine:
         interrupts: Callable[[], int] = lambda: 0,
         on_tick: Callable[[Engine], None] | None = None,
         tick_every: float = 1.0,
+        detach: bool = False,
+        resume: Resume | None = None,
     ) -> None:
         self.plan = plan
         self.fusion = fusion
@@ -127,6 +150,9 @@ class Engine:
         self.interrupts = interrupts
         self.on_tick = on_tick
         self.tick_every = tick_every
+        self.detach = detach
+        self.detached = False
+        self.resume = resume
         self.scheduler = Scheduler(
             plan.steps, max_parallel=max_parallel or plan.max_parallel, fail_fast=plan.fail_fast
         )
@@ -140,6 +166,10 @@ class Engine:
         self.stopped_by: str | None = None  # fail_fast: the step that stopped the plan
         self.error: str | None = None  # why fusion-run stopped following the runs
         self.warnings: list[str] = []
+        self._dirty = self._urgent = False
+        self._written = float("-inf")
+        if resume:
+            self._carry(resume)
 
     # --- the outcome ------------------------------------------------------------------------------
 
@@ -170,7 +200,7 @@ class Engine:
         for index, step in enumerate(self.plan.steps):
             if step.job not in checked:
                 try:
-                    checked[step.job] = self.fusion.configuration(step.job) is not None
+                    checked[step.job] = self._configuration(step.job) is not None
                 except FusionError as error:
                     if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
                         self._warn(
@@ -193,20 +223,45 @@ class Engine:
         if unknown:
             raise InvalidPlan(unknown)
 
-    def abort(self, why: str) -> None:
+    def _configuration(self, job: str) -> dict[str, Any] | None:
+        """The job's configuration, trying again through transient faults within the budget."""
+        since, failures = self.clock.monotonic(), 0
+        while True:
+            try:
+                return self.fusion.configuration(job)
+            except FusionError as error:
+                out_of_reach = self.clock.monotonic() - since
+                if error.kind is not ErrorKind.TRANSIENT:
+                    raise
+                if out_of_reach >= self.plan.fusion.retry_budget:
+                    raise Unreachable(
+                        f"lost contact with Fusion for {format_duration(out_of_reach)} "
+                        f"(last error: {error})"
+                    ) from None
+                if not failures:
+                    self._emit(None, "contact", f"lost contact with Fusion ({error}); trying again")
+                failures += 1
+                self.clock.sleep(self._backoff(failures, error))
+                if self.interrupts():
+                    raise KeyboardInterrupt from None
+
+    def abort(self, why: str, *, interrupted: bool = False) -> None:
         """Before anything started: end the run with every step not run, and say why."""
-        self.error = why
+        self.error, self.interrupted = why, interrupted
         for run in self.runs.values():
             run.outcome, run.reason = Outcome.NOT_RUN, f"not started: {why}"
         self.ended_at = self.clock.wall()
-        self.on_change(self)
+        self._changed()
+        self._flush()
 
     def run(self) -> str:
         """Run the plan to its end; the outcome: succeeded, failed or interrupted."""
-        self.on_change(self)
+        self._changed()
+        self._flush()  # the report exists, every step pending, before anything starts
         try:
             while not self.scheduler.done:
                 self._tick()
+                self._flush(soon=True)
                 if self.on_tick:
                     self.on_tick(self)
                 if not self.scheduler.done:
@@ -215,7 +270,8 @@ class Engine:
         except Stop:
             pass
         self.ended_at = self.clock.wall()
-        self.on_change(self)
+        self._changed()
+        self._flush()
         return self.outcome
 
     def _tick(self) -> None:
@@ -251,6 +307,8 @@ class Engine:
         try:
             if run.phase is Phase.DUE or run.phase is Phase.RETRY:
                 self._check_then_start(run, now)
+            elif run.phase is Phase.VERIFY:
+                self._verify_start(run, now)
             elif run.phase is Phase.WAITING:
                 self._wait_for_other(run, now)
             else:
@@ -260,7 +318,18 @@ class Engine:
 
     # --- starting ---------------------------------------------------------------------------------
 
+    def _carry(self, resume: Resume) -> None:
+        for name, attempts in resume.succeeded.items():
+            run = self.runs[name]
+            run.outcome, run.attempts = Outcome.SUCCEEDED, attempts
+            self.scheduler.carry(name)
+        for name, run_id in resume.active_runs.items():
+            self.runs[name].resume_run_id = run_id
+
     def _check_then_start(self, run: StepRun, now: float) -> None:
+        if run.resume_run_id:
+            self._pick_up(run, now)
+            return
         latest = self.fusion.status(run.step.job)
         self._in_contact(run)
         run.latest_before = latest.run_id
@@ -282,6 +351,22 @@ class Engine:
             run.due = now + self._interval(run)
             return
         self._start(run, now)
+
+    def _pick_up(self, run: StepRun, now: float) -> None:
+        """Resume following the run an earlier fusion-run left active; start only if it is gone."""
+        wanted, run.resume_run_id = run.resume_run_id, None
+        latest = self.fusion.status(run.step.job)
+        self._in_contact(run)
+        found = latest if latest.run_id == wanted else None
+        found = found or next(
+            (r for r in self.fusion.runs(run.step.job) if r.run_id == wanted), None
+        )
+        if found is None:
+            self._emit(run, "warning", f"run {wanted} is not in Fusion any more; starting the job")
+            run.latest_before = latest.run_id
+            self._start(run, now)
+            return
+        self._follow(run, now, found, adopted=True)
 
     def _wait_for_other(self, run: StepRun, now: float) -> None:
         status = self.fusion.status(run.step.job)
@@ -317,17 +402,30 @@ class Engine:
             run.phase, run.due = Phase.DUE, now + FIRST_POLL
             return
         if error.maybe_applied:
-            # The start may have happened: follow a run newer than what we saw, never start twice.
-            runs = self.fusion.runs(run.step.job)
-            if runs and runs[0].run_id and runs[0].run_id != run.latest_before:
-                self._emit(
-                    run,
-                    "warning",
-                    f"the start's answer was lost ({error}); "
-                    f"following run {runs[0].run_id}, which it began",
-                )
-                self._follow(run, now, runs[0], adopted=False)
-                return
+            # The start may have happened: find its run before anything else, never start twice.
+            self._emit(
+                run, "warning", f"the start's answer was lost ({error}); looking for its run"
+            )
+            run.phase, run.due, run.lookups, run.last_error = Phase.VERIFY, now, 0, error
+            return
+        self._start_again(run, now, error)
+
+    def _verify_start(self, run: StepRun, now: float) -> None:
+        runs = self.fusion.runs(run.step.job)
+        self._in_contact(run)
+        newest = runs[0] if runs else None
+        if newest is not None and newest.run_id and newest.run_id != run.latest_before:
+            self._emit(run, "warning", f"following run {newest.run_id}, which the lost start began")
+            self._follow(run, now, newest, adopted=False)
+            return
+        run.lookups += 1
+        if run.lookups < VERIFY_LOOKUPS:  # Fusion may list a new run a moment late
+            run.due = now + 2 * FIRST_POLL
+            return
+        assert run.last_error is not None
+        self._start_again(run, now, run.last_error)
+
+    def _start_again(self, run: StepRun, now: float, error: FusionError) -> None:
         run.start_failures += 1
         if error.kind is ErrorKind.TRANSIENT and run.start_failures < START_TRIES:
             self._emit(run, "contact", f"start failed ({error}); trying again")
@@ -342,6 +440,7 @@ class Engine:
         run.attempts.append(attempt)
         run.run_id, run.run_started, run.reads, run.stale = status.run_id, now, 0, 0
         run.start_failures, run.last_state, run.phase = 0, status.state, Phase.POLLING
+        self._changed()
         verb = "adopted" if adopted else "started"
         self._emit(
             run,
@@ -374,6 +473,7 @@ class Engine:
         attempt.state = status.state
         if status.state != run.last_state:
             run.last_state = status.state
+            self._changed(minor=True)
             if not status.terminal:
                 self._emit(run, "state", status.state)
         if status.terminal:
@@ -412,7 +512,7 @@ class Engine:
         except FusionError as error:  # the reads that follow meet the same fault, and handle it
             self._warn(run, f"cancelling run {run.run_id} failed: {error}")
         run.reads, run.due = 0, now + FIRST_POLL
-        self.on_change(self)
+        self._changed()
 
     def _cancel_cause(self, run: StepRun) -> str:
         if run.cancel_outcome is Outcome.TIMED_OUT and self.plan_timed_out:
@@ -470,7 +570,7 @@ class Engine:
             f"attempt {len(run.attempts)} failed ({why}); retrying in {format_duration(delay)}",
         )
         run.phase, run.due, run.became_due = Phase.RETRY, now + delay, now + delay
-        self.on_change(self)
+        self._changed()
         return True
 
     def _interval(self, run: StepRun) -> float:
@@ -488,7 +588,7 @@ class Engine:
         if run.lost_since is None:
             run.lost_since = now
             self._emit(run, "contact", f"lost contact with Fusion ({error}); trying again")
-        if now - run.lost_since >= RETRY_BUDGET:
+        if now - run.lost_since >= self.plan.fusion.retry_budget:
             self._finish(
                 run,
                 Outcome.FAILED,
@@ -543,7 +643,7 @@ class Engine:
                 Outcome.NOT_RUN,
                 f"not started: step {run.step.name!r} failed and fail_fast is on",
             )
-        self.on_change(self)
+        self._changed()
 
     def _stop_all(
         self, now: float, active_outcome: Outcome, pending_outcome: Outcome, reason: str
@@ -573,13 +673,17 @@ class Engine:
 
     def _interrupt(self, now: float) -> None:
         self.interrupted = True
+        if self.detach:
+            self.detached = True
+            self._emit(None, "warning", "interrupted: detaching, the active runs go on in Fusion")
+            self._stop_following("fusion-run detached")
         self._emit(
             None, "warning", "interrupted: cancelling active runs (interrupt again to stop waiting)"
         )
         self._stop_all(
             now, Outcome.CANCELLED, Outcome.NOT_RUN, "not started: fusion-run was interrupted"
         )
-        self.on_change(self)
+        self._changed()
 
     def _stop_waiting(self) -> None:
         """A second interrupt: record the runs being cancelled without waiting for Fusion."""
@@ -594,15 +698,34 @@ class Engine:
     def _stop_following(self, why: str) -> None:
         """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
         for run in self.active.values():
-            if run.active:
-                run.phase = Phase.DONE
-                run.reason = (
-                    f"still running in Fusion (run {run.run_id}); {why}" if run.run_id else why
-                )
+            if run.phase in (Phase.POLLING, Phase.CANCELLING):
+                run.reason = f"still running in Fusion (run {run.run_id}); {why}"
+            elif run.phase is Phase.VERIFY:
+                run.reason = f"a start was sent but its answer was lost; check Fusion; {why}"
+            elif run.active:  # due, waiting or between attempts: no run of ours is going
+                run.outcome, run.reason = Outcome.NOT_RUN, f"not started: {why}"
+            run.phase = Phase.DONE
         for name in self.scheduler.stop():
             self.runs[name].outcome, self.runs[name].reason = Outcome.NOT_RUN, f"not started: {why}"
         self.active = {}
         raise Stop
+
+    # --- the report -------------------------------------------------------------------------------
+
+    def _changed(self, *, minor: bool = False) -> None:
+        """Something the report shows changed; `minor` ones (a run's state) may wait a second."""
+        self._dirty = True
+        self._urgent = self._urgent or not minor
+
+    def _flush(self, *, soon: bool = False) -> None:
+        """Hand the state to `on_change`: at once, or with `soon` once a tick if anything urgent
+        changed and at least every second otherwise. Many changes in one tick make one write."""
+        now = self.clock.monotonic()
+        if not self._dirty or (soon and not self._urgent and now - self._written < 1):
+            return
+        self.on_change(self)
+        self._dirty = self._urgent = False
+        self._written = now
 
     # --- events -----------------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ class FusionSettings:
     realm: str = "native"
     connect_timeout: int = 10  # seconds
     read_timeout: int = 60  # seconds
+    retry_budget: int = 300  # seconds a step may be out of contact with Fusion
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,6 +109,7 @@ class Plan:
     max_parallel: int
     fail_fast: bool
     timeout: int | None  # seconds
+    on_interrupt: str = "cancel"  # or "detach"
     steps: tuple[Step, ...]
 
     def step(self, name: str) -> Step:
@@ -159,10 +161,12 @@ def build(doc: Document, sha256: str) -> Plan:
             realm=fusion.get("realm", "native"),
             connect_timeout=parse_duration(fusion.get("connect_timeout", 10)),
             read_timeout=parse_duration(fusion.get("read_timeout", 60)),
+            retry_budget=parse_duration(fusion.get("retry_budget", 300)),
         ),
         max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
         fail_fast=data.get("fail_fast", False),
         timeout=parse_duration(data["timeout"]) if "timeout" in data else None,
+        on_interrupt=data.get("on_interrupt", "cancel"),
         steps=tuple(steps),
     )
 

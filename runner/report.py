@@ -36,6 +36,10 @@ def build_report(engine: Engine) -> dict[str, Any]:
         "fusion_run_version": __version__,
         "outcome": engine.outcome,
         "error": engine.error,
+        "detached": engine.detached,
+        "resumed_from": None
+        if engine.resume is None
+        else {"path": engine.resume.path, "outcome": engine.resume.outcome},
         "plan": {"path": plan.file, "name": plan.name, "sha256": plan.sha256},
         "fusion": {"url": engine.url, "api": plan.fusion.api},
         "started_at": _time(engine.started_at),

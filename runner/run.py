@@ -9,7 +9,7 @@ from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from runner.client import FusionClient, FusionError
+from runner.client import FusionClient
 from runner.clock import SystemClock
 from runner.console import Console
 from runner.engine import Engine
@@ -59,6 +59,12 @@ def _write_report(path: str, engine: Engine) -> None:
 
 def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
     console = Console(quiet=options.quiet)
+    log = (lambda line: console.write(f"        {line}")) if options.verbose else None
+    resume = None
+    if options.resume:
+        from runner.resume import load_resume  # noqa: PLC0415
+
+        resume = load_resume(options.resume, plan, force=options.force)
     with ExitStack() as stack:
         if options.emulate:
             from runner.emulator import EmulatedFusion, Emulator  # noqa: PLC0415
@@ -67,7 +73,7 @@ def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str
             scenario = load_scenario(options.scenario) if options.scenario else None
             model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
             url = stack.enter_context(Emulator(model)).url
-            fusion = FusionClient(url=url, api=plan.fusion.api, auth=Auth.NONE)
+            fusion = FusionClient(url=url, api=plan.fusion.api, auth=Auth.NONE, log=log)
         elif url is None:
             raise UsageError(
                 "no Fusion URL: set fusion.url in the plan, FUSION_URL, or --url "
@@ -84,6 +90,7 @@ def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str
                 realm=settings.realm,
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
+                log=log,
             )
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
@@ -97,6 +104,8 @@ def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str
             on_change=lambda engine: _write_report(options.report, engine),
             interrupts=interrupts,
             on_tick=console.tick if console.live else None,
+            detach=options.detach or plan.on_interrupt == "detach",
+            resume=resume,
         )
         console.header(engine, emulated=options.emulate)
         try:
@@ -104,11 +113,20 @@ def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str
         except InvalidPlan as invalid:
             engine.abort(f"{len(invalid.problems)} job(s) have no configuration in Fusion")
             raise
-        except FusionError as error:
+        except FatalError as error:
             engine.abort(str(error))
             raise
+        except KeyboardInterrupt:
+            engine.abort("interrupted before anything started", interrupted=True)
+            console.summary(engine, options.report)
+            return ExitCode.INTERRUPTED
         outcome = engine.run()
         console.summary(engine, options.report)
+        if engine.detached:
+            console.write(
+                "fusion-run: detached; to follow the runs still going: "
+                f"fusion-run {plan.file} --resume {options.report}"
+            )
     if outcome == "interrupted":
         return ExitCode.INTERRUPTED
     if engine.error:

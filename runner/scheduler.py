@@ -85,7 +85,9 @@ class Scheduler:
             return []
         chosen: list[str] = []
         while self._ready and len(self.running) + len(chosen) < self.max_parallel:
-            chosen.append(heapq.heappop(self._ready)[1])
+            name = heapq.heappop(self._ready)[1]
+            if name not in self.outcomes:  # a carried step may still sit in the queue
+                chosen.append(name)
         self.running.update(chosen)
         return chosen
 
@@ -101,6 +103,11 @@ class Scheduler:
             and not self.steps[name].allow_failure
         ):
             self.stopped = True
+        return self._release(name)
+
+    def carry(self, name: str) -> list[Skip]:
+        """`name` succeeded in an earlier run that this one resumes: it will not start."""
+        self._record(name, Outcome.SUCCEEDED, _Class.SUCCESS)
         return self._release(name)
 
     def stop(self) -> list[str]:

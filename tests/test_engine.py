@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runner.emulator import EmulatedFusion, ModelFusion
-from runner.engine import CANCEL_GRACE, RETRY_BUDGET, Engine, Event
+from runner.engine import CANCEL_GRACE, Engine, Event
 from runner.plan import Auth, FusionSettings, Plan, Step
 from runner.problems import InvalidPlan
 from runner.report import build_report
@@ -48,7 +48,7 @@ def plan_of(steps: list[Step], **settings: Any) -> Plan:
     return Plan(
         file="plan.yaml",
         name="test",
-        sha256="0" * 64,
+        sha256=settings.get("sha256", "0" * 64),
         fusion=FusionSettings(url="http://emulated", api="/api", auth=Auth.NONE, verify=True),
         max_parallel=settings.get("max_parallel", 4),
         fail_fast=settings.get("fail_fast", False),
@@ -462,7 +462,7 @@ def test_lost_contact_beyond_the_budget_fails_the_step() -> None:
         "(last error: GET http://emulated/api/spark/jobs/j: 503 Service Unavailable: injected fault"
         in j["reason"]
     )
-    assert RETRY_BUDGET <= result.clock.now <= RETRY_BUDGET + 70
+    assert 300 <= result.clock.now <= 300 + 70  # the default budget, and one backoff past it
 
 
 def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
@@ -597,3 +597,40 @@ def test_random_plans_keep_every_promise(seed: int) -> None:
         if e["outcome"] in ("failed", "timed_out") and not s.allow_failure
     ]
     assert (report["outcome"] == "failed") == bool(failing)
+
+
+def test_a_lost_start_is_never_repeated_even_when_the_lookup_fails() -> None:
+    faults = (Fault(on="start", answer="lost"), Fault(on="all", answer=503, times=2))
+    scenario = jobs(j=runs(RunScript(duration=30), faults=faults))
+    result = run([step("j")], scenario)
+    assert result.step("j")["outcome"] == "succeeded"
+    assert len(result.model.all_runs("j")) == 1  # one run in Fusion: no second start
+
+
+def test_preflight_rides_out_transient_faults() -> None:
+    scenario = jobs(
+        j=runs(RunScript(duration=3), faults=(Fault(on="configuration", answer=502, times=3),))
+    )
+    result = run([step("j")], scenario)
+    assert result.outcome == "succeeded"
+    assert result.lines("contact")[0].startswith(
+        "None: lost contact with Fusion (GET http://emulated/api/"
+    )
+
+
+def test_preflight_gives_up_after_the_budget() -> None:
+    from runner.engine import Unreachable  # noqa: PLC0415
+
+    scenario = jobs(j=runs(faults=(Fault(on="configuration", answer=504, times=10_000),)))
+    with pytest.raises(Unreachable) as caught:
+        run([step("j")], scenario)
+    assert str(caught.value).startswith("lost contact with Fusion for 5m")
+    assert str(caught.value).endswith("504 Gateway Timeout: injected fault: 504 on configuration)")
+
+
+def test_report_writes_are_batched_per_tick() -> None:
+    scenario = jobs(**{f"j{i}": runs(RunScript(duration=30)) for i in range(50)})
+    result = run([step(f"j{i}") for i in range(50)], scenario, max_parallel=50)
+    # 50 starts land in one tick, 50 ends in a few: far fewer writes than events.
+    assert len(result.reports) < len(result.events) / 4
+    assert result.reports[1]["summary"]["running"] == 50

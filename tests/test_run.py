@@ -117,14 +117,20 @@ def test_unreachable_fusion_exits_3_and_leaves_a_report(write_plan: WritePlan) -
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    plan = write_plan("version: 1\nfusion:\n  auth: none\nsteps: [crawl]\n")
+    plan = write_plan("version: 1\nfusion:\n  auth: none\n  retry_budget: 1s\nsteps: [crawl]\n")
     result = run(plan, "--url", f"http://127.0.0.1:{port}")
     assert result.exit_code == 3
-    message = (
-        f"GET http://127.0.0.1:{port}/api/spark/configurations/crawl: "
-        "cannot connect (Connection refused)"
+    lines = result.stderr.splitlines()
+    assert lines[1] == (
+        f"   0:00 lost contact with Fusion (GET http://127.0.0.1:{port}/api/spark/configurations/"
+        "crawl: cannot connect (Connection refused)); trying again"
     )
-    assert result.stderr.splitlines()[-1] == f"fusion-run: {message}"
+    message = lines[-1].removeprefix("fusion-run: ")
+    assert message.startswith("lost contact with Fusion for ")
+    assert message.endswith(
+        f"s (last error: GET http://127.0.0.1:{port}/api/spark/configurations/crawl: "
+        "cannot connect (Connection refused))"
+    )
     assert report()["error"] == message
 
 
