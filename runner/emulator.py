@@ -569,3 +569,7 @@ def main(
                 return 0
 
     sys.exit(guarded(serve, show_traceback=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -604,9 +604,10 @@ class Engine:
         run.lost_since, run.contact_failures = None, 0
 
     def _backoff(self, failures: int, error: FusionError) -> float:
+        """Seconds before trying again: Fusion's Retry-After, else 1, 2, 4 ... 60, ±10 %."""
         if error.retry_after is not None:
             return error.retry_after
-        return min(60.0, 2.0 ** min(failures, 6)) * (1 + self.rng.uniform(-JITTER, JITTER))
+        return min(60.0, 2.0 ** min(failures - 1, 6)) * (1 + self.rng.uniform(-JITTER, JITTER))
 
     # --- ending steps and the plan ----------------------------------------------------------------
 

@@ -112,8 +112,14 @@ def parse(
             )
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise InvalidPlan([Problem(file=file, line=line, column=column, message=message)]) from None
-    except yaml.YAMLError as error:  # e.g. a reader error for a control character
-        raise InvalidPlan([Problem(file=file, message=f"invalid YAML: {error}")]) from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow; it has no mark
+        before = text[: error.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        message = f"invalid YAML: the character U+{error.character:04X} is not allowed: remove it"
+        raise InvalidPlan([Problem(file=file, line=line, column=column, message=message)]) from None
+    except yaml.YAMLError as error:
+        line_of = " ".join(str(error).split())
+        raise InvalidPlan([Problem(file=file, message=f"invalid YAML: {line_of}")]) from None
     if root is None:
         raise InvalidPlan(
             [

@@ -23,7 +23,7 @@ from runner.console import Console
 from runner.engine import Engine
 from runner.plan import Auth, load_plan
 from runner.report import build_report, write_atomically
-from runner.scenario import JobScript, RunScript, Scenario
+from runner.scenario import Fault, JobScript, RunScript, Scenario
 from runner.schemas import load_schema
 from tests.conftest import EMULATOR_URL, WritePlan
 from tests.fakes import FakeClock
@@ -39,6 +39,7 @@ def run_plan(
     scenario: Scenario,
     *,
     interrupts: Callable[[float], int] = lambda _: 0,
+    auth: Auth = Auth.BASIC,
 ) -> tuple[dict[str, Any], list[str]]:
     """Run the plan; return its final report (read back from disk) and the console's lines."""
     clock = FakeClock()
@@ -55,7 +56,7 @@ def run_plan(
         written.append(1)
 
     with serve(scenario, clock=clock, extra_jobs=[step.job for step in plan.steps]):
-        fusion = FusionClient(url=EMULATOR_URL, api=plan.fusion.api, auth=Auth.BASIC, environ=env)
+        fusion = FusionClient(url=EMULATOR_URL, api=plan.fusion.api, auth=auth, environ=env)
         engine = Engine(
             plan,
             fusion,
@@ -209,3 +210,41 @@ def test_an_expect_that_fails_shows_its_actual_value(
         False,
         False,
     )
+
+
+@pytest.mark.vcr
+def test_transient_faults_on_status_reads_are_ridden_out(
+    emulator_for_recording: Serve, fusion_env: dict[str, str], write_plan: WritePlan, vcr: Any
+) -> None:
+    faults = tuple(
+        Fault(
+            on="status",
+            answer=answer,
+            after=2 * index,
+            retry_after=2 if answer in (429, 503) else None,
+        )
+        for index, answer in enumerate([429, 502, 503, 504])
+    )
+    jobs = {
+        job: JobScript(runs=(RunScript(duration=15),), faults=faults) for job in ("crawl", "index")
+    }
+    plan = write_plan("version: 1\nsteps: [crawl, index]\n")
+    report, lines = run_plan(emulator_for_recording, fusion_env, plan, Scenario(jobs=jobs))
+    assert outcomes(report) == {"crawl": "succeeded", "index": "succeeded"}
+    starts = [r.path for r in vcr.requests if r.method == "POST"]
+    assert starts == ["/api/spark/jobs/crawl", "/api/spark/jobs/index"]  # one start each
+    assert sum("lost contact with Fusion" in line for line in lines) == 8
+
+
+@pytest.mark.vcr
+def test_an_expired_session_logs_in_again_mid_plan(
+    emulator_for_recording: Serve, fusion_env: dict[str, str], write_plan: WritePlan, vcr: Any
+) -> None:
+    plan = write_plan("version: 1\nfusion:\n  auth: session\nsteps: [crawl]\n")
+    scenario = Scenario(
+        jobs={"crawl": JobScript(runs=(RunScript(duration=30),))}, session_expires_after=4
+    )
+    report, _ = run_plan(emulator_for_recording, fusion_env, plan, scenario, auth=Auth.SESSION)
+    assert outcomes(report) == {"crawl": "succeeded"}
+    logins = [r for r in vcr.requests if r.path == "/api/session"]
+    assert len(logins) >= 3
