@@ -22,7 +22,7 @@ import urllib3.exceptions
 from runner import __version__
 from runner.errors import ExitCode, FatalError, UsageError
 from runner.plan import Auth
-from runner.status import RunStatus, parse_status
+from runner.status import RunStatus, job_kind, parse_history, parse_status
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 _NEEDS = {
@@ -88,6 +88,11 @@ def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def _resource(kind: str, ident: str) -> str:
+    """A Jobs API resource, `datasource:<id>`, with the id as safe as a job segment."""
+    return f"{kind}:{job_segment(ident)}"
+
+
 def job_segment(job: str) -> str:
     """`job` as exactly one path segment: no id can reach another endpoint.
 
@@ -135,40 +140,87 @@ class FusionClient:
             self.session.headers["Authorization"] = f"Bearer {self._secrets['FUSION_TOKEN']}"
         self._logged_in = False
 
-    # --- the Spark jobs API ---------------------------------------------------------------------
+    # --- jobs: Spark jobs through /spark, datasource and task jobs through /jobs ------------------
 
     def start(self, job: str) -> RunStatus:
-        return parse_status(self._json("POST", f"/spark/jobs/{job_segment(job)}"), job)
+        """Start a run. A Jobs API start answers with no run id: it shows up in the history."""
+        kind, ident = job_kind(job)
+        if kind == "spark":
+            return parse_status(self._json("POST", f"/spark/jobs/{job_segment(ident)}"), job)
+        path = f"/jobs/{_resource(kind, ident)}/actions"
+        answer = self._json("POST", path, json={"action": "start"})
+        if isinstance(answer, dict) and answer.get("accepted") is False:
+            raise FusionError(
+                method="POST",
+                url=self._api_url(path),
+                kind=ErrorKind.OTHER,
+                what="Fusion did not accept the start: "
+                + str(answer.get("message") or "it gave no reason"),
+            )
+        return RunStatus(
+            job=job, run_id=None, state="starting", raw=answer if isinstance(answer, dict) else {}
+        )
 
     def status(self, job: str) -> RunStatus:
-        return parse_status(self._json("GET", f"/spark/jobs/{job_segment(job)}"), job)
+        """The job's latest run (Spark: its status; other jobs: the newest history record)."""
+        kind, ident = job_kind(job)
+        if kind == "spark":
+            return parse_status(self._json("GET", f"/spark/jobs/{job_segment(ident)}"), job)
+        history = self._history(kind, ident, limit=1)
+        return (
+            parse_history(history[0], job)
+            if history
+            else RunStatus(job=job, run_id=None, state="ready")
+        )
 
     def runs(self, job: str) -> list[RunStatus]:
-        data = self._json("GET", f"/spark/jobs/{job_segment(job)}/all")
+        """The job's runs, newest first."""
+        kind, ident = job_kind(job)
+        if kind != "spark":
+            return [parse_history(record, job) for record in self._history(kind, ident, limit=100)]
+        data = self._json("GET", f"/spark/jobs/{job_segment(ident)}/all")
         items = data if isinstance(data, list) else [data]
         return [parse_status(item, job) for item in items if isinstance(item, dict)]
 
     def cancel(self, job: str) -> None:
-        self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(job)}"))
+        kind, ident = job_kind(job)
+        if kind == "spark":
+            self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(ident)}"))
+        else:
+            self._json("POST", f"/jobs/{_resource(kind, ident)}/actions", json={"action": "abort"})
 
     def configuration(self, job: str) -> dict[str, Any] | None:
-        """The job's configuration, or None when Fusion has no configuration with that id."""
+        """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
+        kind, ident = job_kind(job)
+        path = (
+            f"/spark/configurations/{job_segment(ident)}"
+            if kind == "spark"
+            else f"/jobs/{_resource(kind, ident)}"
+        )
         try:
-            data = self._json("GET", f"/spark/configurations/{job_segment(job)}")
+            data = self._json("GET", path)
         except FusionError as error:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
         return data if isinstance(data, dict) else {}
 
+    def _history(self, kind: str, ident: str, *, limit: int) -> list[Any]:
+        data = self._json("GET", f"/jobs/{_resource(kind, ident)}/history", params={"limit": limit})
+        return (
+            [record for record in data if isinstance(record, dict)]
+            if isinstance(data, list)
+            else []
+        )
+
     # --- HTTP -------------------------------------------------------------------------------------
 
     def _api_url(self, path: str) -> str:
         return f"{self.url}{self.api}{path}"
 
-    def _json(self, method: str, path: str) -> Any:
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self._api_url(path)
-        response = self._request(method, url)
+        response = self._request(method, url, **kwargs)
         try:
             return response.json()
         except ValueError:

@@ -29,13 +29,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
 
 from runner.client import ErrorKind, FusionError, http_error, job_segment
 from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
-from runner.status import RunStatus, parse_status
+from runner.status import TERMINAL, RunStatus, job_kind, parse_history, parse_status
 
 # Fusion's documented configuration for its start example (reference/fusion-api.md, sample A).
 DOCUMENTED_JOBS = {
@@ -122,13 +122,16 @@ class EmulatedFusion:
             **dict.fromkeys(extra_jobs, JobScript()),
             **self.scenario.jobs,
         }
+        missing = {key_of(job) for job in self.scenario.missing}
         self.jobs = {
-            job: _Job(script) for job, script in scripts.items() if job not in self.scenario.missing
+            key_of(job): _Job(script)
+            for job, script in scripts.items()
+            if key_of(job) not in missing
         }
         self.requests: list[tuple[str, str]] = []  # (kind, job), for tests and benchmarks
 
     def starts(self, job: str) -> int:
-        return sum(1 for kind, name in self.requests if (kind, name) == ("start", job))
+        return sum(1 for kind, name in self.requests if (kind, name) == ("start", key_of(job)))
 
     # --- the API, one method per endpoint ---------------------------------------------------------
 
@@ -136,7 +139,7 @@ class EmulatedFusion:
         with self.lock:
             job, now = self._job(job_id, "start"), self.clock()
             latest = job.runs[-1] if job.runs else None
-            if latest and latest.state(now) not in ("finished", "error", "skipped", "cancelled"):
+            if latest and latest.state(now) not in TERMINAL:
                 policy = self.scenario.on_start_while_active
                 if policy == "conflict":
                     raise Reply(
@@ -152,9 +155,17 @@ class EmulatedFusion:
             job.stale = job.script.stale_reads
             if fault:  # lost: the run has begun, but its answer never arrives
                 raise Reply(0)
+            if job_kind(job_id)[0] != "spark":  # the Jobs API answers with no run id
+                return {
+                    "resource": job_id,
+                    "action": "start",
+                    "accepted": True,
+                    "message": f"Started job {job_id}",
+                }
             return self._status(job_id, run, now)
 
-    def status(self, job_id: str) -> dict[str, Any]:
+    def status(self, job_id: str) -> Any:
+        """Spark: the latest run's status. Jobs API: the history's newest record, as a list."""
         with self.lock:
             job, now = self._job(job_id, "status"), self.clock()
             if fault := self._fault(job, "status"):
@@ -163,6 +174,8 @@ class EmulatedFusion:
             if job.stale:
                 job.stale -= 1
                 shown = job.runs[:-1]
+            if job_kind(job_id)[0] != "spark":
+                return [self._status(job_id, shown[-1], now)] if shown else []
             if not shown:
                 return self._idle(job_id)
             return self._status(job_id, shown[-1], now)
@@ -174,7 +187,7 @@ class EmulatedFusion:
                 raise _fault_reply(fault)
             return [self._status(job_id, run, now) for run in reversed(job.runs)]
 
-    def cancel(self, job_id: str) -> None:
+    def cancel(self, job_id: str) -> dict[str, Any] | None:
         with self.lock:
             job, now = self._job(job_id, "cancel"), self.clock()
             if fault := self._fault(job, "cancel"):
@@ -182,12 +195,30 @@ class EmulatedFusion:
             for run in job.runs:
                 if run.cancelled is None and now < run.end():
                     run.cancelled = now
+            if job_kind(job_id)[0] != "spark":
+                return {
+                    "resource": job_id,
+                    "action": "abort",
+                    "accepted": True,
+                    "message": f"Aborting job {job_id}",
+                }
+            return None
 
     def configuration(self, job_id: str) -> dict[str, Any]:
         with self.lock:
             job = self._job(job_id, "configuration")
             if fault := self._fault(job, "configuration"):
                 raise _fault_reply(fault)
+            if job_kind(job_id)[0] != "spark":  # the Jobs API's view of the job
+                latest = self._status(job_id, job.runs[-1], self.clock()) if job.runs else None
+                return {
+                    "resource": job_id,
+                    "enabled": True,
+                    "status": latest["status"] if latest else "ready",
+                    "lastStartTime": latest["startTime"] if latest else None,
+                    "lastEndTime": latest.get("endTime") if latest else None,
+                    "extra": latest["extra"] if latest else {},
+                }
             return self._config(job_id, job.script)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -220,8 +251,10 @@ class EmulatedFusion:
         return {"state": "idle", "jobConfig": self._config(job_id, self.jobs[job_id].script)}
 
     def _status(self, job_id: str, run: Run, now: float) -> dict[str, Any]:
+        if job_kind(job_id)[0] != "spark":
+            return self._record(job_id, run, now)
         script = self.jobs[job_id].script
-        state = run.state(now)
+        state = _SPARK_STATE.get(run.state(now), run.state(now))
         result: dict[str, Any] = {"jobConfigId": job_id, "jobRunId": run.run_id}
         body: dict[str, Any] = {
             "state": state.upper() if "upper_case_states" in script.quirks else state,
@@ -249,6 +282,26 @@ class EmulatedFusion:
             body["duration"] = round((end - run.started) * 1000)
         return body
 
+    def _record(self, job_id: str, run: Run, now: float) -> dict[str, Any]:
+        """A Jobs API history record (reference/fusion-api.md §6), with counters in `extra`."""
+        script = self.jobs[job_id].script
+        state = run.state(now)
+        status = _JOBS_STATUS.get(state, state)
+        record: dict[str, Any] = {
+            "resource": job_id,
+            "runId": run.run_id,
+            "status": status.upper() if "upper_case_states" in script.quirks else status,
+            "startTime": self._time(run.started, script),
+            "startedBy": "admin",
+            "extra": {},
+        }
+        if status in ("success", "failed", "aborted"):
+            record["endTime"] = self._time(run.end(), script)
+            record["extra"] = dict(run.script.result)
+            if status == "failed":
+                record["error"] = run.script.error or "The job run failed"
+        return record
+
     def _time(self, clock_time: float, script: JobScript) -> str | int:
         wall = self.epoch + clock_time
         if "epoch_millis_times" in script.quirks:
@@ -268,6 +321,20 @@ class EmulatedFusion:
         return text.encode()
 
 
+def key_of(job: str) -> str:
+    """How the emulator files a job: Spark jobs by id, others as `datasource:<id>`, `task:<id>`."""
+    kind, ident = job_kind(job)
+    return ident if kind == "spark" else f"{kind}:{ident}"
+
+
+# A run's state in the terms of each API: scenarios may use either API's words.
+_JOBS_STATUS = {
+    "starting": "running", "running": "running", "finishing": "running", "cancelling": "running",
+    "finished": "success", "skipped": "success", "error": "failed", "cancelled": "aborted",
+}  # fmt: skip
+_SPARK_STATE = {"success": "finished", "failed": "error", "aborted": "cancelled"}
+
+
 def _error(status: int, message: str) -> dict[str, Any]:
     phrase = HTTPStatus(status).phrase
     return {"httpStatusCode": status, "httpStatusMessage": phrase, "message": message}
@@ -282,6 +349,25 @@ def _fault_reply(fault: Fault) -> Reply:
     return Reply(status, body, headers=headers)
 
 
+# What each call is over HTTP, for error messages like the client's: Spark's API, then the Jobs API.
+_ROUTES = {
+    True: {
+        "start": ("POST", "/spark/jobs/{id}"),
+        "status": ("GET", "/spark/jobs/{id}"),
+        "all": ("GET", "/spark/jobs/{id}/all"),
+        "cancel": ("DELETE", "/spark/jobs/{id}"),
+        "configuration": ("GET", "/spark/configurations/{id}"),
+    },
+    False: {
+        "start": ("POST", "/jobs/{resource}/actions"),
+        "status": ("GET", "/jobs/{resource}/history?limit=1"),
+        "all": ("GET", "/jobs/{resource}/history?limit=100"),
+        "cancel": ("POST", "/jobs/{resource}/actions"),
+        "configuration": ("GET", "/jobs/{resource}"),
+    },
+}
+
+
 class ModelFusion:
     """The `Fusion` protocol straight over an EmulatedFusion, without HTTP: fast engine tests
     and benchmarks get the same scripted behaviour as over the wire."""
@@ -291,36 +377,43 @@ class ModelFusion:
         self.url = url
 
     def start(self, job: str) -> RunStatus:
-        return parse_status(self._call("POST", job, "", self.model.start), job)
+        answer = self._call(job, "start", self.model.start)
+        if job_kind(job)[0] != "spark":
+            return RunStatus(job=job, run_id=None, state="starting", raw=answer)
+        return parse_status(answer, job)
 
     def status(self, job: str) -> RunStatus:
-        return parse_status(self._call("GET", job, "", self.model.status), job)
+        answer = self._call(job, "status", self.model.status)
+        if job_kind(job)[0] == "spark":
+            return parse_status(answer, job)
+        return (
+            parse_history(answer[0], job)
+            if answer
+            else RunStatus(job=job, run_id=None, state="ready")
+        )
 
     def runs(self, job: str) -> list[RunStatus]:
-        return [
-            parse_status(item, job) for item in self._call("GET", job, "/all", self.model.all_runs)
-        ]
+        parse = parse_status if job_kind(job)[0] == "spark" else parse_history
+        return [parse(item, job) for item in self._call(job, "all", self.model.all_runs)]
 
     def cancel(self, job: str) -> None:
-        self._call("DELETE", job, "", self.model.cancel)
+        self._call(job, "cancel", self.model.cancel)
 
     def configuration(self, job: str) -> dict[str, Any] | None:
         try:
-            config: dict[str, Any] = self._call(
-                "GET", job, "", self.model.configuration, "configurations"
-            )
+            config: dict[str, Any] = self._call(job, "configuration", self.model.configuration)
         except FusionError as error:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
         return config
 
-    def _call(
-        self, method: str, job: str, suffix: str, call: Callable[[str], Any], kind: str = "jobs"
-    ) -> Any:
-        url = f"{self.url}/spark/{kind}/{job_segment(job)}{suffix}"
+    def _call(self, job: str, what: str, call: Callable[[str], Any]) -> Any:
+        kind, ident = job_kind(job)
+        method, path = _ROUTES[kind == "spark"][what]
+        url = self.url + path.format(id=job_segment(ident), resource=f"{kind}:{job_segment(ident)}")
         try:
-            return call(job)
+            return call(key_of(job))
         except Reply as reply:
             if reply.status == 0:
                 raise FusionError(
@@ -491,7 +584,7 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                         401, {"service": "proxy", "error": "unauthorized", "path": url.path}
                     )
                 segments = _api_path(url.path)
-                job, answer = self._route(segments or [])
+                job, answer = self._route(segments or [], parse_qs(url.query), body)
                 self._send(200, answer, {}, job)
             except Reply as reply:
                 if reply.status == 0:
@@ -500,7 +593,28 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send(reply.status, reply.body, reply.headers, job)
 
-        def _route(self, segments: list[str]) -> tuple[str | None, Any]:
+        def _jobs_api(
+            self, job: str, rest: list[str], query: dict[str, list[str]], body: bytes
+        ) -> tuple[str | None, Any]:
+            """Fusion's Jobs API for datasource and task jobs: view, actions, history."""
+            method = self.command
+            if not rest and method == "GET":
+                return job, model.configuration(job)
+            if rest == ["history"] and method == "GET":
+                limit = int((query.get("limit") or ["100"])[0])
+                return job, model.status(job) if limit == 1 else model.all_runs(job)[:limit]
+            if rest == ["actions"] and method == "POST":
+                action = str(json.loads(body or b"{}").get("action", "")).lower()
+                if action == "start":
+                    return job, model.start(job)
+                if action in ("abort", "stop"):
+                    return job, model.cancel(job)
+                raise Reply(400, _error(400, f"Unknown action {action!r}"))
+            raise Reply(404, _error(404, f"No endpoint {method} {self.path}"))
+
+        def _route(
+            self, segments: list[str], query: dict[str, list[str]], body: bytes
+        ) -> tuple[str | None, Any]:
             method = self.command
             if len(segments) in (3, 4) and segments[:2] == ["spark", "jobs"]:
                 job = unquote(segments[2])
@@ -511,8 +625,7 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 if len(segments) == 3 and method == "GET":
                     return job, model.status(job)
                 if len(segments) == 3 and method == "DELETE":
-                    model.cancel(job)
-                    return job, None
+                    return job, model.cancel(job)
             if (
                 len(segments) == 3
                 and segments[:2] == ["spark", "configurations"]
@@ -520,6 +633,8 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             ):
                 job = unquote(segments[2])
                 return job, model.configuration(job)
+            if len(segments) in (2, 3) and segments[0] == "jobs":
+                return self._jobs_api(key_of(unquote(segments[1])), segments[2:], query, body)
             raise Reply(404, _error(404, f"No endpoint {method} {self.path}"))
 
         def _send(

@@ -17,7 +17,7 @@ import enum
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.client import ErrorKind, Fusion, FusionError
@@ -28,7 +28,7 @@ from runner.judge import Criterion, judge
 from runner.plan import OnRunning, Plan, Step
 from runner.problems import InvalidPlan, Problem
 from runner.scheduler import Outcome, Scheduler
-from runner.status import RunStatus
+from runner.status import CANCELLED, RunStatus, job_kind
 
 FIRST_POLL = 1.0  # seconds after a start before the first status read
 POLL_GROWTH = 1.25  # each wait between reads is this much longer, up to poll_interval
@@ -36,6 +36,8 @@ STALE_READS = 3  # reads showing another run before we look ours up in /all
 CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
 VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
+CLOCK_SKEW = 300.0  # seconds our clock and Fusion's may disagree when matching a run to a start
+LONG_AGO = datetime.min.replace(tzinfo=UTC)
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 
 
@@ -82,6 +84,8 @@ class StepRun:
     start_failures: int = 0
     lookups: int = 0  # looks for the run of a start whose answer was lost
     resume_run_id: str | None = None  # a run an earlier fusion-run left active, to pick up
+    known_before: set[str] = field(default_factory=set)  # run ids Fusion listed before our start
+    start_wall: datetime = LONG_AGO  # when we asked Fusion to start
     last_error: FusionError | None = None  # of the start being verified
     lost_since: float | None = None  # first failed request of the current streak
     contact_failures: int = 0  # failed requests in the current streak
@@ -388,6 +392,11 @@ class Engine:
         self._start(run, now)
 
     def _start(self, run: StepRun, now: float) -> None:
+        if job_kind(run.step.job)[0] != "spark":
+            # The Jobs API names no run at a start, and its history may lag: remember every run
+            # it lists now, so that none of them is ever taken for ours.
+            run.known_before = {r.run_id for r in self.fusion.runs(run.step.job) if r.run_id}
+        run.start_wall = self.clock.wall()
         try:
             status = self.fusion.start(run.step.job)
         except FusionError as error:
@@ -414,7 +423,7 @@ class Engine:
         runs = self.fusion.runs(run.step.job)
         self._in_contact(run)
         newest = runs[0] if runs else None
-        if newest is not None and newest.run_id and newest.run_id != run.latest_before:
+        if newest is not None and self._could_be_ours(run, newest):
             self._emit(run, "warning", f"following run {newest.run_id}, which the lost start began")
             self._follow(run, now, newest, adopted=False)
             return
@@ -442,12 +451,9 @@ class Engine:
         run.start_failures, run.last_state, run.phase = 0, status.state, Phase.POLLING
         self._changed()
         verb = "adopted" if adopted else "started"
-        self._emit(
-            run,
-            verb,
-            f"{verb} run {status.run_id}"
-            + (f" (attempt {attempt.number})" if attempt.number > 1 else ""),
-        )
+        which = f"run {status.run_id}" if status.run_id else "a run; its id comes from the history"
+        again = f" (attempt {attempt.number})" if attempt.number > 1 else ""
+        self._emit(run, verb, f"{verb} {which}{again}")
         if status.terminal and status.run_id:
             self._ended(run, now, status)
             return
@@ -460,6 +466,12 @@ class Engine:
         self._in_contact(run)
         attempt = run.attempts[-1]
         attempt.status_reads += 1
+        if run.run_id is None and status.visible and self._could_be_ours(run, status):
+            # A Jobs API start gives no run id: ours is the first run newer than the one before.
+            run.run_id = attempt.run_id = status.run_id
+            run.last_state = status.state
+            self._emit(run, "state", f"run {status.run_id} {status.state}")
+            self._changed()
         if status.run_id != run.run_id or not status.visible:
             run.stale += 1
             found = self._look_up(run) if run.stale >= STALE_READS else None
@@ -483,7 +495,22 @@ class Engine:
         run.reads += 1
         run.due = now + self._interval(run)
 
+    def _could_be_ours(self, run: StepRun, status: RunStatus) -> bool:
+        """A run this step's start may have begun: one Fusion did not show before the start,
+        that did not begin well before it (allowing for clocks that disagree)."""
+        if (
+            not status.run_id
+            or status.run_id == run.latest_before
+            or status.run_id in run.known_before
+        ):
+            return False
+        return status.started is None or status.started >= run.start_wall - timedelta(
+            seconds=CLOCK_SKEW
+        )
+
     def _look_up(self, run: StepRun) -> RunStatus | None:
+        if run.run_id is None:  # not known yet: nothing to look for
+            return None
         return next((r for r in self.fusion.runs(run.step.job) if r.run_id == run.run_id), None)
 
     def _check_deadlines(self, run: StepRun, now: float) -> None:
@@ -534,7 +561,7 @@ class Engine:
         attempt.started_at = status.started or self.clock.wall() - timedelta(seconds=observed)
         attempt.ended_at = status.ended or self.clock.wall()
         attempt.error = status.message
-        ended_on_its_own = status.state != "cancelled" and run.cancel_outcome is Outcome.CANCELLED
+        ended_on_its_own = status.state not in CANCELLED and run.cancel_outcome is Outcome.CANCELLED
         if run.phase is Phase.CANCELLING and not ended_on_its_own:
             assert run.cancel_outcome is not None
             attempt.criteria = []

@@ -18,6 +18,7 @@ from runner.durations import parse_duration
 from runner.errors import UsageError
 from runner.problems import InvalidPlan
 from runner.source import Document, parse, read_text
+from runner.status import job_kind
 from runner.validate import step_name, url_problem, validate
 
 
@@ -54,11 +55,16 @@ DEFAULTS: dict[str, Any] = {
     "retry_on": ["state"],
     "on_running": "wait",
     "allow_failure": False,
-    "states": ["finished", "skipped"],
+    "states": None,  # by kind: DEFAULT_STATES
     "max_duration": None,
     "expect": [],
 }
 DEFAULT_MAX_PARALLEL = 4
+DEFAULT_STATES = {
+    "spark": ("finished", "skipped"),
+    "datasource": ("success",),
+    "task": ("success",),
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -205,7 +211,7 @@ def _build_step(
         on_running=OnRunning(setting("on_running")),
         allow_failure=setting("allow_failure"),
         success=Success(
-            states=tuple(success("states")),
+            states=tuple(success("states") or DEFAULT_STATES[job_kind(raw["job"])[0]]),
             max_duration=None if max_duration is None else parse_duration(max_duration),
             expect=tuple(success("expect")),
         ),

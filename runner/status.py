@@ -13,9 +13,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# Spark runs (/spark/jobs) and, after them, Jobs API runs (datasource and task jobs, /jobs).
 ACTIVE = frozenset({"starting", "running", "finishing", "cancelling"})
-TERMINAL = frozenset({"finished", "cancelled", "error", "skipped"})
-NO_RUN = frozenset({"idle", "unknown"})
+TERMINAL = frozenset({"finished", "cancelled", "error", "skipped", "success", "failed", "aborted"})
+NO_RUN = frozenset({"idle", "unknown", "ready"})
+CANCELLED = frozenset({"cancelled", "aborted"})
+JOB_KINDS = ("spark", "datasource", "task")
+
+
+def job_kind(job: str) -> tuple[str, str]:
+    """(kind, id) of a plan's job: `datasource:web` is ("datasource", "web"); a bare id is Spark.
+
+    >>> job_kind("datasource:web"), job_kind("spark:als"), job_kind("als")
+    (('datasource', 'web'), ('spark', 'als'), ('spark', 'als'))
+    """
+    kind, colon, rest = job.partition(":")
+    if colon and kind in JOB_KINDS:
+        return kind, rest
+    return "spark", job
+
 
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -67,6 +83,24 @@ def parse_status(data: Any, job: str) -> RunStatus:
         duration=duration,
         message=failure_message(result.get("exception")),
         raw=data,
+    )
+
+
+def parse_history(record: Any, job: str) -> RunStatus:
+    """A RunStatus from one Jobs API history record (`runId`, `status`, times, `extra`, `error`)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object for a job run, got {type(record).__name__}")
+    started, ended = parse_time(record.get("startTime")), parse_time(record.get("endTime"))
+    run_id = record.get("runId")
+    return RunStatus(
+        job=job,
+        run_id=str(run_id) if run_id else None,
+        state=str(record.get("status") or "unknown").strip().lower(),
+        started=started,
+        ended=ended,
+        duration=(ended - started).total_seconds() if started and ended else None,
+        message=failure_message(record.get("error")),
+        raw=record,
     )
 
 

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from runner.problems import Path, Problem
 from runner.schemas import load_schema
 from runner.source import Document
+from runner.status import job_kind
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -222,7 +223,9 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
             )
         else:
             names[name] = index
+    defaults = doc.data.get("defaults") if isinstance(doc.data, dict) else None
     for index, step in enumerate(steps):
+        yield from _kind_problems(doc, index, step, defaults if isinstance(defaults, dict) else {})
         if not isinstance(step, dict):
             continue
         yield from _expect_problems(doc, ("steps", index), step)
@@ -243,6 +246,49 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
                 )
     if graph_ok:
         yield from _cycle_problems(doc, steps, names)
+
+
+_STATES = {
+    "spark": ("finished", "skipped", "cancelled", "error"),
+    "datasource": ("success", "failed", "aborted"),
+    "task": ("success", "failed", "aborted"),
+}
+
+
+def _kind_problems(
+    doc: Document, index: int, step: Any, defaults: dict[str, Any]
+) -> Iterator[Problem]:
+    """A job type that is nearly right, and accepted states that the job's kind never ends in."""
+    raw = step.get("job") if isinstance(step, dict) else step
+    if not isinstance(raw, str):
+        return
+    where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
+    prefix, colon, _ = raw.partition(":")
+    if colon and prefix not in _STATES:
+        close = difflib.get_close_matches(prefix, list(_STATES), n=1, cutoff=0.7)
+        if close:
+            yield doc.problem(where, f"unknown job type {prefix!r} (did you mean {close[0]!r}?)")
+            return
+    kind = job_kind(raw)[0]
+    own = step.get("success") if isinstance(step, dict) else None
+    shared = defaults.get("success")
+    for source, settings in ((("steps", index), own), (("defaults",), shared)):
+        states = settings.get("states") if isinstance(settings, dict) else None
+        if not isinstance(states, list):
+            continue
+        for position, state in enumerate(states):
+            if (
+                isinstance(state, str)
+                and state in sum(_STATES.values(), ())
+                and state not in _STATES[kind]
+            ):
+                name = step_name(step)
+                which = "" if source[0] == "steps" else f" (step {name!r} takes it from defaults)"
+                yield doc.problem(
+                    (*source, "success", "states", position),
+                    f"a {kind} job never ends {state!r}: it ends {', '.join(_STATES[kind])}{which}",
+                )
+        return  # the step's own states win over the defaults'
 
 
 def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> Iterator[Problem]:

@@ -471,7 +471,7 @@ def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
     def revoke(model: EmulatedFusion, clock: FakeClock) -> None:
         real = model.status
 
-        def status(job_id: str) -> dict[str, Any]:
+        def status(job_id: str) -> Any:
             if clock.now > 30:
                 from runner.emulator import Reply  # noqa: PLC0415
 
@@ -634,3 +634,81 @@ def test_report_writes_are_batched_per_tick() -> None:
     # 50 starts land in one tick, 50 ends in a few: far fewer writes than events.
     assert len(result.reports) < len(result.events) / 4
     assert result.reports[1]["summary"]["running"] == 50
+
+
+# --- datasource and task jobs, through Fusion's Jobs API ------------------------------------------
+
+
+def test_a_plan_mixing_datasource_spark_and_task_jobs() -> None:
+    counters = {"counter.input": 1200, "counter.output": 1180, "counter.failed": 0}
+    scenario = jobs(
+        **{
+            "datasource:products": runs(RunScript(duration=40, result=counters)),
+            "train": runs(RunScript(duration=20, result={"docsWritten": 5})),
+            "task:warm-cache": runs(RunScript(duration=5)),
+        }
+    )
+    steps = [
+        step(
+            "crawl",
+            job="datasource:products",
+            states=("success",),
+            expect=('extra."counter.failed" == `0`',),
+        ),
+        step("train", "crawl"),
+        step("warm", "train", job="task:warm-cache", states=("success",)),
+    ]
+    result = run(steps, scenario)
+    assert result.outcome == "succeeded"
+    crawl = result.step("crawl")
+    assert (crawl["attempts"][0]["state"], crawl["attempts"][0]["duration"]) == ("success", 40.0)
+    assert crawl["attempts"][0]["criteria"][1]["actual"] is True
+    assert result.lines("started")[0] == "crawl: started a run; its id comes from the history"
+    assert result.lines("state")[0] == f"crawl: run {crawl['run_id']} running"
+
+
+def test_a_failed_datasource_run_gives_fusions_message() -> None:
+    scenario = jobs(
+        **{
+            "datasource:web": runs(
+                RunScript(duration=5, state="failed", error="robots.txt forbids /docs")
+            )
+        }
+    )
+    result = run([step("web", job="datasource:web", states=("success",))], scenario)
+    web = result.step("web")
+    assert web["reason"] == f"run {web['run_id']} ended failed: robots.txt forbids /docs"
+
+
+def test_a_datasource_timeout_aborts_the_run() -> None:
+    scenario = jobs(**{"datasource:web": runs(RunScript(duration=3600))})
+    result = run([step("web", job="datasource:web", states=("success",), timeout=60)], scenario)
+    web = result.step("web")
+    assert (web["outcome"], web["attempts"][0]["state"]) == ("timed_out", "aborted")
+    assert ("cancel", "datasource:web") in result.model.requests
+
+
+def test_a_lost_datasource_start_is_found_in_the_history() -> None:
+    scenario = jobs(
+        **{"task:t": runs(RunScript(duration=10), faults=(Fault(on="start", answer="lost"),))}
+    )
+    result = run([step("t", job="task:t", states=("success",))], scenario)
+    assert result.step("t")["outcome"] == "succeeded"
+    assert len(result.model.all_runs("task:t")) == 1
+
+
+def test_a_run_that_shows_in_the_history_late_is_waited_for() -> None:
+    scenario = jobs(
+        **{"datasource:web": runs(RunScript(duration=5), RunScript(duration=8), stale_reads=2)}
+    )
+
+    def an_earlier_run(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("datasource:web")
+        clock.advance(10)
+
+    result = run(
+        [step("web", job="datasource:web", states=("success",))], scenario, before=an_earlier_run
+    )
+    web = result.step("web")
+    assert web["outcome"] == "succeeded"
+    assert web["attempts"][0]["duration"] == 8.0  # ours, not the earlier 5 s run

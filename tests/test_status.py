@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from runner.status import ACTIVE, NO_RUN, TERMINAL, RunStatus, parse_status, parse_time
+from runner.status import (
+    ACTIVE,
+    NO_RUN,
+    TERMINAL,
+    RunStatus,
+    job_kind,
+    parse_history,
+    parse_status,
+    parse_time,
+)
 
 # reference/fusion-api.md sample B: jobConfig repeats "type"; jobId differs from result.jobRunId.
 SAMPLE_B = """{"state": "starting", "jobId": "a2b50rrce7",
@@ -109,8 +118,9 @@ def test_state_classes(
 
 def test_state_sets_are_disjoint_and_documented() -> None:
     assert {
-        "unknown", "idle", "starting", "running", "finishing", "cancelling",
+        "unknown", "idle", "starting", "running", "finishing", "cancelling",  # Spark
         "finished", "cancelled", "error", "skipped",
+        "ready", "success", "failed", "aborted",  # the Jobs API; running is shared
     } == ACTIVE | TERMINAL | NO_RUN  # fmt: skip
     assert not ACTIVE & TERMINAL
     assert not ACTIVE & NO_RUN
@@ -139,3 +149,36 @@ def test_not_an_object() -> None:
 )
 def test_parse_time(value: Any, expected: datetime | None) -> None:
     assert parse_time(value) == expected
+
+
+def test_history_record_of_a_datasource_run() -> None:
+    record = {
+        "resource": "datasource:web",
+        "runId": "Hq2x7",
+        "startTime": "2026-01-01T00:00:00.000Z",
+        "endTime": 1767225642000,
+        "status": "FAILED",
+        "extra": {"counter.input": 120, "counter.failed": 3},
+        "error": {"message": "Connection refused: the crawler cannot reach docs.example.com"},
+    }
+    status = parse_history(record, "datasource:web")
+    assert (status.run_id, status.state, status.duration) == ("Hq2x7", "failed", 42.0)
+    assert status.message == "Connection refused: the crawler cannot reach docs.example.com"
+    assert status.terminal
+    assert status.raw["extra"]["counter.failed"] == 3
+
+
+def test_history_record_still_running_and_an_empty_one() -> None:
+    record = {"runId": "r", "status": "running", "startTime": "2026-01-01T00:00:00Z"}
+    running = parse_history(record, "task:t")
+    assert (running.active, running.duration, running.ended) == (True, None, None)
+    assert parse_history({}, "task:t").state == "unknown"
+    assert not parse_history({"status": "ready"}, "task:t").visible
+
+
+def test_job_kinds() -> None:
+    jobs = ("datasource:web", "task:reindex", "spark:als", "als", "my:odd:id")
+    assert [job_kind(j) for j in jobs] == [
+        ("datasource", "web"), ("task", "reindex"), ("spark", "als"), ("spark", "als"),
+        ("spark", "my:odd:id"),
+    ]  # fmt: skip
