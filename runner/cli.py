@@ -16,7 +16,7 @@ import click
 
 from runner import __version__
 from runner.errors import ExitCode, FatalError, UsageError
-from runner.problems import InvalidPlan, problems_as_json
+from runner.problems import InvalidPlan, Problem, problems_as_json
 
 EXIT_CODES = """\b
 Exit codes:
@@ -46,9 +46,28 @@ class Options:
     force: bool = False
     detach: bool = False
     verbose: bool = False
+    junit: str | None = None
+    report_given: bool = False  # --report on the command line, not its default
 
 
 def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
+    try:
+        return _execute(options, environ)
+    except InvalidPlan as invalid:
+        _annotate(invalid.problems, environ)
+        raise
+
+
+def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
+    """On GitHub Actions, each problem also becomes an annotation on the plan's line."""
+    from runner.github import in_github_actions, problem_annotations  # noqa: PLC0415
+
+    if in_github_actions(environ):
+        for line in problem_annotations(problems):
+            click.echo(line)
+
+
+def _execute(options: Options, environ: Mapping[str, str]) -> int:
     if options.action == "validate":
         return _validate(options, environ)
     from runner.plan import load_plan  # noqa: PLC0415 - keeps --version and --help fast
@@ -62,8 +81,14 @@ def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     if options.action == "graph":
         from runner import graph  # noqa: PLC0415
+        from runner.report import read_report  # noqa: PLC0415
 
-        click.echo(graph.mermaid(plan) if options.graph == "mermaid" else graph.dot(plan), nl=False)
+        outcomes = None
+        if options.report_given:
+            report = read_report(options.report, "--report")
+            outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
+        draw = graph.mermaid if options.graph == "mermaid" else graph.dot
+        click.echo(draw(plan, outcomes), nl=False)
         return ExitCode.SUCCEEDED
     from runner.plan import resolve_url  # noqa: PLC0415
 
@@ -88,6 +113,7 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
         except InvalidPlan as invalid:
             problems += invalid.problems
             if options.output_format == "text":
+                _annotate(invalid.problems, environ)
                 for problem in invalid.problems:
                     click.echo(str(problem), err=True)
         else:
@@ -174,6 +200,11 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     type=click.IntRange(min=1),
     help="At most this many runs at once (overrides the plan's max_parallel).",
 )
+@click.option(
+    "--junit",
+    metavar="PATH",
+    help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
 @click.option(
     "--verbose", "-v", is_flag=True, help="Also print each request to Fusion and its answer."
@@ -221,6 +252,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     force: bool,
     detach: bool,
     verbose: bool,
+    junit: str | None,
     show_traceback: bool,
 ) -> None:
     """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
@@ -255,5 +287,8 @@ def main(  # noqa: PLR0917 - click passes each option by position
         force=force,
         detach=detach,
         verbose=verbose,
+        junit=junit,
+        report_given=click.get_current_context().get_parameter_source("report")
+        is click.core.ParameterSource.COMMANDLINE,
     )
     sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

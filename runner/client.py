@@ -206,7 +206,7 @@ class FusionClient:
         return data if isinstance(data, dict) else {}
 
     def _history(self, kind: str, ident: str, *, limit: int) -> list[Any]:
-        data = self._json("GET", f"/jobs/{_resource(kind, ident)}/history", params={"limit": limit})
+        data = self._json("GET", f"/jobs/{_resource(kind, ident)}/history?limit={limit}")
         return (
             [record for record in data if isinstance(record, dict)]
             if isinstance(data, list)

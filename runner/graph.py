@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphlib
 import json
+from collections.abc import Mapping
 
 from runner.plan import Plan, RunIf
 
@@ -30,7 +31,21 @@ def _label(plan: Plan, name: str) -> str:
     return name if job == name else f"{name}\n{job}"
 
 
-def mermaid(plan: Plan) -> str:
+# Fill and stroke per outcome: green, red, amber, grey, blue.
+COLOURS = {
+    "succeeded": ("#d4edda", "#28a745"),
+    "failed": ("#f8d7da", "#dc3545"),
+    "timed_out": ("#f8d7da", "#dc3545"),
+    "cancelled": ("#fff3cd", "#d39e00"),
+    "skipped": ("#e2e3e5", "#6c757d"),
+    "not_run": ("#e2e3e5", "#6c757d"),
+    "running": ("#cce5ff", "#007bff"),
+    "pending": ("#ffffff", "#6c757d"),
+}
+
+
+def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
+    """The plan as a Mermaid flowchart; with `outcomes` (step name -> outcome), coloured."""
     ids = {step.name: f"s{index}" for index, step in enumerate(plan.steps)}
 
     def text(value: str) -> str:
@@ -45,10 +60,18 @@ def mermaid(plan: Plan) -> str:
                 lines.append(f"  {ids[upstream]} --> {ids[step.name]}")
             else:
                 lines.append(f"  {ids[upstream]} -.->|{step.run_if}| {ids[step.name]}")
+    if outcomes:
+        used = [o for o in COLOURS if o in outcomes.values()]
+        lines += [f"  classDef {o} fill:{COLOURS[o][0]},stroke:{COLOURS[o][1]}" for o in used]
+        for outcome in used:
+            members = [ids[name] for name, o in outcomes.items() if o == outcome and name in ids]
+            lines.append(f"  class {','.join(members)} {outcome}")
     return "\n".join(lines) + "\n"
 
 
-def dot(plan: Plan) -> str:
+def dot(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
+    """The plan as Graphviz DOT; with `outcomes` (step name -> outcome), coloured."""
+
     def quote(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)  # a DOT string: backslash and quote escaped
 
@@ -57,9 +80,12 @@ def dot(plan: Plan) -> str:
         "  rankdir=LR;",
         "  node [shape=box, style=rounded];",
     ]
-    lines += [
-        f"  {quote(step.name)} [label={quote(_label(plan, step.name))}];" for step in plan.steps
-    ]
+    for step in plan.steps:
+        style = ""
+        if outcomes and step.name in outcomes:
+            fill, stroke = COLOURS[outcomes[step.name]]
+            style = f', style="rounded,filled", fillcolor="{fill}", color="{stroke}"'
+        lines.append(f"  {quote(step.name)} [label={quote(_label(plan, step.name))}{style}];")
     for step in plan.steps:
         for upstream in step.depends_on:
             style = (

@@ -107,7 +107,8 @@ def _source(node: dict[str, Any]) -> str:
     """A readable spelling of a field path such as result.docsWritten."""
     kind = node.get("type")
     if kind == "field":
-        return str(node["value"])
+        name = str(node["value"])
+        return name if name.isidentifier() else json.dumps(name)  # as JMESPath quotes it
     if kind == "subexpression":
         return ".".join(_source(child) for child in node.get("children", []))
     return "value"

@@ -14,8 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+
 from runner import __version__
+from runner.errors import UsageError
 from runner.scheduler import Outcome
+from runner.schemas import load_schema
 
 if TYPE_CHECKING:
     from runner.engine import Attempt, Engine, StepRun
@@ -102,12 +106,37 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def read_report(path: str, flag: str) -> dict[str, Any]:
+    """An earlier report, checked against its schema; UsageError naming `flag` and the fault."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{flag} {path}: cannot read it: {error.strerror or error}") from None
+    try:
+        report = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"{flag} {path}: not JSON ({error})") from None
+    problems = sorted(
+        Draft202012Validator(load_schema("report.schema.json")).iter_errors(report),
+        key=lambda e: list(e.absolute_path),
+    )
+    if problems:
+        where = "".join(f"[{p!r}]" for p in problems[0].absolute_path)
+        first = f"{where or 'top level'}: {problems[0].message}"
+        raise UsageError(f"{flag} {path}: not a fusion-run report ({first})")
+    return dict(report)
+
+
 def write_atomically(path: str, data: dict[str, Any]) -> None:
     """Replace `path` with `data` as JSON: a reader (or a crash) sees the old file or the new."""
+    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Replace `path` with `text` by writing a temporary file, syncing it, and renaming it."""
     target = Path(path)
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:

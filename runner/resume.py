@@ -8,22 +8,18 @@ forced, with what changed spelled out.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from runner.engine import Attempt, Resume
 from runner.errors import UsageError
 from runner.judge import Criterion
 from runner.plan import Plan
-from runner.schemas import load_schema
+from runner.report import read_report
 from runner.status import parse_time
 
 
 def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
-    report = _read(path)
+    report = read_report(path, "--resume")
     if report["plan"]["sha256"] != plan.sha256:
         changes = plan_changes(report, plan)
         if not force:
@@ -43,26 +39,6 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
         elif entry["outcome"] == "running" and entry["run_id"]:
             active[step.name] = entry["run_id"]
     return Resume(path=path, outcome=report["outcome"], succeeded=succeeded, active_runs=active)
-
-
-def _read(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"--resume {path}: cannot read it: {error.strerror or error}") from None
-    try:
-        report = json.loads(text)
-    except ValueError as error:
-        raise UsageError(f"--resume {path}: not JSON ({error})") from None
-    problems = sorted(
-        Draft202012Validator(load_schema("report.schema.json")).iter_errors(report),
-        key=lambda e: list(e.absolute_path),
-    )
-    if problems:
-        where = "".join(f"[{p!r}]" for p in problems[0].absolute_path)
-        first = f"{where or 'top level'}: {problems[0].message}"
-        raise UsageError(f"--resume {path}: not a fusion-run report ({first})")
-    return dict(report)
 
 
 def plan_changes(report: dict[str, Any], plan: Plan) -> list[str]:

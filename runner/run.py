@@ -6,8 +6,11 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
+
+import click
 
 from runner.client import FusionClient
 from runner.clock import SystemClock
@@ -16,7 +19,7 @@ from runner.engine import Engine
 from runner.errors import ExitCode, FatalError, UsageError
 from runner.plan import Auth, Plan
 from runner.problems import InvalidPlan
-from runner.report import build_report, write_atomically
+from runner.report import build_report, write_atomically, write_text_atomically
 
 if TYPE_CHECKING:
     from runner.cli import Options
@@ -55,6 +58,26 @@ def _write_report(path: str, engine: Engine) -> None:
         write_atomically(path, build_report(engine))
     except OSError as error:
         raise FatalError(f"cannot write the report {path}: {error.strerror or error}") from None
+
+
+def _publish(engine: Engine, options: Options, environ: Mapping[str, str]) -> None:
+    """The final outcome where CI looks: a JUnit file, and GitHub's summary and annotations."""
+    from runner import github, junit  # noqa: PLC0415
+
+    report = build_report(engine)
+    if options.junit:
+        try:
+            write_text_atomically(options.junit, junit.junit_xml(report))
+        except OSError as error:
+            raise FatalError(f"cannot write {options.junit}: {error.strerror or error}") from None
+    if not github.in_github_actions(environ):
+        return
+    for line in github.step_annotations(report, engine.plan):
+        click.echo(line)  # GitHub reads workflow commands from standard output
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as stream:
+            stream.write(github.summary_markdown(report, engine.plan) + "\n")
 
 
 def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
@@ -112,15 +135,19 @@ def run_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str
             engine.preflight()
         except InvalidPlan as invalid:
             engine.abort(f"{len(invalid.problems)} job(s) have no configuration in Fusion")
+            _publish(engine, options, environ)
             raise
         except FatalError as error:
             engine.abort(str(error))
+            _publish(engine, options, environ)
             raise
         except KeyboardInterrupt:
             engine.abort("interrupted before anything started", interrupted=True)
+            _publish(engine, options, environ)
             console.summary(engine, options.report)
             return ExitCode.INTERRUPTED
         outcome = engine.run()
+        _publish(engine, options, environ)
         console.summary(engine, options.report)
         if engine.detached:
             console.write(

@@ -492,3 +492,69 @@ def test_missing_credentials_are_named(auth: Auth, env: dict[str, str], message:
 
 def test_no_credentials_needed_for_none() -> None:
     assert credentials(Auth.NONE, {}) == {}
+
+
+# --- the Jobs API: datasource and task jobs -------------------------------------------------------
+
+
+@pytest.mark.vcr
+def test_datasource_job_through_the_jobs_api(
+    emulator_for_recording: Serve, fusion_env: dict[str, str]
+) -> None:
+    clock = FakeClock()
+    counters = {"counter.input": 50, "counter.output": 48, "counter.failed": 2}
+    scenario = Scenario(
+        jobs={"datasource:docs": JobScript(runs=(RunScript(duration=3, result=counters),))}
+    )
+    with emulator_for_recording(scenario, clock=clock):
+        fusion = client(fusion_env)
+        view_before = fusion.configuration("datasource:docs")
+        started = fusion.start("datasource:docs")
+        seen = follow(fusion, "datasource:docs", clock)
+        history = fusion.runs("datasource:docs")
+        missing = fusion.configuration("datasource:nope")
+    assert view_before == {
+        "resource": "datasource:docs", "enabled": True, "status": "ready",
+        "lastStartTime": None, "lastEndTime": None, "extra": {},
+    }  # fmt: skip
+    assert (started.run_id, started.state, started.raw["accepted"]) == (None, "starting", True)
+    assert [s.state for s in seen] == ["running", "running", "running", "success"]
+    assert seen[-1].raw["extra"] == counters
+    assert seen[-1].duration == 3.0
+    assert [r.run_id for r in history] == [seen[-1].run_id]
+    assert missing is None
+
+
+@pytest.mark.vcr
+def test_task_job_abort(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
+    clock = FakeClock()
+    scenario = Scenario(jobs={"task:reindex": JobScript(runs=(RunScript(duration=600),))})
+    with emulator_for_recording(scenario, clock=clock):
+        fusion = client(fusion_env)
+        fusion.start("task:reindex")
+        clock.advance(5)
+        fusion.cancel("task:reindex")
+        seen = follow(fusion, "task:reindex", clock)
+    assert [s.state for s in seen] == ["running", "aborted"]
+
+
+@pytest.mark.vcr
+def test_jobs_api_start_refused_and_faults(
+    emulator_for_recording: Serve, fusion_env: dict[str, str]
+) -> None:
+    faults = (Fault(on="status", answer=503, retry_after=4),)
+    scenario = Scenario(
+        jobs={"datasource:web": JobScript(runs=(RunScript(duration=60),), faults=faults)}
+    )
+    with emulator_for_recording(scenario, clock=FakeClock()):
+        fusion = client(fusion_env)
+        fusion.start("datasource:web")
+        with pytest.raises(FusionError) as busy:
+            fusion.status("datasource:web")
+        with pytest.raises(FusionError) as conflict:
+            fusion.start("datasource:web")
+    assert (busy.value.kind, busy.value.retry_after) == (ErrorKind.TRANSIENT, 4.0)
+    assert str(busy.value).startswith(
+        f"GET {EMULATOR_URL}/api/jobs/datasource:web/history?limit=1: 503"
+    )
+    assert conflict.value.status == 409

@@ -419,3 +419,24 @@ def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
         2,
         f"{scenario}:1:10: $.version: unsupported version 2: this fusion-run reads version 1\n",
     )
+
+
+def test_jobs_api_routes(live: Emulator) -> None:
+    url = f"{live.url}/api/apps/shop/jobs/datasource:a"
+    assert requests.get(url, auth=("u", "p"), timeout=5).status_code == 404  # only 'a', a Spark job
+    scenario = Scenario(jobs={"datasource:a": JobScript(runs=(RunScript(duration=1),))})
+    with Emulator(EmulatedFusion(scenario, clock=FakeClock(), epoch=EPOCH)) as emulator:
+        base = f"{emulator.url}/api/jobs/datasource:a"
+        started = requests.post(f"{base}/actions", json={"action": "start"}, timeout=5).json()
+        assert started == {
+            "resource": "datasource:a",
+            "action": "start",
+            "accepted": True,
+            "message": "Started job datasource:a",
+        }
+        [record] = requests.get(f"{base}/history", params={"limit": 1}, timeout=5).json()
+        assert (record["resource"], record["status"]) == ("datasource:a", "running")
+        assert requests.get(f"{base}/history", timeout=5).json() == [record]
+        odd = requests.post(f"{base}/actions", json={"action": "pause"}, timeout=5)
+        assert (odd.status_code, odd.json()["message"]) == (400, "Unknown action 'pause'")
+        assert requests.get(f"{base}/elsewhere", timeout=5).status_code == 404

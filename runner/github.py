@@ -1,0 +1,84 @@
+"""GitHub Actions: a Markdown summary for $GITHUB_STEP_SUMMARY, and `::error` annotations that
+point at the plan's own lines, for failed steps and for invalid plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runner.durations import format_duration
+from runner.graph import mermaid
+from runner.plan import Plan
+from runner.problems import Problem
+
+ICONS = {
+    "succeeded": "✅", "failed": "❌", "timed_out": "⏱️", "cancelled": "🚫",
+    "skipped": "⏭️", "not_run": "⚪", "running": "🔄", "pending": "⏳",
+}  # fmt: skip
+
+
+def in_github_actions(environ: Mapping[str, str]) -> bool:
+    return environ.get("GITHUB_ACTIONS") == "true"
+
+
+def summary_markdown(report: dict[str, Any], plan: Plan) -> str:
+    plan_name, outcome = report["plan"]["name"], report["outcome"]
+    took = "" if report["duration"] is None else f" in {format_duration(report['duration'])}"
+    lines = [
+        f"### {ICONS.get(outcome, '')} fusion-run: plan `{plan_name}` {outcome}{took}".replace(
+            "  ", " "
+        ),
+        "",
+    ]
+    if report["error"]:
+        lines += [f"> {_cell(report['error'])}", ""]
+    lines += ["| Step | Outcome | Duration | Run | Reason |", "|---|---|---|---|---|"]
+    for step in report["steps"]:
+        attempts = step["attempts"]
+        duration = attempts[-1]["duration"] if attempts else None
+        took = "-" if duration is None else format_duration(duration)
+        if len(attempts) > 1:
+            took += f" ({len(attempts)} attempts)"
+        run = f"`{step['run_id']}`" if step["run_id"] else "-"
+        outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
+        cells = [_cell(step["name"]), outcome, took, run, _cell(step["reason"] or "")]
+        lines.append("| " + " | ".join(cells) + " |")
+    outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
+    lines += ["", "```mermaid", mermaid(plan, outcomes).rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def step_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
+    """`::error` lines for the steps that failed the plan, at each step's line in the plan."""
+    lines = []
+    for entry, step in zip(report["steps"], plan.steps, strict=True):
+        if entry["outcome"] in ("failed", "timed_out", "cancelled") and not step.allow_failure:
+            title = f"fusion-run: step {step.name} {entry['outcome'].replace('_', ' ')}"
+            lines.append(_command(plan.file, step.line, step.column, title, entry["reason"] or ""))
+    return lines
+
+
+def problem_annotations(problems: Iterable[Problem]) -> list[str]:
+    return [
+        _command(p.file, p.line, p.column, "fusion-run: invalid plan", str(p).split(": ", 1)[-1])
+        for p in problems
+    ]
+
+
+def _command(file: str, line: int | None, column: int | None, title: str, message: str) -> str:
+    place = f"file={_property(file)}"
+    if line is not None:
+        place += f",line={line},col={column}"
+    return f"::error {place},title={_property(title)}::{_data(message)}"
+
+
+def _data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(value: str) -> str:
+    return _data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")

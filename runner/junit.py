@@ -1,0 +1,101 @@
+"""The report as JUnit XML, for Jenkins, GitLab and every CI that reads test results.
+
+One testsuite for the plan and one testcase per step: `failure` with the reason and each failed
+criterion, `error` for a run left going, `skipped` for steps that did not run. It validates
+against the JUnit schema Jenkins uses (junit-10.xsd), which has no properties on a testcase, so
+each step's run id is a suite property (`<step>.run_id`) and is repeated in the case's system-out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+_FAILED = ("failed", "timed_out", "cancelled")
+
+
+def junit_xml(report: dict[str, Any]) -> str:
+    steps = report["steps"]
+    counts = {
+        "tests": len(steps),
+        "failures": sum(s["outcome"] in _FAILED for s in steps),
+        "errors": sum(s["outcome"] in ("running", "pending") for s in steps),
+        "skipped": sum(s["outcome"] in ("skipped", "not_run") for s in steps),
+    }
+    total = sum(_seconds(step) for step in steps)
+    suites = ET.Element(
+        "testsuites",
+        name="fusion-run",
+        tests=str(counts["tests"]),
+        failures=str(counts["failures"]),
+        errors=str(counts["errors"]),
+        time=f"{total:.3f}",
+    )
+    attributes = {
+        "name": report["plan"]["name"],
+        **{key: str(value) for key, value in counts.items()},
+        "time": f"{total:.3f}",
+        "timestamp": report["started_at"],
+        "file": report["plan"]["path"],
+    }
+    suite = ET.SubElement(suites, "testsuite", attributes)
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("plan", report["plan"]["path"]),
+        ("plan.sha256", report["plan"]["sha256"]),
+        ("fusion.url", report["fusion"]["url"]),
+        ("outcome", report["outcome"]),
+        *((f"{s['name']}.run_id", s["run_id"]) for s in steps if s["run_id"]),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    for step in steps:
+        _testcase(suite, report["plan"]["name"], step)
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def _testcase(suite: ET.Element, plan: str, step: dict[str, Any]) -> None:
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"fusion-run.{plan}",
+        name=step["name"],
+        time=f"{_seconds(step):.3f}",
+    )
+    outcome, reason = step["outcome"], step["reason"] or ""
+    if outcome in _FAILED:
+        failure = ET.SubElement(case, "failure", message=reason, type=outcome)
+        failure.text = "\n".join([reason, *_failed_criteria(step)])
+    elif outcome in ("running", "pending"):
+        ET.SubElement(
+            case, "error", message=reason or f"the step was still {outcome}", type=outcome
+        )
+    elif outcome in ("skipped", "not_run"):
+        ET.SubElement(case, "skipped", message=reason, type=outcome)
+    out = ET.SubElement(case, "system-out")
+    out.text = "\n".join(
+        [f"job: {step['job']}", f"outcome: {outcome}"]
+        + [
+            f"attempt {a['number']}: run {a['run_id']} {a['state']}"
+            + (f" in {a['duration']:g}s" if a["duration"] is not None else "")
+            + (f": {a['error']}" if a["error"] else "")
+            for a in step["attempts"]
+        ]
+    )
+
+
+def _failed_criteria(step: dict[str, Any]) -> list[str]:
+    if not step["attempts"]:
+        return []
+    return [
+        f"{c['name']}: expected {json.dumps(c['expected'])}, actual {json.dumps(c['actual'])}"
+        for c in step["attempts"][-1]["criteria"]
+        if not c["passed"]
+    ]
+
+
+def _seconds(step: dict[str, Any]) -> float:
+    return float(sum(a["duration"] or 0 for a in step["attempts"]))

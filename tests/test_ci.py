@@ -1,0 +1,306 @@
+"""Where CI users look: JUnit XML, GitHub's summary and annotations, coloured graphs, the
+pre-commit hook, and our schemas checked by an independent validator."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from runner import cli
+from runner.github import problem_annotations, step_annotations, summary_markdown
+from runner.junit import junit_xml
+from runner.problems import Problem
+from runner.scenario import RunScript
+from tests.conftest import EXAMPLES, INVALID, ROOT
+from tests.fakes import step
+from tests.test_engine import Result, jobs, run, runs
+
+XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Result:
+    scenario = jobs(
+        **{
+            "datasource:web": runs(RunScript(duration=40, result={"counter.failed": 3})),
+            "train": runs(RunScript(duration=5, state="error", error="OOM | heap")),
+        }
+    )
+    steps = [
+        step("crawl", job="datasource:web", states=("success",)),
+        step("train", retries=1, retry_delay=1),
+        step("publish", "train"),
+        step("notify", "train", run_if="all_done", allow_failure=True),
+    ]
+    return run(steps, scenario)
+
+
+def test_junit(mixed: Result) -> None:
+    ids = {s["name"]: s["run_id"] for s in mixed.report["steps"]}
+    first_train = mixed.step("train")["attempts"][0]["run_id"]
+    assert (
+        junit_xml(mixed.report)
+        == f"""\
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="fusion-run" tests="4" failures="1" errors="0" time="52.000">
+  <testsuite name="test" tests="4" failures="1" errors="0" skipped="1" time="52.000" timestamp="2026-01-01T00:00:00.000Z" file="plan.yaml">
+    <properties>
+      <property name="plan" value="plan.yaml" />
+      <property name="plan.sha256" value="{"0" * 64}" />
+      <property name="fusion.url" value="http://emulated" />
+      <property name="outcome" value="failed" />
+      <property name="crawl.run_id" value="{ids["crawl"]}" />
+      <property name="train.run_id" value="{ids["train"]}" />
+      <property name="notify.run_id" value="{ids["notify"]}" />
+    </properties>
+    <testcase classname="fusion-run.test" name="crawl" time="40.000">
+      <system-out>job: datasource:web
+outcome: succeeded
+attempt 1: run {ids["crawl"]} success in 40s</system-out>
+    </testcase>
+    <testcase classname="fusion-run.test" name="train" time="10.000">
+      <failure message="run {ids["train"]} ended error: OOM | heap" type="failed">run {ids["train"]} ended error: OOM | heap
+state: expected ["finished", "skipped"], actual "error"</failure>
+      <system-out>job: train
+outcome: failed
+attempt 1: run {first_train} error in 5s: OOM | heap
+attempt 2: run {ids["train"]} error in 5s: OOM | heap</system-out>
+    </testcase>
+    <testcase classname="fusion-run.test" name="publish" time="0.000">
+      <skipped message="upstream 'train' failed" type="skipped" />
+      <system-out>job: publish
+outcome: skipped</system-out>
+    </testcase>
+    <testcase classname="fusion-run.test" name="notify" time="2.000">
+      <system-out>job: notify
+outcome: succeeded
+attempt 1: run {ids["notify"]} finished in 2s</system-out>
+    </testcase>
+  </testsuite>
+</testsuites>
+"""
+    )
+
+
+@pytest.mark.skipif(
+    not XSD,
+    reason="set FUSION_RUN_JUNIT_XSD to junit-10.xsd, which .ci/run takes from pytest's sdist",
+)
+def test_junit_validates_against_the_schema_jenkins_uses(mixed: Result, tmp_path: Path) -> None:
+    import xmlschema  # noqa: PLC0415
+
+    assert XSD is not None
+    schema = xmlschema.XMLSchema(XSD)
+    assert schema.is_valid(junit_xml(mixed.report))
+    left = {**mixed.report, "steps": [{**s, "outcome": "running"} for s in mixed.report["steps"]]}
+    assert schema.is_valid(junit_xml(left))  # a run left going is an <error>
+    assert not schema.is_valid("<testsuites><testsuite name='x'/></testsuites>")  # it does check
+
+
+def test_summary_markdown(mixed: Result) -> None:
+    ids = {s["name"]: s["run_id"] for s in mixed.report["steps"]}
+    assert (
+        summary_markdown(mixed.report, mixed.engine.plan)
+        == f"""\
+### ❌ fusion-run: plan `test` failed in 41s
+
+| Step | Outcome | Duration | Run | Reason |
+|---|---|---|---|---|
+| crawl | ✅ succeeded | 40s | `{ids["crawl"]}` |  |
+| train | ❌ failed | 5s (2 attempts) | `{ids["train"]}` | run {ids["train"]} ended error: OOM \\| heap |
+| publish | ⏭️ skipped | - | - | upstream 'train' failed |
+| notify | ✅ succeeded | 2s | `{ids["notify"]}` |  |
+
+```mermaid
+flowchart LR
+  s0["crawl<br/>datasource:web"]
+  s1["train"]
+  s2["publish"]
+  s3["notify"]
+  s1 --> s2
+  s1 -.->|all_done| s3
+  classDef succeeded fill:#d4edda,stroke:#28a745
+  classDef failed fill:#f8d7da,stroke:#dc3545
+  classDef skipped fill:#e2e3e5,stroke:#6c757d
+  class s0,s3 succeeded
+  class s1 failed
+  class s2 skipped
+```
+"""
+    )
+
+
+def test_annotations(mixed: Result) -> None:
+    train = mixed.step("train")["run_id"]
+    assert step_annotations(mixed.report, mixed.engine.plan) == [
+        f"::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step train failed::"
+        f"run {train} ended error: OOM | heap"
+    ]
+    problem = Problem(
+        file="a,b.yaml", line=3, column=5, path=("steps", 0), message="100% wrong:\nreally"
+    )
+    assert problem_annotations([problem]) == [
+        "::error file=a%2Cb.yaml,line=3,col=5,title=fusion-run%3A invalid plan::"
+        "$.steps[0]: 100%25 wrong:%0Areally"
+    ]
+
+
+def test_a_mixed_plan_on_the_emulator_in_github_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's bar: a datasource, a Spark job and a task; report, JUnit and summary all right."""
+    monkeypatch.chdir(tmp_path)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step's summary\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    scenario = EXAMPLES / "scenarios" / "catalog-crawl-errors.yaml"
+    plan = EXAMPLES / "catalog-refresh.yaml"
+    result = CliRunner().invoke(
+        cli.main,
+        [str(plan), "--emulate", "--scenario", str(scenario), "--junit", "out/junit.xml"],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    report = json.loads(Path("fusion-run-report.json").read_text())
+    assert [(s["job"], s["outcome"]) for s in report["steps"]] == [
+        ("datasource:products-catalog", "failed"),
+        ("spark:products_click_signals_aggregation", "skipped"),
+        ("task:warm-query-cache", "skipped"),
+    ]
+    reason = 'expect extra."counter.failed" == `0` is false (extra."counter.failed": 12)'
+    assert report["steps"][0]["reason"] == reason
+    assert result.stdout == (
+        f"::error file={plan},line=14,col=5,title=fusion-run%3A step crawl failed::{reason}\n"
+    )
+    suite = ET.parse("out/junit.xml").getroot()[0]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "2")
+    failure = suite.find("testcase[@name='crawl']/failure")
+    assert failure is not None
+    assert failure.get("message") == reason
+    written = summary.read_text()
+    assert written.startswith(
+        "earlier step's summary\n### ❌ fusion-run: plan `catalog-refresh` failed in "
+    )
+    assert f"| crawl | ❌ failed | 3s | `{report['steps'][0]['run_id']}` | {reason} |" in written
+    assert "  class s0 failed\n  class s1,s2 skipped\n```" in written
+
+
+def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    result = CliRunner().invoke(
+        cli.main, ["unknown_dependency.yaml", "--validate"], env={"GITHUB_ACTIONS": "true"}
+    )
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [
+        "::error file=unknown_dependency.yaml,line=7,col=18,title=fusion-run%3A invalid plan::"
+        "$.steps[2].depends_on[0]: unknown step 'trian' (did you mean 'train'?)",
+        "::error file=unknown_dependency.yaml,line=7,col=25,title=fusion-run%3A invalid plan::"
+        "$.steps[2].depends_on[1]: unknown step 'aggregate-signal' (did you mean 'aggregate-signals'?)",
+    ]
+    elsewhere = CliRunner().invoke(cli.main, ["unknown_dependency.yaml", "--validate"], env={})
+    assert elsewhere.stdout == ""
+
+
+def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\nsteps:\n  - job: datasource:web\n    name: crawl\n  - job: train\n    depends_on: []\n"
+        "  - job: publish\n    depends_on: [train]\n  - job: notify\n    depends_on: [train]\n"
+    )
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(mixed.report))
+    result = CliRunner().invoke(cli.main, [str(plan), "--graph", "dot", "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        '"crawl" [label="crawl\\ndatasource:web", style="rounded,filled", fillcolor="#d4edda", color="#28a745"];'
+        in result.stdout
+    )
+    assert (
+        '"train" [label="train", style="rounded,filled", fillcolor="#f8d7da", color="#dc3545"];'
+        in result.stdout
+    )
+    plain = CliRunner().invoke(cli.main, [str(plan), "--graph", "dot"])
+    assert "fillcolor" not in plain.stdout
+    broken = CliRunner().invoke(cli.main, [str(plan), "--graph", "mermaid", "--report", str(plan)])
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
+
+
+# --- an independent validator, the pre-commit hook, the CI example ---------------------------------
+
+
+def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "check_jsonschema", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_check_jsonschema_accepts_the_examples_against_our_schemas() -> None:
+    plans = sorted(str(p.relative_to(ROOT)) for p in EXAMPLES.glob("*.yaml"))
+    result = check_jsonschema("--schemafile", "schemas/plan.schema.json", *plans)
+    assert result.returncode == 0, result.stdout + result.stderr
+    scenarios = sorted(str(p.relative_to(ROOT)) for p in EXAMPLES.glob("scenarios/*.yaml"))
+    result = check_jsonschema("--schemafile", "schemas/scenario.schema.json", *scenarios)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_jsonschema_refuses_what_we_refuse() -> None:
+    result = check_jsonschema(
+        "--schemafile", "schemas/plan.schema.json", "tests/plans/invalid/unknown_keys.yaml"
+    )
+    assert result.returncode == 1
+    assert "Additional properties are not allowed" in result.stdout
+
+
+def test_the_github_workflow_example_is_a_valid_workflow() -> None:
+    result = check_jsonschema(
+        "--builtin-schema", "vendor.github-workflows", "examples/ci/github-workflow.yml"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    workflow: dict[str, Any] = yaml.safe_load((EXAMPLES / "ci" / "github-workflow.yml").read_text())
+    commands = [
+        s["run"]
+        for s in workflow["jobs"]["run-plan"]["steps"]
+        if s.get("run", "").startswith("fusion-run ")
+    ]
+    assert commands == [
+        "fusion-run plans/nightly.yaml --validate",
+        "fusion-run plans/nightly.yaml --report fusion-run-report.json --junit fusion-run.xml",
+    ]
+    for command in commands:  # every option it uses exists
+        options = [word for word in shlex.split(command) if word.startswith("--")]
+        help_text = CliRunner().invoke(cli.main, ["--help"]).stdout
+        assert all(option in help_text for option in options)
+
+
+def test_pre_commit_hook() -> None:
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["language"], hook["entry"]) == (
+        "fusion-run-validate",
+        "python",
+        "fusion-run --validate",
+    )
+    files = re.compile(hook["files"])
+    for path in ("plans/nightly.yaml", "ops/plans/recs.yml", "nightly.plan.yaml", "a/b/x.plan.yml"):
+        assert files.search(path), path
+    for path in (".github/workflows/ci.yml", "docker-compose.yaml", "plans.txt"):
+        assert not files.search(path), path
+    entry = [
+        *shlex.split(hook["entry"]),
+        str(EXAMPLES / "quickstart.yaml"),
+        str(INVALID / "cycle.yaml"),
+    ]
+    result = CliRunner().invoke(cli.main, entry[1:])
+    assert result.exit_code == 2
+    assert "dependency cycle: train -> evaluate -> train" in result.stderr
