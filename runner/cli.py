@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -140,6 +139,8 @@ def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
         return ExitCode.INTERRUPTED
     except Exception as error:
         if show_traceback:
+            import traceback  # noqa: PLC0415 - only on this path; start-up time matters
+
             traceback.print_exc()
         hint = "" if show_traceback else " (run again with --traceback for details)"
         click.echo(f"fusion-run: internal error: {type(error).__name__}: {error}{hint}", err=True)

@@ -30,8 +30,8 @@ from runner.problems import InvalidPlan, Problem
 from runner.scheduler import Outcome, Scheduler
 from runner.status import CANCELLED, RunStatus, job_kind
 
-FIRST_POLL = 1.0  # seconds after a start before the first status read
-POLL_GROWTH = 1.25  # each wait between reads is this much longer, up to poll_interval
+FIRST_POLL = 0.5  # seconds after a start before the first status read
+POLL_GROWTH = 1.15  # each wait between reads is this much longer, up to poll_interval
 STALE_READS = 3  # reads showing another run before we look ours up in /all
 CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
@@ -80,7 +80,6 @@ class StepRun:
     reads: int = 0  # status reads in this phase, for the adaptive interval
     stale: int = 0  # consecutive reads that showed another run
     latest_before: str | None = None  # the latest run id seen before our start
-    other_run: str | None = None  # the run we wait for (on_running: wait)
     start_failures: int = 0
     lookups: int = 0  # looks for the run of a start whose answer was lost
     resume_run_id: str | None = None  # a run an earlier fusion-run left active, to pick up
@@ -350,7 +349,7 @@ class Engine:
             if policy is OnRunning.ADOPT:
                 self._follow(run, now, latest, adopted=True)
                 return
-            run.phase, run.other_run, run.reads = Phase.WAITING, latest.run_id, 0
+            run.phase, run.reads = Phase.WAITING, 0
             self._emit(run, "waiting", f"waiting for run {latest.run_id}, already running, to end")
             run.due = now + self._interval(run)
             return
@@ -477,8 +476,7 @@ class Engine:
             found = self._look_up(run) if run.stale >= STALE_READS else None
             if found is None:
                 self._check_deadlines(run, now)
-                run.reads += 1
-                run.due = now + self._interval(run)
+                self._next_read(run, now)
                 return
             status = found
         run.stale = 0
@@ -492,8 +490,24 @@ class Engine:
             self._ended(run, now, status)
             return
         self._check_deadlines(run, now)
+        self._next_read(run, now)
+
+    def _next_read(self, run: StepRun, now: float) -> None:
+        """When to read again: the adaptive interval, but never past a deadline, so that a
+        timeout or the end of a cancellation's grace is acted on when it falls due."""
+        if run.phase is Phase.DONE:
+            return
         run.reads += 1
-        run.due = now + self._interval(run)
+        deadline = (
+            run.cancel_deadline
+            if run.phase is Phase.CANCELLING
+            else run.run_started + run.step.timeout
+        )
+        run.due = (
+            now + self._interval(run)
+            if deadline <= now
+            else min(now + self._interval(run), deadline)
+        )
 
     def _could_be_ours(self, run: StepRun, status: RunStatus) -> bool:
         """A run this step's start may have begun: one Fusion did not show before the start,

@@ -46,7 +46,7 @@ def test_quiet_keeps_warnings_and_the_outcome() -> None:
     console.summary(result.engine, "r.json")
     assert out.getvalue().splitlines() == [
         "   0:02 interrupted: cancelling active runs",
-        "fusion-run: plan test succeeded in 2.6s: 1 succeeded. Report: r.json",
+        "fusion-run: plan test succeeded in 2.8s: 1 succeeded. Report: r.json",
     ]
 
 
@@ -64,7 +64,7 @@ def test_live_line_is_redrawn_and_cleared_before_events() -> None:
     wall.advance(1)
     console.event(Event(5, "long", "state", "running"))
     assert out.getvalue() == (
-        "\r\x1b[K   1:41 active: long polling 1m23s\r\x1b[K   0:05 long: running\n"
+        "\r\x1b[K   1:48 active: long polling 1m23s\r\x1b[K   0:05 long: running\n"
     )
 
 

@@ -367,19 +367,14 @@ def test_reset_drops_the_connection() -> None:
         assert requests.get(f"{emulator.url}/api/spark/jobs/j", timeout=5).json()["state"] == "idle"
 
 
+EMULATOR = [sys.executable, "-m", "runner.emulator"]  # what the fusion-emulator script runs
+
+
 def test_fusion_emulator_command(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text("version: 1\njobs:\n  crawl: {}\n")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from runner.emulator import main; main()",
-            "--port",
-            "0",
-            "--scenario",
-            str(scenario),
-        ],
+        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -401,15 +396,7 @@ def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text("version: 2\n")
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from runner.emulator import main; main()",
-            "--port",
-            "0",
-            "--scenario",
-            str(scenario),
-        ],
+        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
         capture_output=True,
         text=True,
         timeout=30,

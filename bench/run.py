@@ -1,0 +1,418 @@
+"""fusion-run's benchmarks, against the built-in emulator, printed as one table.
+
+    python bench/run.py            # everything, a few minutes
+    python bench/run.py --quick    # smaller plans, for a first look
+
+Each figure is measured side by side in the same run: machines are shared and noisy, so read
+the ratios, not the absolute times. "virtual" figures run the engine and the emulator's model on
+one simulated clock: exact and repeatable, they show what the algorithm does. "real" figures run
+fusion-run over HTTP against the emulator on the wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runner.emulator import EmulatedFusion, ModelFusion  # noqa: E402
+from runner.engine import Engine  # noqa: E402
+from runner.plan import load_plan  # noqa: E402
+from runner.scenario import JobScript, RunScript, Scenario  # noqa: E402
+
+Dag = list[tuple[str, list[str]]]  # each step's name and the steps it waits for
+POLL = 10  # seconds: the step poll_interval, and what the plain script sleeps between reads
+
+
+@dataclass
+class Row:
+    measure: str
+    fusion_run: str
+    baseline: str
+    ratio: str
+    target: str
+    met: str
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> datetime:
+        return datetime.fromtimestamp(1_767_225_600 + self.now, tz=UTC)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+
+def random_dag(steps: int, seed: int) -> tuple[Dag, dict[str, float]]:
+    """A random DAG: each step waits for up to two earlier ones; durations 0.5 to 5 s."""
+    rng = random.Random(seed)
+    dag: Dag = []
+    durations: dict[str, float] = {}
+    for index in range(steps):
+        name = f"job{index:05d}"
+        earlier = [n for n, _ in dag[max(0, index - 50) : index]]
+        upstream = rng.sample(earlier, k=min(len(earlier), rng.choice([0, 1, 1, 2])))
+        dag.append((name, upstream))
+        durations[name] = round(rng.uniform(0.5, 5.0), 2)
+    return dag, durations
+
+
+def critical_path(dag: Dag, durations: dict[str, float]) -> float:
+    finish: dict[str, float] = {}
+    for name, upstream in dag:
+        finish[name] = max((finish[u] for u in upstream), default=0.0) + durations[name]
+    return max(finish.values())
+
+
+def write_plan(folder: Path, dag: Dag, durations: dict[str, float]) -> Path:
+    lines = ["version: 1", f"max_parallel: {len(dag)}", "fusion: {auth: none}", "steps:"]
+    for name, upstream in dag:
+        lines.append(f"  - job: {name}\n    depends_on: [{', '.join(upstream)}]")
+    (folder / "plan.yaml").write_text("\n".join(lines) + "\n")
+    runs = [f"  {n}: {{runs: [{{duration: {d}}}]}}" for n, d in durations.items()]
+    (folder / "scenario.yaml").write_text("version: 1\njobs:\n" + "\n".join(runs) + "\n")
+    return folder / "plan.yaml"
+
+
+def scenario_of(durations: dict[str, float]) -> Scenario:
+    return Scenario(
+        jobs={n: JobScript(runs=(RunScript(duration=d),)) for n, d in durations.items()}
+    )
+
+
+# --- makespan -------------------------------------------------------------------------------------
+
+
+def virtual_fusion_run(plan_path: Path, durations: dict[str, float]) -> tuple[float, int, int]:
+    """Makespan, status reads and ticks of the engine on the virtual clock."""
+    clock = VirtualClock()
+    model = EmulatedFusion(scenario_of(durations), clock=clock, epoch=0)
+    engine = Engine(
+        load_plan(str(plan_path)), ModelFusion(model), clock, url="virtual", rng=random.Random(1)
+    )
+    engine.run()
+    reads = sum(1 for kind, _ in model.requests if kind == "status")
+    return clock.now, reads, len(model.requests)
+
+
+def virtual_plain_script(dag: Dag, durations: dict[str, float]) -> float:
+    """What people run today: start each job in order, `sleep N`, read, until it ends."""
+    clock = VirtualClock()
+    model = EmulatedFusion(scenario_of(durations), clock=clock, epoch=0)
+    fusion = ModelFusion(model)
+    for name, _ in dag:
+        fusion.start(name)
+        while True:
+            clock.sleep(POLL)
+            if fusion.status(name).terminal:
+                break
+    return clock.now
+
+
+def real_fusion_run(plan_path: Path) -> float:
+    folder = plan_path.parent
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "plan.yaml",
+            "--emulate",
+            "--scenario",
+            "scenario.yaml",
+            "-q",
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    report: dict[str, Any] = json.loads((folder / "fusion-run-report.json").read_text())
+    assert report["outcome"] == "succeeded", report["outcome"]
+    return float(report["duration"])
+
+
+def real_plain_script(dag: Dag, durations: dict[str, float], poll: float) -> float:
+    import requests  # noqa: PLC0415
+
+    from runner.emulator import Emulator  # noqa: PLC0415
+
+    with (
+        Emulator(EmulatedFusion(scenario_of(durations))) as emulator,
+        requests.Session() as session,
+    ):
+        began = time.monotonic()
+        for name, _ in dag:
+            session.post(f"{emulator.url}/api/spark/jobs/{name}", timeout=10).raise_for_status()
+            while True:
+                time.sleep(poll)
+                if (
+                    session.get(f"{emulator.url}/api/spark/jobs/{name}", timeout=10).json()["state"]
+                    == "finished"
+                ):
+                    break
+        return time.monotonic() - began
+
+
+# --- reads per run --------------------------------------------------------------------------------
+
+
+def reads_per_run(duration: float, poll_interval: int) -> tuple[int, int]:
+    """Status reads for one run of `duration` s: fusion-run's adaptive reads, and fixed ones."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plan.yaml"
+        path.write_text(
+            "version: 1\nfusion: {auth: none}\nsteps:\n"
+            f"  - job: j\n    poll_interval: {poll_interval}\n"
+        )
+        _, reads, _ = virtual_fusion_run(path, {"j": duration})
+    fixed = int(duration // poll_interval) + 1
+    return reads, fixed
+
+
+# --- start-up and scale ------------------------------------------------------------------------
+
+
+def median_time(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def startup(runs: int) -> tuple[float, float]:
+    bare, tool = [], []
+    plan = str(ROOT / "examples" / "quickstart.yaml")
+    for _ in range(runs):  # interleaved, so both see the same machine
+        bare.append(median_time([sys.executable, "-c", "pass"], 1))
+        tool.append(median_time([sys.executable, "-m", "runner", plan, "--validate"], 1))
+    return statistics.median(tool), statistics.median(bare)
+
+
+def validate_big(folder: Path, steps: int) -> float:
+    dag, durations = random_dag(steps, seed=7)
+    path = write_plan(folder, dag, durations)
+    return median_time([sys.executable, "-m", "runner", str(path), "--validate"], 3)
+
+
+def peak_memory(folder: Path, jobs: int) -> tuple[float, float]:
+    """Peak RSS (MB) of fusion-run running `jobs` jobs at once on the emulator, and of a
+    bare `--version` for scale."""
+    dag: Dag = [(f"job{i:05d}", []) for i in range(jobs)]
+    path = write_plan(folder, dag, dict.fromkeys((n for n, _ in dag), 3.0))
+
+    def rss(command: list[str]) -> float:
+        process = subprocess.Popen(
+            command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        assert status == 0, status
+        return usage.ru_maxrss / 1024
+
+    run = rss(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            path.name,
+            "--emulate",
+            "--scenario",
+            "scenario.yaml",
+            "-q",
+        ]
+    )
+    idle = rss([sys.executable, "-m", "runner", "--version"])
+    return run, idle
+
+
+def tick_work(steps: int, active: int) -> float:
+    """Engine CPU seconds per tick with `active` runs at once, for a plan of `steps` steps."""
+    with tempfile.TemporaryDirectory() as folder:
+        dag: Dag = [(f"job{i:05d}", []) for i in range(steps)]
+        path = write_plan(Path(folder), dag, dict.fromkeys((n for n, _ in dag), 30.0))
+        text = path.read_text().replace(f"max_parallel: {steps}", f"max_parallel: {active}")
+        path.write_text(text)
+        clock = VirtualClock()
+        model = EmulatedFusion(
+            scenario_of(dict.fromkeys((n for n, _ in dag), 30.0)), clock=clock, epoch=0
+        )
+        engine = Engine(
+            load_plan(str(path)), ModelFusion(model), clock, url="virtual", rng=random.Random(1)
+        )
+        ticks = 0
+        original = engine._tick
+
+        def counted() -> None:
+            nonlocal ticks
+            ticks += 1
+            original()
+
+        engine._tick = counted  # type: ignore[method-assign]
+        began = time.process_time()
+        engine.run()
+        return (time.process_time() - began) / ticks
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller plans, fewer repetitions")
+    quick = parser.parse_args().quick
+    sizes = [10, 100] if quick else [10, 100, 1000]
+    rows: list[Row] = []
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        for steps in sizes:
+            folder = Path(scratch) / f"plan{steps}"
+            folder.mkdir()
+            dag, durations = random_dag(steps, seed=steps)
+            path = write_plan(folder, dag, durations)
+            cp = critical_path(dag, durations)
+            log(f"makespan: {steps} steps, critical path {cp:.1f} s")
+            virtual, reads, _ = virtual_fusion_run(path, durations)
+            plain = virtual_plain_script(dag, durations)
+            target = cp * 1.1 + 1
+            rows.append(
+                Row(
+                    f"makespan, {steps} steps, virtual (critical path {cp:.1f} s)",
+                    f"{virtual:.1f} s",
+                    f"{plain:.0f} s (sleep {POLL})",
+                    f"{virtual / cp:.2f}x CP",
+                    f"<= {target:.1f} s",
+                    "yes" if virtual <= target else f"no, +{virtual - target:.1f} s",
+                )
+            )
+            rows.append(
+                Row(
+                    f"status reads per run (incl. pre-start check), {steps} steps, virtual",
+                    f"{reads / steps:.1f}",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+            real = real_fusion_run(path)
+            baseline, ratio = "", ""
+            if steps == 10:
+                plain_real = real_plain_script(dag, durations, poll=5)
+                baseline, ratio = f"{plain_real:.1f} s (sleep 5)", f"{real / plain_real:.2f}"
+            rows.append(
+                Row(
+                    f"makespan, {steps} steps, real over HTTP",
+                    f"{real:.1f} s",
+                    baseline,
+                    ratio or f"{real / cp:.2f}x CP",
+                    f"<= {target:.1f} s",
+                    "yes" if real <= target else f"no, +{real - target:.1f} s",
+                )
+            )
+        log("status reads per run by duration")
+        for duration in (2, 5, 30, 120, 600, 3600, 7200):
+            adaptive, fixed = reads_per_run(duration, POLL)
+            rows.append(
+                Row(
+                    f"status reads, one {duration} s run, poll {POLL}s (incl. pre-start check)",
+                    str(adaptive),
+                    f"{fixed} (every {POLL} s)",
+                    f"{adaptive / fixed:.2f}",
+                    "",
+                    "",
+                )
+            )
+        log("start-up")
+        tool, bare = startup(7 if quick else 21)
+        rows.append(
+            Row(
+                "start-up: fusion-run --validate quickstart (median)",
+                f"{tool * 1000:.0f} ms",
+                f"{bare * 1000:.0f} ms (python -c pass)",
+                f"{tool / bare:.1f}x",
+                "<= 8x",
+                "yes" if tool / bare <= 8 else "no",
+            )
+        )
+        log("scale")
+        big = Path(scratch) / "big"
+        big.mkdir()
+        seconds = validate_big(big, 10_000)
+        rows.append(
+            Row(
+                "validate a 10,000-step plan (median of 3)",
+                f"{seconds:.2f} s",
+                "",
+                "",
+                "< 2 s",
+                "yes" if seconds < 2 else "no",
+            )
+        )
+        wide = Path(scratch) / "wide"
+        wide.mkdir()
+        jobs = 200 if quick else 1000
+        run_mb, idle_mb = peak_memory(wide, jobs)
+        rows.append(
+            Row(
+                f"peak memory, {jobs} jobs at once on the emulator",
+                f"{run_mb:.0f} MB",
+                f"{idle_mb:.0f} MB (fusion-run --version)",
+                f"{run_mb / idle_mb:.1f}x",
+                "< 150 MB",
+                "yes" if run_mb < 150 else "no",
+            )
+        )
+        small, large = tick_work(1000, 50), tick_work(10_000 if not quick else 2000, 50)
+        rows.append(
+            Row(
+                "engine CPU per tick, 50 active runs: 1,000 vs 10,000 steps",
+                f"{small * 1e6:.0f} µs",
+                f"{large * 1e6:.0f} µs",
+                f"{large / small:.2f}",
+                "~1 (work follows active runs)",
+                "yes" if large / small < 2 else "no",
+            )
+        )
+
+    header = Row("measure", "fusion-run", "baseline", "ratio", "target", "met")
+    widths = [max(len(getattr(r, f)) for r in [header, *rows]) for f in Row.__dataclass_fields__]
+    for row in [header, None, *rows]:
+        if row is None:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+            continue
+        cells = [
+            getattr(row, f).ljust(w) for f, w in zip(Row.__dataclass_fields__, widths, strict=True)
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
