@@ -5,7 +5,7 @@ fake clock between it and the client get the same answers however fast the machi
 recordings are reproducible. `Emulator` serves the model over HTTP in a background thread, and
 `main` is the `fusion-emulator` command.
 
-Where Fusion's behaviour is undocumented (reference/fusion-api.md §7) the emulator decides, and
+Where Fusion's API documentation is silent, the emulator decides, and
 says so here: a start while a run is active answers 409 (scenario `on_start_while_active` changes
 it); `/all` lists runs newest first; `duration` is in milliseconds; an unknown configuration answers
 404 with a JSON `message`; a cancel with no active run answers 200.
@@ -37,7 +37,7 @@ from runner.client import ErrorKind, FusionError, http_error, job_segment
 from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
 from runner.status import TERMINAL, RunStatus, job_kind, parse_history, parse_status
 
-# Fusion's documented configuration for its start example (reference/fusion-api.md, sample A).
+# The configuration in the example of Fusion's API docs, "Start a job run" (POST /spark/jobs/{id}).
 DOCUMENTED_JOBS = {
     "my-python-job": JobScript(
         type="custom_python_job",
@@ -283,7 +283,7 @@ class EmulatedFusion:
         return body
 
     def _record(self, job_id: str, run: Run, now: float) -> dict[str, Any]:
-        """A Jobs API history record (reference/fusion-api.md §6), with counters in `extra`."""
+        """A Jobs API history record (GET /jobs/{type}:{id}/history), counters in `extra`."""
         script = self.jobs[job_id].script
         state = run.state(now)
         status = _JOBS_STATUS.get(state, state)

@@ -1,6 +1,6 @@
 """A Spark job run's status as Fusion reports it, parsed tolerantly into one record.
 
-Fusion's `SparkJobStatus` (reference/fusion-api.md §1.2): `state`, `jobId` (also `result.jobRunId`),
+Fusion's `SparkJobStatus` (Job REST Server API): `state`, `jobId` (also `result.jobRunId`),
 `startTime`/`endTime` as ISO-8601 with milli- or nanoseconds (or epoch milliseconds), `duration`
 in milliseconds, and `result.exception` on failed runs. Unknown fields are kept in `raw` for
 success criteria; missing ones are None.

@@ -40,7 +40,7 @@ def write_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WritePlan:
     return write
 
 
-# --- cassettes (reference/vcrpy.md) -----------------------------------------------------------
+# --- cassettes: replay only, bodies matched, secrets scrubbed, every interaction replayed ------
 
 CASSETTES = ROOT / "cassettes"
 EMULATOR_PORT = 8765  # fixed while recording: host and port are part of what requests match on

@@ -159,7 +159,7 @@ def test_annotations(mixed: Result) -> None:
 def test_a_mixed_plan_on_the_emulator_in_github_actions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The issue's bar: a datasource, a Spark job and a task; report, JUnit and summary all right."""
+    """A datasource, a Spark job and a task on the emulator: report, JUnit and summary all right."""
     monkeypatch.chdir(tmp_path)
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step's summary\n")

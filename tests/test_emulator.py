@@ -14,7 +14,7 @@ from runner.emulator import Access, EmulatedFusion, Emulator, Reply
 from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
 from tests.fakes import EPOCH, FakeClock
 
-DOCUMENTED_START = {  # reference/fusion-api.md sample A, the documentation's start answer
+DOCUMENTED_START = {  # the answer in Fusion's API docs, "Start a job run"
     "state": "starting",
     "jobId": "c7f701edfd",
     "jobConfig": {

@@ -17,7 +17,8 @@ from runner.status import (
     parse_time,
 )
 
-# reference/fusion-api.md sample B: jobConfig repeats "type"; jobId differs from result.jobRunId.
+# A start answer from Fusion's parallel bulk loader docs: jobConfig repeats "type", and jobId
+# differs from result.jobRunId.
 SAMPLE_B = """{"state": "starting", "jobId": "a2b50rrce7",
  "jobConfig": {"type": "parallel-bulk-loader", "id": "store_typeahead_entity_load",
    "format": "solr", "type": "parallel-bulk-loader"},
