@@ -37,6 +37,7 @@ CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
 VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
 CLOCK_SKEW = 300.0  # seconds our clock and Fusion's may disagree when matching a run to a start
+EXPECTED_SLACK = 0.2  # seconds after a run's expected end (its last good run's duration) to read
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 
@@ -83,6 +84,7 @@ class StepRun:
     start_failures: int = 0
     lookups: int = 0  # looks for the run of a start whose answer was lost
     resume_run_id: str | None = None  # a run an earlier fusion-run left active, to pick up
+    expected: float | None = None  # seconds this run should take: its job's last good run
     known_before: set[str] = field(default_factory=set)  # run ids Fusion listed before our start
     start_wall: datetime = LONG_AGO  # when we asked Fusion to start
     last_error: FusionError | None = None  # of the start being verified
@@ -336,6 +338,9 @@ class Engine:
         latest = self.fusion.status(run.step.job)
         self._in_contact(run)
         run.latest_before = latest.run_id
+        run.expected = None
+        if latest.terminal and latest.state in run.step.success.states and latest.duration:
+            run.expected = latest.duration  # the last good run: this one likely takes as long
         if latest.active and latest.visible:
             policy = run.step.on_running
             if policy is OnRunning.FAIL:
@@ -494,20 +499,25 @@ class Engine:
 
     def _next_read(self, run: StepRun, now: float) -> None:
         """When to read again: the adaptive interval, but never past a deadline, so that a
-        timeout or the end of a cancellation's grace is acted on when it falls due."""
+        timeout or the end of a cancellation's grace is acted on when it falls due. When the
+        job's last good run says when this one should end, read just after that, then start
+        the short waits again: a run that takes as long as last time is seen ending at once."""
         if run.phase is Phase.DONE:
             return
         run.reads += 1
-        deadline = (
-            run.cancel_deadline
-            if run.phase is Phase.CANCELLING
-            else run.run_started + run.step.timeout
-        )
-        run.due = (
-            now + self._interval(run)
-            if deadline <= now
-            else min(now + self._interval(run), deadline)
-        )
+        wait = self._interval(run)
+        if run.expected is not None and run.phase is Phase.POLLING:
+            until_expected = run.run_started + run.expected + EXPECTED_SLACK - now
+            if until_expected <= 0:  # the expected end has passed: short waits again
+                run.expected, run.reads = None, 0
+                wait = self._interval(run)
+            else:
+                wait = min(wait, until_expected)
+        if run.phase is Phase.CANCELLING:
+            deadline = run.cancel_deadline
+        else:
+            deadline = run.run_started + run.step.timeout
+        run.due = now + (wait if deadline <= now else min(wait, deadline - now))
 
     def _could_be_ours(self, run: StepRun, status: RunStatus) -> bool:
         """A run this step's start may have begun: one Fusion did not show before the start,

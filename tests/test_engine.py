@@ -712,3 +712,46 @@ def test_a_run_that_shows_in_the_history_late_is_waited_for() -> None:
     web = result.step("web")
     assert web["outcome"] == "succeeded"
     assert web["attempts"][0]["duration"] == 8.0  # ours, not the earlier 5 s run
+
+
+# --- reads informed by the job's last good run ----------------------------------------------------
+
+
+def ended_at(result: Result, name: str) -> float:
+    line = next(e for e in result.events if e.step == name and e.kind in ("succeeded", "failed"))
+    return line.at
+
+
+def earlier_run(duration: float) -> Callable[[EmulatedFusion, FakeClock], None]:
+    """Start job j once before the plan, and let that run end."""
+
+    def before(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("j")
+        clock.advance(duration + 10)
+
+    return before
+
+
+def test_a_run_as_long_as_the_last_good_one_is_seen_ending_at_once() -> None:
+    scenario = jobs(j=runs(RunScript(duration=100), RunScript(duration=100)))
+    cold = run([step("j")], jobs(j=runs(RunScript(duration=100))))
+    warm = run([step("j")], scenario, before=earlier_run(100))
+    assert ended_at(cold, "j") - 100 > 2  # the plain schedule: seen ending seconds late
+    assert 0 < ended_at(warm, "j") - 100 <= 0.3  # one read just after the expected end
+    assert (
+        warm.step("j")["attempts"][0]["status_reads"]
+        <= cold.step("j")["attempts"][0]["status_reads"]
+    )
+
+
+def test_a_failed_last_run_predicts_nothing() -> None:
+    scenario = jobs(j=runs(RunScript(duration=100, state="error"), RunScript(duration=100)))
+    result = run([step("j")], scenario, before=earlier_run(100))
+    assert ended_at(result, "j") - 100 > 2
+
+
+def test_a_run_longer_than_last_time_is_read_often_again_after_the_expected_end() -> None:
+    scenario = jobs(j=runs(RunScript(duration=60), RunScript(duration=90)))
+    result = run([step("j", poll_interval=30)], scenario, before=earlier_run(60))
+    assert result.step("j")["outcome"] == "succeeded"
+    assert ended_at(result, "j") - 90 < 90 * 0.15 + 0.5  # short waits again from the 60 s mark
