@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# Spark runs (/spark/jobs) and, after them, Jobs API runs (datasource and task jobs, /jobs).
+# The states a run ends in, by kind of job: Spark jobs run through /spark/jobs, datasource and
+# task jobs through Fusion's Jobs API.
+END_STATES = {
+    "spark": ("finished", "skipped", "cancelled", "error"),
+    "datasource": ("success", "failed", "aborted"),
+    "task": ("success", "failed", "aborted"),
+}
+JOB_KINDS = tuple(END_STATES)
 ACTIVE = frozenset({"starting", "running", "finishing", "cancelling"})
-TERMINAL = frozenset({"finished", "cancelled", "error", "skipped", "success", "failed", "aborted"})
+TERMINAL = frozenset(state for states in END_STATES.values() for state in states)
 NO_RUN = frozenset({"idle", "unknown", "ready"})
 CANCELLED = frozenset({"cancelled", "aborted"})
-JOB_KINDS = ("spark", "datasource", "task")
 
 
 def job_kind(job: str) -> tuple[str, str]:

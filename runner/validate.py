@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from runner.problems import Path, Problem
 from runner.schemas import load_schema
 from runner.source import Document
-from runner.status import job_kind
+from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -248,13 +248,6 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
         yield from _cycle_problems(doc, steps, names)
 
 
-_STATES = {
-    "spark": ("finished", "skipped", "cancelled", "error"),
-    "datasource": ("success", "failed", "aborted"),
-    "task": ("success", "failed", "aborted"),
-}
-
-
 def _kind_problems(
     doc: Document, index: int, step: Any, defaults: dict[str, Any]
 ) -> Iterator[Problem]:
@@ -264,8 +257,8 @@ def _kind_problems(
         return
     where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
     prefix, colon, _ = raw.partition(":")
-    if colon and prefix not in _STATES:
-        close = difflib.get_close_matches(prefix, list(_STATES), n=1, cutoff=0.7)
+    if colon and prefix not in JOB_KINDS:
+        close = difflib.get_close_matches(prefix, list(JOB_KINDS), n=1, cutoff=0.7)
         if close:
             yield doc.problem(where, f"unknown job type {prefix!r} (did you mean {close[0]!r}?)")
             return
@@ -277,16 +270,13 @@ def _kind_problems(
         if not isinstance(states, list):
             continue
         for position, state in enumerate(states):
-            if (
-                isinstance(state, str)
-                and state in sum(_STATES.values(), ())
-                and state not in _STATES[kind]
-            ):
+            if state in TERMINAL and state not in END_STATES[kind]:
                 name = step_name(step)
                 which = "" if source[0] == "steps" else f" (step {name!r} takes it from defaults)"
                 yield doc.problem(
                     (*source, "success", "states", position),
-                    f"a {kind} job never ends {state!r}: it ends {', '.join(_STATES[kind])}{which}",
+                    f"a {kind} job never ends {state!r}: "
+                    f"it ends {', '.join(END_STATES[kind])}{which}",
                 )
         return  # the step's own states win over the defaults'
 
