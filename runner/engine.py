@@ -119,6 +119,15 @@ class Resume:
     active_runs: dict[str, str]  # step name -> run id
 
 
+def _trying_again(error: FusionError) -> str:
+    return f"lost contact with Fusion ({error}); trying again"
+
+
+def _lost_contact(seconds: float, error: FusionError) -> str:
+    """Why a step, or the check before the start, gave up on Fusion."""
+    return f"lost contact with Fusion for {format_duration(seconds)} (last error: {error})"
+
+
 class Unreachable(FatalError):
     """Fusion stayed out of reach for the whole retry budget before anything started."""
 
@@ -239,12 +248,9 @@ class Engine:
                 if error.kind is not ErrorKind.TRANSIENT:
                     raise
                 if out_of_reach >= self.plan.fusion.retry_budget:
-                    raise Unreachable(
-                        f"lost contact with Fusion for {format_duration(out_of_reach)} "
-                        f"(last error: {error})"
-                    ) from None
+                    raise Unreachable(_lost_contact(out_of_reach, error)) from None
                 if not failures:
-                    self._emit(None, "contact", f"lost contact with Fusion ({error}); trying again")
+                    self._emit(None, "contact", _trying_again(error))
                 failures += 1
                 self.clock.sleep(self._backoff(failures, error))
                 if self.interrupts():
@@ -638,14 +644,9 @@ class Engine:
             return
         if run.lost_since is None:
             run.lost_since = now
-            self._emit(run, "contact", f"lost contact with Fusion ({error}); trying again")
+            self._emit(run, "contact", _trying_again(error))
         if now - run.lost_since >= self.plan.fusion.retry_budget:
-            self._finish(
-                run,
-                Outcome.FAILED,
-                f"lost contact with Fusion for {format_duration(now - run.lost_since)} "
-                f"(last error: {error})",
-            )
+            self._finish(run, Outcome.FAILED, _lost_contact(now - run.lost_since, error))
             return
         run.contact_failures += 1
         run.due = now + self._backoff(run.contact_failures, error)
