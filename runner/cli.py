@@ -20,7 +20,8 @@ from runner.problems import InvalidPlan, Problem, problems_as_json
 EXIT_CODES = """\b
 Exit codes:
   0    the plan succeeded (with --validate: every plan is valid)
-  1    the plan failed: a step not allowed to fail did not succeed
+  1    the plan failed: a step not allowed to fail ended other than succeeded
+       or skipped by run_if
   2    invalid plan or usage
   3    Fusion unreachable, credentials refused, or an unexpected internal error
   130  interrupted

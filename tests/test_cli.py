@@ -202,7 +202,13 @@ def test_version() -> None:
 
 def test_help_documents_exit_codes() -> None:
     result = run("--help")
-    for line in ("0    the plan succeeded", "2    invalid plan or usage", "130  interrupted"):
+    for line in (
+        "0    the plan succeeded",
+        "1    the plan failed: a step not allowed to fail ended other than succeeded",
+        "2    invalid plan or usage",
+        "3    Fusion unreachable, credentials refused, or an unexpected internal error",
+        "130  interrupted",
+    ):
         assert line in result.stdout
 
 
