@@ -270,7 +270,7 @@ def _kind_problems(
         if not isinstance(states, list):
             continue
         for position, state in enumerate(states):
-            if state in TERMINAL and state not in END_STATES[kind]:
+            if isinstance(state, str) and state in TERMINAL and state not in END_STATES[kind]:
                 name = step_name(step)
                 which = "" if source[0] == "steps" else f" (step {name!r} takes it from defaults)"
                 yield doc.problem(
