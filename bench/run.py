@@ -28,9 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.emulator import EmulatedFusion, ModelFusion  # noqa: E402
+from runner.emulator.adapter import ModelFusion  # noqa: E402
+from runner.emulator.model import EmulatedFusion  # noqa: E402
 from runner.engine import Engine  # noqa: E402
-from runner.plan import load_plan  # noqa: E402
+from runner.loader import load_plan  # noqa: E402
 from runner.scenario import JobScript, RunScript, Scenario  # noqa: E402
 
 Dag = list[tuple[str, list[str]]]  # each step's name and the steps it waits for
@@ -114,7 +115,7 @@ def virtual_fusion_run(plan_path: Path, durations: dict[str, float]) -> tuple[fl
     engine = Engine(
         load_plan(str(plan_path)), ModelFusion(model), clock, url="virtual", rng=random.Random(1)
     )
-    engine.run()
+    engine.execute()
     reads = sum(1 for kind, _ in model.requests if kind == "status")
     return clock.now, reads, len(model.requests)
 
@@ -124,10 +125,10 @@ def virtual_next_run(plan_path: Path, durations: dict[str, float]) -> float:
     clock = VirtualClock()
     model = EmulatedFusion(scenario_of(durations), clock=clock, epoch=0)
     plan = load_plan(str(plan_path))
-    Engine(plan, ModelFusion(model), clock, url="virtual", rng=random.Random(1)).run()
+    Engine(plan, ModelFusion(model), clock, url="virtual", rng=random.Random(1)).execute()
     clock.sleep(60)
     began = clock.now
-    Engine(plan, ModelFusion(model), clock, url="virtual", rng=random.Random(2)).run()
+    Engine(plan, ModelFusion(model), clock, url="virtual", rng=random.Random(2)).execute()
     return clock.now - began
 
 
@@ -170,7 +171,7 @@ def real_fusion_run(plan_path: Path) -> float:
 def real_plain_script(dag: Dag, durations: dict[str, float], poll: float) -> float:
     import requests  # noqa: PLC0415
 
-    from runner.emulator import Emulator  # noqa: PLC0415
+    from runner.emulator.server import Emulator  # noqa: PLC0415
 
     with (
         Emulator(EmulatedFusion(scenario_of(durations))) as emulator,
@@ -286,7 +287,7 @@ def tick_work(steps: int, active: int) -> float:
 
         engine._tick = counted  # type: ignore[method-assign]
         began = time.process_time()
-        engine.run()
+        engine.execute()
         return (time.process_time() - began) / ticks
 
 

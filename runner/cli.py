@@ -1,21 +1,27 @@
 """The command line: options into `Options`, `execute` them, every outcome into an exit code.
 
-This is the only module that prints errors or exits; `guarded` is the one place exceptions become
-exit codes.
+Only this module and `runner.exits` print errors or exit; `runner.exits.guarded` is the one place
+exceptions become exit codes.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
 from runner import __version__
-from runner.errors import ExitCode, FatalError, UsageError
+from runner.errors import ExitCode, UsageError
+from runner.exits import guarded
 from runner.problems import InvalidPlan, Problem, problems_as_json
+
+if TYPE_CHECKING:
+    from runner.plan import Plan
 
 EXIT_CODES = """\b
 Exit codes:
@@ -28,10 +34,19 @@ Exit codes:
 """
 
 
+class Action(enum.StrEnum):
+    """What the command line asked for: one of these per invocation."""
+
+    RUN = "run"
+    VALIDATE = "validate"
+    DRY_RUN = "dry-run"
+    GRAPH = "graph"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Options:
     plans: tuple[str, ...]
-    action: str  # "validate" | "dry-run" | "graph" | "run"
+    action: Action
     graph: str | None = None
     output_format: str = "text"
     variables: Mapping[str, str] = field(default_factory=dict)
@@ -68,9 +83,9 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
 
 
 def _execute(options: Options, environ: Mapping[str, str]) -> int:
-    if options.action == "validate":
+    if options.action is Action.VALIDATE:
         return _validate(options, environ)
-    from runner.plan import load_plan  # noqa: PLC0415 - keeps --version and --help fast
+    from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
 
     if len(options.plans) != 1:
         raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
@@ -79,7 +94,7 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
     if options.force and not options.resume:
         raise UsageError("--force goes with --resume")
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
-    if options.action == "graph":
+    if options.action is Action.GRAPH:
         from runner import graph  # noqa: PLC0415
         from runner.report import read_report  # noqa: PLC0415
 
@@ -90,21 +105,36 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
         draw = graph.mermaid if options.graph == "mermaid" else graph.dot
         click.echo(draw(plan, outcomes), nl=False)
         return ExitCode.SUCCEEDED
-    from runner.plan import resolve_url  # noqa: PLC0415
-
     url, source = resolve_url(plan, options.url, environ)
-    if options.action == "dry-run":
+    if options.action is Action.DRY_RUN:
         from runner.describe import describe  # noqa: PLC0415
 
         click.echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
-    from runner.run import run_plan  # noqa: PLC0415
+    from runner.execution import execute_plan  # noqa: PLC0415
 
-    return run_plan(plan, options, url, environ)
+    return execute_plan(plan, options, url, environ)
+
+
+def resolve_url(
+    plan: Plan, cli_url: str | None, environ: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """Fusion's base URL and where it came from: --url, then FUSION_URL, then the plan."""
+    from runner.validate import url_problem  # noqa: PLC0415
+
+    for value, source in ((cli_url, "--url"), (environ.get("FUSION_URL"), "FUSION_URL")):
+        if value:
+            problem = url_problem(value)
+            if problem:
+                raise UsageError(f"{source}: {problem}")
+            return value.rstrip("/"), source
+    if plan.fusion.url:
+        return plan.fusion.url.rstrip("/"), "the plan"
+    return None, "nowhere"
 
 
 def _validate(options: Options, environ: Mapping[str, str]) -> int:
-    from runner.plan import load_plan  # noqa: PLC0415
+    from runner.loader import load_plan  # noqa: PLC0415
 
     problems = []
     for path in options.plans:
@@ -122,30 +152,6 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
     if options.output_format == "json":
         click.echo(problems_as_json(problems))
     return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
-
-
-def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
-    """Run `run`, turning every exception into one line on stderr and an exit code."""
-    try:
-        return run()
-    except InvalidPlan as invalid:
-        for problem in invalid.problems:
-            click.echo(str(problem), err=True)
-        return ExitCode.INVALID
-    except FatalError as error:
-        click.echo(f"fusion-run: {error}", err=True)
-        return error.exit_code
-    except KeyboardInterrupt:
-        click.echo("fusion-run: interrupted", err=True)
-        return ExitCode.INTERRUPTED
-    except Exception as error:
-        if show_traceback:
-            import traceback  # noqa: PLC0415 - only on this path; start-up time matters
-
-            traceback.print_exc()
-        hint = "" if show_traceback else " (run again with --traceback for details)"
-        click.echo(f"fusion-run: internal error: {type(error).__name__}: {error}{hint}", err=True)
-        return ExitCode.FUSION
 
 
 def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
@@ -269,9 +275,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     ]
     if len(chosen) > 1:
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
-    action = {"--validate": "validate", "--dry-run": "dry-run", "--graph": "graph"}.get(
-        chosen[0] if chosen else "", "run"
-    )
+    action = Action(chosen[0].removeprefix("--")) if chosen else Action.RUN
     options = Options(
         plans=plans,
         action=action,

@@ -1,4 +1,4 @@
-"""Talking to Fusion's Spark jobs API: one class, `FusionClient`, behind the `Fusion` protocol.
+"""Talking to Fusion over HTTP: one class, `FusionClient`, behind the `Fusion` protocol.
 
 Every request has a connect and a read timeout, and no redirect is followed: a redirect is an
 error naming where Fusion pointed, so credentials never travel to another host and a wrong
@@ -8,23 +8,21 @@ error naming where Fusion pointed, so credentials never travel to another host a
 
 from __future__ import annotations
 
-import enum
 import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import Any
 
 import requests
 import urllib3.exceptions
 
 from runner import __version__
-from runner.errors import ExitCode, FatalError, UsageError
+from runner.errors import UsageError
+from runner.fusion import ErrorKind, FusionError, http_error, job_segment, resource
 from runner.plan import Auth
 from runner.status import RunStatus, job_kind, parse_history, parse_status
 
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 _NEEDS = {
     Auth.BASIC: ("FUSION_USER", "FUSION_PASSWORD"),
     Auth.SESSION: ("FUSION_USER", "FUSION_PASSWORD"),
@@ -32,46 +30,6 @@ _NEEDS = {
     Auth.BEARER: ("FUSION_TOKEN",),
     Auth.NONE: (),
 }
-
-
-class ErrorKind(enum.StrEnum):
-    CREDENTIALS = "credentials refused"  # 401, 403
-    NOT_FOUND = "not found"  # 404
-    TRANSIENT = "transient"  # connection error, timeout, 429, 502, 503, 504
-    OTHER = "other"
-
-
-class FusionError(FatalError):
-    exit_code = ExitCode.FUSION
-
-    def __init__(
-        self,
-        *,
-        method: str,
-        url: str,
-        kind: ErrorKind,
-        what: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        maybe_applied: bool = False,
-    ) -> None:
-        super().__init__(f"{method} {url}: {what}")
-        self.method = method
-        self.url = url
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after  # seconds, from a 429 or 503 Retry-After header
-        self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
-
-
-class Fusion(Protocol):
-    """What the engine needs from Fusion; `FusionClient` speaks HTTP, tests use a fake."""
-
-    def start(self, job: str) -> RunStatus: ...
-    def status(self, job: str) -> RunStatus: ...
-    def runs(self, job: str) -> list[RunStatus]: ...
-    def cancel(self, job: str) -> None: ...
-    def configuration(self, job: str) -> dict[str, Any] | None: ...
 
 
 def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
@@ -86,21 +44,6 @@ def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
             )
         found[name] = value
     return found
-
-
-def _resource(kind: str, ident: str) -> str:
-    """A Jobs API resource, `datasource:<id>`, with the id as safe as a job segment."""
-    return f"{kind}:{job_segment(ident)}"
-
-
-def job_segment(job: str) -> str:
-    """`job` as exactly one path segment: no id can reach another endpoint.
-
-    >>> job_segment("a/b"), job_segment(".."), job_segment("%2e"), job_segment("é x")
-    ('a%2Fb', '%2E%2E', '%252e', '%C3%A9%20x')
-    """
-    segment = quote(job, safe="")
-    return segment.replace(".", "%2E") if set(job) == {"."} else segment
 
 
 class FusionClient:
@@ -147,7 +90,7 @@ class FusionClient:
         kind, ident = job_kind(job)
         if kind == "spark":
             return parse_status(self._json("POST", f"/spark/jobs/{job_segment(ident)}"), job)
-        path = f"/jobs/{_resource(kind, ident)}/actions"
+        path = f"/jobs/{resource(kind, ident)}/actions"
         answer = self._json("POST", path, json={"action": "start"})
         if isinstance(answer, dict) and answer.get("accepted") is False:
             raise FusionError(
@@ -187,7 +130,7 @@ class FusionClient:
         if kind == "spark":
             self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(ident)}"))
         else:
-            self._json("POST", f"/jobs/{_resource(kind, ident)}/actions", json={"action": "abort"})
+            self._json("POST", f"/jobs/{resource(kind, ident)}/actions", json={"action": "abort"})
 
     def configuration(self, job: str) -> dict[str, Any] | None:
         """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
@@ -195,7 +138,7 @@ class FusionClient:
         path = (
             f"/spark/configurations/{job_segment(ident)}"
             if kind == "spark"
-            else f"/jobs/{_resource(kind, ident)}"
+            else f"/jobs/{resource(kind, ident)}"
         )
         try:
             data = self._json("GET", path)
@@ -206,7 +149,7 @@ class FusionClient:
         return data if isinstance(data, dict) else {}
 
     def _history(self, kind: str, ident: str, *, limit: int) -> list[Any]:
-        data = self._json("GET", f"/jobs/{_resource(kind, ident)}/history?limit={limit}")
+        data = self._json("GET", f"/jobs/{resource(kind, ident)}/history?limit={limit}")
         return (
             [record for record in data if isinstance(record, dict)]
             if isinstance(data, list)
@@ -334,35 +277,6 @@ def _raise_for(method: str, url: str, response: requests.Response) -> None:
         response.reason,
         _fusion_message(response),
         retry_after=_retry_after(response.headers.get("Retry-After")),
-    )
-
-
-def http_error(
-    method: str,
-    url: str,
-    status: int,
-    reason: str,
-    message: str | None,
-    *,
-    retry_after: float | None = None,
-) -> FusionError:
-    """The FusionError for an HTTP error answer, classified by its status."""
-    if status in (401, 403):
-        kind = ErrorKind.CREDENTIALS
-    elif status == 404:
-        kind = ErrorKind.NOT_FOUND
-    elif status in TRANSIENT_STATUSES:
-        kind = ErrorKind.TRANSIENT
-    else:
-        kind = ErrorKind.OTHER
-    return FusionError(
-        method=method,
-        url=url,
-        kind=kind,
-        status=status,
-        what=f"{status} {reason}" + (f": {message}" if message else ""),
-        retry_after=retry_after,
-        maybe_applied=method == "POST" and status >= 500,
     )
 
 

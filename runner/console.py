@@ -8,12 +8,25 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from runner import events as ev
+from runner import wording
 from runner.durations import format_duration
-from runner.engine import Engine, Event
-from runner.scheduler import Outcome
+from runner.outcomes import Outcome
+from runner.plan import Plan
+from runner.result import PlanResult
 
 _CLEAR = "\r\x1b[K"
 _TROUBLE = (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
+_SILENT = (ev.PlanStarted, ev.Tick, ev.PlanEnded)  # not lines of their own
+# What --quiet still prints: what a user must know even when asking for silence.
+_WARNINGS = (
+    ev.CancelFailed,
+    ev.ConfigurationsUnreadable,
+    ev.InterruptReceived,
+    ev.LostStartFound,
+    ev.RunGone,
+    ev.StartAnswerLost,
+)
 
 
 def elapsed(seconds: float) -> str:
@@ -28,6 +41,8 @@ def elapsed(seconds: float) -> str:
 
 
 class Console:
+    """A reporter: event lines as they come, the summary at the end."""
+
     def __init__(
         self,
         stream: TextIO | None = None,
@@ -35,11 +50,15 @@ class Console:
         quiet: bool = False,
         live: bool | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        report: str = "fusion-run-report.json",
+        resume_command: str | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.live = (not quiet and self.stream.isatty()) if live is None else live
         self.monotonic = monotonic
+        self.report = report
+        self.resume_command = resume_command  # printed after a detach
         self._drawn = False
         self._last_draw = float("-inf")
 
@@ -50,50 +69,52 @@ class Console:
         self.stream.write(line + "\n")
         self.stream.flush()
 
-    def header(self, engine: Engine, *, emulated: bool) -> None:
+    def header(self, plan: Plan, url: str, *, emulated: bool) -> None:
         if self.quiet:
             return
-        plan = engine.plan
-        where = f"the emulator at {engine.url}" if emulated else engine.url + plan.fusion.api
+        where = f"the emulator at {url}" if emulated else url + plan.fusion.api
         self.write(f"fusion-run: plan {plan.name}: {len(plan.steps)} step(s) against {where}")
 
-    def event(self, event: Event) -> None:
-        if self.quiet and event.kind != "warning":
+    def handle(self, event: ev.Event, result: PlanResult) -> None:
+        if isinstance(event, ev.Tick):
+            self._draw(event)
+            return
+        if isinstance(event, _SILENT) or (self.quiet and not isinstance(event, _WARNINGS)):
             return
         who = f"{event.step}: " if event.step else ""
-        self.write(f"{elapsed(event.at):>7} {who}{event.message}")
+        self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
 
-    def tick(self, engine: Engine) -> None:
+    def _draw(self, tick: ev.Tick) -> None:
         """Redraw the live line of active runs, at most once a second."""
         now = self.monotonic()
         if not self.live or now - self._last_draw < 1:
             return
         self._last_draw = now
-        clock = engine.clock.monotonic()
-        active = [
-            f"{run.step.name} {run.phase.value} {format_duration(clock - run.run_started)}"
-            for run in engine.runs.values()
-            if run.active and run.run_id
-        ]
-        line = f"{elapsed(clock - engine.t0):>7} active: {', '.join(active) or 'none'}"
+        active = [f"{run.step} {run.phase} {format_duration(run.age)}" for run in tick.active]
+        line = f"{elapsed(tick.at):>7} active: {', '.join(active) or 'none'}"
         self.stream.write(_CLEAR + line[:200])
         self.stream.flush()
         self._drawn = True
 
-    def summary(self, engine: Engine, report: str) -> None:
+    def finish(self, result: PlanResult) -> None:
+        self.summary(result)
+        if result.detached and self.resume_command:
+            follow = self.resume_command
+            self.write(f"fusion-run: detached; to follow the runs still going: {follow}")
+
+    def summary(self, result: PlanResult) -> None:
         rows = [("STEP", "OUTCOME", "DURATION", "TRIES", "RUN", "REASON")]
-        for run in engine.runs.values():
-            last = run.attempts[-1] if run.attempts else None
+        for step in result.steps:
+            last = step.attempts[-1] if step.attempts else None
             duration = format_duration(last.duration) if last and last.duration is not None else "-"
-            outcome = str(run.outcome) if run.outcome else "running"
-            reason = run.reason or ""
+            reason = "" if step.reason is None else wording.text(step.reason)
             rows.append(
                 (
-                    run.step.name,
-                    outcome,
+                    step.name,
+                    str(step.outcome) if step.outcome else "running",
                     duration,
-                    str(len(run.attempts)),
-                    (last.run_id if last else None) or "-",
+                    str(len(step.attempts)),
+                    step.run_id or "-",
                     reason if len(reason) <= 60 else reason[:59] + "…",
                 )
             )
@@ -103,23 +124,24 @@ class Console:
             for row in rows:
                 cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
                 self.write("  ".join([*cells, row[5]]).rstrip())
-        trouble = [run for run in engine.runs.values() if run.outcome in _TROUBLE and run.reason]
-        if trouble or engine.error:
+        trouble = [s for s in result.steps if s.outcome in _TROUBLE and s.reason is not None]
+        if trouble or result.error is not None:
             self.write("")
-        if engine.error:
-            self.write(f"fusion-run stopped: {engine.error}")
-        for run in trouble:
-            self.write(f"{run.step.name} {str(run.outcome).replace('_', ' ')}: {run.reason}")
+        if result.error is not None:
+            self.write(f"fusion-run stopped: {wording.text(result.error)}")
+        for step in trouble:
+            assert step.reason is not None
+            outcome = wording.outcome_words(str(step.outcome))
+            self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
         counts: dict[str, int] = {}
-        for run in engine.runs.values():
-            key = str(run.outcome) if run.outcome else "running"
+        for step in result.steps:
+            key = str(step.outcome) if step.outcome else "running"
             counts[key] = counts.get(key, 0) + 1
-        took = ""
-        if engine.ended_at is not None:
-            took = f" in {format_duration((engine.ended_at - engine.started_at).total_seconds())}"
+        took = "" if result.duration is None else f" in {format_duration(result.duration)}"
         tally = ", ".join(
-            f"{count} {outcome.replace('_', ' ')}" for outcome, count in counts.items()
+            f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
         )
         self.write(
-            f"fusion-run: plan {engine.plan.name} {engine.outcome}{took}: {tally}. Report: {report}"
+            f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. "
+            f"Report: {self.report}"
         )

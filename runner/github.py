@@ -3,13 +3,16 @@ point at the plan's own lines, for failed steps and for invalid plans."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from runner.durations import format_duration
+from runner.events import Event
 from runner.graph import mermaid
 from runner.plan import Plan
 from runner.problems import Problem
+from runner.result import PlanResult
 
 ICONS = {
     "succeeded": "✅", "failed": "❌", "timed_out": "⏱️", "cancelled": "🚫",
@@ -19,6 +22,31 @@ ICONS = {
 
 def in_github_actions(environ: Mapping[str, str]) -> bool:
     return environ.get("GITHUB_ACTIONS") == "true"
+
+
+class GitHubActions:
+    """A reporter for GitHub Actions: `::error` annotations for the steps that failed the plan,
+    on standard output where GitHub reads workflow commands, and the summary appended to
+    $GITHUB_STEP_SUMMARY."""
+
+    def __init__(self, plan: Plan, environ: Mapping[str, str], echo: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.environ = environ
+        self.echo = echo
+
+    def handle(self, event: Event, result: PlanResult) -> None:
+        pass
+
+    def finish(self, result: PlanResult) -> None:
+        if not in_github_actions(self.environ):
+            return
+        report = result.to_dict()
+        for line in step_annotations(report, self.plan):
+            self.echo(line)
+        summary = self.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with Path(summary).open("a", encoding="utf-8") as stream:
+                stream.write(summary_markdown(report, self.plan) + "\n")
 
 
 def summary_markdown(report: dict[str, Any], plan: Plan) -> str:

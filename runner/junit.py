@@ -12,6 +12,11 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from runner.errors import FatalError
+from runner.events import Event
+from runner.report import write_text_atomically
+from runner.result import PlanResult
+
 _FAILED = ("failed", "timed_out", "cancelled")
 
 
@@ -99,3 +104,19 @@ def _failed_criteria(step: dict[str, Any]) -> list[str]:
 
 def _seconds(step: dict[str, Any]) -> float:
     return float(sum(a["duration"] or 0 for a in step["attempts"]))
+
+
+class JUnitFile:
+    """A reporter that writes the final result as JUnit XML to `path`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def handle(self, event: Event, result: PlanResult) -> None:
+        pass
+
+    def finish(self, result: PlanResult) -> None:
+        try:
+            write_text_atomically(self.path, junit_xml(result.to_dict()))
+        except OSError as error:
+            raise FatalError(f"cannot write {self.path}: {error.strerror or error}") from None

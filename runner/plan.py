@@ -1,25 +1,15 @@
-"""The plan as typed, frozen records: the only place raw plan data is turned into them.
+"""The plan as typed, frozen records, free of YAML and JSON Schema.
 
-`load_plan` reads, validates and builds; any problem raises `InvalidPlan` with all of them.
-Settings resolve per step in this order: the step's own, the plan's `defaults:`, the built-in
-default (`DEFAULTS`). Under `success:`, each of `states`, `max_duration` and `expect` resolves
-on its own.
+`runner.loader` is the only place raw plan data becomes these records. Settings resolve per step
+in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
+`success:`, each of `states`, `max_duration` and `expect` resolves on its own.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from runner.durations import parse_duration
-from runner.errors import UsageError
-from runner.problems import InvalidPlan
-from runner.source import Document, parse, read_text
-from runner.status import job_kind
-from runner.validate import step_name, url_problem, validate
 
 
 class RunIf(enum.StrEnum):
@@ -35,6 +25,11 @@ class OnRunning(enum.StrEnum):
     WAIT = "wait"
     ADOPT = "adopt"
     FAIL = "fail"
+
+
+class OnInterrupt(enum.StrEnum):
+    CANCEL = "cancel"
+    DETACH = "detach"
 
 
 class Auth(enum.StrEnum):
@@ -115,121 +110,8 @@ class Plan:
     max_parallel: int
     fail_fast: bool
     timeout: int | None  # seconds
-    on_interrupt: str = "cancel"  # or "detach"
+    on_interrupt: OnInterrupt = OnInterrupt.CANCEL
     steps: tuple[Step, ...]
 
     def step(self, name: str) -> Step:
         return next(step for step in self.steps if step.name == name)
-
-
-def load_plan(
-    path: str,
-    *,
-    variables: Mapping[str, str] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Plan:
-    text = read_text(path)
-    doc = parse(text, path, variables=variables, environ=environ)
-    problems = validate(doc)
-    if problems:
-        raise InvalidPlan(problems)
-    return build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
-
-
-def build(doc: Document, sha256: str) -> Plan:
-    """Typed records from a document that validated cleanly."""
-    data: dict[str, Any] = doc.data
-    defaults: dict[str, Any] = data.get("defaults", {})
-    fusion: dict[str, Any] = data.get("fusion", {})
-    steps: list[Step] = []
-    previous: str | None = None
-    for index, raw in enumerate(data["steps"]):
-        settings: dict[str, Any] = {"job": raw} if isinstance(raw, str) else raw
-        name = step_name(raw)
-        assert name is not None  # validated
-        line, column = doc.locate(("steps", index))
-        steps.append(
-            _build_step(
-                settings, defaults=defaults, name=name, previous=previous, line=line, column=column
-            )
-        )
-        previous = name
-    stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return Plan(
-        file=doc.file,
-        name=data.get("name", stem),
-        sha256=sha256,
-        fusion=FusionSettings(
-            url=fusion.get("url"),
-            api=fusion.get("api", "/api"),
-            auth=Auth(fusion.get("auth", "basic")),
-            verify=fusion.get("verify", True),
-            realm=fusion.get("realm", "native"),
-            connect_timeout=parse_duration(fusion.get("connect_timeout", 10)),
-            read_timeout=parse_duration(fusion.get("read_timeout", 60)),
-            retry_budget=parse_duration(fusion.get("retry_budget", 300)),
-        ),
-        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
-        fail_fast=data.get("fail_fast", False),
-        timeout=parse_duration(data["timeout"]) if "timeout" in data else None,
-        on_interrupt=data.get("on_interrupt", "cancel"),
-        steps=tuple(steps),
-    )
-
-
-def _build_step(
-    raw: dict[str, Any],
-    *,
-    defaults: dict[str, Any],
-    name: str,
-    previous: str | None,
-    line: int,
-    column: int,
-) -> Step:
-    def setting(key: str) -> Any:
-        return raw.get(key, defaults.get(key, DEFAULTS[key]))
-
-    def success(key: str) -> Any:
-        own, shared = raw.get("success", {}), defaults.get("success", {})
-        return own.get(key, shared.get(key, DEFAULTS[key]))
-
-    implicit = "depends_on" not in raw
-    depends_on = ([] if previous is None else [previous]) if implicit else raw["depends_on"]
-    max_duration = success("max_duration")
-    return Step(
-        name=name,
-        job=raw["job"],
-        depends_on=tuple(depends_on),
-        implicit_dependency=implicit and previous is not None,
-        run_if=RunIf(setting("run_if")),
-        timeout=parse_duration(setting("timeout")),
-        poll_interval=parse_duration(setting("poll_interval")),
-        retries=setting("retries"),
-        retry_delay=parse_duration(setting("retry_delay")),
-        retry_backoff=float(setting("retry_backoff")),
-        retry_on=frozenset(setting("retry_on")),
-        on_running=OnRunning(setting("on_running")),
-        allow_failure=setting("allow_failure"),
-        success=Success(
-            states=tuple(success("states") or DEFAULT_STATES[job_kind(raw["job"])[0]]),
-            max_duration=None if max_duration is None else parse_duration(max_duration),
-            expect=tuple(success("expect")),
-        ),
-        line=line,
-        column=column,
-    )
-
-
-def resolve_url(
-    plan: Plan, cli_url: str | None, environ: Mapping[str, str]
-) -> tuple[str | None, str]:
-    """Fusion's base URL and where it came from: --url, then FUSION_URL, then the plan."""
-    for value, source in ((cli_url, "--url"), (environ.get("FUSION_URL"), "FUSION_URL")):
-        if value:
-            problem = url_problem(value)
-            if problem:
-                raise UsageError(f"{source}: {problem}")
-            return value.rstrip("/"), source
-    if plan.fusion.url:
-        return plan.fusion.url.rstrip("/"), "the plan"
-    return None, "nowhere"

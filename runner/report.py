@@ -1,8 +1,10 @@
-"""The JSON report: built from the engine's state, described by schemas/report.schema.json, and
-written atomically after every change, so the file on disk is valid JSON at every moment.
+"""The JSON report on disk: the journal that writes it as the plan runs, and reading one back.
 
-While a plan runs, `outcome` is `running` and unfinished steps are `pending` or `running`; a
-finished report has only the final outcomes.
+The report is `PlanResult.to_dict()`, described by schemas/report.schema.json. The journal writes
+it atomically (a temporary file, fsync, rename), so the file on disk is valid JSON at every moment:
+at once when the steps start; by the end of any pass of the engine in which a step started,
+ended, was cancelled, retried or identified its run, or fusion-run was interrupted; within a
+second of a run's state change; and at the end.
 """
 
 from __future__ import annotations
@@ -10,100 +12,68 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from runner import __version__
-from runner.errors import UsageError
-from runner.scheduler import Outcome
+from runner import events as ev
+from runner.errors import FatalError, UsageError
+from runner.result import PlanResult
 from runner.schemas import load_schema
 
-if TYPE_CHECKING:
-    from runner.engine import Attempt, Engine, StepRun
-
-REPORT_VERSION = 1
-STEP_OUTCOMES = [*(str(o) for o in Outcome), "pending", "running"]
-
-
-def build_report(engine: Engine) -> dict[str, Any]:
-    plan = engine.plan
-    steps = [_step(run) for run in engine.runs.values()]
-    summary = dict.fromkeys(STEP_OUTCOMES, 0)
-    for step in steps:
-        summary[step["outcome"]] += 1
-    ended = engine.ended_at
-    return {
-        "report_version": REPORT_VERSION,
-        "fusion_run_version": __version__,
-        "outcome": engine.outcome,
-        "error": engine.error,
-        "detached": engine.detached,
-        "resumed_from": None
-        if engine.resume is None
-        else {"path": engine.resume.path, "outcome": engine.resume.outcome},
-        "plan": {"path": plan.file, "name": plan.name, "sha256": plan.sha256},
-        "fusion": {"url": engine.url, "api": plan.fusion.api},
-        "started_at": _time(engine.started_at),
-        "ended_at": _time(ended),
-        "duration": None if ended is None else (ended - engine.started_at).total_seconds(),
-        "summary": {"steps": len(steps), **summary},
-        "warnings": list(engine.warnings),
-        "steps": steps,
-    }
+# Events after which the report shows something new, to be on disk by the end of the pass.
+_URGENT = (
+    ev.Started,
+    ev.RunIdentified,
+    ev.Cancelling,
+    ev.Retrying,
+    ev.StepEnded,
+    ev.InterruptReceived,
+)
+_MINOR = (ev.StateChanged,)  # written within a second
+MINOR_DELAY = 1.0
 
 
-def _step(run: StepRun) -> dict[str, Any]:
-    if run.outcome is not None:
-        outcome = str(run.outcome)
-    else:
-        outcome = "running" if run.active or run.attempts else "pending"
-    attempts = [_attempt(attempt) for attempt in run.attempts]
-    return {
-        "name": run.step.name,
-        "job": run.step.job,
-        "outcome": outcome,
-        "reason": run.reason,
-        "allow_failure": run.step.allow_failure,
-        "depends_on": list(run.step.depends_on),
-        "line": run.step.line,
-        "run_id": run.attempts[-1].run_id if run.attempts else None,
-        "started_at": attempts[0]["started_at"] if attempts else None,
-        "ended_at": attempts[-1]["ended_at"] if attempts else None,
-        "attempts": attempts,
-    }
+class Journal:
+    """A reporter that keeps the report on disk in step with the plan."""
+
+    def __init__(self, write: Callable[[dict[str, Any]], None]) -> None:
+        self.write = write
+        self._dirty = self._urgent = False
+        self._written = float("-inf")
+
+    def handle(self, event: ev.Event, result: PlanResult) -> None:
+        if isinstance(event, ev.PlanStarted | ev.PlanEnded):
+            self._save(result, event.at)
+        elif isinstance(event, ev.Tick):
+            if self._dirty and (self._urgent or event.at - self._written >= MINOR_DELAY):
+                self._save(result, event.at)
+        elif isinstance(event, _URGENT):
+            self._dirty = self._urgent = True
+        elif isinstance(event, _MINOR):
+            self._dirty = True
+
+    def finish(self, result: PlanResult) -> None:
+        pass
+
+    def _save(self, result: PlanResult, at: float) -> None:
+        self.write(result.to_dict())
+        self._dirty = self._urgent = False
+        self._written = at
 
 
-def _attempt(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "run_id": attempt.run_id,
-        "adopted": attempt.adopted,
-        "state": attempt.state,
-        "started_at": _time(attempt.started_at),
-        "ended_at": _time(attempt.ended_at),
-        "duration": attempt.duration,
-        "error": attempt.error,
-        "status_reads": attempt.status_reads,
-        "criteria": [
-            {
-                "name": c.name,
-                "expected": c.expected,
-                "actual": c.actual,
-                "passed": c.passed,
-                "reason": c.reason,
-            }
-            for c in attempt.criteria
-        ],
-    }
+def report_file(path: str) -> Callable[[dict[str, Any]], None]:
+    """A journal's writer for `path`: a failed write is one line naming the file (exit 3)."""
 
+    def write(data: dict[str, Any]) -> None:
+        try:
+            write_atomically(path, data)
+        except OSError as error:
+            raise FatalError(f"cannot write the report {path}: {error.strerror or error}") from None
 
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return write
 
 
 def read_report(path: str, flag: str) -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""Emulator scenarios: YAML checked against schemas/scenario.schema.json, as typed records."""
+"""Emulator scenarios as typed records, free of YAML: what each job's runs do, and the faults.
+
+`runner.loader.load_scenario` reads a scenario file, checks it against
+schemas/scenario.schema.json and builds these records with `build_scenario`.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.durations import parse_duration
-from runner.problems import InvalidPlan
-from runner.source import parse, read_text
-from runner.validate import schema_problems
 
 DEFAULT_DURATION = 2.0
 DEFAULT_RESULT = {"docsWritten": 100}  # what an unscripted job's run reports
@@ -22,9 +24,27 @@ class RunScript:
     error: str | None = None
 
 
+class FaultTarget(enum.StrEnum):
+    """The request a fault answers: one per endpoint the engine uses."""
+
+    START = "start"
+    STATUS = "status"
+    ALL = "all"
+    CANCEL = "cancel"
+    CONFIGURATION = "configuration"
+
+
+class OnStartWhileActive(enum.StrEnum):
+    """What the emulator does with a start while the job's latest run is active."""
+
+    CONFLICT = "conflict"  # 409
+    NEW_RUN = "new_run"  # a second run beside the first
+    RETURN_ACTIVE = "return_active"  # 200 with the active run's status
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Fault:
-    on: str  # start | status | all | cancel | configuration
+    on: FaultTarget
     answer: int | str  # an HTTP status, "reset" or "lost"
     times: int = 1
     after: int = 0
@@ -49,16 +69,8 @@ class JobScript:
 class Scenario:
     jobs: dict[str, JobScript] = field(default_factory=dict)
     missing: frozenset[str] = frozenset()
-    on_start_while_active: str = "conflict"
+    on_start_while_active: OnStartWhileActive = OnStartWhileActive.CONFLICT
     session_expires_after: int | None = None
-
-
-def load_scenario(path: str) -> Scenario:
-    doc = parse(read_text(path), path)
-    problems = list(schema_problems(doc, "scenario.schema.json"))
-    if problems:
-        raise InvalidPlan(problems)
-    return build_scenario(doc.data)
 
 
 def build_scenario(data: dict[str, Any]) -> Scenario:
@@ -84,12 +96,15 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
             runs=runs,
             stale_reads=raw.get("stale_reads", 0),
             quirks=frozenset(raw.get("quirks", [])),
-            faults=tuple(Fault(**fault) for fault in raw.get("faults", [])),
+            faults=tuple(
+                Fault(**{**fault, "on": FaultTarget(fault["on"])})
+                for fault in raw.get("faults", [])
+            ),
         )
     return Scenario(
         jobs=jobs,
         missing=frozenset(data.get("missing", [])),
-        on_start_while_active=data.get("on_start_while_active", "conflict"),
+        on_start_while_active=OnStartWhileActive(data.get("on_start_while_active", "conflict")),
         session_expires_after=data.get("session_expires_after"),
     )
 

@@ -23,16 +23,17 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runner.outcomes import Outcome
 from runner.plan import RunIf, Step
-
-
-class Outcome(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-    NOT_RUN = "not_run"
+from runner.reasons import (
+    EveryUpstreamExcluded,
+    NoUpstreamFailed,
+    NoUpstreamRan,
+    NoUpstreamSucceeded,
+    SkipReason,
+    UpstreamDidNotFail,
+    UpstreamFailed,
+)
 
 
 class _Class(enum.Enum):
@@ -41,19 +42,10 @@ class _Class(enum.Enum):
     EXCLUDED = "excluded"
 
 
-_WORDS = {
-    Outcome.FAILED: "failed",
-    Outcome.TIMED_OUT: "timed out",
-    Outcome.CANCELLED: "was cancelled",
-    Outcome.SKIPPED: "was skipped",
-    Outcome.NOT_RUN: "did not run",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Skip:
     name: str
-    reason: str
+    reason: SkipReason
     excluded: bool  # skipped because a failure it handles did not happen: counts as success
 
 
@@ -153,32 +145,23 @@ class Scheduler:
         failed = [u for u in step.depends_on if self.classes[u] is _Class.FAILURE]
         succeeded = [u for u in step.depends_on if self.classes[u] is _Class.SUCCESS]
         if all(cls is _Class.EXCLUDED for cls in classes):
-            return Skip(step.name, "every upstream was excluded", excluded=True)
+            return Skip(step.name, EveryUpstreamExcluded(), excluded=True)
         rule = step.run_if
         if rule is RunIf.ALL_DONE:
             return None
-        if rule is RunIf.ALL_SUCCESS and failed:
-            return Skip(step.name, self._upstream_reason(failed), excluded=False)
+        if rule in (RunIf.ALL_SUCCESS, RunIf.NONE_FAILED) and failed:
+            return Skip(step.name, self._upstream_failed(failed), excluded=False)
         if rule is RunIf.AT_LEAST_ONE_SUCCESS and len(failed) == len(classes):
-            return Skip(step.name, "no upstream succeeded", excluded=False)
-        if rule is RunIf.NONE_FAILED and failed:
-            return Skip(step.name, self._upstream_reason(failed), excluded=False)
+            return Skip(step.name, NoUpstreamSucceeded(), excluded=False)
         if rule is RunIf.NONE_FAILED and not succeeded:
-            return Skip(step.name, "no upstream ran", excluded=False)
+            return Skip(step.name, NoUpstreamRan(), excluded=False)
         if rule is RunIf.AT_LEAST_ONE_FAILED and not failed:
-            return Skip(
-                step.name, "no upstream failed (run_if: at_least_one_failed)", excluded=True
-            )
+            return Skip(step.name, NoUpstreamFailed(), excluded=True)
         if rule is RunIf.ALL_FAILED and len(failed) < len(classes):
             fine = [u for u in step.depends_on if u not in failed]
-            return Skip(
-                step.name, f"upstream {fine[0]!r} did not fail (run_if: all_failed)", excluded=True
-            )
+            return Skip(step.name, UpstreamDidNotFail(upstream=fine[0]), excluded=True)
         return None
 
-    def _upstream_reason(self, failed: list[str]) -> str:
+    def _upstream_failed(self, failed: list[str]) -> UpstreamFailed:
         first = failed[0]
-        reason = f"upstream {first!r} {_WORDS[self.outcomes[first]]}"
-        if len(failed) > 1:
-            reason += f" (and {len(failed) - 1} more)"
-        return reason
+        return UpstreamFailed(upstream=first, outcome=self.outcomes[first], more=len(failed) - 1)

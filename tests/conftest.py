@@ -7,17 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vcr.serializers import yamlserializer
 
-from runner.emulator import Access, EmulatedFusion, Emulator
+from runner.emulator.model import EmulatedFusion
+from runner.emulator.server import Access, Emulator
 from runner.scenario import Scenario
-from tests.fakes import CREDENTIALS, EPOCH, FakeClock
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-INVALID = Path(__file__).resolve().parent / "plans" / "invalid"
-
-WritePlan = Callable[[str], str]
+from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
+from tests.helpers.paths import CASSETTES, ROOT, WritePlan
+from tests.helpers.recording import (
+    EMULATOR_PORT,
+    SortedYaml,
+    scrub_request,
+    scrub_response,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,29 +43,6 @@ def write_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WritePlan:
 
 # --- cassettes: replay only, bodies matched, secrets scrubbed, every interaction replayed ------
 
-CASSETTES = ROOT / "cassettes"
-EMULATOR_PORT = 8765  # fixed while recording: host and port are part of what requests match on
-EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
-SCRUBBED = "<scrubbed>"
-
-
-def _scrub_request(request: Any) -> Any:
-    """Runs on recorded and on incoming requests alike, so scrubbed bodies still match."""
-    if request.path.endswith("/api/session") and request.body:
-        request.body = SCRUBBED.encode()
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    headers = {}
-    for name, values in response["headers"].items():
-        if name.lower() in {"date", "server"}:
-            continue
-        scrubbed = [f"id={SCRUBBED}; Path=/; HttpOnly" for _ in values]
-        headers[name] = scrubbed if name.lower() == "set-cookie" else values
-    response["headers"] = headers
-    return response
-
 
 @pytest.fixture(scope="session")
 def vcr_config() -> dict[str, Any]:
@@ -73,8 +51,8 @@ def vcr_config() -> dict[str, Any]:
         "filter_headers": ["authorization", "cookie", "x-api-key", "user-agent"],
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
         "decode_compressed_response": True,
-        "before_record_request": _scrub_request,
-        "before_record_response": _scrub_response,
+        "before_record_request": scrub_request,
+        "before_record_response": scrub_response,
         "record_on_exception": False,
     }
 
@@ -84,28 +62,8 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     return str(CASSETTES / request.module.__name__.rsplit(".", 1)[-1])
 
 
-class _SortedYaml:
-    """Interactions sorted by request on save, so re-recordings give identical files.
-
-    Playback depends only on the relative order of identical requests, which a stable sort keeps.
-    """
-
-    @staticmethod
-    def serialize(data: dict[str, Any]) -> str:
-        def key(item: dict[str, Any]) -> tuple[str, str, str]:
-            request = item["request"]
-            return (request["uri"], request["method"], str(request["body"]))
-
-        interactions = sorted(data["interactions"], key=key)
-        return str(yamlserializer.serialize({**data, "interactions": interactions}))
-
-    @staticmethod
-    def deserialize(text: str) -> Any:
-        return yamlserializer.deserialize(text)
-
-
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    vcr.register_serializer("yaml", _SortedYaml)
+    vcr.register_serializer("yaml", SortedYaml)
 
 
 _USED_CASSETTES: set[Path] = set()

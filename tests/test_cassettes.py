@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASSETTES
-from tests.fakes import CREDENTIALS
+from tests.helpers.fakes import CREDENTIALS
+from tests.helpers.paths import CASSETTES
 
 _PAIR = f"{CREDENTIALS['FUSION_USER']}:{CREDENTIALS['FUSION_PASSWORD']}".encode()
 KNOWN = [

@@ -15,16 +15,15 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from runner import cli
 from runner.github import problem_annotations, step_annotations, summary_markdown
 from runner.junit import junit_xml
 from runner.problems import Problem
 from runner.scenario import RunScript
-from tests.conftest import EXAMPLES, INVALID, ROOT
-from tests.fakes import step
-from tests.test_engine import Result, jobs, run, runs
+from tests.helpers.cli import invoke
+from tests.helpers.engine import Result, jobs, run, runs
+from tests.helpers.fakes import step
+from tests.helpers.paths import EXAMPLES, INVALID, ROOT
 
 XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
 
@@ -166,11 +165,14 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     scenario = EXAMPLES / "scenarios" / "catalog-crawl-errors.yaml"
     plan = EXAMPLES / "catalog-refresh.yaml"
-    result = CliRunner().invoke(
-        cli.main,
-        [str(plan), "--emulate", "--scenario", str(scenario), "--junit", "out/junit.xml"],
+    result = invoke(
+        str(plan),
+        "--emulate",
+        "--scenario",
+        str(scenario),
+        "--junit",
+        "out/junit.xml",
         env=env,
-        catch_exceptions=False,
     )
     assert result.exit_code == 1
     report = json.loads(Path("fusion-run-report.json").read_text())
@@ -199,9 +201,7 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
 
 def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    result = CliRunner().invoke(
-        cli.main, ["unknown_dependency.yaml", "--validate"], env={"GITHUB_ACTIONS": "true"}
-    )
+    result = invoke("unknown_dependency.yaml", "--validate", env={"GITHUB_ACTIONS": "true"})
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
         "::error file=unknown_dependency.yaml,line=7,col=18,title=fusion-run%3A invalid plan::"
@@ -209,7 +209,7 @@ def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.Monke
         "::error file=unknown_dependency.yaml,line=7,col=25,title=fusion-run%3A invalid plan::"
         "$.steps[2].depends_on[1]: unknown step 'aggregate-signal' (did you mean 'aggregate-signals'?)",
     ]
-    elsewhere = CliRunner().invoke(cli.main, ["unknown_dependency.yaml", "--validate"], env={})
+    elsewhere = invoke("unknown_dependency.yaml", "--validate", env={})
     assert elsewhere.stdout == ""
 
 
@@ -221,7 +221,7 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
     )
     report = tmp_path / "r.json"
     report.write_text(json.dumps(mixed.report))
-    result = CliRunner().invoke(cli.main, [str(plan), "--graph", "dot", "--report", str(report)])
+    result = invoke(str(plan), "--graph", "dot", "--report", str(report))
     assert result.exit_code == 0, result.stderr
     assert (
         '"crawl" [label="crawl\\ndatasource:web", style="rounded,filled", fillcolor="#d4edda", color="#28a745"];'
@@ -231,9 +231,9 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
         '"train" [label="train", style="rounded,filled", fillcolor="#f8d7da", color="#dc3545"];'
         in result.stdout
     )
-    plain = CliRunner().invoke(cli.main, [str(plan), "--graph", "dot"])
+    plain = invoke(str(plan), "--graph", "dot")
     assert "fillcolor" not in plain.stdout
-    broken = CliRunner().invoke(cli.main, [str(plan), "--graph", "mermaid", "--report", str(plan)])
+    broken = invoke(str(plan), "--graph", "mermaid", "--report", str(plan))
     assert broken.exit_code == 2
     assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
 
@@ -280,7 +280,7 @@ def test_the_github_workflow_example_is_a_valid_workflow() -> None:
     ]
     for command in commands:  # every option it uses exists
         options = [word for word in shlex.split(command) if word.startswith("--")]
-        help_text = CliRunner().invoke(cli.main, ["--help"]).stdout
+        help_text = invoke("--help").stdout
         assert all(option in help_text for option in options)
 
 
@@ -301,6 +301,6 @@ def test_pre_commit_hook() -> None:
         str(EXAMPLES / "quickstart.yaml"),
         str(INVALID / "cycle.yaml"),
     ]
-    result = CliRunner().invoke(cli.main, entry[1:])
+    result = invoke(*entry[1:])
     assert result.exit_code == 2
     assert "dependency cycle: train -> evaluate -> train" in result.stderr

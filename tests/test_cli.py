@@ -4,26 +4,22 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from runner import __version__, cli
-from tests.conftest import EXAMPLES, INVALID, WritePlan
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+from tests.helpers.cli import invoke
+from tests.helpers.paths import EXAMPLES, INVALID, WritePlan
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_validates(example: Path) -> None:
-    result = run(str(example), "--validate")
+    result = invoke(str(example), "--validate")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith(f"{example}: valid, ")
 
 
 def test_several_plans_validate_together() -> None:
     plans = sorted(str(p) for p in EXAMPLES.glob("*.yaml"))
-    result = run(*plans, "--validate")
+    result = invoke(*plans, "--validate")
     assert result.exit_code == 0
     assert len(result.stderr.splitlines()) == len(plans)
 
@@ -33,7 +29,7 @@ def test_invalid_plan_gives_exactly_its_expected_lines(
     plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(INVALID)
-    result = run(plan.name, "--validate")
+    result = invoke(plan.name, "--validate")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == plan.with_suffix(".expected").read_text(encoding="utf-8")
@@ -48,7 +44,7 @@ def test_every_invalid_plan_has_its_expected_output() -> None:
 
 def test_problems_of_several_plans_are_all_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    result = run(
+    result = invoke(
         "cycle.yaml", str(EXAMPLES / "quickstart.yaml"), "self_dependency.yaml", "--validate"
     )
     assert result.exit_code == 2
@@ -61,7 +57,7 @@ def test_problems_of_several_plans_are_all_reported(monkeypatch: pytest.MonkeyPa
 
 def test_validate_json_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    result = run("unknown_dependency.yaml", "--validate", "--format", "json")
+    result = invoke("unknown_dependency.yaml", "--validate", "--format", "json")
     assert result.exit_code == 2
     assert result.stderr == ""
     assert json.loads(result.stdout) == [
@@ -83,25 +79,25 @@ def test_validate_json_format(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_validate_json_format_when_valid() -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--validate", "--format", "json")
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--validate", "--format", "json")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "[]\n", "")
 
 
 def test_missing_plan_is_one_line(tmp_path: Path) -> None:
-    result = run(str(tmp_path / "missing.yaml"), "--validate")
+    result = invoke(str(tmp_path / "missing.yaml"), "--validate")
     assert result.exit_code == 2
     assert result.stderr == f"{tmp_path / 'missing.yaml'}: cannot read the plan: no such file\n"
 
 
 def test_directory_as_plan_is_one_line(tmp_path: Path) -> None:
-    result = run(str(tmp_path), "--validate")
+    result = invoke(str(tmp_path), "--validate")
     assert result.exit_code == 2
     assert result.stderr == f"{tmp_path}: cannot read the plan: it is a directory, not a file\n"
 
 
 def test_variables_from_the_command_line_win_over_the_environment(write_plan: WritePlan) -> None:
     plan = write_plan("version: 1\nsteps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES:-1}\n")
-    result = run(plan, "--dry-run", "--var", "SITE=docs", env={"SITE": "shop", "RETRIES": "3"})
+    result = invoke(plan, "--dry-run", "--var", "SITE=docs", env={"SITE": "shop", "RETRIES": "3"})
     assert result.exit_code == 0, result.stderr
     assert "  crawl-docs\n" in result.stdout
     assert "retries 3, 30s apart" in result.stdout
@@ -109,13 +105,13 @@ def test_variables_from_the_command_line_win_over_the_environment(write_plan: Wr
 
 @pytest.mark.parametrize("bad", ["NOEQUALS", "=value", "1X=2", "A B=1"])
 def test_malformed_var_is_a_usage_error(bad: str) -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--var", bad)
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--var", bad)
     assert result.exit_code == 2
     assert f"Invalid value for --var: expected NAME=VALUE, got '{bad}'" in result.stderr
 
 
 def test_dry_run_of_the_quickstart() -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--dry-run")
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--dry-run")
     assert result.exit_code == 0, result.stderr
     sha = result.stdout.split("sha256 ", 1)[1][:12]
     assert (
@@ -151,17 +147,19 @@ start order, if every step succeeds:
 def test_url_precedence_in_dry_run() -> None:
     plan = str(EXAMPLES / "quickstart.yaml")
     env = {"FUSION_URL": "https://env.example.com/"}
-    from_env = run(plan, "--dry-run", env=env).stdout.splitlines()[1]
+    from_env = invoke(plan, "--dry-run", env=env).stdout.splitlines()[1]
     assert (
         from_env
         == "fusion: https://env.example.com/api (from FUSION_URL); auth basic; TLS verified"
     )
-    from_flag = run(plan, "--dry-run", "--url", "https://flag.example.com", env=env).stdout
+    from_flag = invoke(plan, "--dry-run", "--url", "https://flag.example.com", env=env).stdout
     assert "fusion: https://flag.example.com/api (from --url);" in from_flag
 
 
 def test_credentials_in_url_flag_are_refused_without_echoing_them() -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--url", "https://u:pw@h.example")
+    result = invoke(
+        str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--url", "https://u:pw@h.example"
+    )
     assert result.exit_code == 2
     assert result.stderr == (
         "fusion-run: --url: credentials may not be part of the URL: set them in the environment "
@@ -171,37 +169,37 @@ def test_credentials_in_url_flag_are_refused_without_echoing_them() -> None:
 
 def test_graph_mermaid_and_dot() -> None:
     plan = str(EXAMPLES / "quickstart.yaml")
-    mermaid = run(plan, "--graph", "mermaid")
+    mermaid = invoke(plan, "--graph", "mermaid")
     assert mermaid.exit_code == 0
     assert mermaid.stdout.startswith("flowchart LR\n")
-    dot = run(plan, "--graph", "dot")
+    dot = invoke(plan, "--graph", "dot")
     assert dot.stdout.startswith('digraph "quickstart" {\n')
 
 
 def test_one_plan_only_for_dry_run() -> None:
     plan = str(EXAMPLES / "quickstart.yaml")
-    result = run(plan, plan, "--dry-run")
+    result = invoke(plan, plan, "--dry-run")
     assert (result.exit_code, result.stderr) == (2, "fusion-run: give one plan to dry-run, not 2\n")
 
 
 def test_actions_are_exclusive() -> None:
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--validate")
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--dry-run", "--validate")
     assert result.exit_code == 2
     assert "Error: choose one of --validate, --dry-run" in result.stderr
 
 
 def test_plan_is_required() -> None:
-    result = run("--validate")
+    result = invoke("--validate")
     assert result.exit_code == 2
     assert "Missing argument 'PLAN...'" in result.stderr
 
 
 def test_version() -> None:
-    assert run("--version").stdout == f"fusion-run, version {__version__}\n"
+    assert invoke("--version").stdout == f"fusion-run, version {__version__}\n"
 
 
 def test_help_documents_exit_codes() -> None:
-    result = run("--help")
+    result = invoke("--help")
     for line in (
         "0    the plan succeeded",
         "1    the plan failed: a step not allowed to fail ended other than succeeded",
@@ -217,12 +215,12 @@ def test_internal_error_is_one_line_without_traceback(monkeypatch: pytest.Monkey
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli, "execute", broken)
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--validate")
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--validate")
     assert result.exit_code == 3
     assert result.stderr == (
         "fusion-run: internal error: RuntimeError: boom (run again with --traceback for details)\n"
     )
-    traced = run(str(EXAMPLES / "quickstart.yaml"), "--validate", "--traceback")
+    traced = invoke(str(EXAMPLES / "quickstart.yaml"), "--validate", "--traceback")
     assert traced.exit_code == 3
     assert "Traceback (most recent call last)" in traced.stderr
     assert traced.stderr.endswith("fusion-run: internal error: RuntimeError: boom\n")
@@ -233,5 +231,5 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "execute", interrupted)
-    result = run(str(EXAMPLES / "quickstart.yaml"), "--dry-run")
+    result = invoke(str(EXAMPLES / "quickstart.yaml"), "--dry-run")
     assert (result.exit_code, result.stderr) == (130, "fusion-run: interrupted\n")

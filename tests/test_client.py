@@ -17,14 +17,16 @@ import requests
 from requests.adapters import BaseAdapter
 
 from runner import __version__
-from runner.client import ErrorKind, FusionClient, FusionError, credentials
-from runner.emulator import Access, EmulatedFusion, Emulator
+from runner.client import FusionClient, credentials
+from runner.emulator.model import EmulatedFusion
+from runner.emulator.server import Access, Emulator
 from runner.errors import UsageError
+from runner.fusion import ErrorKind, FusionError
 from runner.plan import Auth
-from runner.scenario import Fault, JobScript, RunScript, Scenario
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.status import RunStatus
-from tests.conftest import EMULATOR_URL
-from tests.fakes import CREDENTIALS, EPOCH, FakeClock
+from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
+from tests.helpers.recording import EMULATOR_URL
 
 Serve = Callable[..., AbstractContextManager[Any]]
 
@@ -168,7 +170,7 @@ def test_transient_answers_on_status_reads(
 ) -> None:
     clock = FakeClock()
     seconds = None if retry_after is None else int(retry_after)
-    fault = Fault(on="status", answer=status, retry_after=seconds)
+    fault = Fault(on=FaultTarget.STATUS, answer=status, retry_after=seconds)
     scenario = Scenario(jobs={"j": JobScript(faults=(fault,))})
     with emulator_for_recording(scenario, clock=clock):
         fusion = client(fusion_env)
@@ -194,7 +196,7 @@ def test_transient_answers_on_status_reads(
 def test_transient_answer_to_a_start_may_have_started_it(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on="start", answer=502),))})
+    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on=FaultTarget.START, answer=502),))})
     with emulator_for_recording(scenario, clock=FakeClock()), pytest.raises(FusionError) as caught:
         client(fusion_env).start("j")
     assert (caught.value.kind, caught.value.maybe_applied) == (ErrorKind.TRANSIENT, True)
@@ -316,7 +318,9 @@ def live(scenario: Scenario) -> Emulator:
 
 
 def test_dropped_connection_on_a_read() -> None:
-    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on="status", answer="reset"),))})
+    scenario = Scenario(
+        jobs={"j": JobScript(faults=(Fault(on=FaultTarget.STATUS, answer="reset"),))}
+    )
     with live(scenario) as emulator:
         fusion = FusionClient(url=emulator.url)
         with pytest.raises(FusionError) as caught:
@@ -328,7 +332,7 @@ def test_dropped_connection_on_a_read() -> None:
 
 
 def test_lost_start_answer_leaves_a_run_behind() -> None:
-    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on="start", answer="lost"),))})
+    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on=FaultTarget.START, answer="lost"),))})
     with live(scenario) as emulator:
         fusion = FusionClient(url=emulator.url)
         with pytest.raises(FusionError) as caught:
@@ -542,7 +546,7 @@ def test_task_job_abort(emulator_for_recording: Serve, fusion_env: dict[str, str
 def test_jobs_api_start_refused_and_faults(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    faults = (Fault(on="status", answer=503, retry_after=4),)
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, retry_after=4),)
     scenario = Scenario(
         jobs={"datasource:web": JobScript(runs=(RunScript(duration=60),), faults=faults)}
     )

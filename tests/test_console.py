@@ -3,10 +3,10 @@ from __future__ import annotations
 import io
 
 from runner.console import Console, elapsed
-from runner.engine import Event
+from runner.events import ActiveRun, InterruptReceived, Started, StateChanged, Tick
 from runner.scenario import JobScript, RunScript, Scenario
-from tests.fakes import FakeClock, step
-from tests.test_engine import run
+from tests.helpers.engine import run
+from tests.helpers.fakes import FakeClock, step
 
 
 def test_elapsed() -> None:
@@ -22,7 +22,7 @@ def test_summary_table_and_full_reasons() -> None:
     )
     result = run([step("crawl"), step("train", "crawl"), step("publish", "train")], scenario)
     out = io.StringIO()
-    Console(out, live=False).summary(result.engine, "r.json")
+    Console(out, live=False, report="r.json").summary(result.engine.result)
     crawl, train = (result.step(n)["run_id"] for n in ("crawl", "train"))
     short = f"run {train} ended error: Py4JJavaError: " + "x" * 16 + "…"  # 60 characters
     assert out.getvalue().splitlines() == [
@@ -40,29 +40,27 @@ def test_summary_table_and_full_reasons() -> None:
 def test_quiet_keeps_warnings_and_the_outcome() -> None:
     result = run([step("crawl")], Scenario())
     out = io.StringIO()
-    console = Console(out, quiet=True)
-    console.event(Event(1, "crawl", "started", "started run x"))
-    console.event(Event(2, None, "warning", "interrupted: cancelling active runs"))
-    console.summary(result.engine, "r.json")
+    console = Console(out, quiet=True, report="r.json")
+    plan = result.engine.result
+    console.handle(Started(at=1, step="crawl", run_id="x", attempt=1, adopted=False), plan)
+    console.handle(InterruptReceived(at=2, detach=False), plan)
+    console.summary(plan)
     assert out.getvalue().splitlines() == [
-        "   0:02 interrupted: cancelling active runs",
+        "   0:02 interrupted: cancelling active runs (interrupt again to stop waiting)",
         "fusion-run: plan test succeeded in 2.8s: 1 succeeded. Report: r.json",
     ]
 
 
 def test_live_line_is_redrawn_and_cleared_before_events() -> None:
-    scenario = Scenario(jobs={"long": JobScript(runs=(RunScript(duration=100),))})
-    result = run([step("long")], scenario)
-    engine = result.engine
-    engine.runs["long"].phase = engine.runs["long"].phase.__class__.POLLING  # as if still running
-    engine.runs["long"].run_started = engine.clock.monotonic() - 83
+    result = run([step("long")], Scenario()).engine.result
+    tick = Tick(at=108, active=(ActiveRun(step="long", phase="polling", age=83),))
     wall = FakeClock()
     out = io.StringIO()
     console = Console(out, live=True, monotonic=wall)
-    console.tick(engine)
-    console.tick(engine)  # within a second: not drawn again
+    console.handle(tick, result)
+    console.handle(tick, result)  # within a second: not drawn again
     wall.advance(1)
-    console.event(Event(5, "long", "state", "running"))
+    console.handle(StateChanged(at=5, step="long", state="running"), result)
     assert out.getvalue() == (
         "\r\x1b[K   1:48 active: long polling 1m23s\r\x1b[K   0:05 long: running\n"
     )

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 import requests
 
-from runner.emulator import Access, EmulatedFusion, Emulator, Reply
-from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
-from tests.fakes import EPOCH, FakeClock
+from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.server import Access, Emulator
+from runner.loader import load_scenario
+from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
+from tests.helpers.fakes import EPOCH, FakeClock
+from tests.helpers.process import Lines
 
 DOCUMENTED_START = {  # the answer in Fusion's API docs, "Start a job run"
     "state": "starting",
@@ -120,7 +123,9 @@ class TestModel:
         ("policy", "same", "runs"), [("new_run", False, 2), ("return_active", True, 1)]
     )
     def test_start_while_active_policies(self, policy: str, same: bool, runs: int) -> None:
-        fusion = model(Scenario(jobs={"j": JobScript()}, on_start_while_active=policy))
+        fusion = model(
+            Scenario(jobs={"j": JobScript()}, on_start_while_active=OnStartWhileActive(policy))
+        )
         first = fusion.start("j")["jobId"]
         assert (fusion.start("j")["jobId"] == first) is same
         assert len(fusion.all_runs("j")) == runs
@@ -135,7 +140,7 @@ class TestModel:
         assert [fusion.status("j")["jobId"] for _ in range(3)] == [first, first, second]
 
     def test_faults_count_matching_requests(self) -> None:
-        faults = (Fault(on="status", answer=503, times=2, after=1, retry_after=7),)
+        faults = (Fault(on=FaultTarget.STATUS, answer=503, times=2, after=1, retry_after=7),)
         fusion = model(job(faults=faults))
         fusion.start("j")
         assert fusion.status("j")["state"] == "starting"
@@ -149,8 +154,8 @@ class TestModel:
         fusion = model(
             job(
                 faults=(
-                    Fault(on="start", answer="reset"),
-                    Fault(on="start", answer="lost", after=1),
+                    Fault(on=FaultTarget.START, answer="reset"),
+                    Fault(on=FaultTarget.START, answer="lost", after=1),
                 )
             )
         )
@@ -231,12 +236,12 @@ def test_scenario_file(tmp_path: Path) -> None:
                     RunScript(duration=1.5, state="error", error="boom"),
                     RunScript(duration=120, result={"n": 1}),
                 ),
-                faults=(Fault(on="status", answer=429, retry_after=2),),
+                faults=(Fault(on=FaultTarget.STATUS, answer=429, retry_after=2),),
             ),
             "k": JobScript(),
         },
         missing=frozenset({"gone"}),
-        on_start_while_active="new_run",
+        on_start_while_active=OnStartWhileActive.NEW_RUN,
         session_expires_after=3,
     )
 
@@ -345,7 +350,7 @@ def test_session_login(live: Emulator) -> None:
     "job", ["a/b", "..", ".", "%2e%2e", "../a", "a?x=1", "a#b", "a b", "é", "a%2Fb", "all"]
 )
 def test_no_job_id_reaches_another_endpoint(live: Emulator, job: str) -> None:
-    from runner.client import job_segment  # noqa: PLC0415
+    from runner.fusion import job_segment  # noqa: PLC0415
 
     url = f"{live.url}/api/spark/jobs/{job_segment(job)}"
     response = requests.get(url, auth=("u", "p"), timeout=5)
@@ -360,7 +365,9 @@ def test_unknown_endpoint(live: Emulator) -> None:
 
 
 def test_reset_drops_the_connection() -> None:
-    scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on="status", answer="reset"),))})
+    scenario = Scenario(
+        jobs={"j": JobScript(faults=(Fault(on=FaultTarget.STATUS, answer="reset"),))}
+    )
     with Emulator(EmulatedFusion(scenario, clock=FakeClock(), epoch=EPOCH)) as emulator:
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{emulator.url}/api/spark/jobs/j", timeout=5)
@@ -378,18 +385,17 @@ def test_fusion_emulator_command(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stderr is not None
+    output = Lines(process.stderr)
     try:
-        assert process.stderr is not None
-        banner = process.stderr.readline()
+        banner = output.until("fusion-emulator: serving Fusion's API at ")
         assert banner.startswith("fusion-emulator: serving Fusion's API at http://127.0.0.1:")
         url = banner.rsplit(" ", 1)[1].strip()
         assert requests.post(f"{url}/spark/jobs/crawl", timeout=5).json()["state"] == "starting"
-        assert process.stderr.readline() == "POST /api/spark/jobs/crawl -> 200\n"
+        assert output.until("POST ") == "POST /api/spark/jobs/crawl -> 200"
     finally:
         process.terminate()
         process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:

@@ -16,20 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from runner.client import FusionClient
 from runner.console import Console
 from runner.engine import Engine
-from runner.plan import Auth, load_plan
-from runner.report import build_report, write_atomically
-from runner.scenario import Fault, JobScript, RunScript, Scenario
-from runner.schemas import load_schema
-from tests.conftest import EMULATOR_URL, WritePlan
-from tests.fakes import FakeClock
+from runner.events import Reporters
+from runner.loader import load_plan
+from runner.plan import Auth
+from runner.report import Journal, write_atomically
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from tests.helpers.fakes import FakeClock
+from tests.helpers.paths import WritePlan
+from tests.helpers.recording import EMULATOR_URL
+from tests.helpers.reports import valid
 
 Serve = Callable[..., AbstractContextManager[Any]]
-REPORTS = Draft202012Validator(load_schema("report.schema.json"))
 
 
 def run_plan(
@@ -45,14 +46,12 @@ def run_plan(
     clock = FakeClock()
     plan = load_plan(plan_path)
     out = io.StringIO()
-    console = Console(out, live=False)
+    console = Console(out, live=False, report="report.json")
     report_path = str(Path(plan_path).with_name("report.json"))
     written: list[int] = []
 
-    def on_change(engine: Engine) -> None:
-        report = build_report(engine)
-        assert list(REPORTS.iter_errors(report)) == []
-        write_atomically(report_path, report)
+    def write(report: dict[str, Any]) -> None:
+        write_atomically(report_path, valid(report))
         written.append(1)
 
     with serve(scenario, clock=clock, extra_jobs=[step.job for step in plan.steps]):
@@ -63,14 +62,13 @@ def run_plan(
             clock,
             url=EMULATOR_URL,
             rng=random.Random(1),
-            on_event=console.event,
-            on_change=on_change,
+            reporter=Reporters(Journal(write), console),
             interrupts=lambda: interrupts(clock.now),
         )
-        console.header(engine, emulated=False)
+        console.header(plan, EMULATOR_URL, emulated=False)
         engine.preflight()
-        engine.run()
-        console.summary(engine, "report.json")
+        engine.execute()
+        console.finish(engine.result)
     assert len(written) > 2
     return json.loads(Path(report_path).read_text(encoding="utf-8")), out.getvalue().splitlines()
 
@@ -218,7 +216,7 @@ def test_transient_faults_on_status_reads_are_ridden_out(
 ) -> None:
     faults = tuple(
         Fault(
-            on="status",
+            on=FaultTarget.STATUS,
             answer=answer,
             after=2 * index,
             retry_after=2 if answer in (429, 503) else None,

@@ -3,103 +3,28 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
-from runner.emulator import EmulatedFusion, ModelFusion
-from runner.engine import CANCEL_GRACE, Engine, Event
-from runner.plan import Auth, FusionSettings, Plan, Step
-from runner.problems import InvalidPlan
-from runner.report import build_report
-from runner.scenario import Fault, JobScript, RunScript, Scenario
-from runner.schemas import load_schema
-from tests.fakes import EPOCH, FakeClock, step
-
-REPORTS = Draft202012Validator(load_schema("report.schema.json"))
-
-
-@dataclass
-class Result:
-    engine: Engine
-    model: EmulatedFusion
-    clock: FakeClock
-    outcome: str
-    events: list[Event] = field(default_factory=list)
-    reports: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return self.reports[-1]
-
-    def step(self, name: str) -> dict[str, Any]:
-        return next(s for s in self.report["steps"] if s["name"] == name)
-
-    def outcomes(self) -> dict[str, str]:
-        return {s["name"]: s["outcome"] for s in self.report["steps"]}
-
-    def lines(self, kind: str | None = None) -> list[str]:
-        return [f"{e.step}: {e.message}" for e in self.events if kind is None or e.kind == kind]
-
-
-def plan_of(steps: list[Step], **settings: Any) -> Plan:
-    return Plan(
-        file="plan.yaml",
-        name="test",
-        sha256=settings.get("sha256", "0" * 64),
-        fusion=FusionSettings(url="http://emulated", api="/api", auth=Auth.NONE, verify=True),
-        max_parallel=settings.get("max_parallel", 4),
-        fail_fast=settings.get("fail_fast", False),
-        timeout=settings.get("timeout"),
-        steps=tuple(steps),
-    )
-
-
-def run(
-    steps: list[Step],
-    scenario: Scenario | None = None,
-    *,
-    before: Callable[[EmulatedFusion, FakeClock], None] | None = None,
-    interrupts: Callable[[float], int] | None = None,
-    **settings: Any,
-) -> Result:
-    clock = FakeClock()
-    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
-    if before:
-        before(model, clock)
-    events: list[Event] = []
-    reports: list[dict[str, Any]] = []
-
-    def keep(engine: Engine) -> None:
-        report = build_report(engine)
-        errors = [e.message for e in REPORTS.iter_errors(report)]
-        assert errors == [], errors
-        reports.append(report)
-
-    engine = Engine(
-        plan_of(steps, **settings),
-        ModelFusion(model),
-        clock,
-        url="http://emulated",
-        rng=random.Random(7),
-        on_event=events.append,
-        on_change=keep,
-        interrupts=(lambda: interrupts(clock.now)) if interrupts else (lambda: 0),
-    )
-    engine.preflight()
-    outcome = engine.run()
-    return Result(engine, model, clock, outcome, events, reports)
-
-
-def jobs(**scripts: JobScript) -> Scenario:
-    return Scenario(jobs=scripts)
-
-
-def runs(*scripts: RunScript, **kwargs: Any) -> JobScript:
-    return JobScript(runs=scripts, **kwargs)
-
+from runner import wording
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion, Reply
+from runner.engine import Engine, JobsNotFound, Unreachable
+from runner.engine.context import CANCEL_GRACE
+from runner.events import (
+    ContactLost,
+    Retrying,
+    RunIdentified,
+    StartAnswerLost,
+    Started,
+    StepEnded,
+    WaitingForOther,
+)
+from runner.outcomes import Outcome, PlanOutcome
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from tests.helpers.engine import Recorder, Result, jobs, plan_of, run, runs
+from tests.helpers.fakes import EPOCH, FakeClock, step
 
 # --- the basic shapes -----------------------------------------------------------------------------
 
@@ -111,9 +36,9 @@ def test_a_sequence_succeeds_close_to_its_critical_path() -> None:
         c=runs(RunScript(duration=120)),
     )
     result = run([step("a"), step("b", "a"), step("c", "b")], scenario)
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
     assert result.outcomes() == dict.fromkeys("abc", "succeeded")
-    assert [e.step for e in result.events if e.kind == "started"] == ["a", "b", "c"]
+    assert [e.step for e in result.of(Started)] == ["a", "b", "c"]
     critical_path = 5 + 30 + 120
     assert critical_path <= result.clock.now <= critical_path * 1.1 + 3
     assert result.report["summary"]["succeeded"] == 3
@@ -125,7 +50,7 @@ def test_a_sequence_succeeds_close_to_its_critical_path() -> None:
 def test_independent_steps_run_side_by_side() -> None:
     scenario = jobs(**{name: runs(RunScript(duration=60)) for name in "abcd"})
     result = run([step(name, *()) for name in "abcd"], scenario)
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
     assert result.clock.now < 60 * 1.2 + 2
 
 
@@ -134,13 +59,13 @@ def test_max_parallel_is_respected() -> None:
     result = run([step(name) for name in "abcde"], scenario, max_parallel=2)
     active, most = 0, 0
     for event in result.events:
-        if event.kind == "started":
+        if isinstance(event, Started):
             active += 1
-        elif event.kind == "succeeded":
+        elif isinstance(event, StepEnded):
             active -= 1
         most = max(most, active)
     assert most == 2
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
 
 
 def test_adaptive_polling_reads() -> None:
@@ -150,7 +75,7 @@ def test_adaptive_polling_reads() -> None:
     assert short <= 7  # a handful in the first seconds: at 0.5, 1.2, 1.9, 2.8, 3.8, 5.0 s
     assert 60 <= long <= 60 + 16  # then one per poll_interval, after ~75 s of shorter waits
     # A 5 s job is seen ending within about a second of its end.
-    assert result.lines("succeeded")[0].startswith("short: succeeded in 5s")
+    assert result.lines(StepEnded)[0].startswith("short: succeeded in 5s")
 
 
 # --- failures, skips, retries ---------------------------------------------------------------------
@@ -166,7 +91,7 @@ def test_a_failure_skips_its_dependents_with_reasons() -> None:
         step("cleanup", "train", "evaluate", run_if="all_done"),
     ]
     result = run(steps, scenario)
-    assert result.outcome == "failed"
+    assert result.outcome is PlanOutcome.FAILED
     assert result.outcomes() == {
         "train": "failed", "evaluate": "skipped", "publish": "skipped", "cleanup": "succeeded",
     }  # fmt: skip
@@ -175,7 +100,7 @@ def test_a_failure_skips_its_dependents_with_reasons() -> None:
     assert train["attempts"][0]["error"] == error
     assert result.step("evaluate")["reason"] == "upstream 'train' failed"
     assert result.step("publish")["reason"] == "upstream 'evaluate' was skipped"
-    assert result.lines("skipped") == [
+    assert result.lines(StepEnded, outcome=Outcome.SKIPPED) == [
         "evaluate: skipped: upstream 'train' failed",
         "publish: skipped: upstream 'evaluate' was skipped",
     ]
@@ -187,7 +112,7 @@ def test_allowed_failure_does_not_fail_the_plan() -> None:
         [step("flaky", allow_failure=True), step("next", "flaky", run_if="all_done")], scenario
     )
     assert result.outcomes() == {"flaky": "failed", "next": "succeeded"}
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
 
 
 def test_a_retry_that_succeeds() -> None:
@@ -195,12 +120,12 @@ def test_a_retry_that_succeeds() -> None:
         train=runs(RunScript(duration=10, state="error", error="boom"), RunScript(duration=10))
     )
     result = run([step("train", retries=2, retry_delay=60)], scenario)
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
     attempts = result.step("train")["attempts"]
     assert [a["state"] for a in attempts] == ["error", "finished"]
     assert attempts[0]["run_id"] != attempts[1]["run_id"]
     assert result.model.starts("train") == 2
-    assert result.lines("retry") == [
+    assert result.lines(Retrying) == [
         f"train: attempt 1 failed (run {attempts[0]['run_id']} ended error: boom); retrying in 58s"
     ]  # 60s less the jitter drawn from the seeded random source
 
@@ -208,7 +133,7 @@ def test_a_retry_that_succeeds() -> None:
 def test_retry_delay_backs_off_with_jitter() -> None:
     scenario = jobs(j=runs(RunScript(duration=1, state="error")))
     result = run([step("j", retries=3, retry_delay=10, retry_backoff=3)], scenario)
-    starts = [e.at for e in result.events if e.kind == "started"]
+    starts = [e.at for e in result.of(Started)]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     for gap, delay in zip(gaps, (10, 30, 90), strict=True):
         assert delay * 0.9 <= gap <= delay * 1.1 + 4  # the run, a read or two, the delay ±10 %
@@ -293,7 +218,7 @@ def test_a_timeout_cancels_the_run() -> None:
     assert stuck["attempts"][0]["state"] == "cancelled"
     assert ("cancel", "stuck") in result.model.requests
     assert result.outcomes()["after"] == "skipped"
-    assert result.outcome == "failed"
+    assert result.outcome is PlanOutcome.FAILED
     assert 60 <= result.clock.now <= 60 + 15
 
 
@@ -325,7 +250,7 @@ def test_plan_timeout_cancels_active_runs_and_skips_the_rest() -> None:
     assert result.outcomes() == {"a": "timed_out", "b": "skipped"}
     assert result.step("a")["reason"].startswith("the plan's timeout of 5m passed; run ")
     assert result.step("b")["reason"] == "not started: the plan's timeout of 5m passed"
-    assert result.outcome == "failed"
+    assert result.outcome is PlanOutcome.FAILED
 
 
 def test_interrupt_cancels_active_runs() -> None:
@@ -333,12 +258,12 @@ def test_interrupt_cancels_active_runs() -> None:
     result = run(
         [step("a"), step("b", "a")], scenario, interrupts=lambda now: 1 if now >= 30 else 0
     )
-    assert result.outcome == "interrupted"
+    assert result.outcome is PlanOutcome.INTERRUPTED
     assert result.report["outcome"] == "interrupted"
     assert result.outcomes() == {"a": "cancelled", "b": "not_run"}
     assert result.step("a")["reason"].startswith("fusion-run was interrupted; run ")
     assert result.step("b")["reason"] == "not started: fusion-run was interrupted"
-    assert result.model.requests.count(("cancel", "a")) == 1
+    assert result.model.requests.count((FaultTarget.CANCEL, "a")) == 1
 
 
 def test_second_interrupt_stops_waiting() -> None:
@@ -353,7 +278,7 @@ def test_second_interrupt_stops_waiting() -> None:
         before=deaf,
         interrupts=lambda now: 1 if now < 40 and now >= 30 else (2 if now >= 40 else 0),
     )
-    assert result.outcome == "interrupted"
+    assert result.outcome is PlanOutcome.INTERRUPTED
     assert result.step("a")["outcome"] == "cancelled"
     assert result.step("a")["reason"].endswith("interrupted again before Fusion confirmed it")
     assert result.clock.now < 50
@@ -418,7 +343,7 @@ def test_already_running(policy: str, outcome: str, starts: int) -> None:
         assert j["attempts"][0]["adopted"] is True
     if policy == "wait":
         assert result.clock.now >= 90  # the other run ended first
-        assert result.lines("waiting")[0].startswith("j: waiting for run ")
+        assert result.lines(WaitingForOther)[0].startswith("j: waiting for run ")
     if policy == "fail":
         assert j["reason"].startswith("job j is already running (run ")
 
@@ -428,7 +353,7 @@ def test_already_running(policy: str, outcome: str, starts: int) -> None:
 
 @pytest.mark.parametrize("answer", [429, 502, 503, 504, "reset"])
 def test_transient_status_faults_are_not_job_failures(answer: int | str) -> None:
-    faults = (Fault(on="status", answer=answer, times=3, after=1),)
+    faults = (Fault(on=FaultTarget.STATUS, answer=answer, times=3, after=1),)
     scenario = jobs(j=runs(RunScript(duration=20), faults=faults))
     result = run([step("j")], scenario)
     assert result.step("j")["outcome"] == "succeeded"
@@ -436,15 +361,19 @@ def test_transient_status_faults_are_not_job_failures(answer: int | str) -> None
 
 
 def test_a_lost_start_answer_is_followed_not_repeated() -> None:
-    scenario = jobs(j=runs(RunScript(duration=10), faults=(Fault(on="start", answer="lost"),)))
+    scenario = jobs(
+        j=runs(RunScript(duration=10), faults=(Fault(on=FaultTarget.START, answer="lost"),))
+    )
     result = run([step("j")], scenario)
     assert result.step("j")["outcome"] == "succeeded"
     assert len(result.model.all_runs("j")) == 1
-    assert any("the start's answer was lost" in line for line in result.lines("warning"))
+    assert any("the start's answer was lost" in line for line in result.lines(StartAnswerLost))
 
 
 def test_a_start_that_never_arrived_is_sent_again() -> None:
-    scenario = jobs(j=runs(RunScript(duration=10), faults=(Fault(on="start", answer=503),)))
+    scenario = jobs(
+        j=runs(RunScript(duration=10), faults=(Fault(on=FaultTarget.START, answer=503),))
+    )
     result = run([step("j")], scenario)
     assert result.step("j")["outcome"] == "succeeded"
     assert len(result.model.all_runs("j")) == 1
@@ -452,7 +381,7 @@ def test_a_start_that_never_arrived_is_sent_again() -> None:
 
 
 def test_lost_contact_beyond_the_budget_fails_the_step() -> None:
-    faults = (Fault(on="status", answer=503, times=10_000, after=1),)
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, times=10_000, after=1),)
     scenario = jobs(j=runs(RunScript(duration=3600), faults=faults))
     result = run([step("j")], scenario)
     j = result.step("j")
@@ -473,15 +402,13 @@ def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
 
         def status(job_id: str) -> Any:
             if clock.now > 30:
-                from runner.emulator import Reply  # noqa: PLC0415
-
                 raise Reply(401, {"error": "unauthorized"})
             return real(job_id)
 
         model.status = status  # type: ignore[method-assign]
 
     result = run([step("a"), step("b", "a")], scenario, before=revoke)
-    assert result.outcome == "failed"
+    assert result.outcome is PlanOutcome.FAILED
     assert result.report["error"] == (
         "Fusion refused the credentials: "
         "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized"
@@ -510,12 +437,9 @@ def test_preflight_names_every_unknown_job_at_its_step() -> None:
         extra_jobs=["crawl"],
     )
     engine = Engine(plan_of(steps), ModelFusion(model), clock, url="http://emulated")
-    with pytest.raises(InvalidPlan) as caught:
+    with pytest.raises(JobsNotFound) as caught:
         engine.preflight()
-    assert [str(p) for p in caught.value.problems] == [
-        "plan.yaml:1:1: $.steps[1]: job 'agregate' has no configuration in Fusion at http://emulated",
-        "plan.yaml:1:1: $.steps[2]: job 'train' has no configuration in Fusion at http://emulated",
-    ]
+    assert [(index, s.job) for index, s in caught.value.steps] == [(1, "agregate"), (2, "train")]
     assert model.starts("crawl") == 0
 
 
@@ -524,21 +448,19 @@ def test_preflight_goes_on_when_configurations_may_not_be_read() -> None:
     model = EmulatedFusion(clock=clock, epoch=EPOCH, extra_jobs=["a"])
 
     def forbidden(job_id: str) -> dict[str, Any]:
-        from runner.emulator import Reply  # noqa: PLC0415
-
         raise Reply(403, {"message": "Forbidden"})
 
     model.configuration = forbidden  # type: ignore[method-assign]
-    events: list[Event] = []
+    recorder = Recorder()
     engine = Engine(
-        plan_of([step("a"), step("b")]), ModelFusion(model), clock, url="u", on_event=events.append
+        plan_of([step("a"), step("b")]), ModelFusion(model), clock, url="u", reporter=recorder
     )
     engine.preflight()
-    assert [e.message for e in events] == [
+    assert [wording.line(e) for e in recorder.events] == [
         "these credentials may not read job configurations (403), so fusion-run cannot check "
         "that every job exists before starting"
     ]
-    assert engine.warnings == [events[0].message]
+    assert engine.result.to_dict()["warnings"] == [wording.line(recorder.events[0])]
 
 
 # --- many plans -----------------------------------------------------------------------------------
@@ -576,7 +498,7 @@ def test_random_plans_keep_every_promise(seed: int) -> None:
         )
         states = [rng.choice(["finished", "finished", "error", "skipped"]) for _ in range(2)]
         faults = (
-            (Fault(on="status", answer=rng.choice(TRANSIENT_ANSWERS), times=2, after=1),)
+            (Fault(on=FaultTarget.STATUS, answer=rng.choice(TRANSIENT_ANSWERS), times=2, after=1),)
             if rng.random() < 0.3
             else ()
         )
@@ -600,7 +522,10 @@ def test_random_plans_keep_every_promise(seed: int) -> None:
 
 
 def test_a_lost_start_is_never_repeated_even_when_the_lookup_fails() -> None:
-    faults = (Fault(on="start", answer="lost"), Fault(on="all", answer=503, times=2))
+    faults = (
+        Fault(on=FaultTarget.START, answer="lost"),
+        Fault(on=FaultTarget.ALL, answer=503, times=2),
+    )
     scenario = jobs(j=runs(RunScript(duration=30), faults=faults))
     result = run([step("j")], scenario)
     assert result.step("j")["outcome"] == "succeeded"
@@ -609,23 +534,25 @@ def test_a_lost_start_is_never_repeated_even_when_the_lookup_fails() -> None:
 
 def test_preflight_rides_out_transient_faults() -> None:
     scenario = jobs(
-        j=runs(RunScript(duration=3), faults=(Fault(on="configuration", answer=502, times=3),))
+        j=runs(
+            RunScript(duration=3),
+            faults=(Fault(on=FaultTarget.CONFIGURATION, answer=502, times=3),),
+        )
     )
     result = run([step("j")], scenario)
-    assert result.outcome == "succeeded"
-    assert result.lines("contact")[0].startswith(
+    assert result.outcome is PlanOutcome.SUCCEEDED
+    assert result.lines(ContactLost)[0].startswith(
         "None: lost contact with Fusion (GET http://emulated/api/"
     )
 
 
 def test_preflight_gives_up_after_the_budget() -> None:
-    from runner.engine import Unreachable  # noqa: PLC0415
-
-    scenario = jobs(j=runs(faults=(Fault(on="configuration", answer=504, times=10_000),)))
+    scenario = jobs(j=runs(faults=(Fault(on=FaultTarget.CONFIGURATION, answer=504, times=10_000),)))
     with pytest.raises(Unreachable) as caught:
         run([step("j")], scenario)
-    assert str(caught.value).startswith("lost contact with Fusion for 5m")
-    assert str(caught.value).endswith("504 Gateway Timeout: injected fault: 504 on configuration)")
+    words = wording.text(caught.value.reason)
+    assert words.startswith("lost contact with Fusion for 5m")
+    assert words.endswith("504 Gateway Timeout: injected fault: 504 on configuration)")
 
 
 def test_report_writes_are_batched_per_tick() -> None:
@@ -659,12 +586,12 @@ def test_a_plan_mixing_datasource_spark_and_task_jobs() -> None:
         step("warm", "train", job="task:warm-cache", states=("success",)),
     ]
     result = run(steps, scenario)
-    assert result.outcome == "succeeded"
+    assert result.outcome is PlanOutcome.SUCCEEDED
     crawl = result.step("crawl")
     assert (crawl["attempts"][0]["state"], crawl["attempts"][0]["duration"]) == ("success", 40.0)
     assert crawl["attempts"][0]["criteria"][1]["actual"] is True
-    assert result.lines("started")[0] == "crawl: started a run; its id comes from the history"
-    assert result.lines("state")[0] == f"crawl: run {crawl['run_id']} running"
+    assert result.lines(Started)[0] == "crawl: started a run; its id comes from the history"
+    assert result.lines(RunIdentified)[0] == f"crawl: run {crawl['run_id']} running"
 
 
 def test_a_failed_datasource_run_gives_fusions_message() -> None:
@@ -690,7 +617,11 @@ def test_a_datasource_timeout_aborts_the_run() -> None:
 
 def test_a_lost_datasource_start_is_found_in_the_history() -> None:
     scenario = jobs(
-        **{"task:t": runs(RunScript(duration=10), faults=(Fault(on="start", answer="lost"),))}
+        **{
+            "task:t": runs(
+                RunScript(duration=10), faults=(Fault(on=FaultTarget.START, answer="lost"),)
+            )
+        }
     )
     result = run([step("t", job="task:t", states=("success",))], scenario)
     assert result.step("t")["outcome"] == "succeeded"
@@ -718,8 +649,8 @@ def test_a_run_that_shows_in_the_history_late_is_waited_for() -> None:
 
 
 def ended_at(result: Result, name: str) -> float:
-    line = next(e for e in result.events if e.step == name and e.kind in ("succeeded", "failed"))
-    return line.at
+    ended = next(e for e in result.of(StepEnded) if e.step == name)
+    return float(ended.at)
 
 
 def earlier_run(duration: float) -> Callable[[EmulatedFusion, FakeClock], None]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from runner.graph import dot, mermaid, waves
-from runner.plan import load_plan
-from tests.conftest import WritePlan
+from runner.loader import load_plan
+from tests.helpers.paths import WritePlan
 
 
 @pytest.mark.parametrize(

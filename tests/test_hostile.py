@@ -14,11 +14,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.client import job_segment
-from runner.emulator import _api_path
-from runner.plan import Plan, load_plan
+from runner.emulator.server import _api_path
+from runner.fusion import job_segment
+from runner.loader import load_plan
+from runner.plan import Plan
 from runner.problems import InvalidPlan
-from tests.conftest import EXAMPLES
+from tests.helpers.paths import EXAMPLES
 
 PROBLEM = re.compile(r"^[^\n]+?(:\d+:\d+)?: (\$[^\n]*: )?[^\n]+$")
 EXAMPLE_DATA = [yaml.safe_load(p.read_text()) for p in sorted(EXAMPLES.glob("*.yaml"))]

@@ -10,7 +10,7 @@ import sysconfig
 import venv
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.helpers.paths import EXAMPLES, ROOT
 
 
 def test_installed_wheel_validates_a_plan_outside_the_checkout(tmp_path: Path) -> None:

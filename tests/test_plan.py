@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from runner.cli import resolve_url
 from runner.errors import UsageError
-from runner.plan import Auth, RunIf, Success, load_plan, resolve_url
-from tests.conftest import EXAMPLES, WritePlan
+from runner.loader import load_plan
+from runner.plan import Auth, RunIf, Success
+from tests.helpers.paths import EXAMPLES, WritePlan
 
 
 def test_defaults_and_built_in_defaults(write_plan: WritePlan) -> None:

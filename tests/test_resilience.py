@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import random
 import signal
@@ -15,25 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from jsonschema import Draft202012Validator
 
-from runner import cli
 from runner.client import FusionClient
-from runner.emulator import Access, EmulatedFusion, Emulator
+from runner.emulator.model import EmulatedFusion
+from runner.emulator.server import Emulator
 from runner.engine import Engine
-from runner.plan import load_plan
-from runner.report import build_report
-from runner.scenario import Fault, JobScript, RunScript, Scenario, load_scenario
-from runner.schemas import load_schema
-from tests.conftest import EXAMPLES, WritePlan
-from tests.fakes import CREDENTIALS, EPOCH, FakeClock
-
-REPORTS = Draft202012Validator(load_schema("report.schema.json"))
+from runner.loader import load_plan, load_scenario
+from runner.report import Journal
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from tests.helpers.cli import invoke
+from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
+from tests.helpers.paths import EXAMPLES, WritePlan
+from tests.helpers.process import Lines
+from tests.helpers.recording import full_access
+from tests.helpers.reports import read_report, valid
 
 
 def fusion_run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+    result = invoke(*args, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -47,13 +45,7 @@ def emulator() -> Iterator[Emulator]:
             ),
         }
     )
-    access = Access(
-        user=CREDENTIALS["FUSION_USER"],
-        password=CREDENTIALS["FUSION_PASSWORD"],
-        api_key=CREDENTIALS["FUSION_API_KEY"],
-        token=CREDENTIALS["FUSION_TOKEN"],
-    )
-    with Emulator(EmulatedFusion(scenario), access=access) as running:
+    with Emulator(EmulatedFusion(scenario), access=full_access()) as running:
         yield running
 
 
@@ -117,11 +109,10 @@ def run_live(
             clock,
             url=running.url,
             rng=random.Random(5),
-            on_change=lambda e: reports.append(build_report(e)),
+            reporter=Journal(lambda report: reports.append(valid(report))),
         )
         engine.preflight()
-        engine.run()
-    assert list(REPORTS.iter_errors(reports[-1])) == []
+        engine.execute()
     return reports[-1]
 
 
@@ -129,7 +120,7 @@ def test_every_status_fault_still_succeeds_with_one_start_per_attempt(tmp_path: 
     """Every fault the emulator injects on status reads, on each job, in one plan."""
     faults = tuple(
         Fault(
-            on="status",
+            on=FaultTarget.STATUS,
             answer=answer,
             after=2 * index,
             retry_after=1 if answer in (429, 503) else None,
@@ -198,8 +189,7 @@ def test_the_report_is_valid_json_after_kill_9_at_any_moment(tmp_path: Path) -> 
         if not report.exists():
             seen["no report yet"] = seen.get("no report yet", 0) + 1
             continue
-        data: dict[str, Any] = json.loads(report.read_text())
-        assert list(REPORTS.iter_errors(data)) == []
+        data = read_report(report)
         seen[data["outcome"]] = seen.get(data["outcome"], 0) + 1
         for step in data["steps"]:
             if step["outcome"] == "running" and step["attempts"]:
@@ -221,8 +211,10 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("FUSION_")},
     )
     assert emulator.stderr is not None
+    requests = Lines(emulator.stderr)
     try:
-        url = emulator.stderr.readline().rsplit(" ", 1)[1].strip().removesuffix("/api")
+        banner = requests.until("serving Fusion's API at ")
+        url = banner.rsplit(" ", 1)[1].strip().removesuffix("/api")
         (tmp_path / "plan.yaml").write_text(
             f"version: 1\nfusion:\n  url: {url}\n  auth: none\nsteps: [long, after]\n"
         )
@@ -233,17 +225,15 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
             text=True,
         )
         assert first.stderr is not None
-        while "started run" not in first.stderr.readline():
-            pass
+        output = Lines(first.stderr)
+        output.until("started run")
         first.send_signal(signal.SIGINT)
         assert first.wait(timeout=30) == 130
-        tail = first.stderr.read().splitlines()
-        first.stderr.close()
-        assert tail[-1] == (
+        assert output.rest()[-1] == (
             "fusion-run: detached; to follow the runs still going: "
             "fusion-run plan.yaml --resume fusion-run-report.json"
         )
-        detached = json.loads((tmp_path / "fusion-run-report.json").read_text())
+        detached = read_report(tmp_path / "fusion-run-report.json")
         assert (detached["outcome"], detached["detached"]) == ("interrupted", True)
         run_id = detached["steps"][0]["run_id"]
 
@@ -256,7 +246,7 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
             check=False,
         )
         assert second.returncode == 0, second.stderr
-        resumed = json.loads((tmp_path / "fusion-run-report.json").read_text())
+        resumed = read_report(tmp_path / "fusion-run-report.json")
         long = resumed["steps"][0]
         assert (long["outcome"], long["run_id"], long["attempts"][0]["adopted"]) == (
             "succeeded",
@@ -267,19 +257,9 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
             "path": "fusion-run-report.json",
             "outcome": "interrupted",
         }
-        assert "POST /api/spark/jobs/long" not in emulator_requests_after(emulator, run_id)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
-        if emulator.stderr:
-            emulator.stderr.close()
-
-
-def emulator_requests_after(emulator: subprocess.Popen[str], _run_id: str) -> str:
-    """The emulator's request log so far (it logs one line per request on stderr)."""
-    emulator.terminate()
-    emulator.wait(timeout=10)
-    assert emulator.stderr is not None
-    log = emulator.stderr.read()
-    assert log.count("POST /api/spark/jobs/long ->") == 1  # started once, by the first process
-    return log.split("POST /api/spark/jobs/long -> 200", 1)[1]
+    log = requests.seen + requests.rest()
+    starts = [line for line in log if line.startswith("POST /api/spark/jobs/long ->")]
+    assert starts == ["POST /api/spark/jobs/long -> 200"]  # started once, by the first process

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from runner.emulator import EmulatedFusion, ModelFusion
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
 from runner.errors import UsageError
-from runner.report import build_report, write_atomically
+from runner.report import Journal, write_atomically
 from runner.resume import load_resume
 from runner.scenario import JobScript, RunScript, Scenario
-from tests.fakes import EPOCH, FakeClock, step
-from tests.test_engine import plan_of
+from tests.helpers.engine import plan_of
+from tests.helpers.fakes import EPOCH, FakeClock, step
 
 SCENARIO = Scenario(
     jobs={
@@ -47,8 +48,7 @@ class Session:
         plan = plan_of(steps)
         start = self.clock.now
 
-        def changed(engine: Engine) -> None:
-            report = build_report(engine)
+        def write(report: dict[str, Any]) -> None:
             self.reports.append(report)
             write_atomically(self.path, report)
 
@@ -58,13 +58,13 @@ class Session:
             self.clock,
             url="http://emulated",
             rng=random.Random(3),
-            on_change=changed,
+            reporter=Journal(write),
             detach=detach_at is not None,
             interrupts=lambda: int(detach_at is not None and self.clock.now - start >= detach_at),
             resume=load_resume(resume, plan, force=force) if resume else None,
         )
         engine.preflight()
-        engine.run()
+        engine.execute()
         return engine
 
     def report(self) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_detach_leaves_runs_going(tmp_path: Path) -> None:
     session = Session(tmp_path)
     engine = session.run(detach_at=30)
     report = session.report()
-    assert (engine.outcome, report["outcome"], report["detached"]) == (
+    assert (engine.result.outcome, report["outcome"], report["detached"]) == (
         "interrupted",
         "interrupted",
         True,
@@ -97,7 +97,7 @@ def test_resume_after_a_detach_follows_the_runs_left_going(tmp_path: Path) -> No
     session.clock.advance(60)
     engine = session.run(resume=session.path)
     report = session.report()
-    assert engine.outcome == "succeeded"
+    assert engine.result.outcome == "succeeded"
     assert session.outcomes() == dict.fromkeys("abcd", "succeeded")
     assert report["resumed_from"] == {"path": session.path, "outcome": "interrupted"}
     assert {name: session.model.starts(name) for name in "abcd"} == {"a": 1, "b": 1, "c": 2, "d": 1}
@@ -109,7 +109,7 @@ def test_resume_after_a_detach_follows_the_runs_left_going(tmp_path: Path) -> No
 def test_resume_after_a_failure_reruns_the_failed_and_their_dependents(tmp_path: Path) -> None:
     session = Session(tmp_path)
     first = session.run()
-    assert first.outcome == "failed"
+    assert first.result.outcome == "failed"
     assert session.outcomes() == {"a": "succeeded", "b": "succeeded", "c": "failed", "d": "skipped"}
     session.run(resume=session.path)
     assert session.outcomes() == dict.fromkeys("abcd", "succeeded")

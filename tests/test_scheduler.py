@@ -4,8 +4,10 @@ import itertools
 
 import pytest
 
-from runner.scheduler import Outcome, Scheduler, Skip
-from tests.fakes import step
+from runner import wording
+from runner.outcomes import Outcome
+from runner.scheduler import Scheduler, Skip
+from tests.helpers.fakes import step
 
 S, F = Outcome.SUCCEEDED, Outcome.FAILED
 
@@ -62,11 +64,16 @@ def test_run_if_truth_table(run_if: str) -> None:
 
 
 def test_readme_table_matches() -> None:
-    from tests.conftest import ROOT  # noqa: PLC0415
+    from tests.helpers.paths import ROOT  # noqa: PLC0415
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for rule in TABLE:
         assert f"| `{rule}`" in readme
+
+
+def said(skips: list[Skip]) -> list[tuple[str, str, bool]]:
+    """Each skip as (step, its reason in words, excluded)."""
+    return [(skip.name, wording.text(skip.reason), skip.excluded) for skip in skips]
 
 
 def test_cascade_skips_every_dependent_in_one_step_with_reasons() -> None:
@@ -79,9 +86,9 @@ def test_cascade_skips_every_dependent_in_one_step_with_reasons() -> None:
     ]
     scheduler = Scheduler(steps, max_parallel=4)
     assert scheduler.ready() == ["train"]
-    assert scheduler.finished("train", Outcome.TIMED_OUT) == [
-        Skip("evaluate", "upstream 'train' timed out", excluded=False),
-        Skip("publish", "upstream 'evaluate' was skipped", excluded=False),
+    assert said(scheduler.finished("train", Outcome.TIMED_OUT)) == [
+        ("evaluate", "upstream 'train' timed out", False),
+        ("publish", "upstream 'evaluate' was skipped", False),
     ]
     assert scheduler.ready() == ["notify", "alert"]
     assert scheduler.outcomes == {
@@ -109,7 +116,7 @@ def test_skip_reasons(run_if: str, outcomes: list[Outcome], reason: str) -> None
     scheduler.ready()
     scheduler.finished("a", outcomes[0])
     [skip] = scheduler.finished("b", outcomes[1])
-    assert skip.reason == reason
+    assert wording.text(skip.reason) == reason
 
 
 def test_every_upstream_excluded() -> None:
@@ -120,9 +127,9 @@ def test_every_upstream_excluded() -> None:
     ]
     scheduler = Scheduler(steps, max_parallel=2)
     scheduler.ready()
-    assert scheduler.finished("a", S) == [
-        Skip("on-fail", "no upstream failed (run_if: at_least_one_failed)", excluded=True),
-        Skip("after", "every upstream was excluded", excluded=True),
+    assert said(scheduler.finished("a", S)) == [
+        ("on-fail", "no upstream failed (run_if: at_least_one_failed)", True),
+        ("after", "every upstream was excluded", True),
     ]
     assert scheduler.done
 
@@ -153,7 +160,7 @@ def test_fail_fast_stops_starting() -> None:
     steps = [step("a"), step("b"), step("c"), step("d", "a")]
     scheduler = Scheduler(steps, max_parallel=2, fail_fast=True)
     assert scheduler.ready() == ["a", "b"]
-    assert scheduler.finished("a", F) == [Skip("d", "upstream 'a' failed", excluded=False)]
+    assert said(scheduler.finished("a", F)) == [("d", "upstream 'a' failed", False)]
     assert scheduler.stopped
     assert scheduler.ready() == []
     assert scheduler.stop() == ["c"]

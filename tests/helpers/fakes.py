@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from runner.emulator import FIXED_EPOCH
+from runner.emulator.model import FIXED_EPOCH
 from runner.plan import OnRunning, RunIf, Step, Success
 
 

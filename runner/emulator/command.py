@@ -1,0 +1,45 @@
+"""`fusion-emulator`: serve an emulated Fusion on 127.0.0.1 until interrupted."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from runner.emulator.model import EmulatedFusion
+from runner.emulator.server import Access, Emulator
+from runner.exits import guarded
+from runner.loader import load_scenario
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--port", default=8764, show_default=True, help="Port on 127.0.0.1 (0: any free one)."
+)
+@click.option("--scenario", type=click.Path(dir_okay=False), help="A scenario YAML file.")
+@click.option("--user", envvar="FUSION_USER", help="Require this user (default: $FUSION_USER).")
+@click.option(
+    "--password", envvar="FUSION_PASSWORD", help="Its password (default: $FUSION_PASSWORD)."
+)
+@click.option("--api-key", envvar="FUSION_API_KEY", help="Accept this x-api-key ($FUSION_API_KEY).")
+def main(
+    port: int, scenario: str | None, user: str | None, password: str | None, api_key: str | None
+) -> None:
+    """Serve an emulated Fusion Spark jobs API on 127.0.0.1 until interrupted."""
+
+    def serve() -> int:
+        model = EmulatedFusion(load_scenario(scenario) if scenario else None)
+        access = Access(user=user, password=password, api_key=api_key)
+        emulator = Emulator(
+            model, port=port, access=access, log=lambda line: click.echo(line, err=True)
+        )
+        with emulator:
+            click.echo(f"fusion-emulator: serving Fusion's API at {emulator.url}/api", err=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return 0
+
+    sys.exit(guarded(serve, show_traceback=False))

@@ -1,0 +1,12 @@
+"""The engine: runs a plan's steps against Fusion as one state machine per step.
+
+`phases` holds the phases, the table of moves between them and each phase's data; `handlers` is the
+table of one handler per phase, which live in `starting` and `following` and share `context`;
+`preflight` checks that the jobs exist; `driver` holds `Engine`, the loop that joins them to the
+scheduler, a clock and the reporters.
+"""
+
+from runner.engine.driver import Engine, Resume
+from runner.engine.preflight import JobsNotFound, Unreachable
+
+__all__ = ["Engine", "JobsNotFound", "Resume", "Unreachable"]

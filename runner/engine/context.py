@@ -1,0 +1,69 @@
+"""What every phase handler shares: the engine as they see it (`Context`), the polling and
+retry constants, and the rule that tells our run from the ones Fusion listed before our start."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol, TypeVar
+
+from runner.clock import Clock
+from runner.engine.phases import Before, Phase, StepState
+from runner.events import Event
+from runner.fusion import Fusion, FusionError
+from runner.outcomes import Outcome
+from runner.plan import Step
+from runner.reasons import Reason
+from runner.status import RunStatus
+
+FIRST_POLL = 0.5  # seconds after a start before the first status read
+POLL_GROWTH = 1.15  # each wait between reads is this much longer, up to poll_interval
+STALE_READS = 3  # reads showing another run before we look ours up in /all
+CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
+START_TRIES = 3  # starts of one attempt that may fail before anything ran
+VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
+CLOCK_SKEW = 300.0  # seconds our clock and Fusion's may disagree when matching a run to a start
+EXPECTED_SLACK = 0.2  # seconds after a run's expected end (its last good run's duration) to read
+JITTER = 0.1  # retry delays vary by up to this fraction either way
+
+
+class Context(Protocol):
+    """What a handler may use of the engine."""
+
+    fusion: Fusion
+    clock: Clock
+    rng: random.Random
+
+    def emit(self, event: Event) -> None: ...
+    def warn(self, event: Event) -> None: ...
+    def end(self, s: StepState, outcome: Outcome, reason: Reason | None) -> None: ...
+    def may_start(self) -> bool: ...  # False once the plan stops starting steps: no retries
+
+
+Handler = Callable[[Context, StepState, float], Phase]
+D = TypeVar("D")
+
+
+def phase_data(s: StepState, kind: type[D]) -> D:
+    assert isinstance(s.data, kind), f"{s.step.name} in {s.phase} holds {s.data!r}"
+    return s.data
+
+
+def could_be_ours(before: Before, status: RunStatus) -> bool:
+    """A run this step's start may have begun: one Fusion did not show before the start, that
+    did not begin well before it (allowing for clocks that disagree)."""
+    if not status.run_id or status.run_id == before.latest or status.run_id in before.known:
+        return False
+    return status.started is None or status.started >= before.wall - timedelta(seconds=CLOCK_SKEW)
+
+
+def backoff(rng: random.Random, failures: int, error: FusionError) -> float:
+    """Seconds before trying again: Fusion's Retry-After, else 1, 2, 4 ... 60, ±10 %."""
+    if error.retry_after is not None:
+        return error.retry_after
+    return min(60.0, 2.0 ** min(failures - 1, 6)) * (1 + rng.uniform(-JITTER, JITTER))
+
+
+def interval(step: Step, reads: int) -> float:
+    return min(float(step.poll_interval), FIRST_POLL * POLL_GROWTH ** (reads + 1))

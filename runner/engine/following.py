@@ -1,0 +1,190 @@
+"""The handlers of a run that is ours: FOLLOW reads its status and judges it when it ends, CANCEL
+follows a run we asked Fusion to cancel, RETRY_DELAY waits out the delay before the next attempt.
+
+A status is ours only if its run id is the one the start gave us; Fusion's "latest run" can still
+be the previous one right after a start, and after `STALE_READS` such reads we look ours up in
+`/all`. Status reads start soon after a start and stretch geometrically up to the step's
+`poll_interval`: a short job is seen ending soon, a long one is not hammered.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from runner.engine.context import (
+    CANCEL_GRACE,
+    EXPECTED_SLACK,
+    FIRST_POLL,
+    JITTER,
+    STALE_READS,
+    Context,
+    could_be_ours,
+    interval,
+    phase_data,
+)
+from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
+from runner.events import CancelFailed, Cancelling, Retrying, RunIdentified, StateChanged
+from runner.fusion import FusionError
+from runner.judge import judge
+from runner.outcomes import Outcome
+from runner.reasons import CancelEnding, Cancelled, Cause, CriteriaFailed, Reason, StepTimeout
+from runner.status import CANCELLED, RunStatus
+
+
+def follow(ctx: Context, s: StepState, now: float) -> Phase:
+    """Read our run's status; judge it when it ends; cancel it when the step's timeout passes."""
+    data = phase_data(s, Following)
+    status = _read_our_run(ctx, s, data)
+    if status is not None and status.terminal:
+        return ended(ctx, s, now, status)
+    phase = Phase.FOLLOW
+    if now - data.started >= s.step.timeout:
+        order_cancel(ctx, s, now, Outcome.TIMED_OUT, StepTimeout(limit=s.step.timeout))
+        phase = Phase.CANCEL
+    _next_read(s, data, now, phase)
+    return phase
+
+
+def cancel(ctx: Context, s: StepState, now: float) -> Phase:
+    """Follow a run we asked Fusion to cancel, until Fusion shows it ended or the grace passes."""
+    data = phase_data(s, Following)
+    status = _read_our_run(ctx, s, data)
+    if status is not None and status.terminal:
+        return ended(ctx, s, now, status)
+    order = data.cancel
+    assert order is not None
+    if now >= order.deadline:
+        unconfirmed = CancelEnding.UNCONFIRMED
+        reason = Cancelled(
+            cause=order.cause, run_id=data.run_id, ending=unconfirmed, grace=CANCEL_GRACE
+        )
+        ctx.end(s, order.outcome, reason)
+        return Phase.DONE
+    _next_read(s, data, now, Phase.CANCEL)
+    return Phase.CANCEL
+
+
+def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause: Cause) -> None:
+    """Ask Fusion to cancel our run; the step's outcome will be `outcome` once Fusion confirms.
+    A failed request is only a warning: the reads that follow meet the same fault, and handle it."""
+    data = phase_data(s, Following)
+    data.cancel = CancelOrder(outcome=outcome, cause=cause, deadline=now + CANCEL_GRACE)
+    ctx.emit(Cancelling(step=s.step.name, run_id=data.run_id, cause=cause))
+    try:
+        ctx.fusion.cancel(s.step.job)
+    except FusionError as error:
+        ctx.warn(CancelFailed(step=s.step.name, run_id=data.run_id, error=str(error)))
+    data.reads, s.due = 0, now + FIRST_POLL
+
+
+def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
+    """Our run's status, or None while Fusion shows another run (looked up in /all after a few)."""
+    status = ctx.fusion.status(s.step.job)
+    s.contact = None
+    attempt = s.result.attempts[-1]
+    attempt.status_reads += 1
+    if (
+        data.run_id is None
+        and status.run_id
+        and status.visible
+        and could_be_ours(data.before, status)
+    ):
+        # A Jobs API start gives no run id: ours is the first run newer than the one before.
+        data.run_id = attempt.run_id = status.run_id
+        data.last_state = status.state
+        ctx.emit(RunIdentified(step=s.step.name, run_id=status.run_id, state=status.state))
+    if status.run_id != data.run_id or not status.visible:
+        data.stale += 1
+        found = _look_up(ctx, s, data) if data.stale >= STALE_READS else None
+        if found is None:
+            return None
+        status = found
+    data.stale = 0
+    attempt.state = status.state
+    if status.state != data.last_state:
+        data.last_state = status.state
+        if not status.terminal:
+            ctx.emit(StateChanged(step=s.step.name, state=status.state))
+    return status
+
+
+def _look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
+    if data.run_id is None:  # not known yet: nothing to look for
+        return None
+    return next((r for r in ctx.fusion.runs(s.step.job) if r.run_id == data.run_id), None)
+
+
+def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
+    """When to read again: the adaptive interval, but never past a deadline, so that a
+    timeout or the end of a cancellation's grace is acted on when it falls due. When the
+    job's last good run says when this one should end, read just after that, then start
+    the short waits again: a run that takes as long as last time is seen ending at once."""
+    data.reads += 1
+    wait = interval(s.step, data.reads)
+    if data.expected is not None and phase is Phase.FOLLOW:
+        until_expected = data.started + data.expected + EXPECTED_SLACK - now
+        if until_expected <= 0:  # the expected end has passed: short waits again
+            data.expected, data.reads = None, 0
+            wait = interval(s.step, 0)
+        else:
+            wait = min(wait, until_expected)
+    if phase is Phase.CANCEL:
+        assert data.cancel is not None
+        deadline = data.cancel.deadline
+    else:
+        deadline = data.started + s.step.timeout
+    s.due = now + (wait if deadline <= now else min(wait, deadline - now))
+
+
+def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
+    """Our run ended: record it, then judge it (or close the cancellation), retry or end."""
+    data = phase_data(s, Following)
+    attempt = s.result.attempts[-1]
+    observed = now - data.started
+    wall = ctx.clock.wall()
+    attempt.state = status.state
+    attempt.duration = status.duration if status.duration is not None else observed
+    attempt.started_at = status.started or wall - timedelta(seconds=observed)
+    attempt.ended_at = status.ended or wall
+    attempt.error = status.message
+    order = data.cancel
+    ended_on_its_own = (
+        order is not None and order.outcome is Outcome.CANCELLED and status.state not in CANCELLED
+    )
+    if order is not None and not ended_on_its_own:
+        attempt.criteria = []
+        cancelled = Cancelled(cause=order.cause, run_id=data.run_id)
+        if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, "timeout", cancelled):
+            return Phase.RETRY_DELAY
+        ctx.end(s, order.outcome, cancelled)
+        return Phase.DONE
+    attempt.criteria = judge(status, s.step.success, duration=attempt.duration)
+    failed = tuple(c for c in attempt.criteria if not c.passed)
+    if not failed:
+        ctx.end(s, Outcome.SUCCEEDED, None)
+        return Phase.DONE
+    reason = CriteriaFailed(criteria=failed)
+    if _retry(ctx, s, now, "state" if failed[0].name == "state" else "criteria", reason):
+        return Phase.RETRY_DELAY
+    ctx.end(s, Outcome.FAILED, reason)
+    return Phase.DONE
+
+
+def _retry(ctx: Context, s: StepState, now: float, kind: str, reason: Reason) -> bool:
+    """Wait out the retry delay before the next attempt, if the step retries this `kind`."""
+    step, failed = s.step, len(s.result.attempts)
+    if kind not in step.retry_on or failed > step.retries or not ctx.may_start():
+        return False
+    delay = step.retry_delay * step.retry_backoff ** (failed - 1)
+    delay *= 1 + ctx.rng.uniform(-JITTER, JITTER)
+    ctx.emit(Retrying(step=step.name, attempt=failed, reason=reason, delay=delay))
+    s.data = None
+    s.due = s.became_due = now + delay
+    return True
+
+
+def retry_delay(ctx: Context, s: StepState, now: float) -> Phase:
+    """The retry delay is over: the next attempt begins with a check."""
+    s.data = Checking()
+    s.due = now
+    return Phase.CHECK

@@ -1,0 +1,181 @@
+"""The phases of a step, the one table of moves between them, and each phase's own data.
+
+A step is in exactly one phase. The engine acts on a step when it is due, by calling the one
+handler of its phase (`runner.engine.handlers.HANDLERS`); the handler returns the next phase, and
+the engine checks the move against `TRANSITIONS`. The plan as a whole (an interrupt, the plan's
+timeout, fail_fast, refused credentials, a detach) moves steps too, along the same table.
+
+Every move, `FROM -> TO  when`:
+
+    UPSTREAM    -> CHECK        the scheduler says the step may start
+    UPSTREAM    -> PICK_UP      ... and an earlier fusion-run left its run going (--resume)
+    UPSTREAM    -> DONE         skipped by run_if, or the plan stopped before the step was ready
+    PICK_UP     -> PICK_UP      Fusion is out of reach: look again after a backoff
+    PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
+    PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left
+    PICK_UP     -> START        the run is gone from Fusion: start the job
+    PICK_UP     -> DONE         the run ended meanwhile and is judged; or an error; or a stop
+    CHECK       -> CHECK        Fusion is out of reach: read again after a backoff
+    CHECK       -> START        no run of the job is active
+    CHECK       -> WAIT_OTHER   another run is active, and on_running is wait
+    CHECK       -> FOLLOW       another run is active, and on_running is adopt
+    CHECK       -> DONE         another run is active and on_running is fail; an error; a stop
+    WAIT_OTHER  -> WAIT_OTHER   the other run is still going
+    WAIT_OTHER  -> START        the other run ended
+    WAIT_OTHER  -> DONE         the step's timeout passed first; or an error; or the plan stopped
+    START       -> FOLLOW       Fusion answered the start
+    START       -> RETRY_DELAY  the run ended within the start's answer, not accepted; retries left
+    START       -> VERIFY       the start may have reached Fusion, but its answer was lost
+    START       -> CHECK        Fusion refused for now (409, or a fault before the request arrived)
+    START       -> DONE         the run ended within the start's answer; or the start failed
+    VERIFY      -> VERIFY       no new run listed yet, or Fusion is out of reach: look again
+    VERIFY      -> FOLLOW       a run Fusion did not list before the start: the start's own
+    VERIFY      -> RETRY_DELAY  that run has ended already, not as accepted; retries left
+    VERIFY      -> CHECK        no such run after every look: the start never arrived, send it again
+    VERIFY      -> DONE         that run has ended already and is judged; or the start failed
+    FOLLOW      -> FOLLOW       the run is still going, or Fusion is out of reach for now
+    FOLLOW      -> CANCEL       the step's timeout passed, or the plan stops (timeout, fail_fast...)
+    FOLLOW      -> RETRY_DELAY  the run ended, not as the plan accepts, and retries are left
+    FOLLOW      -> DONE         the run ended and is judged; or an error; or fusion-run stops
+    CANCEL      -> CANCEL       Fusion has not shown the run ended yet
+    CANCEL      -> RETRY_DELAY  cancelled by the step's timeout, and retry_on has timeout
+    CANCEL      -> DONE         the run ended, or the grace period passed, or an error, or a stop
+    RETRY_DELAY -> CHECK        the delay is over: the next attempt begins
+    RETRY_DELAY -> DONE         the plan stopped during the delay
+
+A step in CHECK or START whose move leaves it due at once is acted on again in the same pass, so a
+check, a start and its answer happen together, as one request follows another.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from runner.fusion import FusionError
+from runner.outcomes import Outcome
+from runner.plan import Step
+from runner.reasons import Cause
+from runner.result import StepResult
+
+LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+class Phase(enum.Enum):
+    UPSTREAM = "waiting for upstream"  # the scheduler holds it
+    PICK_UP = "picking up"  # look up the run an earlier fusion-run left going
+    CHECK = "checking"  # is a run of the job active already?
+    WAIT_OTHER = "waiting"  # someone else's run is active (on_running: wait)
+    START = "starting"  # ask Fusion to start the job
+    VERIFY = "verifying"  # a start's answer was lost: find its run before starting again
+    FOLLOW = "polling"  # our run is active: read its status
+    CANCEL = "cancelling"  # we asked Fusion to cancel our run: follow it to its end
+    RETRY_DELAY = "retry"  # waiting out retry_delay before the next attempt
+    DONE = "done"
+
+
+P = Phase
+TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    P.UPSTREAM: frozenset({P.CHECK, P.PICK_UP, P.DONE}),
+    P.PICK_UP: frozenset({P.PICK_UP, P.FOLLOW, P.RETRY_DELAY, P.START, P.DONE}),
+    P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
+    P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.DONE}),
+    P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.CHECK, P.DONE}),
+    P.VERIFY: frozenset({P.VERIFY, P.FOLLOW, P.RETRY_DELAY, P.CHECK, P.DONE}),
+    P.FOLLOW: frozenset({P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.DONE}),
+    P.CANCEL: frozenset({P.CANCEL, P.RETRY_DELAY, P.DONE}),
+    P.RETRY_DELAY: frozenset({P.CHECK, P.DONE}),
+    P.DONE: frozenset(),
+}
+ACT_AT_ONCE = frozenset({P.CHECK, P.START})  # acted on in the same pass when entered due now
+
+
+# --- what each phase keeps ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Before:
+    """What Fusion showed before our start: how to tell our run from the ones already there."""
+
+    latest: str | None = None  # the latest run's id
+    known: frozenset[str] = frozenset()  # every run id listed (Jobs API: a start names no run)
+    wall: datetime = LONG_AGO  # when we asked Fusion to start
+    expected: float | None = None  # seconds the job's last good run took
+
+
+@dataclass(kw_only=True, slots=True)
+class Checking:
+    failures: int = 0  # starts of this attempt that failed before anything ran
+
+
+@dataclass(kw_only=True, slots=True)
+class PickingUp:
+    run_id: str
+
+
+@dataclass(kw_only=True, slots=True)
+class WaitingOther:
+    reads: int = 0
+    failures: int = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class Starting:
+    before: Before
+    failures: int = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class Verifying:
+    before: Before
+    error: FusionError  # what lost the start's answer
+    failures: int = 0
+    lookups: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CancelOrder:
+    outcome: Outcome  # the step's outcome once Fusion confirms: timed_out or cancelled
+    cause: Cause
+    deadline: float  # clock time after which we stop waiting for the confirmation
+
+
+@dataclass(kw_only=True, slots=True)
+class Following:
+    run_id: str | None  # None until a Jobs API history shows which run is ours
+    started: float  # clock time of the start or the adoption
+    before: Before
+    expected: float | None = None
+    reads: int = 0  # status reads since the waits last restarted, for the adaptive interval
+    stale: int = 0  # consecutive reads that showed another run
+    last_state: str | None = None
+    cancel: CancelOrder | None = None  # set in CANCEL
+
+
+PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Following | None
+
+
+@dataclass(kw_only=True, slots=True)
+class Contact:
+    """A streak of failed requests: when it began and how many failed."""
+
+    since: float
+    failures: int = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class StepState:
+    """A step inside the engine: its phase, when it is next due, and that phase's data."""
+
+    step: Step
+    result: StepResult
+    phase: Phase = Phase.UPSTREAM
+    due: float = 0.0
+    became_due: float = 0.0  # when the current attempt came due: on_running: wait counts from it
+    data: PhaseData = None
+    contact: Contact | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.phase is not Phase.DONE

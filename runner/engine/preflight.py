@@ -1,0 +1,101 @@
+"""Before anything starts: every step's job must exist in Fusion, checked once per job.
+
+Transient faults are ridden out within the plan's retry budget, as the steps' reads are; past it,
+`Unreachable`. Credentials that may not read configurations (403) make the check impossible,
+which is a warning, not a failure: the steps' own requests will tell.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from runner.clock import Clock
+from runner.engine.context import backoff
+from runner.events import ConfigurationsUnreadable, ContactLost, Event
+from runner.fusion import ErrorKind, Fusion, FusionError
+from runner.plan import Plan, Step
+from runner.reasons import LostContact
+
+
+class Unreachable(Exception):
+    """Fusion stayed out of reach for the whole retry budget before anything started."""
+
+    def __init__(self, reason: LostContact) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class JobsNotFound(Exception):
+    """The preflight found steps whose job Fusion has no configuration for."""
+
+    def __init__(self, steps: list[tuple[int, Step]]) -> None:
+        super().__init__(f"{len(steps)} job(s) not found")
+        self.steps = steps  # (index in the plan, step)
+
+
+def check_jobs(
+    plan: Plan,
+    fusion: Fusion,
+    clock: Clock,
+    *,
+    rng: random.Random,
+    interrupts: Callable[[], int],
+    emit: Callable[[Event], None],
+    warn: Callable[[Event], None],
+) -> None:
+    """JobsNotFound naming every step whose job does not exist; nothing starts either way."""
+    missing: list[tuple[int, Step]] = []
+    known: dict[str, bool] = {}
+    for index, step in enumerate(plan.steps):
+        if step.job not in known:
+            try:
+                config = _configuration(
+                    step.job,
+                    plan=plan,
+                    fusion=fusion,
+                    clock=clock,
+                    rng=rng,
+                    interrupts=interrupts,
+                    emit=emit,
+                )
+            except FusionError as error:
+                if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
+                    warn(ConfigurationsUnreadable())
+                    return
+                raise
+            known[step.job] = config is not None
+        if not known[step.job]:
+            missing.append((index, step))
+    if missing:
+        raise JobsNotFound(missing)
+
+
+def _configuration(
+    job: str,
+    *,
+    plan: Plan,
+    fusion: Fusion,
+    clock: Clock,
+    rng: random.Random,
+    interrupts: Callable[[], int],
+    emit: Callable[[Event], None],
+) -> dict[str, Any] | None:
+    """The job's configuration, trying again through transient faults within the budget."""
+    since, failures = clock.monotonic(), 0
+    while True:
+        try:
+            return fusion.configuration(job)
+        except FusionError as error:
+            out_of_reach = clock.monotonic() - since
+            if error.kind is not ErrorKind.TRANSIENT:
+                raise
+            if out_of_reach >= plan.fusion.retry_budget:
+                raise Unreachable(LostContact(seconds=out_of_reach, error=str(error))) from None
+            if not failures:
+                emit(ContactLost(error=str(error)))
+            failures += 1
+            clock.sleep(backoff(rng, failures, error))
+            if interrupts():
+                raise KeyboardInterrupt from None

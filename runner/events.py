@@ -1,0 +1,179 @@
+"""What happens while a plan runs, as one stream of typed, frozen events: facts, no English.
+
+The engine emits them in order; reporters (`Reporter`) consume them with the result model they
+describe: the console prints them (`runner.wording` says them in words), the journal
+(`runner.report`) decides from them when to write the report, and JUnit and the GitHub summary
+render the final result. `at` is seconds since the plan started; `step` is None for events about
+the plan as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from runner.outcomes import Outcome, PlanOutcome
+from runner.reasons import Cause, Reason
+
+if TYPE_CHECKING:
+    from runner.result import PlanResult
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    at: float = 0.0
+    step: str | None = None
+
+
+# --- a step's run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Started(Event):
+    """Fusion accepted a start (or, `adopted`, the step took over a run already going)."""
+
+    run_id: str | None  # None when the Jobs API names no run: it comes from the history
+    attempt: int
+    adopted: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunIdentified(Event):
+    """A Jobs API start named no run; the history now shows which run is ours."""
+
+    run_id: str
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StateChanged(Event):
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepEnded(Event):
+    outcome: Outcome
+    reason: Reason | None  # None when the step succeeded
+    duration: float | None  # of the last attempt's run, seconds
+    run_id: str | None  # of the last attempt
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Retrying(Event):
+    attempt: int  # the attempt that failed
+    reason: Reason
+    delay: float  # seconds until the next attempt
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitingForOther(Event):
+    """on_running: wait: another run of the job is active; the step starts when it ends."""
+
+    run_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cancelling(Event):
+    run_id: str | None
+    cause: Cause
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CancelFailed(Event):
+    run_id: str | None
+    error: str
+
+
+# --- Fusion's faults ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContactLost(Event):
+    """A request failed transiently; fusion-run tries again within the retry budget."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StartRetrying(Event):
+    """A start failed before it reached Fusion; fusion-run sends it again."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StartAnswerLost(Event):
+    """A start may have reached Fusion, but its answer was lost: look for its run first."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LostStartFound(Event):
+    run_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunGone(Event):
+    """The run an earlier fusion-run left going is not in Fusion any more."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConfigurationsUnreadable(Event):
+    """403 on reading job configurations: the preflight cannot check that the jobs exist."""
+
+
+# --- the plan -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterruptReceived(Event):
+    detach: bool  # leave the runs going (on_interrupt: detach), or cancel them
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanStarted(Event):
+    """The preflight passed; the steps start now."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActiveRun:
+    step: str
+    phase: str  # the engine's phase, in a word
+    age: float  # seconds since the run started
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Tick(Event):
+    """The engine acted on everything due; it sleeps next. Reporters batch their work here."""
+
+    active: tuple[ActiveRun, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanEnded(Event):
+    outcome: PlanOutcome
+
+
+class Reporter(Protocol):
+    """Consumes the event stream as the plan runs, then the final result once."""
+
+    def handle(self, event: Event, result: PlanResult) -> None: ...
+    def finish(self, result: PlanResult) -> None: ...
+
+
+class Reporters:
+    """Several reporters as one, each called in the order given."""
+
+    def __init__(self, *reporters: Reporter) -> None:
+        self.reporters = reporters
+
+    def handle(self, event: Event, result: PlanResult) -> None:
+        for reporter in self.reporters:
+            reporter.handle(event, result)
+
+    def finish(self, result: PlanResult) -> None:
+        for reporter in self.reporters:
+            reporter.finish(result)

@@ -1,0 +1,172 @@
+"""One execution of `fusion-run PLAN`: join the plan, Fusion (or the emulator), the engine and
+the reporters, with SIGINT and SIGTERM turned into a cancellation the engine carries out."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from runner import wording
+from runner.client import FusionClient
+from runner.clock import SystemClock
+from runner.console import Console
+from runner.engine import Engine, JobsNotFound, Unreachable
+from runner.errors import ExitCode, FatalError, UsageError
+from runner.events import Reporters
+from runner.fusion import Fusion
+from runner.github import GitHubActions
+from runner.junit import JUnitFile
+from runner.outcomes import PlanOutcome
+from runner.plan import Auth, OnInterrupt, Plan
+from runner.problems import InvalidPlan, Problem
+from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
+from runner.report import Journal, report_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runner.cli import Options
+
+
+class Interrupts:
+    """Counts SIGINT and SIGTERM, and wakes the clock so the engine acts at once."""
+
+    def __init__(self, clock: SystemClock) -> None:
+        self.count = 0
+        self.clock = clock
+
+    def __call__(self) -> int:
+        return self.count
+
+    def receive(self, _signal: int, _frame: FrameType | None) -> None:
+        self.count += 1
+        self.clock.wake()
+
+
+@contextmanager
+def catching_signals(clock: SystemClock) -> Iterator[Interrupts]:
+    interrupts = Interrupts(clock)
+    previous = {
+        sig: signal.signal(sig, interrupts.receive) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield interrupts
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
+    console = Console(
+        quiet=options.quiet,
+        report=options.report,
+        resume_command=f"fusion-run {plan.file} --resume {options.report}",
+    )
+    log = (lambda line: console.write(f"        {line}")) if options.verbose else None
+    resume = None
+    if options.resume:
+        from runner.resume import load_resume  # noqa: PLC0415
+
+        resume = load_resume(options.resume, plan, force=options.force)
+    final = Reporters(
+        *([JUnitFile(options.junit)] if options.junit else []),
+        GitHubActions(plan, environ, click.echo),
+    )
+    with ExitStack() as stack:
+        fusion, url = _connect(plan, options, url, environ=environ, log=log, stack=stack)
+        clock = SystemClock()
+        interrupts = stack.enter_context(catching_signals(clock))
+        engine = Engine(
+            plan,
+            fusion,
+            clock,
+            url=url,
+            max_parallel=options.max_parallel,
+            reporter=Reporters(Journal(report_file(options.report)), console),
+            interrupts=interrupts,
+            tick_every=1.0 if console.live else None,
+            detach=options.detach or plan.on_interrupt is OnInterrupt.DETACH,
+            resume=resume,
+        )
+        console.header(plan, url, emulated=options.emulate)
+        try:
+            engine.preflight()
+        except JobsNotFound as missing:
+            problems = [
+                Problem(
+                    file=plan.file,
+                    line=step.line,
+                    column=step.column,
+                    path=("steps", index),
+                    message=wording.missing_job(step.job, url),
+                )
+                for index, step in missing.steps
+            ]
+            engine.abort(JobsMissing(count=len(problems)))
+            final.finish(engine.result)
+            raise InvalidPlan(problems) from None
+        except Unreachable as unreachable:
+            engine.abort(unreachable.reason)
+            final.finish(engine.result)
+            raise FatalError(wording.text(unreachable.reason)) from None
+        except FatalError as error:
+            engine.abort(Carried(text=str(error)))
+            final.finish(engine.result)
+            raise
+        except KeyboardInterrupt:
+            engine.abort(InterruptedBeforeStart(), interrupted=True)
+            final.finish(engine.result)
+            console.finish(engine.result)
+            return ExitCode.INTERRUPTED
+        outcome = engine.execute()
+        final.finish(engine.result)
+        console.finish(engine.result)
+    if outcome is PlanOutcome.INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    if engine.result.error is not None:
+        return ExitCode.FUSION
+    return ExitCode.SUCCEEDED if outcome is PlanOutcome.SUCCEEDED else ExitCode.PLAN_FAILED
+
+
+def _connect(
+    plan: Plan,
+    options: Options,
+    url: str | None,
+    *,
+    environ: Mapping[str, str],
+    log: Callable[[str], None] | None,
+    stack: ExitStack,
+) -> tuple[Fusion, str]:
+    """A client for Fusion at `url`, or for the emulator started here with --emulate."""
+    if options.emulate:
+        from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
+        from runner.emulator.server import Emulator  # noqa: PLC0415
+        from runner.loader import load_scenario  # noqa: PLC0415
+
+        scenario = load_scenario(options.scenario) if options.scenario else None
+        model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
+        url = stack.enter_context(Emulator(model)).url
+        return FusionClient(url=url, api=plan.fusion.api, auth=Auth.NONE, log=log), url
+    if url is None:
+        raise UsageError(
+            "no Fusion URL: set fusion.url in the plan, FUSION_URL, or --url "
+            "(or rehearse on the emulator with --emulate)"
+        )
+    settings = plan.fusion
+    client = FusionClient(
+        url=url,
+        api=settings.api,
+        auth=settings.auth,
+        environ=environ,
+        verify=settings.verify,
+        realm=settings.realm,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        log=log,
+    )
+    return client, url

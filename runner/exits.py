@@ -1,0 +1,34 @@
+"""The one place exceptions become exit codes and a single line on stderr, for both commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from runner.errors import ExitCode, FatalError
+from runner.problems import InvalidPlan
+
+
+def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
+    """Run `run`, turning every exception into one line on stderr and an exit code."""
+    try:
+        return run()
+    except InvalidPlan as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        return ExitCode.INVALID
+    except FatalError as error:
+        click.echo(f"fusion-run: {error}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        click.echo("fusion-run: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as error:
+        if show_traceback:
+            import traceback  # noqa: PLC0415 - only on this path; start-up time matters
+
+            traceback.print_exc()
+        hint = "" if show_traceback else " (run again with --traceback for details)"
+        click.echo(f"fusion-run: internal error: {type(error).__name__}: {error}{hint}", err=True)
+        return ExitCode.FUSION

@@ -1,0 +1,101 @@
+"""What the engine needs from Fusion, free of HTTP: the `Fusion` protocol and its one error type.
+
+`runner.client.FusionClient` speaks HTTP behind this protocol; the emulator's in-process adapter
+and the tests' fakes implement it without a network. `FusionError` says what failed in Fusion's
+own words and classifies it, so the engine decides from the kind, never from the text.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from runner.errors import ExitCode, FatalError
+from runner.status import RunStatus
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ErrorKind(enum.StrEnum):
+    CREDENTIALS = "credentials refused"  # 401, 403
+    NOT_FOUND = "not found"  # 404
+    TRANSIENT = "transient"  # connection error, timeout, 429, 502, 503, 504
+    OTHER = "other"
+
+
+class FusionError(FatalError):
+    exit_code = ExitCode.FUSION
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        url: str,
+        kind: ErrorKind,
+        what: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        maybe_applied: bool = False,
+    ) -> None:
+        super().__init__(f"{method} {url}: {what}")
+        self.method = method
+        self.url = url
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after  # seconds, from a 429 or 503 Retry-After header
+        self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
+
+
+class Fusion(Protocol):
+    """Fusion's job APIs as the engine uses them, whatever carries the requests."""
+
+    def start(self, job: str) -> RunStatus: ...
+    def status(self, job: str) -> RunStatus: ...
+    def runs(self, job: str) -> list[RunStatus]: ...
+    def cancel(self, job: str) -> None: ...
+    def configuration(self, job: str) -> dict[str, Any] | None: ...
+
+
+def http_error(
+    method: str,
+    url: str,
+    status: int,
+    reason: str,
+    message: str | None,
+    *,
+    retry_after: float | None = None,
+) -> FusionError:
+    """The FusionError for an HTTP error answer, classified by its status."""
+    if status in (401, 403):
+        kind = ErrorKind.CREDENTIALS
+    elif status == 404:
+        kind = ErrorKind.NOT_FOUND
+    elif status in TRANSIENT_STATUSES:
+        kind = ErrorKind.TRANSIENT
+    else:
+        kind = ErrorKind.OTHER
+    return FusionError(
+        method=method,
+        url=url,
+        kind=kind,
+        status=status,
+        what=f"{status} {reason}" + (f": {message}" if message else ""),
+        retry_after=retry_after,
+        maybe_applied=method == "POST" and status >= 500,
+    )
+
+
+def job_segment(job: str) -> str:
+    """`job` as exactly one path segment: no id can reach another endpoint.
+
+    >>> job_segment("a/b"), job_segment(".."), job_segment("%2e"), job_segment("é x")
+    ('a%2Fb', '%2E%2E', '%252e', '%C3%A9%20x')
+    """
+    segment = quote(job, safe="")
+    return segment.replace(".", "%2E") if set(job) == {"."} else segment
+
+
+def resource(kind: str, ident: str) -> str:
+    """A Jobs API resource, `datasource:<id>`, with the id as safe as a job segment."""
+    return f"{kind}:{job_segment(ident)}"

@@ -1,0 +1,138 @@
+"""Files into records: a plan (or a scenario) is read, checked and built here, and nowhere else.
+
+`load_plan` reads the YAML with positions (`runner.source`), validates it against the schema and
+the semantic rules (`runner.validate`), and builds the frozen records of `runner.plan`; any problem
+raises `InvalidPlan` with all of them. `load_scenario` does the same for emulator scenarios.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from runner.durations import parse_duration
+from runner.plan import (
+    DEFAULT_MAX_PARALLEL,
+    DEFAULT_STATES,
+    DEFAULTS,
+    Auth,
+    FusionSettings,
+    OnInterrupt,
+    OnRunning,
+    Plan,
+    RunIf,
+    Step,
+    Success,
+)
+from runner.problems import InvalidPlan
+from runner.scenario import Scenario, build_scenario
+from runner.source import Document, parse, read_text
+from runner.status import job_kind
+from runner.validate import schema_problems, step_name, validate
+
+
+def load_plan(
+    path: str,
+    *,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    text = read_text(path)
+    doc = parse(text, path, variables=variables, environ=environ)
+    problems = validate(doc)
+    if problems:
+        raise InvalidPlan(problems)
+    return build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def load_scenario(path: str) -> Scenario:
+    doc = parse(read_text(path), path)
+    problems = list(schema_problems(doc, "scenario.schema.json"))
+    if problems:
+        raise InvalidPlan(problems)
+    return build_scenario(doc.data)
+
+
+def build(doc: Document, sha256: str) -> Plan:
+    """Typed records from a document that validated cleanly."""
+    data: dict[str, Any] = doc.data
+    defaults: dict[str, Any] = data.get("defaults", {})
+    fusion: dict[str, Any] = data.get("fusion", {})
+    steps: list[Step] = []
+    previous: str | None = None
+    for index, raw in enumerate(data["steps"]):
+        settings: dict[str, Any] = {"job": raw} if isinstance(raw, str) else raw
+        name = step_name(raw)
+        assert name is not None  # validated
+        line, column = doc.locate(("steps", index))
+        steps.append(
+            _build_step(
+                settings, defaults=defaults, name=name, previous=previous, line=line, column=column
+            )
+        )
+        previous = name
+    stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return Plan(
+        file=doc.file,
+        name=data.get("name", stem),
+        sha256=sha256,
+        fusion=FusionSettings(
+            url=fusion.get("url"),
+            api=fusion.get("api", "/api"),
+            auth=Auth(fusion.get("auth", "basic")),
+            verify=fusion.get("verify", True),
+            realm=fusion.get("realm", "native"),
+            connect_timeout=parse_duration(fusion.get("connect_timeout", 10)),
+            read_timeout=parse_duration(fusion.get("read_timeout", 60)),
+            retry_budget=parse_duration(fusion.get("retry_budget", 300)),
+        ),
+        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
+        fail_fast=data.get("fail_fast", False),
+        timeout=parse_duration(data["timeout"]) if "timeout" in data else None,
+        on_interrupt=OnInterrupt(data.get("on_interrupt", "cancel")),
+        steps=tuple(steps),
+    )
+
+
+def _build_step(
+    raw: dict[str, Any],
+    *,
+    defaults: dict[str, Any],
+    name: str,
+    previous: str | None,
+    line: int,
+    column: int,
+) -> Step:
+    def setting(key: str) -> Any:
+        return raw.get(key, defaults.get(key, DEFAULTS[key]))
+
+    def success(key: str) -> Any:
+        own, shared = raw.get("success", {}), defaults.get("success", {})
+        return own.get(key, shared.get(key, DEFAULTS[key]))
+
+    implicit = "depends_on" not in raw
+    depends_on = ([] if previous is None else [previous]) if implicit else raw["depends_on"]
+    max_duration = success("max_duration")
+    return Step(
+        name=name,
+        job=raw["job"],
+        depends_on=tuple(depends_on),
+        implicit_dependency=implicit and previous is not None,
+        run_if=RunIf(setting("run_if")),
+        timeout=parse_duration(setting("timeout")),
+        poll_interval=parse_duration(setting("poll_interval")),
+        retries=setting("retries"),
+        retry_delay=parse_duration(setting("retry_delay")),
+        retry_backoff=float(setting("retry_backoff")),
+        retry_on=frozenset(setting("retry_on")),
+        on_running=OnRunning(setting("on_running")),
+        allow_failure=setting("allow_failure"),
+        success=Success(
+            states=tuple(success("states") or DEFAULT_STATES[job_kind(raw["job"])[0]]),
+            max_duration=None if max_duration is None else parse_duration(max_duration),
+            expect=tuple(success("expect")),
+        ),
+        line=line,
+        column=column,
+    )

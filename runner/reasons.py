@@ -1,0 +1,214 @@
+"""Why a step ended as it did, or why fusion-run stopped: typed facts, with no English.
+
+The engine and the scheduler say *what* happened with these records; `runner.wording` says it in
+words, once, for the console, the report, JUnit and the GitHub summary. A reason read back from an
+earlier report is `Carried`: its words, as they were written.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from runner.judge import Criterion
+from runner.outcomes import Outcome
+
+# --- why fusion-run stops following runs, or cancels them -----------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepTimeout:
+    limit: float  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanTimeout:
+    limit: float  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Interrupted:
+    """SIGINT or SIGTERM."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterruptedBeforeStart:
+    """A signal came while fusion-run checked the jobs, before anything started."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FailFast:
+    step: str  # the step whose failure stopped the plan
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Detached:
+    """Interrupted with on_interrupt: detach: the runs go on in Fusion."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CredentialsRefused:
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobsMissing:
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LostContact:
+    seconds: float
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Carried:
+    """Words written earlier (an earlier report, or an error's own message)."""
+
+    text: str
+
+
+Cause = (
+    StepTimeout
+    | PlanTimeout
+    | Interrupted
+    | InterruptedBeforeStart
+    | FailFast
+    | Detached
+    | CredentialsRefused
+    | JobsMissing
+    | LostContact
+    | Carried
+)
+
+
+# --- why a step ended other than succeeded --------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlreadyRunning:
+    """on_running: fail, and the job had an active run."""
+
+    job: str
+    run_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OtherRunOutlasted:
+    """on_running: wait, and the other run was still going when the step's timeout passed."""
+
+    run_id: str | None
+    limit: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StartFailed:
+    job: str
+    error: str
+
+
+class CancelEnding(enum.Enum):
+    CONFIRMED = "confirmed"  # Fusion showed the run cancelled
+    UNCONFIRMED = "unconfirmed"  # Fusion did not confirm within the grace period
+    GAVE_UP = "gave up"  # interrupted again before Fusion confirmed it
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cancelled:
+    cause: Cause
+    run_id: str | None
+    ending: CancelEnding = CancelEnding.CONFIRMED
+    grace: float = 0.0  # seconds waited for a confirmation that never came
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CriteriaFailed:
+    criteria: tuple[Criterion, ...]  # the ones that failed
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FusionAnswered:
+    """Fusion answered a request with an error that no retry can mend."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StillRunning:
+    """fusion-run stopped following this step's run, which goes on in Fusion."""
+
+    run_id: str | None
+    cause: Cause
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StartUnconfirmed:
+    """fusion-run stopped while it looked for the run of a start whose answer was lost."""
+
+    cause: Cause
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotStarted:
+    cause: Cause
+
+
+# --- why the scheduler skipped a step (run_if) ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpstreamFailed:
+    upstream: str
+    outcome: Outcome
+    more: int  # other failed upstreams
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoUpstreamSucceeded:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoUpstreamRan:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoUpstreamFailed:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpstreamDidNotFail:
+    upstream: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EveryUpstreamExcluded:
+    pass
+
+
+SkipReason = (
+    UpstreamFailed
+    | NoUpstreamSucceeded
+    | NoUpstreamRan
+    | NoUpstreamFailed
+    | UpstreamDidNotFail
+    | EveryUpstreamExcluded
+)
+
+Reason = (
+    AlreadyRunning
+    | OtherRunOutlasted
+    | StartFailed
+    | Cancelled
+    | CriteriaFailed
+    | FusionAnswered
+    | LostContact
+    | StillRunning
+    | StartUnconfirmed
+    | NotStarted
+    | SkipReason
+    | Carried
+)

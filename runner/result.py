@@ -1,0 +1,222 @@
+"""The result model: what happened to the plan and each step, as data the reporters read.
+
+The engine fills it in as the plan runs. `PlanResult.to_dict` is the JSON report
+(schemas/report.schema.json) and `PlanResult.from_dict` reads one back, for `--resume`: one round
+trip, so what a report says and what a resume picks up cannot drift apart. Runtime-only facts
+(typed reasons, whether a skip came from `run_if`) are not in the report; reasons read back are
+`Carried` words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from runner import __version__, wording
+from runner.events import Event
+from runner.judge import Criterion
+from runner.outcomes import Outcome, PlanOutcome
+from runner.reasons import Carried, Cause, Reason
+from runner.status import parse_time
+
+REPORT_VERSION = 1
+PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
+STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
+
+
+@dataclass(kw_only=True)
+class Attempt:
+    """One start of a step's job (or the adoption of a run already going)."""
+
+    number: int
+    run_id: str | None = None
+    adopted: bool = False
+    state: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None  # seconds
+    error: str | None = None  # Fusion's failure message
+    criteria: list[Criterion] = field(default_factory=list)
+    status_reads: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "run_id": self.run_id,
+            "adopted": self.adopted,
+            "state": self.state,
+            "started_at": _time(self.started_at),
+            "ended_at": _time(self.ended_at),
+            "duration": self.duration,
+            "error": self.error,
+            "status_reads": self.status_reads,
+            "criteria": [
+                {
+                    "name": c.name,
+                    "expected": c.expected,
+                    "actual": c.actual,
+                    "passed": c.passed,
+                    "reason": c.reason,
+                }
+                for c in self.criteria
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attempt:
+        return cls(
+            number=data["number"],
+            run_id=data["run_id"],
+            adopted=data["adopted"],
+            state=data["state"],
+            started_at=parse_time(data["started_at"]),
+            ended_at=parse_time(data["ended_at"]),
+            duration=data["duration"],
+            error=data["error"],
+            status_reads=data["status_reads"],
+            criteria=[Criterion(**criterion) for criterion in data["criteria"]],
+        )
+
+
+@dataclass(kw_only=True)
+class StepResult:
+    name: str
+    job: str
+    allow_failure: bool
+    depends_on: tuple[str, ...]
+    line: int
+    outcome: Outcome | None = None  # None until the step ends, or when its run was left going
+    reason: Reason | None = None
+    started: bool = False  # came due: "running" rather than "pending" until it ends
+    skipped_by_run_if: bool = False  # runtime only: a skip that does not fail the plan
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.attempts[-1].run_id if self.attempts else None
+
+    @property
+    def status(self) -> str:
+        """The outcome as the report writes it: `pending` or `running` until there is one."""
+        if self.outcome is not None:
+            return str(self.outcome)
+        return RUNNING if self.started or self.attempts else PENDING
+
+    def to_dict(self) -> dict[str, Any]:
+        attempts = [attempt.to_dict() for attempt in self.attempts]
+        return {
+            "name": self.name,
+            "job": self.job,
+            "outcome": self.status,
+            "reason": None if self.reason is None else wording.text(self.reason),
+            "allow_failure": self.allow_failure,
+            "depends_on": list(self.depends_on),
+            "line": self.line,
+            "run_id": self.run_id,
+            "started_at": attempts[0]["started_at"] if attempts else None,
+            "ended_at": attempts[-1]["ended_at"] if attempts else None,
+            "attempts": attempts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepResult:
+        status = data["outcome"]
+        return cls(
+            name=data["name"],
+            job=data["job"],
+            allow_failure=data["allow_failure"],
+            depends_on=tuple(data["depends_on"]),
+            line=data["line"],
+            outcome=None if status in (PENDING, RUNNING) else Outcome(status),
+            reason=None if data["reason"] is None else Carried(text=data["reason"]),
+            started=status == RUNNING,
+            attempts=[Attempt.from_dict(attempt) for attempt in data["attempts"]],
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResumedFrom:
+    path: str
+    outcome: str
+
+
+@dataclass(kw_only=True)
+class PlanResult:
+    plan_path: str
+    plan_name: str
+    plan_sha256: str
+    url: str
+    api: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: PlanOutcome = PlanOutcome.RUNNING
+    error: Cause | None = None  # why fusion-run stopped before the plan ended
+    detached: bool = False
+    resumed_from: ResumedFrom | None = None
+    warnings: list[Event | Carried] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+
+    def step(self, name: str) -> StepResult:
+        return next(step for step in self.steps if step.name == name)
+
+    @property
+    def duration(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        steps = [step.to_dict() for step in self.steps]
+        summary = dict.fromkeys(STEP_OUTCOMES, 0)
+        for step in steps:
+            summary[step["outcome"]] += 1
+        return {
+            "report_version": REPORT_VERSION,
+            "fusion_run_version": __version__,
+            "outcome": str(self.outcome),
+            "error": None if self.error is None else wording.text(self.error),
+            "detached": self.detached,
+            "resumed_from": None
+            if self.resumed_from is None
+            else {"path": self.resumed_from.path, "outcome": self.resumed_from.outcome},
+            "plan": {"path": self.plan_path, "name": self.plan_name, "sha256": self.plan_sha256},
+            "fusion": {"url": self.url, "api": self.api},
+            "started_at": _time(self.started_at),
+            "ended_at": _time(self.ended_at),
+            "duration": self.duration,
+            "summary": {"steps": len(steps), **summary},
+            "warnings": [_warning(w) for w in self.warnings],
+            "steps": steps,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanResult:
+        resumed = data["resumed_from"]
+        started = parse_time(data["started_at"])
+        assert started is not None  # the schema requires it
+        return cls(
+            plan_path=data["plan"]["path"],
+            plan_name=data["plan"]["name"],
+            plan_sha256=data["plan"]["sha256"],
+            url=data["fusion"]["url"],
+            api=data["fusion"]["api"],
+            started_at=started,
+            ended_at=parse_time(data["ended_at"]),
+            outcome=PlanOutcome(data["outcome"]),
+            error=None if data["error"] is None else Carried(text=data["error"]),
+            detached=data["detached"],
+            resumed_from=None if resumed is None else ResumedFrom(**resumed),
+            warnings=[Carried(text=w) for w in data["warnings"]],
+            steps=[StepResult.from_dict(step) for step in data["steps"]],
+        )
+
+
+def _warning(warning: Event | Carried) -> str:
+    return wording.text(warning) if isinstance(warning, Carried) else wording.line(warning)
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,284 @@
+"""Every sentence fusion-run says about a run, written once: reasons, causes and event lines.
+
+The engine and the scheduler record typed facts (`runner.reasons`, `runner.events`); the console,
+the report, JUnit and the GitHub summary all put them in the words below, so one fact never reads
+two ways.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from runner import events as ev
+from runner import reasons as why
+from runner.durations import format_duration
+from runner.outcomes import Outcome
+
+_UPSTREAM = {
+    Outcome.FAILED: "failed",
+    Outcome.TIMED_OUT: "timed out",
+    Outcome.CANCELLED: "was cancelled",
+    Outcome.SKIPPED: "was skipped",
+    Outcome.NOT_RUN: "did not run",
+}
+
+
+def outcome_words(outcome: str) -> str:
+    """`timed_out` as `timed out`."""
+    return outcome.replace("_", " ")
+
+
+def run_words(run_id: str | None) -> str:
+    return f"run {run_id}"
+
+
+# --- causes and reasons ---------------------------------------------------------------------------
+
+
+@singledispatch
+def text(fact: object) -> str:
+    """A cause or a reason in words."""
+    raise TypeError(f"no words for {fact!r}")
+
+
+@text.register
+def _(fact: why.StepTimeout) -> str:
+    return f"the step's timeout of {format_duration(fact.limit)} passed"
+
+
+@text.register
+def _(fact: why.PlanTimeout) -> str:
+    return f"the plan's timeout of {format_duration(fact.limit)} passed"
+
+
+@text.register
+def _(_: why.Interrupted) -> str:
+    return "fusion-run was interrupted"
+
+
+@text.register
+def _(_: why.InterruptedBeforeStart) -> str:
+    return "interrupted before anything started"
+
+
+@text.register
+def _(fact: why.FailFast) -> str:
+    return f"step {fact.step!r} failed and fail_fast is on"
+
+
+@text.register
+def _(_: why.Detached) -> str:
+    return "fusion-run detached"
+
+
+@text.register
+def _(fact: why.CredentialsRefused) -> str:
+    return f"Fusion refused the credentials: {fact.error}"
+
+
+@text.register
+def _(fact: why.JobsMissing) -> str:
+    return f"{fact.count} job(s) have no configuration in Fusion"
+
+
+@text.register
+def _(fact: why.LostContact) -> str:
+    took = format_duration(fact.seconds)
+    return f"lost contact with Fusion for {took} (last error: {fact.error})"
+
+
+@text.register
+def _(fact: why.Carried) -> str:
+    return fact.text
+
+
+@text.register
+def _(fact: why.AlreadyRunning) -> str:
+    return f"job {fact.job} is already running ({run_words(fact.run_id)}) and on_running is fail"
+
+
+@text.register
+def _(fact: why.OtherRunOutlasted) -> str:
+    return (
+        f"{run_words(fact.run_id)} was still running after {format_duration(fact.limit)} "
+        "(on_running: wait)"
+    )
+
+
+@text.register
+def _(fact: why.StartFailed) -> str:
+    return f"could not start job {fact.job}: {fact.error}"
+
+
+@text.register
+def _(fact: why.Cancelled) -> str:
+    words = f"{text(fact.cause)}; {run_words(fact.run_id)} cancelled"
+    if fact.ending is why.CancelEnding.UNCONFIRMED:
+        words += f"; Fusion did not confirm it within {format_duration(fact.grace)}"
+    elif fact.ending is why.CancelEnding.GAVE_UP:
+        words += "; interrupted again before Fusion confirmed it"
+    return words
+
+
+@text.register
+def _(fact: why.CriteriaFailed) -> str:
+    return "; ".join(c.reason or c.name for c in fact.criteria)
+
+
+@text.register
+def _(fact: why.FusionAnswered) -> str:
+    return f"Fusion answered with an error: {fact.error}"
+
+
+@text.register
+def _(fact: why.StillRunning) -> str:
+    return f"still running in Fusion ({run_words(fact.run_id)}); {text(fact.cause)}"
+
+
+@text.register
+def _(fact: why.StartUnconfirmed) -> str:
+    return f"a start was sent but its answer was lost; check Fusion; {text(fact.cause)}"
+
+
+@text.register
+def _(fact: why.NotStarted) -> str:
+    return f"not started: {text(fact.cause)}"
+
+
+@text.register
+def _(fact: why.UpstreamFailed) -> str:
+    words = f"upstream {fact.upstream!r} {_UPSTREAM[fact.outcome]}"
+    return words + (f" (and {fact.more} more)" if fact.more else "")
+
+
+@text.register
+def _(_: why.NoUpstreamSucceeded) -> str:
+    return "no upstream succeeded"
+
+
+@text.register
+def _(_: why.NoUpstreamRan) -> str:
+    return "no upstream ran"
+
+
+@text.register
+def _(_: why.NoUpstreamFailed) -> str:
+    return "no upstream failed (run_if: at_least_one_failed)"
+
+
+@text.register
+def _(fact: why.UpstreamDidNotFail) -> str:
+    return f"upstream {fact.upstream!r} did not fail (run_if: all_failed)"
+
+
+@text.register
+def _(_: why.EveryUpstreamExcluded) -> str:
+    return "every upstream was excluded"
+
+
+# --- event lines ----------------------------------------------------------------------------------
+
+
+@singledispatch
+def line(event: ev.Event) -> str:
+    """What the console prints for `event`, after the time and the step's name."""
+    raise TypeError(f"no words for {event!r}")
+
+
+@line.register
+def _(event: ev.Started) -> str:
+    verb = "adopted" if event.adopted else "started"
+    which = run_words(event.run_id) if event.run_id else "a run; its id comes from the history"
+    again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+    return f"{verb} {which}{again}"
+
+
+@line.register
+def _(event: ev.RunIdentified) -> str:
+    return f"{run_words(event.run_id)} {event.state}"
+
+
+@line.register
+def _(event: ev.StateChanged) -> str:
+    return event.state
+
+
+@line.register
+def _(event: ev.StepEnded) -> str:
+    if isinstance(event.reason, why.NotStarted):
+        return text(event.reason)  # "not started: ..." says the outcome already
+    took = "" if event.duration is None else f" in {format_duration(event.duration)}"
+    words = outcome_words(event.outcome) + took
+    if event.reason is not None:
+        words += f": {text(event.reason)}"
+    if event.run_id and event.outcome is Outcome.SUCCEEDED:
+        words += f" ({run_words(event.run_id)})"
+    return words
+
+
+@line.register
+def _(event: ev.Retrying) -> str:
+    return (
+        f"attempt {event.attempt} failed ({text(event.reason)}); "
+        f"retrying in {format_duration(event.delay)}"
+    )
+
+
+@line.register
+def _(event: ev.WaitingForOther) -> str:
+    return f"waiting for {run_words(event.run_id)}, already running, to end"
+
+
+@line.register
+def _(event: ev.Cancelling) -> str:
+    return f"cancelling {run_words(event.run_id)}: {text(event.cause)}"
+
+
+@line.register
+def _(event: ev.CancelFailed) -> str:
+    return f"cancelling {run_words(event.run_id)} failed: {event.error}"
+
+
+@line.register
+def _(event: ev.ContactLost) -> str:
+    return f"lost contact with Fusion ({event.error}); trying again"
+
+
+@line.register
+def _(event: ev.StartRetrying) -> str:
+    return f"start failed ({event.error}); trying again"
+
+
+@line.register
+def _(event: ev.StartAnswerLost) -> str:
+    return f"the start's answer was lost ({event.error}); looking for its run"
+
+
+@line.register
+def _(event: ev.LostStartFound) -> str:
+    return f"following {run_words(event.run_id)}, which the lost start began"
+
+
+@line.register
+def _(event: ev.RunGone) -> str:
+    return f"{run_words(event.run_id)} is not in Fusion any more; starting the job"
+
+
+@line.register
+def _(_: ev.ConfigurationsUnreadable) -> str:
+    return (
+        "these credentials may not read job configurations (403), "
+        "so fusion-run cannot check that every job exists before starting"
+    )
+
+
+@line.register
+def _(event: ev.InterruptReceived) -> str:
+    if event.detach:
+        return "interrupted: detaching, the active runs go on in Fusion"
+    return "interrupted: cancelling active runs (interrupt again to stop waiting)"
+
+
+def missing_job(job: str, url: str) -> str:
+    """The preflight's problem with a step whose job Fusion does not know."""
+    return f"job {job!r} has no configuration in Fusion at {url}"

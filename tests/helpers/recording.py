@@ -1,0 +1,63 @@
+"""Recording cassettes from the emulator: where it listens, and what is scrubbed from each
+interaction so that no credential is ever stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vcr.serializers import yamlserializer
+
+from runner.emulator.server import Access
+from tests.helpers.fakes import CREDENTIALS
+
+EMULATOR_PORT = 8765  # fixed while recording: host and port are part of what requests match on
+EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
+SCRUBBED = "<scrubbed>"
+
+
+def scrub_request(request: Any) -> Any:
+    """Runs on recorded and on incoming requests alike, so scrubbed bodies still match."""
+    if request.path.endswith("/api/session") and request.body:
+        request.body = SCRUBBED.encode()
+    return request
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = {}
+    for name, values in response["headers"].items():
+        if name.lower() in {"date", "server"}:
+            continue
+        scrubbed = [f"id={SCRUBBED}; Path=/; HttpOnly" for _ in values]
+        headers[name] = scrubbed if name.lower() == "set-cookie" else values
+    response["headers"] = headers
+    return response
+
+
+class SortedYaml:
+    """Interactions sorted by request on save, so re-recordings give identical files.
+
+    Playback depends only on the relative order of identical requests, which a stable sort keeps.
+    """
+
+    @staticmethod
+    def serialize(data: dict[str, Any]) -> str:
+        def key(item: dict[str, Any]) -> tuple[str, str, str]:
+            request = item["request"]
+            return (request["uri"], request["method"], str(request["body"]))
+
+        interactions = sorted(data["interactions"], key=key)
+        return str(yamlserializer.serialize({**data, "interactions": interactions}))
+
+    @staticmethod
+    def deserialize(text: str) -> Any:
+        return yamlserializer.deserialize(text)
+
+
+def full_access() -> Access:
+    """An emulator that accepts each of the test credentials, and nothing else."""
+    return Access(
+        user=CREDENTIALS["FUSION_USER"],
+        password=CREDENTIALS["FUSION_PASSWORD"],
+        api_key=CREDENTIALS["FUSION_API_KEY"],
+        token=CREDENTIALS["FUSION_TOKEN"],
+    )
