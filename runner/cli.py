@@ -6,11 +6,9 @@ exceptions become exit codes.
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -18,6 +16,7 @@ import click
 from runner import __version__
 from runner.errors import ExitCode, UsageError
 from runner.exits import guarded
+from runner.options import Action, Options
 from runner.problems import InvalidPlan, Problem, problems_as_json
 
 if TYPE_CHECKING:
@@ -32,37 +31,6 @@ Exit codes:
   3    Fusion unreachable, credentials refused, or an unexpected internal error
   130  interrupted
 """
-
-
-class Action(enum.StrEnum):
-    """What the command line asked for: one of these per invocation."""
-
-    RUN = "run"
-    VALIDATE = "validate"
-    DRY_RUN = "dry-run"
-    GRAPH = "graph"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Options:
-    plans: tuple[str, ...]
-    action: Action
-    graph: str | None = None
-    output_format: str = "text"
-    variables: Mapping[str, str] = field(default_factory=dict)
-    url: str | None = None
-    show_traceback: bool = False
-    report: str = "fusion-run-report.json"
-    max_parallel: int | None = None
-    quiet: bool = False
-    emulate: bool = False
-    scenario: str | None = None
-    resume: str | None = None
-    force: bool = False
-    detach: bool = False
-    verbose: bool = False
-    junit: str | None = None
-    report_given: bool = False  # --report on the command line, not its default
 
 
 def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:

@@ -1,22 +1,18 @@
 """What happens while a plan runs, as one stream of typed, frozen events: facts, no English.
 
-The engine emits them in order; reporters (`Reporter`) consume them with the result model they
-describe: the console prints them (`runner.wording` says them in words), the journal
-(`runner.report`) decides from them when to write the report, and JUnit and the GitHub summary
-render the final result. `at` is seconds since the plan started; `step` is None for events about
-the plan as a whole.
+The engine emits them in order; reporters (`runner.reporting.Reporter`) consume them with the
+result model they describe: the console prints them (`runner.wording` says them in words), the
+journal (`runner.report`) decides from them when to write the report, and JUnit and the GitHub
+summary render the final result. `at` is seconds since the plan started; `step` is None for
+events about the plan as a whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 from runner.outcomes import Outcome, PlanOutcome
 from runner.reasons import Cause, Reason
-
-if TYPE_CHECKING:
-    from runner.result import PlanResult
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -155,25 +151,3 @@ class Tick(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlanEnded(Event):
     outcome: PlanOutcome
-
-
-class Reporter(Protocol):
-    """Consumes the event stream as the plan runs, then the final result once."""
-
-    def handle(self, event: Event, result: PlanResult) -> None: ...
-    def finish(self, result: PlanResult) -> None: ...
-
-
-class Reporters:
-    """Several reporters as one, each called in the order given."""
-
-    def __init__(self, *reporters: Reporter) -> None:
-        self.reporters = reporters
-
-    def handle(self, event: Event, result: PlanResult) -> None:
-        for reporter in self.reporters:
-            reporter.handle(event, result)
-
-    def finish(self, result: PlanResult) -> None:
-        for reporter in self.reporters:
-            reporter.finish(result)

@@ -4,10 +4,9 @@ the reporters, with SIGINT and SIGTERM turned into a cancellation the engine car
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import click
 
@@ -17,20 +16,16 @@ from runner.clock import SystemClock
 from runner.console import Console
 from runner.engine import Engine, JobsNotFound, Unreachable
 from runner.errors import ExitCode, FatalError, UsageError
-from runner.events import Reporters
 from runner.fusion import Fusion
 from runner.github import GitHubActions
 from runner.junit import JUnitFile
+from runner.options import Options
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
 from runner.report import Journal, report_file
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from runner.cli import Options
+from runner.reporting import Reporters
 
 
 class Interrupts:

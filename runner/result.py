@@ -162,9 +162,10 @@ class PlanResult:
 
     @property
     def duration(self) -> float | None:
+        """Seconds from start to end, between the times as the report writes them (to the ms)."""
         if self.ended_at is None:
             return None
-        return (self.ended_at - self.started_at).total_seconds()
+        return (_to_ms(self.ended_at) - _to_ms(self.started_at)).total_seconds()
 
     def to_dict(self) -> dict[str, Any]:
         steps = [step.to_dict() for step in self.steps]
@@ -220,3 +221,7 @@ def _time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _to_ms(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)

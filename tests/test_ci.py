@@ -155,6 +155,7 @@ def test_annotations(mixed: Result) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_mixed_plan_on_the_emulator_in_github_actions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,6 +247,7 @@ def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
 
 
+@pytest.mark.slow
 def test_check_jsonschema_accepts_the_examples_against_our_schemas() -> None:
     plans = sorted(str(p.relative_to(ROOT)) for p in EXAMPLES.glob("*.yaml"))
     result = check_jsonschema("--schemafile", "schemas/plan.schema.json", *plans)
@@ -255,6 +257,7 @@ def test_check_jsonschema_accepts_the_examples_against_our_schemas() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_check_jsonschema_refuses_what_we_refuse() -> None:
     result = check_jsonschema(
         "--schemafile", "schemas/plan.schema.json", "tests/plans/invalid/unknown_keys.yaml"
@@ -263,6 +266,7 @@ def test_check_jsonschema_refuses_what_we_refuse() -> None:
     assert "Additional properties are not allowed" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_github_workflow_example_is_a_valid_workflow() -> None:
     result = check_jsonschema(
         "--builtin-schema", "vendor.github-workflows", "examples/ci/github-workflow.yml"

@@ -377,6 +377,7 @@ def test_reset_drops_the_connection() -> None:
 EMULATOR = [sys.executable, "-m", "runner.emulator"]  # what the fusion-emulator script runs
 
 
+@pytest.mark.slow
 def test_fusion_emulator_command(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text("version: 1\njobs:\n  crawl: {}\n")
@@ -398,6 +399,7 @@ def test_fusion_emulator_command(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text("version: 2\n")

@@ -20,10 +20,10 @@ import pytest
 from runner.client import FusionClient
 from runner.console import Console
 from runner.engine import Engine
-from runner.events import Reporters
 from runner.loader import load_plan
 from runner.plan import Auth
 from runner.report import Journal, write_atomically
+from runner.reporting import Reporters
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.fakes import FakeClock
 from tests.helpers.paths import WritePlan

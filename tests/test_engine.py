@@ -686,3 +686,25 @@ def test_a_run_longer_than_last_time_is_read_often_again_after_the_expected_end(
     result = run([step("j", poll_interval=30)], scenario, before=earlier_run(60))
     assert result.step("j")["outcome"] == "succeeded"
     assert ended_at(result, "j") - 90 < 90 * 0.15 + 0.5  # short waits again from the 60 s mark
+
+
+def test_steps_stopped_together_are_worded_alike() -> None:
+    """One interrupt stops a step waiting for another run of its job and a step never started:
+    both lines read "not started: ...". (The waiting one used to read "not run: not started".)"""
+    scenario = jobs(a=runs(RunScript(duration=600)))
+
+    def someone_started_a(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("a")
+        clock.advance(10)
+
+    result = run(
+        [step("a"), step("b", "a")],
+        scenario,
+        before=someone_started_a,
+        interrupts=lambda now: int(now >= 30),
+    )
+    assert result.lines(StepEnded) == [
+        "b: not started: fusion-run was interrupted",
+        "a: not started: fusion-run was interrupted",
+    ]
+    assert result.outcomes() == {"a": "not_run", "b": "not_run"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import requests
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -80,6 +81,7 @@ def dump(data: Any) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=values)
 def test_random_documents(tmp_path_factory: Any, data: Any) -> None:
@@ -123,6 +125,7 @@ def mutate(plan: Any, draw: Any) -> Any:
     return plan
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_mutated_valid_plans(tmp_path_factory: Any, data: Any) -> None:
@@ -135,6 +138,7 @@ def test_mutated_valid_plans(tmp_path_factory: Any, data: Any) -> None:
     check(path)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_damaged_text(tmp_path_factory: Any, data: Any) -> None:

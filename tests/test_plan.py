@@ -90,11 +90,16 @@ def test_plan_level_settings(write_plan: WritePlan) -> None:
     assert plan.sha256 == hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def test_name_defaults_to_the_file_stem() -> None:
-    plan = load_plan(str(EXAMPLES / "quickstart.yaml"))
-    assert plan.name == "quickstart"
-    bare = load_plan(str(EXAMPLES / "quickstart.yaml"))
-    assert bare.fusion.auth is Auth.BASIC
+def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
+    nameless = tmp_path / "plans" / "nightly-recs.v2.yaml"
+    nameless.parent.mkdir()
+    nameless.write_text("version: 1\nsteps: [crawl]\n")
+    plan = load_plan(str(nameless))
+    assert plan.name == "nightly-recs.v2"  # the file name without its last extension
+    named = tmp_path / "other.yaml"
+    named.write_text("version: 1\nname: nightly\nsteps: [crawl]\n")
+    assert load_plan(str(named)).name == "nightly"
+    assert load_plan(str(nameless)).fusion.auth is Auth.BASIC
 
 
 def test_steps_keep_their_position(write_plan: WritePlan) -> None:

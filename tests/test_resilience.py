@@ -59,6 +59,7 @@ def secret_forms() -> list[str]:
     return forms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("auth", ["basic", "session", "api-key", "bearer"])
 @pytest.mark.parametrize("steps", ["[crawl]", "[crawl, train]"], ids=["succeeds", "fails"])
 def test_no_credential_is_ever_shown_or_written(
@@ -74,6 +75,7 @@ def test_no_credential_is_ever_shown_or_written(
             assert secret not in text
 
 
+@pytest.mark.slow
 def test_refused_credentials_mid_plan_exit_3_without_showing_them(
     emulator: Emulator, write_plan: WritePlan
 ) -> None:
@@ -153,6 +155,7 @@ def test_the_flaky_gateway_example_succeeds(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_the_report_is_valid_json_after_kill_9_at_any_moment(tmp_path: Path) -> None:
     """Kill fusion-run at random moments; each time the report on disk parses and validates, and
     names the runs that were active."""
@@ -198,6 +201,7 @@ def test_the_report_is_valid_json_after_kill_9_at_any_moment(tmp_path: Path) -> 
     assert seen.get("running", 0) >= 4  # most kills landed mid-run
 
 
+@pytest.mark.slow
 def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
     """Detach leaves the run going in a standalone emulator; --resume follows it to its end."""
     (tmp_path / "s.yaml").write_text(

@@ -25,6 +25,7 @@ def fast(**states: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_the_readme_quickstart_runs_on_the_emulator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -41,6 +42,7 @@ def test_the_readme_quickstart_runs_on_the_emulator(
     assert read_report()["outcome"] == "succeeded"
 
 
+@pytest.mark.slow
 def test_a_failing_plan_exits_1_with_its_reasons(write_plan: WritePlan) -> None:
     Path("fast.yaml").write_text(fast(train="error"))
     plan = write_plan("version: 1\nname: nightly\nsteps: [crawl, train, index]\n")
@@ -53,6 +55,7 @@ def test_a_failing_plan_exits_1_with_its_reasons(write_plan: WritePlan) -> None:
     assert [s["outcome"] for s in data["steps"]] == ["succeeded", "failed", "skipped"]
 
 
+@pytest.mark.slow
 def test_quiet(write_plan: WritePlan) -> None:
     Path("fast.yaml").write_text(fast())
     result = invoke(
@@ -63,6 +66,7 @@ def test_quiet(write_plan: WritePlan) -> None:
     assert line.startswith("fusion-run: plan plan succeeded in ")
 
 
+@pytest.mark.slow
 def test_max_parallel_flag(write_plan: WritePlan) -> None:
     Path("fast.yaml").write_text(fast())
     plan = write_plan(
@@ -79,6 +83,7 @@ def test_max_parallel_flag(write_plan: WritePlan) -> None:
     assert events == ["started", "succeeded"] * 3  # one at a time
 
 
+@pytest.mark.slow
 def test_unknown_jobs_exit_2_before_anything_starts(write_plan: WritePlan) -> None:
     Path("s.yaml").write_text("version: 1\nmissing: [trian, evalute]\n")
     plan = write_plan("version: 1\nsteps:\n  - crawl\n  - trian\n  - evalute\n")
@@ -97,6 +102,7 @@ def test_unknown_jobs_exit_2_before_anything_starts(write_plan: WritePlan) -> No
     assert {s["outcome"] for s in data["steps"]} == {"not_run"}
 
 
+@pytest.mark.slow
 def test_unreachable_fusion_exits_3_and_leaves_a_report(write_plan: WritePlan) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -148,6 +154,7 @@ def test_usage_errors_exit_2(
     assert not Path("fusion-run-report.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_cancels_active_runs_and_exits_130(
     write_plan: WritePlan, sig: signal.Signals
@@ -176,6 +183,7 @@ def test_a_signal_cancels_active_runs_and_exits_130(
     assert data["steps"][0]["attempts"][0]["state"] == "cancelled"
 
 
+@pytest.mark.slow
 def test_a_report_that_cannot_be_written_is_one_line(write_plan: WritePlan) -> None:
     Path("fast.yaml").write_text(fast())
     Path("taken").write_text("a file, not a folder")

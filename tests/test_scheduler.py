@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -8,6 +11,7 @@ from runner import wording
 from runner.outcomes import Outcome
 from runner.scheduler import Scheduler, Skip
 from tests.helpers.fakes import step
+from tests.helpers.paths import ROOT
 
 S, F = Outcome.SUCCEEDED, Outcome.FAILED
 
@@ -63,12 +67,32 @@ def test_run_if_truth_table(run_if: str) -> None:
     assert got == TABLE[run_if], dict(zip(PAIRS, got, strict=True))
 
 
-def test_readme_table_matches() -> None:
-    from tests.helpers.paths import ROOT  # noqa: PLC0415
+# What the README's words for each run_if mean, over the classes of the upstreams; a row whose
+# words are not here fails the test, so the README cannot drift into words nobody checked.
+README_RUNS_WHEN: dict[str, Callable[[str], bool]] = {
+    "every upstream succeeded or was excluded": lambda pair: all(c in "SE" for c in pair),
+    "at least one upstream succeeded or was excluded": lambda pair: any(c in "SE" for c in pair),
+    "no upstream failed, and at least one succeeded": lambda pair: (
+        not any(c in "FK" for c in pair) and "S" in pair
+    ),
+    "always, once every upstream has ended": lambda pair: True,
+    "at least one upstream failed": lambda pair: any(c in "FK" for c in pair),
+    "every upstream failed": lambda pair: all(c in "FK" for c in pair),
+}
+README_SKIPPED_AS = {"upstream failed": "s", "excluded": "x", "(never skipped)": ""}
 
+
+def test_the_readme_table_says_what_the_scheduler_does() -> None:
+    """Each row of the README's run_if table, read as a rule, gives the truth table above."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for rule in TABLE:
-        assert f"| `{rule}`" in readme
+    rows = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ([^|]+) \| ([^|]+) \|$", readme, re.M)
+    rows = [row for row in rows if row[0] != "run_if"]  # the header
+    assert [rule for rule, _, _ in rows] == list(TABLE)
+    assert "When every upstream was excluded, the step is excluded too" in readme
+    for rule, runs_when, skipped_as in rows:
+        runs, skip = README_RUNS_WHEN[runs_when.strip()], README_SKIPPED_AS[skipped_as.strip()]
+        said = "".join("x" if pair == "EE" else ("r" if runs(pair) else skip) for pair in PAIRS)
+        assert said == TABLE[rule], rule
 
 
 def said(skips: list[Skip]) -> list[tuple[str, str, bool]]:
@@ -187,12 +211,54 @@ def test_a_step_ends_once() -> None:
         scheduler.finished("a", F)
 
 
+class Counting(dict[str, Any]):
+    """A dict that counts each entry it is asked for, tests for, stores or yields."""
+
+    touched = 0
+
+    def __getitem__(self, key: str) -> Any:
+        Counting.touched += 1
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        Counting.touched += 1
+        super().__setitem__(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        Counting.touched += 1
+        return super().__contains__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        Counting.touched += 1
+        return super().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        for key in super().__iter__():
+            Counting.touched += 1
+            yield key
+
+    def values(self) -> Any:
+        return [self[key] for key in self]
+
+    def items(self) -> Any:
+        return [(key, self[key]) for key in self]
+
+
 def test_work_per_event_touches_only_dependents() -> None:
-    """A wide plan: finishing one step looks only at its own dependents."""
-    steps = [step("root")] + [step(f"s{i}", "root") for i in range(10_000)]
-    scheduler = Scheduler(steps, max_parallel=10_000)
-    scheduler.ready()
-    scheduler.finished("root", S)
+    """A wide plan: finishing a step touches its own dependents, never the whole plan."""
+    steps = [step("root")] + [step(f"s{i}", "root") for i in range(10_000)] + [step("end", "s5")]
+    scheduler = Scheduler(steps, max_parallel=20_000)
+    for name in ("steps", "order", "dependents", "waiting", "outcomes", "classes"):
+        setattr(scheduler, name, Counting(getattr(scheduler, name)))
+
+    def work(event: Callable[[], object]) -> int:
+        Counting.touched = 0
+        event()
+        return Counting.touched
+
+    assert work(scheduler.ready) < 10
+    assert 10_000 <= work(lambda: scheduler.finished("root", S)) < 10_000 * 10  # per dependent
     assert len(scheduler.ready()) == 10_000
-    scheduler.finished("s5", S)
-    assert scheduler.ready() == []
+    assert work(lambda: scheduler.finished("s5", S)) < 30  # one dependent: a handful
+    assert work(lambda: scheduler.finished("s6", S)) < 20  # none at all
+    assert scheduler.ready() == ["end"]

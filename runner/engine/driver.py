@@ -39,7 +39,6 @@ from runner.events import (
     InterruptReceived,
     PlanEnded,
     PlanStarted,
-    Reporter,
     StepEnded,
     Tick,
 )
@@ -62,6 +61,7 @@ from runner.reasons import (
     StartUnconfirmed,
     StillRunning,
 )
+from runner.reporting import Reporter, Silent
 from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
 from runner.scheduler import Scheduler, Skip
 
@@ -75,14 +75,6 @@ class Resume:
     outcome: str
     succeeded: dict[str, list[Attempt]]
     active_runs: dict[str, str]  # step name -> run id
-
-
-class _Silent:
-    def handle(self, event: Event, result: PlanResult) -> None:
-        pass
-
-    def finish(self, result: PlanResult) -> None:
-        pass
 
 
 class Engine:
@@ -105,7 +97,7 @@ class Engine:
         self.fusion = fusion
         self.clock = clock
         self.rng = rng or random.Random()
-        self.reporter: Reporter = reporter or _Silent()
+        self.reporter: Reporter = reporter or Silent()
         self.interrupts = interrupts
         self.tick_every = tick_every  # wake at least this often (a live display), or None
         self.detach = detach

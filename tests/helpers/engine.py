@@ -11,10 +11,11 @@ from runner import wording
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
-from runner.events import Event, Reporters
+from runner.events import Event
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, FusionSettings, Plan, Step
 from runner.report import Journal
+from runner.reporting import Reporters
 from runner.result import PlanResult
 from runner.scenario import JobScript, RunScript, Scenario
 from tests.helpers.fakes import EPOCH, FakeClock

@@ -1,0 +1,38 @@
+"""What the command line asked for, parsed into one record that the rest of fusion-run reads."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Action(enum.StrEnum):
+    """What the command line asked for: one of these per invocation."""
+
+    RUN = "run"
+    VALIDATE = "validate"
+    DRY_RUN = "dry-run"
+    GRAPH = "graph"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Options:
+    plans: tuple[str, ...]
+    action: Action
+    graph: str | None = None
+    output_format: str = "text"
+    variables: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    show_traceback: bool = False
+    report: str = "fusion-run-report.json"
+    max_parallel: int | None = None
+    quiet: bool = False
+    emulate: bool = False
+    scenario: str | None = None
+    resume: str | None = None
+    force: bool = False
+    detach: bool = False
+    verbose: bool = False
+    junit: str | None = None
+    report_given: bool = False  # --report on the command line, not its default

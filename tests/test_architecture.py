@@ -1,0 +1,121 @@
+"""The shape of the code, held by tests: the engine's transition table matches the diagram that
+documents it, the core imports no I/O library, and no module of runner/ imports itself back."""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.engine import phases
+from runner.engine.handlers import HANDLERS
+from runner.engine.phases import TRANSITIONS, Phase
+from runner.scenario import RunScript
+from tests.helpers.engine import jobs, run, runs
+from tests.helpers.fakes import step
+from tests.helpers.paths import ROOT
+
+PACKAGE = ROOT / "runner"
+
+
+def test_the_diagram_and_the_transition_table_agree() -> None:
+    doc = phases.__doc__ or ""
+    drawn = {
+        (Phase[source], Phase[target])
+        for source, target in re.findall(r"^ {4}([A-Z_]+) +-> ([A-Z_]+) ", doc, re.MULTILINE)
+    }
+    coded = {(source, target) for source, targets in TRANSITIONS.items() for target in targets}
+    assert drawn == coded
+    assert len(re.findall(r"^ {4}[A-Z_]+ +-> ", doc, re.MULTILINE)) == len(coded)  # none twice
+
+
+def test_every_phase_that_acts_has_one_handler_and_every_phase_ends() -> None:
+    assert set(HANDLERS) == set(Phase) - {Phase.UPSTREAM, Phase.DONE}
+    for phase in Phase:  # DONE is reachable from every phase but itself
+        assert phase is Phase.DONE or Phase.DONE in TRANSITIONS[phase]
+
+
+def test_a_move_the_table_does_not_allow_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def wrong(*_: object) -> Phase:
+        return Phase.RETRY_DELAY  # CHECK may not go there
+
+    monkeypatch.setitem(HANDLERS, Phase.CHECK, wrong)
+    with pytest.raises(AssertionError, match=r"a: Phase.CHECK -> Phase.RETRY_DELAY"):
+        run([step("a")], jobs(a=runs(RunScript(duration=1))))
+
+
+CORE = [
+    "runner.plan",
+    "runner.scheduler",
+    "runner.judge",
+    "runner.engine",
+    "runner.events",
+    "runner.reasons",
+    "runner.result",
+    "runner.wording",
+    "runner.fusion",
+    "runner.scenario",
+    "runner.emulator.model",
+    "runner.emulator.adapter",
+]
+IO_LIBRARIES = ["requests", "urllib3", "yaml", "jsonschema", "click", "http.server"]
+
+
+def test_the_core_imports_no_io_library() -> None:
+    """In a fresh interpreter, so that nothing another test imported hides a slip."""
+    probe = (
+        f"import sys\nimport {', '.join(CORE)}\n"
+        f"print([m for m in {IO_LIBRARIES!r} if m in sys.modules])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert found.stdout.strip() == "[]"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The runner modules `path` imports anywhere: at the top, in functions, for types only.
+    A package's `__init__` that runs first is not counted: it is not what the importer needs."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from package import module` needs the module; `from module import name`, the module
+            names = [
+                f"{node.module}.{alias.name}"
+                if f"{node.module}.{alias.name}" in modules
+                else node.module
+                for alias in node.names
+            ]
+        else:
+            continue
+        for imported in names:
+            name = imported
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != "runner":
+                found.add(name)
+    return found
+
+
+def test_no_import_cycle_in_runner() -> None:
+    files = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: _imports(path, set(files)) - {name} for name, path in files.items()}
+    assert graph["runner.engine.starting"] >= {"runner.engine.following"}  # the walk sees imports
+    graphlib.TopologicalSorter(graph).prepare()  # CycleError names the cycle
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).prepare()

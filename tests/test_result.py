@@ -1,0 +1,83 @@
+"""The result model's one round trip: what a report says is what a resume reads back."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from runner.judge import Criterion
+from runner.outcomes import Outcome, PlanOutcome
+from runner.reasons import Carried, NotStarted, StepTimeout
+from runner.result import Attempt, PlanResult, StepResult
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from tests.helpers.engine import run
+from tests.helpers.fakes import step
+from tests.helpers.reports import valid
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_report_of_a_random_plan_reads_back_as_itself(seed: int) -> None:
+    rng = random.Random(seed)
+    names = [f"s{i}" for i in range(rng.randint(1, 8))]
+    steps, scripts = [], {}
+    for index, name in enumerate(names):
+        upstream = rng.sample(names[:index], k=min(index, rng.randint(0, 2)))
+        steps.append(step(name, *upstream, retries=rng.choice([0, 1]), retry_delay=5))
+        states = [rng.choice(["finished", "error", "skipped"]) for _ in range(2)]
+        faults = (Fault(on=FaultTarget.STATUS, answer=503, times=2, after=1),) * (seed % 2)
+        scripts[name] = JobScript(
+            runs=tuple(RunScript(duration=rng.uniform(0.5, 30), state=s) for s in states),
+            faults=faults,
+        )
+    result = run(steps, Scenario(jobs=scripts), interrupts=lambda now: int(now > 40 + seed))
+    assert len(result.reports) > 2
+    for report in result.reports:  # while running and at the end
+        assert PlanResult.from_dict(report).to_dict() == report
+
+
+def test_reasons_and_warnings_read_back_as_their_words() -> None:
+    started = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    result = PlanResult(
+        plan_path="p.yaml",
+        plan_name="p",
+        plan_sha256="0" * 64,
+        url="http://f",
+        api="/api",
+        started_at=started,
+        ended_at=started.replace(second=30, microsecond=999999),
+        outcome=PlanOutcome.FAILED,
+        error=Carried(text="boom"),
+        steps=[
+            StepResult(
+                name="a",
+                job="a",
+                allow_failure=False,
+                depends_on=(),
+                line=3,
+                outcome=Outcome.NOT_RUN,
+                reason=NotStarted(cause=StepTimeout(limit=60)),
+                attempts=[
+                    Attempt(
+                        number=1,
+                        run_id="r1",
+                        state="error",
+                        started_at=started,
+                        duration=1.5,
+                        criteria=[
+                            Criterion(
+                                name="state", expected=["finished"], actual="error", passed=False
+                            )
+                        ],
+                    )
+                ],
+            )
+        ],
+    )
+    report = valid(result.to_dict())
+    assert report["duration"] == 30.876  # between the times as written, to the millisecond
+    assert report["steps"][0]["reason"] == "not started: the step's timeout of 1m passed"
+    back = PlanResult.from_dict(report)
+    assert back.steps[0].reason == Carried(text="not started: the step's timeout of 1m passed")
+    assert back.to_dict() == report
