@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import requests
@@ -21,7 +22,10 @@ from runner import __version__
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError, http_error, job_segment, resource
 from runner.plan import Auth
+from runner.signals import RequestInterrupted
 from runner.status import RunStatus, job_kind, parse_history, parse_status
+
+READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads and lists wait no longer for an answer
 
 _NEEDS = {
     Auth.BASIC: ("FUSION_USER", "FUSION_PASSWORD"),
@@ -60,12 +64,16 @@ class FusionClient:
         read_timeout: float = 60,
         session: requests.Session | None = None,
         log: Callable[[str], None] | None = None,
+        guard: Callable[[str], AbstractContextManager[None]] = lambda _: nullcontext(),
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
         self.auth = auth
         self.realm = realm
         self.timeout = (connect_timeout, read_timeout)
+        # A status read is worth nothing late: it gives up sooner, and the engine reads again.
+        self.read_timeout = min(read_timeout, READ_TIMEOUT_OF_GET)
+        self.guard = guard  # around each request: lets a signal cut it short
         self.log = log  # one line per request: method, URL, status, time; never headers or bodies
         self.session = session or requests.Session()
         # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override
@@ -199,15 +207,25 @@ class FusionClient:
         return response
 
     def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        timeout = (self.timeout[0], self.read_timeout) if method == "GET" else self.timeout
         try:
-            return self.session.request(
-                method,
-                url,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-                **kwargs,
-            )
+            with self.guard(method):
+                return self.session.request(
+                    method,
+                    url,
+                    timeout=timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
+                    **kwargs,
+                )
+        except RequestInterrupted:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.INTERRUPTED,
+                what="given up: fusion-run was interrupted",
+                maybe_applied=method != "GET",
+            ) from None
         except requests.exceptions.SSLError as error:
             raise FusionError(
                 method=method,
@@ -227,7 +245,7 @@ class FusionClient:
                 method=method,
                 url=url,
                 kind=ErrorKind.TRANSIENT,
-                what=f"no answer within {self.timeout[1]:g}s",
+                what=f"no answer within {timeout[1]:g}s",
                 maybe_applied=True,
             ) from None
         except requests.exceptions.ConnectionError as error:

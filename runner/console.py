@@ -17,7 +17,7 @@ from runner.result import PlanResult
 
 _CLEAR = "\r\x1b[K"
 _TROUBLE = (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
-_SILENT = (ev.PlanStarted, ev.Tick, ev.PlanEnded)  # not lines of their own
+_SILENT = (ev.PlanStarted, ev.StartRequested, ev.Tick, ev.PlanEnded)  # no line of their own
 # What --quiet still prints: what a user must know even when asking for silence.
 _WARNINGS = (
     ev.CancelFailed,

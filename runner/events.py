@@ -25,12 +25,28 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class StartRequested(Event):
+    """fusion-run is about to ask Fusion to start attempt `attempt`: the intent goes on disk
+    first."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Started(Event):
     """Fusion accepted a start (or, `adopted`, the step took over a run already going)."""
 
     run_id: str | None  # None when the Jobs API names no run: it comes from the history
     attempt: int
     adopted: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunPickedUp(Event):
+    """--resume: the run an earlier fusion-run left going is followed again, as the same attempt."""
+
+    run_id: str
+    attempt: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,7 +64,9 @@ class StateChanged(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StepEnded(Event):
-    outcome: Outcome
+    """The step is done; `outcome` None means its run was left going (the reason says why)."""
+
+    outcome: Outcome | None
     reason: Reason | None  # None when the step succeeded
     duration: float | None  # of the last attempt's run, seconds
     run_id: str | None  # of the last attempt

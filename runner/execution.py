@@ -3,10 +3,9 @@ the reporters, with SIGINT and SIGTERM turned into a cancellation the engine car
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from types import FrameType
+import json
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 
 import click
 
@@ -26,41 +25,14 @@ from runner.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
 from runner.report import Journal, report_file
 from runner.reporting import Reporters
-
-
-class Interrupts:
-    """Counts SIGINT and SIGTERM, and wakes the clock so the engine acts at once."""
-
-    def __init__(self, clock: SystemClock) -> None:
-        self.count = 0
-        self.clock = clock
-
-    def __call__(self) -> int:
-        return self.count
-
-    def receive(self, _signal: int, _frame: FrameType | None) -> None:
-        self.count += 1
-        self.clock.wake()
-
-
-@contextmanager
-def catching_signals(clock: SystemClock) -> Iterator[Interrupts]:
-    interrupts = Interrupts(clock)
-    previous = {
-        sig: signal.signal(sig, interrupts.receive) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield interrupts
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+from runner.signals import Interrupts, catching_signals
 
 
 def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
     console = Console(
         quiet=options.quiet,
         report=options.report,
-        resume_command=f"fusion-run {plan.file} --resume {options.report}",
+        resume_command=options.resume_command(),
     )
     log = (lambda line: console.write(f"        {line}")) if options.verbose else None
     resume = None
@@ -73,16 +45,19 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
         GitHubActions(plan, environ, click.echo),
     )
     with ExitStack() as stack:
-        fusion, url = _connect(plan, options, url, environ=environ, log=log, stack=stack)
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
+        fusion, url = _connect(
+            plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
+        )
+        journal = Journal(report_file(options.report), path=options.report, warn=console.write)
         engine = Engine(
             plan,
             fusion,
             clock,
             url=url,
             max_parallel=options.max_parallel,
-            reporter=Reporters(Journal(report_file(options.report)), console),
+            reporter=Reporters(journal, console),
             interrupts=interrupts,
             tick_every=1.0 if console.live else None,
             detach=options.detach or plan.on_interrupt is OnInterrupt.DETACH,
@@ -121,6 +96,12 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
         outcome = engine.execute()
         final.finish(engine.result)
         console.finish(engine.result)
+    if journal.unwritten is not None:  # nothing may be lost: the final report goes to stderr
+        click.echo(json.dumps(engine.result.to_dict(), indent=2, ensure_ascii=False), err=True)
+        why = journal.unwritten.strerror or str(journal.unwritten)
+        raise FatalError(
+            f"cannot write the report {options.report}: {why}; its final state is printed above"
+        )
     if outcome is PlanOutcome.INTERRUPTED:
         return ExitCode.INTERRUPTED
     if engine.result.error is not None:
@@ -136,6 +117,7 @@ def _connect(
     environ: Mapping[str, str],
     log: Callable[[str], None] | None,
     stack: ExitStack,
+    interrupts: Interrupts,
 ) -> tuple[Fusion, str]:
     """A client for Fusion at `url`, or for the emulator started here with --emulate."""
     if options.emulate:
@@ -146,7 +128,10 @@ def _connect(
         scenario = load_scenario(options.scenario) if options.scenario else None
         model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
-        return FusionClient(url=url, api=plan.fusion.api, auth=Auth.NONE, log=log), url
+        client = FusionClient(
+            url=url, api=plan.fusion.api, auth=Auth.NONE, log=log, guard=interrupts.request
+        )
+        return client, url
     if url is None:
         raise UsageError(
             "no Fusion URL: set fusion.url in the plan, FUSION_URL, or --url "
@@ -163,5 +148,6 @@ def _connect(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         log=log,
+        guard=interrupts.request,
     )
     return client, url

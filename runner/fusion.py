@@ -14,13 +14,16 @@ from urllib.parse import quote
 from runner.errors import ExitCode, FatalError
 from runner.status import RunStatus
 
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# 500 too: a proxy or a pod restarting answers it as often as Fusion's own bugs do. The engine
+# rides out a few in a row (`SERVER_ERROR_TRIES`), then takes one as Fusion's answer.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class ErrorKind(enum.StrEnum):
     CREDENTIALS = "credentials refused"  # 401, 403
     NOT_FOUND = "not found"  # 404
-    TRANSIENT = "transient"  # connection error, timeout, 429, 502, 503, 504
+    TRANSIENT = "transient"  # connection error, timeout, 429, 500, 502, 503, 504
+    INTERRUPTED = "interrupted"  # a signal cut the request short: not Fusion's fault
     OTHER = "other"
 
 

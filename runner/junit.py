@@ -83,13 +83,22 @@ def _testcase(suite: ET.Element, plan: str, step: dict[str, Any]) -> None:
     out = ET.SubElement(case, "system-out")
     out.text = "\n".join(
         [f"job: {step['job']}", f"outcome: {outcome}"]
-        + [
-            f"attempt {a['number']}: run {a['run_id']} {a['state']}"
-            + (f" in {a['duration']:g}s" if a["duration"] is not None else "")
-            + (f": {a['error']}" if a["error"] else "")
-            for a in step["attempts"]
-        ]
+        + [_attempt_line(a) for a in step["attempts"]]
     )
+
+
+def _attempt_line(attempt: dict[str, Any]) -> str:
+    """`attempt 2: run 41pjso2krv error in 5s: OOM`, or what became of a start with no run."""
+    head = f"attempt {attempt['number']}: "
+    if not attempt["run_id"]:
+        return head + (
+            "no run: the start never reached Fusion"
+            if attempt["outcome"]
+            else "started, no run named yet"
+        )
+    took = "" if attempt["duration"] is None else f" in {attempt['duration']:g}s"
+    error = f": {attempt['error']}" if attempt["error"] else ""
+    return f"{head}run {attempt['run_id']} {attempt['state']}{took}{error}"
 
 
 def _failed_criteria(step: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -36,3 +37,26 @@ class Options:
     verbose: bool = False
     junit: str | None = None
     report_given: bool = False  # --report on the command line, not its default
+
+    def resume_command(self) -> str:
+        """The command that carries on from this run's report, with every option that shaped
+        the run, quoted for a POSIX shell: pasted as printed, it works. Credentials are not
+        options: they stay in the environment."""
+        words = ["fusion-run", *self.plans, "--resume", self.report]
+        if self.report_given:
+            words += ["--report", self.report]
+        for name, value in self.variables.items():
+            words += ["--var", f"{name}={value}"]
+        if self.url:
+            words += ["--url", self.url]
+        if self.max_parallel is not None:
+            words += ["--max-parallel", str(self.max_parallel)]
+        if self.emulate:
+            words.append("--emulate")
+        if self.scenario:
+            words += ["--scenario", self.scenario]
+        if self.junit:
+            words += ["--junit", self.junit]
+        if self.detach:
+            words.append("--detach")
+        return shlex.join(words)

@@ -23,3 +23,16 @@ class PlanOutcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+
+
+class AttemptOutcome(enum.StrEnum):
+    """How one attempt ended; an open attempt (being started or followed) has none."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # ended in a state or with criteria the plan does not accept
+    TIMED_OUT = "timed_out"  # cancelled because the step's timeout passed
+    CANCELLED = (
+        "cancelled"  # cancelled because fusion-run stopped: interrupt, fail_fast, plan timeout
+    )
+    LEFT_RUNNING = "left_running"  # fusion-run stopped following it; the run may still be going
+    NOT_STARTED = "not_started"  # the start never reached Fusion, or was refused

@@ -63,6 +63,13 @@ class LostContact:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReportUnwritable:
+    """The report could not be written, so a start could not be recorded before it was sent."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Carried:
     """Words written earlier (an earlier report, or an error's own message)."""
 
@@ -79,6 +86,7 @@ Cause = (
     | CredentialsRefused
     | JobsMissing
     | LostContact
+    | ReportUnwritable
     | Carried
 )
 
@@ -108,18 +116,27 @@ class StartFailed:
     error: str
 
 
-class CancelEnding(enum.Enum):
-    CONFIRMED = "confirmed"  # Fusion showed the run cancelled
-    UNCONFIRMED = "unconfirmed"  # Fusion did not confirm within the grace period
-    GAVE_UP = "gave up"  # interrupted again before Fusion confirmed it
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cancelled:
+    """Fusion showed the run ended after fusion-run asked it to cancel."""
+
+    cause: Cause
+    run_id: str | None
+
+
+class Unconfirmed(enum.Enum):
+    GRACE_PASSED = "grace passed"  # Fusion did not show the run ended within the grace period
+    INTERRUPTED_AGAIN = "interrupted again"  # a second signal: fusion-run stopped waiting
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Cancelled:
+class CancelUnconfirmed:
+    """fusion-run asked Fusion to cancel the run, but never saw it end: it may still be going."""
+
     cause: Cause
     run_id: str | None
-    ending: CancelEnding = CancelEnding.CONFIRMED
-    grace: float = 0.0  # seconds waited for a confirmation that never came
+    why: Unconfirmed
+    grace: float = 0.0  # seconds waited
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -132,6 +149,22 @@ class FusionAnswered:
     """Fusion answered a request with an error that no retry can mend."""
 
     error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MayBeRunning:
+    """fusion-run stopped following the run for `why`; the run may still be going in Fusion."""
+
+    run_id: str | None
+    why: LostContact | FusionAnswered
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetryStopped:
+    """The step was waiting to retry when the plan stopped: its last failure, and why it stopped."""
+
+    failure: Reason
+    cause: Cause
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -203,6 +236,9 @@ Reason = (
     | OtherRunOutlasted
     | StartFailed
     | Cancelled
+    | CancelUnconfirmed
+    | MayBeRunning
+    | RetryStopped
     | CriteriaFailed
     | FusionAnswered
     | LostContact

@@ -2,9 +2,9 @@
 
 The report is `PlanResult.to_dict()`, described by schemas/report.schema.json. The journal writes
 it atomically (a temporary file, fsync, rename), so the file on disk is valid JSON at every moment:
-at once when the steps start; by the end of any pass of the engine in which a step started,
-ended, was cancelled, retried or identified its run, or fusion-run was interrupted; within a
-second of a run's state change; and at the end.
+at once when the steps start, before each start request (its intent), as soon as a start's answer
+names the run, and at the end; by the end of any pass of the engine in which a step ended, was
+cancelled or retried, or fusion-run was interrupted; within a second of a run's state change.
 """
 
 from __future__ import annotations
@@ -20,36 +20,65 @@ from jsonschema import Draft202012Validator
 
 from runner import events as ev
 from runner.errors import FatalError, UsageError
-from runner.result import PlanResult
+from runner.reporting import NotDurable
+from runner.result import REPORT_VERSION, PlanResult
 from runner.schemas import load_schema
 
-# Events after which the report shows something new, to be on disk by the end of the pass.
-_URGENT = (
+# Written before anything else happens: a start's intent before its request goes out, its run
+# id as soon as the answer arrives (write-ahead), and the report at the start and the end.
+_AT_ONCE = (
+    ev.PlanStarted,
+    ev.StartRequested,
     ev.Started,
+    ev.RunPickedUp,
     ev.RunIdentified,
-    ev.Cancelling,
-    ev.Retrying,
-    ev.StepEnded,
-    ev.InterruptReceived,
+    ev.PlanEnded,
 )
+# After these the report shows something new: on disk by the end of the engine's pass.
+_URGENT = (ev.Cancelling, ev.Retrying, ev.StepEnded, ev.InterruptReceived)
 _MINOR = (ev.StateChanged,)  # written within a second
 MINOR_DELAY = 1.0
 
 
 class Journal:
-    """A reporter that keeps the report on disk in step with the plan."""
+    """A reporter that keeps the report on disk in step with the plan.
 
-    def __init__(self, write: Callable[[dict[str, Any]], None]) -> None:
+    A write that fails (a full disk, an I/O error, a permission taken away) leaves the last good
+    report in place: the journal warns once, tries again at the next change, and remembers the
+    failure (`unwritten`) so that the caller can say so at the end. Only two writes must succeed:
+    the first, before anything starts (else `FatalError`), and a start's intent, before its
+    request goes out (else `NotDurable`, and the start is not sent).
+    """
+
+    def __init__(
+        self,
+        write: Callable[[dict[str, Any]], None],
+        *,
+        path: str = "the report",
+        warn: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.write = write
+        self.path = path
+        self.warn = warn
+        self.unwritten: OSError | None = None  # why the latest write failed, if it did
+        self._warned = False
         self._dirty = self._urgent = False
         self._written = float("-inf")
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
-        if isinstance(event, ev.PlanStarted | ev.PlanEnded):
-            self._save(result, event.at)
+        if isinstance(event, _AT_ONCE):
+            if self._save(result, event.at):
+                return
+            assert self.unwritten is not None
+            if isinstance(event, ev.PlanStarted):  # nothing started yet: stop, nothing is lost
+                raise FatalError(f"cannot write the report {self.path}: {_why(self.unwritten)}")
+            self._warn_once()
+            if isinstance(event, ev.StartRequested):
+                raise NotDurable(_why(self.unwritten))
         elif isinstance(event, ev.Tick):
-            if self._dirty and (self._urgent or event.at - self._written >= MINOR_DELAY):
-                self._save(result, event.at)
+            due = self._urgent or event.at - self._written >= MINOR_DELAY
+            if self._dirty and due and not self._save(result, event.at):
+                self._warn_once()
         elif isinstance(event, _URGENT):
             self._dirty = self._urgent = True
         elif isinstance(event, _MINOR):
@@ -58,20 +87,44 @@ class Journal:
     def finish(self, result: PlanResult) -> None:
         pass
 
-    def _save(self, result: PlanResult, at: float) -> None:
-        self.write(result.to_dict())
+    def _save(self, result: PlanResult, at: float) -> bool:
+        try:
+            self.write(result.to_dict())
+        except OSError as error:
+            self.unwritten, self._dirty = error, True
+            return False
+        self.unwritten = None
         self._dirty = self._urgent = False
         self._written = at
+        return True
+
+    def _warn_once(self) -> None:
+        if self._warned or self.unwritten is None:
+            return
+        self._warned = True
+        self.warn(
+            f"fusion-run: cannot write the report {self.path}: {_why(self.unwritten)}; the last "
+            "good one stays in place, and fusion-run tries again at every change"
+        )
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def report_file(path: str) -> Callable[[dict[str, Any]], None]:
-    """A journal's writer for `path`: a failed write is one line naming the file (exit 3)."""
+    """A journal's writer for `path`. Its first write also removes the temporary files a killed
+    fusion-run may have left beside the report (a kill -9 between creating one and renaming it)."""
+    first = True
 
     def write(data: dict[str, Any]) -> None:
-        try:
-            write_atomically(path, data)
-        except OSError as error:
-            raise FatalError(f"cannot write the report {path}: {error.strerror or error}") from None
+        nonlocal first
+        if first:
+            first = False
+            target = Path(path)
+            for stale in target.parent.glob(f".{target.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+        write_atomically(path, data)
 
     return write
 
@@ -86,6 +139,14 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
         report = json.loads(text)
     except ValueError as error:
         raise UsageError(f"{flag} {path}: not JSON ({error})") from None
+    version = report.get("report_version") if isinstance(report, dict) else None
+    if isinstance(version, int) and version != REPORT_VERSION:
+        writer = report.get("fusion_run_version")
+        by = f"fusion-run {writer}" if isinstance(writer, str) else "another fusion-run"
+        raise UsageError(
+            f"{flag} {path}: the report is in format {version} ({by}); this fusion-run reads "
+            f"format {REPORT_VERSION} only: run the plan afresh, or use {by}"
+        )
     problems = sorted(
         Draft202012Validator(load_schema("report.schema.json")).iter_errors(report),
         key=lambda e: list(e.absolute_path),

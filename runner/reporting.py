@@ -9,6 +9,15 @@ from runner.events import Event
 from runner.result import PlanResult
 
 
+class NotDurable(Exception):
+    """A reporter could not put on disk what must be there before fusion-run goes on: a start's
+    intent. The start is not sent."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
 class Reporter(Protocol):
     def handle(self, event: Event, result: PlanResult) -> None: ...
     def finish(self, result: PlanResult) -> None: ...

@@ -16,20 +16,26 @@ from typing import Any
 from runner import __version__, wording
 from runner.events import Event
 from runner.judge import Criterion
-from runner.outcomes import Outcome, PlanOutcome
+from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import Carried, Cause, Reason
 from runner.status import parse_time
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
 STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
 
 
 @dataclass(kw_only=True)
 class Attempt:
-    """One start of a step's job (or the adoption of a run already going)."""
+    """One start of a step's job (or the adoption of a run already going). It is recorded before
+    the start request goes out (`requested_at`, `listed_before`), so that a crash between the
+    request and its answer leaves on disk what a resume needs to find the run."""
 
     number: int
+    round: int = 1
+    outcome: AttemptOutcome | None = None  # None while the attempt is open
+    requested_at: datetime | None = None
+    listed_before: tuple[str, ...] | None = None
     run_id: str | None = None
     adopted: bool = False
     state: str | None = None
@@ -40,9 +46,17 @@ class Attempt:
     criteria: list[Criterion] = field(default_factory=list)
     status_reads: int = 0
 
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
+            "round": self.round,
+            "outcome": None if self.outcome is None else str(self.outcome),
+            "requested_at": _time(self.requested_at),
+            "listed_before": None if self.listed_before is None else list(self.listed_before),
             "run_id": self.run_id,
             "adopted": self.adopted,
             "state": self.state,
@@ -65,8 +79,13 @@ class Attempt:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Attempt:
+        listed = data["listed_before"]
         return cls(
             number=data["number"],
+            round=data["round"],
+            outcome=None if data["outcome"] is None else AttemptOutcome(data["outcome"]),
+            requested_at=parse_time(data["requested_at"]),
+            listed_before=None if listed is None else tuple(listed),
             run_id=data["run_id"],
             adopted=data["adopted"],
             state=data["state"],

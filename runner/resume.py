@@ -1,19 +1,18 @@
 """`--resume REPORT`: what an earlier run hands on to this one.
 
-Steps that succeeded are kept and not started again. Steps whose run was still active are picked
-up: their run is looked up in Fusion and followed, or judged if it ended meanwhile. Everything
-else runs again. A plan that changed since the report (its sha256 differs) is refused unless
-forced, with what changed spelled out.
+The earlier report's record of each step that still runs the same job is handed to the engine,
+which reads what the step carries on from (`runner.engine.carry`): kept, picked up, verified or
+run again, with every earlier attempt. A plan that changed since the report (its sha256 differs)
+is refused unless forced, with what changed spelled out.
 """
 
 from __future__ import annotations
 
 from runner.engine import Resume
 from runner.errors import UsageError
-from runner.outcomes import Outcome
 from runner.plan import Plan
 from runner.report import read_report
-from runner.result import RUNNING, PlanResult
+from runner.result import PlanResult
 
 
 def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
@@ -24,17 +23,9 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
             f"({'; '.join(plan_changes(earlier, plan))}); "
             "resume with --force to use the plan as it is now"
         )
-    steps = {step.name: step for step in plan.steps}
-    succeeded, active = {}, {}
-    for entry in earlier.steps:
-        step = steps.get(entry.name)
-        if step is None or step.job != entry.job:
-            continue
-        if entry.outcome is Outcome.SUCCEEDED:
-            succeeded[step.name] = entry.attempts
-        elif entry.status == RUNNING and entry.run_id:
-            active[step.name] = entry.run_id
-    return Resume(path=path, outcome=str(earlier.outcome), succeeded=succeeded, active_runs=active)
+    jobs = {step.name: step.job for step in plan.steps}
+    steps = {entry.name: entry for entry in earlier.steps if jobs.get(entry.name) == entry.job}
+    return Resume(path=path, outcome=str(earlier.outcome), steps=steps)
 
 
 def plan_changes(earlier: PlanResult, plan: Plan) -> list[str]:

@@ -45,7 +45,7 @@ class OnStartWhileActive(enum.StrEnum):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Fault:
     on: FaultTarget
-    answer: int | str  # an HTTP status, "reset" or "lost"
+    answer: int | str  # an HTTP status, "reset", "hang" or "lost"
     times: int = 1
     after: int = 0
     retry_after: int | None = None

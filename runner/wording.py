@@ -88,6 +88,11 @@ def _(fact: why.LostContact) -> str:
 
 
 @text.register
+def _(fact: why.ReportUnwritable) -> str:
+    return f"the report cannot be written ({fact.error}), so the start could not be recorded first"
+
+
+@text.register
 def _(fact: why.Carried) -> str:
     return fact.text
 
@@ -112,12 +117,26 @@ def _(fact: why.StartFailed) -> str:
 
 @text.register
 def _(fact: why.Cancelled) -> str:
-    words = f"{text(fact.cause)}; {run_words(fact.run_id)} cancelled"
-    if fact.ending is why.CancelEnding.UNCONFIRMED:
-        words += f"; Fusion did not confirm it within {format_duration(fact.grace)}"
-    elif fact.ending is why.CancelEnding.GAVE_UP:
-        words += "; interrupted again before Fusion confirmed it"
-    return words
+    return f"{text(fact.cause)}; {run_words(fact.run_id)} cancelled"
+
+
+@text.register
+def _(fact: why.CancelUnconfirmed) -> str:
+    if fact.why is why.Unconfirmed.INTERRUPTED_AGAIN:
+        waited = "interrupted again before Fusion confirmed the cancel"
+    else:
+        waited = f"Fusion did not confirm the cancel within {format_duration(fact.grace)}"
+    return f"{text(fact.cause)}; {waited}: {run_words(fact.run_id)} may still be going"
+
+
+@text.register
+def _(fact: why.MayBeRunning) -> str:
+    return f"{text(fact.why)}; {run_words(fact.run_id)} may still be going"
+
+
+@text.register
+def _(fact: why.RetryStopped) -> str:
+    return f"{text(fact.failure)}; not retried: {text(fact.cause)}"
 
 
 @text.register
@@ -194,6 +213,17 @@ def _(event: ev.Started) -> str:
 
 
 @line.register
+def _(event: ev.RunPickedUp) -> str:
+    which = f"{run_words(event.run_id)} (attempt {event.attempt})"
+    return f"following {which} again, where an earlier fusion-run left it"
+
+
+@line.register
+def _(event: ev.StartRequested) -> str:
+    return f"starting (attempt {event.attempt})"
+
+
+@line.register
 def _(event: ev.RunIdentified) -> str:
     return f"{run_words(event.run_id)} {event.state}"
 
@@ -205,8 +235,9 @@ def _(event: ev.StateChanged) -> str:
 
 @line.register
 def _(event: ev.StepEnded) -> str:
-    if isinstance(event.reason, why.NotStarted):
-        return text(event.reason)  # "not started: ..." says the outcome already
+    if event.outcome is None or isinstance(event.reason, why.NotStarted):
+        assert event.reason is not None
+        return text(event.reason)  # says the outcome already: not started, or may still be going
     took = "" if event.duration is None else f" in {format_duration(event.duration)}"
     words = outcome_words(event.outcome) + took
     if event.reason is not None:

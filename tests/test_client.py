@@ -413,10 +413,13 @@ def test_redirects_are_never_followed(target: str) -> None:
 
 
 def test_every_request_has_timeouts_agent_and_verification() -> None:
-    transport = FakeTransport((200, {}, b'{"state": "idle"}'))
-    fake_client(transport, connect_timeout=3, read_timeout=40, verify="/etc/ca.pem").status("j")
+    transport = FakeTransport((200, {}, b'{"state": "idle"}'), (200, {}, b'{"state": "idle"}'))
+    client = fake_client(transport, connect_timeout=3, read_timeout=40, verify="/etc/ca.pem")
+    client.status("j")
+    client.start("j")
     request, options = transport.sent[0]
-    assert options["timeout"] == (3, 40)
+    assert options["timeout"] == (3, 15)  # a status read waits 15 s at most: it is read again
+    assert transport.sent[1][1]["timeout"] == (3, 40)  # a start waits as long as the plan says
     assert options["verify"] == "/etc/ca.pem"
     assert request.headers["User-Agent"] == f"fusion-run/{__version__}"
     assert request.headers["Authorization"].startswith("Basic ")
@@ -449,7 +452,7 @@ def test_error_body_that_is_text() -> None:
     transport = FakeTransport((500, {}, b"upstream\n   exploded  "))
     with pytest.raises(FusionError) as caught:
         fake_client(transport).status("j")
-    assert caught.value.kind is ErrorKind.OTHER
+    assert caught.value.kind is ErrorKind.TRANSIENT  # ridden out a few times, as a 502 is
     assert str(caught.value).endswith(": 500 Reason: upstream exploded")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -157,35 +159,23 @@ def test_the_flaky_gateway_example_succeeds(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_report_is_valid_json_after_kill_9_at_any_moment(tmp_path: Path) -> None:
-    """Kill fusion-run at random moments; each time the report on disk parses and validates, and
-    names the runs that were active."""
+    """Kill fusion-run at random moments; each time the report on disk parses and validates,
+    names the runs that were active, and records every start asked for before it was sent.
+    A kill can leave a temporary file beside the report; the next fusion-run removes it."""
     (tmp_path / "s.yaml").write_text(
         "version: 1\njobs:\n" + "".join(f"  {j}: {{runs: [{{duration: 0.4}}]}}\n" for j in "abcd")
     )
     (tmp_path / "plan.yaml").write_text(
         "version: 1\nsteps:\n  - a\n  - job: b\n    depends_on: []\n  - c\n  - d\n"
     )
+    command = [sys.executable, "-m", "runner", "plan.yaml", "--emulate", "--scenario", "s.yaml"]
+    command += ["--report", "r.json", "-q"]
     rng = random.Random(2026)
     seen: dict[str, int] = {}
+    report = tmp_path / "r.json"
     for _ in range(16):
-        report = tmp_path / "r.json"
         report.unlink(missing_ok=True)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runner",
-                "plan.yaml",
-                "--emulate",
-                "--scenario",
-                "s.yaml",
-                "--report",
-                "r.json",
-                "-q",
-            ],
-            cwd=tmp_path,
-            stderr=subprocess.DEVNULL,
-        )
+        process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 1.6))
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -195,10 +185,14 @@ def test_the_report_is_valid_json_after_kill_9_at_any_moment(tmp_path: Path) -> 
         data = read_report(report)
         seen[data["outcome"]] = seen.get(data["outcome"], 0) + 1
         for step in data["steps"]:
-            if step["outcome"] == "running" and step["attempts"]:
-                assert step["run_id"]
-        assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+            for attempt in step["attempts"]:
+                if attempt["outcome"] is None:  # open: its run, or the intent to start one
+                    assert attempt["run_id"] or attempt["requested_at"], step
+                    assert attempt["listed_before"] is not None, step
     assert seen.get("running", 0) >= 4  # most kills landed mid-run
+    finished = subprocess.run(command, cwd=tmp_path, stderr=subprocess.DEVNULL, check=False)
+    assert finished.returncode == 0
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 @pytest.mark.slow
@@ -230,12 +224,16 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
         )
         assert first.stderr is not None
         output = Lines(first.stderr)
-        output.until("started run")
-        first.send_signal(signal.SIGINT)
-        assert first.wait(timeout=30) == 130
+        try:
+            output.until("started run")
+            first.send_signal(signal.SIGINT)
+            assert first.wait(timeout=30) == 130
+        finally:
+            first.kill()
+            first.wait()
         assert output.rest()[-1] == (
             "fusion-run: detached; to follow the runs still going: "
-            "fusion-run plan.yaml --resume fusion-run-report.json"
+            "fusion-run plan.yaml --resume fusion-run-report.json --detach"
         )
         detached = read_report(tmp_path / "fusion-run-report.json")
         assert (detached["outcome"], detached["detached"]) == ("interrupted", True)
@@ -252,10 +250,11 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
         assert second.returncode == 0, second.stderr
         resumed = read_report(tmp_path / "fusion-run-report.json")
         long = resumed["steps"][0]
-        assert (long["outcome"], long["run_id"], long["attempts"][0]["adopted"]) == (
+        [attempt] = long["attempts"]  # the first process's attempt, followed to its end
+        assert (long["outcome"], attempt["run_id"], attempt["adopted"]) == (
             "succeeded",
             run_id,
-            True,
+            False,
         )
         assert resumed["resumed_from"] == {
             "path": "fusion-run-report.json",
@@ -267,3 +266,235 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
     log = requests.seen + requests.rest()
     starts = [line for line in log if line.startswith("POST /api/spark/jobs/long ->")]
     assert starts == ["POST /api/spark/jobs/long -> 200"]  # started once, by the first process
+
+
+# --- never twice, never lost: a full disk, hanging reads, signals, the resume command -----------
+
+
+def _scenario(jobs: dict[str, str]) -> str:
+    return "version: 1\njobs:\n" + "".join(f"  {job}: {script}\n" for job, script in jobs.items())
+
+
+@pytest.mark.slow
+def test_a_full_disk_mid_run_orphans_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report stops being writable once six runs have started: fusion-run warns once,
+    follows them to their end, starts nothing it cannot record, and exits 3 with the final
+    state on stderr. With the space back, a resume picks the runs up and starts only the rest."""
+    first = [f"a{i}" for i in range(6)]
+    then = [f"b{i}" for i in range(6)]
+    scenario = Scenario(
+        jobs={job: JobScript(runs=(RunScript(duration=0.5),)) for job in first + then}
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\nfusion: {auth: none}\nmax_parallel: 6\nsteps:\n"
+        + "".join(f"  - job: {job}\n    depends_on: []\n" for job in first)
+        + "".join(
+            f"  - job: {b}\n    depends_on: [{a}]\n" for a, b in zip(first, then, strict=True)
+        )
+    )
+    report = tmp_path / "r.json"
+    from runner import report as reports  # noqa: PLC0415
+
+    written = 0
+    real = reports.write_atomically
+
+    def full_after_the_starts(path: str, data: dict[str, Any]) -> None:
+        nonlocal written
+        if written >= 1 + 2 * 6:  # the first report, then each start's intent and run id
+            raise OSError(28, "No space left on device")
+        written += 1
+        real(path, data)
+
+    model = EmulatedFusion(scenario)
+    with Emulator(model) as emulator:
+        monkeypatch.setattr(reports, "write_atomically", full_after_the_starts)
+        code, _, err = fusion_run(str(plan), "--url", emulator.url, "--report", str(report), env={})
+        monkeypatch.setattr(reports, "write_atomically", real)
+        assert code == 3
+        lines = err.splitlines()
+        warned = [line for line in lines if line.startswith("fusion-run: cannot write the report")]
+        assert warned == [
+            f"fusion-run: cannot write the report {report}: No space left on device; the last "
+            "good one stays in place, and fusion-run tries again at every change",
+            f"fusion-run: cannot write the report {report}: No space left on device; its final "
+            "state is printed above",
+        ]
+        final = valid(json.loads(err[err.index("\n{") + 1 : err.rindex("\n}") + 2]))
+        assert [s["outcome"] for s in final["steps"]] == ["succeeded"] * 6 + ["not_run"] * 6
+        assert final["steps"][6]["reason"].startswith(
+            "not started: the report cannot be written (No space left on device)"
+        )
+        on_disk = read_report(report)  # the last good one: every run named
+        assert [bool(s["run_id"]) for s in on_disk["steps"]] == [True] * 6 + [False] * 6
+        assert {job: model.starts(job) for job in first + then} == dict.fromkeys(
+            first, 1
+        ) | dict.fromkeys(then, 0)
+
+        code, _, err = fusion_run(
+            str(plan),
+            "--url",
+            emulator.url,
+            "--report",
+            str(report),
+            "--resume",
+            str(report),
+            env={},
+        )
+        assert code == 0, err
+        assert all(model.starts(job) == 1 for job in first + then)  # nothing started twice
+
+
+@pytest.mark.slow
+def test_a_64k_tmpfs_fills_up_mid_run(tmp_path: Path) -> None:
+    """The same, on a real file system that fills up (where the machine lets a test mount one)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        (tmp_path / "s.yaml").write_text(
+            _scenario({f"job{i:02d}": "{runs: [{duration: 1}]}" for i in range(60)})
+        )
+        (tmp_path / "plan.yaml").write_text(
+            "version: 1\nmax_parallel: 60\nsteps:\n"
+            + "".join(f"  - job: job{i:02d}\n    depends_on: []\n" for i in range(60))
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runner",
+                "plan.yaml",
+                "--emulate",
+                "--scenario",
+                "s.yaml",
+                "--report",
+                str(disk / "r.json"),
+                "-q",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 3, done.stderr
+        assert done.stderr.count("No space left on device; the last good one stays") == 1
+        assert done.stderr.splitlines()[-1].endswith("its final state is printed above")
+        on_disk = read_report(disk / "r.json")
+        for step in on_disk["steps"]:  # every run started is named on disk
+            assert all(a["run_id"] or a["requested_at"] for a in step["attempts"]), step
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def _started(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], Lines]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", *args], cwd=cwd, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    output = Lines(process.stderr)
+    output.until("started run")
+    return process, output
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_hanging_status_read_cancels_at_once(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        _scenario(
+            {"long": "{runs: [{duration: 3600}], faults: [{on: status, answer: hang, after: 2}]}"}
+        )
+    )
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long]\n")
+    process, output = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
+    try:
+        time.sleep(3)  # the third read, at about 1.8 s, hangs
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130
+        took = time.monotonic() - signalled
+    finally:
+        process.kill()
+    assert took < 5, f"{took:.1f}s to cancel and exit"  # was 45 s: the read's timeout
+    data = read_report(tmp_path / "fusion-run-report.json")
+    assert data["steps"][0]["outcome"] == "cancelled", output.rest()
+    assert data["steps"][0]["attempts"][0]["state"] == "cancelled"
+
+
+@pytest.mark.slow
+def test_a_second_signal_exits_130_within_two_seconds(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        _scenario({"long": "{runs: [{duration: 3600}], faults: [{on: cancel, answer: hang}]}"})
+    )
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long]\n")
+    process, _ = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        time.sleep(1)  # the cancel hangs
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        took = time.monotonic() - signalled
+    finally:
+        process.kill()
+    assert took < 2, f"{took:.1f}s after the second signal"
+    step = read_report(tmp_path / "fusion-run-report.json")["steps"][0]
+    assert step["outcome"] == "running"  # never claimed cancelled: named for --resume
+    assert step["reason"].endswith(
+        "interrupted again before Fusion confirmed the cancel: "
+        f"run {step['run_id']} may still be going"
+    )
+
+
+@pytest.mark.slow
+def test_a_burst_of_signals_still_exits_130_with_a_valid_report(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(_scenario({"long": "{runs: [{duration: 3600}]}"}))
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long, after]\n")
+    for _ in range(3):
+        process, _ = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
+        try:
+            for _ in range(50):
+                os.kill(process.pid, signal.SIGTERM)
+            assert process.wait(timeout=30) == 130
+        finally:
+            process.kill()
+        data = read_report(tmp_path / "fusion-run-report.json")
+        assert data["outcome"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        _scenario({"long": "{runs: [{duration: 3}]}", "after": "{runs: [{duration: 0.2}]}"})
+    )
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
+    args = ["plan.yaml", "--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
+    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach"]
+    process, output = _started(args, tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+    finally:
+        process.kill()
+    printed = output.rest()[-1].removeprefix(
+        "fusion-run: detached; to follow the runs still going: "
+    )
+    assert shlex.split(printed) == [
+        "fusion-run", "plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
+        "--var", "FIRST=long", "--max-parallel", "2", "--emulate", "--scenario", "s.yaml",
+        "--detach",
+    ]  # fmt: skip
+    shell = printed.replace("fusion-run", f"{shlex.quote(sys.executable)} -m runner", 1)
+    pasted = subprocess.run(
+        ["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    assert read_report(tmp_path / "out dir" / "r.json")["outcome"] == "succeeded"

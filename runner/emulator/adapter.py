@@ -10,7 +10,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from runner.emulator.model import EmulatedFusion, Reply, key_of
+from runner.emulator.model import HANG, EmulatedFusion, Reply, key_of
 from runner.fusion import ErrorKind, FusionError, http_error, job_segment
 from runner.scenario import FaultTarget
 from runner.status import RunStatus, job_kind, parse_history, parse_status
@@ -83,6 +83,14 @@ class ModelFusion:
         try:
             return call(key_of(job))
         except Reply as reply:
+            if reply.status == HANG:  # in process there is no waiting: as if the read timed out
+                raise FusionError(
+                    method=method,
+                    url=url,
+                    kind=ErrorKind.TRANSIENT,
+                    what="no answer within 15s",
+                    maybe_applied=method != "GET",
+                ) from None
             if reply.status == 0:
                 raise FusionError(
                     method=method,

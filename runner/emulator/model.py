@@ -46,8 +46,12 @@ CANCEL_SECONDS = 1.0  # how long a cancelled run shows `cancelling`
 HOSTNAME = "127.0.0.1"
 
 
+HANG = -1  # a Reply status: the request gets no answer for HANG_SECONDS, then the connection drops
+HANG_SECONDS = 3600.0
+
+
 class Reply(Exception):
-    """An HTTP answer other than 200 with JSON, or `status` 0 to drop the connection."""
+    """An HTTP answer other than 200 with JSON; `status` 0 drops the connection, HANG hangs."""
 
     def __init__(
         self, status: int, body: Any = None, *, headers: dict[str, str] | None = None
@@ -343,6 +347,8 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 def _fault_reply(fault: Fault) -> Reply:
     if fault.answer == "reset":
         return Reply(0)
+    if fault.answer == "hang":
+        return Reply(HANG)
     status = int(fault.answer)
     headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
     body = error_body(status, f"injected fault: {status} on {fault.on}")

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from runner.emulator.model import EmulatedFusion, Reply, error_body, key_of
+from runner.emulator.model import HANG, HANG_SECONDS, EmulatedFusion, Reply, error_body, key_of
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Emulator:
         self.model = model or EmulatedFusion()
         self.access = access
         self.log = log
+        self.hung = threading.Event()  # set when the emulator stops: hanging requests end
         self.sessions: dict[str, int] = {}  # cookie -> requests made with it
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.server.daemon_threads = True
@@ -67,6 +68,7 @@ class Emulator:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.hung.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -171,7 +173,9 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 job, answer = self._route(segments or [], parse_qs(url.query), body)
                 self._send(200, answer, {}, job)
             except Reply as reply:
-                if reply.status == 0:
+                if reply.status == HANG:
+                    emulator.hung.wait(HANG_SECONDS)  # until the emulator stops
+                if reply.status in (0, HANG):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return

@@ -22,6 +22,7 @@ POLL_GROWTH = 1.15  # each wait between reads is this much longer, up to poll_in
 STALE_READS = 3  # reads showing another run before we look ours up in /all
 CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
+SERVER_ERROR_TRIES = 5  # 500s in a row before they count as Fusion's answer, not a fault
 VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
 CLOCK_SKEW = 300.0  # seconds our clock and Fusion's may disagree when matching a run to a start
 EXPECTED_SLACK = 0.2  # seconds after a run's expected end (its last good run's duration) to read
@@ -38,6 +39,7 @@ class Context(Protocol):
     def emit(self, event: Event) -> None: ...
     def warn(self, event: Event) -> None: ...
     def end(self, s: StepState, outcome: Outcome, reason: Reason | None) -> None: ...
+    def leave(self, s: StepState, reason: Reason) -> None: ...  # stop following; the run may go on
     def may_start(self) -> bool: ...  # False once the plan stops starting steps: no retries
 
 

@@ -18,20 +18,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from runner.clock import Clock
-from runner.engine.context import backoff
+from runner.engine.carry import Carry, carry
+from runner.engine.context import SERVER_ERROR_TRIES, backoff
 from runner.engine.following import order_cancel
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
     ACT_AT_ONCE,
+    LONG_AGO,
     TRANSITIONS,
+    Before,
     Checking,
     Contact,
     Following,
     Phase,
     PickingUp,
     StepState,
+    StopOrder,
+    Verifying,
 )
 from runner.engine.preflight import check_jobs
+from runner.engine.starting import open_intent
 from runner.events import (
     ActiveRun,
     ContactLost,
@@ -43,11 +49,10 @@ from runner.events import (
     Tick,
 )
 from runner.fusion import ErrorKind, Fusion, FusionError
-from runner.outcomes import Outcome, PlanOutcome
+from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.plan import Plan, Step
 from runner.reasons import (
-    CancelEnding,
-    Cancelled,
+    CancelUnconfirmed,
     Cause,
     CredentialsRefused,
     Detached,
@@ -55,11 +60,14 @@ from runner.reasons import (
     FusionAnswered,
     Interrupted,
     LostContact,
+    MayBeRunning,
     NotStarted,
     PlanTimeout,
     Reason,
+    RetryStopped,
     StartUnconfirmed,
     StillRunning,
+    Unconfirmed,
 )
 from runner.reporting import Reporter, Silent
 from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
@@ -68,13 +76,12 @@ from runner.scheduler import Scheduler, Skip
 
 @dataclass(frozen=True, kw_only=True)
 class Resume:
-    """What an earlier report hands on: steps that succeeded (kept, with their attempts) and the
-    runs that were still active (looked up and followed rather than started again)."""
+    """What an earlier report hands on: its record of each step that still runs the same job
+    (`runner.engine.carry` reads what each step carries on from)."""
 
     path: str
     outcome: str
-    succeeded: dict[str, list[Attempt]]
-    active_runs: dict[str, str]  # step name -> run id
+    steps: dict[str, StepResult]
 
 
 class Engine:
@@ -119,7 +126,8 @@ class Engine:
             for step, result in zip(plan.steps, self.result.steps, strict=True)
         }
         self.active: dict[str, StepState] = {}  # came due and not yet done
-        self.pick_ups: dict[str, str] = {}  # step -> a run an earlier fusion-run left going
+        self.resumed: dict[str, PickingUp | Verifying] = {}  # where a resumed step begins
+        self.earlier: dict[str, StepResult] = {}  # what the resumed report said of each step
         self.t0 = clock.monotonic()
         self.interrupted = False
         self.plan_timed_out = False
@@ -143,19 +151,38 @@ class Engine:
         )
 
     def abort(self, cause: Cause, *, interrupted: bool = False) -> None:
-        """Before anything started: end the run with every step not run, and say why."""
+        """Before anything started: end the run and say why. Nothing was observed in Fusion, so
+        a resumed step keeps what the earlier report said of it (its runs, its outcome); the
+        others did not run."""
         self.result.error, self.interrupted = cause, interrupted
-        for state in self.states.values():
-            state.result.outcome, state.result.reason = Outcome.NOT_RUN, NotStarted(cause=cause)
+        for name, state in self.states.items():
+            earlier = self.earlier.get(name)
+            if earlier is not None:
+                state.result.outcome, state.result.reason = earlier.outcome, earlier.reason
+            elif state.result.outcome is None:
+                state.result.outcome, state.result.reason = Outcome.NOT_RUN, NotStarted(cause=cause)
         self._conclude()
 
     def _carry(self, resume: Resume) -> None:
-        for name, attempts in resume.succeeded.items():
+        for name, earlier in resume.steps.items():
             state = self.states[name]
-            state.result.outcome, state.result.attempts = Outcome.SUCCEEDED, attempts
-            self._move(state, Phase.DONE)
-            self._skip(self.scheduler.carry(name), announce=False)
-        self.pick_ups.update(resume.active_runs)
+            carried = carry(state.step, earlier)
+            state.result.attempts, state.round = list(earlier.attempts), carried.round
+            self.earlier[name] = earlier
+            if carried.how is Carry.KEEP:
+                state.result.outcome = Outcome.SUCCEEDED
+                self._move(state, Phase.DONE)
+                self._skip(self.scheduler.carry(name), announce=False)
+            elif carried.how is Carry.PICK_UP:
+                assert carried.attempt is not None
+                self.resumed[name] = PickingUp(attempt=carried.attempt)
+            elif carried.how is Carry.VERIFY:
+                assert carried.attempt is not None
+                before = Before(
+                    known=frozenset(carried.attempt.listed_before or ()),
+                    wall=carried.attempt.requested_at or LONG_AGO,
+                )
+                self.resumed[name] = Verifying(before=before, error=None)
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -183,12 +210,7 @@ class Engine:
             return
         if self.halted:
             return
-        if (
-            self.plan.timeout is not None
-            and not self.plan_timed_out
-            and not self.interrupted
-            and now - self.t0 >= self.plan.timeout
-        ):
+        if self._plan_timeout_pending() and now - self.t0 >= (self.plan.timeout or 0):
             self._time_out_plan(now)
         for name in self.scheduler.ready():
             self._come_due(self.states[name], now)
@@ -202,12 +224,13 @@ class Engine:
     def _come_due(self, state: StepState, now: float) -> None:
         state.result.started = True
         state.due = state.became_due = now
-        wanted = self.pick_ups.pop(state.step.name, None)
-        if wanted:
-            state.data = PickingUp(run_id=wanted)
+        resumed = self.resumed.pop(state.step.name, None)
+        state.data = resumed or Checking()
+        if isinstance(resumed, PickingUp):
             self._move(state, Phase.PICK_UP)
+        elif isinstance(resumed, Verifying):
+            self._move(state, Phase.VERIFY)
         else:
-            state.data = Checking()
             self._move(state, Phase.CHECK)
         self.active[state.step.name] = state
 
@@ -231,9 +254,14 @@ class Engine:
 
     def _next_due(self) -> float:
         due = [state.due for state in self.active.values()]
-        if self.plan.timeout is not None and not self.plan_timed_out:
-            due.append(self.t0 + self.plan.timeout)
+        if self._plan_timeout_pending():
+            due.append(self.t0 + (self.plan.timeout or 0))
         return min(due, default=self.clock.monotonic())
+
+    def _plan_timeout_pending(self) -> bool:
+        """The plan's timeout can still fire: once it has, or the plan was interrupted, it
+        cannot, and must not keep the engine awake."""
+        return self.plan.timeout is not None and not self.plan_timed_out and not self.interrupted
 
     def _active_runs(self) -> tuple[ActiveRun, ...]:
         now = self.clock.monotonic()
@@ -257,11 +285,13 @@ class Engine:
     def may_start(self) -> bool:
         return not self.scheduler.stopped
 
-    def end(self, state: StepState, outcome: Outcome, reason: Reason | None) -> None:
-        """A step ended: record it, skip what run_if now rules out, and stop on fail_fast."""
+    def end(self, state: StepState, outcome: Outcome | None, reason: Reason | None) -> None:
+        """A step ended (`outcome` None: its run was left going): record it, skip what run_if
+        now rules out, and stop the plan on fail_fast."""
         result = state.result
         self._close(state, outcome, reason)
-        self._skip(self.scheduler.finished(result.name, outcome), announce=True)
+        finished = self.scheduler.finished(result.name, outcome or Outcome.FAILED)
+        self._skip(finished, announce=True)
         if (
             self.scheduler.stopped
             and self.stopped_by is None
@@ -272,6 +302,14 @@ class Engine:
             cause = FailFast(step=result.name)
             self._stop_all(self.clock.monotonic(), Outcome.CANCELLED, Outcome.NOT_RUN, cause)
 
+    def leave(self, state: StepState, reason: Reason) -> None:
+        """Stop following the step's run, which may still be going: the report keeps it open, as
+        a run for --resume to pick up, and the step counts as not succeeded."""
+        last = state.result.attempts[-1] if state.result.attempts else None
+        if last is not None and last.open and last.run_id:
+            last.outcome = AttemptOutcome.LEFT_RUNNING
+        self.end(state, None, reason)
+
     def _skip(self, skips: Iterable[Skip], *, announce: bool) -> None:
         for skip in skips:
             skipped = self.states[skip.name]
@@ -279,10 +317,18 @@ class Engine:
             self._close(skipped, Outcome.SKIPPED, skip.reason, announce=announce)
 
     def _close(
-        self, state: StepState, outcome: Outcome, reason: Reason | None, *, announce: bool = True
+        self,
+        state: StepState,
+        outcome: Outcome | None,
+        reason: Reason | None,
+        *,
+        announce: bool = True,
     ) -> None:
         result = state.result
         result.outcome, result.reason = outcome, reason
+        intent = open_intent(state)
+        if intent is not None and outcome is not None:  # a start we asked for never ran
+            intent.outcome = AttemptOutcome.NOT_STARTED
         self._move(state, Phase.DONE)
         if announce:
             last = result.attempts[-1] if result.attempts else None
@@ -299,38 +345,60 @@ class Engine:
     # --- Fusion's faults --------------------------------------------------------------------------
 
     def _fusion_error(self, state: StepState, now: float, error: FusionError) -> Phase:
+        if error.kind is ErrorKind.INTERRUPTED:  # the signal is acted on in the next pass
+            return state.phase
         if error.kind is ErrorKind.CREDENTIALS:
             self.result.error = CredentialsRefused(error=str(error))
             self._stop_following(self.result.error)
             return Phase.DONE
-        if error.kind is not ErrorKind.TRANSIENT:
-            self.end(state, Outcome.FAILED, FusionAnswered(error=str(error)))
+        contact = state.contact = state.contact or Contact(since=now)
+        if error.status == 500:
+            contact.server_errors += 1
+        if error.kind is not ErrorKind.TRANSIENT or contact.server_errors >= SERVER_ERROR_TRIES:
+            self._give_up(state, FusionAnswered(error=str(error)))
             return Phase.DONE
-        if state.contact is None:
-            state.contact = Contact(since=now)
+        if contact.failures == 0:
             self.emit(ContactLost(step=state.step.name, error=str(error)))
-        if now - state.contact.since >= self.plan.fusion.retry_budget:
-            lost = LostContact(seconds=now - state.contact.since, error=str(error))
-            self.end(state, Outcome.FAILED, lost)
+        if now - contact.since >= self.plan.fusion.retry_budget:
+            self._give_up(state, LostContact(seconds=now - contact.since, error=str(error)))
             return Phase.DONE
-        state.contact.failures += 1
-        state.due = now + backoff(self.rng, state.contact.failures, error)
+        contact.failures += 1
+        state.due = now + backoff(self.rng, contact.failures, error)
+        if isinstance(state.data, Following) and state.data.cancel:  # the grace bounds a cancel
+            state.due = min(state.due, state.data.cancel.deadline)
         return state.phase
+
+    def _give_up(self, state: StepState, why: FusionAnswered | LostContact) -> None:
+        """Fusion cannot be asked about the step any more: if a run of ours may be going, the
+        step is left with it; else it fails."""
+        if state.phase in (Phase.FOLLOW, Phase.CANCEL, Phase.PICK_UP, Phase.VERIFY):
+            self.leave(state, MayBeRunning(run_id=_run_of(state), why=why))
+        else:
+            self.end(state, Outcome.FAILED, why)
 
     # --- the plan stops ---------------------------------------------------------------------------
 
     def _stop_all(self, now: float, active: Outcome, pending: Outcome, cause: Cause) -> None:
         """Start nothing more: cancel the runs going (their outcome `active` once Fusion confirms)
-        and end every other step with `pending`."""
+        and end every other step with `pending`. A step looking for the run of a lost start goes
+        on looking, and cancels the run if it finds one."""
         for name in self.scheduler.stop():
             self.scheduler.skip(name, pending)
             self._close(self.states[name], pending, NotStarted(cause=cause))
         for state in list(self.active.values()):
-            if state.phase is Phase.FOLLOW:
+            data = state.data
+            if state.phase is Phase.FOLLOW or isinstance(data, PickingUp):
+                if isinstance(data, PickingUp):
+                    state.data = _following(data.attempt, now)
                 self._move(state, Phase.CANCEL)
                 order_cancel(self, state, now, active, cause)
+            elif isinstance(data, Verifying):
+                data.stop = StopOrder(active=active, pending=pending, cause=cause)
+            elif state.phase is Phase.RETRY_DELAY:
+                assert state.failure is not None
+                self.end(state, active, RetryStopped(failure=state.failure, cause=cause))
             elif state.active and state.phase is not Phase.CANCEL:
-                # checking, waiting, between attempts: nothing of ours runs in Fusion
+                # checking, waiting: nothing of ours runs in Fusion
                 self.end(state, pending, NotStarted(cause=cause))
 
     def _time_out_plan(self, now: float) -> None:
@@ -349,30 +417,41 @@ class Engine:
         self._stop_all(now, Outcome.CANCELLED, Outcome.NOT_RUN, Interrupted())
 
     def _give_up_cancels(self) -> None:
-        """A second interrupt: record the runs being cancelled without waiting for Fusion."""
+        """A second interrupt: stop waiting for Fusion. Runs being cancelled, and starts whose
+        answer was lost, are left as they are, named in the report for --resume."""
         for state in list(self.active.values()):
+            data = state.data
             if not state.active:
                 continue
-            data = state.data
             if isinstance(data, Following):
                 cause = data.cancel.cause if data.cancel else Interrupted()
-                reason: Reason = Cancelled(
-                    cause=cause, run_id=data.run_id, ending=CancelEnding.GAVE_UP
-                )
+                again = Unconfirmed.INTERRUPTED_AGAIN
+                self.leave(state, CancelUnconfirmed(cause=cause, run_id=data.run_id, why=again))
+            elif isinstance(data, Verifying):
+                self.end(state, None, StartUnconfirmed(cause=Interrupted()))
             else:
-                reason = NotStarted(cause=Interrupted())
-            self.end(state, Outcome.CANCELLED, reason)
+                self.end(state, Outcome.CANCELLED, NotStarted(cause=Interrupted()))
 
     def _stop_following(self, cause: Cause) -> None:
         """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
         for state in self.active.values():
             result, data = state.result, state.data
-            if state.phase in (Phase.FOLLOW, Phase.CANCEL) and isinstance(data, Following):
-                result.reason = StillRunning(run_id=data.run_id, cause=cause)
-            elif state.phase is Phase.VERIFY:
+            if isinstance(data, Following | PickingUp) and state.active:
+                attempt = data.attempt if isinstance(data, PickingUp) else result.attempts[-1]
+                attempt.outcome = AttemptOutcome.LEFT_RUNNING
+                result.reason = StillRunning(run_id=attempt.run_id, cause=cause)
+            elif isinstance(data, Verifying):
                 result.reason = StartUnconfirmed(cause=cause)
-            elif state.active:  # checking, waiting or between attempts: no run of ours is going
-                result.outcome, result.reason = Outcome.NOT_RUN, NotStarted(cause=cause)
+            elif state.phase is Phase.RETRY_DELAY:
+                assert state.failure is not None
+                self._close(
+                    state,
+                    Outcome.CANCELLED,
+                    RetryStopped(failure=state.failure, cause=cause),
+                    announce=False,
+                )
+            elif state.active:  # checking or waiting: no run of ours is going
+                self._close(state, Outcome.NOT_RUN, NotStarted(cause=cause), announce=False)
             if state.active:
                 self._move(state, Phase.DONE)
         for name in self.scheduler.stop():
@@ -392,12 +471,24 @@ class Engine:
 
 
 def _fails_the_plan(step: StepResult) -> bool:
-    """Not allowed to fail, and ended other than succeeded or skipped by run_if."""
-    return (
-        step.outcome not in (None, Outcome.SUCCEEDED)
-        and not step.skipped_by_run_if
-        and not step.allow_failure
-    )
+    """Not allowed to fail, and ended other than succeeded or skipped by run_if, or left with a
+    run that may still be going."""
+    if step.allow_failure or step.skipped_by_run_if or step.outcome is Outcome.SUCCEEDED:
+        return False
+    return step.outcome is not None or step.started
+
+
+def _run_of(state: StepState) -> str | None:
+    data = state.data
+    if isinstance(data, PickingUp):
+        return data.attempt.run_id
+    return data.run_id if isinstance(data, Following) else None
+
+
+def _following(attempt: Attempt, now: float) -> Following:
+    """Following data for an earlier attempt's run, picked up without a read yet."""
+    known = frozenset(attempt.listed_before or ())
+    return Following(run_id=attempt.run_id, started=now, before=Before(known=known))
 
 
 def _step_result(step: Step) -> StepResult:

@@ -26,8 +26,17 @@ from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepSt
 from runner.events import CancelFailed, Cancelling, Retrying, RunIdentified, StateChanged
 from runner.fusion import FusionError
 from runner.judge import judge
-from runner.outcomes import Outcome
-from runner.reasons import CancelEnding, Cancelled, Cause, CriteriaFailed, Reason, StepTimeout
+from runner.outcomes import AttemptOutcome, Outcome
+from runner.reasons import (
+    Cancelled,
+    CancelUnconfirmed,
+    Cause,
+    CriteriaFailed,
+    Reason,
+    StepTimeout,
+    Unconfirmed,
+)
+from runner.result import Attempt
 from runner.status import CANCELLED, RunStatus
 
 
@@ -46,32 +55,40 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
 
 
 def cancel(ctx: Context, s: StepState, now: float) -> Phase:
-    """Follow a run we asked Fusion to cancel, until Fusion shows it ended or the grace passes."""
+    """Follow a run we asked Fusion to cancel, until Fusion shows it ended. A cancel that did not
+    get through is sent again (faults are ridden out as for any request). If Fusion has not shown
+    the run ended when the grace passes, the step is left with its run, which may still be going:
+    the report keeps it for --resume, and never calls it cancelled."""
     data = phase_data(s, Following)
-    status = _read_our_run(ctx, s, data)
-    if status is not None and status.terminal:
-        return ended(ctx, s, now, status)
     order = data.cancel
     assert order is not None
     if now >= order.deadline:
-        unconfirmed = CancelEnding.UNCONFIRMED
-        reason = Cancelled(
-            cause=order.cause, run_id=data.run_id, ending=unconfirmed, grace=CANCEL_GRACE
+        why = Unconfirmed.GRACE_PASSED
+        reason = CancelUnconfirmed(
+            cause=order.cause, run_id=data.run_id, why=why, grace=CANCEL_GRACE
         )
-        ctx.end(s, order.outcome, reason)
+        ctx.leave(s, reason)
         return Phase.DONE
+    if not order.sent:
+        ctx.fusion.cancel(s.step.job)
+        order.sent = True
+    status = _read_our_run(ctx, s, data)
+    if status is not None and status.terminal:
+        return ended(ctx, s, now, status)
     _next_read(s, data, now, Phase.CANCEL)
     return Phase.CANCEL
 
 
 def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause: Cause) -> None:
     """Ask Fusion to cancel our run; the step's outcome will be `outcome` once Fusion confirms.
-    A failed request is only a warning: the reads that follow meet the same fault, and handle it."""
+    A request that fails is a warning, and is sent again by the CANCEL handler."""
     data = phase_data(s, Following)
-    data.cancel = CancelOrder(outcome=outcome, cause=cause, deadline=now + CANCEL_GRACE)
+    order = CancelOrder(outcome=outcome, cause=cause, deadline=now + CANCEL_GRACE)
+    data.cancel = order
     ctx.emit(Cancelling(step=s.step.name, run_id=data.run_id, cause=cause))
     try:
         ctx.fusion.cancel(s.step.job)
+        order.sent = True
     except FusionError as error:
         ctx.warn(CancelFailed(step=s.step.name, run_id=data.run_id, error=str(error)))
     data.reads, s.due = 0, now + FIRST_POLL
@@ -153,6 +170,11 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     )
     if order is not None and not ended_on_its_own:
         attempt.criteria = []
+        attempt.outcome = (
+            AttemptOutcome.TIMED_OUT
+            if order.outcome is Outcome.TIMED_OUT
+            else AttemptOutcome.CANCELLED
+        )
         cancelled = Cancelled(cause=order.cause, run_id=data.run_id)
         if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, "timeout", cancelled):
             return Phase.RETRY_DELAY
@@ -161,8 +183,10 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     attempt.criteria = judge(status, s.step.success, duration=attempt.duration)
     failed = tuple(c for c in attempt.criteria if not c.passed)
     if not failed:
+        attempt.outcome = AttemptOutcome.SUCCEEDED
         ctx.end(s, Outcome.SUCCEEDED, None)
         return Phase.DONE
+    attempt.outcome = AttemptOutcome.FAILED
     reason = CriteriaFailed(criteria=failed)
     if _retry(ctx, s, now, "state" if failed[0].name == "state" else "criteria", reason):
         return Phase.RETRY_DELAY
@@ -171,16 +195,24 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
 
 
 def _retry(ctx: Context, s: StepState, now: float, kind: str, reason: Reason) -> bool:
-    """Wait out the retry delay before the next attempt, if the step retries this `kind`."""
-    step, failed = s.step, len(s.result.attempts)
+    """Wait out the retry delay before the next attempt, if the step retries this `kind` and
+    has retries left in this round (attempts cancelled by fusion-run stopping do not count)."""
+    step, failed = s.step, failures_in_round(s.result.attempts, s.round)
     if kind not in step.retry_on or failed > step.retries or not ctx.may_start():
         return False
     delay = step.retry_delay * step.retry_backoff ** (failed - 1)
     delay *= 1 + ctx.rng.uniform(-JITTER, JITTER)
-    ctx.emit(Retrying(step=step.name, attempt=failed, reason=reason, delay=delay))
-    s.data = None
+    attempt = s.result.attempts[-1].number
+    ctx.emit(Retrying(step=step.name, attempt=attempt, reason=reason, delay=delay))
+    s.data, s.failure = None, reason
     s.due = s.became_due = now + delay
     return True
+
+
+def failures_in_round(attempts: list[Attempt], round_: int) -> int:
+    """The attempts of `round_` that failed or timed out: what `retries` counts."""
+    counted = (AttemptOutcome.FAILED, AttemptOutcome.TIMED_OUT)
+    return sum(1 for a in attempts if a.round == round_ and a.outcome in counted)
 
 
 def retry_delay(ctx: Context, s: StepState, now: float) -> Phase:

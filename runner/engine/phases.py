@@ -9,11 +9,13 @@ Every move, `FROM -> TO  when`:
 
     UPSTREAM    -> CHECK        the scheduler says the step may start
     UPSTREAM    -> PICK_UP      ... and an earlier fusion-run left its run going (--resume)
+    UPSTREAM    -> VERIFY       ... and an earlier fusion-run's start of it has no answer on record
     UPSTREAM    -> DONE         skipped by run_if, or the plan stopped before the step was ready
     PICK_UP     -> PICK_UP      Fusion is out of reach: look again after a backoff
     PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
     PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left
     PICK_UP     -> START        the run is gone from Fusion: start the job
+    PICK_UP     -> CANCEL       the plan stops (timeout, fail_fast, signal): cancel the run
     PICK_UP     -> DONE         the run ended meanwhile and is judged; or an error; or a stop
     CHECK       -> CHECK        Fusion is out of reach: read again after a backoff
     CHECK       -> START        no run of the job is active
@@ -30,6 +32,7 @@ Every move, `FROM -> TO  when`:
     START       -> DONE         the run ended within the start's answer; or the start failed
     VERIFY      -> VERIFY       no new run listed yet, or Fusion is out of reach: look again
     VERIFY      -> FOLLOW       a run Fusion did not list before the start: the start's own
+    VERIFY      -> CANCEL       ... found while the plan stops: cancel it
     VERIFY      -> RETRY_DELAY  that run has ended already, not as accepted; retries left
     VERIFY      -> CHECK        no such run after every look: the start never arrived, send it again
     VERIFY      -> DONE         that run has ended already and is judged; or the start failed
@@ -39,7 +42,7 @@ Every move, `FROM -> TO  when`:
     FOLLOW      -> DONE         the run ended and is judged; or an error; or fusion-run stops
     CANCEL      -> CANCEL       Fusion has not shown the run ended yet
     CANCEL      -> RETRY_DELAY  cancelled by the step's timeout, and retry_on has timeout
-    CANCEL      -> DONE         the run ended, or the grace period passed, or an error, or a stop
+    CANCEL      -> DONE         the run ended; or no confirmation in the grace (left); or a stop
     RETRY_DELAY -> CHECK        the delay is over: the next attempt begins
     RETRY_DELAY -> DONE         the plan stopped during the delay
 
@@ -56,8 +59,8 @@ from datetime import UTC, datetime
 from runner.fusion import FusionError
 from runner.outcomes import Outcome
 from runner.plan import Step
-from runner.reasons import Cause
-from runner.result import StepResult
+from runner.reasons import Cause, NotStarted, Reason
+from runner.result import Attempt, StepResult
 
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
@@ -77,12 +80,12 @@ class Phase(enum.Enum):
 
 P = Phase
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
-    P.UPSTREAM: frozenset({P.CHECK, P.PICK_UP, P.DONE}),
-    P.PICK_UP: frozenset({P.PICK_UP, P.FOLLOW, P.RETRY_DELAY, P.START, P.DONE}),
+    P.UPSTREAM: frozenset({P.CHECK, P.PICK_UP, P.VERIFY, P.DONE}),
+    P.PICK_UP: frozenset({P.PICK_UP, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}),
     P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
     P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.DONE}),
     P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.CHECK, P.DONE}),
-    P.VERIFY: frozenset({P.VERIFY, P.FOLLOW, P.RETRY_DELAY, P.CHECK, P.DONE}),
+    P.VERIFY: frozenset({P.VERIFY, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),
     P.FOLLOW: frozenset({P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.DONE}),
     P.CANCEL: frozenset({P.CANCEL, P.RETRY_DELAY, P.DONE}),
     P.RETRY_DELAY: frozenset({P.CHECK, P.DONE}),
@@ -111,7 +114,7 @@ class Checking:
 
 @dataclass(kw_only=True, slots=True)
 class PickingUp:
-    run_id: str
+    attempt: Attempt  # the earlier attempt whose run is to be followed again
 
 
 @dataclass(kw_only=True, slots=True)
@@ -126,19 +129,34 @@ class Starting:
     failures: int = 0
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StopOrder:
+    """The plan stopped while the step looked for its run: cancel it if found, else end."""
+
+    active: Outcome  # the outcome of a run found and cancelled
+    pending: Outcome  # the outcome if no run began
+    cause: Cause
+
+    @property
+    def reason(self) -> NotStarted:
+        return NotStarted(cause=self.cause)
+
+
 @dataclass(kw_only=True, slots=True)
 class Verifying:
     before: Before
-    error: FusionError  # what lost the start's answer
+    error: FusionError | None  # what lost the start's answer; None for an earlier fusion-run's
     failures: int = 0
     lookups: int = 0
+    stop: StopOrder | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class CancelOrder:
     outcome: Outcome  # the step's outcome once Fusion confirms: timed_out or cancelled
     cause: Cause
     deadline: float  # clock time after which we stop waiting for the confirmation
+    sent: bool = False  # Fusion took the request; else the CANCEL handler sends it again
 
 
 @dataclass(kw_only=True, slots=True)
@@ -158,10 +176,11 @@ PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Followi
 
 @dataclass(kw_only=True, slots=True)
 class Contact:
-    """A streak of failed requests: when it began and how many failed."""
+    """A streak of failed requests: when it began, how many failed, how many of those were 500s."""
 
     since: float
     failures: int = 0
+    server_errors: int = 0
 
 
 @dataclass(kw_only=True, slots=True)
@@ -175,6 +194,8 @@ class StepState:
     became_due: float = 0.0  # when the current attempt came due: on_running: wait counts from it
     data: PhaseData = None
     contact: Contact | None = None
+    round: int = 1  # retries count the failed attempts of this round (see `runner.result.Attempt`)
+    failure: Reason | None = None  # the last failure, while waiting to retry
 
     @property
     def active(self) -> bool:

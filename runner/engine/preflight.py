@@ -89,6 +89,8 @@ def _configuration(
             return fusion.configuration(job)
         except FusionError as error:
             out_of_reach = clock.monotonic() - since
+            if error.kind is ErrorKind.INTERRUPTED:
+                raise KeyboardInterrupt from None
             if error.kind is not ErrorKind.TRANSIENT:
                 raise
             if out_of_reach >= plan.fusion.retry_budget:

@@ -1,6 +1,12 @@
 """The handlers before a run is ours: CHECK whether the job is already running, WAIT_OTHER for
 someone else's run to end, PICK_UP a run an earlier fusion-run left going, START the job, and
-VERIFY a start whose answer was lost, so that no job is ever started twice."""
+VERIFY a start whose answer was lost, so that no job is ever started twice.
+
+Every start is written ahead: before the request goes out, the attempt records when it was asked
+and what Fusion listed before it (`StartRequested`, which the journal puts on disk at once); the
+run id follows as soon as the answer arrives (`Started`). A crash between the two leaves an open
+attempt with no run id, which a resume verifies exactly as a start whose answer was lost.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from runner.engine.context import (
     interval,
     phase_data,
 )
-from runner.engine.following import ended
+from runner.engine.following import ended, order_cancel
 from runner.engine.phases import (
     Before,
     Checking,
@@ -31,17 +37,26 @@ from runner.engine.phases import (
 from runner.events import (
     LostStartFound,
     RunGone,
+    RunPickedUp,
     StartAnswerLost,
     Started,
+    StartRequested,
     StartRetrying,
     WaitingForOther,
 )
 from runner.fusion import ErrorKind, FusionError
-from runner.outcomes import Outcome
+from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import OnRunning
-from runner.reasons import AlreadyRunning, OtherRunOutlasted, StartFailed
+from runner.reasons import (
+    AlreadyRunning,
+    NotStarted,
+    OtherRunOutlasted,
+    ReportUnwritable,
+    StartFailed,
+)
+from runner.reporting import NotDurable
 from runner.result import Attempt
-from runner.status import RunStatus, job_kind
+from runner.status import RunStatus
 
 
 def check(ctx: Context, s: StepState, now: float) -> Phase:
@@ -59,7 +74,7 @@ def check(ctx: Context, s: StepState, now: float) -> Phase:
         ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=latest.run_id))
         return Phase.DONE
     if step.on_running is OnRunning.ADOPT:
-        return _follow(ctx, s, now, latest, adopted=True, before=Before(latest=latest.run_id))
+        return take(ctx, s, now, latest, attempt=None, before=Before(latest=latest.run_id))
     s.data = WaitingOther(failures=failures)
     ctx.emit(WaitingForOther(step=step.name, run_id=latest.run_id))
     s.due = now + interval(step, 0)
@@ -84,36 +99,68 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
 
 def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
     """--resume: follow the run an earlier fusion-run left going; start only if it is gone."""
-    wanted, job = phase_data(s, PickingUp).run_id, s.step.job
+    data = phase_data(s, PickingUp)
+    wanted, job = data.attempt.run_id, s.step.job
     latest = ctx.fusion.status(job)
     s.contact = None
     found = latest if latest.run_id == wanted else None
     found = found or next((r for r in ctx.fusion.runs(job) if r.run_id == wanted), None)
+    before = Before(known=frozenset(data.attempt.listed_before or ()))
     if found is None:
+        assert wanted is not None
+        data.attempt.outcome = AttemptOutcome.LEFT_RUNNING  # gone: what became of it is unknown
         ctx.emit(RunGone(step=s.step.name, run_id=wanted))
         return _prepare_start(ctx, s, now, Before(latest=latest.run_id), 0)
-    return _follow(ctx, s, now, found, adopted=True, before=Before())
+    return take(ctx, s, now, found, attempt=data.attempt, before=before)
 
 
 def _prepare_start(ctx: Context, s: StepState, now: float, before: Before, failures: int) -> Phase:
-    if job_kind(s.step.job)[0] != "spark":
-        # The Jobs API names no run at a start, and its history may lag: remember every run it
-        # lists now, so that none of them is ever taken for ours.
-        known = frozenset(r.run_id for r in ctx.fusion.runs(s.step.job) if r.run_id)
-        before = replace(before, known=known)
-    s.data = Starting(before=before, failures=failures)
+    """List the job's runs, so that none of them is ever taken for the one we start."""
+    runs = ctx.fusion.runs(s.step.job)
+    known = frozenset(r.run_id for r in runs if r.run_id) | {before.latest} - {None}
+    s.data = Starting(
+        before=replace(before, known=frozenset(k for k in known if k)), failures=failures
+    )
     s.due = now
     return Phase.START
+
+
+# --- starting -------------------------------------------------------------------------------------
 
 
 def start(ctx: Context, s: StepState, now: float) -> Phase:
     data = phase_data(s, Starting)
     before = replace(data.before, wall=ctx.clock.wall())
+    attempt = _intent(s)
+    attempt.requested_at, attempt.listed_before = before.wall, tuple(sorted(before.known))
+    try:
+        ctx.emit(StartRequested(step=s.step.name, attempt=attempt.number))  # on disk first
+    except NotDurable as unwritten:  # a start the report cannot name is never sent
+        ctx.end(s, Outcome.NOT_RUN, NotStarted(cause=ReportUnwritable(error=unwritten.why)))
+        return Phase.DONE
     try:
         status = ctx.fusion.start(s.step.job)
     except FusionError as error:
         return _start_failed(ctx, s, now, error, before=before, failures=data.failures)
-    return _follow(ctx, s, now, status, adopted=False, before=before)
+    return take(ctx, s, now, status, attempt=attempt, before=before)
+
+
+def _intent(s: StepState) -> Attempt:
+    """The attempt this start is for: the open one whose start has no answer yet, or a new one."""
+    attempts = s.result.attempts
+    intent = open_intent(s)
+    if intent is None:
+        intent = Attempt(number=len(attempts) + 1, round=s.round)
+        attempts.append(intent)
+    return intent
+
+
+def open_intent(s: StepState) -> Attempt | None:
+    """The last attempt if its start was asked for but Fusion named no run for it yet."""
+    last = s.result.attempts[-1] if s.result.attempts else None
+    if last is None or not last.open or last.run_id or last.adopted or not last.requested_at:
+        return None
+    return last
 
 
 def _start_failed(
@@ -142,36 +189,55 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
     newest = runs[0] if runs else None
     if newest is not None and could_be_ours(data.before, newest):
         ctx.emit(LostStartFound(step=s.step.name, run_id=newest.run_id))
-        return _follow(ctx, s, now, newest, adopted=False, before=data.before)
+        phase = take(ctx, s, now, newest, attempt=open_intent(s), before=data.before)
+        if data.stop is not None and phase is Phase.FOLLOW:  # the plan stopped meanwhile
+            order_cancel(ctx, s, now, data.stop.active, data.stop.cause)
+            return Phase.CANCEL
+        return phase
     data.lookups += 1
     if data.lookups < VERIFY_LOOKUPS:  # Fusion may list a new run a moment late
         s.due = now + 2 * FIRST_POLL
         return Phase.VERIFY
+    if data.stop is not None:  # no run began, and the plan stops: nothing to cancel
+        ctx.end(s, data.stop.pending, data.stop.reason)
+        return Phase.DONE
     return _start_again(ctx, s, now, data.error, data.failures)
 
 
 def _start_again(
-    ctx: Context, s: StepState, now: float, error: FusionError, failures: int
+    ctx: Context, s: StepState, now: float, error: FusionError | None, failures: int
 ) -> Phase:
     failures += 1
-    if error.kind is ErrorKind.TRANSIENT and failures < START_TRIES:
-        ctx.emit(StartRetrying(step=s.step.name, error=str(error)))
+    if error is None or (error.kind is ErrorKind.TRANSIENT and failures < START_TRIES):
+        if error is not None:
+            ctx.emit(StartRetrying(step=s.step.name, error=str(error)))
         s.data = Checking(failures=failures)
-        s.due = now + backoff(ctx.rng, failures, error)
+        s.due = now if error is None else now + backoff(ctx.rng, failures, error)
         return Phase.CHECK
     ctx.end(s, Outcome.FAILED, StartFailed(job=s.step.job, error=str(error)))
     return Phase.DONE
 
 
-def _follow(
-    ctx: Context, s: StepState, now: float, status: RunStatus, *, adopted: bool, before: Before
+def take(
+    ctx: Context,
+    s: StepState,
+    now: float,
+    status: RunStatus,
+    *,
+    attempt: Attempt | None,
+    before: Before,
 ) -> Phase:
-    """A run is ours now, started or adopted: a new attempt follows it."""
+    """A run is ours now: the attempt that started it (or, for a run we adopt, a new attempt)
+    follows it."""
     attempts = s.result.attempts
-    attempt = Attempt(
-        number=len(attempts) + 1, run_id=status.run_id, adopted=adopted, state=status.state
-    )
-    attempts.append(attempt)
+    picked_up = attempt is not None and attempt.run_id is not None
+    if attempt is None:  # adopting someone else's run: a start we asked for did not happen
+        intent = open_intent(s)
+        if intent is not None:
+            intent.outcome = AttemptOutcome.NOT_STARTED
+        attempt = Attempt(number=len(attempts) + 1, round=s.round, adopted=True)
+        attempts.append(attempt)
+    attempt.run_id, attempt.state, attempt.outcome = status.run_id, status.state, None
     s.data = Following(
         run_id=status.run_id,
         started=now,
@@ -179,9 +245,18 @@ def _follow(
         expected=before.expected,
         last_state=status.state,
     )
-    ctx.emit(
-        Started(step=s.step.name, run_id=status.run_id, attempt=attempt.number, adopted=adopted)
-    )
+    if picked_up:
+        assert status.run_id is not None
+        ctx.emit(RunPickedUp(step=s.step.name, run_id=status.run_id, attempt=attempt.number))
+    else:
+        ctx.emit(
+            Started(
+                step=s.step.name,
+                run_id=status.run_id,
+                attempt=attempt.number,
+                adopted=attempt.adopted,
+            )
+        )
     if status.terminal and status.run_id:
         return ended(ctx, s, now, status)
     s.due = now + FIRST_POLL

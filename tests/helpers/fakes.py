@@ -9,18 +9,25 @@ from runner.emulator.model import FIXED_EPOCH
 from runner.plan import OnRunning, RunIf, Step, Success
 
 
+SPIN = 10_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
+
+
 @dataclass
 class FakeClock:
-    """Monotonic time that moves only when told to: `sleep` advances it at once."""
+    """Monotonic time that moves only when told to: `sleep` advances it at once. A loop that
+    sleeps without time moving fails the test, rather than hanging it."""
 
     now: float = 0.0
     sleeps: list[float] = field(default_factory=list)
+    idle: int = 0  # sleeps in a row that moved no time
 
     def __call__(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.idle = self.idle + 1 if seconds <= 0 else 0
+        assert self.idle < SPIN, f"{SPIN} sleeps in a row of no time at {self.now}s: a busy loop"
         self.now += seconds
 
     def advance(self, seconds: float) -> None:
