@@ -19,35 +19,20 @@ import requests
 import urllib3.exceptions
 
 from runner import __version__
-from runner.errors import UsageError
+from runner.auth import Credentials
 from runner.fusion import ErrorKind, FusionError, http_error, job_segment, resource
-from runner.plan import Auth
+from runner.plan import Auth, SparkStart
 from runner.signals import RequestInterrupted
-from runner.status import RunStatus, job_kind, parse_history, parse_status
+from runner.status import (
+    RunStatus,
+    job_kind,
+    newest_first,
+    parse_history,
+    parse_job_view,
+    parse_status,
+)
 
 READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads and lists wait no longer for an answer
-
-_NEEDS = {
-    Auth.BASIC: ("FUSION_USER", "FUSION_PASSWORD"),
-    Auth.SESSION: ("FUSION_USER", "FUSION_PASSWORD"),
-    Auth.API_KEY: ("FUSION_API_KEY",),
-    Auth.BEARER: ("FUSION_TOKEN",),
-    Auth.NONE: (),
-}
-
-
-def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment variables `auth` needs; UsageError naming the first one missing."""
-    found = {}
-    for name in _NEEDS[auth]:
-        value = environ.get(name)
-        if not value:
-            needs = " and ".join(_NEEDS[auth])
-            raise UsageError(
-                f"{name} is not set: fusion.auth {auth} needs {needs} in the environment"
-            )
-        found[name] = value
-    return found
 
 
 class FusionClient:
@@ -65,6 +50,8 @@ class FusionClient:
         session: requests.Session | None = None,
         log: Callable[[str], None] | None = None,
         guard: Callable[[str], AbstractContextManager[None]] = lambda _: nullcontext(),
+        spark_start: SparkStart = SparkStart.SPARK_API,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
@@ -82,63 +69,75 @@ class FusionClient:
         self.verify = verify
         self.session.headers["User-Agent"] = f"fusion-run/{__version__}"
         self.session.headers["Accept"] = "application/json"
-        self._secrets = credentials(auth, environ)
-        if auth is Auth.BASIC:
-            self.session.auth = (self._secrets["FUSION_USER"], self._secrets["FUSION_PASSWORD"])
-        elif auth is Auth.API_KEY:
-            self.session.headers["x-api-key"] = self._secrets["FUSION_API_KEY"]
-        elif auth is Auth.BEARER:
-            self.session.headers["Authorization"] = f"Bearer {self._secrets['FUSION_TOKEN']}"
-        self._logged_in = False
+        self.credentials = Credentials(
+            auth, environ, url=self.url, realm=realm, session=self.session, monotonic=monotonic
+        )
+        self.auth = self.credentials.auth
+        self.spark_start = spark_start
+        self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
 
     # --- jobs: Spark jobs through /spark, datasource and task jobs through /jobs ------------------
 
     def start(self, job: str) -> RunStatus:
-        """Start a run. A Jobs API start answers with no run id: it shows up in the history."""
+        """Start a run. A Jobs API start answers with no run id: the run shows in the job's
+        status and history. A refusal (409, or `accepted: false`) is a FusionError that says
+        `refused`: a run is active already."""
         kind, ident = job_kind(job)
-        if kind == "spark":
+        if kind == "spark" and self.spark_start is SparkStart.SPARK_API:
             return parse_status(self._json("POST", f"/spark/jobs/{job_segment(ident)}"), job)
-        path = f"/jobs/{resource(kind, ident)}/actions"
-        answer = self._json("POST", path, json={"action": "start"})
-        if isinstance(answer, dict) and answer.get("accepted") is False:
-            raise FusionError(
-                method="POST",
-                url=self._api_url(path),
-                kind=ErrorKind.OTHER,
-                what="Fusion did not accept the start: "
-                + str(answer.get("message") or "it gave no reason"),
-            )
-        return RunStatus(
-            job=job, run_id=None, state="starting", raw=answer if isinstance(answer, dict) else {}
-        )
+        answer = self._action(kind, ident, "start")
+        return RunStatus(job=job, run_id=None, state="starting", raw=answer)
 
     def status(self, job: str) -> RunStatus:
-        """The job's latest run (Spark: its status; other jobs: the newest history record)."""
+        """The job's latest run: a Spark job's status, or the Jobs API's view of the job."""
         kind, ident = job_kind(job)
         if kind == "spark":
             return parse_status(self._json("GET", f"/spark/jobs/{job_segment(ident)}"), job)
-        history = self._history(kind, ident, limit=1)
-        return (
-            parse_history(history[0], job)
-            if history
-            else RunStatus(job=job, run_id=None, state="ready")
-        )
+        return parse_job_view(self._json("GET", f"/jobs/{resource(kind, ident)}"), job)
 
     def runs(self, job: str) -> list[RunStatus]:
-        """The job's runs, newest first."""
+        """The job's runs, newest first by start time, whatever order Fusion sent them in."""
         kind, ident = job_kind(job)
-        if kind != "spark":
-            return [parse_history(record, job) for record in self._history(kind, ident, limit=100)]
-        data = self._json("GET", f"/spark/jobs/{job_segment(ident)}/all")
-        items = data if isinstance(data, list) else [data]
-        return [parse_status(item, job) for item in items if isinstance(item, dict)]
+        if kind == "spark":
+            data = self._json("GET", f"/spark/jobs/{job_segment(ident)}/all")
+            items = data if isinstance(data, list) else [data]
+            return newest_first(parse_status(item, job) for item in items if isinstance(item, dict))
+        data = self._json("GET", f"/jobs/{resource(kind, ident)}/history?limit=100")
+        records = data if isinstance(data, list) else []
+        return newest_first(parse_history(r, job) for r in records if isinstance(r, dict))
 
     def cancel(self, job: str) -> None:
         kind, ident = job_kind(job)
         if kind == "spark":
             self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(ident)}"))
         else:
-            self._json("POST", f"/jobs/{resource(kind, ident)}/actions", json={"action": "abort"})
+            self._action(kind, ident, "abort")
+
+    def _action(self, kind: str, ident: str, action: str) -> dict[str, Any]:
+        """POST a Jobs API action. The docs send it in lower case, the spec's enum is upper case:
+        a 400 or 422 to the one makes fusion-run send the other, from then on."""
+        path = f"/jobs/{resource(kind, ident)}/actions"
+        try:
+            answer = self._json("POST", path, json={"action": self._spelling(action)})
+        except FusionError as error:
+            if error.status not in (400, 422) or self.upper_case_actions:
+                raise
+            self.upper_case_actions = True
+            answer = self._json("POST", path, json={"action": self._spelling(action)})
+        answer = answer if isinstance(answer, dict) else {}
+        if answer.get("accepted") is False:
+            raise FusionError(
+                method="POST",
+                url=self._api_url(path),
+                kind=ErrorKind.OTHER,
+                what=f"Fusion did not accept the {action}: "
+                + str(answer.get("message") or "it gave no reason"),
+                refused=action == "start",
+            )
+        return answer
+
+    def _spelling(self, action: str) -> str:
+        return action.upper() if self.upper_case_actions else action
 
     def configuration(self, job: str) -> dict[str, Any] | None:
         """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
@@ -155,14 +154,6 @@ class FusionClient:
                 return None
             raise
         return data if isinstance(data, dict) else {}
-
-    def _history(self, kind: str, ident: str, *, limit: int) -> list[Any]:
-        data = self._json("GET", f"/jobs/{resource(kind, ident)}/history?limit={limit}")
-        return (
-            [record for record in data if isinstance(record, dict)]
-            if isinstance(data, list)
-            else []
-        )
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -184,13 +175,17 @@ class FusionClient:
             ) from None
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        if self.auth is Auth.SESSION and not self._logged_in:
-            self._login()
+        self.credentials.before(self._checked)
         response = self._send(method, url, **kwargs)
-        if response.status_code == 401 and self.auth is Auth.SESSION:
-            self._login()  # the session expired: log in again, once
+        if response.status_code == 401 and self.credentials.renewable:
+            self.credentials.renew(self._checked)  # a session timed out, a token expired: once
             response = self._send(method, url, **kwargs)
-        _raise_for(method, url, response)
+        _raise_for(method, url, response, self.auth)
+        return response
+
+    def _checked(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        response = self._send(method, url, **kwargs)
+        _raise_for(method, url, response, self.auth)
         return response
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -263,18 +258,8 @@ class FusionClient:
                 method=method, url=url, kind=ErrorKind.OTHER, what=_reason(error)
             ) from None
 
-    def _login(self) -> None:
-        url = f"{self.url}/api/session"
-        body = {
-            "username": self._secrets["FUSION_USER"],
-            "password": self._secrets["FUSION_PASSWORD"],
-        }
-        response = self._send("POST", url, params={"realmName": self.realm}, json=body)
-        _raise_for("POST", url, response)
-        self._logged_in = True
 
-
-def _raise_for(method: str, url: str, response: requests.Response) -> None:
+def _raise_for(method: str, url: str, response: requests.Response, auth: Auth = Auth.NONE) -> None:
     status = response.status_code
     if 300 <= status < 400:
         where = response.headers.get("Location", "somewhere unnamed")
@@ -288,12 +273,18 @@ def _raise_for(method: str, url: str, response: requests.Response) -> None:
         )
     if status < 400:
         return
+    message = _fusion_message(response)
+    if status == 401 and auth is Auth.BEARER:
+        message = (message + "; " if message else "") + (
+            "the token from FUSION_TOKEN may have expired: with fusion.auth: oauth2, "
+            "fusion-run gets its own tokens and renews them"
+        )
     raise http_error(
         method,
         url,
         status,
         response.reason,
-        _fusion_message(response),
+        message,
         retry_after=_retry_after(response.headers.get("Retry-After")),
     )
 

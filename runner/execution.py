@@ -129,7 +129,12 @@ def _connect(
         model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(
-            url=url, api=plan.fusion.api, auth=Auth.NONE, log=log, guard=interrupts.request
+            url=url,
+            api=plan.fusion.api,
+            auth=Auth.NONE,
+            log=log,
+            guard=interrupts.request,
+            spark_start=plan.fusion.spark_start,
         )
         return client, url
     if url is None:
@@ -149,5 +154,6 @@ def _connect(
         read_timeout=settings.read_timeout,
         log=log,
         guard=interrupts.request,
+        spark_start=settings.spark_start,
     )
     return client, url

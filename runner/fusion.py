@@ -40,6 +40,7 @@ class FusionError(FatalError):
         status: int | None = None,
         retry_after: float | None = None,
         maybe_applied: bool = False,
+        refused: bool = False,
     ) -> None:
         super().__init__(f"{method} {url}: {what}")
         self.method = method
@@ -48,6 +49,7 @@ class FusionError(FatalError):
         self.status = status
         self.retry_after = retry_after  # seconds, from a 429 or 503 Retry-After header
         self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
+        self.refused = refused or (method == "POST" and status == 409)  # a start: a run is active
 
 
 class Fusion(Protocol):

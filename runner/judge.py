@@ -58,7 +58,7 @@ def _max_duration(limit: int, duration: float | None) -> Criterion:
 
 
 def _state_reason(status: RunStatus, success: Success) -> str:
-    reason = f"run {status.run_id} ended {status.state}"
+    reason = f"run {status.label} ended {status.state}"
     if status.message:
         return f"{reason}: {status.message}"
     return f"{reason} (accepted: {', '.join(success.states)})"

@@ -22,6 +22,7 @@ from runner.plan import (
     OnRunning,
     Plan,
     RunIf,
+    SparkStart,
     Step,
     Success,
 )
@@ -80,8 +81,9 @@ def build(doc: Document, sha256: str) -> Plan:
         fusion=FusionSettings(
             url=fusion.get("url"),
             api=fusion.get("api", "/api"),
-            auth=Auth(fusion.get("auth", "basic")),
+            auth=Auth(fusion.get("auth", "auto")),
             verify=fusion.get("verify", True),
+            spark_start=SparkStart(fusion.get("spark_start", "spark-api")),
             realm=fusion.get("realm", "native"),
             connect_timeout=parse_duration(fusion.get("connect_timeout", 10)),
             read_timeout=parse_duration(fusion.get("read_timeout", 60)),

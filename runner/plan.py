@@ -33,11 +33,18 @@ class OnInterrupt(enum.StrEnum):
 
 
 class Auth(enum.StrEnum):
+    AUTO = "auto"  # from the credentials in the environment
     BASIC = "basic"
     SESSION = "session"
+    OAUTH2 = "oauth2"
     API_KEY = "api-key"
     BEARER = "bearer"
     NONE = "none"
+
+
+class SparkStart(enum.StrEnum):
+    SPARK_API = "spark-api"  # POST {api}/spark/jobs/{id}
+    JOBS_API = "jobs-api"  # POST {api}/jobs/spark:{id}/actions
 
 
 DEFAULTS: dict[str, Any] = {
@@ -95,6 +102,7 @@ class FusionSettings:
     api: str
     auth: Auth
     verify: bool | str
+    spark_start: SparkStart = SparkStart.SPARK_API
     realm: str = "native"
     connect_timeout: int = 10  # seconds
     read_timeout: int = 60  # seconds

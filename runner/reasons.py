@@ -140,6 +140,14 @@ class CancelUnconfirmed:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class NoNewRun:
+    """Fusion accepted the start, but listed no run it had not listed before, for `waited` s."""
+
+    job: str
+    waited: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CriteriaFailed:
     criteria: tuple[Criterion, ...]  # the ones that failed
 
@@ -235,6 +243,7 @@ Reason = (
     AlreadyRunning
     | OtherRunOutlasted
     | StartFailed
+    | NoNewRun
     | Cancelled
     | CancelUnconfirmed
     | MayBeRunning

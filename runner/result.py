@@ -37,6 +37,7 @@ class Attempt:
     requested_at: datetime | None = None
     listed_before: tuple[str, ...] | None = None
     run_id: str | None = None
+    run_keys: tuple[str, ...] = ()  # what identifies the run (`runner.status.RunStatus.keys`)
     adopted: bool = False
     state: str | None = None
     started_at: datetime | None = None
@@ -58,6 +59,7 @@ class Attempt:
             "requested_at": _time(self.requested_at),
             "listed_before": None if self.listed_before is None else list(self.listed_before),
             "run_id": self.run_id,
+            "run_keys": list(self.run_keys),
             "adopted": self.adopted,
             "state": self.state,
             "started_at": _time(self.started_at),
@@ -87,6 +89,7 @@ class Attempt:
             requested_at=parse_time(data["requested_at"]),
             listed_before=None if listed is None else tuple(listed),
             run_id=data["run_id"],
+            run_keys=tuple(data["run_keys"]),
             adopted=data["adopted"],
             state=data["state"],
             started_at=parse_time(data["started_at"]),

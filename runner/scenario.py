@@ -39,7 +39,24 @@ class OnStartWhileActive(enum.StrEnum):
 
     CONFLICT = "conflict"  # 409
     NEW_RUN = "new_run"  # a second run beside the first
-    RETURN_ACTIVE = "return_active"  # 200 with the active run's status
+    RETURN_ACTIVE = "return_active"  # 200 with the active run's status (Spark API)
+    NOT_ACCEPTED = "not_accepted"  # accepted: false (Jobs API)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Variant:
+    """Which Fusion the emulator is, where the evidence allows several (see the scenario schema)."""
+
+    history_run_ids: bool = True
+    history_lag: int = 0  # history reads that miss a new run
+    history_ended_only: bool = False
+    all_oldest_first: bool = False
+    two_run_ids: bool = False
+    clock_offset: float = 0.0  # seconds
+    duration_in_seconds: bool = False
+    upper_case_actions: bool = False
+    token_lifetime: float = 1800.0
+    session_idle_timeout: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,6 +88,7 @@ class Scenario:
     missing: frozenset[str] = frozenset()
     on_start_while_active: OnStartWhileActive = OnStartWhileActive.CONFLICT
     session_expires_after: int | None = None
+    variant: Variant = field(default_factory=Variant)
 
 
 def build_scenario(data: dict[str, Any]) -> Scenario:
@@ -106,6 +124,23 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
         missing=frozenset(data.get("missing", [])),
         on_start_while_active=OnStartWhileActive(data.get("on_start_while_active", "conflict")),
         session_expires_after=data.get("session_expires_after"),
+        variant=_variant(data.get("fusion") or {}),
+    )
+
+
+def _variant(data: dict[str, Any]) -> Variant:
+    idle = data.get("session_idle_timeout")
+    return Variant(
+        history_run_ids=data.get("history_run_ids", True),
+        history_lag=data.get("history_lag", 0),
+        history_ended_only=data.get("history_lists", "all") == "ended",
+        all_oldest_first=data.get("all_order", "newest_first") == "oldest_first",
+        two_run_ids=data.get("run_ids", "one") == "two",
+        clock_offset=_seconds(data.get("clock_offset", 0)),
+        duration_in_seconds=data.get("duration_unit", "ms") == "s",
+        upper_case_actions=data.get("actions", "any") == "upper_case",
+        token_lifetime=_seconds(data.get("token_lifetime", 1800)),
+        session_idle_timeout=None if idle is None else _seconds(idle),
     )
 
 

@@ -1,14 +1,24 @@
-"""A Spark job run's status as Fusion reports it, parsed tolerantly into one record.
+"""A run's status as Fusion reports it, parsed tolerantly into one record.
 
-Fusion's `SparkJobStatus` (Job REST Server API): `state`, `jobId` (also `result.jobRunId`),
-`startTime`/`endTime` as ISO-8601 with milli- or nanoseconds (or epoch milliseconds), `duration`
-in milliseconds, and `result.exception` on failed runs. Unknown fields are kept in `raw` for
-success criteria; missing ones are None.
+Three shapes: Fusion's `SparkJobStatus` (Job REST Server API: `state`, `jobId` and
+`result.jobRunId`, `startTime`/`endTime`, `duration`, `result.exception` on failed runs), a Jobs
+API history record (`runId`, `status`, times, `extra`, `error`), and a Jobs API job view (`status`,
+`lastStartTime`, `lastEndTime`, `extra`: the job's latest run). Times are ISO-8601 with milli- or
+nanoseconds, or epoch milliseconds. Unknown fields are kept in `raw` for success criteria.
+
+A run is identified by `keys`, strings that need nothing Fusion may not give: each run id it
+carries (`jobId` and `result.jobRunId` may differ), its start time (the Jobs API's history may have
+no `runId`, and a job view never has one), and, with neither, the whole record. Two records are
+the same run when their keys meet. Durations come from the times when both are there (Fusion's
+`duration` has no documented unit), `duration` being the fallback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,16 +52,31 @@ def job_kind(job: str) -> tuple[str, str]:
 _FRACTION = re.compile(r"\.(\d+)")
 
 
+MAX_DURATION = 366 * 86400.0  # seconds: a `duration` beyond this is not milliseconds
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunStatus:
     job: str  # the job configuration id
-    run_id: str | None  # `jobId`, else `result.jobRunId`
+    run_id: str | None  # `jobId`, else `result.jobRunId`, else `runId`
     state: str  # lower case
     started: datetime | None = None
     ended: datetime | None = None
     duration: float | None = None  # seconds
     message: str | None = None  # why the run failed, in Fusion's words
+    keys: frozenset[str] = frozenset()  # what identifies the run (see the module)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str | None:
+        """How to name the run to a person: its id, or when it started."""
+        if self.run_id:
+            return self.run_id
+        if self.started:
+            return "started " + self.started.isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z"
+            )
+        return None
 
     @property
     def active(self) -> bool:
@@ -73,21 +98,17 @@ def parse_status(data: Any, job: str) -> RunStatus:
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object for a run status, got {type(data).__name__}")
     result: dict[str, Any] = data["result"] if isinstance(data.get("result"), dict) else {}
-    run_id = data.get("jobId") or result.get("jobRunId")
-    state = str(data.get("state") or "unknown").strip().lower()
-    started = parse_time(data.get("startTime"))
-    ended = parse_time(data.get("endTime"))
-    duration = _seconds(data.get("duration"))
-    if duration is None and started and ended:
-        duration = (ended - started).total_seconds()
+    ids = [str(value) for value in (data.get("jobId"), result.get("jobRunId")) if value]
+    started, ended = parse_time(data.get("startTime")), parse_time(data.get("endTime"))
     return RunStatus(
         job=job,
-        run_id=str(run_id) if run_id else None,
-        state=state,
+        run_id=ids[0] if ids else None,
+        state=str(data.get("state") or "unknown").strip().lower(),
         started=started,
         ended=ended,
-        duration=duration,
+        duration=_duration(started, ended, data.get("duration")),
         message=failure_message(result.get("exception")),
+        keys=_keys(ids, data.get("startTime"), data),
         raw=data,
     )
 
@@ -97,17 +118,70 @@ def parse_history(record: Any, job: str) -> RunStatus:
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object for a job run, got {type(record).__name__}")
     started, ended = parse_time(record.get("startTime")), parse_time(record.get("endTime"))
-    run_id = record.get("runId")
+    ids = [str(record["runId"])] if record.get("runId") else []
     return RunStatus(
         job=job,
-        run_id=str(run_id) if run_id else None,
+        run_id=ids[0] if ids else None,
         state=str(record.get("status") or "unknown").strip().lower(),
         started=started,
         ended=ended,
-        duration=(ended - started).total_seconds() if started and ended else None,
+        duration=_duration(started, ended, None),
         message=failure_message(record.get("error")),
+        keys=_keys(ids, record.get("startTime"), record),
         raw=record,
     )
+
+
+def parse_job_view(view: Any, job: str) -> RunStatus:
+    """The job's latest run, from a Jobs API job view (`GET /jobs/{resource}`): its status, times
+    and counters, identified by its start time (a view names no run). A job that never ran is
+    `ready` (Fusion 4 may leave the status out)."""
+    if not isinstance(view, dict):
+        raise ValueError(f"expected a JSON object for a job, got {type(view).__name__}")
+    started, ended = parse_time(view.get("lastStartTime")), parse_time(view.get("lastEndTime"))
+    state = str(view.get("status") or "ready").strip().lower()
+    if state not in TERMINAL:  # the latest run's end time belongs to an earlier run
+        ended = None
+    return RunStatus(
+        job=job,
+        run_id=None,
+        state=state,
+        started=started,
+        ended=ended,
+        duration=_duration(started, ended, None),
+        keys=_keys([], view.get("lastStartTime"), None) if started else frozenset(),
+        raw=view,
+    )
+
+
+def newest_first(runs: Iterable[RunStatus]) -> list[RunStatus]:
+    """Runs by start time, newest first, whatever order Fusion listed them in. Runs with no start
+    time come first, in the order given: a Spark status shows its times only once it has ended."""
+    listed = list(runs)
+    return sorted(listed, key=lambda r: (r.started is not None, -(r.started or _EPOCH).timestamp()))
+
+
+_EPOCH = datetime.fromtimestamp(0, tz=UTC)
+
+
+def _keys(ids: list[str], start: Any, record: dict[str, Any] | None) -> frozenset[str]:
+    keys = {f"id:{run_id}" for run_id in ids}
+    started = parse_time(start)
+    if started is not None:
+        keys.add("start:" + started.isoformat(timespec="milliseconds"))
+    if not keys and record is not None:
+        canonical = json.dumps(record, sort_keys=True, default=str).encode()
+        keys.add("record:" + hashlib.sha256(canonical).hexdigest()[:16])
+    return frozenset(keys)
+
+
+def _duration(started: datetime | None, ended: datetime | None, given: Any) -> float | None:
+    """Seconds between the times when both are there and make sense; else Fusion's `duration`
+    (milliseconds, as far as anyone can tell), if it is plausible."""
+    if started and ended and ended >= started:
+        return (ended - started).total_seconds()
+    seconds = _seconds(given)
+    return seconds if seconds is not None and 0 <= seconds <= MAX_DURATION else None
 
 
 def failure_message(exception: Any) -> str | None:

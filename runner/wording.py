@@ -116,6 +116,14 @@ def _(fact: why.StartFailed) -> str:
 
 
 @text.register
+def _(fact: why.NoNewRun) -> str:
+    return (
+        f"Fusion accepted the start of job {fact.job}, but listed no new run within "
+        f"{format_duration(fact.waited)}"
+    )
+
+
+@text.register
 def _(fact: why.Cancelled) -> str:
     return f"{text(fact.cause)}; {run_words(fact.run_id)} cancelled"
 

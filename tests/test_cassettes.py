@@ -4,6 +4,7 @@ field that carries one."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.helpers.fakes import CREDENTIALS
 from tests.helpers.paths import CASSETTES
+from tests.helpers.recording import scrub_response
 
 _PAIR = f"{CREDENTIALS['FUSION_USER']}:{CREDENTIALS['FUSION_PASSWORD']}".encode()
 KNOWN = [
@@ -59,3 +61,14 @@ def test_no_cassette_holds_a_credential(cassette: Path) -> None:
 )
 def test_the_scan_finds_a_planted_credential(planted: str) -> None:
     assert leaks(planted) != []
+
+
+def test_tokens_and_cookies_are_scrubbed_before_they_are_stored() -> None:
+    token = {"access_token": "eyJhbGciOi.secret", "token_type": "bearer", "expires_in": 1800}
+    response = {
+        "headers": {"Set-Cookie": ["id=840a33d4;HttpOnly;Path=/api"], "Date": ["today"]},
+        "body": {"string": json.dumps(token).encode()},
+    }
+    stored = scrub_response(response)
+    assert stored["headers"] == {"Set-Cookie": ["id=<scrubbed>;HttpOnly;Path=/api"]}
+    assert json.loads(stored["body"]["string"]) == {**token, "access_token": "<scrubbed>"}

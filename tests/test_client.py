@@ -17,13 +17,14 @@ import requests
 from requests.adapters import BaseAdapter
 
 from runner import __version__
-from runner.client import FusionClient, credentials
+from runner.auth import credentials
+from runner.client import FusionClient
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.server import Access, Emulator
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError
-from runner.plan import Auth
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.plan import Auth, SparkStart
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
 from runner.status import RunStatus
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.recording import EMULATOR_URL
@@ -521,14 +522,17 @@ def test_datasource_job_through_the_jobs_api(
         history = fusion.runs("datasource:docs")
         missing = fusion.configuration("datasource:nope")
     assert view_before == {
-        "resource": "datasource:docs", "enabled": True, "status": "ready",
-        "lastStartTime": None, "lastEndTime": None, "extra": {},
-    }  # fmt: skip
+        "resource": "datasource:docs", "enabled": True,
+        "startedBy": "09765f1d-2f1c-4c3b-ba22-887e3886d8aa", "status": "ready", "extra": {},
+    }  # fmt: skip  # the documentation's never-run job, field for field
     assert (started.run_id, started.state, started.raw["accepted"]) == (None, "starting", True)
     assert [s.state for s in seen] == ["running", "running", "running", "success"]
-    assert seen[-1].raw["extra"] == counters
+    assert seen[-1].raw["extra"] == counters  # the job view: the latest run's counters
     assert seen[-1].duration == 3.0
-    assert [r.run_id for r in history] == [seen[-1].run_id]
+    [record] = history
+    assert record.run_id
+    assert record.keys & seen[-1].keys  # the view's run is this record's
+    assert (record.state, record.raw["extra"]) == ("success", counters)
     assert missing is None
 
 
@@ -561,7 +565,35 @@ def test_jobs_api_start_refused_and_faults(
         with pytest.raises(FusionError) as conflict:
             fusion.start("datasource:web")
     assert (busy.value.kind, busy.value.retry_after) == (ErrorKind.TRANSIENT, 4.0)
-    assert str(busy.value).startswith(
-        f"GET {EMULATOR_URL}/api/jobs/datasource:web/history?limit=1: 503"
-    )
+    assert str(busy.value).startswith(f"GET {EMULATOR_URL}/api/jobs/datasource:web: 503")
     assert conflict.value.status == 409
+
+
+def test_actions_in_upper_case_when_fusion_wants_the_spec_s_spelling() -> None:
+    """The spec's enum is START/ABORT, the docs send start/abort: a 400 to one sends the other."""
+    variant = Variant(upper_case_actions=True)
+    scenario = Scenario(
+        jobs={"datasource:d": JobScript(runs=(RunScript(duration=60),))}, variant=variant
+    )
+    with live(scenario) as emulator:
+        fusion = FusionClient(url=emulator.url)
+        assert fusion.start("datasource:d").raw["accepted"] is True
+        fusion.cancel("datasource:d")
+        assert fusion.upper_case_actions
+        assert emulator.model.requests.count((FaultTarget.START, "datasource:d")) == 2
+        assert emulator.model.requests.count((FaultTarget.CANCEL, "datasource:d")) == 1
+
+
+def test_a_spark_job_started_through_the_jobs_api() -> None:
+    """fusion.spark_start: jobs-api, as Lucidworks advises on 4.2: the start names no run."""
+    with live(Scenario()) as emulator:
+        fusion = FusionClient(url=emulator.url, spark_start=SparkStart.JOBS_API)
+        started = fusion.start("my-python-job")
+        status = fusion.status("my-python-job")
+    assert started.raw == {
+        "resource": "spark:my-python-job",
+        "action": "start",
+        "accepted": True,
+        "message": "Started job spark:my-python-job",
+    }
+    assert (started.run_id, status.state, bool(status.run_id)) == (None, "starting", True)

@@ -30,10 +30,11 @@ from runner.engine import Engine
 from runner.plan import Step
 from runner.report import Journal
 from runner.resume import load_resume
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
 from runner.status import RunStatus
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.fusion_runs import run_keys
 from tests.helpers.reports import valid
 
 
@@ -168,25 +169,22 @@ class World:
             assert not any(kind == "start" for kind, _ in self.model.requests)
             return
         for entry in report["steps"]:
-            in_fusion = {r.run_id for r in self.inner_runs(entry["job"])}
-            named = [a["run_id"] for a in entry["attempts"] if a["run_id"]]
-            assert len(named) == len(set(named)), entry  # no run is two attempts
+            in_fusion = run_keys(self.model, entry["job"])
+            named = [set(a["run_keys"]) for a in entry["attempts"] if a["run_keys"]]
+            for keys in named:  # each attempt's run is one run in Fusion, and no other's
+                assert sum(1 for run in in_fusion if keys & run) == 1, entry
+            unnamed = [run for run in in_fusion if not any(keys & run for keys in named)]
             if final:
-                assert in_fusion == set(named), entry  # every run is one attempt's
+                assert not unnamed, entry  # every run is one attempt's
                 for attempt in entry["attempts"]:
                     assert attempt["outcome"] not in (None, "left_running"), entry
                 assert entry["outcome"] not in ("pending", "running"), entry
             else:  # mid-way, a run whose answer was lost may not be named yet
-                assert set(named) <= in_fusion, entry
-                unnamed = in_fusion - set(named)
                 assert len(unnamed) <= 1, entry
                 if unnamed:  # then its start is on disk, waiting for a resume to verify it
                     last = entry["attempts"][-1]
                     assert last["outcome"] is None, entry
                     assert last["requested_at"], entry
-
-    def inner_runs(self, job: str) -> list[RunStatus]:
-        return ModelFusion(self.model).runs(job)
 
 
 def explore(
@@ -262,7 +260,12 @@ def test_a_diamond_with_run_if(tmp_path: Path) -> None:
     FIGURES["diamond"] = explore(steps, scenario, tmp_path)
 
 
-def test_a_lost_start_status_faults_and_jobs_api_jobs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "variant",
+    [Variant(), Variant(history_run_ids=False, history_lag=2, all_oldest_first=True)],
+    ids=["documented", "no run ids, lag, oldest first"],
+)
+def test_a_lost_start_status_faults_and_jobs_api_jobs(tmp_path: Path, variant: Variant) -> None:
     lost = (Fault(on=FaultTarget.START, answer="lost"),)
     flaky = (Fault(on=FaultTarget.STATUS, answer=503, times=2, after=1),)
     scenario = Scenario(
@@ -270,14 +273,17 @@ def test_a_lost_start_status_faults_and_jobs_api_jobs(tmp_path: Path) -> None:
             "datasource:web": runs(RunScript(duration=6), faults=lost),
             "spark": runs(RunScript(duration=4), faults=flaky, stale_reads=1),
             "task:warm": runs(RunScript(duration=2), faults=lost + flaky),
-        }
+        },
+        variant=variant,
     )
     steps = [
         step("crawl", job="datasource:web", states=("success",)),
         step("aggregate", "crawl", job="spark"),
         step("warm", "aggregate", job="task:warm", states=("success",)),
     ]
-    FIGURES["lost start"] = explore(steps, scenario, tmp_path)
+    FIGURES[f"lost start, {'documented' if variant == Variant() else 'no run ids'}"] = explore(
+        steps, scenario, tmp_path
+    )
 
 
 @pytest.mark.slow

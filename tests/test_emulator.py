@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -321,11 +322,14 @@ def test_each_credential_is_accepted(live: Emulator, headers: dict[str, str]) ->
 def test_refused_credentials_get_fusions_401(live: Emulator, headers: dict[str, str]) -> None:
     response = requests.get(f"{live.url}/api/spark/jobs/a", headers=headers, timeout=5)
     assert response.status_code == 401
-    assert response.json() == {
+    body = response.json()
+    assert body == {
         "service": "proxy",
         "error": "unauthorized",
         "path": "/api/spark/jobs/a",
+        "timestamp": body["timestamp"],  # Fusion 5's proxy says when, with no zone
     }
+    assert datetime.fromisoformat(body["timestamp"]).tzinfo is None
 
 
 def test_session_login(live: Emulator) -> None:

@@ -99,7 +99,7 @@ def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
     named = tmp_path / "other.yaml"
     named.write_text("version: 1\nname: nightly\nsteps: [crawl]\n")
     assert load_plan(str(named)).name == "nightly"
-    assert load_plan(str(nameless)).fusion.auth is Auth.BASIC
+    assert load_plan(str(nameless)).fusion.auth is Auth.AUTO
 
 
 def test_steps_keep_their_position(write_plan: WritePlan) -> None:

@@ -82,7 +82,7 @@ def test_refused_credentials_mid_plan_exit_3_without_showing_them(
     emulator: Emulator, write_plan: WritePlan
 ) -> None:
     wrong = {**CREDENTIALS, "FUSION_PASSWORD": "Wr0ng-but-also-secret"}
-    plan = write_plan("version: 1\nsteps: [crawl]\n")
+    plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
     code, _, err = fusion_run(plan, "--url", emulator.url, "-v", env=wrong)
     assert code == 3
     assert err.splitlines()[-1] == (
@@ -498,3 +498,60 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
     )
     assert pasted.returncode == 0, pasted.stderr
     assert read_report(tmp_path / "out dir" / "r.json")["outcome"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_no_false_success_on_a_fusion_whose_history_has_no_run_ids_and_lags(
+    tmp_path: Path,
+) -> None:
+    """Against the standalone fusion-emulator, as the Jobs API reference's history shows runs (no
+    runId) and late: the job's earlier run succeeded, its new run fails. fusion-run must say
+    failed (exit 1), having started it once."""
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nfusion: {history_run_ids: false, history_lag: 3}\njobs:\n"
+        "  datasource:movies-db:\n    runs:\n"
+        "      - {duration: 1, state: success}\n"
+        "      - {duration: 2, state: failed, error: connector crashed}\n"
+    )
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", "s.yaml"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("FUSION_")},
+    )
+    assert emulator.stderr is not None
+    requests = Lines(emulator.stderr)
+    try:
+        url = requests.until("serving Fusion's API at ").rsplit(" ", 1)[1].removesuffix("/api")
+        import requests as http  # noqa: PLC0415
+
+        by_hand = http.post(
+            f"{url}/api/jobs/datasource:movies-db/actions", json={"action": "start"}, timeout=5
+        )
+        assert by_hand.json()["accepted"] is True
+        time.sleep(1.5)  # the earlier run succeeds
+        (tmp_path / "plan.yaml").write_text(
+            f"version: 1\nfusion: {{url: '{url}', auth: none}}\n"
+            "steps:\n  - job: datasource:movies-db\n    name: movies\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "plan.yaml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    assert done.returncode == 1, done.stderr
+    [movies] = read_report(tmp_path / "fusion-run-report.json")["steps"]
+    assert movies["outcome"] == "failed"
+    assert movies["reason"].endswith("ended failed: connector crashed")
+    log = requests.seen + requests.rest()
+    starts = [
+        line for line in log if line.startswith("POST /api/jobs/datasource:movies-db/actions")
+    ]
+    assert len(starts) == 2  # the earlier run, by hand, and fusion-run's one start

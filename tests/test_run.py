@@ -136,8 +136,8 @@ def test_unreachable_fusion_exits_3_and_leaves_a_report(write_plan: WritePlan) -
         (
             ("--url", "https://f.example.com"),
             {},
-            "fusion-run: FUSION_USER is not set: "
-            "fusion.auth basic needs FUSION_USER and FUSION_PASSWORD in the environment",
+            "fusion-run: no credentials in the environment: set FUSION_API_KEY, FUSION_TOKEN, or "
+            "FUSION_USER and FUSION_PASSWORD (or fusion.auth: none for a Fusion without security)",
         ),
         (
             ("--scenario", "s.yaml"),

@@ -29,13 +29,16 @@ SAMPLE_B = """{"state": "starting", "jobId": "a2b50rrce7",
 def test_documented_start_answer_with_duplicate_keys() -> None:
     status = parse_status(json.loads(SAMPLE_B), "store_typeahead_entity_load")
     assert status == RunStatus(
-        job="store_typeahead_entity_load", run_id="a2b50rrce7", state="starting"
+        job="store_typeahead_entity_load",
+        run_id="a2b50rrce7",
+        state="starting",
+        keys=frozenset({"id:a2b50rrce7", "id:b2c50rrde6"}),  # either id names the run
     )
     assert status.raw["result"]["jobRunId"] == "b2c50rrde6"
     assert (status.active, status.terminal, status.visible) == (True, False, True)
 
 
-def test_finished_run_with_times_and_duration_in_milliseconds() -> None:
+def test_finished_run_with_times_and_a_duration_that_the_times_win_over() -> None:
     status = parse_status(
         {
             "state": "FINISHED",
@@ -50,7 +53,7 @@ def test_finished_run_with_times_and_duration_in_milliseconds() -> None:
     assert status.state == "finished"
     assert status.started == datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
     assert status.ended == datetime(2026, 1, 1, 0, 0, 5, 123000, tzinfo=UTC)
-    assert status.duration == 5.0
+    assert status.duration == 4.999544  # from the times: `duration` has no documented unit
     assert status.raw["somethingNew"] == {"x": 1}
     assert (status.active, status.terminal) == (False, True)
 

@@ -1,7 +1,8 @@
 """The emulator's model behind the `Fusion` protocol, in process and without HTTP.
 
 Engine tests and benchmarks get the same scripted behaviour as over the wire, and the same
-errors: each `Reply` the model raises becomes the `FusionError` the HTTP client would raise.
+errors: each `Reply` the model raises becomes the `FusionError` the HTTP client would raise, and
+each call reads what `runner.client.FusionClient` reads.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from typing import Any
 
 from runner.emulator.model import HANG, EmulatedFusion, Reply, key_of
 from runner.fusion import ErrorKind, FusionError, http_error, job_segment
+from runner.plan import SparkStart
 from runner.scenario import FaultTarget
-from runner.status import RunStatus, job_kind, parse_history, parse_status
+from runner.status import (
+    RunStatus,
+    job_kind,
+    newest_first,
+    parse_history,
+    parse_job_view,
+    parse_status,
+)
 
 # What each call is over HTTP, for error messages like the client's: Spark's API, then the Jobs API.
 _ROUTES = {
@@ -26,7 +35,7 @@ _ROUTES = {
     },
     False: {
         FaultTarget.START: ("POST", "/jobs/{resource}/actions"),
-        FaultTarget.STATUS: ("GET", "/jobs/{resource}/history?limit=1"),
+        FaultTarget.STATUS: ("GET", "/jobs/{resource}"),
         FaultTarget.ALL: ("GET", "/jobs/{resource}/history?limit=100"),
         FaultTarget.CANCEL: ("POST", "/jobs/{resource}/actions"),
         FaultTarget.CONFIGURATION: ("GET", "/jobs/{resource}"),
@@ -38,48 +47,92 @@ class ModelFusion:
     """The `Fusion` protocol straight over an EmulatedFusion, without HTTP: fast engine tests
     and benchmarks get the same scripted behaviour as over the wire."""
 
-    def __init__(self, model: EmulatedFusion, url: str = "http://emulated/api") -> None:
+    def __init__(
+        self,
+        model: EmulatedFusion,
+        url: str = "http://emulated/api",
+        *,
+        spark_start: SparkStart = SparkStart.SPARK_API,
+    ) -> None:
         self.model = model
         self.url = url
+        self.spark_start = spark_start
+        self.upper_case_actions = False
 
     def start(self, job: str) -> RunStatus:
-        answer = self._call(job, FaultTarget.START, self.model.start)
-        if job_kind(job)[0] != "spark":
-            return RunStatus(job=job, run_id=None, state="starting", raw=answer)
-        return parse_status(answer, job)
+        spark = job_kind(job)[0] == "spark"
+        if spark and self.spark_start is SparkStart.SPARK_API:
+            return parse_status(self._call(job, FaultTarget.START, self.model.start), job)
+        answer = self._action(job, "start")
+        if answer.get("accepted") is False:
+            method, url = self._where(job, FaultTarget.START)
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.OTHER,
+                what=f"Fusion did not accept the start: {answer.get('message')}",
+                refused=True,
+            )
+        return RunStatus(job=job, run_id=None, state="starting", raw=answer)
 
     def status(self, job: str) -> RunStatus:
         answer = self._call(job, FaultTarget.STATUS, self.model.status)
         if job_kind(job)[0] == "spark":
             return parse_status(answer, job)
-        return (
-            parse_history(answer[0], job)
-            if answer
-            else RunStatus(job=job, run_id=None, state="ready")
-        )
+        return parse_job_view(answer, job)
 
     def runs(self, job: str) -> list[RunStatus]:
         parse = parse_status if job_kind(job)[0] == "spark" else parse_history
-        return [parse(item, job) for item in self._call(job, FaultTarget.ALL, self.model.all_runs)]
+        return newest_first(
+            parse(item, job) for item in self._call(job, FaultTarget.ALL, self.model.all_runs)
+        )
 
     def cancel(self, job: str) -> None:
-        self._call(job, FaultTarget.CANCEL, self.model.cancel)
+        if job_kind(job)[0] == "spark":
+            self._call(job, FaultTarget.CANCEL, self.model.cancel)
+        else:
+            self._action(job, "abort")
 
     def configuration(self, job: str) -> dict[str, Any] | None:
+        target = FaultTarget.CONFIGURATION if job_kind(job)[0] == "spark" else FaultTarget.STATUS
         try:
-            config: dict[str, Any] = self._call(
-                job, FaultTarget.CONFIGURATION, self.model.configuration
-            )
+            config: dict[str, Any] = self._call(job, target, self.model.configuration)
         except FusionError as error:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
         return config
 
-    def _call(self, job: str, what: FaultTarget, call: Callable[[str], Any]) -> Any:
+    def _action(self, job: str, action: str) -> dict[str, Any]:
+        """As the client does: the lower-case spelling, then the upper case if Fusion refuses."""
         kind, ident = job_kind(job)
-        method, path = _ROUTES[kind == "spark"][what]
-        url = self.url + path.format(id=job_segment(ident), resource=f"{kind}:{job_segment(ident)}")
+        resource = f"{kind}:{ident}"
+        target = FaultTarget.START if action == "start" else FaultTarget.CANCEL
+
+        def post(job_id: str) -> Any:
+            spelt = action.upper() if self.upper_case_actions else action
+            return self.model.action(job_id, spelt, resource=resource)
+
+        try:
+            answer = self._call(job, target, post)
+        except FusionError as error:
+            if error.status not in (400, 422) or self.upper_case_actions:
+                raise
+            self.upper_case_actions = True
+            answer = self._call(job, target, post)
+        return answer if isinstance(answer, dict) else {}
+
+    def _where(self, job: str, what: FaultTarget) -> tuple[str, str]:
+        kind, ident = job_kind(job)
+        spark_api = kind == "spark" and (
+            what is not FaultTarget.START or self.spark_start is SparkStart.SPARK_API
+        )
+        method, path = _ROUTES[spark_api][what]
+        resource = f"{kind}:{job_segment(ident)}"
+        return method, self.url + path.format(id=job_segment(ident), resource=resource)
+
+    def _call(self, job: str, what: FaultTarget, call: Callable[[str], Any]) -> Any:
+        method, url = self._where(job, what)
         try:
             return call(key_of(job))
         except Reply as reply:

@@ -5,10 +5,12 @@ machine is, so recordings are reproducible. Each method is one endpoint; an answ
 with JSON is raised as `Reply`. `runner.emulator.adapter` serves the model in process,
 `runner.emulator.server` over HTTP.
 
-Where Fusion's API documentation is silent, the emulator decides, and says so here: a start while
-a run is active answers 409 (scenario `on_start_while_active` changes it); `/all` lists runs newest
-first; `duration` is in milliseconds; an unknown configuration answers 404 with a JSON `message`;
-a cancel with no active run answers 200.
+Where Fusion's API documentation is silent, the emulator decides, and says so here; a scenario's
+`fusion:` switches (`runner.scenario.Variant`) make it any other Fusion the evidence allows. By
+default: a start while a run is active answers 409 (`on_start_while_active` changes it); `/all`
+lists runs newest first; `duration` is in milliseconds; a start's answer has one run id; history
+records carry `runId` and list running runs at once; times agree with the clock; an unknown
+configuration answers 404 with a JSON `message`; a cancel with no active run answers 200.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from runner.emulator.render import Render, Run, action_answer, config
 from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
-from runner.status import TERMINAL, job_kind
+from runner.status import job_kind
 
 # The configuration in the example of Fusion's API docs, "Start a job run" (POST /spark/jobs/{id}).
 DOCUMENTED_JOBS = {
@@ -41,13 +43,9 @@ DOCUMENTED_JOBS = {
         },
     )
 }
-FIXED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()  # the wall time at clock 0 in tests
-CANCEL_SECONDS = 1.0  # how long a cancelled run shows `cancelling`
-HOSTNAME = "127.0.0.1"
-
-
 HANG = -1  # a Reply status: the request gets no answer for HANG_SECONDS, then the connection drops
 HANG_SECONDS = 3600.0
+FIXED_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the wall time at clock 0 in tests
 
 
 class Reply(Exception):
@@ -63,30 +61,6 @@ class Reply(Exception):
 
 
 @dataclass
-class Run:
-    job: str
-    run_id: str
-    started: float  # model clock
-    script: RunScript
-    cancelled: float | None = None
-
-    def state(self, now: float) -> str:
-        if self.cancelled is not None:
-            return "cancelling" if now < self.cancelled + CANCEL_SECONDS else "cancelled"
-        elapsed, phase = now - self.started, min(1.0, self.script.duration / 4)
-        if elapsed >= self.script.duration:
-            return self.script.state
-        if elapsed < phase:
-            return "starting"
-        return "running" if elapsed < self.script.duration - phase else "finishing"
-
-    def end(self) -> float:
-        if self.cancelled is not None:
-            return self.cancelled + CANCEL_SECONDS
-        return self.started + self.script.duration
-
-
-@dataclass
 class _Job:
     script: JobScript
     runs: list[Run] = field(default_factory=list)  # oldest first
@@ -95,7 +69,7 @@ class _Job:
 
 
 class EmulatedFusion:
-    """Fusion's Spark jobs as a state machine over an injected clock. Thread-safe."""
+    """Fusion's jobs as a state machine over an injected clock. Thread-safe."""
 
     def __init__(
         self,
@@ -107,8 +81,9 @@ class EmulatedFusion:
         extra_jobs: Iterable[str] = (),
     ) -> None:
         self.scenario = scenario or Scenario()
+        self.variant = self.scenario.variant
         self.clock = clock
-        self.epoch = time.time() - clock() if epoch is None else epoch
+        self.render = Render(time.time() - clock() if epoch is None else epoch, self.variant)
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         scripts = {
@@ -125,43 +100,53 @@ class EmulatedFusion:
         self.requests: list[tuple[FaultTarget, str]] = []  # (kind, job), for tests and benchmarks
 
     def starts(self, job: str) -> int:
-        return sum(
-            1 for kind, name in self.requests if (kind, name) == (FaultTarget.START, key_of(job))
-        )
+        wanted = (FaultTarget.START, key_of(job))
+        return sum(1 for request in self.requests if request == wanted)
+
+    def runs_of(self, job: str) -> list[Run]:
+        """Every run of `job`, oldest first: what Fusion holds, whatever it shows."""
+        return list(self.jobs[key_of(job)].runs)
 
     # --- the API, one method per endpoint ---------------------------------------------------------
 
     def start(self, job_id: str) -> dict[str, Any]:
+        """POST /spark/jobs/{id}, or a Jobs API start action (see `action`)."""
         with self.lock:
             job, now = self._job(job_id, FaultTarget.START), self.clock()
+            via_jobs_api = job_kind(job_id)[0] != "spark"
             latest = job.runs[-1] if job.runs else None
-            if latest and latest.state(now) not in TERMINAL:
-                policy = self.scenario.on_start_while_active
-                if policy is OnStartWhileActive.CONFLICT:
-                    raise Reply(
-                        409, error_body(409, f"Job {job_id} is already running ({latest.run_id})")
-                    )
-                if policy is OnStartWhileActive.RETURN_ACTIVE:
-                    return self._status(job_id, latest, now)
-            fault = self._fault(job, FaultTarget.START)
-            if fault and fault.answer != "lost":
-                raise _fault_reply(fault)
-            run = Run(job_id, self._run_id(), now, job.script.run(len(job.runs)))
-            job.runs.append(run)
-            job.stale = job.script.stale_reads
-            if fault:  # lost: the run has begun, but its answer never arrives
-                raise Reply(0)
-            if job_kind(job_id)[0] != "spark":  # the Jobs API answers with no run id
-                return {
-                    "resource": job_id,
-                    "action": "start",
-                    "accepted": True,
-                    "message": f"Started job {job_id}",
-                }
-            return self._status(job_id, run, now)
+            if latest and not latest.ended(now):
+                answer = self._while_active(job_id, job, latest, now, via_jobs_api)
+                if answer is not None:
+                    return answer
+            run = self._begin(job_id, job, now)
+            if via_jobs_api:  # the Jobs API answers with no run id
+                resource = job_id if ":" in job_id else f"spark:{job_id}"
+                return action_answer(
+                    resource, "start", accepted=True, message=f"Started job {resource}"
+                )
+            return self.render.spark_status(job_id, job.script, run, now, answer=True)
+
+    def action(self, job_id: str, action: str, *, resource: str) -> dict[str, Any] | None:
+        """POST /jobs/{resource}/actions: start or abort, spelt as the variant accepts."""
+        if self.variant.upper_case_actions and action != action.upper():
+            target = FaultTarget.START if action.lower() == "start" else FaultTarget.CANCEL
+            with self.lock:
+                self.requests.append((target, job_id))  # it reached Fusion, which refused it
+            raise Reply(400, error_body(400, f"Invalid action '{action}': expected START, ABORT"))
+        if action.lower() == "start":
+            if job_kind(job_id)[0] == "spark":  # a Spark job started through the Jobs API
+                return self._start_spark_through_jobs_api(job_id, resource)
+            return self.start(job_id)
+        if action.lower() in ("abort", "stop"):
+            self.cancel(job_id)
+            return action_answer(
+                resource, action, accepted=True, message=f"Aborting job {resource}"
+            )
+        raise Reply(400, error_body(400, f"Unknown action {action!r}"))
 
     def status(self, job_id: str) -> Any:
-        """Spark: the latest run's status. Jobs API: the history's newest record, as a list."""
+        """Spark: the latest run's status. Jobs API: the job's view, of its latest run."""
         with self.lock:
             job, now = self._job(job_id, FaultTarget.STATUS), self.clock()
             if fault := self._fault(job, FaultTarget.STATUS):
@@ -171,19 +156,31 @@ class EmulatedFusion:
                 job.stale -= 1
                 shown = job.runs[:-1]
             if job_kind(job_id)[0] != "spark":
-                return [self._status(job_id, shown[-1], now)] if shown else []
+                return self.render.job_view(job_id, job.script, shown, now)
             if not shown:
-                return self._idle(job_id)
-            return self._status(job_id, shown[-1], now)
+                return {"state": "idle", "jobConfig": config(job_id, job.script)}
+            return self.render.spark_status(job_id, job.script, shown[-1], now)
 
-    def all_runs(self, job_id: str) -> list[dict[str, Any]]:
+    def all_runs(self, job_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Spark: GET /spark/jobs/{id}/all. Jobs API: GET /jobs/{resource}/history?limit=N."""
         with self.lock:
             job, now = self._job(job_id, FaultTarget.ALL), self.clock()
             if fault := self._fault(job, FaultTarget.ALL):
                 raise _fault_reply(fault)
-            return [self._status(job_id, run, now) for run in reversed(job.runs)]
+            if job_kind(job_id)[0] == "spark":
+                runs = job.runs if self.variant.all_oldest_first else list(reversed(job.runs))
+                return [self.render.spark_status(job_id, job.script, r, now) for r in runs]
+            listed = []
+            for run in reversed(job.runs):
+                run.history_reads += 1
+                if run.history_reads <= self.variant.history_lag:
+                    continue  # the history lags
+                if self.variant.history_ended_only and not run.ended(now):
+                    continue
+                listed.append(self.render.history_record(job_id, job.script, run, now))
+            return listed[:limit]
 
-    def cancel(self, job_id: str) -> dict[str, Any] | None:
+    def cancel(self, job_id: str) -> None:
         with self.lock:
             job, now = self._job(job_id, FaultTarget.CANCEL), self.clock()
             if fault := self._fault(job, FaultTarget.CANCEL):
@@ -191,33 +188,63 @@ class EmulatedFusion:
             for run in job.runs:
                 if run.cancelled is None and now < run.end():
                     run.cancelled = now
-            if job_kind(job_id)[0] != "spark":
-                return {
-                    "resource": job_id,
-                    "action": "abort",
-                    "accepted": True,
-                    "message": f"Aborting job {job_id}",
-                }
-            return None
 
     def configuration(self, job_id: str) -> dict[str, Any]:
+        """A Spark job's configuration. A datasource's or task's is its view: a status read."""
+        if job_kind(job_id)[0] != "spark":
+            view: dict[str, Any] = self.status(job_id)
+            return view
         with self.lock:
             job = self._job(job_id, FaultTarget.CONFIGURATION)
             if fault := self._fault(job, FaultTarget.CONFIGURATION):
                 raise _fault_reply(fault)
-            if job_kind(job_id)[0] != "spark":  # the Jobs API's view of the job
-                latest = self._status(job_id, job.runs[-1], self.clock()) if job.runs else None
-                return {
-                    "resource": job_id,
-                    "enabled": True,
-                    "status": latest["status"] if latest else "ready",
-                    "lastStartTime": latest["startTime"] if latest else None,
-                    "lastEndTime": latest.get("endTime") if latest else None,
-                    "extra": latest["extra"] if latest else {},
-                }
-            return self._config(job_id, job.script)
+            return config(job_id, job.script)
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _while_active(
+        self, job_id: str, job: _Job, latest: Run, now: float, via_jobs_api: bool
+    ) -> dict[str, Any] | None:
+        """The answer to a start while `latest` is active; None to start a second run."""
+        policy = self.scenario.on_start_while_active
+        if policy is OnStartWhileActive.NEW_RUN:
+            return None
+        refused = policy is OnStartWhileActive.NOT_ACCEPTED or (
+            policy is OnStartWhileActive.RETURN_ACTIVE and via_jobs_api
+        )
+        if via_jobs_api and refused:
+            resource = job_id if ":" in job_id else f"spark:{job_id}"
+            message = f"Job {resource} is already running"
+            return action_answer(resource, "start", accepted=False, message=message)
+        if policy is OnStartWhileActive.RETURN_ACTIVE:
+            return self.render.spark_status(job_id, job.script, latest, now)
+        raise Reply(409, error_body(409, f"Job {job_id} is already running ({latest.run_id})"))
+
+    def _begin(self, job_id: str, job: _Job, now: float) -> Run:
+        fault = self._fault(job, FaultTarget.START)
+        if fault and fault.answer != "lost":
+            raise _fault_reply(fault)
+        run_id = self._run_id()
+        alt_id = self._run_id() if self.variant.two_run_ids else run_id
+        run = Run(job_id, run_id, alt_id, now, job.script.run(len(job.runs)))
+        job.runs.append(run)
+        job.stale = job.script.stale_reads
+        if fault:  # lost: the run has begun, but its answer never arrives
+            raise Reply(0)
+        return run
+
+    def _start_spark_through_jobs_api(self, job_id: str, resource: str) -> dict[str, Any]:
+        with self.lock:
+            job, now = self._job(job_id, FaultTarget.START), self.clock()
+            latest = job.runs[-1] if job.runs else None
+            if latest and not latest.ended(now):
+                answer = self._while_active(job_id, job, latest, now, True)
+                if answer is not None:
+                    return answer
+            self._begin(job_id, job, now)
+            return action_answer(
+                resource, "start", accepted=True, message=f"Started job {resource}"
+            )
 
     def _job(self, job_id: str, kind: FaultTarget) -> _Job:
         self.requests.append((kind, job_id))
@@ -239,73 +266,6 @@ class EmulatedFusion:
 
     def _run_id(self) -> str:
         return "".join(self.random.choices(string.ascii_lowercase + string.digits, k=10))
-
-    def _config(self, job_id: str, script: JobScript) -> dict[str, Any]:
-        return {"type": script.type, "id": job_id, **script.config}
-
-    def _idle(self, job_id: str) -> dict[str, Any]:
-        return {"state": "idle", "jobConfig": self._config(job_id, self.jobs[job_id].script)}
-
-    def _status(self, job_id: str, run: Run, now: float) -> dict[str, Any]:
-        if job_kind(job_id)[0] != "spark":
-            return self._record(job_id, run, now)
-        script = self.jobs[job_id].script
-        state = _SPARK_STATE.get(run.state(now), run.state(now))
-        result: dict[str, Any] = {"jobConfigId": job_id, "jobRunId": run.run_id}
-        body: dict[str, Any] = {
-            "state": state.upper() if "upper_case_states" in script.quirks else state,
-            "jobId": run.run_id,
-            "jobConfig": self._config(job_id, script),
-            "hostname": HOSTNAME,
-            "result": result,
-        }
-        if state in ("finished", "error", "skipped", "cancelled"):
-            end = run.end()
-            if state in ("finished", "skipped"):
-                result.update(run.script.result)
-            if state == "error":
-                message = run.script.error or "The job run failed"
-                result["exception"] = {
-                    "jobRunId": run.run_id,
-                    "httpStatusCode": 500,
-                    "httpStatusMessage": "Internal Server Error",
-                    "error": "Internal Server Error",
-                    "message": message,
-                    "details": message,
-                }
-            body["startTime"] = self._time(run.started, script)
-            body["endTime"] = self._time(end, script)
-            body["duration"] = round((end - run.started) * 1000)
-        return body
-
-    def _record(self, job_id: str, run: Run, now: float) -> dict[str, Any]:
-        """A Jobs API history record (GET /jobs/{type}:{id}/history), counters in `extra`."""
-        script = self.jobs[job_id].script
-        state = run.state(now)
-        status = _JOBS_STATUS.get(state, state)
-        record: dict[str, Any] = {
-            "resource": job_id,
-            "runId": run.run_id,
-            "status": status.upper() if "upper_case_states" in script.quirks else status,
-            "startTime": self._time(run.started, script),
-            "startedBy": "admin",
-            "extra": {},
-        }
-        if status in ("success", "failed", "aborted"):
-            record["endTime"] = self._time(run.end(), script)
-            record["extra"] = dict(run.script.result)
-            if status == "failed":
-                record["error"] = run.script.error or "The job run failed"
-        return record
-
-    def _time(self, clock_time: float, script: JobScript) -> str | int:
-        wall = self.epoch + clock_time
-        if "epoch_millis_times" in script.quirks:
-            return round(wall * 1000)
-        stamp = datetime.fromtimestamp(wall, tz=UTC)
-        if "nanosecond_times" in script.quirks:
-            return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
     def encode(self, job_id: str | None, body: Any) -> bytes:
         """JSON as Fusion writes it, quirks included (a repeated "type" key, as Jackson emits)."""
@@ -329,14 +289,6 @@ def key_of(job: str) -> str:
     """How the emulator files a job: Spark jobs by id, others as `datasource:<id>`, `task:<id>`."""
     kind, ident = job_kind(job)
     return ident if kind == "spark" else f"{kind}:{ident}"
-
-
-# A run's state in the terms of each API: scenarios may use either API's words.
-_JOBS_STATUS = {
-    "starting": "running", "running": "running", "finishing": "running", "cancelling": "running",
-    "finished": "success", "skipped": "success", "error": "failed", "cancelled": "aborted",
-}  # fmt: skip
-_SPARK_STATE = {"success": "finished", "failed": "error", "aborted": "cancelled"}
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

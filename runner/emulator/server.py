@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -51,7 +52,8 @@ class Emulator:
         self.access = access
         self.log = log
         self.hung = threading.Event()  # set when the emulator stops: hanging requests end
-        self.sessions: dict[str, int] = {}  # cookie -> requests made with it
+        self.sessions: dict[str, Session] = {}  # by cookie
+        self.tokens: dict[str, float] = {}  # token from /oauth2/token -> when it expires
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -72,29 +74,52 @@ class Emulator:
         self.server.shutdown()
         self.server.server_close()
 
-    def authorised(self, headers: Any) -> bool:
+    def authorise(self, headers: Any, path: str) -> None:
+        """Reply 401 as Fusion's proxy does, unless the request carries valid credentials."""
         if self.access.open:
-            return True
+            return
         if self.access.api_key and headers.get("x-api-key") == self.access.api_key:
-            return True
+            return
         authorization = headers.get("Authorization", "")
-        if self.access.token and authorization == f"Bearer {self.access.token}":
-            return True
-        if self.access.user and authorization.startswith("Basic "):
-            try:
-                pair = base64.b64decode(authorization[6:], validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return False
-            return pair == f"{self.access.user}:{self.access.password}"
+        if authorization.startswith("Bearer "):
+            token = authorization[7:]
+            if token == self.access.token or self.tokens.get(token, 0) > self.model.clock():
+                return
+        if self.access.user and self._basic(authorization):
+            return
         cookie = _cookie(headers.get("Cookie", ""), "id")
-        if cookie in self.sessions:
-            self.sessions[cookie] += 1
-            limit = self.model.scenario.session_expires_after
-            if limit is not None and self.sessions[cookie] > limit:
-                del self.sessions[cookie]
-                return False
-            return True
-        return False
+        if cookie in self.sessions and self._session_lives(cookie):
+            return
+        if cookie in self.idle:
+            raise Reply(401, {"code": "session-idle-timeout", "message": "Session idle timeout"})
+        raise Reply(401, unauthorized(path))
+
+    def _basic(self, authorization: str) -> bool:
+        if not authorization.startswith("Basic "):
+            return False
+        try:
+            pair = base64.b64decode(authorization[6:], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return pair == f"{self.access.user}:{self.access.password}"
+
+    @property
+    def idle(self) -> set[str]:
+        return {cookie for cookie, session in self.sessions.items() if session.idle}
+
+    def _session_lives(self, cookie: str) -> bool:
+        session, now = self.sessions[cookie], self.model.clock()
+        session.requests += 1
+        limit = self.model.scenario.session_expires_after
+        timeout = self.model.variant.session_idle_timeout
+        if limit is not None and session.requests > limit:
+            del self.sessions[cookie]
+            return False
+        if timeout is not None and now - session.used > timeout:
+            session.idle = True
+            return False
+        session.used = now
+        return True
 
     def login(self, body: bytes) -> str:
         try:
@@ -105,10 +130,32 @@ class Emulator:
             self.access.user,
             self.access.password,
         ):
-            raise Reply(401, {"service": "proxy", "error": "unauthorized", "path": "/api/session"})
+            raise Reply(401, unauthorized("/api/session"))
         cookie = secrets.token_hex(16)
-        self.sessions[cookie] = 0
+        self.sessions[cookie] = Session(used=self.model.clock())
         return cookie
+
+    def token(self, headers: Any) -> dict[str, Any]:
+        """POST /oauth2/token with Basic credentials: a token, and how long it lasts."""
+        if not self._basic(headers.get("Authorization", "")):
+            raise Reply(401, unauthorized("/oauth2/token"))
+        token = secrets.token_urlsafe(24)
+        lifetime = self.model.variant.token_lifetime
+        self.tokens[token] = self.model.clock() + lifetime
+        return {"access_token": token, "token_type": "bearer", "expires_in": round(lifetime)}
+
+
+@dataclass
+class Session:
+    used: float  # model clock time of its last request
+    requests: int = 0
+    idle: bool = False  # refused for idling: Fusion 4 says so
+
+
+def unauthorized(path: str) -> dict[str, Any]:
+    """Fusion 5's proxy refusing a request (the API keys page's example)."""
+    stamp = datetime.now(UTC).isoformat(timespec="microseconds").removesuffix("+00:00")
+    return {"service": "proxy", "error": "unauthorized", "path": path, "timestamp": stamp}
 
 
 def _cookie(header: str, name: str) -> str | None:
@@ -163,12 +210,12 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 url = urlsplit(self.path)
                 if (self.command, url.path) == ("POST", "/api/session"):
                     cookie = emulator.login(body)
-                    self._send(201, None, {"Set-Cookie": f"id={cookie}; Path=/; HttpOnly"})
+                    self._send(201, None, {"Set-Cookie": f"id={cookie};HttpOnly;Path=/api"})
                     return
-                if not emulator.authorised(self.headers):
-                    raise Reply(
-                        401, {"service": "proxy", "error": "unauthorized", "path": url.path}
-                    )
+                if (self.command, url.path) == ("POST", "/oauth2/token"):
+                    self._send(200, emulator.token(self.headers), {})
+                    return
+                emulator.authorise(self.headers, url.path)
                 segments = _api_path(url.path)
                 job, answer = self._route(segments or [], parse_qs(url.query), body)
                 self._send(200, answer, {}, job)
@@ -184,20 +231,15 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         def _jobs_api(
             self, job: str, rest: list[str], query: dict[str, list[str]], body: bytes
         ) -> tuple[str | None, Any]:
-            """Fusion's Jobs API for datasource and task jobs: view, actions, history."""
-            method = self.command
+            """Fusion's Jobs API: a job's view, actions and history (Spark jobs: actions)."""
+            method, resource = self.command, self.path.split("/jobs/", 1)[1].split("/")[0]
             if not rest and method == "GET":
-                return job, model.configuration(job)
+                return job, model.status(job)  # the view is the job's status
             if rest == ["history"] and method == "GET":
-                limit = int((query.get("limit") or ["100"])[0])
-                return job, model.status(job) if limit == 1 else model.all_runs(job)[:limit]
+                return job, model.all_runs(job, int((query.get("limit") or ["100"])[0]))
             if rest == ["actions"] and method == "POST":
-                action = str(json.loads(body or b"{}").get("action", "")).lower()
-                if action == "start":
-                    return job, model.start(job)
-                if action in ("abort", "stop"):
-                    return job, model.cancel(job)
-                raise Reply(400, error_body(400, f"Unknown action {action!r}"))
+                action = str(json.loads(body or b"{}").get("action", ""))
+                return job, model.action(job, action, resource=unquote(resource))
             raise Reply(404, error_body(404, f"No endpoint {method} {self.path}"))
 
         def _route(
@@ -213,7 +255,8 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 if len(segments) == 3 and method == "GET":
                     return job, model.status(job)
                 if len(segments) == 3 and method == "DELETE":
-                    return job, model.cancel(job)
+                    model.cancel(job)
+                    return job, None
             if (
                 len(segments) == 3
                 and segments[:2] == ["spark", "configurations"]

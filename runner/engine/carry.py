@@ -42,7 +42,7 @@ def carry(step: Step, earlier: StepResult) -> Carried:
         return Carried(how=Carry.KEEP, round=last.round if last else 1)
     if last is None:
         return Carried(how=Carry.RUN, round=1)
-    if last.run_id and last.outcome in (None, AttemptOutcome.LEFT_RUNNING):
+    if last.run_keys and last.outcome in (None, AttemptOutcome.LEFT_RUNNING):
         return Carried(how=Carry.PICK_UP, round=last.round, attempt=last)
     if last.open and last.requested_at is not None and not last.adopted:
         return Carried(how=Carry.VERIFY, round=last.round, attempt=last)

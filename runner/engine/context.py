@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from runner.clock import Clock
@@ -24,7 +23,7 @@ CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
 SERVER_ERROR_TRIES = 5  # 500s in a row before they count as Fusion's answer, not a fault
 VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, 2 s apart
-CLOCK_SKEW = 300.0  # seconds our clock and Fusion's may disagree when matching a run to a start
+IDENTIFY_WITHIN = 120.0  # seconds for a run Fusion accepted to show up before the step fails
 EXPECTED_SLACK = 0.2  # seconds after a run's expected end (its last good run's duration) to read
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 
@@ -52,12 +51,10 @@ def phase_data(s: StepState, kind: type[D]) -> D:
     return s.data
 
 
-def could_be_ours(before: Before, status: RunStatus) -> bool:
-    """A run this step's start may have begun: one Fusion did not show before the start, that
-    did not begin well before it (allowing for clocks that disagree)."""
-    if not status.run_id or status.run_id == before.latest or status.run_id in before.known:
-        return False
-    return status.started is None or status.started >= before.wall - timedelta(seconds=CLOCK_SKEW)
+def is_new(before: Before, status: RunStatus) -> bool:
+    """A run Fusion did not list before our start: the only kind that can be ours. Nothing
+    else is asked of Fusion: no order of its lists, no clock that agrees with ours."""
+    return status.visible and bool(status.keys) and not status.keys & before.known
 
 
 def backoff(rng: random.Random, failures: int, error: FusionError) -> float:

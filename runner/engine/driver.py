@@ -268,7 +268,7 @@ class Engine:
         return tuple(
             ActiveRun(step=state.step.name, phase=state.phase.value, age=now - state.data.started)
             for state in self.active.values()
-            if state.active and isinstance(state.data, Following) and state.data.run_id
+            if state.active and isinstance(state.data, Following) and state.data.label
         )
 
     # --- what the handlers use (`handlers.Context`) -----------------------------------------------
@@ -426,7 +426,7 @@ class Engine:
             if isinstance(data, Following):
                 cause = data.cancel.cause if data.cancel else Interrupted()
                 again = Unconfirmed.INTERRUPTED_AGAIN
-                self.leave(state, CancelUnconfirmed(cause=cause, run_id=data.run_id, why=again))
+                self.leave(state, CancelUnconfirmed(cause=cause, run_id=data.label, why=again))
             elif isinstance(data, Verifying):
                 self.end(state, None, StartUnconfirmed(cause=Interrupted()))
             else:
@@ -439,7 +439,8 @@ class Engine:
             if isinstance(data, Following | PickingUp) and state.active:
                 attempt = data.attempt if isinstance(data, PickingUp) else result.attempts[-1]
                 attempt.outcome = AttemptOutcome.LEFT_RUNNING
-                result.reason = StillRunning(run_id=attempt.run_id, cause=cause)
+                label = attempt.run_id or next(iter(attempt.run_keys), None)
+                result.reason = StillRunning(run_id=label, cause=cause)
             elif isinstance(data, Verifying):
                 result.reason = StartUnconfirmed(cause=cause)
             elif state.phase is Phase.RETRY_DELAY:
@@ -481,14 +482,19 @@ def _fails_the_plan(step: StepResult) -> bool:
 def _run_of(state: StepState) -> str | None:
     data = state.data
     if isinstance(data, PickingUp):
-        return data.attempt.run_id
-    return data.run_id if isinstance(data, Following) else None
+        return data.attempt.run_id or next(iter(data.attempt.run_keys), None)
+    return data.label if isinstance(data, Following) else None
 
 
 def _following(attempt: Attempt, now: float) -> Following:
     """Following data for an earlier attempt's run, picked up without a read yet."""
     known = frozenset(attempt.listed_before or ())
-    return Following(run_id=attempt.run_id, started=now, before=Before(known=known))
+    return Following(
+        ours=frozenset(attempt.run_keys),
+        label=attempt.run_id or next(iter(attempt.run_keys), None),
+        started=now,
+        before=Before(known=known),
+    )
 
 
 def _step_result(step: Step) -> StepResult:

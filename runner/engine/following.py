@@ -1,25 +1,28 @@
 """The handlers of a run that is ours: FOLLOW reads its status and judges it when it ends, CANCEL
 follows a run we asked Fusion to cancel, RETRY_DELAY waits out the delay before the next attempt.
 
-A status is ours only if its run id is the one the start gave us; Fusion's "latest run" can still
-be the previous one right after a start, and after `STALE_READS` such reads we look ours up in
-`/all`. Status reads start soon after a start and stretch geometrically up to the step's
-`poll_interval`: a short job is seen ending soon, a long one is not hammered.
+A status is ours only if it is the run the start began (`runner.status.RunStatus.keys`); Fusion's
+"latest run" can still be the previous one right after a start, and after `STALE_READS` such reads
+we look ours up in the list of runs. Status reads start soon after a start and stretch
+geometrically up to the step's `poll_interval`: a short job is seen ending soon, a long one is not
+hammered.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from runner.engine.context import (
     CANCEL_GRACE,
     EXPECTED_SLACK,
     FIRST_POLL,
+    IDENTIFY_WITHIN,
     JITTER,
     STALE_READS,
     Context,
-    could_be_ours,
     interval,
+    is_new,
     phase_data,
 )
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
@@ -32,6 +35,7 @@ from runner.reasons import (
     CancelUnconfirmed,
     Cause,
     CriteriaFailed,
+    NoNewRun,
     Reason,
     StepTimeout,
     Unconfirmed,
@@ -46,6 +50,10 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     status = _read_our_run(ctx, s, data)
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
+    if not data.ours and now - data.started >= IDENTIFY_WITHIN:
+        s.result.attempts[-1].outcome = AttemptOutcome.FAILED
+        ctx.end(s, Outcome.FAILED, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
+        return Phase.DONE
     phase = Phase.FOLLOW
     if now - data.started >= s.step.timeout:
         order_cancel(ctx, s, now, Outcome.TIMED_OUT, StepTimeout(limit=s.step.timeout))
@@ -65,7 +73,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
     if now >= order.deadline:
         why = Unconfirmed.GRACE_PASSED
         reason = CancelUnconfirmed(
-            cause=order.cause, run_id=data.run_id, why=why, grace=CANCEL_GRACE
+            cause=order.cause, run_id=data.label, why=why, grace=CANCEL_GRACE
         )
         ctx.leave(s, reason)
         return Phase.DONE
@@ -85,37 +93,38 @@ def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause
     data = phase_data(s, Following)
     order = CancelOrder(outcome=outcome, cause=cause, deadline=now + CANCEL_GRACE)
     data.cancel = order
-    ctx.emit(Cancelling(step=s.step.name, run_id=data.run_id, cause=cause))
+    ctx.emit(Cancelling(step=s.step.name, run_id=data.label, cause=cause))
     try:
         ctx.fusion.cancel(s.step.job)
         order.sent = True
     except FusionError as error:
-        ctx.warn(CancelFailed(step=s.step.name, run_id=data.run_id, error=str(error)))
+        ctx.warn(CancelFailed(step=s.step.name, run_id=data.label, error=str(error)))
     data.reads, s.due = 0, now + FIRST_POLL
 
 
 def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
-    """Our run's status, or None while Fusion shows another run (looked up in /all after a few)."""
+    """Our run's status, or None while Fusion shows another run (looked up in the list of runs
+    after a few such reads). Until Fusion shows which run is ours, the first run it did not list
+    before our start is taken for it. A run that ends is read once more from the list of runs,
+    where Fusion keeps the whole record (a Jobs API view has no run id and no error)."""
     status = ctx.fusion.status(s.step.job)
     s.contact = None
     attempt = s.result.attempts[-1]
     attempt.status_reads += 1
-    if (
-        data.run_id is None
-        and status.run_id
-        and status.visible
-        and could_be_ours(data.before, status)
-    ):
-        # A Jobs API start gives no run id: ours is the first run newer than the one before.
-        data.run_id = attempt.run_id = status.run_id
-        data.last_state = status.state
-        ctx.emit(RunIdentified(step=s.step.name, run_id=status.run_id, state=status.state))
-    if status.run_id != data.run_id or not status.visible:
+    if not data.ours and is_new(data.before, status):
+        _identify(ctx, s, data, status)
+    if not status.keys & data.ours or not status.visible:
         data.stale += 1
-        found = _look_up(ctx, s, data) if data.stale >= STALE_READS else None
+        found = look_up(ctx, s, data) if data.stale >= STALE_READS else None
         if found is None:
             return None
         status = found
+    elif status.terminal and not status.run_id:
+        record = whole_record(ctx, s, data, status)
+        if record is status and data.stale < STALE_READS:  # the history may list it a bit late
+            data.stale += 1
+            return None
+        status = record
     data.stale = 0
     attempt.state = status.state
     if status.state != data.last_state:
@@ -125,10 +134,49 @@ def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | No
     return status
 
 
-def _look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
-    if data.run_id is None:  # not known yet: nothing to look for
-        return None
-    return next((r for r in ctx.fusion.runs(s.step.job) if r.run_id == data.run_id), None)
+def _identify(ctx: Context, s: StepState, data: Following, status: RunStatus) -> None:
+    """Our run, at last: the first Fusion shows that was not listed before our start. A job
+    view names no run: its record in the list of runs may (if Fusion lists it yet)."""
+    attempt = s.result.attempts[-1]
+    data.ours, data.label, data.last_state = status.keys, status.label, status.state
+    attempt.run_id, attempt.run_keys = status.run_id, tuple(sorted(status.keys))
+    if not status.run_id:
+        look_up(ctx, s, data)
+    ctx.emit(RunIdentified(step=s.step.name, run_id=data.label or "?", state=status.state))
+
+
+def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
+    """Our run in the list of runs, or, not identified yet, the earliest run there that was not
+    listed before our start. What its record adds to what identifies ours is kept."""
+    runs = ctx.fusion.runs(s.step.job)
+    if not data.ours:
+        new = [r for r in runs if is_new(data.before, r)]
+        if not new:
+            return None
+        _identify(ctx, s, data, new[-1])  # the earliest new run: the one our start began
+    run = next((r for r in runs if r.keys & data.ours), None)
+    if run is not None and not run.keys <= data.ours:
+        attempt = s.result.attempts[-1]
+        data.ours |= run.keys
+        data.label = run.label if run.run_id else data.label
+        attempt.run_id = attempt.run_id or run.run_id
+        attempt.run_keys = tuple(sorted(data.ours))
+    return run
+
+
+def whole_record(ctx: Context, s: StepState, data: Following, view: RunStatus) -> RunStatus:
+    """A Jobs API view of our ended run, with what its history record adds (its error, its own
+    counters): the history may lack `extra` (the 4.2 reference's records do), the view has it."""
+    record = look_up(ctx, s, data)
+    if record is None:
+        return view
+    return replace(
+        record,
+        raw={**view.raw, **record.raw},
+        keys=view.keys | record.keys,
+        duration=record.duration if record.duration is not None else view.duration,
+        message=record.message or view.message,
+    )
 
 
 def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
@@ -175,7 +223,7 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
             if order.outcome is Outcome.TIMED_OUT
             else AttemptOutcome.CANCELLED
         )
-        cancelled = Cancelled(cause=order.cause, run_id=data.run_id)
+        cancelled = Cancelled(cause=order.cause, run_id=data.label)
         if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, "timeout", cancelled):
             return Phase.RETRY_DELAY
         ctx.end(s, order.outcome, cancelled)

@@ -28,7 +28,8 @@ Every move, `FROM -> TO  when`:
     START       -> FOLLOW       Fusion answered the start
     START       -> RETRY_DELAY  the run ended within the start's answer, not accepted; retries left
     START       -> VERIFY       the start may have reached Fusion, but its answer was lost
-    START       -> CHECK        Fusion refused for now (409, or a fault before the request arrived)
+    START       -> WAIT_OTHER   refused, a run is active (409, accepted: false): on_running wait
+    START       -> CHECK        a fault before the request reached Fusion: check, then send again
     START       -> DONE         the run ended within the start's answer; or the start failed
     VERIFY      -> VERIFY       no new run listed yet, or Fusion is out of reach: look again
     VERIFY      -> FOLLOW       a run Fusion did not list before the start: the start's own
@@ -84,7 +85,7 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.PICK_UP: frozenset({P.PICK_UP, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}),
     P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
     P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.DONE}),
-    P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.CHECK, P.DONE}),
+    P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.WAIT_OTHER, P.CHECK, P.DONE}),
     P.VERIFY: frozenset({P.VERIFY, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),
     P.FOLLOW: frozenset({P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.DONE}),
     P.CANCEL: frozenset({P.CANCEL, P.RETRY_DELAY, P.DONE}),
@@ -99,10 +100,10 @@ ACT_AT_ONCE = frozenset({P.CHECK, P.START})  # acted on in the same pass when en
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Before:
-    """What Fusion showed before our start: how to tell our run from the ones already there."""
+    """What Fusion showed before our start: how to tell our run from the ones already there.
+    A run is ours only if none of its keys (`runner.status.RunStatus.keys`) is among these."""
 
-    latest: str | None = None  # the latest run's id
-    known: frozenset[str] = frozenset()  # every run id listed (Jobs API: a start names no run)
+    known: frozenset[str] = frozenset()  # the keys of every run listed, and of the latest
     wall: datetime = LONG_AGO  # when we asked Fusion to start
     expected: float | None = None  # seconds the job's last good run took
 
@@ -161,7 +162,8 @@ class CancelOrder:
 
 @dataclass(kw_only=True, slots=True)
 class Following:
-    run_id: str | None  # None until a Jobs API history shows which run is ours
+    ours: frozenset[str]  # our run's keys; empty until Fusion shows which run is ours
+    label: str | None  # how to name our run: its id, or when it started
     started: float  # clock time of the start or the adoption
     before: Before
     expected: float | None = None

@@ -18,11 +18,11 @@ from runner.engine.context import (
     VERIFY_LOOKUPS,
     Context,
     backoff,
-    could_be_ours,
     interval,
+    is_new,
     phase_data,
 )
-from runner.engine.following import ended, order_cancel
+from runner.engine.following import ended, order_cancel, whole_record
 from runner.engine.phases import (
     Before,
     Checking,
@@ -68,30 +68,45 @@ def check(ctx: Context, s: StepState, now: float) -> Phase:
     if latest.terminal and latest.state in step.success.states and latest.duration:
         expected = latest.duration  # the last good run: this one likely takes as long
     if not (latest.active and latest.visible):
-        before = Before(latest=latest.run_id, expected=expected)
+        before = Before(known=latest.keys, expected=expected)
         return _prepare_start(ctx, s, now, before, failures)
+    return _run_active(ctx, s, now, latest, failures)
+
+
+def _run_active(
+    ctx: Context, s: StepState, now: float, active: RunStatus | None, failures: int
+) -> Phase:
+    """A run of the job is active (seen, or named by Fusion refusing our start): on_running."""
+    step = s.step
+    label = active.label if active else None
     if step.on_running is OnRunning.FAIL:
-        ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=latest.run_id))
+        ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=label))
         return Phase.DONE
-    if step.on_running is OnRunning.ADOPT:
-        return take(ctx, s, now, latest, attempt=None, before=Before(latest=latest.run_id))
-    s.data = WaitingOther(failures=failures)
-    ctx.emit(WaitingForOther(step=step.name, run_id=latest.run_id))
-    s.due = now + interval(step, 0)
+    if step.on_running is OnRunning.ADOPT and active is not None and active.keys:
+        return take(ctx, s, now, active, attempt=None, before=Before())
+    if not isinstance(s.data, WaitingOther):
+        s.data = WaitingOther(failures=failures)
+        ctx.emit(WaitingForOther(step=step.name, run_id=label))
+    data = phase_data(s, WaitingOther)
+    s.due = now + interval(step, data.reads)
+    data.reads += 1
     return Phase.WAIT_OTHER
 
 
 def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
-    """on_running: wait: start once the other run has ended, unless the step's timeout passes."""
+    """on_running: wait (or adopt a run not seen yet): start once the other run has ended,
+    unless the step's timeout passes first."""
     data = phase_data(s, WaitingOther)
     status = ctx.fusion.status(s.step.job)
     s.contact = None
     if not (status.active and status.visible):
-        return _prepare_start(ctx, s, now, Before(latest=status.run_id), data.failures)
+        return _prepare_start(ctx, s, now, Before(known=status.keys), data.failures)
     if now - s.became_due >= s.step.timeout:
-        reason = OtherRunOutlasted(run_id=status.run_id, limit=s.step.timeout)
+        reason = OtherRunOutlasted(run_id=status.label, limit=s.step.timeout)
         ctx.end(s, Outcome.TIMED_OUT, reason)
         return Phase.DONE
+    if s.step.on_running is OnRunning.ADOPT and status.keys:
+        return take(ctx, s, now, status, attempt=None, before=Before())
     data.reads += 1
     s.due = now + interval(s.step, data.reads)
     return Phase.WAIT_OTHER
@@ -100,27 +115,23 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
 def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
     """--resume: follow the run an earlier fusion-run left going; start only if it is gone."""
     data = phase_data(s, PickingUp)
-    wanted, job = data.attempt.run_id, s.step.job
+    wanted, job = frozenset(data.attempt.run_keys), s.step.job
     latest = ctx.fusion.status(job)
     s.contact = None
-    found = latest if latest.run_id == wanted else None
-    found = found or next((r for r in ctx.fusion.runs(job) if r.run_id == wanted), None)
+    found = latest if latest.keys & wanted else None
+    found = found or next((r for r in ctx.fusion.runs(job) if r.keys & wanted), None)
     before = Before(known=frozenset(data.attempt.listed_before or ()))
     if found is None:
-        assert wanted is not None
         data.attempt.outcome = AttemptOutcome.LEFT_RUNNING  # gone: what became of it is unknown
-        ctx.emit(RunGone(step=s.step.name, run_id=wanted))
-        return _prepare_start(ctx, s, now, Before(latest=latest.run_id), 0)
+        ctx.emit(RunGone(step=s.step.name, run_id=data.attempt.run_id or min(wanted)))
+        return _prepare_start(ctx, s, now, Before(known=latest.keys), 0)
     return take(ctx, s, now, found, attempt=data.attempt, before=before)
 
 
 def _prepare_start(ctx: Context, s: StepState, now: float, before: Before, failures: int) -> Phase:
     """List the job's runs, so that none of them is ever taken for the one we start."""
-    runs = ctx.fusion.runs(s.step.job)
-    known = frozenset(r.run_id for r in runs if r.run_id) | {before.latest} - {None}
-    s.data = Starting(
-        before=replace(before, known=frozenset(k for k in known if k)), failures=failures
-    )
+    listed = frozenset(key for run in ctx.fusion.runs(s.step.job) for key in run.keys)
+    s.data = Starting(before=replace(before, known=before.known | listed), failures=failures)
     s.due = now
     return Phase.START
 
@@ -142,6 +153,9 @@ def start(ctx: Context, s: StepState, now: float) -> Phase:
         status = ctx.fusion.start(s.step.job)
     except FusionError as error:
         return _start_failed(ctx, s, now, error, before=before, failures=data.failures)
+    if status.keys & before.known:  # Fusion answered with a run it listed before: an active one
+        attempt.outcome = AttemptOutcome.NOT_STARTED
+        return _run_active(ctx, s, now, status, data.failures)
     return take(ctx, s, now, status, attempt=attempt, before=before)
 
 
@@ -158,7 +172,7 @@ def _intent(s: StepState) -> Attempt:
 def open_intent(s: StepState) -> Attempt | None:
     """The last attempt if its start was asked for but Fusion named no run for it yet."""
     last = s.result.attempts[-1] if s.result.attempts else None
-    if last is None or not last.open or last.run_id or last.adopted or not last.requested_at:
+    if last is None or not last.open or last.run_keys or last.adopted or not last.requested_at:
         return None
     return last
 
@@ -168,10 +182,11 @@ def _start_failed(
 ) -> Phase:
     if error.kind is ErrorKind.CREDENTIALS:
         raise error
-    if error.status == 409:  # a run began since we looked: deal with it as on_running says
-        s.data = Checking(failures=failures)
-        s.due = now + FIRST_POLL
-        return Phase.CHECK
+    if error.refused:  # a run is active (409, or accepted: false): as on_running says
+        intent = open_intent(s)
+        if intent is not None:
+            intent.outcome = AttemptOutcome.NOT_STARTED
+        return _run_active(ctx, s, now, None, failures)
     if error.maybe_applied:
         # The start may have happened: find its run before anything else, never start twice.
         ctx.emit(StartAnswerLost(step=s.step.name, error=str(error)))
@@ -182,14 +197,18 @@ def _start_failed(
 
 
 def verify(ctx: Context, s: StepState, now: float) -> Phase:
-    """A start's answer was lost: follow the run it began, if Fusion lists one; else start again."""
+    """A start's answer was lost: follow the run it began, if Fusion shows one it did not list
+    before the start (in the job's status, or in its list of runs); else start again."""
     data = phase_data(s, Verifying)
-    runs = ctx.fusion.runs(s.step.job)
+    latest = ctx.fusion.status(s.step.job)
     s.contact = None
-    newest = runs[0] if runs else None
-    if newest is not None and could_be_ours(data.before, newest):
-        ctx.emit(LostStartFound(step=s.step.name, run_id=newest.run_id))
-        phase = take(ctx, s, now, newest, attempt=open_intent(s), before=data.before)
+    found = latest if is_new(data.before, latest) else None
+    if found is None:
+        new = [r for r in ctx.fusion.runs(s.step.job) if is_new(data.before, r)]
+        found = new[-1] if new else None  # the earliest new run: the one our start began
+    if found is not None:
+        ctx.emit(LostStartFound(step=s.step.name, run_id=found.label))
+        phase = take(ctx, s, now, found, attempt=open_intent(s), before=data.before)
         if data.stop is not None and phase is Phase.FOLLOW:  # the plan stopped meanwhile
             order_cancel(ctx, s, now, data.stop.active, data.stop.cause)
             return Phase.CANCEL
@@ -228,9 +247,9 @@ def take(
     before: Before,
 ) -> Phase:
     """A run is ours now: the attempt that started it (or, for a run we adopt, a new attempt)
-    follows it."""
+    follows it. A Jobs API start names no run: the attempt follows it once Fusion shows it."""
     attempts = s.result.attempts
-    picked_up = attempt is not None and attempt.run_id is not None
+    picked_up = attempt is not None and bool(attempt.run_keys)
     if attempt is None:  # adopting someone else's run: a start we asked for did not happen
         intent = open_intent(s)
         if intent is not None:
@@ -238,26 +257,30 @@ def take(
         attempt = Attempt(number=len(attempts) + 1, round=s.round, adopted=True)
         attempts.append(attempt)
     attempt.run_id, attempt.state, attempt.outcome = status.run_id, status.state, None
+    attempt.run_keys = tuple(sorted(status.keys)) or attempt.run_keys
     s.data = Following(
-        run_id=status.run_id,
+        ours=status.keys | frozenset(attempt.run_keys),
+        label=status.label or attempt.run_id,
         started=now,
         before=before,
         expected=before.expected,
         last_state=status.state,
     )
     if picked_up:
-        assert status.run_id is not None
-        ctx.emit(RunPickedUp(step=s.step.name, run_id=status.run_id, attempt=attempt.number))
+        label = status.label or attempt.run_keys[0]
+        ctx.emit(RunPickedUp(step=s.step.name, run_id=label, attempt=attempt.number))
     else:
         ctx.emit(
             Started(
                 step=s.step.name,
-                run_id=status.run_id,
+                run_id=status.label,
                 attempt=attempt.number,
                 adopted=attempt.adopted,
             )
         )
-    if status.terminal and status.run_id:
+    if status.terminal and status.keys:
+        if not status.run_id:  # a job view: its record in the list of runs says more
+            status = whole_record(ctx, s, phase_data(s, Following), status)
         return ended(ctx, s, now, status)
     s.due = now + FIRST_POLL
     return Phase.FOLLOW

@@ -3,6 +3,7 @@ interaction so that no credential is ever stored."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from vcr.serializers import yamlserializer
@@ -23,13 +24,18 @@ def scrub_request(request: Any) -> Any:
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    """No session cookie, token or date is stored: cookies and tokens are credentials."""
     headers = {}
     for name, values in response["headers"].items():
         if name.lower() in {"date", "server"}:
             continue
-        scrubbed = [f"id={SCRUBBED}; Path=/; HttpOnly" for _ in values]
+        scrubbed = [f"id={SCRUBBED};HttpOnly;Path=/api" for _ in values]
         headers[name] = scrubbed if name.lower() == "set-cookie" else values
     response["headers"] = headers
+    body = response.get("body", {}).get("string", b"")
+    if isinstance(body, bytes) and b'"access_token"' in body:
+        token = json.loads(body)
+        response["body"]["string"] = json.dumps({**token, "access_token": SCRUBBED}).encode()
     return response
 
 

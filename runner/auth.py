@@ -1,0 +1,151 @@
+"""Credentials from the environment, put on each request, and renewed when Fusion asks.
+
+`auth: auto` (the default) takes the kind from what the environment holds: FUSION_API_KEY
+(api-key), FUSION_TOKEN (bearer), or FUSION_USER and FUSION_PASSWORD (basic); more than one is
+ambiguous, and the plan must choose. Renewal follows what Lucidworks' own clients do: a session
+clears its cookie and logs in again on a 401 (Fusion 4 says `session-idle-timeout` then), and an
+oauth2 token from `POST {url}/oauth2/token` is fetched again 10 s before `expires_in` runs out, and
+once on a 401. A fixed bearer token cannot be renewed: its refusal says so, and names oauth2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from runner.errors import UsageError
+from runner.fusion import ErrorKind, FusionError
+from runner.plan import Auth
+
+NEEDS = {
+    Auth.BASIC: ("FUSION_USER", "FUSION_PASSWORD"),
+    Auth.SESSION: ("FUSION_USER", "FUSION_PASSWORD"),
+    Auth.OAUTH2: ("FUSION_USER", "FUSION_PASSWORD"),
+    Auth.API_KEY: ("FUSION_API_KEY",),
+    Auth.BEARER: ("FUSION_TOKEN",),
+    Auth.NONE: (),
+}
+RENEW_AHEAD = 10.0  # seconds before a token expires that a new one is fetched
+_AUTO = (("FUSION_API_KEY", Auth.API_KEY), ("FUSION_TOKEN", Auth.BEARER))
+
+# The client's own request, with no renewal of credentials; it raises FusionError on an error.
+Send = Callable[..., requests.Response]
+
+
+def resolve(auth: Auth, environ: Mapping[str, str]) -> Auth:
+    """The kind of auth to use: the plan's, or with auto, the one the environment holds."""
+    if auth is not Auth.AUTO:
+        return auth
+    found = [(name, kind) for name, kind in _AUTO if environ.get(name)]
+    if environ.get("FUSION_USER") or environ.get("FUSION_PASSWORD"):
+        found.append(("FUSION_USER", Auth.BASIC))
+    if len(found) > 1:
+        names = " and ".join(name for name, _ in found)
+        raise UsageError(
+            f"{names} are both set: say in the plan which to use, with fusion.auth: "
+            + " or ".join(str(kind) for _, kind in found)
+        )
+    if not found:
+        raise UsageError(
+            "no credentials in the environment: set FUSION_API_KEY, FUSION_TOKEN, or "
+            "FUSION_USER and FUSION_PASSWORD (or fusion.auth: none for a Fusion without security)"
+        )
+    return found[0][1]
+
+
+def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables `auth` needs; UsageError naming the first one missing."""
+    found = {}
+    for name in NEEDS[auth]:
+        value = environ.get(name)
+        if not value:
+            needs = " and ".join(NEEDS[auth])
+            raise UsageError(
+                f"{name} is not set: fusion.auth {auth} needs {needs} in the environment"
+            )
+        found[name] = value
+    return found
+
+
+class Credentials:
+    """Puts the credentials on a session's requests, and renews them when they run out."""
+
+    def __init__(
+        self,
+        auth: Auth,
+        environ: Mapping[str, str],
+        *,
+        url: str,
+        realm: str,
+        session: requests.Session,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.auth = resolve(auth, environ)
+        self.secrets = credentials(self.auth, environ)
+        self.url = url
+        self.realm = realm
+        self.session = session
+        self.monotonic = monotonic
+        self.renew_at: float | None = None  # clock time to fetch a new session or token
+        if self.auth is Auth.BASIC:
+            session.auth = (self.secrets["FUSION_USER"], self.secrets["FUSION_PASSWORD"])
+        elif self.auth is Auth.API_KEY:
+            session.headers["x-api-key"] = self.secrets["FUSION_API_KEY"]
+        elif self.auth is Auth.BEARER:
+            session.headers["Authorization"] = f"Bearer {self.secrets['FUSION_TOKEN']}"
+        elif self.auth in (Auth.SESSION, Auth.OAUTH2):
+            self.renew_at = float("-inf")  # before the first request
+
+    @property
+    def renewable(self) -> bool:
+        return self.auth in (Auth.SESSION, Auth.OAUTH2)
+
+    def values(self) -> list[str]:
+        """Every secret in play, the ones Fusion handed out included: never to be shown."""
+        token = self.session.headers.get("Authorization", "")
+        extra = [str(token).removeprefix("Bearer ")] if self.auth is Auth.OAUTH2 and token else []
+        return [*self.secrets.values(), *extra]
+
+    def before(self, send: Send) -> None:
+        """Log in, or fetch a token, when none is held or the one held is about to expire."""
+        if self.renew_at is not None and self.monotonic() >= self.renew_at:
+            self.renew(send)
+
+    def renew(self, send: Send) -> None:
+        if self.auth is Auth.SESSION:
+            self._log_in(send)
+        elif self.auth is Auth.OAUTH2:
+            self._fetch_token(send)
+
+    def _log_in(self, send: Send) -> None:
+        self.session.cookies.clear()  # the old cookie would only be refused again
+        url = f"{self.url}/api/session"
+        body = {
+            "username": self.secrets["FUSION_USER"],
+            "password": self.secrets["FUSION_PASSWORD"],
+        }
+        send("POST", url, params={"realmName": self.realm}, json=body)
+        self.renew_at = float("inf")  # until Fusion refuses it
+
+    def _fetch_token(self, send: Send) -> None:
+        url = f"{self.url}/oauth2/token"
+        self.session.headers.pop("Authorization", None)
+        pair = (self.secrets["FUSION_USER"], self.secrets["FUSION_PASSWORD"])
+        response = send("POST", url, auth=pair)
+        try:
+            answer: Any = response.json()
+            token, lifetime = str(answer["access_token"]), float(answer.get("expires_in", 1800))
+        except (ValueError, KeyError, TypeError):
+            raise FusionError(
+                method="POST",
+                url=url,
+                kind=ErrorKind.OTHER,
+                status=response.status_code,
+                what="Fusion's answer holds no access_token",
+            ) from None
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        ahead = RENEW_AHEAD if lifetime > 15 else 2.0
+        self.renew_at = self.monotonic() + lifetime - ahead
