@@ -4,6 +4,7 @@ and a summary at the end with the full reason of every step that did not succeed
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -16,6 +17,7 @@ from runner.plan import Plan
 from runner.result import PlanResult
 
 _CLEAR = "\r\x1b[K"
+REDRAW_EVERY = 1.0  # seconds between redraws of the live line
 _TROUBLE = (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
 _SILENT = (ev.PlanStarted, ev.StartRequested, ev.Tick, ev.PlanEnded)  # no line of their own
 # What --quiet still prints: what a user must know even when asking for silence.
@@ -41,7 +43,9 @@ def elapsed(seconds: float) -> str:
 
 
 class Console:
-    """A reporter: event lines as they come, the summary at the end."""
+    """A reporter: event lines as they come, the summary at the end. On a terminal, a live line
+    of the active runs is redrawn every second by a timer of the console's own, from the last
+    `Tick`: the engine wakes only when something is due, terminal or not."""
 
     def __init__(
         self,
@@ -60,14 +64,18 @@ class Console:
         self.report = report
         self.resume_command = resume_command  # printed after a detach
         self._drawn = False
-        self._last_draw = float("-inf")
+        self._lock = threading.Lock()  # the timer's redraws and the event lines take turns
+        self._snapshot: tuple[ev.Tick, float] | None = None  # the last tick, and when it came
+        self._timer: threading.Thread | None = None
+        self._done = threading.Event()
 
     def write(self, line: str) -> None:
-        if self._drawn:
-            self.stream.write(_CLEAR)
-            self._drawn = False
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        with self._lock:
+            if self._drawn:
+                self.stream.write(_CLEAR)
+                self._drawn = False
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def header(self, plan: Plan, url: str, *, emulated: bool) -> None:
         if self.quiet:
@@ -77,26 +85,39 @@ class Console:
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
         if isinstance(event, ev.Tick):
-            self._draw(event)
+            self._snapshot = (event, self.monotonic())
+            if self.live and self._timer is None:
+                self._timer = threading.Thread(target=self._redraw, daemon=True)
+                self._timer.start()
             return
         if isinstance(event, _SILENT) or (self.quiet and not isinstance(event, _WARNINGS)):
             return
         who = f"{event.step}: " if event.step else ""
         self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
 
-    def _draw(self, tick: ev.Tick) -> None:
-        """Redraw the live line of active runs, at most once a second."""
-        now = self.monotonic()
-        if not self.live or now - self._last_draw < 1:
+    def _redraw(self) -> None:
+        while not self._done.wait(REDRAW_EVERY):
+            self.draw()
+
+    def draw(self) -> None:
+        """The live line: each active run and how long it has run, as of now."""
+        if self._snapshot is None:
             return
-        self._last_draw = now
-        active = [f"{run.step} {run.phase} {format_duration(run.age)}" for run in tick.active]
-        line = f"{elapsed(tick.at):>7} active: {', '.join(active) or 'none'}"
-        self.stream.write(_CLEAR + line[:200])
-        self.stream.flush()
-        self._drawn = True
+        tick, seen = self._snapshot
+        later = self.monotonic() - seen
+        active = [
+            f"{run.step} {run.phase} {format_duration(run.age + later)}" for run in tick.active
+        ]
+        line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
+        with self._lock:
+            self.stream.write(_CLEAR + line[:200])
+            self.stream.flush()
+            self._drawn = True
 
     def finish(self, result: PlanResult) -> None:
+        self._done.set()
+        if self._timer is not None:
+            self._timer.join()
         self.summary(result)
         if result.detached and self.resume_command:
             follow = self.resume_command

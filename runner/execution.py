@@ -59,7 +59,6 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
             max_parallel=options.max_parallel,
             reporter=Reporters(journal, console),
             interrupts=interrupts,
-            tick_every=1.0 if console.live else None,
             detach=options.detach or plan.on_interrupt is OnInterrupt.DETACH,
             resume=resume,
         )

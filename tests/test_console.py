@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import io
+import time
 
+import pytest
+
+from runner import console as console_module
 from runner.console import Console, elapsed
 from runner.events import ActiveRun, InterruptReceived, Started, StateChanged, Tick
 from runner.scenario import JobScript, RunScript, Scenario
@@ -51,19 +55,39 @@ def test_quiet_keeps_warnings_and_the_outcome() -> None:
     ]
 
 
-def test_live_line_is_redrawn_and_cleared_before_events() -> None:
+def test_the_live_line_ages_the_runs_as_of_now_and_is_cleared_before_events() -> None:
     result = run([step("long")], Scenario()).engine.result
     tick = Tick(at=108, active=(ActiveRun(step="long", phase="polling", age=83),))
     wall = FakeClock()
     out = io.StringIO()
-    console = Console(out, live=True, monotonic=wall)
+    console = Console(out, live=False, monotonic=wall)  # no timer: drawn by hand here
     console.handle(tick, result)
-    console.handle(tick, result)  # within a second: not drawn again
-    wall.advance(1)
-    console.handle(StateChanged(at=5, step="long", state="running"), result)
+    console.draw()
+    wall.advance(2)
+    console.draw()  # no tick since: two seconds older all the same
+    console.handle(StateChanged(at=110, step="long", state="running"), result)
     assert out.getvalue() == (
-        "\r\x1b[K   1:48 active: long polling 1m23s\r\x1b[K   0:05 long: running\n"
+        "\r\x1b[K   1:48 active: long polling 1m23s"
+        "\r\x1b[K   1:50 active: long polling 1m25s"
+        "\r\x1b[K   1:50 long: running\n"
     )
+
+
+def test_the_live_line_keeps_its_own_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal's redraws come from the console's timer, not from the engine waking up."""
+    monkeypatch.setattr(console_module, "REDRAW_EVERY", 0.01)
+    result = run([step("long")], Scenario()).engine.result
+    out = io.StringIO()
+    console = Console(out, live=True, report="r.json")
+    console.handle(Tick(at=1, active=(ActiveRun(step="long", phase="polling", age=1),)), result)
+    deadline = time.monotonic() + 5
+    while out.getvalue().count("active: long") < 3:
+        assert time.monotonic() < deadline, out.getvalue()
+        time.sleep(0.01)
+    console.finish(result)
+    drawn = out.getvalue().count("active: long")
+    time.sleep(0.05)
+    assert out.getvalue().count("active: long") == drawn  # the timer stops at the end
 
 
 def test_not_live_when_not_a_terminal() -> None:

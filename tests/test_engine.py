@@ -740,3 +740,32 @@ def test_an_interrupt_after_the_plan_timeout_was_due_does_not_spin() -> None:
     assert result.outcome is PlanOutcome.INTERRUPTED
     assert len(result.clock.sleeps) < 200  # it spun forever on a zero-second sleep before
     assert result.step("a")["outcome"] == "running"  # the cancel never confirmed: named
+
+
+# --- scheduling that never waits for nothing ------------------------------------------------------
+
+
+def test_a_step_starts_in_the_pass_its_upstream_ends_even_under_a_plan_timeout() -> None:
+    """Two 2-second jobs in sequence under a 1-minute plan timeout, with no live display: the
+    second starts the moment the first ends (it used to wait for the plan's timeout, then be
+    skipped)."""
+    scenario = jobs(a=runs(RunScript(duration=2)), b=runs(RunScript(duration=2)))
+    result = run([step("a"), step("b", "a")], scenario, timeout=60)
+    assert result.outcome is PlanOutcome.SUCCEEDED
+    [a_ended] = result.of(StepEnded, step="a")
+    [b_started] = result.of(Started, step="b")
+    assert b_started.at == a_ended.at
+    assert result.clock.now < 6
+
+
+def test_a_chain_never_waits_between_its_links() -> None:
+    """Each step of a 30-step chain starts in the pass its upstream ends, whatever else runs."""
+    names = [f"c{i:02d}" for i in range(30)]
+    scripts = {name: runs(RunScript(duration=0.5)) for name in names}
+    scripts["other"] = runs(RunScript(duration=600))  # a long run beside the chain
+    steps = [step(names[0]), *(step(b, a) for a, b in itertools.pairwise(names))]
+    result = run([*steps, step("other")], jobs(**scripts), max_parallel=2)
+    for upstream, downstream in itertools.pairwise(names):
+        [ended] = result.of(StepEnded, step=upstream)
+        [started] = result.of(Started, step=downstream)
+        assert started.at == ended.at, (upstream, downstream)

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,27 @@ def test_a_report_that_cannot_be_written_is_one_line(write_plan: WritePlan) -> N
         result.stderr.splitlines()[-1]
         == "fusion-run: cannot write the report taken/r.json: File exists"
     )
+
+
+@pytest.mark.slow
+def test_with_no_terminal_a_plan_timeout_does_not_stall_the_next_step(
+    write_plan: WritePlan,
+) -> None:
+    """As in CI: stderr is a pipe, and the plan has a timeout. The second step starts when the
+    first ends (it used to start only when the timeout fired, and then be skipped)."""
+    Path("s.yaml").write_text(
+        "version: 1\njobs:\n  a: {runs: [{duration: 0.5}]}\n  b: {runs: [{duration: 0.5}]}\n"
+    )
+    plan = write_plan("version: 1\ntimeout: 1m\nsteps: [a, b]\n")
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", plan, "--emulate", "--scenario", "s.yaml"],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    took = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    assert took < 15, f"{took:.1f}s for two half-second jobs"
+    assert [s["outcome"] for s in read_report()["steps"]] == ["succeeded", "succeeded"]

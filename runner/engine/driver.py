@@ -96,7 +96,6 @@ class Engine:
         rng: random.Random | None = None,
         reporter: Reporter | None = None,
         interrupts: Callable[[], int] = lambda: 0,
-        tick_every: float | None = None,
         detach: bool = False,
         resume: Resume | None = None,
     ) -> None:
@@ -106,7 +105,6 @@ class Engine:
         self.rng = rng or random.Random()
         self.reporter: Reporter = reporter or Silent()
         self.interrupts = interrupts
-        self.tick_every = tick_every  # wake at least this often (a live display), or None
         self.detach = detach
         self.scheduler = Scheduler(
             plan.steps, max_parallel=max_parallel or plan.max_parallel, fail_fast=plan.fail_fast
@@ -196,7 +194,7 @@ class Engine:
             self.emit(Tick(active=self._active_runs()))
             if not self.scheduler.done:
                 wait = self._next_due() - self.clock.monotonic()
-                self.clock.sleep(min(wait, self.tick_every) if self.tick_every else wait)
+                self.clock.sleep(wait)
         self._conclude()
         return self.result.outcome
 
@@ -212,13 +210,23 @@ class Engine:
             return
         if self._plan_timeout_pending() and now - self.t0 >= (self.plan.timeout or 0):
             self._time_out_plan(now)
-        for name in self.scheduler.ready():
-            self._come_due(self.states[name], now)
-        for state in sorted(self.active.values(), key=lambda s: s.due):
-            if self.halted:
-                return
-            if state.active and state.due <= now:
-                self._act(state, now)
+        acted: set[str] = set()
+        while not self.halted:  # until nothing more is due: a step whose upstream ended in
+            for name in self.scheduler.ready():  # this pass starts in this pass too
+                self._come_due(self.states[name], now)
+            due = [
+                state
+                for state in sorted(self.active.values(), key=lambda s: s.due)
+                if state.active and state.due <= now and state.step.name not in acted
+            ]
+            if not due:
+                break
+            for state in due:
+                if self.halted:
+                    break
+                if state.active and state.due <= now:  # a stop earlier in the pass may end it
+                    acted.add(state.step.name)
+                    self._act(state, now)
         self.active = {name: state for name, state in self.active.items() if state.active}
 
     def _come_due(self, state: StepState, now: float) -> None:
