@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -20,7 +21,7 @@ import urllib3.exceptions
 
 from runner import __version__
 from runner.auth import Credentials
-from runner.fusion import ErrorKind, FusionError, http_error, job_segment, resource
+from runner.fusion import ErrorKind, FusionError, Unreached, http_error, job_segment, resource
 from runner.plan import Auth, SparkStart
 from runner.signals import RequestInterrupted
 from runner.status import (
@@ -234,6 +235,7 @@ class FusionClient:
                 url=url,
                 kind=ErrorKind.TRANSIENT,
                 what=f"no connection within {self.timeout[0]:g}s",
+                unreached=Unreached.NO_ANSWER,
             ) from None
         except requests.exceptions.ReadTimeout:
             raise FusionError(
@@ -244,14 +246,15 @@ class FusionClient:
                 maybe_applied=True,
             ) from None
         except requests.exceptions.ConnectionError as error:
-            refused = _never_connected(error)
-            what = f"cannot connect ({_reason(error)})" if refused else "the connection dropped"
+            unreached = _unreached(error)
+            what = f"cannot connect ({_reason(error)})" if unreached else "the connection dropped"
             raise FusionError(
                 method=method,
                 url=url,
                 kind=ErrorKind.TRANSIENT,
                 what=what,
-                maybe_applied=not refused,
+                maybe_applied=unreached is None,
+                unreached=unreached,
             ) from None
         except requests.exceptions.RequestException as error:
             raise FusionError(
@@ -314,17 +317,50 @@ def _excerpt(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+def _unreached(error: requests.exceptions.ConnectionError) -> Unreached | None:
+    """Why the request never reached Fusion, or None if it may have (the connection dropped)."""
     reason = error.args[0] if error.args else None
     if isinstance(reason, urllib3.exceptions.MaxRetryError):
         reason = reason.reason
-    return isinstance(
-        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
-    )
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return Unreached.NO_HOST
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return Unreached.NO_ANSWER
+    return None
 
 
 def _reason(error: Exception) -> str:
-    """The innermost readable cause, e.g. 'Connection refused'."""
+    """The innermost readable cause, e.g. 'Connection refused', 'Name or service not known' or
+    'certificate verify failed: self-signed certificate'."""
+    cause = _innermost(error)
+    if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+        return f"certificate verify failed: {cause.verify_message}"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
     text = str(error.args[0] if error.args else error)
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     return found[-1].strip() if found else _excerpt(text, 120)
+
+
+def _innermost(error: BaseException) -> BaseException:
+    """Follow requests' and urllib3's wrapping (args, .reason, __cause__) to the first cause."""
+    seen = {id(error)}
+    while True:
+        reason = getattr(error, "reason", None)
+        inner = next(
+            (
+                each
+                for each in (
+                    reason,
+                    error.args[0] if error.args else None,
+                    error.__cause__,
+                    error.__context__,
+                )
+                if isinstance(each, BaseException) and id(each) not in seen
+            ),
+            None,
+        )
+        if inner is None:
+            return error
+        seen.add(id(inner))
+        error = inner

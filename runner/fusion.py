@@ -27,6 +27,13 @@ class ErrorKind(enum.StrEnum):
     OTHER = "other"
 
 
+class Unreached(enum.Enum):
+    """Why a request never reached Fusion: a wrong URL shows this way before anything else."""
+
+    NO_HOST = "no host"  # the host name does not resolve
+    NO_ANSWER = "no answer"  # connection refused, no route, no connection within the timeout
+
+
 class FusionError(FatalError):
     exit_code = ExitCode.FUSION
 
@@ -41,6 +48,7 @@ class FusionError(FatalError):
         retry_after: float | None = None,
         maybe_applied: bool = False,
         refused: bool = False,
+        unreached: Unreached | None = None,
     ) -> None:
         super().__init__(f"{method} {url}: {what}")
         self.method = method
@@ -50,6 +58,7 @@ class FusionError(FatalError):
         self.retry_after = retry_after  # seconds, from a 429 or 503 Retry-After header
         self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
         self.refused = refused or (method == "POST" and status == 409)  # a start: a run is active
+        self.unreached = unreached
 
 
 class Fusion(Protocol):

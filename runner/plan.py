@@ -107,6 +107,7 @@ class FusionSettings:
     connect_timeout: int = 10  # seconds
     read_timeout: int = 60  # seconds
     retry_budget: int = 300  # seconds a step may be out of contact with Fusion
+    first_contact: int = 30  # seconds to keep trying before Fusion has answered once
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -63,6 +63,23 @@ class LostContact:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class HostNotFound:
+    """Fusion's host name does not resolve: a wrong URL, said at once."""
+
+    host: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoFirstContact:
+    """Fusion never answered (refused, no route) for the whole first-contact window."""
+
+    url: str
+    seconds: float
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ReportUnwritable:
     """The report could not be written, so a start could not be recorded before it was sent."""
 
@@ -86,6 +103,8 @@ Cause = (
     | CredentialsRefused
     | JobsMissing
     | LostContact
+    | HostNotFound
+    | NoFirstContact
     | ReportUnwritable
     | Carried
 )

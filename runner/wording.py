@@ -88,6 +88,23 @@ def _(fact: why.LostContact) -> str:
 
 
 @text.register
+def _(fact: why.HostNotFound) -> str:
+    return (
+        f"Fusion's host {fact.host} is not known ({fact.error}): check fusion.url, --url or "
+        "FUSION_URL"
+    )
+
+
+@text.register
+def _(fact: why.NoFirstContact) -> str:
+    return (
+        f"Fusion at {fact.url} did not answer for {format_duration(fact.seconds)} "
+        f"(last error: {fact.error}): check that Fusion is up there, and fusion.url, --url or "
+        "FUSION_URL (fusion.first_contact sets how long to try)"
+    )
+
+
+@text.register
 def _(fact: why.ReportUnwritable) -> str:
     return f"the report cannot be written ({fact.error}), so the start could not be recorded first"
 

@@ -104,25 +104,28 @@ def test_unknown_jobs_exit_2_before_anything_starts(write_plan: WritePlan) -> No
 
 
 @pytest.mark.slow
-def test_unreachable_fusion_exits_3_and_leaves_a_report(write_plan: WritePlan) -> None:
+def test_a_fusion_that_never_answers_exits_3_within_its_first_contact(
+    write_plan: WritePlan,
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    plan = write_plan("version: 1\nfusion:\n  auth: none\n  retry_budget: 1s\nsteps: [crawl]\n")
+    plan = write_plan("version: 1\nfusion:\n  auth: none\n  first_contact: 2s\nsteps: [crawl]\n")
+    began = time.monotonic()
     result = invoke(plan, "--url", f"http://127.0.0.1:{port}")
+    took = time.monotonic() - began
     assert result.exit_code == 3
+    assert took < 4  # the first-contact window, not the 5-minute retry budget
+    url = f"http://127.0.0.1:{port}"
+    error = f"GET {url}/api/spark/configurations/crawl: cannot connect (Connection refused)"
     lines = result.stderr.splitlines()
-    assert lines[1] == (
-        f"   0:00 lost contact with Fusion (GET http://127.0.0.1:{port}/api/spark/configurations/"
-        "crawl: cannot connect (Connection refused)); trying again"
+    assert lines[1] == f"   0:00 lost contact with Fusion ({error}); trying again"
+    assert lines[-1] == (
+        f"fusion-run: Fusion at {url} did not answer for 2s (last error: {error}): check that "
+        "Fusion is up there, and fusion.url, --url or FUSION_URL (fusion.first_contact sets how "
+        "long to try)"
     )
-    message = lines[-1].removeprefix("fusion-run: ")
-    assert message.startswith("lost contact with Fusion for ")
-    assert message.endswith(
-        f"s (last error: GET http://127.0.0.1:{port}/api/spark/configurations/crawl: "
-        "cannot connect (Connection refused))"
-    )
-    assert read_report()["error"] == message
+    assert read_report()["error"] == lines[-1].removeprefix("fusion-run: ")
 
 
 @pytest.mark.parametrize(

@@ -371,7 +371,8 @@ class Engine:
             self._give_up(state, LostContact(seconds=now - contact.since, error=str(error)))
             return Phase.DONE
         contact.failures += 1
-        state.due = now + backoff(self.rng, contact.failures, error)
+        budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
+        state.due = min(now + backoff(self.rng, contact.failures, error), budget_ends)
         if isinstance(state.data, Following) and state.data.cancel:  # the grace bounds a cancel
             state.due = min(state.due, state.data.cancel.deadline)
         return state.phase

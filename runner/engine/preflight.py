@@ -1,8 +1,11 @@
 """Before anything starts: every step's job must exist in Fusion, checked once per job.
 
-Transient faults are ridden out within the plan's retry budget, as the steps' reads are; past it,
-`Unreachable`. Credentials that may not read configurations (403) make the check impossible,
-which is a warning, not a failure: the steps' own requests will tell.
+This is fusion-run's first contact with Fusion, and a wrong set-up says so here, soon: a host name
+that does not resolve at once, and a Fusion that never answers (connection refused, no route)
+after `fusion.first_contact` (30 s by default). Once Fusion has answered, transient faults are
+ridden out within the plan's retry budget, as the steps' reads are. Past either, `Unreachable`.
+Credentials that may not read configurations (403) make the check impossible, which is a
+warning, not a failure: the steps' own requests will tell.
 """
 
 from __future__ import annotations
@@ -10,19 +13,20 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from runner.clock import Clock
 from runner.engine.context import backoff
 from runner.events import ConfigurationsUnreadable, ContactLost, Event
-from runner.fusion import ErrorKind, Fusion, FusionError
+from runner.fusion import ErrorKind, Fusion, FusionError, Unreached
 from runner.plan import Plan, Step
-from runner.reasons import LostContact
+from runner.reasons import HostNotFound, LostContact, NoFirstContact
 
 
 class Unreachable(Exception):
-    """Fusion stayed out of reach for the whole retry budget before anything started."""
+    """Fusion is out of reach before anything started: why, in `reason`."""
 
-    def __init__(self, reason: LostContact) -> None:
+    def __init__(self, reason: LostContact | HostNotFound | NoFirstContact) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -59,6 +63,7 @@ def check_jobs(
                     rng=rng,
                     interrupts=interrupts,
                     emit=emit,
+                    answered=bool(known),
                 )
             except FusionError as error:
                 if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
@@ -81,8 +86,10 @@ def _configuration(
     rng: random.Random,
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
+    answered: bool,
 ) -> dict[str, Any] | None:
-    """The job's configuration, trying again through transient faults within the budget."""
+    """The job's configuration, trying again through transient faults: within the first-contact
+    window while Fusion has never `answered`, within the retry budget once it has."""
     since, failures = clock.monotonic(), 0
     while True:
         try:
@@ -93,11 +100,21 @@ def _configuration(
                 raise KeyboardInterrupt from None
             if error.kind is not ErrorKind.TRANSIENT:
                 raise
-            if out_of_reach >= plan.fusion.retry_budget:
+            first = not answered and error.unreached is not None
+            if first and error.unreached is Unreached.NO_HOST:
+                host = urlsplit(error.url).hostname or error.url
+                raise Unreachable(HostNotFound(host=host, error=str(error))) from None
+            window = plan.fusion.first_contact if first else plan.fusion.retry_budget
+            if out_of_reach >= window:
+                if first:
+                    base = error.url.split(plan.fusion.api, 1)[0]
+                    raise Unreachable(
+                        NoFirstContact(url=base, seconds=out_of_reach, error=str(error))
+                    ) from None
                 raise Unreachable(LostContact(seconds=out_of_reach, error=str(error))) from None
             if not failures:
                 emit(ContactLost(error=str(error)))
             failures += 1
-            clock.sleep(backoff(rng, failures, error))
+            clock.sleep(min(backoff(rng, failures, error), window - out_of_reach))
             if interrupts():
                 raise KeyboardInterrupt from None
