@@ -112,7 +112,7 @@ def test_summary_markdown(mixed: Result) -> None:
     assert (
         summary_markdown(mixed.report, mixed.engine.plan)
         == f"""\
-### ❌ fusion-run: plan `test` failed in 44s
+### ❌ fusion-run: plan `test` failed in 40s
 
 | Step | Outcome | Duration | Run | Reason |
 |---|---|---|---|---|

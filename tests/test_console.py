@@ -37,7 +37,7 @@ def test_summary_table_and_full_reasons() -> None:
         "publish  skipped    -         0      -           upstream 'train' failed",
         "",
         f"train failed: run {train} ended error: {error}",
-        "fusion-run: plan test failed in 35s: 1 succeeded, 1 failed, 1 skipped. Report: r.json",
+        "fusion-run: plan test failed in 32s: 1 succeeded, 1 failed, 1 skipped. Report: r.json",
     ]
 
 
@@ -51,7 +51,7 @@ def test_quiet_keeps_warnings_and_the_outcome() -> None:
     console.summary(plan)
     assert out.getvalue().splitlines() == [
         "   0:02 interrupted: cancelling active runs (interrupt again to stop waiting)",
-        "fusion-run: plan test succeeded in 2.8s: 1 succeeded. Report: r.json",
+        "fusion-run: plan test succeeded in 2.1s: 1 succeeded. Report: r.json",
     ]
 
 

@@ -88,7 +88,7 @@ def test_a_sequence_that_succeeds(
     assert outcomes(report) == dict.fromkeys(["my-python-job", "crawl", "index"], "succeeded")
     assert [a["duration"] for s in report["steps"] for a in s["attempts"]] == [2.0, 12.0, 2.0]
     assert lines[0] == f"fusion-run: plan seq: 3 step(s) against {EMULATOR_URL}/api"
-    assert lines[-1] == "fusion-run: plan seq succeeded in 20s: 3 succeeded. Report: report.json"
+    assert lines[-1] == "fusion-run: plan seq succeeded in 17s: 3 succeeded. Report: report.json"
 
 
 @pytest.mark.vcr
@@ -110,8 +110,8 @@ def test_a_failure_skips_its_dependents(
     }  # fmt: skip
     run_id = report["steps"][0]["run_id"]
     assert f"train failed: run {run_id} ended error: {error}" in lines
-    assert "   0:06 evaluate: skipped: upstream 'train' failed" in lines
-    assert "   0:06 publish: skipped: upstream 'evaluate' was skipped" in lines
+    assert "   0:05 evaluate: skipped: upstream 'train' failed" in lines
+    assert "   0:05 publish: skipped: upstream 'evaluate' was skipped" in lines
 
 
 @pytest.mark.vcr

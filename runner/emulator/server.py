@@ -92,7 +92,7 @@ class Emulator:
             return
         if cookie in self.idle:
             raise Reply(401, {"code": "session-idle-timeout", "message": "Session idle timeout"})
-        raise Reply(401, unauthorized(path))
+        raise Reply(401, unauthorized(path, self.model))
 
     def _basic(self, authorization: str) -> bool:
         if not authorization.startswith("Basic "):
@@ -130,7 +130,7 @@ class Emulator:
             self.access.user,
             self.access.password,
         ):
-            raise Reply(401, unauthorized("/api/session"))
+            raise Reply(401, unauthorized("/api/session", self.model))
         cookie = secrets.token_hex(16)
         self.sessions[cookie] = Session(used=self.model.clock())
         return cookie
@@ -138,7 +138,7 @@ class Emulator:
     def token(self, headers: Any) -> dict[str, Any]:
         """POST /oauth2/token with Basic credentials: a token, and how long it lasts."""
         if not self._basic(headers.get("Authorization", "")):
-            raise Reply(401, unauthorized("/oauth2/token"))
+            raise Reply(401, unauthorized("/oauth2/token", self.model))
         token = secrets.token_urlsafe(24)
         lifetime = self.model.variant.token_lifetime
         self.tokens[token] = self.model.clock() + lifetime
@@ -152,9 +152,11 @@ class Session:
     idle: bool = False  # refused for idling: Fusion 4 says so
 
 
-def unauthorized(path: str) -> dict[str, Any]:
-    """Fusion 5's proxy refusing a request (the API keys page's example)."""
-    stamp = datetime.now(UTC).isoformat(timespec="microseconds").removesuffix("+00:00")
+def unauthorized(path: str, model: EmulatedFusion) -> dict[str, Any]:
+    """Fusion 5's proxy refusing a request (the API keys page's example), stamped with the
+    model's time, so that recordings are the same each time."""
+    wall = datetime.fromtimestamp(model.render.epoch + model.clock(), UTC)
+    stamp = wall.isoformat(timespec="microseconds").removesuffix("+00:00")
     return {"service": "proxy", "error": "unauthorized", "path": path, "timestamp": stamp}
 
 

@@ -3,9 +3,9 @@ follows a run we asked Fusion to cancel, RETRY_DELAY waits out the delay before 
 
 A status is ours only if it is the run the start began (`runner.status.RunStatus.keys`); Fusion's
 "latest run" can still be the previous one right after a start, and after `STALE_READS` such reads
-we look ours up in the list of runs. Status reads start soon after a start and stretch
-geometrically up to the step's `poll_interval`: a short job is seen ending soon, a long one is not
-hammered.
+we look ours up in the list of runs. Each wait between status reads is a tenth of the
+run's age, at least 50 ms and at most the step's `poll_interval`: any run is seen ending at most
+10 % late, and a long one is not hammered.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from datetime import timedelta
 from runner.engine.context import (
     CANCEL_GRACE,
     EXPECTED_SLACK,
-    FIRST_POLL,
     IDENTIFY_WITHIN,
     JITTER,
+    MIN_WAIT,
     STALE_READS,
     Context,
     interval,
@@ -91,7 +91,7 @@ def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause
     """Ask Fusion to cancel our run; the step's outcome will be `outcome` once Fusion confirms.
     A request that fails is a warning, and is sent again by the CANCEL handler."""
     data = phase_data(s, Following)
-    order = CancelOrder(outcome=outcome, cause=cause, deadline=now + CANCEL_GRACE)
+    order = CancelOrder(outcome=outcome, cause=cause, ordered=now, deadline=now + CANCEL_GRACE)
     data.cancel = order
     ctx.emit(Cancelling(step=s.step.name, run_id=data.label, cause=cause))
     try:
@@ -99,7 +99,7 @@ def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause
         order.sent = True
     except FusionError as error:
         ctx.warn(CancelFailed(step=s.step.name, run_id=data.label, error=str(error)))
-    data.reads, s.due = 0, now + FIRST_POLL
+    s.due = now + MIN_WAIT
 
 
 def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
@@ -180,18 +180,15 @@ def whole_record(ctx: Context, s: StepState, data: Following, view: RunStatus) -
 
 
 def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
-    """When to read again: the adaptive interval, but never past a deadline, so that a
-    timeout or the end of a cancellation's grace is acted on when it falls due. When the
-    job's last good run says when this one should end, read just after that, then start
-    the short waits again: a run that takes as long as last time is seen ending at once."""
-    data.reads += 1
-    wait = interval(s.step, data.reads)
+    """When to read again: a tenth of the run's age (of the cancel's, while cancelling), but
+    never past a deadline, so that a timeout or the end of a cancellation's grace is acted on
+    when it falls due. When the job's last good run says when this one should end, read just
+    after that too: a run that takes as long as last time is seen ending at once."""
+    since = data.cancel.ordered if phase is Phase.CANCEL and data.cancel else data.started
+    wait = interval(s.step, now - since)
     if data.expected is not None and phase is Phase.FOLLOW:
         until_expected = data.started + data.expected + EXPECTED_SLACK - now
-        if until_expected <= 0:  # the expected end has passed: short waits again
-            data.expected, data.reads = None, 0
-            wait = interval(s.step, 0)
-        else:
+        if until_expected > 0:
             wait = min(wait, until_expected)
     if phase is Phase.CANCEL:
         assert data.cancel is not None

@@ -120,7 +120,6 @@ class PickingUp:
 
 @dataclass(kw_only=True, slots=True)
 class WaitingOther:
-    reads: int = 0
     failures: int = 0
 
 
@@ -156,6 +155,7 @@ class Verifying:
 class CancelOrder:
     outcome: Outcome  # the step's outcome once Fusion confirms: timed_out or cancelled
     cause: Cause
+    ordered: float  # clock time the cancel was ordered
     deadline: float  # clock time after which we stop waiting for the confirmation
     sent: bool = False  # Fusion took the request; else the CANCEL handler sends it again
 
@@ -167,7 +167,6 @@ class Following:
     started: float  # clock time of the start or the adoption
     before: Before
     expected: float | None = None
-    reads: int = 0  # status reads since the waits last restarted, for the adaptive interval
     stale: int = 0  # consecutive reads that showed another run
     last_state: str | None = None
     cancel: CancelOrder | None = None  # set in CANCEL

@@ -109,7 +109,7 @@ def _configuration(
                 if first:
                     base = error.url.split(plan.fusion.api, 1)[0]
                     raise Unreachable(
-                        NoFirstContact(url=base, seconds=out_of_reach, error=str(error))
+                        NoFirstContact(url=base, seconds=window, error=str(error))
                     ) from None
                 raise Unreachable(LostContact(seconds=out_of_reach, error=str(error))) from None
             if not failures:

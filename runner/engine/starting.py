@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runner.engine.context import (
-    FIRST_POLL,
+    MIN_WAIT,
     START_TRIES,
+    VERIFY_EVERY,
     VERIFY_LOOKUPS,
     Context,
     backoff,
@@ -87,9 +88,7 @@ def _run_active(
     if not isinstance(s.data, WaitingOther):
         s.data = WaitingOther(failures=failures)
         ctx.emit(WaitingForOther(step=step.name, run_id=label))
-    data = phase_data(s, WaitingOther)
-    s.due = now + interval(step, data.reads)
-    data.reads += 1
+    s.due = now + interval(step, now - s.became_due)
     return Phase.WAIT_OTHER
 
 
@@ -107,8 +106,7 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
         return Phase.DONE
     if s.step.on_running is OnRunning.ADOPT and status.keys:
         return take(ctx, s, now, status, attempt=None, before=Before())
-    data.reads += 1
-    s.due = now + interval(s.step, data.reads)
+    s.due = now + interval(s.step, now - s.became_due)
     return Phase.WAIT_OTHER
 
 
@@ -215,7 +213,7 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
         return phase
     data.lookups += 1
     if data.lookups < VERIFY_LOOKUPS:  # Fusion may list a new run a moment late
-        s.due = now + 2 * FIRST_POLL
+        s.due = now + VERIFY_EVERY
         return Phase.VERIFY
     if data.stop is not None:  # no run began, and the plan stops: nothing to cancel
         ctx.end(s, data.stop.pending, data.stop.reason)
@@ -282,5 +280,5 @@ def take(
         if not status.run_id:  # a job view: its record in the list of runs says more
             status = whole_record(ctx, s, phase_data(s, Following), status)
         return ended(ctx, s, now, status)
-    s.due = now + FIRST_POLL
+    s.due = now + MIN_WAIT
     return Phase.FOLLOW
