@@ -51,17 +51,15 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
 
 
 def _execute(options: Options, environ: Mapping[str, str]) -> int:
+    from runner.usage import check_options, check_variables  # noqa: PLC0415
+
+    check_options(options)
     if options.action is Action.VALIDATE:
         return _validate(options, environ)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
 
-    if len(options.plans) != 1:
-        raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
-    if options.scenario and not options.emulate:
-        raise UsageError("--scenario scripts the emulator: use it with --emulate")
-    if options.force and not options.resume:
-        raise UsageError("--force goes with --resume")
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
+    check_variables(options.variables, plan.variables)
     if options.action is Action.GRAPH:
         from runner import graph  # noqa: PLC0415
         from runner.report import read_report  # noqa: PLC0415
@@ -103,8 +101,10 @@ def resolve_url(
 
 def _validate(options: Options, environ: Mapping[str, str]) -> int:
     from runner.loader import load_plan  # noqa: PLC0415
+    from runner.usage import check_variables  # noqa: PLC0415
 
     problems = []
+    used: set[str] = set()
     for path in options.plans:
         try:
             plan = load_plan(path, variables=options.variables, environ=environ)
@@ -115,8 +115,11 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
                 for problem in invalid.problems:
                     click.echo(str(problem), err=True)
         else:
+            used |= plan.variables
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {len(plan.steps)} step(s)", err=True)
+    if not problems:  # an invalid plan may use variables its problems hide
+        check_variables(options.variables, used, plans=len(options.plans))
     if options.output_format == "json":
         click.echo(problems_as_json(problems))
     return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
@@ -130,6 +133,12 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         variables[name] = value
     return variables
+
+
+def _given(parameter: str) -> bool:
+    """The option was on the command line, not left at its default."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source is click.core.ParameterSource.COMMANDLINE
 
 
 @click.command(
@@ -262,7 +271,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
         detach=detach,
         verbose=verbose,
         junit=junit,
-        report_given=click.get_current_context().get_parameter_source("report")
-        is click.core.ParameterSource.COMMANDLINE,
+        report_given=_given("report"),
+        format_given=_given("output_format"),
     )
     sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

@@ -125,7 +125,8 @@ def _connect(
         from runner.emulator.server import Emulator  # noqa: PLC0415
         from runner.loader import load_scenario  # noqa: PLC0415
 
-        scenario = load_scenario(options.scenario) if options.scenario else None
+        jobs = [step.job for step in plan.steps]
+        scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(

@@ -23,6 +23,7 @@ class Options:
     action: Action
     graph: str | None = None
     output_format: str = "text"
+    format_given: bool = False  # --format on the command line, not its default
     variables: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     show_traceback: bool = False
