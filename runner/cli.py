@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 EXIT_CODES = """\b
 Exit codes:
-  0    the plan succeeded (with --validate: every plan is valid)
+  0    the plan succeeded (with --validate: every plan is valid; with --check:
+       the plan is ready)
   1    the plan failed: a step not allowed to fail ended other than succeeded
        or skipped by run_if
   2    invalid plan or usage
@@ -77,6 +78,10 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
 
         click.echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
+    if options.action is Action.CHECK:
+        from runner.check import check_plan  # noqa: PLC0415
+
+        return check_plan(plan, options, url, environ)
     from runner.execution import execute_plan  # noqa: PLC0415
 
     return execute_plan(plan, options, url, environ)
@@ -153,6 +158,12 @@ def _given(parameter: str) -> bool:
     help="Show the resolved plan and its start order without contacting Fusion.",
 )
 @click.option(
+    "--check",
+    is_flag=True,
+    help="Check the plan against Fusion and start nothing: the URL, the credentials, that every "
+    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach.",
+)
+@click.option(
     "--graph",
     type=click.Choice(["mermaid", "dot"]),
     help="Print the plan's dependency graph in Mermaid or Graphviz DOT.",
@@ -224,6 +235,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     plans: tuple[str, ...],
     validate: bool,
     dry_run: bool,
+    check: bool,
     graph: str | None,
     output_format: str,
     variables: tuple[str, ...],
@@ -247,7 +259,12 @@ def main(  # noqa: PLR0917 - click passes each option by position
     """
     chosen = [
         name
-        for name, on in (("--validate", validate), ("--dry-run", dry_run), ("--graph", graph))
+        for name, on in (
+            ("--validate", validate),
+            ("--dry-run", dry_run),
+            ("--check", check),
+            ("--graph", graph),
+        )
         if on
     ]
     if len(chosen) > 1:

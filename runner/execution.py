@@ -47,7 +47,7 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
     with ExitStack() as stack:
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
-        fusion, url = _connect(
+        fusion, url = connect(
             plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
         )
         journal = Journal(report_file(options.report), path=options.report, warn=console.write)
@@ -109,7 +109,7 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
     return ExitCode.SUCCEEDED if outcome is PlanOutcome.SUCCEEDED else ExitCode.PLAN_FAILED
 
 
-def _connect(
+def connect(
     plan: Plan,
     options: Options,
     url: str | None,

@@ -15,6 +15,7 @@ class Action(enum.StrEnum):
     VALIDATE = "validate"
     DRY_RUN = "dry-run"
     GRAPH = "graph"
+    CHECK = "check"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1,6 +1,6 @@
 """Which options go together: a combination that means nothing is refused, never ignored.
 
-Every option is checked against the action (a run, --validate, --dry-run, --graph) and
+Every option is checked against the action (a run, --check, --validate, --dry-run, --graph) and
 against the other options, before any file is read; an output that would overwrite an input is
 refused before anything is written; a --var the plan never uses is refused once the plan is read.
 Each refusal is one line naming both sides, and exit code 2 (`UsageError`).
@@ -15,20 +15,27 @@ from pathlib import Path
 from runner.errors import UsageError
 from runner.options import Action, Options
 
-RUN, VALIDATE, DRY_RUN, GRAPH = Action.RUN, Action.VALIDATE, Action.DRY_RUN, Action.GRAPH
-_NAMES = {RUN: "a run", VALIDATE: "--validate", DRY_RUN: "--dry-run", GRAPH: "--graph"}
+RUN, CHECK, VALIDATE = Action.RUN, Action.CHECK, Action.VALIDATE
+DRY_RUN, GRAPH = Action.DRY_RUN, Action.GRAPH
+_NAMES = {
+    RUN: "a run",
+    CHECK: "--check",
+    VALIDATE: "--validate",
+    DRY_RUN: "--dry-run",
+    GRAPH: "--graph",
+}
 
 # The actions each option means something to; every other action refuses it.
 GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--format": (VALIDATE,),
-    "--url": (RUN, DRY_RUN),
+    "--url": (RUN, CHECK, DRY_RUN),
     "--report": (RUN, GRAPH),
     "--max-parallel": (RUN,),
     "--junit": (RUN,),
-    "--quiet": (RUN,),
-    "--verbose": (RUN,),
-    "--emulate": (RUN,),
-    "--scenario": (RUN,),
+    "--quiet": (RUN, CHECK),
+    "--verbose": (RUN, CHECK),
+    "--emulate": (RUN, CHECK),
+    "--scenario": (RUN, CHECK),
     "--resume": (RUN,),
     "--force": (RUN,),
     "--detach": (RUN,),
@@ -62,7 +69,8 @@ def check_options(options: Options) -> None:
     flags = given(options)
     for flag in flags:
         if action not in GOES_WITH[flag]:
-            where = " or ".join(_NAMES[a] for a in GOES_WITH[flag])
+            *others, last = (_NAMES[a] for a in GOES_WITH[flag])
+            where = f"{', '.join(others)} or {last}" if others else last
             raise UsageError(f"{flag} does nothing with {_NAMES[action]}: use it with {where}")
     if options.quiet and options.verbose:
         raise UsageError("--quiet and --verbose contradict each other: choose one")

@@ -33,11 +33,11 @@ REFUSED = [
     (("--format", "text"), "--format does nothing with a run: use it with --validate"),
     (
         ("--validate", "--url", "http://f"),
-        "--url does nothing with --validate: use it with a run or --dry-run",
+        "--url does nothing with --validate: use it with a run, --check or --dry-run",
     ),
     (
         ("--graph", "dot", "--url", "http://f"),
-        "--url does nothing with --graph: use it with a run or --dry-run",
+        "--url does nothing with --graph: use it with a run, --check or --dry-run",
     ),
     (
         ("--dry-run", "--report", "r.json"),
@@ -52,12 +52,18 @@ REFUSED = [
         "--max-parallel does nothing with --graph: use it with a run",
     ),
     (("--dry-run", "--junit", "j.xml"), "--junit does nothing with --dry-run: use it with a run"),
-    (("--validate", "-q"), "--quiet does nothing with --validate: use it with a run"),
-    (("--graph", "mermaid", "-v"), "--verbose does nothing with --graph: use it with a run"),
-    (("--dry-run", "--emulate"), "--emulate does nothing with --dry-run: use it with a run"),
+    (("--validate", "-q"), "--quiet does nothing with --validate: use it with a run or --check"),
+    (
+        ("--graph", "mermaid", "-v"),
+        "--verbose does nothing with --graph: use it with a run or --check",
+    ),
+    (
+        ("--dry-run", "--emulate"),
+        "--emulate does nothing with --dry-run: use it with a run or --check",
+    ),
     (
         ("--validate", "--scenario", "s.yaml"),
-        "--scenario does nothing with --validate: use it with a run",
+        "--scenario does nothing with --validate: use it with a run or --check",
     ),
     (
         ("--graph", "dot", "--resume", "r.json"),
@@ -65,6 +71,22 @@ REFUSED = [
     ),
     (("--dry-run", "--force"), "--force does nothing with --dry-run: use it with a run"),
     (("--validate", "--detach"), "--detach does nothing with --validate: use it with a run"),
+    (("--check", "--junit", "j.xml"), "--junit does nothing with --check: use it with a run"),
+    (
+        ("--check", "--report", "r.json"),
+        "--report does nothing with --check: use it with a run or --graph",
+    ),
+    (("--check", "--resume", "r.json"), "--resume does nothing with --check: use it with a run"),
+    (
+        ("--check", "--max-parallel", "1"),
+        "--max-parallel does nothing with --check: use it with a run",
+    ),
+    (("--check", "--detach"), "--detach does nothing with --check: use it with a run"),
+    (
+        ("--check", "--emulate", "--url", "http://f"),
+        "--url does nothing with --emulate: the emulator has its own URL",
+    ),
+    (("--check", "--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
     (("--force",), "--force goes with --resume"),
     (("--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
 ]

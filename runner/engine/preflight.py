@@ -2,14 +2,17 @@
 
 Transient faults are ridden out within the plan's retry budget, as the steps' reads are; past it,
 `Unreachable`. Credentials that may not read configurations (403) make the check impossible,
-which is a warning, not a failure: the steps' own requests will tell.
+which is a warning, not a failure: the steps' own requests will tell. `survey` also reads each
+job's latest run, for --check: what is going now, and so what each step's on_running would do.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from runner.clock import Clock
 from runner.engine.context import backoff
@@ -17,6 +20,9 @@ from runner.events import ConfigurationsUnreadable, ContactLost, Event
 from runner.fusion import ErrorKind, Fusion, FusionError
 from runner.plan import Plan, Step
 from runner.reasons import LostContact
+from runner.status import RunStatus
+
+T = TypeVar("T")
 
 
 class Unreachable(Exception):
@@ -46,58 +52,100 @@ def check_jobs(
     warn: Callable[[Event], None],
 ) -> None:
     """JobsNotFound naming every step whose job does not exist; nothing starts either way."""
-    missing: list[tuple[int, Step]] = []
-    known: dict[str, bool] = {}
-    for index, step in enumerate(plan.steps):
-        if step.job not in known:
-            try:
-                config = _configuration(
-                    step.job,
-                    plan=plan,
-                    fusion=fusion,
-                    clock=clock,
-                    rng=rng,
-                    interrupts=interrupts,
-                    emit=emit,
-                )
-            except FusionError as error:
-                if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
-                    warn(ConfigurationsUnreadable())
-                    return
-                raise
-            known[step.job] = config is not None
-        if not known[step.job]:
-            missing.append((index, step))
+    asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
+    known = _existence(plan.steps, fusion, asking, warn)
+    if known is None:
+        return
+    missing = [(index, step) for index, step in enumerate(plan.steps) if not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
 
 
-def _configuration(
-    job: str,
-    *,
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Readiness:
+    """What the preflight found of one step's job, with nothing started."""
+
+    index: int  # in the plan
+    step: Step
+    exists: bool | None  # None: these credentials may not read job configurations
+    active: RunStatus | None  # the job's run going now; None when none is (or it does not exist)
+
+
+def survey(
     plan: Plan,
     fusion: Fusion,
     clock: Clock,
+    *,
     rng: random.Random,
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
-) -> dict[str, Any] | None:
-    """The job's configuration, trying again through transient faults within the budget."""
-    since, failures = clock.monotonic(), 0
-    while True:
+    warn: Callable[[Event], None],
+) -> list[Readiness]:
+    """For every step: does its job exist, and is a run of it going now? Each job is asked
+    once, and Fusion's faults are ridden out as a run's first requests would be."""
+    asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
+    known = _existence(plan.steps, fusion, asking, warn)
+    latest: dict[str, RunStatus | None] = {}
+    found = []
+    for index, step in enumerate(plan.steps):
+        exists = None if known is None else known[step.job]
+        if exists is not False and step.job not in latest:
+            status = asking.patiently(partial(fusion.status, step.job))
+            latest[step.job] = status if status.active and status.visible else None
+        found.append(Readiness(index=index, step=step, exists=exists, active=latest.get(step.job)))
+    return found
+
+
+def _existence(
+    steps: Iterable[Step], fusion: Fusion, asking: _Asking, warn: Callable[[Event], None]
+) -> dict[str, bool] | None:
+    """Whether each job has a configuration in Fusion; None when these credentials may not
+    read configurations (403), which is a warning: the steps' own requests will tell."""
+    known: dict[str, bool] = {}
+    for step in steps:
+        if step.job in known:
+            continue
         try:
-            return fusion.configuration(job)
+            config = asking.patiently(partial(fusion.configuration, step.job))
         except FusionError as error:
-            out_of_reach = clock.monotonic() - since
-            if error.kind is ErrorKind.INTERRUPTED:
-                raise KeyboardInterrupt from None
-            if error.kind is not ErrorKind.TRANSIENT:
-                raise
-            if out_of_reach >= plan.fusion.retry_budget:
-                raise Unreachable(LostContact(seconds=out_of_reach, error=str(error))) from None
-            if not failures:
-                emit(ContactLost(error=str(error)))
-            failures += 1
-            clock.sleep(backoff(rng, failures, error))
-            if interrupts():
-                raise KeyboardInterrupt from None
+            if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
+                warn(ConfigurationsUnreadable())
+                return None
+            raise
+        known[step.job] = config is not None
+    return known
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Asking:
+    """How the preflight asks Fusion: through transient faults, within the plan's budget."""
+
+    plan: Plan
+    clock: Clock
+    rng: random.Random
+    interrupts: Callable[[], int]
+    emit: Callable[[Event], None]
+
+    def patiently(self, ask: Callable[[], T]) -> T:
+        """What `ask` returns, trying again through transient faults within the retry budget;
+        past it, Unreachable."""
+        clock = self.clock
+        since, failures = clock.monotonic(), 0
+        while True:
+            try:
+                return ask()
+            except FusionError as error:
+                out_of_reach = clock.monotonic() - since
+                if error.kind is ErrorKind.INTERRUPTED:
+                    raise KeyboardInterrupt from None
+                if error.kind is not ErrorKind.TRANSIENT:
+                    raise
+                if out_of_reach >= self.plan.fusion.retry_budget:
+                    reason = LostContact(seconds=out_of_reach, error=str(error))
+                    raise Unreachable(reason) from None
+                if not failures:
+                    self.emit(ContactLost(error=str(error)))
+                failures += 1
+                clock.sleep(backoff(self.rng, failures, error))
+                if self.interrupts():
+                    raise KeyboardInterrupt from None
