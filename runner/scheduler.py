@@ -71,6 +71,12 @@ class Scheduler:
     def done(self) -> bool:
         return len(self.outcomes) == len(self.steps)
 
+    def has_ready(self) -> bool:
+        """Whether `ready` would give a step to start now."""
+        if self.stopped or len(self.running) >= self.max_parallel:
+            return False
+        return any(name not in self.outcomes for _, name in self._ready)
+
     def ready(self) -> list[str]:
         """Steps to start now, in plan order, at most enough to fill `max_parallel`."""
         if self.stopped:

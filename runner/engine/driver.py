@@ -253,6 +253,8 @@ class Engine:
         state.phase = phase
 
     def _next_due(self) -> float:
+        if self.scheduler.has_ready():  # a step ended this pass and let others start: now
+            return self.clock.monotonic()
         due = [state.due for state in self.active.values()]
         if self._plan_timeout_pending():
             due.append(self.t0 + (self.plan.timeout or 0))
