@@ -34,7 +34,14 @@ ON_RUNNING = {
 }
 
 
-def check_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
+def check_plan(
+    plan: Plan,
+    options: Options,
+    url: str | None,
+    environ: Mapping[str, str],
+    *,
+    selected: frozenset[str] | None = None,
+) -> int:
     def say(line: str) -> None:
         click.echo(line, err=True)
 
@@ -57,6 +64,7 @@ def check_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[s
                 interrupts=interrupts,
                 emit=warn,
                 warn=warn,
+                only=selected,
             )
         except Unreachable as unreachable:
             raise FatalError(wording.text(unreachable.reason)) from None
@@ -73,6 +81,8 @@ def step_line(readiness: Readiness) -> str:
     """`crawl (datasource:web): exists; running now (run 41pjso2krv): on_running wait would ...`"""
     step = readiness.step
     head = f"{step.name} ({step.job})"
+    if not readiness.selected:
+        return f"{head}: not selected"
     if readiness.exists is False:
         return f"{head}: no configuration in Fusion"
     exists = "exists" if readiness.exists else "not known to exist (configurations unreadable)"
@@ -85,7 +95,7 @@ def step_line(readiness: Readiness) -> str:
 
 
 def plan_line(name: str, found: list[Readiness], where: str) -> str:
-    jobs = {readiness.step.job: readiness for readiness in found}
+    jobs = {readiness.step.job: readiness for readiness in found if readiness.selected}
     missing = sum(readiness.exists is False for readiness in jobs.values())
     running = sum(readiness.active is not None for readiness in jobs.values())
     nothing = "nothing was started"
@@ -99,7 +109,8 @@ def plan_line(name: str, found: list[Readiness], where: str) -> str:
             f"plan {name} may be ready: {where} would not show the configurations of its "
             f"{len(jobs)} job(s); {running} running now; {nothing}"
         )
+    which = "selected " if any(not readiness.selected for readiness in found) else ""
     return (
-        f"plan {name} is ready: its {len(jobs)} job(s) exist in {where}, "
+        f"plan {name} is ready: its {len(jobs)} {which}job(s) exist in {where}, "
         f"{running} running now; {nothing}"
     )

@@ -58,9 +58,11 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
     if options.action is Action.VALIDATE:
         return _validate(options, environ)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
+    from runner.selection import selected_steps  # noqa: PLC0415
 
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     check_variables(options.variables, plan.variables)
+    selected = selected_steps(plan, options.select, options.exclude)
     if options.action is Action.GRAPH:
         from runner import graph  # noqa: PLC0415
         from runner.report import read_report  # noqa: PLC0415
@@ -81,10 +83,10 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
     if options.action is Action.CHECK:
         from runner.check import check_plan  # noqa: PLC0415
 
-        return check_plan(plan, options, url, environ)
+        return check_plan(plan, options, url, environ, selected=selected)
     from runner.execution import execute_plan  # noqa: PLC0415
 
-    return execute_plan(plan, options, url, environ)
+    return execute_plan(plan, options, url, environ, selected=selected)
 
 
 def resolve_url(
@@ -221,6 +223,19 @@ def _given(parameter: str) -> bool:
     help="Carry on from an earlier report: keep what succeeded, follow runs it left active, "
     "run the rest.",
 )
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="STEP",
+    help="Run only STEP; +STEP also runs every step upstream of it, STEP+ every step downstream. "
+    "The others are not run and do not fail the plan. Repeatable.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="STEP",
+    help="Leave STEP out (+STEP, STEP+ as for --select), after --select. Repeatable.",
+)
 @click.option("--force", is_flag=True, help="With --resume: resume even though the plan changed.")
 @click.option(
     "--detach",
@@ -246,6 +261,8 @@ def main(  # noqa: PLR0917 - click passes each option by position
     emulate: bool,
     scenario: str | None,
     resume: str | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
     force: bool,
     detach: bool,
     verbose: bool,
@@ -288,6 +305,8 @@ def main(  # noqa: PLR0917 - click passes each option by position
         detach=detach,
         verbose=verbose,
         junit=junit,
+        select=select,
+        exclude=exclude,
         report_given=_given("report"),
         format_given=_given("output_format"),
     )

@@ -28,7 +28,14 @@ from runner.reporting import Reporters
 from runner.signals import Interrupts, catching_signals
 
 
-def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
+def execute_plan(
+    plan: Plan,
+    options: Options,
+    url: str | None,
+    environ: Mapping[str, str],
+    *,
+    selected: frozenset[str] | None = None,
+) -> int:
     console = Console(
         quiet=options.quiet,
         report=options.report,
@@ -62,8 +69,10 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
             tick_every=1.0 if console.live else None,
             detach=options.detach or plan.on_interrupt is OnInterrupt.DETACH,
             resume=resume,
+            selected=selected,
         )
-        console.header(plan, url, emulated=options.emulate)
+        chosen = None if selected is None else len(selected)
+        console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:
             engine.preflight()
         except JobsNotFound as missing:

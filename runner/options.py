@@ -38,6 +38,8 @@ class Options:
     detach: bool = False
     verbose: bool = False
     junit: str | None = None
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     report_given: bool = False  # --report on the command line, not its default
 
     def resume_command(self) -> str:
@@ -59,6 +61,10 @@ class Options:
             words += ["--scenario", self.scenario]
         if self.junit:
             words += ["--junit", self.junit]
+        for selector in self.select:
+            words += ["--select", selector]
+        for selector in self.exclude:
+            words += ["--exclude", selector]
         if self.detach:
             words.append("--detach")
         return shlex.join(words)

@@ -39,6 +39,8 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--resume": (RUN,),
     "--force": (RUN,),
     "--detach": (RUN,),
+    "--select": (RUN, CHECK),
+    "--exclude": (RUN, CHECK),
 }
 
 
@@ -57,6 +59,8 @@ def given(options: Options) -> list[str]:
         "--resume": options.resume is not None,
         "--force": options.force,
         "--detach": options.detach,
+        "--select": bool(options.select),
+        "--exclude": bool(options.exclude),
     }
     return [flag for flag in GOES_WITH if present[flag]]
 

@@ -87,6 +87,14 @@ REFUSED = [
         "--url does nothing with --emulate: the emulator has its own URL",
     ),
     (("--check", "--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
+    (
+        ("--dry-run", "--select", "a"),
+        "--select does nothing with --dry-run: use it with a run or --check",
+    ),
+    (
+        ("--graph", "dot", "--exclude", "a"),
+        "--exclude does nothing with --graph: use it with a run or --check",
+    ),
     (("--force",), "--force goes with --resume"),
     (("--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
 ]

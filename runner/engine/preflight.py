@@ -9,7 +9,7 @@ job's latest run, for --check: what is going now, and so what each step's on_run
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -50,13 +50,16 @@ def check_jobs(
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
     warn: Callable[[Event], None],
+    only: Collection[str] | None = None,
 ) -> None:
-    """JobsNotFound naming every step whose job does not exist; nothing starts either way."""
+    """JobsNotFound naming every step (of those named `only`, if given) whose job does not
+    exist; nothing starts either way."""
     asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
-    known = _existence(plan.steps, fusion, asking, warn)
+    steps = [(i, step) for i, step in enumerate(plan.steps) if only is None or step.name in only]
+    known = _existence((step for _, step in steps), fusion, asking, warn)
     if known is None:
         return
-    missing = [(index, step) for index, step in enumerate(plan.steps) if not known[step.job]]
+    missing = [(index, step) for index, step in steps if not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
 
@@ -67,8 +70,9 @@ class Readiness:
 
     index: int  # in the plan
     step: Step
-    exists: bool | None  # None: these credentials may not read job configurations
+    exists: bool | None  # None: these credentials may not read job configurations, or not asked
     active: RunStatus | None  # the job's run going now; None when none is (or it does not exist)
+    selected: bool = True  # False: --select or --exclude left it out, and Fusion was not asked
 
 
 def survey(
@@ -80,14 +84,22 @@ def survey(
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
     warn: Callable[[Event], None],
+    only: Collection[str] | None = None,
 ) -> list[Readiness]:
-    """For every step: does its job exist, and is a run of it going now? Each job is asked
-    once, and Fusion's faults are ridden out as a run's first requests would be."""
+    """For every step (of those named `only`, if given): does its job exist, and is a run of
+    it going now? Each job is asked once, and Fusion's faults are ridden out as a run's first
+    requests would be."""
     asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
-    known = _existence(plan.steps, fusion, asking, warn)
+    wanted = [step for step in plan.steps if only is None or step.name in only]
+    known = _existence(wanted, fusion, asking, warn)
     latest: dict[str, RunStatus | None] = {}
     found = []
     for index, step in enumerate(plan.steps):
+        if step not in wanted:
+            found.append(
+                Readiness(index=index, step=step, exists=None, active=None, selected=False)
+            )
+            continue
         exists = None if known is None else known[step.job]
         if exists is not False and step.job not in latest:
             status = asking.patiently(partial(fusion.status, step.job))
