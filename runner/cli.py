@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 EXIT_CODES = """\b
 Exit codes:
-  0    the plan succeeded (with --validate: every plan is valid)
+  0    the plan succeeded (with --validate: every plan is valid; with --check:
+       the plan is ready)
   1    the plan failed: a step not allowed to fail ended other than succeeded
        or skipped by run_if
   2    invalid plan or usage
@@ -51,17 +52,17 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
 
 
 def _execute(options: Options, environ: Mapping[str, str]) -> int:
+    from runner.usage import check_options, check_variables  # noqa: PLC0415
+
+    check_options(options)
     if options.action is Action.VALIDATE:
         return _validate(options, environ)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
+    from runner.selection import selected_steps  # noqa: PLC0415
 
-    if len(options.plans) != 1:
-        raise UsageError(f"give one plan to {options.action}, not {len(options.plans)}")
-    if options.scenario and not options.emulate:
-        raise UsageError("--scenario scripts the emulator: use it with --emulate")
-    if options.force and not options.resume:
-        raise UsageError("--force goes with --resume")
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
+    check_variables(options.variables, plan.variables)
+    selected = selected_steps(plan, options.select, options.exclude)
     if options.action is Action.GRAPH:
         from runner import graph  # noqa: PLC0415
         from runner.report import read_report  # noqa: PLC0415
@@ -79,9 +80,13 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
 
         click.echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
+    if options.action is Action.CHECK:
+        from runner.check import check_plan  # noqa: PLC0415
+
+        return check_plan(plan, options, url, environ, selected=selected)
     from runner.execution import execute_plan  # noqa: PLC0415
 
-    return execute_plan(plan, options, url, environ)
+    return execute_plan(plan, options, url, environ, selected=selected)
 
 
 def resolve_url(
@@ -103,8 +108,10 @@ def resolve_url(
 
 def _validate(options: Options, environ: Mapping[str, str]) -> int:
     from runner.loader import load_plan  # noqa: PLC0415
+    from runner.usage import check_variables  # noqa: PLC0415
 
     problems = []
+    used: set[str] = set()
     for path in options.plans:
         try:
             plan = load_plan(path, variables=options.variables, environ=environ)
@@ -115,8 +122,11 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
                 for problem in invalid.problems:
                     click.echo(str(problem), err=True)
         else:
+            used |= plan.variables
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {len(plan.steps)} step(s)", err=True)
+    if not problems:  # an invalid plan may use variables its problems hide
+        check_variables(options.variables, used, plans=len(options.plans))
     if options.output_format == "json":
         click.echo(problems_as_json(problems))
     return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
@@ -132,6 +142,12 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
+def _given(parameter: str) -> bool:
+    """The option was on the command line, not left at its default."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source is click.core.ParameterSource.COMMANDLINE
+
+
 @click.command(
     epilog=EXIT_CODES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -142,6 +158,12 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     "--dry-run",
     is_flag=True,
     help="Show the resolved plan and its start order without contacting Fusion.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check the plan against Fusion and start nothing: the URL, the credentials, that every "
+    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach.",
 )
 @click.option(
     "--graph",
@@ -201,6 +223,19 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     help="Carry on from an earlier report: keep what succeeded, follow runs it left active, "
     "run the rest.",
 )
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="STEP",
+    help="Run only STEP; +STEP also runs every step upstream of it, STEP+ every step downstream. "
+    "The others are not run and do not fail the plan. Repeatable.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="STEP",
+    help="Leave STEP out (+STEP, STEP+ as for --select), after --select. Repeatable.",
+)
 @click.option("--force", is_flag=True, help="With --resume: resume even though the plan changed.")
 @click.option(
     "--detach",
@@ -215,6 +250,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     plans: tuple[str, ...],
     validate: bool,
     dry_run: bool,
+    check: bool,
     graph: str | None,
     output_format: str,
     variables: tuple[str, ...],
@@ -225,6 +261,8 @@ def main(  # noqa: PLR0917 - click passes each option by position
     emulate: bool,
     scenario: str | None,
     resume: str | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
     force: bool,
     detach: bool,
     verbose: bool,
@@ -238,7 +276,12 @@ def main(  # noqa: PLR0917 - click passes each option by position
     """
     chosen = [
         name
-        for name, on in (("--validate", validate), ("--dry-run", dry_run), ("--graph", graph))
+        for name, on in (
+            ("--validate", validate),
+            ("--dry-run", dry_run),
+            ("--check", check),
+            ("--graph", graph),
+        )
         if on
     ]
     if len(chosen) > 1:
@@ -262,7 +305,9 @@ def main(  # noqa: PLR0917 - click passes each option by position
         detach=detach,
         verbose=verbose,
         junit=junit,
-        report_given=click.get_current_context().get_parameter_source("report")
-        is click.core.ParameterSource.COMMANDLINE,
+        select=select,
+        exclude=exclude,
+        report_given=_given("report"),
+        format_given=_given("output_format"),
     )
     sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))

@@ -77,11 +77,14 @@ class Console:
             self.stream.write(line + "\n")
             self.stream.flush()
 
-    def header(self, plan: Plan, url: str, *, emulated: bool) -> None:
+    def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
         if self.quiet:
             return
         where = f"the emulator at {url}" if emulated else url + plan.fusion.api
-        self.write(f"fusion-run: plan {plan.name}: {len(plan.steps)} step(s) against {where}")
+        steps = f"{len(plan.steps)} step(s)" + (
+            "" if selected is None else f", {selected} selected,"
+        )
+        self.write(f"fusion-run: plan {plan.name}: {steps} against {where}")
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
         if isinstance(event, ev.Tick):

@@ -28,7 +28,14 @@ from runner.reporting import Reporters
 from runner.signals import Interrupts, catching_signals
 
 
-def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping[str, str]) -> int:
+def execute_plan(
+    plan: Plan,
+    options: Options,
+    url: str | None,
+    environ: Mapping[str, str],
+    *,
+    selected: frozenset[str] | None = None,
+) -> int:
     console = Console(
         quiet=options.quiet,
         report=options.report,
@@ -47,7 +54,7 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
     with ExitStack() as stack:
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
-        fusion, url = _connect(
+        fusion, url = connect(
             plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
         )
         journal = Journal(report_file(options.report), path=options.report, warn=console.write)
@@ -61,8 +68,10 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
             interrupts=interrupts,
             detach=options.detach or plan.on_interrupt is OnInterrupt.DETACH,
             resume=resume,
+            selected=selected,
         )
-        console.header(plan, url, emulated=options.emulate)
+        chosen = None if selected is None else len(selected)
+        console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:
             engine.preflight()
         except JobsNotFound as missing:
@@ -108,7 +117,7 @@ def execute_plan(plan: Plan, options: Options, url: str | None, environ: Mapping
     return ExitCode.SUCCEEDED if outcome is PlanOutcome.SUCCEEDED else ExitCode.PLAN_FAILED
 
 
-def _connect(
+def connect(
     plan: Plan,
     options: Options,
     url: str | None,
@@ -124,7 +133,8 @@ def _connect(
         from runner.emulator.server import Emulator  # noqa: PLC0415
         from runner.loader import load_scenario  # noqa: PLC0415
 
-        scenario = load_scenario(options.scenario) if options.scenario else None
+        jobs = [step.job for step in plan.steps]
+        scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(

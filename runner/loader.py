@@ -7,8 +7,9 @@ raises `InvalidPlan` with all of them. `load_scenario` does the same for emulato
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from runner.durations import parse_duration
@@ -26,7 +27,7 @@ from runner.plan import (
     Step,
     Success,
 )
-from runner.problems import InvalidPlan
+from runner.problems import InvalidPlan, Path, Problem
 from runner.scenario import Scenario, build_scenario
 from runner.source import Document, parse, read_text
 from runner.status import job_kind
@@ -47,12 +48,34 @@ def load_plan(
     return build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
-def load_scenario(path: str) -> Scenario:
+def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario:
+    """The scenario at `path`. With `jobs` (the plan's), each job the scenario scripts or lists
+    as missing must be one of them: a script for no step would rehearse nothing."""
     doc = parse(read_text(path), path)
     problems = list(schema_problems(doc, "scenario.schema.json"))
+    if not problems and jobs is not None:
+        problems = _strangers(doc, jobs)
     if problems:
         raise InvalidPlan(problems)
     return build_scenario(doc.data)
+
+
+def _strangers(doc: Document, jobs: Collection[str]) -> list[Problem]:
+    """A problem for each job of the scenario that is the job of no step, with the nearest."""
+    plan_jobs = {job_kind(job) for job in jobs}  # `spark:als` and `als` are one job
+    named: list[tuple[str, Path, bool]] = [
+        (job, ("jobs", job), True) for job in doc.data.get("jobs") or {}
+    ]
+    named += [(job, ("missing", i), False) for i, job in enumerate(doc.data.get("missing", []))]
+    problems = []
+    for job, path, key in named:
+        if job_kind(job) in plan_jobs:
+            continue
+        close = difflib.get_close_matches(job, sorted(jobs), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"job {job!r} is the job of no step in the plan{hint}"
+        problems.append(doc.problem(path, message, key=key))
+    return problems
 
 
 def build(doc: Document, sha256: str) -> Plan:
@@ -95,6 +118,7 @@ def build(doc: Document, sha256: str) -> Plan:
         timeout=parse_duration(data["timeout"]) if "timeout" in data else None,
         on_interrupt=OnInterrupt(data.get("on_interrupt", "cancel")),
         steps=tuple(steps),
+        variables=doc.variables,
     )
 
 

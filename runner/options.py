@@ -15,6 +15,7 @@ class Action(enum.StrEnum):
     VALIDATE = "validate"
     DRY_RUN = "dry-run"
     GRAPH = "graph"
+    CHECK = "check"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -23,6 +24,7 @@ class Options:
     action: Action
     graph: str | None = None
     output_format: str = "text"
+    format_given: bool = False  # --format on the command line, not its default
     variables: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     show_traceback: bool = False
@@ -36,6 +38,8 @@ class Options:
     detach: bool = False
     verbose: bool = False
     junit: str | None = None
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     report_given: bool = False  # --report on the command line, not its default
 
     def resume_command(self) -> str:
@@ -57,6 +61,10 @@ class Options:
             words += ["--scenario", self.scenario]
         if self.junit:
             words += ["--junit", self.junit]
+        for selector in self.select:
+            words += ["--select", selector]
+        for selector in self.exclude:
+            words += ["--exclude", selector]
         if self.detach:
             words.append("--detach")
         return shlex.join(words)

@@ -121,6 +121,7 @@ class Plan:
     timeout: int | None  # seconds
     on_interrupt: OnInterrupt = OnInterrupt.CANCEL
     steps: tuple[Step, ...]
+    variables: frozenset[str] = frozenset()  # the names the plan refers to as ${NAME}
 
     def step(self, name: str) -> Step:
         return next(step for step in self.steps if step.name == name)

@@ -214,6 +214,15 @@ class NotStarted:
     cause: Cause
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotSelected:
+    """--select or --exclude left the step out: it does not run, and does not fail the plan.
+    On a resume, what an earlier fusion-run left of it stays on record for a later resume."""
+
+    run_id: str | None = None  # a run an earlier fusion-run left going, not followed now
+    unverified: bool = False  # a start an earlier fusion-run sent, with no answer on record
+
+
 # --- why the scheduler skipped a step (run_if) ----------------------------------------------------
 
 
@@ -273,6 +282,7 @@ Reason = (
     | StillRunning
     | StartUnconfirmed
     | NotStarted
+    | NotSelected
     | SkipReason
     | Carried
 )

@@ -163,6 +163,13 @@ def write_atomically(path: str, data: dict[str, Any]) -> None:
     write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def _umask() -> int:
+    """The process's umask. Reading it means setting it, so it is set straight back."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomically(path: str, text: str) -> None:
     """Replace `path` with `text` by writing a temporary file, syncing it, and renaming it."""
     target = Path(path)
@@ -170,6 +177,7 @@ def write_text_atomically(path: str, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(descriptor, 0o666 & ~_umask())  # as open() would make it; mkstemp makes 0600
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()

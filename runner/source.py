@@ -47,6 +47,7 @@ class Document:
     data: Any
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    variables: frozenset[str] = frozenset()  # every ${NAME} the text refers to
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Where `path` stands; the nearest enclosing value when it is absent (a missing key)."""
@@ -137,7 +138,7 @@ def parse(
         builder.problems += _alias_problems(text, file, builder.aliases)
     if builder.problems:
         raise InvalidPlan(builder.problems)
-    return Document(file, data, builder.values, builder.keys)
+    return Document(file, data, builder.values, builder.keys, frozenset(builder.referenced))
 
 
 def _short(tag: str) -> str:
@@ -173,6 +174,7 @@ class _Builder:
         self.keys: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
+        self.referenced: set[str] = set()  # the names of every ${NAME}, with a default or not
 
     def problem(self, node: yaml.Node, path: Path, message: str) -> None:
         mark = node.start_mark
@@ -260,6 +262,7 @@ class _Builder:
                 )
                 return ""
             name, default = reference.groups()
+            self.referenced.add(name)
             if name in CREDENTIAL_VARIABLES:
                 self.problem(
                     node,

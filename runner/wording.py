@@ -190,6 +190,15 @@ def _(fact: why.NotStarted) -> str:
 
 
 @text.register
+def _(fact: why.NotSelected) -> str:
+    if fact.run_id:
+        return f"not selected; {run_words(fact.run_id)}, left going earlier, was not followed"
+    if fact.unverified:
+        return "not selected; a start sent earlier, with no answer on record, was not verified"
+    return "not selected"
+
+
+@text.register
 def _(fact: why.UpstreamFailed) -> str:
     words = f"upstream {fact.upstream!r} {_UPSTREAM[fact.outcome]}"
     return words + (f" (and {fact.more} more)" if fact.more else "")

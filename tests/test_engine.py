@@ -272,6 +272,15 @@ def test_plan_timeout_cancels_active_runs_and_skips_the_rest() -> None:
     assert result.outcome is PlanOutcome.FAILED
 
 
+def test_a_plan_timeout_does_not_hold_back_the_steps_an_ended_step_lets_start() -> None:
+    """Nothing active between a step's end and its dependents' start: the engine must not
+    sleep until the plan's timeout, the one thing left due."""
+    scenario = jobs(a=runs(RunScript(duration=5)), b=runs(RunScript(duration=5)))
+    result = run([step("a"), step("b", "a")], scenario, timeout=3600)
+    assert result.outcomes() == {"a": "succeeded", "b": "succeeded"}
+    assert result.clock.now < 20
+
+
 def test_interrupt_cancels_active_runs() -> None:
     scenario = jobs(a=runs(RunScript(duration=3600)), b=runs(RunScript(duration=3600)))
     result = run(

@@ -44,6 +44,7 @@ class Session:
         resume: str | None = None,
         force: bool = False,
         detach_at: float | None = None,
+        selected: set[str] | None = None,
     ) -> Engine:
         plan = plan_of(steps)
         start = self.clock.now
@@ -62,6 +63,7 @@ class Session:
             detach=detach_at is not None,
             interrupts=lambda: int(detach_at is not None and self.clock.now - start >= detach_at),
             resume=load_resume(resume, plan, force=force) if resume else None,
+            selected=selected,
         )
         engine.preflight()
         engine.execute()
@@ -183,3 +185,37 @@ def test_bad_reports(tmp_path: Path, content: str | None, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         load_resume(str(path), plan_of(STEPS), force=False)
     assert str(caught.value) == f"--resume {path}: {message}"
+
+
+def test_a_selection_applies_to_what_the_resume_would_run(tmp_path: Path) -> None:
+    session = Session(tmp_path)
+    session.run()
+    assert session.outcomes() == {"a": "succeeded", "b": "succeeded", "c": "failed", "d": "skipped"}
+    engine = session.run(resume=session.path, selected={"c"})
+    assert engine.result.outcome == "succeeded"
+    # a and b are kept as they were, whether selected or not; d would run again: left out
+    assert session.outcomes() == {
+        "a": "succeeded",
+        "b": "succeeded",
+        "c": "succeeded",
+        "d": "not_run",
+    }
+    assert session.report()["steps"][3]["reason"] == "not selected"
+    assert {name: session.model.starts(name) for name in "abcd"} == {"a": 1, "b": 1, "c": 2, "d": 0}
+
+
+def test_a_run_left_going_by_a_step_left_out_is_named_and_found_by_a_later_resume(
+    tmp_path: Path,
+) -> None:
+    session = Session(tmp_path)
+    session.run(detach_at=30)
+    b_run = session.report()["steps"][1]["run_id"]
+    session.run(resume=session.path, selected={"c", "d"})
+    b = session.report()["steps"][1]
+    assert (b["outcome"], b["run_id"]) == ("not_run", b_run)
+    assert b["reason"] == f"not selected; run {b_run}, left going earlier, was not followed"
+    assert b["attempts"][-1]["outcome"] == "left_running"
+    session.clock.advance(200)
+    session.run(resume=session.path)
+    assert session.outcomes() == dict.fromkeys("abcd", "succeeded")
+    assert session.model.starts("b") == 1  # picked up where it was left: never started twice

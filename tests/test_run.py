@@ -17,12 +17,13 @@ from tests.helpers.process import Lines
 from tests.helpers.reports import read_report
 
 
-def fast(**states: str) -> str:
-    """A scenario where crawl, index and train each take 0.2 s, ending as `states` says."""
+def fast(*jobs: str, **states: str) -> str:
+    """A scenario where `jobs` (crawl, index and train by default) each take 0.2 s, ending as
+    `states` says."""
     return "version: 1\njobs:\n" + "".join(
         f"  {job}:\n    runs: [{{duration: 0.2, state: {states.get(job, 'finished')}, "
         "error: boom}]\n"
-        for job in ("crawl", "index", "train")
+        for job in jobs or ("crawl", "index", "train")
     )
 
 
@@ -58,7 +59,7 @@ def test_a_failing_plan_exits_1_with_its_reasons(write_plan: WritePlan) -> None:
 
 @pytest.mark.slow
 def test_quiet(write_plan: WritePlan) -> None:
-    Path("fast.yaml").write_text(fast())
+    Path("fast.yaml").write_text(fast("crawl"))
     result = invoke(
         write_plan("version: 1\nsteps: [crawl]\n"), "--emulate", "--scenario", "fast.yaml", "-q"
     )
@@ -187,7 +188,7 @@ def test_a_signal_cancels_active_runs_and_exits_130(
 
 @pytest.mark.slow
 def test_a_report_that_cannot_be_written_is_one_line(write_plan: WritePlan) -> None:
-    Path("fast.yaml").write_text(fast())
+    Path("fast.yaml").write_text(fast("crawl"))
     Path("taken").write_text("a file, not a folder")
     result = invoke(
         write_plan("version: 1\nsteps: [crawl]\n"),

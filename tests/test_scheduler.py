@@ -262,3 +262,18 @@ def test_work_per_event_touches_only_dependents() -> None:
     assert work(lambda: scheduler.finished("s5", S)) < 30  # one dependent: a handful
     assert work(lambda: scheduler.finished("s6", S)) < 20  # none at all
     assert scheduler.ready() == ["end"]
+
+
+def test_steps_settled_together_are_all_recorded_before_any_is_released() -> None:
+    """x -> y -> z, with x and y left out: releasing x must not judge y, which is settled too."""
+    steps = [step("x"), step("y", "x"), step("z", "y", run_if="at_least_one_failed"), step("w")]
+    scheduler = Scheduler(steps, max_parallel=4)
+    skips = scheduler.settle(carried=["w"], left_out=["x", "y"])
+    assert [(skip.name, skip.excluded) for skip in skips] == [("z", True)]  # y counts as success
+    assert scheduler.outcomes == {
+        "w": Outcome.SUCCEEDED,
+        "x": Outcome.NOT_RUN,
+        "y": Outcome.NOT_RUN,
+        "z": Outcome.SKIPPED,
+    }
+    assert (scheduler.ready(), scheduler.done) == ([], True)

@@ -2,11 +2,13 @@
 
 `phases` holds the phases, the table of moves between them and each phase's data; `handlers` is the
 table of one handler per phase, which live in `starting` and `following` and share `context`;
-`preflight` checks that the jobs exist; `driver` holds `Engine`, the loop that joins them to the
-scheduler, a clock and the reporters.
+`preflight` checks that the jobs exist; `carry` says where each step begins (what a resumed step
+carries on from, and which steps --select leaves out); `driver` holds `Engine`, the loop that
+joins them to the scheduler, a clock and the reporters.
 """
 
-from runner.engine.driver import Engine, Resume
+from runner.engine.carry import Resume
+from runner.engine.driver import Engine
 from runner.engine.preflight import JobsNotFound, Unreachable
 
 __all__ = ["Engine", "JobsNotFound", "Resume", "Unreachable"]

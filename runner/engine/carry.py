@@ -1,4 +1,6 @@
-"""--resume: what each step carries on from, read from the earlier report's record of it.
+"""Where each step begins: what it carries on from (--resume), and whether it runs at all.
+
+--resume: what each step carries on from, read from the earlier report's record of it.
 
 - A step that succeeded is kept as it is.
 - A step whose last attempt has a run that was left going (or is still open) is picked up: that
@@ -9,16 +11,83 @@
   whose retries are spent (the step failed for good) is followed by a new round, as a repair.
 
 Attempts are kept in every case: their numbers go on across resumes.
+
+--select and --exclude: a step left out does not run (`not_run`, `NotSelected`), and the steps
+downstream count it as succeeded. Selection applies to what a resume would run: a step kept from
+the earlier report stays as it was, and one left out keeps its attempts, so that a later resume
+still finds the run an earlier fusion-run left going.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Step
+from runner.reasons import NotSelected
 from runner.result import Attempt, StepResult
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    """What an earlier report hands on: its record of each step that still runs the same job."""
+
+    path: str
+    outcome: str
+    steps: dict[str, StepResult]
+
+
+@dataclass(kw_only=True)
+class Beginning:
+    """Where the steps begin: the steps that will not start, which the steps downstream count as
+    succeeded (`kept` from the earlier report, `left_out` by the selection), the run each resumed
+    step looks for first, and the earlier report's record of each resumed step."""
+
+    kept: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    resumed: dict[str, PickingUp | Verifying] = field(default_factory=dict)
+    earlier: dict[str, StepResult] = field(default_factory=dict)
+
+
+def begin(
+    states: Mapping[str, StepState], resume: Resume | None, selected: frozenset[str] | None
+) -> Beginning:
+    """Hand each step what the earlier report says of it, then leave out the steps not selected
+    (recording their outcome and reason; the caller moves them to DONE)."""
+    begun = Beginning()
+    for name, earlier in resume.steps.items() if resume else ():
+        state = states[name]
+        carried = carry(state.step, earlier)
+        state.result.attempts, state.round = list(earlier.attempts), carried.round
+        begun.earlier[name] = earlier
+        if carried.how is Carry.KEEP:
+            state.result.outcome = Outcome.SUCCEEDED
+            begun.kept.append(name)
+        elif carried.how is Carry.PICK_UP:
+            assert carried.attempt is not None
+            begun.resumed[name] = PickingUp(attempt=carried.attempt)
+        elif carried.how is Carry.VERIFY:
+            assert carried.attempt is not None
+            before = Before(
+                known=frozenset(carried.attempt.listed_before or ()),
+                wall=carried.attempt.requested_at or LONG_AGO,
+            )
+            begun.resumed[name] = Verifying(before=before, error=None)
+    for name, state in states.items():
+        if selected is None or name in selected or name in begun.kept:
+            continue
+        resumed = begun.resumed.pop(name, None)
+        left = resumed.attempt if isinstance(resumed, PickingUp) else None
+        state.result.outcome = Outcome.NOT_RUN
+        state.result.reason = NotSelected(
+            run_id=None if left is None else left.run_id or next(iter(left.run_keys), None),
+            unverified=isinstance(resumed, Verifying),
+        )
+        begun.left_out.append(name)
+    return begun
 
 
 class Carry(enum.Enum):

@@ -14,17 +14,16 @@ and saying so in each step's reason.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 
 from runner.clock import Clock
-from runner.engine.carry import Carry, carry
+from runner.engine.carry import Resume, begin
 from runner.engine.context import SERVER_ERROR_TRIES, backoff
 from runner.engine.following import order_cancel
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
     ACT_AT_ONCE,
-    LONG_AGO,
     TRANSITIONS,
     Before,
     Checking,
@@ -61,6 +60,7 @@ from runner.reasons import (
     Interrupted,
     LostContact,
     MayBeRunning,
+    NotSelected,
     NotStarted,
     PlanTimeout,
     Reason,
@@ -72,16 +72,6 @@ from runner.reasons import (
 from runner.reporting import Reporter, Silent
 from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
 from runner.scheduler import Scheduler, Skip
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resume:
-    """What an earlier report hands on: its record of each step that still runs the same job
-    (`runner.engine.carry` reads what each step carries on from)."""
-
-    path: str
-    outcome: str
-    steps: dict[str, StepResult]
 
 
 class Engine:
@@ -98,6 +88,7 @@ class Engine:
         interrupts: Callable[[], int] = lambda: 0,
         detach: bool = False,
         resume: Resume | None = None,
+        selected: Collection[str] | None = None,
     ) -> None:
         self.plan = plan
         self.fusion = fusion
@@ -124,15 +115,17 @@ class Engine:
             for step, result in zip(plan.steps, self.result.steps, strict=True)
         }
         self.active: dict[str, StepState] = {}  # came due and not yet done
-        self.resumed: dict[str, PickingUp | Verifying] = {}  # where a resumed step begins
-        self.earlier: dict[str, StepResult] = {}  # what the resumed report said of each step
         self.t0 = clock.monotonic()
         self.interrupted = False
         self.plan_timed_out = False
         self.stopped_by: str | None = None  # fail_fast: the step whose failure stopped the plan
         self.halted = False  # stopped following: the runs still going are named in the report
-        if resume:
-            self._carry(resume)
+        self.selected = None if selected is None else frozenset(selected)  # None: every step
+        begun = begin(self.states, resume, self.selected)
+        self.resumed, self.earlier = begun.resumed, begun.earlier
+        for name in begun.kept + begun.left_out:
+            self._move(self.states[name], Phase.DONE)
+        self._skip(self.scheduler.settle(begun.kept, begun.left_out), announce=False)
 
     # --- before the steps start -------------------------------------------------------------------
 
@@ -146,6 +139,7 @@ class Engine:
             interrupts=self.interrupts,
             emit=self.emit,
             warn=self.warn,
+            only=self.selected,
         )
 
     def abort(self, cause: Cause, *, interrupted: bool = False) -> None:
@@ -160,27 +154,6 @@ class Engine:
             elif state.result.outcome is None:
                 state.result.outcome, state.result.reason = Outcome.NOT_RUN, NotStarted(cause=cause)
         self._conclude()
-
-    def _carry(self, resume: Resume) -> None:
-        for name, earlier in resume.steps.items():
-            state = self.states[name]
-            carried = carry(state.step, earlier)
-            state.result.attempts, state.round = list(earlier.attempts), carried.round
-            self.earlier[name] = earlier
-            if carried.how is Carry.KEEP:
-                state.result.outcome = Outcome.SUCCEEDED
-                self._move(state, Phase.DONE)
-                self._skip(self.scheduler.carry(name), announce=False)
-            elif carried.how is Carry.PICK_UP:
-                assert carried.attempt is not None
-                self.resumed[name] = PickingUp(attempt=carried.attempt)
-            elif carried.how is Carry.VERIFY:
-                assert carried.attempt is not None
-                before = Before(
-                    known=frozenset(carried.attempt.listed_before or ()),
-                    wall=carried.attempt.requested_at or LONG_AGO,
-                )
-                self.resumed[name] = Verifying(before=before, error=None)
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -481,9 +454,11 @@ class Engine:
 
 
 def _fails_the_plan(step: StepResult) -> bool:
-    """Not allowed to fail, and ended other than succeeded or skipped by run_if, or left with a
-    run that may still be going."""
+    """Not allowed to fail, and ended other than succeeded, skipped by run_if or not selected,
+    or left with a run that may still be going."""
     if step.allow_failure or step.skipped_by_run_if or step.outcome is Outcome.SUCCEEDED:
+        return False
+    if isinstance(step.reason, NotSelected):
         return False
     return step.outcome is not None or step.started
 

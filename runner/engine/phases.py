@@ -10,7 +10,7 @@ Every move, `FROM -> TO  when`:
     UPSTREAM    -> CHECK        the scheduler says the step may start
     UPSTREAM    -> PICK_UP      ... and an earlier fusion-run left its run going (--resume)
     UPSTREAM    -> VERIFY       ... and an earlier fusion-run's start of it has no answer on record
-    UPSTREAM    -> DONE         skipped by run_if, or the plan stopped before the step was ready
+    UPSTREAM    -> DONE         skipped by run_if, kept by --resume, left out by --select; a stop
     PICK_UP     -> PICK_UP      Fusion is out of reach: look again after a backoff
     PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
     PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left

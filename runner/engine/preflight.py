@@ -5,14 +5,17 @@ that does not resolve at once, and a Fusion that never answers (connection refus
 after `fusion.first_contact` (30 s by default). Once Fusion has answered, transient faults are
 ridden out within the plan's retry budget, as the steps' reads are. Past either, `Unreachable`.
 Credentials that may not read configurations (403) make the check impossible, which is a
-warning, not a failure: the steps' own requests will tell.
+warning, not a failure: the steps' own requests will tell. `survey` also reads each job's latest
+run, for --check: what is going now, and so what each step's on_running would do.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from runner.clock import Clock
@@ -21,6 +24,9 @@ from runner.events import ConfigurationsUnreadable, ContactLost, Event
 from runner.fusion import ErrorKind, Fusion, FusionError, Unreached
 from runner.plan import Plan, Step
 from runner.reasons import HostNotFound, LostContact, NoFirstContact
+from runner.status import RunStatus
+
+T = TypeVar("T")
 
 
 class Unreachable(Exception):
@@ -48,73 +54,132 @@ def check_jobs(
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
     warn: Callable[[Event], None],
+    only: Collection[str] | None = None,
 ) -> None:
-    """JobsNotFound naming every step whose job does not exist; nothing starts either way."""
-    missing: list[tuple[int, Step]] = []
-    known: dict[str, bool] = {}
-    for index, step in enumerate(plan.steps):
-        if step.job not in known:
-            try:
-                config = _configuration(
-                    step.job,
-                    plan=plan,
-                    fusion=fusion,
-                    clock=clock,
-                    rng=rng,
-                    interrupts=interrupts,
-                    emit=emit,
-                    answered=bool(known),
-                )
-            except FusionError as error:
-                if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
-                    warn(ConfigurationsUnreadable())
-                    return
-                raise
-            known[step.job] = config is not None
-        if not known[step.job]:
-            missing.append((index, step))
+    """JobsNotFound naming every step (of those named `only`, if given) whose job does not
+    exist; nothing starts either way."""
+    asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
+    steps = [(i, step) for i, step in enumerate(plan.steps) if only is None or step.name in only]
+    known = _existence((step for _, step in steps), fusion, asking, warn)
+    if known is None:
+        return
+    missing = [(index, step) for index, step in steps if not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
 
 
-def _configuration(
-    job: str,
-    *,
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Readiness:
+    """What the preflight found of one step's job, with nothing started."""
+
+    index: int  # in the plan
+    step: Step
+    exists: bool | None  # None: these credentials may not read job configurations, or not asked
+    active: RunStatus | None  # the job's run going now; None when none is (or it does not exist)
+    selected: bool = True  # False: --select or --exclude left it out, and Fusion was not asked
+
+
+def survey(
     plan: Plan,
     fusion: Fusion,
     clock: Clock,
+    *,
     rng: random.Random,
     interrupts: Callable[[], int],
     emit: Callable[[Event], None],
-    answered: bool,
-) -> dict[str, Any] | None:
-    """The job's configuration, trying again through transient faults: within the first-contact
-    window while Fusion has never `answered`, within the retry budget once it has."""
-    since, failures = clock.monotonic(), 0
-    while True:
+    warn: Callable[[Event], None],
+    only: Collection[str] | None = None,
+) -> list[Readiness]:
+    """For every step (of those named `only`, if given): does its job exist, and is a run of
+    it going now? Each job is asked once, and Fusion's faults are ridden out as a run's first
+    requests would be."""
+    asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
+    wanted = [step for step in plan.steps if only is None or step.name in only]
+    known = _existence(wanted, fusion, asking, warn)
+    latest: dict[str, RunStatus | None] = {}
+    found = []
+    for index, step in enumerate(plan.steps):
+        if step not in wanted:
+            found.append(
+                Readiness(index=index, step=step, exists=None, active=None, selected=False)
+            )
+            continue
+        exists = None if known is None else known[step.job]
+        if exists is not False and step.job not in latest:
+            status = asking.patiently(partial(fusion.status, step.job))
+            latest[step.job] = status if status.active and status.visible else None
+        found.append(Readiness(index=index, step=step, exists=exists, active=latest.get(step.job)))
+    return found
+
+
+def _existence(
+    steps: Iterable[Step], fusion: Fusion, asking: _Asking, warn: Callable[[Event], None]
+) -> dict[str, bool] | None:
+    """Whether each job has a configuration in Fusion; None when these credentials may not
+    read configurations (403), which is a warning: the steps' own requests will tell."""
+    known: dict[str, bool] = {}
+    for step in steps:
+        if step.job in known:
+            continue
         try:
-            return fusion.configuration(job)
+            config = asking.patiently(partial(fusion.configuration, step.job))
         except FusionError as error:
-            out_of_reach = clock.monotonic() - since
-            if error.kind is ErrorKind.INTERRUPTED:
-                raise KeyboardInterrupt from None
-            if error.kind is not ErrorKind.TRANSIENT:
-                raise
-            first = not answered and error.unreached is not None
-            if first and error.unreached is Unreached.NO_HOST:
-                host = urlsplit(error.url).hostname or error.url
-                raise Unreachable(HostNotFound(host=host, error=str(error))) from None
-            window = plan.fusion.first_contact if first else plan.fusion.retry_budget
-            if out_of_reach >= window:
-                if first:
-                    base = error.url.split(plan.fusion.api, 1)[0]
-                    raise Unreachable(
-                        NoFirstContact(url=base, seconds=window, error=str(error))
-                    ) from None
-                raise Unreachable(LostContact(seconds=out_of_reach, error=str(error))) from None
-            if not failures:
-                emit(ContactLost(error=str(error)))
-            failures += 1
-            clock.sleep(min(backoff(rng, failures, error), window - out_of_reach))
-            if interrupts():
-                raise KeyboardInterrupt from None
+            if error.kind is ErrorKind.CREDENTIALS and error.status == 403:
+                warn(ConfigurationsUnreadable())
+                return None
+            raise
+        known[step.job] = config is not None
+    return known
+
+
+@dataclass(kw_only=True, slots=True)
+class _Asking:
+    """How the preflight asks Fusion: through transient faults, within the first-contact window
+    until Fusion has answered once, within the plan's retry budget after."""
+
+    plan: Plan
+    clock: Clock
+    rng: random.Random
+    interrupts: Callable[[], int]
+    emit: Callable[[Event], None]
+    answered: bool = False  # Fusion has answered a request (an error status is an answer)
+
+    def patiently(self, ask: Callable[[], T]) -> T:
+        """What `ask` returns, trying again through transient faults; past the window that
+        applies, Unreachable."""
+        clock = self.clock
+        since, failures = clock.monotonic(), 0
+        while True:
+            try:
+                answer = ask()
+            except FusionError as error:
+                out_of_reach = clock.monotonic() - since
+                if error.kind is ErrorKind.INTERRUPTED:
+                    raise KeyboardInterrupt from None
+                first = not self.answered and error.unreached is not None
+                self.answered = self.answered or error.unreached is None
+                if error.kind is not ErrorKind.TRANSIENT:
+                    raise
+                if first and error.unreached is Unreached.NO_HOST:
+                    host = urlsplit(error.url).hostname or error.url
+                    raise Unreachable(HostNotFound(host=host, error=str(error))) from None
+                window = self.plan.fusion.first_contact if first else self.plan.fusion.retry_budget
+                if out_of_reach >= window:
+                    raise Unreachable(self._why(error, window, out_of_reach, first)) from None
+                if not failures:
+                    self.emit(ContactLost(error=str(error)))
+                failures += 1
+                clock.sleep(min(backoff(self.rng, failures, error), window - out_of_reach))
+                if self.interrupts():
+                    raise KeyboardInterrupt from None
+            else:
+                self.answered = True
+                return answer
+
+    def _why(
+        self, error: FusionError, window: float, out_of_reach: float, first: bool
+    ) -> LostContact | NoFirstContact:
+        if first:
+            base = error.url.split(self.plan.fusion.api, 1)[0]
+            return NoFirstContact(url=base, seconds=window, error=str(error))
+        return LostContact(seconds=out_of_reach, error=str(error))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,7 @@ def run(
     *,
     before: Callable[[EmulatedFusion, FakeClock], None] | None = None,
     interrupts: Callable[[float], int] | None = None,
+    selected: Iterable[str] | None = None,
     **settings: Any,
 ) -> Result:
     """Run `steps` against the emulator's model; every report the journal writes is checked."""
@@ -109,6 +110,7 @@ def run(
         rng=random.Random(7),
         reporter=Reporters(recorder, Journal(lambda report: reports.append(valid(report)))),
         interrupts=(lambda: interrupts(clock.now)) if interrupts else (lambda: 0),
+        selected=None if selected is None else frozenset(selected),
     )
     engine.preflight()
     outcome = engine.execute()

@@ -1,0 +1,116 @@
+"""`fusion-run PLAN --check`: is the plan ready to run against this Fusion, as `terraform plan`
+asks before `apply`? Nothing is started and no report is written.
+
+It reaches Fusion (or the emulator) as a run would (`runner.execution.connect`), with the same
+credentials, and asks through the engine's preflight (`runner.engine.preflight.survey`), so faults
+are ridden out the same way. It prints one line per step on stderr: whether its job exists, whether
+a run of it is going now, and what the step's on_running would do about that; then one line for
+the plan. Exit 0 ready, 2 a job missing, 3 Fusion out of reach or the credentials refused.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from contextlib import ExitStack
+
+import click
+
+from runner import wording
+from runner.clock import SystemClock
+from runner.engine import Unreachable
+from runner.engine.preflight import Readiness, survey
+from runner.errors import ExitCode, FatalError
+from runner.events import Event
+from runner.execution import connect
+from runner.options import Options
+from runner.plan import OnRunning, Plan
+from runner.signals import catching_signals
+
+ON_RUNNING = {
+    OnRunning.WAIT: "would wait for it to end",
+    OnRunning.ADOPT: "would adopt it as the step's run",
+    OnRunning.FAIL: "would fail the step",
+}
+
+
+def check_plan(
+    plan: Plan,
+    options: Options,
+    url: str | None,
+    environ: Mapping[str, str],
+    *,
+    selected: frozenset[str] | None = None,
+) -> int:
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    def warn(event: Event) -> None:
+        say(f"fusion-run: {wording.line(event)}")
+
+    log = (lambda line: say(f"        {line}")) if options.verbose else None
+    with ExitStack() as stack:
+        clock = SystemClock()
+        interrupts = stack.enter_context(catching_signals(clock))
+        fusion, url = connect(
+            plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
+        )
+        try:
+            found = survey(
+                plan,
+                fusion,
+                clock,
+                rng=random.Random(),
+                interrupts=interrupts,
+                emit=warn,
+                warn=warn,
+                only=selected,
+            )
+        except Unreachable as unreachable:
+            raise FatalError(wording.text(unreachable.reason)) from None
+    if not options.quiet:
+        for readiness in found:
+            say(step_line(readiness))
+    where = f"the emulator at {url}" if options.emulate else f"Fusion at {url}{plan.fusion.api}"
+    say(f"fusion-run: {plan_line(plan.name, found, where)}")
+    missing = any(readiness.exists is False for readiness in found)
+    return ExitCode.INVALID if missing else ExitCode.SUCCEEDED
+
+
+def step_line(readiness: Readiness) -> str:
+    """`crawl (datasource:web): exists; running now (run 41pjso2krv): on_running wait would ...`"""
+    step = readiness.step
+    head = f"{step.name} ({step.job})"
+    if not readiness.selected:
+        return f"{head}: not selected"
+    if readiness.exists is False:
+        return f"{head}: no configuration in Fusion"
+    exists = "exists" if readiness.exists else "not known to exist (configurations unreadable)"
+    active = readiness.active
+    if active is None:
+        return f"{head}: {exists}; not running"
+    run = f" ({wording.run_words(active.label)})" if active.label else ""
+    rule = step.on_running
+    return f"{head}: {exists}; running now{run}: on_running {rule} {ON_RUNNING[rule]}"
+
+
+def plan_line(name: str, found: list[Readiness], where: str) -> str:
+    jobs = {readiness.step.job: readiness for readiness in found if readiness.selected}
+    missing = sum(readiness.exists is False for readiness in jobs.values())
+    running = sum(readiness.active is not None for readiness in jobs.values())
+    nothing = "nothing was started"
+    if missing:
+        return (
+            f"plan {name} is not ready: {missing} of {len(jobs)} job(s) have no configuration "
+            f"in {where}; {nothing}"
+        )
+    if any(readiness.exists is None for readiness in jobs.values()):
+        return (
+            f"plan {name} may be ready: {where} would not show the configurations of its "
+            f"{len(jobs)} job(s); {running} running now; {nothing}"
+        )
+    which = "selected " if any(not readiness.selected for readiness in found) else ""
+    return (
+        f"plan {name} is ready: its {len(jobs)} {which}job(s) exist in {where}, "
+        f"{running} running now; {nothing}"
+    )

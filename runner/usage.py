@@ -1,0 +1,138 @@
+"""Which options go together: a combination that means nothing is refused, never ignored.
+
+Every option is checked against the action (a run, --check, --validate, --dry-run, --graph) and
+against the other options, before any file is read; an output that would overwrite an input is
+refused before anything is written; a --var the plan never uses is refused once the plan is read.
+Each refusal is one line naming both sides, and exit code 2 (`UsageError`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from runner.errors import UsageError
+from runner.options import Action, Options
+
+RUN, CHECK, VALIDATE = Action.RUN, Action.CHECK, Action.VALIDATE
+DRY_RUN, GRAPH = Action.DRY_RUN, Action.GRAPH
+_NAMES = {
+    RUN: "a run",
+    CHECK: "--check",
+    VALIDATE: "--validate",
+    DRY_RUN: "--dry-run",
+    GRAPH: "--graph",
+}
+
+# The actions each option means something to; every other action refuses it.
+GOES_WITH: dict[str, tuple[Action, ...]] = {
+    "--format": (VALIDATE,),
+    "--url": (RUN, CHECK, DRY_RUN),
+    "--report": (RUN, GRAPH),
+    "--max-parallel": (RUN,),
+    "--junit": (RUN,),
+    "--quiet": (RUN, CHECK),
+    "--verbose": (RUN, CHECK),
+    "--emulate": (RUN, CHECK),
+    "--scenario": (RUN, CHECK),
+    "--resume": (RUN,),
+    "--force": (RUN,),
+    "--detach": (RUN,),
+    "--select": (RUN, CHECK),
+    "--exclude": (RUN, CHECK),
+}
+
+
+def given(options: Options) -> list[str]:
+    """The options of `GOES_WITH` that the command line gave, in that table's order."""
+    present = {
+        "--format": options.format_given,
+        "--url": options.url is not None,
+        "--report": options.report_given,
+        "--max-parallel": options.max_parallel is not None,
+        "--junit": options.junit is not None,
+        "--quiet": options.quiet,
+        "--verbose": options.verbose,
+        "--emulate": options.emulate,
+        "--scenario": options.scenario is not None,
+        "--resume": options.resume is not None,
+        "--force": options.force,
+        "--detach": options.detach,
+        "--select": bool(options.select),
+        "--exclude": bool(options.exclude),
+    }
+    return [flag for flag in GOES_WITH if present[flag]]
+
+
+def check_options(options: Options) -> None:
+    """UsageError for the first option that means nothing here, or that contradicts another."""
+    action = options.action
+    if action is not VALIDATE and len(options.plans) != 1:
+        raise UsageError(f"give one plan to {action}, not {len(options.plans)}")
+    flags = given(options)
+    for flag in flags:
+        if action not in GOES_WITH[flag]:
+            *others, last = (_NAMES[a] for a in GOES_WITH[flag])
+            where = f"{', '.join(others)} or {last}" if others else last
+            raise UsageError(f"{flag} does nothing with {_NAMES[action]}: use it with {where}")
+    if options.quiet and options.verbose:
+        raise UsageError("--quiet and --verbose contradict each other: choose one")
+    if options.scenario and not options.emulate:
+        raise UsageError("--scenario scripts the emulator: use it with --emulate")
+    if options.url is not None and options.emulate:
+        raise UsageError("--url does nothing with --emulate: the emulator has its own URL")
+    if options.force and not options.resume:
+        raise UsageError("--force goes with --resume")
+    if action is RUN:
+        _check_outputs(options)
+
+
+def _check_outputs(options: Options) -> None:
+    """No output may overwrite an input. The report may be the one --resume reads: that is
+    where a run writes it by default, and what a resume carries on."""
+    inputs = [(options.plans[0], "the plan", "the plan")]
+    if options.scenario:
+        inputs.append((options.scenario, "the --scenario file", "the scenario"))
+    _refuse_overwrite("--report", options.report, inputs)
+    if options.junit is not None:
+        inputs.append((options.report, "the --report file", "the report"))
+        if options.resume:
+            inputs.append((options.resume, "the --resume report", "the report it resumes from"))
+        _refuse_overwrite("--junit", options.junit, inputs)
+
+
+def _refuse_overwrite(flag: str, output: str, inputs: Iterable[tuple[str, str, str]]) -> None:
+    for path, what, it in inputs:
+        if same_file(output, path):
+            raise UsageError(
+                f"{flag} {output} is {what}: writing there would overwrite {it}; "
+                "choose another path"
+            )
+
+
+def same_file(one: str, other: str) -> bool:
+    """The same file, however it is spelt: resolved paths (symbolic links followed), or, when
+    both exist, one file under two names (a hard link)."""
+    if Path(one).resolve() == Path(other).resolve():
+        return True
+    try:
+        return Path(one).samefile(other)
+    except OSError:
+        return False
+
+
+def check_variables(given: Mapping[str, str], used: Iterable[str], *, plans: int = 1) -> None:
+    """A --var the plan never uses is a typo until proven otherwise: refused, with the nearest
+    name it does use and every name it uses."""
+    known = sorted(set(used))
+    for name in given:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        which = "the plan never uses" if plans == 1 else "none of the plans uses"
+        uses = f"it uses {', '.join(known)}" if known else "it uses no variables"
+        if plans > 1:
+            uses = f"they use {', '.join(known)}" if known else "they use no variables"
+        raise UsageError(f"--var {name}: {which} ${{{name}}}{hint}; {uses}")
