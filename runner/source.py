@@ -2,11 +2,14 @@
 
 PyYAML's loaders lose positions and silently keep the last of two equal keys, so we compose the node
 tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
-duplicate keys as problems, `${NAME}` interpolation, and no YAML aliases (see `ALIASES`).
+duplicate keys as problems, `${NAME}` interpolation, no YAML aliases (see `ALIASES`), and only
+values Python can hold and print: finite floats, integers of at most `MAX_DIGITS` digits, and
+each standard tag's value of its own type.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ from runner.problems import InvalidPlan, Path, Problem
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
+# Far above any setting's bound, and below the 640 digits that Python may be set to convert at most.
+MAX_DIGITS = 600
 ALIASES = (
     "YAML anchors and aliases are not allowed in plans: write the value out, "
     "or put shared step settings under 'defaults:'"
@@ -37,6 +42,13 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
 }
 _STRING_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates stay text
+_INT = "tag:yaml.org,2002:int"
+_TAG_WORDS = {
+    _INT: "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+}
+_TOO_LARGE = 10**MAX_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +237,12 @@ class _Builder:
         return out
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        text = str(node.value)
         if node.tag in _PLAIN_TAGS:
-            return _PLAIN_TAGS[node.tag](node)
+            return self.typed(node, path, node.tag, text)
         if node.tag not in _STRING_TAGS:
             self.problem(node, path, f"unsupported YAML tag {_short(node.tag)!r}")
             return None
-        text = str(node.value)
         if "${" not in text:
             return text
         value = self.interpolate(node, path, text)
@@ -238,9 +250,9 @@ class _Builder:
         # Plain only: a quoted "${N}" stays text. (The C loader marks plain as "", Python as None.)
         if not node.style and whole is not None and whole.group(1) is not None:
             # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
-            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+            tag = _resolve(value)
             if tag in _PLAIN_TAGS:
-                return _PLAIN_TAGS[tag](yaml.ScalarNode(tag, value))
+                return self.typed(node, path, tag, value, implicit=True)
         return value
 
     def interpolate(self, node: yaml.ScalarNode, path: Path, text: str) -> str:
@@ -282,3 +294,51 @@ class _Builder:
             return ""
 
         return _REFERENCE.sub(replace, text)
+
+    def typed(
+        self, node: yaml.ScalarNode, path: Path, tag: str, text: str, *, implicit: bool = False
+    ) -> Any:
+        """The null, boolean, integer or float `text` stands for, if Python can hold and show it."""
+        if tag == _INT and sum(map(str.isdigit, text)) > MAX_DIGITS:
+            self.problem(node, path, _TOO_MANY_DIGITS)
+            return None
+        try:
+            value = _PLAIN_TAGS[tag](yaml.ScalarNode(tag, text))
+        except (ValueError, KeyError):
+            # YAML's patterns take text such as `0b_` or `._` for numbers: as plain text, it is
+            # text. With an explicit tag, it is a value that does not fit its tag.
+            if implicit or (not node.style and _resolve(text) == tag):
+                return text
+            word, short = _TAG_WORDS[tag], _short(tag)
+            self.problem(
+                node,
+                path,
+                f"{_shown(text)} is not {word} as its tag {short} says: remove the tag, "
+                f"or write {word}",
+            )
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            self.problem(node, path, f"{_shown(text)} is not a number: write a number such as 1.5")
+            return None
+        if isinstance(value, float) and math.isinf(value):
+            what = "infinite" if text.lstrip("+-").lower() == ".inf" else "too large"
+            self.problem(node, path, f"{_shown(text)} is {what}: write a number such as 1.5")
+            return None
+        if isinstance(value, int) and abs(value) >= _TOO_LARGE:
+            self.problem(node, path, _TOO_MANY_DIGITS)
+            return None
+        return value
+
+
+_TOO_MANY_DIGITS = (
+    f"a number of more than {MAX_DIGITS} digits is too large for any setting: write a smaller one"
+)
+
+
+def _resolve(text: str) -> str:
+    """The tag YAML gives `text` written plain."""
+    return str(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 30 else f"{text[:27]}...")

@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import jmespath
-import jmespath.exceptions
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import ValidationError
 
+from runner.keywords import repeats, validator_class
 from runner.problems import Path, Problem
 from runner.schemas import load_schema
 from runner.source import Document
 from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
+from runner.values import expression_problem, job_problem, verify_problem
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -38,7 +38,7 @@ def validate(doc: Document) -> list[Problem]:
 
 
 def schema_problems(doc: Document, schema: str) -> Iterator[Problem]:
-    validator = Draft202012Validator(load_schema(schema))
+    validator = validator_class()(load_schema(schema))
     for error in validator.iter_errors(doc.data):
         yield from _explain(error, doc)
 
@@ -83,12 +83,16 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         )
     elif kind == "pattern" and path == ("fusion", "url"):
         yield doc.problem(path, url_problem(instance) or error.message)
+    elif kind in ("maximum", "maxDuration") and "maxDuration" in schema:
+        yield doc.problem(
+            path, f"expected a duration of at most {schema['maxDuration']}, got {_shown(instance)}"
+        )
     elif kind in ("pattern", "minimum") and "patternErrorMessage" in schema:
         yield doc.problem(path, f"{schema['patternErrorMessage']}, got {instance!r}")
     elif kind == "minimum":
         yield doc.problem(path, f"expected at least {expected}, got {instance!r}")
     elif kind == "maximum":
-        yield doc.problem(path, f"expected at most {expected}, got {instance!r}")
+        yield doc.problem(path, f"expected at most {expected}, got {_shown(instance)}")
     elif kind == "minItems" and path == ("steps",):
         yield doc.problem(path, "a plan needs at least one step")
     elif kind == "minItems":
@@ -96,11 +100,8 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
     elif kind == "minLength":
         yield doc.problem(path, "expected a non-empty string")
     elif kind == "uniqueItems":
-        seen: list[Any] = []
-        for index, item in enumerate(instance):
-            if item in seen:
-                yield doc.problem((*path, index), f"{item!r} is listed twice")
-            seen.append(item)
+        for index in repeats(instance):
+            yield doc.problem((*path, index), f"{instance[index]!r} is listed twice")
     else:
         yield doc.problem(path, error.message)
 
@@ -160,10 +161,20 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     if isinstance(value, int):
-        return f"the integer {value}"
+        return _long_integer(value) or f"the integer {value}"
     if isinstance(value, float):
         return f"the number {value}"
     return f"{value!r}"
+
+
+def _shown(value: Any) -> str:
+    """`value` as messages quote it; an integer of 400 digits is not written out."""
+    return (isinstance(value, int) and _long_integer(value)) or repr(value)
+
+
+def _long_integer(value: int) -> str | None:
+    digits = len(str(abs(value)))  # at most `runner.source.MAX_DIGITS`, so it converts
+    return f"an integer of {digits} digits" if digits > 20 else None
 
 
 def _suggest(word: str, options: list[str], *, listing: bool = False) -> str:
@@ -186,6 +197,12 @@ def semantic_problems(doc: Document) -> Iterator[Problem]:
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         yield from _expect_problems(doc, ("defaults",), defaults)
+    fusion = data.get("fusion")
+    verify = fusion.get("verify") if isinstance(fusion, dict) else None
+    if isinstance(verify, str) and verify:
+        message = verify_problem(verify)
+        if message:
+            yield doc.problem(("fusion", "verify"), message)
 
 
 def step_name(step: Any) -> str | None:
@@ -256,6 +273,10 @@ def _kind_problems(
     if not isinstance(raw, str):
         return
     where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
+    message = job_problem(raw)
+    if message:
+        yield doc.problem(where, message)
+        return
     prefix, colon, _ = raw.partition(":")
     if colon and prefix not in JOB_KINDS:
         close = difflib.get_close_matches(prefix, list(JOB_KINDS), n=1, cutoff=0.7)
@@ -326,16 +347,6 @@ def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> It
     for position, expression in enumerate(expect):
         if not isinstance(expression, str) or not expression:
             continue
-        try:
-            jmespath.compile(expression)
-        except jmespath.exceptions.ParseError as error:
-            if isinstance(error, jmespath.exceptions.LexerError):
-                what = error.message
-            elif isinstance(error, jmespath.exceptions.IncompleteExpressionError):
-                what = "the expression ends too soon"
-            else:
-                what = error.msg
-            yield doc.problem(
-                (*where, "success", "expect", position),
-                f"invalid JMESPath expression: {what} at character {(error.lex_position or 0) + 1}",
-            )
+        message = expression_problem(expression)
+        if message:
+            yield doc.problem((*where, "success", "expect", position), message)
