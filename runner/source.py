@@ -2,15 +2,14 @@
 
 PyYAML's loaders lose positions and silently keep the last of two equal keys, so we compose the node
 tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
-duplicate keys as problems, `${NAME}` interpolation, no YAML aliases (see `ALIASES`), and only
-values Python can hold and print: finite floats, integers of at most `MAX_DIGITS` digits, and
-each standard tag's value of its own type.
+duplicate keys as problems, `${NAME}` interpolation (`runner.variables`), no YAML aliases (see
+`ALIASES`), and only values Python can hold and print: finite floats, integers of at most
+`MAX_DIGITS` digits, and each standard tag's value of its own type.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from runner.problems import InvalidPlan, Path, Problem
+from runner.variables import Unset, interpolate, unset_note, whole_reference
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
@@ -28,11 +28,8 @@ ALIASES = (
     "YAML anchors and aliases are not allowed in plans: write the value out, "
     "or put shared step settings under 'defaults:'"
 )
-CREDENTIAL_VARIABLES = frozenset({"FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"})
 
 Loader: type[yaml.SafeLoader] | type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 _SCALARS = yaml.constructor.SafeConstructor()
 _RESOLVER = yaml.resolver.Resolver()
 _PLAIN_TAGS = {
@@ -59,6 +56,8 @@ class Document:
     data: Any
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    unset: frozenset[Path] = frozenset()  # values that are `Unset`: their variables are not set
+    notes: tuple[Problem, ...] = ()  # one per unset value, saying so
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Where `path` stands; the nearest enclosing value when it is absent (a missing key)."""
@@ -110,8 +109,13 @@ def parse(
     *,
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    unset_allowed: bool = False,
 ) -> Document:
-    """Data and positions of the single YAML document in `text`; InvalidPlan on any problem."""
+    """Data and positions of the single YAML document in `text`; InvalidPlan on any problem.
+
+    With `unset_allowed` (--validate), a value that refers to a variable set nowhere, with no
+    default, is `Unset` and noted, where it is otherwise a problem.
+    """
     try:
         root = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as error:
@@ -143,13 +147,14 @@ def parse(
                 )
             ]
         )
-    builder = _Builder(file, variables or {}, environ or {})
+    builder = _Builder(file, (variables or {}, environ or {}), unset_allowed=unset_allowed)
     data = builder.build(root, ())
     if builder.aliases:
         builder.problems += _alias_problems(text, file, builder.aliases)
     if builder.problems:
-        raise InvalidPlan(builder.problems)
-    return Document(file, data, builder.values, builder.keys)
+        raise InvalidPlan(builder.problems, notes=builder.notes)
+    unset = frozenset(builder.unset)
+    return Document(file, data, builder.values, builder.keys, unset, tuple(builder.notes))
 
 
 def _short(tag: str) -> str:
@@ -176,19 +181,23 @@ def _alias_problems(text: str, file: str, paths: list[Path]) -> list[Problem]:
 
 
 class _Builder:
-    def __init__(self, file: str, variables: Mapping[str, str], environ: Mapping[str, str]):
+    def __init__(
+        self, file: str, sources: tuple[Mapping[str, str], ...], *, unset_allowed: bool
+    ) -> None:
         self.file = file
-        self.variables = variables
-        self.environ = environ
+        self.sources = sources
+        self.unset_allowed = unset_allowed
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []
+        self.unset: set[Path] = set()
         self.values: dict[Path, tuple[int, int]] = {}
         self.keys: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
 
-    def problem(self, node: yaml.Node, path: Path, message: str) -> None:
+    def problem(self, node: yaml.Node, path: Path, message: str, *, note: bool = False) -> None:
         mark = node.start_mark
-        self.problems.append(
+        (self.notes if note else self.problems).append(
             Problem(
                 file=self.file,
                 line=mark.line + 1,
@@ -245,55 +254,20 @@ class _Builder:
             return None
         if "${" not in text:
             return text
-        value = self.interpolate(node, path, text)
-        whole = _REFERENCE.fullmatch(text)
+        resolved = interpolate(text, self.sources, unset_allowed=self.unset_allowed)
+        for message in resolved.problems:
+            self.problem(node, path, message)
+        if resolved.unset:
+            self.unset.add(path)
+            self.problem(node, path, unset_note(resolved.unset), note=True)
+            return Unset(text)
         # Plain only: a quoted "${N}" stays text. (The C loader marks plain as "", Python as None.)
-        if not node.style and whole is not None and whole.group(1) is not None:
+        if not node.style and whole_reference(text):
             # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
-            tag = _resolve(value)
+            tag = _resolve(resolved.text)
             if tag in _PLAIN_TAGS:
-                return self.typed(node, path, tag, value, implicit=True)
-        return value
-
-    def interpolate(self, node: yaml.ScalarNode, path: Path, text: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$${":
-                return "${"
-            inner = match.group(1)
-            if inner is None:
-                self.problem(node, path, "unterminated '${': write ${NAME} or ${NAME:-default}")
-                return ""
-            reference = _NAME.match(inner)
-            if reference is None:
-                self.problem(
-                    node,
-                    path,
-                    f"invalid reference '${{{inner}}}': write ${{NAME}} or ${{NAME:-default}}",
-                )
-                return ""
-            name, default = reference.groups()
-            if name in CREDENTIAL_VARIABLES:
-                self.problem(
-                    node,
-                    path,
-                    f"{name} is a credential: fusion-run reads it from the environment itself, "
-                    "and it may not appear in a plan",
-                )
-                return ""
-            for source in (self.variables, self.environ):
-                if name in source:
-                    return source[name]
-            if default is not None:
-                return str(default)
-            self.problem(
-                node,
-                path,
-                f"undefined variable {name}: pass --var {name}=VALUE, set it in the "
-                f"environment, or write ${{{name}:-default}}",
-            )
-            return ""
-
-        return _REFERENCE.sub(replace, text)
+                return self.typed(node, path, tag, resolved.text, implicit=True)
+        return resolved.text
 
     def typed(
         self, node: yaml.ScalarNode, path: Path, tag: str, text: str, *, implicit: bool = False

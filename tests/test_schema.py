@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -7,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runner import keywords
-from runner.schemas import load_schema
+from runner.schemas import checking_schema, load_schema
 from runner.source import parse
 from runner.validate import validate
 
@@ -50,6 +51,66 @@ def test_defaults_take_every_step_setting_but_job_name_depends_on() -> None:
     step = set(PLAN["$defs"]["step_mapping"]["properties"])
     defaults = set(PLAN["properties"]["defaults"]["properties"])
     assert defaults == step - {"job", "name", "depends_on"}
+
+
+# --- `${NAME}` wherever a value is not free text -------------------------------------------------
+
+
+def leaves(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Each setting of the plan that holds one value (a list's item counts as `[]`)."""
+    schema = resolve(schema) if "description" not in schema else schema
+    for branch in schema.get("anyOf", []):
+        if resolve(branch).get("type") in ("object", "array"):
+            schema = resolve(branch)  # a step: its mapping form
+    if schema.get("type") == "object":
+        for name, prop in schema["properties"].items():
+            yield from leaves(prop, (*path, name))
+    elif schema.get("type") == "array":
+        yield from leaves(schema["items"], (*path, "[]"))
+    else:
+        yield path, schema
+
+
+LEAVES = list(leaves(PLAN))
+
+
+def accepts(schema: Any, value: Any) -> bool:
+    return bool(Draft202012Validator({"$defs": PLAN["$defs"], **schema}).is_valid(value))
+
+
+def test_the_walk_finds_every_setting() -> None:
+    paths = {".".join(path) for path, _ in LEAVES}
+    assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
+    assert "steps.[].success.expect.[]" in paths
+    assert len(paths) == 42
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"), LEAVES, ids=lambda x: ".".join(x) if isinstance(x, tuple) else ""
+)
+def test_a_value_that_is_not_free_text_may_be_a_variable(
+    path: tuple[str, ...], schema: dict[str, Any]
+) -> None:
+    """So that check-jsonschema and editors pass `retries: ${RETRIES:-2}` as fusion-run does."""
+    if accepts(schema, "any text at all"):
+        return
+    for reference in ("${X}", "${RETRIES:-2}", "${URL:-https://h.example}", "${X:-}"):
+        assert accepts(schema, reference), (path, reference)
+    for not_one in ("$${X}", "${X}y", "${1X}", "${X-2}", "${X:-}}"):
+        assert not accepts(schema, not_one), (path, not_one)
+
+
+def test_fusion_run_checks_what_a_reference_becomes_so_its_schema_has_none() -> None:
+    checking = checking_schema("plan.schema.json")
+    assert "#/$defs/reference" not in json.dumps(checking)
+    assert "reference" not in checking["$defs"]
+    assert checking["$defs"]["retries"] == {
+        "description": PLAN["$defs"]["retries"]["description"],
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+    }
+    assert checking_schema("scenario.schema.json") == load_schema("scenario.schema.json")
 
 
 # --- uniqueItems in linear time ------------------------------------------------------------------

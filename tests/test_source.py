@@ -6,6 +6,7 @@ import pytest
 
 from runner.problems import InvalidPlan
 from runner.source import MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
+from runner.variables import Unset
 
 
 def problems_of(text: str, environ: dict[str, str] | None = None) -> list[str]:
@@ -113,6 +114,44 @@ class TestInterpolation:
             "and it may not appear in a plan"
         )
         assert "s3cret" not in str(problem)
+
+
+class TestUnsetVariables:
+    """With `unset_allowed` (--validate), a variable set nowhere is noted, and its value unknown."""
+
+    def test_unset_values_are_noted_not_refused(self) -> None:
+        doc = parse(
+            "a: ${URL}\nb: x-${A}-${B}-${C:-c}\nc: ${N:-3}\nd: ${SET}\n",
+            "p.yaml",
+            environ={"SET": "4"},
+            unset_allowed=True,
+        )
+        assert doc.data == {"a": "${URL}", "b": "x-${A}-${B}-${C:-c}", "c": 3, "d": 4}
+        assert isinstance(doc.data["a"], Unset)
+        assert isinstance(doc.data["b"], Unset)
+        assert doc.unset == {("a",), ("b",)}
+        assert [str(note) for note in doc.notes] == [
+            "p.yaml:1:4: $.a: ${URL} is not set here: its value is checked when the plan runs",
+            "p.yaml:2:4: $.b: ${A} and ${B} are not set here: its value is checked when the plan "
+            "runs",
+        ]
+
+    def test_other_reference_problems_stay_problems_and_keep_the_notes(self) -> None:
+        with pytest.raises(InvalidPlan) as caught:
+            parse("a: ${URL}\nb: ${FUSION_TOKEN}\n", "p.yaml", unset_allowed=True)
+        assert [p.message for p in caught.value.problems] == [
+            "FUSION_TOKEN is a credential: fusion-run reads it from the environment itself, "
+            "and it may not appear in a plan"
+        ]
+        assert [str(note) for note in caught.value.notes] == [
+            "p.yaml:1:4: $.a: ${URL} is not set here: its value is checked when the plan runs"
+        ]
+
+    def test_otherwise_an_unset_variable_is_a_problem(self) -> None:
+        assert problems_of("a: ${URL}\n") == [
+            "p.yaml:1:4: $.a: undefined variable URL: pass --var URL=VALUE, set it in the "
+            "environment, or write ${URL:-default}"
+        ]
 
 
 class TestNumbersAndTags:
