@@ -17,7 +17,7 @@ from runner import __version__
 from runner.errors import ExitCode, UsageError
 from runner.exits import guarded
 from runner.options import Action, Options
-from runner.problems import InvalidPlan, Problem, problems_as_json
+from runner.problems import InvalidPlan, Problem, problems_as_json, sort_problems
 
 if TYPE_CHECKING:
     from runner.plan import Plan
@@ -107,24 +107,28 @@ def resolve_url(
 
 
 def _validate(options: Options, environ: Mapping[str, str]) -> int:
-    from runner.loader import load_plan  # noqa: PLC0415
+    """Problems on stderr (or as JSON on stdout), and notes of unset variables on stderr."""
+    from runner.loader import check_plan  # noqa: PLC0415
     from runner.usage import check_variables  # noqa: PLC0415
 
     problems = []
     used: set[str] = set()
     for path in options.plans:
         try:
-            plan = load_plan(path, variables=options.variables, environ=environ)
+            checked = check_plan(path, variables=options.variables, environ=environ)
         except InvalidPlan as invalid:
             problems += invalid.problems
             if options.output_format == "text":
                 _annotate(invalid.problems, environ)
-                for problem in invalid.problems:
-                    click.echo(str(problem), err=True)
+            lines = invalid.problems if options.output_format == "text" else []
+            for line in sort_problems([*lines, *invalid.notes]):
+                click.echo(str(line), err=True)
         else:
-            used |= plan.variables
+            used |= checked.variables
+            for note in checked.notes:
+                click.echo(str(note), err=True)
             if options.output_format == "text":
-                click.echo(f"{path}: valid, {len(plan.steps)} step(s)", err=True)
+                click.echo(f"{path}: valid, {checked.steps} step(s)", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
         check_variables(options.variables, used, plans=len(options.plans))
     if options.output_format == "json":

@@ -7,6 +7,7 @@ import re
 # Kept in step with "$defs.duration" in schemas/plan.schema.json.
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+MAX_DURATION = 365 * 86400  # seconds: the longest duration a plan may give, 365d
 
 
 def parse_duration(value: int | str) -> int:
@@ -25,6 +26,22 @@ def parse_duration(value: int | str) -> int:
     if not value or match is None:
         raise ValueError(f"not a duration: {value!r}")
     return sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
+
+
+def exceeds(value: str, limit: int) -> bool:
+    """Whether the duration `value` is longer than `limit` seconds; False when it is no duration.
+
+    Numbers too long to matter are not converted, so a duration of 5,000 digits costs nothing.
+
+    >>> exceeds("365d", 365 * 86400), exceeds("365d1s", 365 * 86400), exceeds("9" * 5000 + "d", 1)
+    (False, True, True)
+    """
+    match = _DURATION.match(value)
+    if not value or match is None:
+        return False
+    if any(len(n.lstrip("0")) > len(str(limit)) for n in match.groups() if n):
+        return True
+    return parse_duration(value) > limit
 
 
 def format_duration(seconds: float) -> str:

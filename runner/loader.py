@@ -2,7 +2,8 @@
 
 `load_plan` reads the YAML with positions (`runner.source`), validates it against the schema and
 the semantic rules (`runner.validate`), and builds the frozen records of `runner.plan`; any problem
-raises `InvalidPlan` with all of them. `load_scenario` does the same for emulator scenarios.
+raises `InvalidPlan` with all of them. `check_plan` is --validate's lenient twin: a variable set
+nowhere is noted, not refused. `load_scenario` does the same for emulator scenarios.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from runner.durations import parse_duration
@@ -46,6 +48,31 @@ def load_plan(
     if problems:
         raise InvalidPlan(problems)
     return build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    steps: int
+    notes: list[Problem]  # each value that could not be checked here: its variables are not set
+    variables: frozenset[str]  # every ${NAME} the plan refers to
+
+
+def check_plan(
+    path: str,
+    *,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Checked:
+    """What --validate says of the plan at `path`: as `load_plan`, but a value whose variables are
+    set nowhere, CI's perhaps, is noted rather than refused; InvalidPlan carries the notes too."""
+    text = read_text(path)
+    doc = parse(text, path, variables=variables, environ=environ, unset_allowed=True)
+    problems = validate(doc)
+    if problems:
+        raise InvalidPlan(problems, notes=doc.notes)
+    if not doc.unset:  # with every value known, the plan builds as it will when it runs
+        build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.variables)
 
 
 def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario:

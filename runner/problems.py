@@ -52,6 +52,7 @@ def problems_as_json(problems: Sequence[Problem]) -> str:
 class InvalidPlan(Exception):
     """Raised by loading with every problem found; the CLI prints them all and exits 2."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], *, notes: Sequence[Problem] = ()) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = sort_problems(problems)
+        self.notes = sort_problems(notes)  # not problems: what --validate could not check here

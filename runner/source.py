@@ -2,12 +2,14 @@
 
 PyYAML's loaders lose positions and silently keep the last of two equal keys, so we compose the node
 tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
-duplicate keys as problems, `${NAME}` interpolation, and no YAML aliases (see `ALIASES`).
+duplicate keys as problems, `${NAME}` interpolation (`runner.variables`), no YAML aliases (see
+`ALIASES`), and only values Python can hold and print: finite floats, integers of at most
+`MAX_DIGITS` digits, and each standard tag's value of its own type.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -16,18 +18,18 @@ from typing import Any
 import yaml
 
 from runner.problems import InvalidPlan, Path, Problem
+from runner.variables import Unset, interpolate, unset_note, whole_reference
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
+# Far above any setting's bound, and below the 640 digits that Python may be set to convert at most.
+MAX_DIGITS = 600
 ALIASES = (
     "YAML anchors and aliases are not allowed in plans: write the value out, "
     "or put shared step settings under 'defaults:'"
 )
-CREDENTIAL_VARIABLES = frozenset({"FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"})
 
 Loader: type[yaml.SafeLoader] | type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 _SCALARS = yaml.constructor.SafeConstructor()
 _RESOLVER = yaml.resolver.Resolver()
 _PLAIN_TAGS = {
@@ -37,6 +39,13 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
 }
 _STRING_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates stay text
+_INT = "tag:yaml.org,2002:int"
+_TAG_WORDS = {
+    _INT: "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+}
+_TOO_LARGE = 10**MAX_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,8 @@ class Document:
     data: Any
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    unset: frozenset[Path] = frozenset()  # values that are `Unset`: their variables are not set
+    notes: tuple[Problem, ...] = ()  # one per unset value, saying so
     variables: frozenset[str] = frozenset()  # every ${NAME} the text refers to
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
@@ -99,8 +110,13 @@ def parse(
     *,
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    unset_allowed: bool = False,
 ) -> Document:
-    """Data and positions of the single YAML document in `text`; InvalidPlan on any problem."""
+    """Data and positions of the single YAML document in `text`; InvalidPlan on any problem.
+
+    With `unset_allowed` (--validate), a value that refers to a variable set nowhere, with no
+    default, is `Unset` and noted, where it is otherwise a problem.
+    """
     try:
         root = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as error:
@@ -132,13 +148,22 @@ def parse(
                 )
             ]
         )
-    builder = _Builder(file, variables or {}, environ or {})
+    builder = _Builder(file, (variables or {}, environ or {}), unset_allowed=unset_allowed)
     data = builder.build(root, ())
     if builder.aliases:
         builder.problems += _alias_problems(text, file, builder.aliases)
     if builder.problems:
-        raise InvalidPlan(builder.problems)
-    return Document(file, data, builder.values, builder.keys, frozenset(builder.referenced))
+        raise InvalidPlan(builder.problems, notes=builder.notes)
+    unset = frozenset(builder.unset)
+    return Document(
+        file,
+        data,
+        builder.values,
+        builder.keys,
+        unset,
+        tuple(builder.notes),
+        frozenset(builder.referenced),
+    )
 
 
 def _short(tag: str) -> str:
@@ -165,20 +190,24 @@ def _alias_problems(text: str, file: str, paths: list[Path]) -> list[Problem]:
 
 
 class _Builder:
-    def __init__(self, file: str, variables: Mapping[str, str], environ: Mapping[str, str]):
+    def __init__(
+        self, file: str, sources: tuple[Mapping[str, str], ...], *, unset_allowed: bool
+    ) -> None:
         self.file = file
-        self.variables = variables
-        self.environ = environ
+        self.sources = sources
+        self.unset_allowed = unset_allowed
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []
+        self.unset: set[Path] = set()
         self.values: dict[Path, tuple[int, int]] = {}
         self.keys: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
         self.referenced: set[str] = set()  # the names of every ${NAME}, with a default or not
 
-    def problem(self, node: yaml.Node, path: Path, message: str) -> None:
+    def problem(self, node: yaml.Node, path: Path, message: str, *, note: bool = False) -> None:
         mark = node.start_mark
-        self.problems.append(
+        (self.notes if note else self.problems).append(
             Problem(
                 file=self.file,
                 line=mark.line + 1,
@@ -227,61 +256,74 @@ class _Builder:
         return out
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        text = str(node.value)
         if node.tag in _PLAIN_TAGS:
-            return _PLAIN_TAGS[node.tag](node)
+            return self.typed(node, path, node.tag, text)
         if node.tag not in _STRING_TAGS:
             self.problem(node, path, f"unsupported YAML tag {_short(node.tag)!r}")
             return None
-        text = str(node.value)
         if "${" not in text:
             return text
-        value = self.interpolate(node, path, text)
-        whole = _REFERENCE.fullmatch(text)
+        resolved = interpolate(text, self.sources, unset_allowed=self.unset_allowed)
+        self.referenced.update(resolved.names)
+        for message in resolved.problems:
+            self.problem(node, path, message)
+        if resolved.unset:
+            self.unset.add(path)
+            self.problem(node, path, unset_note(resolved.unset), note=True)
+            return Unset(text)
         # Plain only: a quoted "${N}" stays text. (The C loader marks plain as "", Python as None.)
-        if not node.style and whole is not None and whole.group(1) is not None:
+        if not node.style and whole_reference(text):
             # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
-            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+            tag = _resolve(resolved.text)
             if tag in _PLAIN_TAGS:
-                return _PLAIN_TAGS[tag](yaml.ScalarNode(tag, value))
-        return value
+                return self.typed(node, path, tag, resolved.text, implicit=True)
+        return resolved.text
 
-    def interpolate(self, node: yaml.ScalarNode, path: Path, text: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$${":
-                return "${"
-            inner = match.group(1)
-            if inner is None:
-                self.problem(node, path, "unterminated '${': write ${NAME} or ${NAME:-default}")
-                return ""
-            reference = _NAME.match(inner)
-            if reference is None:
-                self.problem(
-                    node,
-                    path,
-                    f"invalid reference '${{{inner}}}': write ${{NAME}} or ${{NAME:-default}}",
-                )
-                return ""
-            name, default = reference.groups()
-            self.referenced.add(name)
-            if name in CREDENTIAL_VARIABLES:
-                self.problem(
-                    node,
-                    path,
-                    f"{name} is a credential: fusion-run reads it from the environment itself, "
-                    "and it may not appear in a plan",
-                )
-                return ""
-            for source in (self.variables, self.environ):
-                if name in source:
-                    return source[name]
-            if default is not None:
-                return str(default)
+    def typed(
+        self, node: yaml.ScalarNode, path: Path, tag: str, text: str, *, implicit: bool = False
+    ) -> Any:
+        """The null, boolean, integer or float `text` stands for, if Python can hold and show it."""
+        if tag == _INT and sum(map(str.isdigit, text)) > MAX_DIGITS:
+            self.problem(node, path, _TOO_MANY_DIGITS)
+            return None
+        try:
+            value = _PLAIN_TAGS[tag](yaml.ScalarNode(tag, text))
+        except (ValueError, KeyError):
+            # YAML's patterns take text such as `0b_` or `._` for numbers: as plain text, it is
+            # text. With an explicit tag, it is a value that does not fit its tag.
+            if implicit or (not node.style and _resolve(text) == tag):
+                return text
+            word, short = _TAG_WORDS[tag], _short(tag)
             self.problem(
                 node,
                 path,
-                f"undefined variable {name}: pass --var {name}=VALUE, set it in the "
-                f"environment, or write ${{{name}:-default}}",
+                f"{_shown(text)} is not {word} as its tag {short} says: remove the tag, "
+                f"or write {word}",
             )
-            return ""
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            self.problem(node, path, f"{_shown(text)} is not a number: write a number such as 1.5")
+            return None
+        if isinstance(value, float) and math.isinf(value):
+            what = "infinite" if text.lstrip("+-").lower() == ".inf" else "too large"
+            self.problem(node, path, f"{_shown(text)} is {what}: write a number such as 1.5")
+            return None
+        if isinstance(value, int) and abs(value) >= _TOO_LARGE:
+            self.problem(node, path, _TOO_MANY_DIGITS)
+            return None
+        return value
 
-        return _REFERENCE.sub(replace, text)
+
+_TOO_MANY_DIGITS = (
+    f"a number of more than {MAX_DIGITS} digits is too large for any setting: write a smaller one"
+)
+
+
+def _resolve(text: str) -> str:
+    """The tag YAML gives `text` written plain."""
+    return str(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 30 else f"{text[:27]}...")

@@ -1,7 +1,8 @@
 """Every problem in a plan document, at its place: the JSON Schema pass, then the semantic pass.
 
 Both passes yield `Problem`s for the same formatter. The semantic pass reads the raw data
-defensively, so one run reports schema and semantic problems together.
+defensively, so one run reports schema and semantic problems together. A value whose variable is
+not set (`Unset`, with --validate) is not judged: the plan's run will judge what it becomes.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import jmespath
-import jmespath.exceptions
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import ValidationError
 
+from runner.keywords import repeats, validator_class
 from runner.problems import Path, Problem
-from runner.schemas import load_schema
+from runner.schemas import checking_schema
 from runner.source import Document
 from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
+from runner.values import expression_problem, job_problem, verify_problem
+from runner.variables import Unset
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -38,9 +40,29 @@ def validate(doc: Document) -> list[Problem]:
 
 
 def schema_problems(doc: Document, schema: str) -> Iterator[Problem]:
-    validator = Draft202012Validator(load_schema(schema))
+    validator = validator_class()(checking_schema(schema))
     for error in validator.iter_errors(doc.data):
-        yield from _explain(error, doc)
+        if _judged(error, doc):
+            yield from _explain(error, doc)
+
+
+def _judged(error: ValidationError, doc: Document) -> bool:
+    """False when `error` is only about unset values: an anyOf that one branch would pass but
+    for them, or a value that is itself unset."""
+    if not doc.unset:
+        return True
+    if tuple(error.absolute_path) in doc.unset:
+        return False
+    if error.validator in ("anyOf", "oneOf"):
+        return all(any(_judged(sub, doc) for sub in errors) for errors in _branches(error))
+    return True
+
+
+def _branches(error: ValidationError) -> list[list[ValidationError]]:
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    return list(branches.values())
 
 
 def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
@@ -83,12 +105,16 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         )
     elif kind == "pattern" and path == ("fusion", "url"):
         yield doc.problem(path, url_problem(instance) or error.message)
+    elif kind in ("maximum", "maxDuration") and "maxDuration" in schema:
+        yield doc.problem(
+            path, f"expected a duration of at most {schema['maxDuration']}, got {_shown(instance)}"
+        )
     elif kind in ("pattern", "minimum") and "patternErrorMessage" in schema:
         yield doc.problem(path, f"{schema['patternErrorMessage']}, got {instance!r}")
     elif kind == "minimum":
         yield doc.problem(path, f"expected at least {expected}, got {instance!r}")
     elif kind == "maximum":
-        yield doc.problem(path, f"expected at most {expected}, got {instance!r}")
+        yield doc.problem(path, f"expected at most {expected}, got {_shown(instance)}")
     elif kind == "minItems" and path == ("steps",):
         yield doc.problem(path, "a plan needs at least one step")
     elif kind == "minItems":
@@ -96,18 +122,15 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
     elif kind == "minLength":
         yield doc.problem(path, "expected a non-empty string")
     elif kind == "uniqueItems":
-        seen: list[Any] = []
-        for index, item in enumerate(instance):
-            if item in seen:
-                yield doc.problem((*path, index), f"{item!r} is listed twice")
-            seen.append(item)
+        for index in repeats(instance):
+            yield doc.problem((*path, index), f"{instance[index]!r} is listed twice")
     else:
         yield doc.problem(path, error.message)
 
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be Fusion's base URL, or None. Never echoes `url`: it may hold a secret."""
-    rule = load_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
+    rule = checking_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
     if re.search(rule["pattern"], url):
         return None
     if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
@@ -117,12 +140,10 @@ def url_problem(url: str) -> str | None:
 
 def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Problem]:
     """Explain an anyOf by the branch whose type fits the value; name the types when none does."""
-    branches: dict[int, list[ValidationError]] = {}
-    for sub in error.context or []:
-        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    branches = [[sub for sub in errors if _judged(sub, doc)] for errors in _branches(error)]
     fitting = [
         errors
-        for errors in branches.values()
+        for errors in branches
         if not any(sub.validator == "type" and not sub.relative_path for sub in errors)
     ]
     if fitting:
@@ -130,10 +151,7 @@ def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Pro
             yield from _explain(sub, doc)
         return
     wanted = [
-        sub.validator_value
-        for errors in branches.values()
-        for sub in errors
-        if sub.validator == "type"
+        sub.validator_value for errors in branches for sub in errors if sub.validator == "type"
     ]
     yield doc.problem(
         tuple(error.absolute_path),
@@ -160,10 +178,20 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     if isinstance(value, int):
-        return f"the integer {value}"
+        return _long_integer(value) or f"the integer {value}"
     if isinstance(value, float):
         return f"the number {value}"
     return f"{value!r}"
+
+
+def _shown(value: Any) -> str:
+    """`value` as messages quote it; an integer of 400 digits is not written out."""
+    return (isinstance(value, int) and _long_integer(value)) or repr(value)
+
+
+def _long_integer(value: int) -> str | None:
+    digits = len(str(abs(value)))  # at most `runner.source.MAX_DIGITS`, so it converts
+    return f"an integer of {digits} digits" if digits > 20 else None
 
 
 def _suggest(word: str, options: list[str], *, listing: bool = False) -> str:
@@ -186,6 +214,12 @@ def semantic_problems(doc: Document) -> Iterator[Problem]:
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         yield from _expect_problems(doc, ("defaults",), defaults)
+    fusion = data.get("fusion")
+    verify = fusion.get("verify") if isinstance(fusion, dict) else None
+    if isinstance(verify, str) and verify and not isinstance(verify, Unset):
+        message = verify_problem(verify)
+        if message:
+            yield doc.problem(("fusion", "verify"), message)
 
 
 def step_name(step: Any) -> str | None:
@@ -194,8 +228,9 @@ def step_name(step: Any) -> str | None:
         return step
     if isinstance(step, dict):
         for key in ("name", "job"):
-            if isinstance(step.get(key), str):
-                return str(step[key])
+            value = step.get(key)
+            if isinstance(value, str):
+                return value  # as it is: an `Unset` name stays one
     return None
 
 
@@ -223,6 +258,8 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
             )
         else:
             names[name] = index
+    # A dependency on a step whose name is not known here may be a dependency on that step.
+    names_known = not any(isinstance(step_name(step), Unset) for step in steps)
     defaults = doc.data.get("defaults") if isinstance(doc.data, dict) else None
     for index, step in enumerate(steps):
         yield from _kind_problems(doc, index, step, defaults if isinstance(defaults, dict) else {})
@@ -233,13 +270,13 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
         if not isinstance(depends_on, list):
             continue
         for position, dependency in enumerate(depends_on):
-            if not isinstance(dependency, str):
+            if not isinstance(dependency, str) or isinstance(dependency, Unset):
                 continue
             where = ("steps", index, "depends_on", position)
             if dependency == step_name(step):
                 graph_ok = False
                 yield doc.problem(where, f"step {dependency!r} cannot depend on itself")
-            elif dependency not in names:
+            elif dependency not in names and names_known:
                 graph_ok = False
                 yield doc.problem(
                     where, f"unknown step {dependency!r}{_suggest(dependency, list(names))}"
@@ -253,9 +290,13 @@ def _kind_problems(
 ) -> Iterator[Problem]:
     """A job type that is nearly right, and accepted states that the job's kind never ends in."""
     raw = step.get("job") if isinstance(step, dict) else step
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or isinstance(raw, Unset):
         return
     where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
+    message = job_problem(raw)
+    if message:
+        yield doc.problem(where, message)
+        return
     prefix, colon, _ = raw.partition(":")
     if colon and prefix not in JOB_KINDS:
         close = difflib.get_close_matches(prefix, list(JOB_KINDS), n=1, cutoff=0.7)
@@ -324,18 +365,8 @@ def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> It
     if not isinstance(expect, list):
         return
     for position, expression in enumerate(expect):
-        if not isinstance(expression, str) or not expression:
+        if not isinstance(expression, str) or not expression or isinstance(expression, Unset):
             continue
-        try:
-            jmespath.compile(expression)
-        except jmespath.exceptions.ParseError as error:
-            if isinstance(error, jmespath.exceptions.LexerError):
-                what = error.message
-            elif isinstance(error, jmespath.exceptions.IncompleteExpressionError):
-                what = "the expression ends too soon"
-            else:
-                what = error.msg
-            yield doc.problem(
-                (*where, "success", "expect", position),
-                f"invalid JMESPath expression: {what} at character {(error.lex_position or 0) + 1}",
-            )
+        message = expression_problem(expression)
+        if message:
+            yield doc.problem((*where, "success", "expect", position), message)

@@ -4,6 +4,7 @@ no job id reaches another endpoint."""
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,19 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from runner.describe import describe
+from runner.durations import MAX_DURATION
 from runner.emulator.server import _api_path
 from runner.fusion import job_segment
 from runner.loader import load_plan
 from runner.plan import Plan
 from runner.problems import InvalidPlan
+from runner.status import job_kind
+from runner.values import job_problem
+from tests.helpers.cli import invoke
 from tests.helpers.paths import EXAMPLES
 
 PROBLEM = re.compile(r"^[^\n]+?(:\d+:\d+)?: (\$[^\n]*: )?[^\n]+$")
@@ -162,8 +168,11 @@ def test_damaged_text(tmp_path_factory: Any, data: Any) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(job=st.text(min_size=1, max_size=40))
+@example(job=".")
+@example(job="..")
 def test_no_job_id_reaches_another_endpoint(job: str) -> None:
-    """Through requests' own URL handling and the emulator's routing, an id stays one segment."""
+    """Through requests' own URL handling and the emulator's routing, an id stays one segment.
+    requests sends `.` and `..` as they are, whatever their quoting: a plan refuses them."""
     url = (
         requests.Request("GET", f"http://127.0.0.1:1/api/spark/jobs/{job_segment(job)}")
         .prepare()
@@ -175,3 +184,125 @@ def test_no_job_id_reaches_another_endpoint(job: str) -> None:
     assert segments[:2] == ["spark", "jobs"]
     assert len(segments) == 3
     assert unquote(segments[2]) == job
+    if job_problem(job) is None:
+        assert segments[2] not in (".", "..")  # no server could read it as the job's id
+
+
+# Values that passed --validate and then crashed the run, or crashed --validate itself: explicit
+# tags that do not fit, numbers Python cannot hold or print, durations of centuries, JMESPath deep
+# enough to exhaust the stack, quoted booleans and missing files for `verify`, dot job ids, and
+# variables set, unset, defaulted, quoted and malformed.
+HOSTILE = [
+    *("!!int abc", "!!float abc", "!!bool maybe", "!!null x", "!!str 12", "!!int 09", "!!float 4"),
+    *("!!binary aGk=", "!!timestamp 2024-01-01", "!!float .nan", "!!int 0x_", "0b_", "._"),
+    *("99999999999999999999999d", "9" * 400, "9" * 700, "9" * 5000, "0x" + "f" * 700, "60.0"),
+    *(".nan", ".inf", "-.inf", "1.0e+999", "366d", "31536001", "365d", "10001", "101", "-1"),
+    *("'false'", "'yes'", "/no/such/ca.pem", ".", "..", "spark:..", "datasource:.", "true"),
+    *("${UNSET}", "${UNSET:-3}", "${UNSET:-}", "'${UNSET}'", "x${UNSET}y", "${FUSION_TOKEN}"),
+    *("${SET}", "${SET:-2}", "'${SET}'", "${1X}", "${", "$${X}", "[1, a, 1.0, {a: 1}, {a: 1.0}]"),
+    *('"' + "(" * 600 + "a" + ")" * 600 + '"', '"' + "a" * 1001 + '"', '"' + "!" * 51 + 'a"'),
+    *('"' + "a[*]." * 300 + 'b"', '"a[' + "9" * 5000 + ']"', "[a, a, b]", "{}", "[]", "null"),
+]
+SET_TO = ["2", "two", ".nan", "9" * 5000, "${X}", "", "false", "1d", "400d", "https://h", "a b"]
+PLACES: list[tuple[str | int, ...]] = [
+    ("version",),
+    ("name",),
+    ("fusion", "url"),
+    ("fusion", "verify"),
+    ("fusion", "connect_timeout"),
+    ("max_parallel",),
+    ("fail_fast",),
+    ("timeout",),
+    ("defaults", "retries"),
+    ("defaults", "success", "expect", 0),
+    ("steps", 0),
+    ("steps", 1, "job"),
+    ("steps", 1, "name"),
+    ("steps", 1, "timeout"),
+    ("steps", 1, "retries"),
+    ("steps", 1, "retry_backoff"),
+    ("steps", 1, "retry_delay"),
+    ("steps", 1, "depends_on"),
+    ("steps", 1, "depends_on", 0),
+    ("steps", 1, "retry_on"),
+    ("steps", 1, "allow_failure"),
+    ("steps", 1, "success", "states"),
+    ("steps", 1, "success", "max_duration"),
+    ("steps", 1, "success", "expect", 0),
+]
+BASE = {
+    "version": 1,
+    "name": "n",
+    "fusion": {"url": "https://f.example.com", "verify": True, "connect_timeout": "10s"},
+    "max_parallel": 2,
+    "fail_fast": False,
+    "timeout": "1h",
+    "defaults": {"retries": 1, "success": {"expect": ["a"]}},
+    "steps": [
+        "crawl",
+        {
+            "job": "index",
+            "name": "i",
+            "timeout": "1h",
+            "retries": 1,
+            "retry_backoff": 2,
+            "retry_delay": "1m",
+            "depends_on": ["crawl"],
+            "retry_on": ["state"],
+            "allow_failure": False,
+            "success": {"states": ["finished"], "max_duration": "1h", "expect": ["a"]},
+        },
+    ],
+}
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(
+    places=st.lists(st.sampled_from(PLACES), min_size=1, max_size=3, unique=True),
+    values=st.lists(st.sampled_from(HOSTILE), min_size=3, max_size=3),
+    set_to=st.sampled_from(SET_TO),
+)
+def test_hostile_values_give_located_problems_never_a_crash(
+    tmp_path_factory: Any, places: list[tuple[str | int, ...]], values: list[str], set_to: str
+) -> None:
+    """--validate exits 0 or 2, never 3, on any of them; a plan it passes with every variable set
+    loads, builds and keeps within the documented bounds; one that does not load says where."""
+    plan: Any = copy.deepcopy(BASE)
+    for number, place in sorted(enumerate(places), key=lambda p: -len(p[1])):  # inner first
+        container = plan
+        for part in place[:-1]:
+            container = container[part]
+        container[place[-1]] = f"HOSTILE{number}"
+    text = dump(plan)
+    for number in range(len(places)):
+        text = text.replace(f"HOSTILE{number}", values[number])
+    path = tmp_path_factory.mktemp("p") / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    for env in ({}, {"SET": set_to}, {"SET": set_to, "UNSET": set_to}):
+        result = invoke(str(path), "--validate", env=env)
+        assert result.exit_code in (0, 2), result.stderr
+        for line in result.stderr.splitlines():
+            assert PROBLEM.match(line), line
+        if result.exit_code == 0 and "not set here" not in result.stderr:
+            within_bounds(load_plan(str(path), environ=env))
+        elif result.exit_code == 2:
+            with pytest.raises(InvalidPlan):
+                load_plan(str(path), environ=env)
+
+
+def within_bounds(plan: Plan) -> None:
+    """What the run may take for granted of a plan that validated."""
+    assert 1 <= plan.max_parallel <= 10_000
+    assert plan.timeout is None or 0 < plan.timeout <= MAX_DURATION
+    for step in plan.steps:
+        assert all(
+            0 <= s <= MAX_DURATION for s in (step.timeout, step.poll_interval, step.retry_delay)
+        )
+        assert isinstance(step.retries, int)
+        assert 0 <= step.retries <= 100
+        assert math.isfinite(step.retry_backoff)
+        assert 1 <= step.retry_backoff <= 10
+        assert job_kind(step.job)[1] not in (".", "..")
+        assert all(isinstance(e, str) and len(e) <= 1000 for e in step.success.expect)
+    assert describe(plan, url=plan.fusion.url, url_source="the plan")

@@ -72,8 +72,9 @@ def test_plan_level_settings(write_plan: WritePlan) -> None:
     path = write_plan(
         "version: 1\nname: nightly\nmax_parallel: 2\nfail_fast: true\ntimeout: 6h\n"
         "fusion:\n  url: https://f.example.com\n  api: /api/apollo\n  auth: api-key\n"
-        "  verify: /etc/ca.pem\nsteps: [a]\n"
+        "  verify: ca.pem\nsteps: [a]\n"
     )
+    Path("ca.pem").write_text("")  # the CA bundle must exist, here in the current folder
     plan = load_plan(path)
     assert (plan.name, plan.max_parallel, plan.fail_fast, plan.timeout) == (
         "nightly",
@@ -85,7 +86,7 @@ def test_plan_level_settings(write_plan: WritePlan) -> None:
     assert (plan.fusion.api, plan.fusion.auth, plan.fusion.verify) == (
         "/api/apollo",
         Auth.API_KEY,
-        "/etc/ca.pem",
+        "ca.pem",
     )
     assert plan.sha256 == hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

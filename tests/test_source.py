@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from runner.problems import InvalidPlan
-from runner.source import MAX_PLAN_BYTES, Document, parse, read_text
+from runner.source import MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
+from runner.variables import Unset
 
 
-def problems_of(text: str, **kwargs: dict[str, str]) -> list[str]:
+def problems_of(text: str, environ: dict[str, str] | None = None) -> list[str]:
     with pytest.raises(InvalidPlan) as caught:
-        parse(text, "p.yaml", **kwargs)
+        parse(text, "p.yaml", environ=environ)
     return [str(problem) for problem in caught.value.problems]
 
 
@@ -113,6 +114,118 @@ class TestInterpolation:
             "and it may not appear in a plan"
         )
         assert "s3cret" not in str(problem)
+
+
+class TestUnsetVariables:
+    """With `unset_allowed` (--validate), a variable set nowhere is noted, and its value unknown."""
+
+    def test_unset_values_are_noted_not_refused(self) -> None:
+        doc = parse(
+            "a: ${URL}\nb: x-${A}-${B}-${C:-c}\nc: ${N:-3}\nd: ${SET}\n",
+            "p.yaml",
+            environ={"SET": "4"},
+            unset_allowed=True,
+        )
+        assert doc.data == {"a": "${URL}", "b": "x-${A}-${B}-${C:-c}", "c": 3, "d": 4}
+        assert isinstance(doc.data["a"], Unset)
+        assert isinstance(doc.data["b"], Unset)
+        assert doc.unset == {("a",), ("b",)}
+        assert [str(note) for note in doc.notes] == [
+            "p.yaml:1:4: $.a: ${URL} is not set here: its value is checked when the plan runs",
+            "p.yaml:2:4: $.b: ${A} and ${B} are not set here: its value is checked when the plan "
+            "runs",
+        ]
+
+    def test_other_reference_problems_stay_problems_and_keep_the_notes(self) -> None:
+        with pytest.raises(InvalidPlan) as caught:
+            parse("a: ${URL}\nb: ${FUSION_TOKEN}\n", "p.yaml", unset_allowed=True)
+        assert [p.message for p in caught.value.problems] == [
+            "FUSION_TOKEN is a credential: fusion-run reads it from the environment itself, "
+            "and it may not appear in a plan"
+        ]
+        assert [str(note) for note in caught.value.notes] == [
+            "p.yaml:1:4: $.a: ${URL} is not set here: its value is checked when the plan runs"
+        ]
+
+    def test_otherwise_an_unset_variable_is_a_problem(self) -> None:
+        assert problems_of("a: ${URL}\n") == [
+            "p.yaml:1:4: $.a: undefined variable URL: pass --var URL=VALUE, set it in the "
+            "environment, or write ${URL:-default}"
+        ]
+
+
+class TestNumbersAndTags:
+    """Only values Python can hold and print, and each tag's value of its own type."""
+
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [
+            ("!!int 12", 12),
+            ("!!float 2", 2.0),
+            ("!!str 12", "12"),
+            ("!!null x", None),
+            ("!!bool yes", True),
+            ("0b_", "0b_"),  # YAML 1.1's patterns take these for numbers; they are text
+            ("._", "._"),
+            ("9" * MAX_DIGITS, int("9" * MAX_DIGITS)),
+            ("1.5e+300", 1.5e300),
+        ],
+    )
+    def test_values(self, text: str, value: object) -> None:
+        assert parse(f"a: {text}\n", "p.yaml").data == {"a": value}
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                "!!int abc",
+                "'abc' is not an integer as its tag !!int says: remove the tag, or "
+                "write an integer",
+            ),
+            (
+                "!!bool '1'",
+                "'1' is not true or false as its tag !!bool says: remove the tag, or "
+                "write true or false",
+            ),
+            (
+                "!!float " + "x" * 40,
+                f"'{'x' * 27}...' is not a number as its tag !!float says: "
+                "remove the tag, or write a number",
+            ),
+            (
+                "1" * (MAX_DIGITS + 1),
+                "a number of more than 600 digits is too large for any "
+                "setting: write a smaller one",
+            ),
+            (
+                "9" * 5000,
+                "a number of more than 600 digits is too large for any setting: write "
+                "a smaller one",
+            ),
+            (
+                "0" + "7" * 700,
+                "a number of more than 600 digits is too large for any setting: "
+                "write a smaller one",
+            ),
+            (
+                "0x" + "f" * 500,
+                "a number of more than 600 digits is too large for any setting: "
+                "write a smaller one",
+            ),
+            (".NaN", "'.NaN' is not a number: write a number such as 1.5"),
+            ("-.inf", "'-.inf' is infinite: write a number such as 1.5"),
+            ("!!float 1e999", "'1e999' is too large: write a number such as 1.5"),
+            ("9" * 400 + ".0", f"'{'9' * 27}...' is too large: write a number such as 1.5"),
+        ],
+    )
+    def test_refused(self, text: str, message: str) -> None:
+        assert problems_of(f"a: {text}\n") == [f"p.yaml:1:4: $.a: {message}"]
+
+    def test_a_variable_becomes_a_number_under_the_same_rules(self) -> None:
+        assert problems_of("a: ${X}\n", environ={"X": ".nan"}) == [
+            "p.yaml:1:4: $.a: '.nan' is not a number: write a number such as 1.5"
+        ]
+        assert parse("a: ${X}\n", "p.yaml", environ={"X": "0b_"}).data == {"a": "0b_"}
 
 
 class TestReadText:
