@@ -18,6 +18,7 @@ from runner.errors import ExitCode, UsageError
 from runner.exits import guarded
 from runner.options import Action, Options
 from runner.problems import InvalidPlan, Problem, problems_as_json
+from runner.redact import Redactor
 
 if TYPE_CHECKING:
     from runner.plan import Plan
@@ -33,26 +34,29 @@ Exit codes:
 """
 
 
-def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
+def execute(
+    options: Options, environ: Mapping[str, str] = os.environ, redact: Redactor | None = None
+) -> int:
+    redact = redact or Redactor.from_environ(environ)
     try:
-        return _execute(options, environ)
+        return _execute(options, environ, redact)
     except InvalidPlan as invalid:
-        _annotate(invalid.problems, environ)
+        _annotate(invalid.problems, environ, redact)
         raise
 
 
-def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
+def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redactor) -> None:
     """On GitHub Actions, each problem also becomes an annotation on the plan's line."""
     from runner.github import in_github_actions, problem_annotations  # noqa: PLC0415
 
     if in_github_actions(environ):
         for line in problem_annotations(problems):
-            click.echo(line)
+            click.echo(redact.text(line))
 
 
-def _execute(options: Options, environ: Mapping[str, str]) -> int:
+def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     if options.action is Action.VALIDATE:
-        return _validate(options, environ)
+        return _validate(options, environ, redact)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
 
     if len(options.plans) != 1:
@@ -81,7 +85,7 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
         return ExitCode.SUCCEEDED
     from runner.execution import execute_plan  # noqa: PLC0415
 
-    return execute_plan(plan, options, url, environ)
+    return execute_plan(plan, options, url, environ, redact)
 
 
 def resolve_url(
@@ -101,7 +105,7 @@ def resolve_url(
     return None, "nowhere"
 
 
-def _validate(options: Options, environ: Mapping[str, str]) -> int:
+def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     from runner.loader import load_plan  # noqa: PLC0415
 
     problems = []
@@ -111,9 +115,9 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
         except InvalidPlan as invalid:
             problems += invalid.problems
             if options.output_format == "text":
-                _annotate(invalid.problems, environ)
+                _annotate(invalid.problems, environ, redact)
                 for problem in invalid.problems:
-                    click.echo(str(problem), err=True)
+                    click.echo(redact.text(str(problem)), err=True)
         else:
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {len(plan.steps)} step(s)", err=True)
@@ -130,6 +134,17 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         variables[name] = value
     return variables
+
+
+def _parse_heartbeat(value: str) -> float:
+    from runner.durations import parse_duration  # noqa: PLC0415
+
+    try:
+        return float(parse_duration(int(value) if value.isdigit() else value))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected a duration such as 5m, 90s or 0, got {value!r}", param_hint="--heartbeat"
+        ) from None
 
 
 @click.command(
@@ -183,7 +198,19 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
 @click.option(
-    "--verbose", "-v", is_flag=True, help="Also print each request to Fusion and its answer."
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also print each request to Fusion and its answer, and each run's final status as "
+    "Fusion returned it.",
+)
+@click.option(
+    "--heartbeat",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="Where there is no live line (CI logs), print a line per active run this often, with "
+    "Fusion's state and counters; 0 turns it off.",
 )
 @click.option(
     "--emulate",
@@ -228,6 +255,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     force: bool,
     detach: bool,
     verbose: bool,
+    heartbeat: str,
     junit: str | None,
     show_traceback: bool,
 ) -> None:
@@ -262,7 +290,15 @@ def main(  # noqa: PLR0917 - click passes each option by position
         detach=detach,
         verbose=verbose,
         junit=junit,
+        heartbeat=_parse_heartbeat(heartbeat),
         report_given=click.get_current_context().get_parameter_source("report")
         is click.core.ParameterSource.COMMANDLINE,
     )
-    sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))
+    redact = Redactor.from_environ(os.environ)
+    sys.exit(
+        guarded(
+            lambda: execute(options, redact=redact),
+            show_traceback=show_traceback,
+            clean=redact.text,
+        )
+    )

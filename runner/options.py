@@ -36,6 +36,7 @@ class Options:
     detach: bool = False
     verbose: bool = False
     junit: str | None = None
+    heartbeat: float = 300.0  # seconds between heartbeat lines of an active run; 0: none
     report_given: bool = False  # --report on the command line, not its default
 
     def resume_command(self) -> str:

@@ -170,6 +170,7 @@ class Following:
     reads: int = 0  # status reads since the waits last restarted, for the adaptive interval
     stale: int = 0  # consecutive reads that showed another run
     last_state: str | None = None
+    counters: tuple[tuple[str, int | float], ...] = ()  # what the last status read showed
     cancel: CancelOrder | None = None  # set in CANCEL
 
 
