@@ -322,26 +322,91 @@ def test_check_jsonschema_refuses_what_we_refuse() -> None:
     assert "Additional properties are not allowed" in result.stdout
 
 
+ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
 @pytest.mark.slow
-def test_the_github_workflow_example_is_a_valid_workflow() -> None:
+def test_the_action_is_a_valid_action() -> None:
+    result = check_jsonschema("--builtin-schema", "vendor.github-actions", "action.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ACTION["runs"]["using"] == "composite"
+    assert set(ACTION["inputs"]) == {"plan", "url", "report", "junit", "args", "python-version"}
+    assert [name for name, spec in ACTION["inputs"].items() if spec.get("required")] == ["plan"]
+    install = ACTION["runs"]["steps"][1]
+    assert install["env"] == {"FUSION_RUN_SOURCE": "${{ github.action_path }}"}
+    assert "${{ secrets." not in (ROOT / "action.yml").read_text()  # no credential as input
+    for action_step in ACTION["runs"]["steps"]:  # inputs reach commands through the environment
+        assert "${{" not in action_step.get("run", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("inputs", "argv"),
+    [
+        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml", "--report", "fusion-run-report.json"]),
+        (
+            {
+                "plan": "plans/my plan.yaml",
+                "url": "https://fusion.example.com",
+                "report": "out/r.json",
+                "junit": "out/j.xml",
+                "args": "--var 'LABEL=a b' --max-parallel 2",
+            },
+            [
+                "plans/my plan.yaml", "--report", "out/r.json", "--url", "https://fusion.example.com",
+                "--junit", "out/j.xml", "--var", "LABEL=a b", "--max-parallel", "2",
+            ],
+        ),
+    ],
+    ids=["plan-only", "every-input"],
+)  # fmt: skip
+def test_the_action_runs_fusion_run_with_its_inputs(
+    tmp_path: Path, inputs: dict[str, str], argv: list[str]
+) -> None:
+    """The action's run step, with its inputs as GitHub passes them (defaults filled in), runs
+    `fusion-run` with one argument per input: a stand-in prints what it was given."""
+    stand_in = tmp_path / "fusion-run"
+    stand_in.write_text('#!/bin/sh\nfor word in "$@"; do echo "[$word]"; done\nexit 3\n')
+    stand_in.chmod(0o755)
+    given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()} | inputs
+    step = ACTION["runs"]["steps"][2]
+    assert step["shell"] == "python"
+    env = {
+        name: given[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        for name, value in step["env"].items()
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", step["run"]],
+        env={**env, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 3  # fusion-run's exit code is the step's
+    assert done.stdout.splitlines() == [f"[{word}]" for word in argv]
+
+
+@pytest.mark.slow
+def test_the_github_workflow_example_is_a_valid_workflow_that_uses_the_action() -> None:
     result = check_jsonschema(
         "--builtin-schema", "vendor.github-workflows", "examples/ci/github-workflow.yml"
     )
     assert result.returncode == 0, result.stdout + result.stderr
     workflow: dict[str, Any] = yaml.safe_load((EXAMPLES / "ci" / "github-workflow.yml").read_text())
-    commands = [
-        s["run"]
+    [step] = [
+        s
         for s in workflow["jobs"]["run-plan"]["steps"]
-        if s.get("run", "").startswith("fusion-run ")
+        if s.get("uses", "").startswith("your-org/fusion-run@")
     ]
-    assert commands == [
-        "fusion-run plans/nightly.yaml --validate",
-        "fusion-run plans/nightly.yaml --report fusion-run-report.json --junit fusion-run.xml",
-    ]
-    for command in commands:  # every option it uses exists
-        options = [word for word in shlex.split(command) if word.startswith("--")]
-        help_text = invoke("--help").stdout
-        assert all(option in help_text for option in options)
+    assert set(step["with"]) <= set(ACTION["inputs"])
+    assert step["with"]["plan"] == "plans/nightly.yaml"
+    assert set(step["env"]) == {"FUSION_URL", "FUSION_USER", "FUSION_PASSWORD"}
+    options = [word for word in shlex.split(step["with"]["args"]) if word.startswith("--")]
+    help_text = invoke("--help").stdout
+    assert all(option in help_text for option in options)
+    readme = (ROOT / "README.md").read_text()
+    in_ci = readme[readme.index("## In CI") : readme.index("### pre-commit")]
+    assert "uses: your-org/fusion-run@v0.1.0" in in_ci
 
 
 def test_pre_commit_hook() -> None:
