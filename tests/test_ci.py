@@ -17,13 +17,18 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from runner.github import problem_annotations, step_annotations, summary_markdown
+from runner.github import (
+    GitHubActions,
+    problem_annotations,
+    step_annotations,
+    summary_markdown,
+)
 from runner.junit import junit_xml
 from runner.problems import Problem
 from runner.redact import Redactor
 from runner.scenario import RunScript
 from tests.helpers.cli import invoke
-from tests.helpers.engine import Result, jobs, run, runs
+from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
 from tests.helpers.paths import EXAMPLES, INVALID, ROOT, WritePlan
 
@@ -176,6 +181,31 @@ def test_annotations(mixed: Result) -> None:
         "::error file=a%2Cb.yaml,line=3,col=5,title=fusion-run%3A invalid plan::"
         "$.steps[0]: 100%25 wrong:%0Areally"
     ]
+
+
+def test_annotations_of_a_plan_that_failed_around_its_steps(tmp_path: Path) -> None:
+    """Credentials refused mid-run: one annotation at the plan says why fusion-run exits 3, and
+    the step whose run was left going has its own; the summary says it too."""
+    scenario = jobs(a=runs(RunScript(duration=600)), b=runs(RunScript(duration=10)))
+    result = run([step("a"), step("b", "a")], scenario, before=revoke_after(30))
+    printed: list[str] = []
+    summary = tmp_path / "summary.md"
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    GitHubActions(result.engine.plan, environ, printed.append).finish(result.engine.result)
+    refused = (
+        "Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: 401 Unauthorized: "
+        "unauthorized"
+    )
+    a = result.step("a")["run_id"]
+    assert printed == [
+        "::error file=plan.yaml,title=fusion-run%3A plan test did not succeed::exit 3: "
+        f"{refused}; steps 'a' may still be running in Fusion, 'b' did not run",
+        "::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step a left running::"
+        f"still running in Fusion (run {a}); {refused}",
+    ]
+    assert summary.read_text().splitlines()[2] == (
+        f"> exit 3: {refused}; steps 'a' may still be running in Fusion, 'b' did not run"
+    )
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from runner.emulator.adapter import ModelFusion
-from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine, JobsNotFound
 from runner.errors import ExitCode
 from runner.junit import junit_xml
@@ -18,7 +18,7 @@ from runner.reasons import InterruptedBeforeStart, JobsMissing
 from runner.result import PlanResult
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.verdict import verdict
-from tests.helpers.engine import jobs, plan_of, random_plan, run, runs
+from tests.helpers.engine import jobs, plan_of, random_plan, revoke_after, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 
 MODES = [
@@ -60,22 +60,6 @@ def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
 def failure_of(plan_case: ET.Element) -> str | None:
     failure = plan_case.find("failure")
     return None if failure is None else failure.get("message")
-
-
-def revoke_after(seconds: float) -> Any:
-    """A `before` hook: Fusion refuses the credentials on status reads after `seconds`."""
-
-    def before(model: EmulatedFusion, clock: FakeClock) -> None:
-        real = model.status
-
-        def status(job_id: str) -> Any:
-            if clock.now > seconds:
-                raise Reply(401, {"error": "unauthorized"})
-            return real(job_id)
-
-        model.status = status  # type: ignore[method-assign]
-
-    return before
 
 
 @pytest.mark.parametrize("seed", range(200))

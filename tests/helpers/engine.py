@@ -9,7 +9,7 @@ from typing import Any
 
 from runner import wording
 from runner.emulator.adapter import ModelFusion
-from runner.emulator.model import EmulatedFusion
+from runner.emulator.model import EmulatedFusion, Reply
 from runner.engine import Engine
 from runner.events import Event
 from runner.outcomes import PlanOutcome
@@ -156,6 +156,22 @@ def random_plan(rng: random.Random, *, size: int = 12) -> tuple[list[Step], Scen
             faults=faults,
         )
     return steps, Scenario(jobs=scripts)
+
+
+def revoke_after(seconds: float) -> Callable[[EmulatedFusion, FakeClock], None]:
+    """A `before` hook: Fusion refuses the credentials on status reads after `seconds`."""
+
+    def before(model: EmulatedFusion, clock: FakeClock) -> None:
+        real = model.status
+
+        def status(job_id: str) -> Any:
+            if clock.now > seconds:
+                raise Reply(401, {"error": "unauthorized"})
+            return real(job_id)
+
+        model.status = status  # type: ignore[method-assign]
+
+    return before
 
 
 def jobs(**scripts: JobScript) -> Scenario:
