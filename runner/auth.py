@@ -90,6 +90,7 @@ class Credentials:
         self.session = session
         self.monotonic = monotonic
         self.renew_at: float | None = None  # clock time to fetch a new session or token
+        self.obtained: list[str] = []  # every token and session cookie Fusion handed out
         if self.auth is Auth.BASIC:
             session.auth = (self.secrets["FUSION_USER"], self.secrets["FUSION_PASSWORD"])
         elif self.auth is Auth.API_KEY:
@@ -104,10 +105,11 @@ class Credentials:
         return self.auth in (Auth.SESSION, Auth.OAUTH2)
 
     def values(self) -> list[str]:
-        """Every secret in play, the ones Fusion handed out included: never to be shown."""
-        token = self.session.headers.get("Authorization", "")
-        extra = [str(token).removeprefix("Bearer ")] if self.auth is Auth.OAUTH2 and token else []
-        return [*self.secrets.values(), *extra]
+        """Every secret in play, and every one Fusion handed out (a token renewed since may
+        still be quoted in an earlier error): never to be shown. FUSION_USER is a name, not a
+        secret (`runner.redact` masks it with its password, as Basic's pair)."""
+        given = [value for name, value in self.secrets.items() if name != "FUSION_USER"]
+        return [*given, *self.obtained]
 
     def before(self, send: Send) -> None:
         """Log in, or fetch a token, when none is held or the one held is about to expire."""
@@ -128,6 +130,7 @@ class Credentials:
             "password": self.secrets["FUSION_PASSWORD"],
         }
         send("POST", url, params={"realmName": self.realm}, json=body)
+        self.obtained += [value for value in self.session.cookies.values() if value]
         self.renew_at = float("inf")  # until Fusion refuses it
 
     def _fetch_token(self, send: Send) -> None:
@@ -147,5 +150,6 @@ class Credentials:
                 what="Fusion's answer holds no access_token",
             ) from None
         self.session.headers["Authorization"] = f"Bearer {token}"
+        self.obtained.append(token)
         ahead = RENEW_AHEAD if lifetime > 15 else 2.0
         self.renew_at = self.monotonic() + lifetime - ahead

@@ -18,6 +18,7 @@ from runner.errors import ExitCode, UsageError
 from runner.exits import guarded
 from runner.options import Action, Options
 from runner.problems import InvalidPlan, Problem, problems_as_json, sort_problems
+from runner.redact import Redactor
 
 if TYPE_CHECKING:
     from runner.plan import Plan
@@ -34,29 +35,32 @@ Exit codes:
 """
 
 
-def execute(options: Options, environ: Mapping[str, str] = os.environ) -> int:
+def execute(
+    options: Options, environ: Mapping[str, str] = os.environ, redact: Redactor | None = None
+) -> int:
+    redact = redact or Redactor.from_environ(environ)
     try:
-        return _execute(options, environ)
+        return _execute(options, environ, redact)
     except InvalidPlan as invalid:
-        _annotate(invalid.problems, environ)
+        _annotate(invalid.problems, environ, redact)
         raise
 
 
-def _annotate(problems: list[Problem], environ: Mapping[str, str]) -> None:
+def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redactor) -> None:
     """On GitHub Actions, each problem also becomes an annotation on the plan's line."""
     from runner.github import in_github_actions, problem_annotations  # noqa: PLC0415
 
     if in_github_actions(environ):
         for line in problem_annotations(problems):
-            click.echo(line)
+            click.echo(redact.text(line))
 
 
-def _execute(options: Options, environ: Mapping[str, str]) -> int:
+def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     from runner.usage import check_options, check_variables  # noqa: PLC0415
 
     check_options(options)
     if options.action is Action.VALIDATE:
-        return _validate(options, environ)
+        return _validate(options, environ, redact)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
     from runner.selection import selected_steps  # noqa: PLC0415
 
@@ -86,7 +90,7 @@ def _execute(options: Options, environ: Mapping[str, str]) -> int:
         return check_plan(plan, options, url, environ, selected=selected)
     from runner.execution import execute_plan  # noqa: PLC0415
 
-    return execute_plan(plan, options, url, environ, selected=selected)
+    return execute_plan(plan, options, url, environ, redact, selected=selected)
 
 
 def resolve_url(
@@ -106,7 +110,7 @@ def resolve_url(
     return None, "nowhere"
 
 
-def _validate(options: Options, environ: Mapping[str, str]) -> int:
+def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     """Problems on stderr (or as JSON on stdout), and notes of unset variables on stderr."""
     from runner.loader import check_plan  # noqa: PLC0415
     from runner.usage import check_variables  # noqa: PLC0415
@@ -119,14 +123,14 @@ def _validate(options: Options, environ: Mapping[str, str]) -> int:
         except InvalidPlan as invalid:
             problems += invalid.problems
             if options.output_format == "text":
-                _annotate(invalid.problems, environ)
+                _annotate(invalid.problems, environ, redact)
             lines = invalid.problems if options.output_format == "text" else []
             for line in sort_problems([*lines, *invalid.notes]):
-                click.echo(str(line), err=True)
+                click.echo(redact.text(str(line)), err=True)
         else:
             used |= checked.variables
             for note in checked.notes:
-                click.echo(str(note), err=True)
+                click.echo(redact.text(str(note)), err=True)
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {checked.steps} step(s)", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
@@ -150,6 +154,17 @@ def _given(parameter: str) -> bool:
     """The option was on the command line, not left at its default."""
     source = click.get_current_context().get_parameter_source(parameter)
     return source is click.core.ParameterSource.COMMANDLINE
+
+
+def _parse_heartbeat(value: str) -> float:
+    from runner.durations import parse_duration  # noqa: PLC0415
+
+    try:
+        return float(parse_duration(int(value) if value.isdigit() else value))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected a duration such as 5m, 90s or 0, got {value!r}", param_hint="--heartbeat"
+        ) from None
 
 
 @click.command(
@@ -209,7 +224,19 @@ def _given(parameter: str) -> bool:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
 @click.option(
-    "--verbose", "-v", is_flag=True, help="Also print each request to Fusion and its answer."
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also print each request to Fusion and its answer, and each run's final status as "
+    "Fusion returned it.",
+)
+@click.option(
+    "--heartbeat",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="Where there is no live line (CI logs), print a line per active run this often, with "
+    "Fusion's state and counters; 0 turns it off.",
 )
 @click.option(
     "--emulate",
@@ -270,6 +297,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
     force: bool,
     detach: bool,
     verbose: bool,
+    heartbeat: str,
     junit: str | None,
     show_traceback: bool,
 ) -> None:
@@ -311,7 +339,16 @@ def main(  # noqa: PLR0917 - click passes each option by position
         junit=junit,
         select=select,
         exclude=exclude,
+        heartbeat=_parse_heartbeat(heartbeat),
         report_given=_given("report"),
         format_given=_given("output_format"),
+        heartbeat_given=_given("heartbeat"),
     )
-    sys.exit(guarded(lambda: execute(options), show_traceback=show_traceback))
+    redact = Redactor.from_environ(os.environ)
+    sys.exit(
+        guarded(
+            lambda: execute(options, redact=redact),
+            show_traceback=show_traceback,
+            clean=redact.text,
+        )
+    )

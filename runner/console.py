@@ -1,5 +1,6 @@
-"""What the user sees on stderr: one line per event, a live line of active runs on a terminal,
-and a summary at the end with the full reason of every step that did not succeed."""
+"""What the user sees on stderr: one line per event, a live line of active runs on a terminal (a
+heartbeat line per active run now and then elsewhere, for CI logs), and a summary at the end with
+the full reason of every step that did not succeed. Every line goes out through `runner.redact`."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from runner import wording
 from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
+from runner.redact import Redactor
 from runner.result import PlanResult
 
 _CLEAR = "\r\x1b[K"
 REDRAW_EVERY = 1.0  # seconds between redraws of the live line
 _TROUBLE = (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
 _SILENT = (ev.PlanStarted, ev.StartRequested, ev.Tick, ev.PlanEnded)  # no line of their own
+_VERBOSE = (ev.FinalStatus,)  # only with --verbose
+HEARTBEAT = 300.0  # seconds between heartbeat lines of a run, by default
 # What --quiet still prints: what a user must know even when asking for silence.
 _WARNINGS = (
     ev.CancelFailed,
@@ -56,6 +60,9 @@ class Console:
         monotonic: Callable[[], float] = time.monotonic,
         report: str = "fusion-run-report.json",
         resume_command: str | None = None,
+        verbose: bool = False,
+        heartbeat: float = HEARTBEAT,
+        redact: Redactor | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
@@ -63,18 +70,23 @@ class Console:
         self.monotonic = monotonic
         self.report = report
         self.resume_command = resume_command  # printed after a detach
+        self.verbose = verbose
+        # Without a live line (CI logs), each active run gets a line every `heartbeat` seconds.
+        self.heartbeat = heartbeat if not self.live and not quiet else 0.0
+        self.redact = redact or Redactor()
         self._drawn = False
         self._lock = threading.Lock()  # the timer's redraws and the event lines take turns
         self._snapshot: tuple[ev.Tick, float] | None = None  # the last tick, and when it came
         self._timer: threading.Thread | None = None
         self._done = threading.Event()
+        self._beats: dict[str, tuple[str | None, float]] = {}  # step -> (run, age of next beat)
 
     def write(self, line: str) -> None:
         with self._lock:
             if self._drawn:
                 self.stream.write(_CLEAR)
                 self._drawn = False
-            self.stream.write(line + "\n")
+            self.stream.write(self.redact.text(line) + "\n")
             self.stream.flush()
 
     def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
@@ -92,8 +104,11 @@ class Console:
             if self.live and self._timer is None:
                 self._timer = threading.Thread(target=self._redraw, daemon=True)
                 self._timer.start()
+            self._beat(event)
             return
         if isinstance(event, _SILENT) or (self.quiet and not isinstance(event, _WARNINGS)):
+            return
+        if isinstance(event, _VERBOSE) and not self.verbose:
             return
         who = f"{event.step}: " if event.step else ""
         self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
@@ -113,9 +128,24 @@ class Console:
         ]
         line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
         with self._lock:
-            self.stream.write(_CLEAR + line[:200])
+            self.stream.write(_CLEAR + self.redact.text(line)[:200])
             self.stream.flush()
             self._drawn = True
+
+    def _beat(self, tick: ev.Tick) -> None:
+        """A heartbeat line for each active run whose next beat is due: every `heartbeat`
+        seconds of the run's age, counted afresh for each run of a step. Ticks come at each of
+        the engine's passes, so a beat lands at the first status read after it is due."""
+        if self.heartbeat <= 0:
+            return
+        for run in tick.active:
+            last_run, due = self._beats.get(run.step, (None, self.heartbeat))
+            if last_run != run.run_id:
+                due = self.heartbeat
+            if run.age >= due:
+                self.write(f"{elapsed(tick.at):>7} {run.step}: {wording.heartbeat(run)}")
+                due = (run.age // self.heartbeat + 1) * self.heartbeat
+            self._beats[run.step] = (run.run_id, due)
 
     def finish(self, result: PlanResult) -> None:
         self._done.set()
@@ -131,7 +161,8 @@ class Console:
         for step in result.steps:
             last = step.attempts[-1] if step.attempts else None
             duration = format_duration(last.duration) if last and last.duration is not None else "-"
-            reason = "" if step.reason is None else wording.text(step.reason)
+            # Masked before it is cut short: a secret cut in two would not be recognised.
+            reason = "" if step.reason is None else self.redact.text(wording.text(step.reason))
             rows.append(
                 (
                     step.name,

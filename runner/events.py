@@ -9,7 +9,9 @@ events about the plan as a whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from runner.outcomes import Outcome, PlanOutcome
 from runner.reasons import Cause, Reason
@@ -60,6 +62,14 @@ class RunIdentified(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StateChanged(Event):
     state: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FinalStatus(Event):
+    """A run of ours ended: its final status as Fusion returned it, what `expect` is judged on."""
+
+    run_id: str | None
+    status: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -157,6 +167,9 @@ class ActiveRun:
     step: str
     phase: str  # the engine's phase, in a word
     age: float  # seconds since the run started
+    run_id: str | None = None  # how to name the run (its id, or when it started)
+    state: str | None = None  # Fusion's state of the run at the last status read
+    counters: tuple[tuple[str, int | float], ...] = ()  # and the counters it showed then
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

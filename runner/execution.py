@@ -14,18 +14,19 @@ from runner.client import FusionClient
 from runner.clock import SystemClock
 from runner.console import Console
 from runner.engine import Engine, JobsNotFound, Unreachable
-from runner.errors import ExitCode, FatalError, UsageError
+from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
 from runner.github import GitHubActions
 from runner.junit import JUnitFile
 from runner.options import Options
-from runner.outcomes import PlanOutcome
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
+from runner.redact import Redactor
 from runner.report import Journal, report_file
 from runner.reporting import Reporters
 from runner.signals import Interrupts, catching_signals
+from runner.verdict import verdict
 
 
 def execute_plan(
@@ -33,13 +34,18 @@ def execute_plan(
     options: Options,
     url: str | None,
     environ: Mapping[str, str],
+    redact: Redactor | None = None,
     *,
     selected: frozenset[str] | None = None,
 ) -> int:
+    redact = redact or Redactor.from_environ(environ)
     console = Console(
         quiet=options.quiet,
         report=options.report,
         resume_command=options.resume_command(),
+        verbose=options.verbose,
+        heartbeat=options.heartbeat,
+        redact=redact,
     )
     log = (lambda line: console.write(f"        {line}")) if options.verbose else None
     resume = None
@@ -48,8 +54,8 @@ def execute_plan(
 
         resume = load_resume(options.resume, plan, force=options.force)
     final = Reporters(
-        *([JUnitFile(options.junit)] if options.junit else []),
-        GitHubActions(plan, environ, click.echo),
+        *([JUnitFile(options.junit, redact)] if options.junit else []),
+        GitHubActions(plan, environ, click.echo, redact),
     )
     with ExitStack() as stack:
         clock = SystemClock()
@@ -57,7 +63,11 @@ def execute_plan(
         fusion, url = connect(
             plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
         )
-        journal = Journal(report_file(options.report), path=options.report, warn=console.write)
+        if isinstance(fusion, FusionClient):
+            redact.watch(fusion.credentials.values)  # tokens and sessions Fusion hands out
+        journal = Journal(
+            report_file(options.report), path=options.report, warn=console.write, redact=redact
+        )
         engine = Engine(
             plan,
             fusion,
@@ -100,21 +110,20 @@ def execute_plan(
             engine.abort(InterruptedBeforeStart(), interrupted=True)
             final.finish(engine.result)
             console.finish(engine.result)
-            return ExitCode.INTERRUPTED
-        outcome = engine.execute()
+            return verdict(engine.result).code
+        engine.execute()
+        if journal.unwritten is not None:
+            engine.result.unrecorded = journal.unwritten.strerror or str(journal.unwritten)
         final.finish(engine.result)
         console.finish(engine.result)
-    if journal.unwritten is not None:  # nothing may be lost: the final report goes to stderr
-        click.echo(json.dumps(engine.result.to_dict(), indent=2, ensure_ascii=False), err=True)
-        why = journal.unwritten.strerror or str(journal.unwritten)
+    if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr
+        report = redact.data(engine.result.to_dict())
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
         raise FatalError(
-            f"cannot write the report {options.report}: {why}; its final state is printed above"
+            f"cannot write the report {options.report}: {engine.result.unrecorded}; "
+            "its final state is printed above"
         )
-    if outcome is PlanOutcome.INTERRUPTED:
-        return ExitCode.INTERRUPTED
-    if engine.result.error is not None:
-        return ExitCode.FUSION
-    return ExitCode.SUCCEEDED if outcome is PlanOutcome.SUCCEEDED else ExitCode.PLAN_FAILED
+    return verdict(engine.result).code
 
 
 def connect(

@@ -10,16 +10,22 @@ from runner.errors import ExitCode, FatalError
 from runner.problems import InvalidPlan
 
 
-def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
-    """Run `run`, turning every exception into one line on stderr and an exit code."""
+def guarded(
+    run: Callable[[], int],
+    *,
+    show_traceback: bool,
+    clean: Callable[[str], str] = lambda line: line,
+) -> int:
+    """Run `run`, turning every exception into one line on stderr and an exit code. Each line
+    passes through `clean` (`runner.redact.Redactor.text`): an error may quote Fusion."""
     try:
         return run()
     except InvalidPlan as invalid:
         for problem in invalid.problems:
-            click.echo(str(problem), err=True)
+            click.echo(clean(str(problem)), err=True)
         return ExitCode.INVALID
     except FatalError as error:
-        click.echo(f"fusion-run: {error}", err=True)
+        click.echo(clean(f"fusion-run: {error}"), err=True)
         return error.exit_code
     except KeyboardInterrupt:
         click.echo("fusion-run: interrupted", err=True)
@@ -30,5 +36,6 @@ def guarded(run: Callable[[], int], *, show_traceback: bool) -> int:
 
             traceback.print_exc()
         hint = "" if show_traceback else " (run again with --traceback for details)"
-        click.echo(f"fusion-run: internal error: {type(error).__name__}: {error}{hint}", err=True)
+        line = f"fusion-run: internal error: {type(error).__name__}: {error}{hint}"
+        click.echo(clean(line), err=True)
         return ExitCode.FUSION

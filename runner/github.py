@@ -1,5 +1,6 @@
 """GitHub Actions: a Markdown summary for $GITHUB_STEP_SUMMARY, and `::error` annotations that
-point at the plan's own lines, for failed steps and for invalid plans."""
+point at the plan's own lines, for failed steps and for invalid plans, and at the plan when it
+failed around its steps. Every string is cleaned by `runner.redact` first."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from runner.events import Event
 from runner.graph import mermaid
 from runner.plan import Plan
 from runner.problems import Problem
+from runner.reasons import StepsFailed
+from runner.redact import Redactor
 from runner.result import PlanResult
+from runner.verdict import Verdict, verdict
 
 ICONS = {
     "succeeded": "✅", "failed": "❌", "timed_out": "⏱️", "cancelled": "🚫",
@@ -29,10 +33,17 @@ class GitHubActions:
     on standard output where GitHub reads workflow commands, and the summary appended to
     $GITHUB_STEP_SUMMARY."""
 
-    def __init__(self, plan: Plan, environ: Mapping[str, str], echo: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        environ: Mapping[str, str],
+        echo: Callable[[str], None],
+        redact: Redactor | None = None,
+    ) -> None:
         self.plan = plan
         self.environ = environ
         self.echo = echo
+        self.redact = redact or Redactor()
 
     def handle(self, event: Event, result: PlanResult) -> None:
         pass
@@ -40,16 +51,23 @@ class GitHubActions:
     def finish(self, result: PlanResult) -> None:
         if not in_github_actions(self.environ):
             return
-        report = result.to_dict()
-        for line in step_annotations(report, self.plan):
+        report = self.redact.data(result.to_dict(), text=True)
+        judged = verdict(result)
+        why = self.redact.text(judged.words())
+        for line in [
+            *plan_annotations(judged, why, self.plan),
+            *step_annotations(report, self.plan),
+        ]:
             self.echo(line)
         summary = self.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             with Path(summary).open("a", encoding="utf-8") as stream:
-                stream.write(summary_markdown(report, self.plan) + "\n")
+                stream.write(summary_markdown(report, self.plan, None if judged.succeeded else why))
+                stream.write("\n")
 
 
-def summary_markdown(report: dict[str, Any], plan: Plan) -> str:
+def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None) -> str:
+    """The summary of a cleaned report; `why` says why fusion-run exits other than 0."""
     plan_name, outcome = report["plan"]["name"], report["outcome"]
     took = "" if report["duration"] is None else f" in {format_duration(report['duration'])}"
     lines = [
@@ -58,8 +76,8 @@ def summary_markdown(report: dict[str, Any], plan: Plan) -> str:
         ),
         "",
     ]
-    if report["error"]:
-        lines += [f"> {_cell(report['error'])}", ""]
+    if why:
+        lines += [f"> {_cell(why)}", ""]
     lines += ["| Step | Outcome | Duration | Run | Reason |", "|---|---|---|---|---|"]
     for step in report["steps"]:
         attempts = step["attempts"]
@@ -69,6 +87,8 @@ def summary_markdown(report: dict[str, Any], plan: Plan) -> str:
             took += f" ({len(attempts)} attempts)"
         run = f"`{step['run_id']}`" if step["run_id"] else "-"
         outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
+        if step["allow_failure"] and step["outcome"] in ("failed", "timed_out", "cancelled"):
+            outcome = f"⚠️ {step['outcome'].replace('_', ' ')} (allowed to fail)"
         cells = [_cell(step["name"]), outcome, took, run, _cell(step["reason"] or "")]
         lines.append("| " + " | ".join(cells) + " |")
     outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
@@ -77,13 +97,25 @@ def summary_markdown(report: dict[str, Any], plan: Plan) -> str:
 
 
 def step_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
-    """`::error` lines for the steps that failed the plan, at each step's line in the plan."""
+    """`::error` lines for the steps that failed the plan, at each step's line in the plan: those
+    not allowed to fail that failed, and those whose run was left going."""
     lines = []
     for entry, step in zip(report["steps"], plan.steps, strict=True):
-        if entry["outcome"] in ("failed", "timed_out", "cancelled") and not step.allow_failure:
-            title = f"fusion-run: step {step.name} {entry['outcome'].replace('_', ' ')}"
+        failed = entry["outcome"] in ("failed", "timed_out", "cancelled") and not step.allow_failure
+        if failed or entry["outcome"] in ("running", "pending"):
+            what = "left running" if entry["outcome"] == "running" else entry["outcome"]
+            title = f"fusion-run: step {step.name} {what.replace('_', ' ')}"
             lines.append(_command(plan.file, step.line, step.column, title, entry["reason"] or ""))
     return lines
+
+
+def plan_annotations(judged: Verdict, why: str, plan: Plan) -> list[str]:
+    """An `::error` at the plan when it failed for more than its steps (their own annotations
+    say the rest): the plan's timeout, credentials refused, an interrupt, a report not written."""
+    if all(isinstance(cause, StepsFailed) for cause in judged.causes):
+        return []
+    title = f"fusion-run: plan {plan.name} did not succeed"
+    return [_command(plan.file, None, None, title, why)]
 
 
 def problem_annotations(problems: Iterable[Problem]) -> list[str]:

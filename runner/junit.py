@@ -1,9 +1,15 @@
 """The report as JUnit XML, for Jenkins, GitLab and every CI that reads test results.
 
-One testsuite for the plan and one testcase per step: `failure` with the reason and each failed
-criterion, `error` for a run left going, `skipped` for steps that did not run. It validates
-against the JUnit schema Jenkins uses (junit-10.xsd), which has no properties on a testcase, so
-each step's run id is a suite property (`<step>.run_id`) and is repeated in the case's system-out.
+One testsuite for the plan: a testcase for the plan itself, then one per step. The plan's
+testcase fails exactly when fusion-run exits other than 0 (`runner.verdict`), and says why, so a
+CI that reads the XML never disagrees with the exit code: a `failure` or an `error` is there only
+when the exit code is not 0. A step that failed the plan has a `failure` with the reason and each
+failed criterion; a step whose run was left going has an `error`; a step that failed as
+`allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
+`skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
+properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
+repeated in the case's system-out. Every string is cleaned by `runner.redact` first: no
+credential, no terminal code, no control character that XML refuses.
 """
 
 from __future__ import annotations
@@ -12,21 +18,32 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from runner import wording
 from runner.errors import FatalError
 from runner.events import Event
+from runner.reasons import StepsFailed
+from runner.redact import Redactor
 from runner.report import write_text_atomically
 from runner.result import PlanResult
+from runner.verdict import Verdict, verdict
 
 _FAILED = ("failed", "timed_out", "cancelled")
+_LEFT = ("running", "pending")
+_NOT_RUN = ("skipped", "not_run")
 
 
-def junit_xml(report: dict[str, Any]) -> str:
-    steps = report["steps"]
+def junit_xml(result: PlanResult, redact: Redactor | None = None) -> str:
+    redact = redact or Redactor()
+    judged = verdict(result)
+    report: dict[str, Any] = redact.data(result.to_dict(), text=True)
+    message = None if judged.succeeded else redact.text(judged.words())
+    steps, plan = report["steps"], report["plan"]
+    elements = [_element(step) for step in steps]
     counts = {
-        "tests": len(steps),
-        "failures": sum(s["outcome"] in _FAILED for s in steps),
-        "errors": sum(s["outcome"] in ("running", "pending") for s in steps),
-        "skipped": sum(s["outcome"] in ("skipped", "not_run") for s in steps),
+        "tests": len(steps) + 1,
+        "failures": [kind for kind, _ in elements].count("failure") + (message is not None),
+        "errors": [kind for kind, _ in elements].count("error"),
+        "skipped": [kind for kind, _ in elements].count("skipped"),
     }
     total = sum(_seconds(step) for step in steps)
     suites = ET.Element(
@@ -38,31 +55,80 @@ def junit_xml(report: dict[str, Any]) -> str:
         time=f"{total:.3f}",
     )
     attributes = {
-        "name": report["plan"]["name"],
+        "name": plan["name"],
         **{key: str(value) for key, value in counts.items()},
         "time": f"{total:.3f}",
         "timestamp": report["started_at"],
-        "file": report["plan"]["path"],
+        "file": plan["path"],
     }
     suite = ET.SubElement(suites, "testsuite", attributes)
     properties = ET.SubElement(suite, "properties")
     for name, value in (
-        ("plan", report["plan"]["path"]),
-        ("plan.sha256", report["plan"]["sha256"]),
+        ("plan", plan["path"]),
+        ("plan.sha256", plan["sha256"]),
         ("fusion.url", report["fusion"]["url"]),
         ("outcome", report["outcome"]),
+        ("exit_code", str(int(judged.code))),
         *((f"{s['name']}.run_id", s["run_id"]) for s in steps if s["run_id"]),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
-    for step in steps:
-        _testcase(suite, report["plan"]["name"], step)
+    _plan_case(suite, report, judged, message)
+    for step, element in zip(steps, elements, strict=True):
+        _testcase(suite, plan["name"], step, element)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
 
 
-def _testcase(suite: ET.Element, plan: str, step: dict[str, Any]) -> None:
+def _plan_case(
+    suite: ET.Element, report: dict[str, Any], judged: Verdict, message: str | None
+) -> None:
+    """The plan as a testcase of its own (classname `fusion-run`, which no step's can be)."""
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname="fusion-run",
+        name=f"plan {report['plan']['name']}",
+        time=f"{report['duration'] or 0:.3f}",
+    )
+    if message is not None:
+        failure = ET.SubElement(case, "failure", message=message, type=report["outcome"])
+        failing = {
+            name
+            for cause in judged.causes
+            if isinstance(cause, StepsFailed)
+            for name, _ in cause.steps
+        }
+        failure.text = "\n".join(
+            [message]
+            + [
+                f"{s['name']} {wording.outcome_words(s['outcome'])}: {s['reason']}"
+                for s in report["steps"]
+                if s["name"] in failing
+            ]
+        )
+    out = ET.SubElement(case, "system-out")
+    out.text = f"outcome: {report['outcome']}\nexit code: {int(judged.code)}"
+
+
+def _element(step: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """What the step's testcase holds beside its output: failure, error, skipped, or nothing."""
+    outcome, reason = step["outcome"], step["reason"] or ""
+    if outcome in _FAILED and step["allow_failure"]:
+        return "skipped", {"message": wording.allowed_failure(outcome, reason), "type": outcome}
+    if outcome in _FAILED:
+        return "failure", {"message": reason, "type": outcome}
+    if outcome in _LEFT:
+        return "error", {"message": reason or f"the step was still {outcome}", "type": outcome}
+    if outcome in _NOT_RUN:
+        return "skipped", {"message": reason, "type": outcome}
+    return None, {}
+
+
+def _testcase(
+    suite: ET.Element, plan: str, step: dict[str, Any], element: tuple[str | None, dict[str, str]]
+) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -70,19 +136,14 @@ def _testcase(suite: ET.Element, plan: str, step: dict[str, Any]) -> None:
         name=step["name"],
         time=f"{_seconds(step):.3f}",
     )
-    outcome, reason = step["outcome"], step["reason"] or ""
-    if outcome in _FAILED:
-        failure = ET.SubElement(case, "failure", message=reason, type=outcome)
-        failure.text = "\n".join([reason, *_failed_criteria(step)])
-    elif outcome in ("running", "pending"):
-        ET.SubElement(
-            case, "error", message=reason or f"the step was still {outcome}", type=outcome
-        )
-    elif outcome in ("skipped", "not_run"):
-        ET.SubElement(case, "skipped", message=reason, type=outcome)
+    kind, attributes = element
+    if kind is not None:
+        child = ET.SubElement(case, kind, attributes)
+        if step["outcome"] in _FAILED:
+            child.text = "\n".join([step["reason"] or "", *_failed_criteria(step)])
     out = ET.SubElement(case, "system-out")
     out.text = "\n".join(
-        [f"job: {step['job']}", f"outcome: {outcome}"]
+        [f"job: {step['job']}", f"outcome: {step['outcome']}"]
         + [_attempt_line(a) for a in step["attempts"]]
     )
 
@@ -118,14 +179,15 @@ def _seconds(step: dict[str, Any]) -> float:
 class JUnitFile:
     """A reporter that writes the final result as JUnit XML to `path`."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, redact: Redactor | None = None) -> None:
         self.path = path
+        self.redact = redact or Redactor()
 
     def handle(self, event: Event, result: PlanResult) -> None:
         pass
 
     def finish(self, result: PlanResult) -> None:
         try:
-            write_text_atomically(self.path, junit_xml(result.to_dict()))
+            write_text_atomically(self.path, junit_xml(result, self.redact))
         except OSError as error:
             raise FatalError(f"cannot write {self.path}: {error.strerror or error}") from None

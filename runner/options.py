@@ -40,7 +40,9 @@ class Options:
     junit: str | None = None
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    heartbeat: float = 300.0  # seconds between heartbeat lines of an active run; 0: none
     report_given: bool = False  # --report on the command line, not its default
+    heartbeat_given: bool = False  # --heartbeat on the command line, not its default
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped

@@ -223,6 +223,23 @@ class NotSelected:
     unverified: bool = False  # a start an earlier fusion-run sent, with no answer on record
 
 
+# --- why the plan did not succeed, beside the causes above (`runner.verdict`) --------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepsFailed:
+    """The steps that failed the plan, each with its outcome as the report writes it."""
+
+    steps: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReportLost:
+    """The final report could not be written (it went to stderr instead)."""
+
+    error: str
+
+
 # --- why the scheduler skipped a step (run_if) ----------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from runner import events as ev
 from runner.errors import FatalError, UsageError
+from runner.redact import Redactor
 from runner.reporting import NotDurable
 from runner.result import REPORT_VERSION, PlanResult
 from runner.schemas import load_schema
@@ -47,7 +48,8 @@ class Journal:
     report in place: the journal warns once, tries again at the next change, and remembers the
     failure (`unwritten`) so that the caller can say so at the end. Only two writes must succeed:
     the first, before anything starts (else `FatalError`), and a start's intent, before its
-    request goes out (else `NotDurable`, and the start is not sent).
+    request goes out (else `NotDurable`, and the start is not sent). What it writes has every
+    known credential masked (`runner.redact`).
     """
 
     def __init__(
@@ -56,10 +58,12 @@ class Journal:
         *,
         path: str = "the report",
         warn: Callable[[str], None] = lambda _: None,
+        redact: Redactor | None = None,
     ) -> None:
         self.write = write
         self.path = path
         self.warn = warn
+        self.redact = redact or Redactor()
         self.unwritten: OSError | None = None  # why the latest write failed, if it did
         self._warned = False
         self._dirty = self._urgent = False
@@ -89,7 +93,7 @@ class Journal:
 
     def _save(self, result: PlanResult, at: float) -> bool:
         try:
-            self.write(result.to_dict())
+            self.write(self.redact.data(result.to_dict()))
         except OSError as error:
             self.unwritten, self._dirty = error, True
             return False

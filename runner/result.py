@@ -17,7 +17,7 @@ from runner import __version__, wording
 from runner.events import Event
 from runner.judge import Criterion
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
-from runner.reasons import Carried, Cause, Reason
+from runner.reasons import Carried, Cause, NotSelected, Reason
 from runner.status import parse_time
 
 REPORT_VERSION = 2
@@ -44,6 +44,7 @@ class Attempt:
     ended_at: datetime | None = None
     duration: float | None = None  # seconds
     error: str | None = None  # Fusion's failure message
+    result: dict[str, Any] | None = None  # what Fusion reported at the end (`RunStatus.reported`)
     criteria: list[Criterion] = field(default_factory=list)
     status_reads: int = 0
 
@@ -66,6 +67,7 @@ class Attempt:
             "ended_at": _time(self.ended_at),
             "duration": self.duration,
             "error": self.error,
+            "result": self.result,
             "status_reads": self.status_reads,
             "criteria": [
                 {
@@ -96,6 +98,7 @@ class Attempt:
             ended_at=parse_time(data["ended_at"]),
             duration=data["duration"],
             error=data["error"],
+            result=data.get("result"),  # new in format 2: a report written before has none
             status_reads=data["status_reads"],
             criteria=[Criterion(**criterion) for criterion in data["criteria"]],
         )
@@ -117,6 +120,20 @@ class StepResult:
     @property
     def run_id(self) -> str | None:
         return self.attempts[-1].run_id if self.attempts else None
+
+    @property
+    def fails_the_plan(self) -> bool:
+        """It never ended, or its run was left going (whether or not the step may fail: nobody
+        knows how the run ends), or, not allowed to fail, it ended other than succeeded or
+        skipped by run_if. A step --select or --exclude left out fails nothing: what an earlier
+        fusion-run left of it is on record, and that fusion-run's verdict said so."""
+        if isinstance(self.reason, NotSelected):
+            return False
+        if self.outcome is None:
+            return True
+        if self.allow_failure or self.skipped_by_run_if:
+            return False
+        return self.outcome is not Outcome.SUCCEEDED
 
     @property
     def status(self) -> str:
@@ -174,6 +191,8 @@ class PlanResult:
     ended_at: datetime | None = None
     outcome: PlanOutcome = PlanOutcome.RUNNING
     error: Cause | None = None  # why fusion-run stopped before the plan ended
+    stopped: Cause | None = None  # runtime only: why the plan stopped starting steps, if it did
+    unrecorded: str | None = None  # runtime only: why the final report could not be written
     detached: bool = False
     resumed_from: ResumedFrom | None = None
     warnings: list[Event | Carried] = field(default_factory=list)

@@ -79,6 +79,22 @@ class RunStatus:
         return None
 
     @property
+    def reported(self) -> dict[str, Any] | None:
+        """What Fusion reports of the run beside its state: a Spark status's `result` (the job's
+        own output, `docsWritten` and the like), a Jobs API run's `extra` counters."""
+        value = self.raw.get("result" if job_kind(self.job)[0] == "spark" else "extra")
+        return dict(value) if isinstance(value, dict) else None
+
+    @property
+    def counters(self) -> tuple[tuple[str, int | float], ...]:
+        """The numbers among `reported`, in Fusion's order: `counter.input`, `docsWritten`..."""
+        return tuple(
+            (name, value)
+            for name, value in (self.reported or {}).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        )
+
+    @property
     def active(self) -> bool:
         """Still going. A state Fusion adds later counts as active: we wait rather than guess."""
         return self.state not in TERMINAL and self.state not in NO_RUN

@@ -41,6 +41,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--detach": (RUN,),
     "--select": (RUN, CHECK),
     "--exclude": (RUN, CHECK),
+    "--heartbeat": (RUN,),
 }
 
 
@@ -61,6 +62,7 @@ def given(options: Options) -> list[str]:
         "--detach": options.detach,
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
+        "--heartbeat": options.heartbeat_given,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 

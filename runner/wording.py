@@ -7,6 +7,8 @@ two ways.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from functools import singledispatch
 
 from runner import events as ev
@@ -204,6 +206,36 @@ def _(fact: why.UpstreamFailed) -> str:
     return words + (f" (and {fact.more} more)" if fact.more else "")
 
 
+_STEP_ENDED = {
+    **{str(outcome): words for outcome, words in _UPSTREAM.items()},
+    "running": "may still be running in Fusion",
+    "pending": "did not end",
+}
+
+
+@text.register
+def _(fact: why.StepsFailed) -> str:
+    shown = [f"{name!r} {_STEP_ENDED[status]}" for name, status in fact.steps[:3]]
+    more = len(fact.steps) - len(shown)
+    words = ("step " if len(fact.steps) == 1 else "steps ") + ", ".join(shown)
+    return words + (f" (and {more} more)" if more else "")
+
+
+@text.register
+def _(fact: why.ReportLost) -> str:
+    return f"the report could not be written ({fact.error})"
+
+
+def verdict(code: int, causes: Iterable[object]) -> str:
+    """Why fusion-run exits `code`, e.g. `exit 1: step 'train' failed`."""
+    return f"exit {code}: " + ("; ".join(text(cause) for cause in causes) or "the plan failed")
+
+
+def allowed_failure(outcome: str, reason: str) -> str:
+    """A step that failed as it was allowed to: what JUnit says instead of a failure."""
+    return f"allowed to fail; {outcome_words(outcome)}: {reason}"
+
+
 @text.register
 def _(_: why.NoUpstreamSucceeded) -> str:
     return "no upstream succeeded"
@@ -279,6 +311,30 @@ def _(event: ev.StepEnded) -> str:
     if event.run_id and event.outcome is Outcome.SUCCEEDED:
         words += f" ({run_words(event.run_id)})"
     return words
+
+
+@line.register
+def _(event: ev.FinalStatus) -> str:
+    status = json.dumps(event.status, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"Fusion's final status of {run_words(event.run_id)}: {status}"
+
+
+def heartbeat(run: ev.ActiveRun) -> str:
+    """A run still going, for logs that have no live line: Fusion's state and counters."""
+    age = format_duration(int(run.age))
+    words = f"still {run.state or run.phase} ({run_words(run.run_id)}, {age})"
+    counters = ", ".join(f"{name} {_number(value)}" for name, value in run.counters)
+    return f"{words}: {counters}" if counters else words
+
+
+def _number(value: float) -> str:
+    """
+    >>> _number(1200), _number(3.0), _number(0.12345), _number(12345678901)
+    ('1200', '3', '0.123', '12345678901')
+    """
+    if isinstance(value, int) or value.is_integer():
+        return str(int(value))
+    return str(round(value, 3))
 
 
 @line.register

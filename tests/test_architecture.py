@@ -58,6 +58,8 @@ CORE = [
     "runner.reasons",
     "runner.result",
     "runner.wording",
+    "runner.verdict",
+    "runner.redact",
     "runner.fusion",
     "runner.scenario",
     "runner.emulator.model",

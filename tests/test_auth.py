@@ -77,7 +77,9 @@ def test_oauth2_gets_a_token_and_renews_it_ten_seconds_before_it_expires() -> No
         clock.advance(2)
         fusion.status("j")  # 9 s left: a new one first
         assert len(emulator.tokens) == 2
-        assert fusion.credentials.values()[-1] in emulator.tokens  # the token is a secret too
+        # every token Fusion handed out stays a secret, the renewed one too; a name is none
+        assert set(emulator.tokens) <= set(fusion.credentials.values())
+        assert USER["FUSION_USER"] not in fusion.credentials.values()
 
 
 def test_oauth2_renews_once_when_fusion_refuses_its_token() -> None:

@@ -3,6 +3,7 @@ pre-commit hook, and our schemas checked by an independent validator."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -16,16 +17,27 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from runner.github import problem_annotations, step_annotations, summary_markdown
+from runner.github import (
+    GitHubActions,
+    problem_annotations,
+    step_annotations,
+    summary_markdown,
+)
 from runner.junit import junit_xml
 from runner.problems import Problem
+from runner.redact import Redactor
 from runner.scenario import RunScript
 from tests.helpers.cli import invoke
-from tests.helpers.engine import Result, jobs, run, runs
+from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
-from tests.helpers.paths import EXAMPLES, INVALID, ROOT
+from tests.helpers.paths import EXAMPLES, INVALID, ROOT, WritePlan
 
 XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
+
+
+def clean(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the GitHub reporter renders it: every string cleaned for text."""
+    return Redactor().data(report, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +46,7 @@ def mixed() -> Result:
         **{
             "datasource:web": runs(RunScript(duration=40, result={"counter.failed": 3})),
             "train": runs(RunScript(duration=5, state="error", error="OOM | heap")),
+            "notify": runs(RunScript(duration=2, state="error", error="\x1b[31mSMTP\x1b[0m down")),
         }
     )
     steps = [
@@ -46,23 +59,31 @@ def mixed() -> Result:
 
 
 def test_junit(mixed: Result) -> None:
+    """The plan's own testcase fails as fusion-run exits 1; the allowed failure is skipped."""
     ids = {s["name"]: s["run_id"] for s in mixed.report["steps"]}
     first_train = mixed.step("train")["attempts"][0]["run_id"]
     assert (
-        junit_xml(mixed.report)
+        junit_xml(mixed.engine.result)
         == f"""\
 <?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="fusion-run" tests="4" failures="1" errors="0" time="52.000">
-  <testsuite name="test" tests="4" failures="1" errors="0" skipped="1" time="52.000" timestamp="2026-01-01T00:00:00.000Z" file="plan.yaml">
+<testsuites name="fusion-run" tests="5" failures="2" errors="0" time="52.000">
+  <testsuite name="test" tests="5" failures="2" errors="0" skipped="2" time="52.000" timestamp="2026-01-01T00:00:00.000Z" file="plan.yaml">
     <properties>
       <property name="plan" value="plan.yaml" />
       <property name="plan.sha256" value="{"0" * 64}" />
       <property name="fusion.url" value="http://emulated" />
       <property name="outcome" value="failed" />
+      <property name="exit_code" value="1" />
       <property name="crawl.run_id" value="{ids["crawl"]}" />
       <property name="train.run_id" value="{ids["train"]}" />
       <property name="notify.run_id" value="{ids["notify"]}" />
     </properties>
+    <testcase classname="fusion-run" name="plan test" time="40.089">
+      <failure message="exit 1: step 'train' failed" type="failed">exit 1: step 'train' failed
+train failed: run {ids["train"]} ended error: OOM | heap</failure>
+      <system-out>outcome: failed
+exit code: 1</system-out>
+    </testcase>
     <testcase classname="fusion-run.test" name="crawl" time="40.000">
       <system-out>job: datasource:web
 outcome: succeeded
@@ -82,9 +103,11 @@ attempt 2: run {ids["train"]} error in 5s: OOM | heap</system-out>
 outcome: skipped</system-out>
     </testcase>
     <testcase classname="fusion-run.test" name="notify" time="2.000">
+      <skipped message="allowed to fail; failed: run {ids["notify"]} ended error: SMTP down" type="failed">run {ids["notify"]} ended error: SMTP down
+state: expected ["finished", "skipped"], actual "error"</skipped>
       <system-out>job: notify
-outcome: succeeded
-attempt 1: run {ids["notify"]} finished in 2s</system-out>
+outcome: failed
+attempt 1: run {ids["notify"]} error in 2s: SMTP down</system-out>
     </testcase>
   </testsuite>
 </testsuites>
@@ -101,25 +124,30 @@ def test_junit_validates_against_the_schema_jenkins_uses(mixed: Result, tmp_path
 
     assert XSD is not None
     schema = xmlschema.XMLSchema(XSD)
-    assert schema.is_valid(junit_xml(mixed.report))
-    left = {**mixed.report, "steps": [{**s, "outcome": "running"} for s in mixed.report["steps"]]}
-    assert schema.is_valid(junit_xml(left))  # a run left going is an <error>
+    assert schema.is_valid(junit_xml(mixed.engine.result))
+    left = copy.deepcopy(mixed.engine.result)
+    for entry in left.steps:
+        entry.outcome, entry.started = None, True
+    assert "<error " in junit_xml(left)  # a run left going is an <error>
+    assert schema.is_valid(junit_xml(left))
     assert not schema.is_valid("<testsuites><testsuite name='x'/></testsuites>")  # it does check
 
 
 def test_summary_markdown(mixed: Result) -> None:
     ids = {s["name"]: s["run_id"] for s in mixed.report["steps"]}
     assert (
-        summary_markdown(mixed.report, mixed.engine.plan)
+        summary_markdown(clean(mixed.report), mixed.engine.plan, "exit 1: step 'train' failed")
         == f"""\
 ### ❌ fusion-run: plan `test` failed in 40s
+
+> exit 1: step 'train' failed
 
 | Step | Outcome | Duration | Run | Reason |
 |---|---|---|---|---|
 | crawl | ✅ succeeded | 40s | `{ids["crawl"]}` |  |
 | train | ❌ failed | 5s (2 attempts) | `{ids["train"]}` | run {ids["train"]} ended error: OOM \\| heap |
 | publish | ⏭️ skipped | - | - | upstream 'train' failed |
-| notify | ✅ succeeded | 2s | `{ids["notify"]}` |  |
+| notify | ⚠️ failed (allowed to fail) | 2s | `{ids["notify"]}` | run {ids["notify"]} ended error: SMTP down |
 
 ```mermaid
 flowchart LR
@@ -132,8 +160,8 @@ flowchart LR
   classDef succeeded fill:#d4edda,stroke:#28a745
   classDef failed fill:#f8d7da,stroke:#dc3545
   classDef skipped fill:#e2e3e5,stroke:#6c757d
-  class s0,s3 succeeded
-  class s1 failed
+  class s0 succeeded
+  class s1,s3 failed
   class s2 skipped
 ```
 """
@@ -153,6 +181,31 @@ def test_annotations(mixed: Result) -> None:
         "::error file=a%2Cb.yaml,line=3,col=5,title=fusion-run%3A invalid plan::"
         "$.steps[0]: 100%25 wrong:%0Areally"
     ]
+
+
+def test_annotations_of_a_plan_that_failed_around_its_steps(tmp_path: Path) -> None:
+    """Credentials refused mid-run: one annotation at the plan says why fusion-run exits 3, and
+    the step whose run was left going has its own; the summary says it too."""
+    scenario = jobs(a=runs(RunScript(duration=600)), b=runs(RunScript(duration=10)))
+    result = run([step("a"), step("b", "a")], scenario, before=revoke_after(30))
+    printed: list[str] = []
+    summary = tmp_path / "summary.md"
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    GitHubActions(result.engine.plan, environ, printed.append).finish(result.engine.result)
+    refused = (
+        "Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: 401 Unauthorized: "
+        "unauthorized"
+    )
+    a = result.step("a")["run_id"]
+    assert printed == [
+        "::error file=plan.yaml,title=fusion-run%3A plan test did not succeed::exit 3: "
+        f"{refused}; steps 'a' may still be running in Fusion, 'b' did not run",
+        "::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step a left running::"
+        f"still running in Fusion (run {a}); {refused}",
+    ]
+    assert summary.read_text().splitlines()[2] == (
+        f"> exit 3: {refused}; steps 'a' may still be running in Fusion, 'b' did not run"
+    )
 
 
 @pytest.mark.slow
@@ -188,7 +241,10 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
         f"::error file={plan},line=14,col=5,title=fusion-run%3A step crawl failed::{reason}\n"
     )
     suite = ET.parse("out/junit.xml").getroot()[0]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "2")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "2", "2")
+    plan_failure = suite.find("testcase[@classname='fusion-run']/failure")
+    assert plan_failure is not None
+    assert plan_failure.get("message") == "exit 1: step 'crawl' failed"
     failure = suite.find("testcase[@name='crawl']/failure")
     assert failure is not None
     assert failure.get("message") == reason
@@ -198,6 +254,36 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
     )
     assert f"| crawl | ❌ failed | 3s | `{report['steps'][0]['run_id']}` | {reason} |" in written
     assert "  class s0 failed\n  class s1,s2 skipped\n```" in written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("scenario", "code", "failures", "message"),
+    [
+        (
+            "missing: [b]",
+            2,
+            "1",
+            "exit 2: 1 job(s) have no configuration in Fusion; step 'b' did not run",
+        ),
+        ("jobs: {a: {runs: [{duration: 0.2, state: error}]}}", 0, "0", None),
+    ],
+    ids=["jobs-missing", "allowed-failure"],
+)
+def test_the_exit_code_and_the_junit_agree_on_the_emulator(
+    write_plan: WritePlan, scenario: str, code: int, failures: str, message: str | None
+) -> None:
+    plan = write_plan("version: 1\nsteps:\n  - {job: a, allow_failure: true}\n  - b\n")
+    Path("s.yaml").write_text(f"version: 1\n{scenario}\n")
+    result = invoke(plan, "--emulate", "--scenario", "s.yaml", "--junit", "j.xml")
+    assert result.exit_code == code, result.stderr
+    root = ET.parse("j.xml").getroot()
+    assert (root.get("failures"), root.get("errors")) == (failures, "0")
+    plan_case = root.find(".//testcase[@classname='fusion-run']")
+    assert plan_case is not None
+    failure = plan_case.find("failure")
+    assert (None if failure is None else failure.get("message")) == message
+    assert root.find(".//property[@name='exit_code']").get("value") == str(code)  # type: ignore[union-attr]
 
 
 def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,26 +352,91 @@ def test_check_jsonschema_refuses_what_we_refuse() -> None:
     assert "Additional properties are not allowed" in result.stdout
 
 
+ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
 @pytest.mark.slow
-def test_the_github_workflow_example_is_a_valid_workflow() -> None:
+def test_the_action_is_a_valid_action() -> None:
+    result = check_jsonschema("--builtin-schema", "vendor.github-actions", "action.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ACTION["runs"]["using"] == "composite"
+    assert set(ACTION["inputs"]) == {"plan", "url", "report", "junit", "args", "python-version"}
+    assert [name for name, spec in ACTION["inputs"].items() if spec.get("required")] == ["plan"]
+    install = ACTION["runs"]["steps"][1]
+    assert install["env"] == {"FUSION_RUN_SOURCE": "${{ github.action_path }}"}
+    assert "${{ secrets." not in (ROOT / "action.yml").read_text()  # no credential as input
+    for action_step in ACTION["runs"]["steps"]:  # inputs reach commands through the environment
+        assert "${{" not in action_step.get("run", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("inputs", "argv"),
+    [
+        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml", "--report", "fusion-run-report.json"]),
+        (
+            {
+                "plan": "plans/my plan.yaml",
+                "url": "https://fusion.example.com",
+                "report": "out/r.json",
+                "junit": "out/j.xml",
+                "args": "--var 'LABEL=a b' --max-parallel 2",
+            },
+            [
+                "plans/my plan.yaml", "--report", "out/r.json", "--url", "https://fusion.example.com",
+                "--junit", "out/j.xml", "--var", "LABEL=a b", "--max-parallel", "2",
+            ],
+        ),
+    ],
+    ids=["plan-only", "every-input"],
+)  # fmt: skip
+def test_the_action_runs_fusion_run_with_its_inputs(
+    tmp_path: Path, inputs: dict[str, str], argv: list[str]
+) -> None:
+    """The action's run step, with its inputs as GitHub passes them (defaults filled in), runs
+    `fusion-run` with one argument per input: a stand-in prints what it was given."""
+    stand_in = tmp_path / "fusion-run"
+    stand_in.write_text('#!/bin/sh\nfor word in "$@"; do echo "[$word]"; done\nexit 3\n')
+    stand_in.chmod(0o755)
+    given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()} | inputs
+    step = ACTION["runs"]["steps"][2]
+    assert step["shell"] == "python"
+    env = {
+        name: given[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        for name, value in step["env"].items()
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", step["run"]],
+        env={**env, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 3  # fusion-run's exit code is the step's
+    assert done.stdout.splitlines() == [f"[{word}]" for word in argv]
+
+
+@pytest.mark.slow
+def test_the_github_workflow_example_is_a_valid_workflow_that_uses_the_action() -> None:
     result = check_jsonschema(
         "--builtin-schema", "vendor.github-workflows", "examples/ci/github-workflow.yml"
     )
     assert result.returncode == 0, result.stdout + result.stderr
     workflow: dict[str, Any] = yaml.safe_load((EXAMPLES / "ci" / "github-workflow.yml").read_text())
-    commands = [
-        s["run"]
+    [step] = [
+        s
         for s in workflow["jobs"]["run-plan"]["steps"]
-        if s.get("run", "").startswith("fusion-run ")
+        if s.get("uses", "").startswith("your-org/fusion-run@")
     ]
-    assert commands == [
-        "fusion-run plans/nightly.yaml --validate",
-        "fusion-run plans/nightly.yaml --report fusion-run-report.json --junit fusion-run.xml",
-    ]
-    for command in commands:  # every option it uses exists
-        options = [word for word in shlex.split(command) if word.startswith("--")]
-        help_text = invoke("--help").stdout
-        assert all(option in help_text for option in options)
+    assert set(step["with"]) <= set(ACTION["inputs"])
+    assert step["with"]["plan"] == "plans/nightly.yaml"
+    assert set(step["env"]) == {"FUSION_URL", "FUSION_USER", "FUSION_PASSWORD"}
+    options = [word for word in shlex.split(step["with"]["args"]) if word.startswith("--")]
+    help_text = invoke("--help").stdout
+    assert all(option in help_text for option in options)
+    readme = (ROOT / "README.md").read_text()
+    in_ci = readme[readme.index("## In CI") : readme.index("### pre-commit")]
+    assert "uses: your-org/fusion-run@v0.1.0" in in_ci
 
 
 def test_pre_commit_hook() -> None:

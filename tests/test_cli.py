@@ -233,3 +233,31 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "execute", interrupted)
     result = invoke(str(EXAMPLES / "quickstart.yaml"), "--dry-run")
     assert (result.exit_code, result.stderr) == (130, "fusion-run: interrupted\n")
+
+
+def test_heartbeat_takes_a_duration(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float] = []
+
+    def captured(options: object, **_: object) -> int:
+        seen.append(options.heartbeat)  # type: ignore[attr-defined]
+        return 0
+
+    monkeypatch.setattr(cli, "execute", captured)
+    plan = str(EXAMPLES / "quickstart.yaml")
+    for given in ([], ["--heartbeat", "90s"], ["--heartbeat", "0"], ["--heartbeat", "120"]):
+        assert invoke(plan, *given).exit_code == 0
+    assert seen == [300.0, 90.0, 0.0, 120.0]
+    wrong = invoke(plan, "--heartbeat", "soon")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --heartbeat: expected a duration such as 5m, 90s or 0, got 'soon'"
+    )
+    help_text = " ".join(invoke("--help").stdout.split())
+    assert (
+        "--heartbeat DURATION Where there is no live line (CI logs), print a line per active "
+        "run this often, with Fusion's state and counters; 0 turns it off. [default: 5m]"
+    ) in help_text
+    assert (
+        "--verbose Also print each request to Fusion and its answer, and each run's final "
+        "status as Fusion returned it."
+    ) in help_text

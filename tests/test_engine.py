@@ -23,8 +23,8 @@ from runner.events import (
     WaitingForOther,
 )
 from runner.outcomes import Outcome, PlanOutcome
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
-from tests.helpers.engine import Recorder, Result, jobs, plan_of, run, runs
+from runner.scenario import Fault, FaultTarget, RunScript, Scenario
+from tests.helpers.engine import Recorder, Result, jobs, plan_of, random_plan, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 
 # --- the basic shapes -----------------------------------------------------------------------------
@@ -499,47 +499,13 @@ def test_preflight_goes_on_when_configurations_may_not_be_read() -> None:
 # --- many plans -----------------------------------------------------------------------------------
 
 
-TRANSIENT_ANSWERS: list[int | str] = [503, "reset"]
-
-
 @pytest.mark.parametrize("seed", range(150))
 def test_random_plans_keep_every_promise(seed: int) -> None:
     """Random DAGs, run_ifs, outcomes and faults: every step ends once, with a reason unless it
     succeeded, no attempt starts twice, and the verdict follows the steps."""
     rng = random.Random(seed)
-    names = [f"s{i}" for i in range(rng.randint(1, 12))]
-    rules = ["all_success"] * 4 + [
-        "all_done",
-        "at_least_one_success",
-        "none_failed",
-        "at_least_one_failed",
-        "all_failed",
-    ]
-    steps, scripts = [], {}
-    for index, name in enumerate(names):
-        upstream = rng.sample(names[:index], k=min(index, rng.randint(0, 2)))
-        steps.append(
-            step(
-                name,
-                *upstream,
-                run_if=rng.choice(rules),
-                retries=rng.choice([0, 0, 1]),
-                retry_delay=5,
-                allow_failure=rng.random() < 0.2,
-                timeout=rng.choice([7200, 30]),
-            )
-        )
-        states = [rng.choice(["finished", "finished", "error", "skipped"]) for _ in range(2)]
-        faults = (
-            (Fault(on=FaultTarget.STATUS, answer=rng.choice(TRANSIENT_ANSWERS), times=2, after=1),)
-            if rng.random() < 0.3
-            else ()
-        )
-        scripts[name] = JobScript(
-            runs=tuple(RunScript(duration=rng.uniform(0.5, 60), state=s) for s in states),
-            faults=faults,
-        )
-    result = run(steps, Scenario(jobs=scripts), max_parallel=rng.randint(1, 4))
+    steps, scenario = random_plan(rng)
+    result = run(steps, scenario, max_parallel=rng.randint(1, 4))
     report = result.report
     assert report["outcome"] in ("succeeded", "failed")
     for entry in report["steps"]:

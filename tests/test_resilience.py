@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 
 from runner.client import FusionClient
-from runner.emulator.model import EmulatedFusion
+from runner.emulator.model import EmulatedFusion, Reply
 from runner.emulator.server import Emulator
 from runner.engine import Engine
 from runner.loader import load_plan, load_scenario
@@ -37,20 +38,6 @@ def fusion_run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    scenario = Scenario(
-        jobs={
-            "crawl": JobScript(runs=(RunScript(duration=0.3),)),
-            "train": JobScript(
-                runs=(RunScript(duration=0.3, state="error", error="out of memory"),)
-            ),
-        }
-    )
-    with Emulator(EmulatedFusion(scenario), access=full_access()) as running:
-        yield running
-
-
 def secret_forms() -> list[str]:
     pair = f"{CREDENTIALS['FUSION_USER']}:{CREDENTIALS['FUSION_PASSWORD']}".encode()
     forms = [value for name, value in CREDENTIALS.items() if name != "FUSION_USER"]
@@ -61,20 +48,83 @@ def secret_forms() -> list[str]:
     return forms
 
 
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """Fusion as a careless proxy: a failed run's error quotes every credential in the
+    environment, and the first status reads answer 503 with a body that quotes the tokens and
+    session cookies Fusion handed out; both in colour."""
+    echo = "\x1b[31mrefused\x1b[0m " + " ".join(secret_forms())
+    scenario = Scenario(
+        jobs={
+            "crawl": JobScript(runs=(RunScript(duration=0.3, result={"echo": echo}),)),
+            "train": JobScript(runs=(RunScript(duration=0.3, state="error", error=echo),)),
+        }
+    )
+    with Emulator(EmulatedFusion(scenario), access=full_access()) as running:
+        model, status, reads = running.model, running.model.status, [0]
+
+        def status_echoing(job_id: str) -> Any:
+            reads[0] += 1
+            if reads[0] <= 2:
+                handed_out = " ".join([*running.tokens, *running.sessions, *secret_forms()[:1]])
+                raise Reply(503, {"message": f"\x1b[33mbusy\x1b[0m; you sent {handed_out}"})
+            return status(job_id)
+
+        model.status = status_echoing  # type: ignore[method-assign]
+        yield running
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("auth", ["basic", "session", "api-key", "bearer"])
-@pytest.mark.parametrize("steps", ["[crawl]", "[crawl, train]"], ids=["succeeds", "fails"])
+@pytest.mark.parametrize("auth", ["basic", "session", "oauth2", "api-key", "bearer"])
+@pytest.mark.parametrize("case", ["succeeds", "fails", "report-unwritable"])
 def test_no_credential_is_ever_shown_or_written(
-    emulator: Emulator, write_plan: WritePlan, auth: str, steps: str
+    emulator: Emulator, write_plan: WritePlan, monkeypatch: pytest.MonkeyPatch, auth: str, case: str
 ) -> None:
+    """Every output, with Fusion echoing every secret it was sent or handed out: the console with
+    --verbose, the report, JUnit, the GitHub summary and annotations, and the final report that
+    goes to stderr when it cannot be written."""
+    steps, code = {
+        "succeeds": ("[crawl]", 0),
+        "fails": ("[crawl, train]", 1),
+        "report-unwritable": ("[crawl, train]", 3),
+    }[case]
     plan = write_plan(f"version: 1\nfusion:\n  auth: {auth}\nsteps: {steps}\n")
-    code, out, err = fusion_run(plan, "--url", emulator.url, "-v", env=CREDENTIALS)
-    assert code == (0 if steps == "[crawl]" else 1), err
-    assert "GET " in err  # verbose: every request is shown
-    written = Path("fusion-run-report.json").read_text()
-    for text in (out, err, written):
-        for secret in secret_forms():
-            assert secret not in text
+    if code == 3:
+        from runner import report as reports  # noqa: PLC0415
+
+        real = reports.write_atomically
+
+        def full_at_the_end(path: str, data: dict[str, Any]) -> None:
+            if data["outcome"] != "running":
+                raise OSError(28, "No space left on device")
+            real(path, data)
+
+        monkeypatch.setattr(reports, "write_atomically", full_at_the_end)
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
+    env = {**CREDENTIALS, **github}
+    result = invoke(plan, "--url", emulator.url, "-v", "--junit", "junit.xml", env=env)
+    assert result.exit_code == code, result.stderr
+    assert "GET " in result.stderr  # verbose: every request is shown
+    assert "Fusion's final status of run " in result.stderr  # and what expect sees
+    assert "busy; you sent ***" in result.stderr
+    outputs = {
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "report": Path("fusion-run-report.json").read_text(),
+        "junit": Path("junit.xml").read_text(),
+        "summary": Path("summary.md").read_text(),
+    }
+    if code:
+        assert "refused " + " ".join(["***"] * len(secret_forms())) in outputs["junit"]
+    if code == 3:
+        assert '"outcome": "failed"' in result.stderr  # the final report, printed
+    handed_out = [*emulator.tokens, *emulator.sessions]
+    assert bool(handed_out) == (auth in ("session", "oauth2"))
+    for name, text in outputs.items():
+        for secret in [*secret_forms(), *handed_out]:
+            assert secret[:8] not in text, (name, secret)  # not even cut short
+        if name != "report":  # JSON escapes them; text outputs drop them
+            assert "\x1b" not in text, name
 
 
 @pytest.mark.slow
@@ -92,6 +142,34 @@ def test_refused_credentials_mid_plan_exit_3_without_showing_them(
     for text in (err, Path("fusion-run-report.json").read_text()):
         assert "Wr0ng-but-also-secret" not in text
         assert base64.b64encode(b"fusion-admin:Wr0ng-but-also-secret").decode() not in text
+
+
+@pytest.mark.slow
+def test_an_error_line_that_quotes_the_credentials_masks_them(
+    emulator: Emulator, write_plan: WritePlan
+) -> None:
+    """Fusion refuses the credentials in words that quote them: the one line fusion-run prints
+    on stderr, the report and JUnit mask them."""
+    password = CREDENTIALS["FUSION_PASSWORD"]
+    pair = base64.b64encode(f"{CREDENTIALS['FUSION_USER']}:{password}".encode()).decode()
+
+    def refusing(job_id: str) -> Any:
+        raise Reply(401, {"message": f"Basic {pair} ({password}) may not read {job_id}"})
+
+    emulator.model.configuration = refusing  # type: ignore[method-assign]
+    plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
+    code, _, err = fusion_run(plan, "--url", emulator.url, "--junit", "j.xml", env=CREDENTIALS)
+    assert code == 3
+    refused = (
+        f"GET {emulator.url}/api/spark/configurations/crawl: "
+        "401 Unauthorized: Basic *** (***) may not read crawl"
+    )
+    assert err.splitlines()[-1] == f"fusion-run: {refused}"
+    report = read_report()
+    assert report["error"] == refused
+    failure = ET.parse("j.xml").getroot().find(".//testcase[@classname='fusion-run']/failure")
+    assert failure is not None
+    assert failure.get("message") == f"exit 3: {refused}; step 'crawl' did not run"
 
 
 STATUS_FAULTS: list[int | str] = [429, 502, 503, 504, "reset"]

@@ -81,3 +81,58 @@ def test_reasons_and_warnings_read_back_as_their_words() -> None:
     back = PlanResult.from_dict(report)
     assert back.steps[0].reason == Carried(text="not started: the step's timeout of 1m passed")
     assert back.to_dict() == report
+
+
+def test_each_attempt_keeps_what_fusion_reported_for_trends_and_expect() -> None:
+    """A Spark run's `result` and a Jobs API run's `extra` counters, as Fusion gave them when the
+    run ended: what `expect` reads, kept per attempt."""
+    scenario = Scenario(
+        jobs={
+            "datasource:web": JobScript(
+                runs=(RunScript(duration=5, result={"counter.input": 12, "counter.output": 11}),)
+            ),
+            "train": JobScript(
+                runs=(
+                    RunScript(duration=5, state="error", error="OOM"),
+                    RunScript(duration=5, result={"docsWritten": 42}),
+                )
+            ),
+        }
+    )
+    steps = [
+        step("crawl", job="datasource:web", states=("success",)),
+        step("train", retries=1, retry_delay=1, expect=("result.docsWritten > `0`",)),
+    ]
+    result = run(steps, scenario)
+    crawl, train = result.step("crawl"), result.step("train")
+    assert [a["result"] for a in crawl["attempts"]] == [{"counter.input": 12, "counter.output": 11}]
+    first, second = train["attempts"]
+    assert first["result"] == {
+        "jobConfigId": "train",
+        "jobRunId": first["run_id"],
+        "exception": {
+            "jobRunId": first["run_id"],
+            "httpStatusCode": 500,
+            "httpStatusMessage": "Internal Server Error",
+            "error": "Internal Server Error",
+            "message": "OOM",
+            "details": "OOM",
+        },
+    }
+    assert second["result"] == {
+        "jobConfigId": "train",
+        "jobRunId": second["run_id"],
+        "docsWritten": 42,
+    }
+    assert second["criteria"][-1]["actual"] is True
+
+
+def test_a_format_2_report_written_before_attempts_kept_results_still_reads() -> None:
+    report = run([step("a")], Scenario()).report
+    for entry in report["steps"]:
+        for attempt in entry["attempts"]:
+            del attempt["result"]
+    earlier = valid(report)  # the field is optional in the schema
+    attempt = PlanResult.from_dict(earlier).steps[0].attempts[0]
+    assert attempt.result is None
+    assert attempt.to_dict()["result"] is None

@@ -60,7 +60,6 @@ from runner.reasons import (
     Interrupted,
     LostContact,
     MayBeRunning,
-    NotSelected,
     NotStarted,
     PlanTimeout,
     Reason,
@@ -247,7 +246,14 @@ class Engine:
     def _active_runs(self) -> tuple[ActiveRun, ...]:
         now = self.clock.monotonic()
         return tuple(
-            ActiveRun(step=state.step.name, phase=state.phase.value, age=now - state.data.started)
+            ActiveRun(
+                step=state.step.name,
+                phase=state.phase.value,
+                age=now - state.data.started,
+                run_id=state.data.label,
+                state=state.data.last_state,
+                counters=state.data.counters,
+            )
             for state in self.active.values()
             if state.active and isinstance(state.data, Following) and state.data.label
         )
@@ -364,6 +370,7 @@ class Engine:
         """Start nothing more: cancel the runs going (their outcome `active` once Fusion confirms)
         and end every other step with `pending`. A step looking for the run of a lost start goes
         on looking, and cancels the run if it finds one."""
+        self.result.stopped = self.result.stopped or cause
         for name in self.scheduler.stop():
             self.scheduler.skip(name, pending)
             self._close(self.states[name], pending, NotStarted(cause=cause))
@@ -416,6 +423,7 @@ class Engine:
 
     def _stop_following(self, cause: Cause) -> None:
         """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
+        self.result.stopped = self.result.stopped or cause
         for state in self.active.values():
             result, data = state.result, state.data
             if isinstance(data, Following | PickingUp) and state.active:
@@ -446,21 +454,11 @@ class Engine:
         result.ended_at = self.clock.wall()
         if self.interrupted:
             result.outcome = PlanOutcome.INTERRUPTED
-        elif result.error is not None or any(_fails_the_plan(s) for s in result.steps):
+        elif result.error is not None or any(s.fails_the_plan for s in result.steps):
             result.outcome = PlanOutcome.FAILED
         else:
             result.outcome = PlanOutcome.SUCCEEDED
         self.emit(PlanEnded(outcome=result.outcome))
-
-
-def _fails_the_plan(step: StepResult) -> bool:
-    """Not allowed to fail, and ended other than succeeded, skipped by run_if or not selected,
-    or left with a run that may still be going."""
-    if step.allow_failure or step.skipped_by_run_if or step.outcome is Outcome.SUCCEEDED:
-        return False
-    if isinstance(step.reason, NotSelected):
-        return False
-    return step.outcome is not None or step.started
 
 
 def _run_of(state: StepState) -> str | None:

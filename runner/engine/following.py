@@ -26,7 +26,14 @@ from runner.engine.context import (
     phase_data,
 )
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
-from runner.events import CancelFailed, Cancelling, Retrying, RunIdentified, StateChanged
+from runner.events import (
+    CancelFailed,
+    Cancelling,
+    FinalStatus,
+    Retrying,
+    RunIdentified,
+    StateChanged,
+)
 from runner.fusion import FusionError
 from runner.judge import judge
 from runner.outcomes import AttemptOutcome, Outcome
@@ -126,7 +133,7 @@ def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | No
             return None
         status = record
     data.stale = 0
-    attempt.state = status.state
+    attempt.state, data.counters = status.state, status.counters
     if status.state != data.last_state:
         data.last_state = status.state
         if not status.terminal:
@@ -209,6 +216,8 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     attempt.started_at = status.started or wall - timedelta(seconds=observed)
     attempt.ended_at = status.ended or wall
     attempt.error = status.message
+    attempt.result = status.reported
+    ctx.emit(FinalStatus(step=s.step.name, run_id=data.label, status=status.raw))
     order = data.cancel
     ended_on_its_own = (
         order is not None and order.outcome is Outcome.CANCELLED and status.state not in CANCELLED

@@ -169,6 +169,7 @@ class Following:
     expected: float | None = None
     stale: int = 0  # consecutive reads that showed another run
     last_state: str | None = None
+    counters: tuple[tuple[str, int | float], ...] = ()  # what the last status read showed
     cancel: CancelOrder | None = None  # set in CANCEL
 
 

@@ -263,6 +263,7 @@ def take(
         before=before,
         expected=before.expected,
         last_state=status.state,
+        counters=status.counters,
     )
     if picked_up:
         label = status.label or attempt.run_keys[0]

@@ -9,16 +9,16 @@ from typing import Any
 
 from runner import wording
 from runner.emulator.adapter import ModelFusion
-from runner.emulator.model import EmulatedFusion
+from runner.emulator.model import EmulatedFusion, Reply
 from runner.engine import Engine
 from runner.events import Event
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, FusionSettings, Plan, Step
 from runner.report import Journal
-from runner.reporting import Reporters
+from runner.reporting import Reporter, Reporters
 from runner.result import PlanResult
-from runner.scenario import JobScript, RunScript, Scenario
-from tests.helpers.fakes import EPOCH, FakeClock
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.reports import valid
 
 
@@ -93,9 +93,11 @@ def run(
     before: Callable[[EmulatedFusion, FakeClock], None] | None = None,
     interrupts: Callable[[float], int] | None = None,
     selected: Iterable[str] | None = None,
+    reporter: Reporter | None = None,
     **settings: Any,
 ) -> Result:
-    """Run `steps` against the emulator's model; every report the journal writes is checked."""
+    """Run `steps` against the emulator's model; every report the journal writes is checked.
+    `reporter` (a console, say) gets the events too."""
     clock = FakeClock()
     model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
     if before:
@@ -108,13 +110,74 @@ def run(
         clock,
         url="http://emulated",
         rng=random.Random(7),
-        reporter=Reporters(recorder, Journal(lambda report: reports.append(valid(report)))),
+        reporter=Reporters(
+            recorder,
+            Journal(lambda report: reports.append(valid(report))),
+            *([reporter] if reporter else []),
+        ),
         interrupts=(lambda: interrupts(clock.now)) if interrupts else (lambda: 0),
         selected=None if selected is None else frozenset(selected),
     )
     engine.preflight()
     outcome = engine.execute()
     return Result(engine, model, clock, outcome, recorder.events, reports)
+
+
+TRANSIENT_ANSWERS: list[int | str] = [503, "reset"]
+RUN_IFS = ["all_success"] * 4 + [
+    "all_done",
+    "at_least_one_success",
+    "none_failed",
+    "at_least_one_failed",
+    "all_failed",
+]
+
+
+def random_plan(rng: random.Random, *, size: int = 12) -> tuple[list[Step], Scenario]:
+    """A random DAG of up to `size` steps: run_ifs, retries, allowed failures, step timeouts,
+    runs that finish, fail or are skipped, and transient faults on status reads."""
+    names = [f"s{i}" for i in range(rng.randint(1, size))]
+    steps, scripts = [], {}
+    for index, name in enumerate(names):
+        upstream = rng.sample(names[:index], k=min(index, rng.randint(0, 2)))
+        steps.append(
+            step(
+                name,
+                *upstream,
+                run_if=rng.choice(RUN_IFS),
+                retries=rng.choice([0, 0, 1]),
+                retry_delay=5,
+                allow_failure=rng.random() < 0.2,
+                timeout=rng.choice([7200, 30]),
+            )
+        )
+        states = [rng.choice(["finished", "finished", "error", "skipped"]) for _ in range(2)]
+        faults = (
+            (Fault(on=FaultTarget.STATUS, answer=rng.choice(TRANSIENT_ANSWERS), times=2, after=1),)
+            if rng.random() < 0.3
+            else ()
+        )
+        scripts[name] = JobScript(
+            runs=tuple(RunScript(duration=rng.uniform(0.5, 60), state=s) for s in states),
+            faults=faults,
+        )
+    return steps, Scenario(jobs=scripts)
+
+
+def revoke_after(seconds: float) -> Callable[[EmulatedFusion, FakeClock], None]:
+    """A `before` hook: Fusion refuses the credentials on status reads after `seconds`."""
+
+    def before(model: EmulatedFusion, clock: FakeClock) -> None:
+        real = model.status
+
+        def status(job_id: str) -> Any:
+            if clock.now > seconds:
+                raise Reply(401, {"error": "unauthorized"})
+            return real(job_id)
+
+        model.status = status  # type: ignore[method-assign]
+
+    return before
 
 
 def jobs(**scripts: JobScript) -> Scenario:

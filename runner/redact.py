@@ -1,0 +1,146 @@
+"""What every output passes through on its way out: known credentials masked, terminal codes gone.
+
+The console, the JSON report, JUnit, the GitHub summary and annotations, the final report printed
+on stderr and the CLI's error lines each hand their words to one `Redactor` before they leave.
+It masks every credential fusion-run knows (the environment's FUSION_PASSWORD, FUSION_API_KEY and
+FUSION_TOKEN, and what the client obtained: `runner.auth.Credentials.values`), in each form it can
+take on the way back from Fusion: as is, in Basic's base64, URL-encoded, JSON-escaped. Fusion
+echoes request details in its error bodies, so a secret can arrive inside any message.
+
+In text (`text`), it also removes ANSI escape sequences and control characters other than newline
+and tab: a colour code in a Fusion error would make JUnit's XML unparseable and would recolour CI
+logs. JSON data (`data`) keeps them, escaped by the JSON encoder, and only has credentials masked.
+FUSION_USER is a name, not a secret: it is masked only as part of `user:password`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+SECRET_VARIABLES = ("FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN")
+
+# CSI (colours, cursor moves), OSC (titles, links) and the other escapes, 7- and 8-bit.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?"
+)
+# C0 but newline and tab, DEL, C1, lone surrogates and the two non-characters XML refuses.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+T = TypeVar("T")
+
+
+def strip_controls(text: str) -> str:
+    r"""`text` without ANSI escape sequences and control characters (newline and tab stay).
+
+    >>> strip_controls("\x1b[31mOOM\x1b[0m at\r line 3\x07\n")
+    'OOM at line 3\n'
+    """
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def forms(secret: str) -> set[str]:
+    """The spellings of `secret` an output may carry: as is, base64, URL-encoded, JSON-escaped."""
+    spelled = {
+        secret,
+        base64.b64encode(secret.encode()).decode(),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    return {form for form in spelled if form.strip()}
+
+
+def environment_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The credentials in `environ`, and Basic's `user:password` pair when both are set."""
+    found = [environ[name] for name in SECRET_VARIABLES if environ.get(name, "").strip()]
+    user, password = environ.get("FUSION_USER"), environ.get("FUSION_PASSWORD")
+    if user and password:
+        found.append(f"{user}:{password}")
+    return found
+
+
+class Redactor:
+    """Masks known secrets: those given, and those `watch`ed sources hold at the time of use."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.sources: list[Callable[[], Iterable[str]]] = []
+        self._known = {secret for secret in secrets if secret.strip()}  # a renewed token stays
+        self._pattern: re.Pattern[str] | None = None
+        self._stale = True
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Redactor:
+        return cls(environment_secrets(environ))
+
+    def watch(self, source: Callable[[], Iterable[str]]) -> None:
+        """Also mask what `source` returns, read again at each use (tokens obtained later)."""
+        self.sources.append(source)
+
+    def text(self, value: str) -> str:
+        """`value` for a line, XML or Markdown: no terminal codes, no control characters, no
+        secrets."""
+        return _masked(strip_controls(value), self._current())
+
+    def data(self, value: T, *, text: bool = False) -> T:
+        """JSON-like `value` with every string masked (and, with `text`, cleaned as `text`)."""
+        pattern = self._current()
+        if not text and pattern is None:
+            return value
+        clean: Callable[[str], str] = (
+            (lambda string: _masked(strip_controls(string), pattern))
+            if text
+            else (lambda string: _masked(string, pattern))
+        )
+        walked: T = _walk(value, clean)
+        return walked
+
+    def _current(self) -> re.Pattern[str] | None:
+        for source in self.sources:
+            for secret in source():
+                if secret.strip() and secret not in self._known:
+                    self._known.add(secret)
+                    self._stale = True
+        if self._stale:
+            self._stale = False
+            spelled = {form for secret in self._known for form in forms(secret)}
+            longest_first = sorted(spelled, key=lambda form: (-len(form), form))
+            alternatives = [re.escape(form) for form in longest_first]
+            # A message cut short (`…`) in the middle of a secret still holds its beginning.
+            alternatives += [_beginning(form) + CUT for form in longest_first if len(form) > 3]
+            self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        return self._pattern
+
+
+CUT = "…"  # how fusion-run marks a message it cut short
+
+
+def _beginning(form: str) -> str:
+    """A pattern for the first 3 or more characters of `form`: `abc(?:d(?:e)?)?`."""
+    pattern = ""
+    for char in reversed(form[3:]):
+        pattern = f"(?:{re.escape(char)}{pattern})?"
+    return re.escape(form[:3]) + pattern
+
+
+def _masked(value: str, pattern: re.Pattern[str] | None) -> str:
+    if pattern is None:
+        return value
+    return pattern.sub(lambda m: MASK + CUT if m.group().endswith(CUT) else MASK, value)
+
+
+def _walk(value: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(str(key)): _walk(item, clean) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(item, clean) for item in value]
+    return value

@@ -1,0 +1,60 @@
+"""How the plan ended for CI: the exit code, and why it is not 0, decided in one place.
+
+fusion-run exits with `verdict(result).code`; JUnit's plan testcase and the GitHub summary say
+`verdict(result)` in words (`runner.wording.verdict`). So what a CI reads in a test report always
+agrees with the exit code: 0 exactly when no step failed the plan and nothing around the steps went
+wrong (jobs missing, the plan's timeout, credentials refused, an interrupt, a run left going, a
+report that could not be written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner import wording
+from runner.errors import ExitCode
+from runner.outcomes import PlanOutcome
+from runner.reasons import Interrupted, JobsMissing, ReportLost, StepsFailed
+from runner.result import PlanResult
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Verdict:
+    code: ExitCode
+    causes: tuple[object, ...]  # why the code is not 0, as typed facts; empty when it is
+
+    @property
+    def succeeded(self) -> bool:
+        return self.code is ExitCode.SUCCEEDED
+
+    def words(self) -> str:
+        return wording.verdict(self.code, self.causes)
+
+
+def verdict(result: PlanResult) -> Verdict:
+    """The exit code of a finished run, and every reason it is not 0."""
+    causes: list[object] = []
+    if result.unrecorded is not None:
+        causes.append(ReportLost(error=result.unrecorded))
+    if result.error is not None:
+        causes.append(result.error)
+    if result.stopped is not None and result.stopped != result.error:
+        causes.append(result.stopped)
+    elif result.outcome is PlanOutcome.INTERRUPTED and result.error is None:
+        causes.append(Interrupted())
+    failing = tuple((step.name, step.status) for step in result.steps if step.fails_the_plan)
+    if failing:
+        causes.append(StepsFailed(steps=failing))
+    if result.unrecorded is not None:
+        code = ExitCode.FUSION
+    elif result.outcome is PlanOutcome.INTERRUPTED:
+        code = ExitCode.INTERRUPTED
+    elif isinstance(result.error, JobsMissing):
+        code = ExitCode.INVALID
+    elif result.error is not None:
+        code = ExitCode.FUSION
+    elif result.outcome is not PlanOutcome.SUCCEEDED or failing:
+        code = ExitCode.PLAN_FAILED
+    else:
+        code = ExitCode.SUCCEEDED
+    return Verdict(code=code, causes=tuple(causes) if code else ())

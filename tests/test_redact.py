@@ -1,0 +1,187 @@
+"""Every output boundary masks known credentials and drops terminal codes: the one module that does
+it, then every output of a plan whose Fusion echoes secrets in its error bodies, on a fake clock.
+(`tests/test_resilience.py` sweeps the same over HTTP, for each kind of auth.)"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from runner.console import Console
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion, Reply
+from runner.engine import Engine
+from runner.github import GitHubActions
+from runner.junit import JUnitFile
+from runner.redact import MASK, Redactor, forms, strip_controls
+from runner.report import Journal
+from runner.reporting import Reporters
+from runner.scenario import JobScript, RunScript, Scenario
+from tests.helpers.engine import plan_of
+from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock, step
+from tests.helpers.reports import valid
+
+PASSWORD, API_KEY, TOKEN = (
+    CREDENTIALS[name] for name in ("FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN")
+)
+PAIR = base64.b64encode(f"{CREDENTIALS['FUSION_USER']}:{PASSWORD}".encode()).decode()
+OBTAINED = "oauth2-t0ken-fusion-handed-out"  # a token the client got from Fusion
+
+
+def test_terminal_codes_and_control_characters_are_stripped() -> None:
+    assert strip_controls(
+        "\x1b[1;31mred\x1b[0m \x1b]8;;http://x\x07link\x1b]8;;\x07 \x9b2Jc1\x85 bell\x07 "
+        "cr\r nul\x00 \ud800lone \ufffe\n\ttab"
+    ) == ("red link c1 bell cr nul lone \n\ttab")
+
+
+def test_each_spelling_of_a_secret_is_masked() -> None:
+    secret = 'p@ss "w/rd"\\é'
+    assert forms(secret) == {
+        secret,
+        base64.b64encode(secret.encode()).decode(),
+        "p%40ss%20%22w%2Frd%22%5C%C3%A9",
+        "p%40ss+%22w%2Frd%22%5C%C3%A9",
+        'p@ss \\"w/rd\\"\\\\\\u00e9',
+        'p@ss \\"w/rd\\"\\\\é',
+    }
+    redact = Redactor([secret])
+    assert redact.text(f"a {json.dumps(secret)} b {secret} c") == f'a "{MASK}" b {MASK} c'
+
+
+def test_the_environment_credentials_are_masked_but_not_the_user_name() -> None:
+    redact = Redactor.from_environ({**CREDENTIALS, "FUSION_URL": "http://fusion"})
+    line = (
+        f"user {CREDENTIALS['FUSION_USER']}: {PASSWORD} {API_KEY} Bearer {TOKEN} Basic {PAIR} "
+        f"at http://fusion"
+    )
+    assert redact.text(line) == (
+        f"user {CREDENTIALS['FUSION_USER']}: *** *** Bearer *** Basic *** at http://fusion"
+    )
+    assert Redactor.from_environ({"FUSION_PASSWORD": " "}).text("a b") == "a b"
+
+
+def test_tokens_obtained_later_are_masked_and_stay_masked_once_renewed() -> None:
+    held = ["first-token-of-the-day"]
+    redact = Redactor()
+    redact.watch(lambda: held)
+    assert redact.text("Bearer first-token-of-the-day") == "Bearer ***"
+    held[:] = ["second-token-of-the-day"]
+    assert redact.text("first-token-of-the-day, second-token-of-the-day") == "***, ***"
+
+
+def test_json_data_keeps_its_shape_and_its_control_characters() -> None:
+    redact = Redactor([PASSWORD])
+    data = {"a": [f"x{PASSWORD}", 1, None, {PASSWORD: "\x1b[31m"}], "b": (True,)}
+    assert redact.data(data) == {"a": ["x***", 1, None, {"***": "\x1b[31m"}], "b": [True]}
+    assert redact.data(data, text=True)["a"][3] == {"***": ""}
+    assert Redactor().data(data) is data  # nothing to mask: nothing copied
+
+
+# --- a plan whose Fusion echoes every secret it was sent ------------------------------------------
+
+
+ECHO = f"\x1b[31mdenied\x1b[0m for {PASSWORD} key={API_KEY} Bearer {OBTAINED} Basic {PAIR}"
+MASKED = "\x1b[31mdenied\x1b[0m for *** key=*** Bearer *** Basic ***"  # in JSON, codes stay
+SHOWN = "denied for *** key=*** Bearer *** Basic ***"  # in text
+
+
+def echoing_fusion(clock: FakeClock) -> EmulatedFusion:
+    """Fusion as a careless proxy: its error bodies quote the request's credentials, in colour."""
+    echo = ECHO
+    scenario = Scenario(
+        jobs={
+            "crawl": JobScript(
+                runs=(RunScript(duration=400, result={"docsWritten": 3, "note": f"t={TOKEN}"}),)
+            ),
+            "train": JobScript(runs=(RunScript(duration=5, state="error", error=echo),)),
+            "publish": JobScript(),
+        }
+    )
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+    status, start = model.status, model.start
+    reads = {"crawl": 0}
+
+    def status_echoing(job_id: str) -> Any:
+        if job_id == "crawl" and reads["crawl"] < 2:  # two 500s, ridden out: a warning line
+            reads["crawl"] += 1
+            raise Reply(500, {"message": echo})
+        return status(job_id)
+
+    def start_refused(job_id: str) -> Any:
+        if job_id == "publish":
+            raise Reply(400, {"message": echo, "details": "no"})
+        return start(job_id)
+
+    model.status = status_echoing  # type: ignore[method-assign]
+    model.start = start_refused  # type: ignore[method-assign]
+    return model
+
+
+def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
+    clock = FakeClock()
+    redact = Redactor.from_environ(CREDENTIALS)
+    redact.watch(lambda: [OBTAINED])
+    stderr, stdout, reports = io.StringIO(), list[str](), list[str]()
+    summary = tmp_path / "summary.md"
+    plan = plan_of([step("crawl"), step("train", allow_failure=True), step("publish", "crawl")])
+    console = Console(stderr, live=False, verbose=True, heartbeat=60, redact=redact)
+    journal = Journal(lambda report: reports.append(json.dumps(valid(report))), redact=redact)
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    final = Reporters(
+        JUnitFile(str(tmp_path / "junit.xml"), redact),
+        GitHubActions(plan, environ, stdout.append, redact),
+    )
+    engine = Engine(
+        plan,
+        ModelFusion(echoing_fusion(clock)),
+        clock,
+        url="http://emulated",
+        rng=random.Random(3),
+        reporter=Reporters(journal, console),
+    )
+    engine.preflight()
+    engine.execute()
+    final.finish(engine.result)
+    console.finish(engine.result)
+    outputs = {
+        "console": stderr.getvalue(),
+        "annotations": "\n".join(stdout),
+        "report": reports[-1],
+        "every report": "\n".join(reports),
+        "junit": (tmp_path / "junit.xml").read_text(),
+        "summary": summary.read_text(),
+    }
+    for name, text in outputs.items():
+        for secret in (PASSWORD, API_KEY, TOKEN, OBTAINED, PAIR):
+            assert secret[:6] not in text, (name, secret)  # nor a secret cut short
+        if name not in ("report", "every report"):  # JSON escapes them instead
+            assert "\x1b" not in text, name
+    report = json.loads(outputs["report"])
+    crawl, train, publish = report["steps"]
+    assert train["attempts"][0]["error"] == MASKED
+    refused = "could not start job publish: POST http://emulated/api/spark/jobs/publish: "
+    assert publish["reason"] == f"{refused}400 Bad Request: {MASKED}"
+    assert crawl["attempts"][0]["result"] == {
+        "jobConfigId": "crawl",
+        "jobRunId": crawl["run_id"],
+        "docsWritten": 3,
+        "note": "t=***",
+    }
+    lines = outputs["console"].splitlines()
+    assert (
+        "   0:00 crawl: lost contact with Fusion (GET http://emulated/api/spark/jobs/crawl: "
+        f"500 Internal Server Error: {SHOWN}); trying again"
+    ) in lines
+    assert f"   1:07 crawl: still running (run {crawl['run_id']}, 1m4s)" in lines  # began at 0:03
+    said = f"   6:46 crawl: Fusion's final status of run {crawl['run_id']}: "
+    [status] = [line.removeprefix(said) for line in lines if line.startswith(said)]
+    assert json.loads(status)["result"]["note"] == "t=***"
+    assert outputs["annotations"].splitlines()[-1] == (
+        "::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step publish failed::"
+        f"{refused}400 Bad Request: {SHOWN}"
+    )

@@ -1,0 +1,224 @@
+"""The exit code and what CI reads agree: JUnit has a `failure` or an `error` exactly when
+fusion-run exits other than 0, on random plans and on every way a plan fails around its steps."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion
+from runner.engine import Engine, JobsNotFound
+from runner.errors import ExitCode
+from runner.junit import junit_xml
+from runner.reasons import InterruptedBeforeStart, JobsMissing
+from runner.result import PlanResult
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.verdict import verdict
+from tests.helpers.engine import jobs, plan_of, random_plan, revoke_after, run, runs
+from tests.helpers.fakes import EPOCH, FakeClock, step
+
+MODES = [
+    "none", "none", "plan_timeout", "fail_fast", "interrupt", "interrupt_twice",
+    "credentials", "lost_contact", "report_lost",
+]  # fmt: skip
+
+
+def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
+    """The exit code, after checking that the JUnit of `result` agrees with it in every way."""
+    judged = verdict(result)
+    root = ET.fromstring(junit_xml(result))  # parses: nothing Fusion said broke it
+    suite = root[0]
+    cases = suite.findall("testcase")
+    failures = [c for c in cases if c.find("failure") is not None]
+    errors = [c for c in cases if c.find("error") is not None]
+    assert (judged.code == 0) == (not failures and not errors)
+    plan_case, *step_cases = cases
+    assert (plan_case.get("classname"), plan_case.get("name")) == ("fusion-run", "plan test")
+    assert (plan_case.find("failure") is None) == (judged.code == 0)
+    for element in (root, suite):
+        assert element.get("failures") == str(len(failures))
+        assert element.get("errors") == str(len(errors))
+    assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
+    assert suite.get("tests") == str(len(result.steps) + 1)
+    for entry, case in zip(result.to_dict()["steps"], step_cases, strict=True):
+        kinds = [child.tag for child in case if child.tag != "system-out"]
+        if entry["outcome"] in ("running", "pending"):
+            assert kinds == ["error"]
+        elif entry["outcome"] in ("failed", "timed_out", "cancelled"):
+            assert kinds == (["skipped"] if entry["allow_failure"] else ["failure"])
+        elif entry["outcome"] in ("skipped", "not_run"):
+            assert kinds == ["skipped"]
+        else:
+            assert kinds == []
+    return judged.code, plan_case
+
+
+def failure_of(plan_case: ET.Element) -> str | None:
+    failure = plan_case.find("failure")
+    return None if failure is None else failure.get("message")
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_junit_agrees_with_the_exit_code_on_random_plans(seed: int) -> None:
+    rng = random.Random(seed)
+    steps, scenario = random_plan(rng, size=10)
+    mode = rng.choice(MODES)
+    settings: dict[str, Any] = {"max_parallel": rng.randint(1, 4)}
+    if mode == "plan_timeout":
+        settings["timeout"] = rng.randint(5, 120)
+    elif mode == "fail_fast":
+        settings["fail_fast"] = True
+    elif mode in ("interrupt", "interrupt_twice"):
+        at, times = rng.uniform(0, 90), 1 if mode == "interrupt" else 2
+        settings["interrupts"] = lambda now: times if now >= at else 0
+    elif mode == "credentials":
+        settings["before"] = revoke_after(rng.uniform(0, 90))
+    elif mode == "lost_contact":
+        victim = rng.choice(steps).job
+        forever = (Fault(on=FaultTarget.STATUS, answer=503, times=10_000, after=1),)
+        scripts = dict(scenario.jobs)
+        scripts[victim] = JobScript(runs=(RunScript(duration=3600),), faults=forever)
+        scenario = Scenario(jobs=scripts)
+    result = run(steps, scenario, **settings).engine.result
+    if mode == "report_lost":
+        result.unrecorded = "No space left on device"
+    code, plan_case = checked(result)
+    message = failure_of(plan_case)
+    assert (message is None) == (code == 0)
+    if message is not None:
+        assert message.startswith(f"exit {int(code)}: ")
+    if result.outcome.value == "interrupted":
+        assert code == ExitCode.INTERRUPTED
+    if mode == "report_lost":
+        assert code == ExitCode.FUSION
+        assert message is not None
+        assert message.startswith("exit 3: the report could not be written (No space left")
+    if result.error is not None:
+        assert code in (ExitCode.FUSION, ExitCode.INTERRUPTED)
+
+
+# --- each way a plan fails around its steps, in words ---------------------------------------------
+
+
+def test_a_failed_allowed_step_is_skipped_and_the_plan_passes() -> None:
+    scenario = jobs(a=runs(RunScript(duration=5, state="error", error="\x1b[31mOOM\x1b[0m")))
+    result = run([step("a", allow_failure=True), step("b", "a", run_if="all_done")], scenario)
+    code, plan_case = checked(result.engine.result)
+    assert (code, failure_of(plan_case)) == (ExitCode.SUCCEEDED, None)
+    skipped = ET.fromstring(junit_xml(result.engine.result)).find(".//testcase[@name='a']/skipped")
+    assert skipped is not None
+    assert skipped.get("message") == (
+        f"allowed to fail; failed: run {result.step('a')['run_id']} ended error: OOM"
+    )
+
+
+def test_jobs_missing() -> None:
+    clock = FakeClock()
+    model = EmulatedFusion(
+        Scenario(missing=frozenset({"b"})), clock=clock, epoch=EPOCH, extra_jobs=["a"]
+    )
+    engine = Engine(plan_of([step("a"), step("b", "a")]), ModelFusion(model), clock, url="u")
+    with pytest.raises(JobsNotFound) as missing:
+        engine.preflight()
+    engine.abort(JobsMissing(count=len(missing.value.steps)))  # as `execute_plan` does
+    code, plan_case = checked(engine.result)
+    assert code == ExitCode.INVALID
+    assert failure_of(plan_case) == (
+        "exit 2: 1 job(s) have no configuration in Fusion; steps 'a' did not run, 'b' did not run"
+    )
+
+
+def test_plan_timeout_while_no_run_of_ours_is_going() -> None:
+    """The only step waits for someone else's run when the plan's timeout passes: it is
+    skipped, no step has a failure, and the plan's own testcase says why fusion-run exits 1."""
+
+    def someone_started_it(model: EmulatedFusion, clock: FakeClock) -> None:
+        model.start("a")
+
+    scenario = jobs(a=runs(RunScript(duration=600)))
+    result = run([step("a")], scenario, before=someone_started_it, timeout=60)
+    code, plan_case = checked(result.engine.result)
+    assert result.outcomes() == {"a": "skipped"}
+    assert code == ExitCode.PLAN_FAILED
+    assert failure_of(plan_case) == (
+        "exit 1: the plan's timeout of 1m passed; step 'a' was skipped"
+    )
+
+
+def test_plan_timeout_with_a_run_cancelled() -> None:
+    scenario = jobs(a=runs(RunScript(duration=3600)), b=runs(RunScript(duration=10)))
+    result = run([step("a"), step("b", "a")], scenario, timeout=300)
+    code, plan_case = checked(result.engine.result)
+    assert code == ExitCode.PLAN_FAILED
+    assert failure_of(plan_case) == (
+        "exit 1: the plan's timeout of 5m passed; steps 'a' timed out, 'b' was skipped"
+    )
+
+
+def test_a_run_left_going_fails_the_plan_even_when_its_step_may_fail() -> None:
+    forever = (Fault(on=FaultTarget.STATUS, answer=503, times=10_000, after=1),)
+    scenario = jobs(a=runs(RunScript(duration=3600), faults=forever))
+    result = run([step("a", allow_failure=True)], scenario)
+    code, plan_case = checked(result.engine.result)
+    assert result.outcomes() == {"a": "running"}
+    assert code == ExitCode.PLAN_FAILED
+    assert failure_of(plan_case) == "exit 1: step 'a' may still be running in Fusion"
+
+
+def test_credentials_refused() -> None:
+    scenario = jobs(a=runs(RunScript(duration=600)), b=runs(RunScript(duration=10)))
+    result = run([step("a"), step("b", "a")], scenario, before=revoke_after(30))
+    code, plan_case = checked(result.engine.result)
+    assert code == ExitCode.FUSION
+    assert failure_of(plan_case) == (
+        "exit 3: Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: "
+        "401 Unauthorized: unauthorized; steps 'a' may still be running in Fusion, "
+        "'b' did not run"
+    )
+
+
+def test_interrupted() -> None:
+    scenario = jobs(a=runs(RunScript(duration=3600)), b=runs(RunScript(duration=10)))
+    result = run(
+        [step("a"), step("b", "a")], scenario, interrupts=lambda now: 1 if now >= 30 else 0
+    )
+    code, plan_case = checked(result.engine.result)
+    assert code == ExitCode.INTERRUPTED
+    assert failure_of(plan_case) == (
+        "exit 130: fusion-run was interrupted; steps 'a' was cancelled, 'b' did not run"
+    )
+
+
+def test_interrupted_before_anything_started() -> None:
+    clock = FakeClock()
+    model = EmulatedFusion(clock=clock, epoch=EPOCH, extra_jobs=["a"])
+    engine = Engine(plan_of([step("a", allow_failure=True)]), ModelFusion(model), clock, url="u")
+    engine.abort(InterruptedBeforeStart(), interrupted=True)  # as `execute_plan` does
+    code, plan_case = checked(engine.result)
+    assert code == ExitCode.INTERRUPTED
+    assert failure_of(plan_case) == "exit 130: interrupted before anything started"
+
+
+def test_the_report_could_not_be_written() -> None:
+    result = run([step("a")], jobs(a=runs(RunScript(duration=5)))).engine.result
+    result.unrecorded = "No space left on device"
+    code, plan_case = checked(result)
+    assert code == ExitCode.FUSION
+    assert (
+        failure_of(plan_case) == "exit 3: the report could not be written (No space left on device)"
+    )
+
+
+def test_many_failed_steps_are_counted_after_three() -> None:
+    scenario = jobs(**{n: runs(RunScript(duration=1, state="error")) for n in "abcde"})
+    result = run(
+        [step(n, *(() if n == "a" else ("a",)), run_if="all_done") for n in "abcde"], scenario
+    )
+    _, plan_case = checked(result.engine.result)
+    assert failure_of(plan_case) == (
+        "exit 1: steps 'a' failed, 'b' failed, 'c' failed (and 2 more)"
+    )
