@@ -156,26 +156,43 @@ def virtual_plain_script(dag: Dag, durations: dict[str, float]) -> float:
 
 
 def real_fusion_run(plan_path: Path) -> float:
+    """fusion-run over HTTP on the wall clock, against the emulator in a process of its own, as
+    Fusion is: on a machine of two cores, sharing one process would measure Python's lock."""
     folder = plan_path.parent
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runner",
-            "plan.yaml",
-            "--emulate",
-            "--scenario",
-            "scenario.yaml",
-            "-q",
-        ],
-        cwd=folder,
-        env=CHILD_ENV,
-        check=True,
-        capture_output=True,
-    )
+    log_path = folder / "emulator.log"
+    with log_path.open("w") as log_file:
+        emulator = subprocess.Popen(
+            [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", "scenario.yaml"],
+            cwd=folder,
+            env=CHILD_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+    try:
+        url = _served_at(log_path)
+        subprocess.run(
+            [sys.executable, "-m", "runner", plan_path.name, "--url", url, "-q"],
+            cwd=folder,
+            env=CHILD_ENV,
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        emulator.terminate()
+        emulator.wait()
     report: dict[str, Any] = json.loads((folder / "fusion-run-report.json").read_text())
     assert report["outcome"] == "succeeded", report["outcome"]
     return float(report["duration"])
+
+
+def _served_at(log_path: Path) -> str:
+    """The emulator's URL, from the line it writes once it serves."""
+    for _ in range(200):
+        first = log_path.read_text().partition("\n")[0]
+        if first.endswith("/api"):
+            return first.rsplit(" ", 1)[-1].removesuffix("/api")
+        time.sleep(0.05)
+    raise RuntimeError(f"the emulator did not start: {log_path.read_text()[:500]}")
 
 
 def real_plain_script(dag: Dag, durations: dict[str, float], poll: float) -> float:
