@@ -352,3 +352,17 @@ def main(  # noqa: PLR0917 - click passes each option by position
             clean=redact.text,
         )
     )
+
+
+def entry() -> None:
+    """The `fusion-run` command. Once it has its exit code, no signal may change it: SIGINT
+    and SIGTERM are ignored from then until the process is gone (its report is final)."""
+    import signal  # noqa: PLC0415
+
+    from runner.signals import SIGNALS  # noqa: PLC0415
+
+    try:
+        main()
+    finally:
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)

@@ -196,7 +196,9 @@ class Console:
         tally = ", ".join(
             f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
         )
-        self.write(
-            f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. "
+        where = (
             f"Report: {self.report}"
+            if result.unrecorded is None
+            else f"The report {self.report} could not be written: its final state follows"
         )
+        self.write(f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}")

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from runner import console as console_module
+from runner import wording
 from runner.console import Console, elapsed
 from runner.emulator.model import EmulatedFusion
-from runner.events import ActiveRun, InterruptReceived, Started, StateChanged, Tick
+from runner.events import ActiveRun, Cancelling, InterruptReceived, Started, StateChanged, Tick
+from runner.reasons import AlreadyRunning, Interrupted, LostContact, MayBeRunning
 from runner.scenario import JobScript, RunScript, Scenario
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import FakeClock, step
@@ -199,3 +201,17 @@ def test_verbose_prints_each_runs_final_status_as_fusion_returned_it() -> None:
         f"   0:03 train: Fusion's final status of run {run_id}: {status}",
         plain.getvalue().splitlines()[-1],
     ]
+
+
+def test_a_run_fusion_has_not_named_yet_is_its_run() -> None:
+    """A Jobs API start names no run: until Fusion shows it, lines say "its run", never
+    "run None"."""
+    cancelling = Cancelling(step="crawl", run_id=None, cause=Interrupted())
+    assert wording.line(cancelling) == "cancelling its run: fusion-run was interrupted"
+    lost = MayBeRunning(run_id=None, why=LostContact(seconds=300, error="GET x: 503"))
+    assert wording.text(lost) == (
+        "lost contact with Fusion for 5m (last error: GET x: 503); its run may still be going"
+    )
+    assert wording.text(AlreadyRunning(job="datasource:web", run_id=None)) == (
+        "job datasource:web is already running and on_running is fail"
+    )

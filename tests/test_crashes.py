@@ -10,7 +10,9 @@ the end. After every crash, and at the end:
 - no step that had succeeded on disk is ever started again;
 - every run Fusion holds for the plan is, in the final report, followed to its end, adopted or
   cancelled (no attempt left open or left running);
-- the report on disk validates against the report schema, at every point (each is a crash).
+- the report on disk validates against the report schema, at every point (each is a crash);
+- each step ends as it does when nothing crashes: a crash never changes a verdict (a cancel
+  ordered for a step's timeout is still a timeout, and retried, after the resume).
 """
 
 from __future__ import annotations
@@ -159,6 +161,11 @@ class World:
             self.clock.advance(5)  # fusion-run is dead a while; Fusion's runs go on
         return points
 
+    def outcomes(self) -> dict[str, str]:
+        report = self.disk.report()
+        assert report is not None
+        return {entry["name"]: entry["outcome"] for entry in report["steps"]}
+
     def succeeded_on_disk(self) -> set[str]:
         report = self.disk.report() or {"steps": []}
         return {s["job"] for s in report["steps"] if s["outcome"] == "succeeded"}
@@ -196,6 +203,7 @@ def explore(
     baseline.disk.path.parent.mkdir()
     total = baseline.fusion_run(None, seed=1).count
     baseline.check(final=True)
+    verdicts = baseline.outcomes()
     rng = random.Random(len(steps))
     chosen = range(total) if points is None else sorted(rng.sample(range(total), points))
     resumes = 0
@@ -211,6 +219,7 @@ def explore(
         world.check(final=False)
         world.fusion_run(None, seed=3)
         world.check(final=True)
+        assert world.outcomes() == verdicts, (k, world.disk.report())
         resumes += 2
         for job in kept:
             assert world.model.starts(job) == starts[job], (k, job)  # never started again

@@ -393,6 +393,11 @@ def test_a_full_disk_mid_run_orphans_no_run(
         monkeypatch.setattr(reports, "write_atomically", real)
         assert code == 3
         lines = err.splitlines()
+        closing = [line for line in lines if line.startswith("fusion-run: plan ")]
+        assert closing[-1].endswith(
+            f"6 succeeded, 6 not run. The report {report} could not be written: its final "
+            "state follows"
+        )  # not "Report: ...": the file there is an older one
         warned = [line for line in lines if line.startswith("fusion-run: cannot write the report")]
         assert warned == [
             f"fusion-run: cannot write the report {report}: No space left on device; the last "
@@ -553,9 +558,10 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         _scenario({"long": "{runs: [{duration: 3}]}", "after": "{runs: [{duration: 0.2}]}"})
     )
-    (tmp_path / "plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
-    args = ["plan.yaml", "--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
-    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach"]
+    # A plan whose name starts with "-" is given after "--"; the resume names it ./-plan.yaml.
+    (tmp_path / "-plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
+    args = ["--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
+    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach", "--", "-plan.yaml"]
     process, output = _started(args, tmp_path)
     try:
         process.send_signal(signal.SIGINT)
@@ -566,7 +572,7 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
         "fusion-run: detached; to follow the runs still going: "
     )
     assert shlex.split(printed) == [
-        "fusion-run", "plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
+        "fusion-run", "./-plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
         "--var", "FIRST=long", "--max-parallel", "2", "--emulate", "--scenario", "s.yaml",
         "--detach",
     ]  # fmt: skip

@@ -29,7 +29,7 @@ def main(
     """Serve an emulated Fusion Spark jobs API on 127.0.0.1 until interrupted."""
 
     def serve() -> int:
-        model = EmulatedFusion(load_scenario(scenario) if scenario else None)
+        model = EmulatedFusion(load_scenario(scenario) if scenario else None, seed=None)
         access = Access(user=user, password=password, api_key=api_key)
         emulator = Emulator(
             model, port=port, access=access, log=lambda line: click.echo(line, err=True)
