@@ -102,6 +102,10 @@ class Redactor:
         walked: T = _walk(value, clean)
         return walked
 
+    def pattern(self) -> re.Pattern[str] | None:
+        """What masks secrets now: the same object until a new secret is known."""
+        return self._current()
+
     def _current(self) -> re.Pattern[str] | None:
         for source in self.sources:
             for secret in source():

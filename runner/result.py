@@ -116,6 +116,14 @@ class Attempt:
         )
 
 
+def summary(steps: list[dict[str, Any]]) -> dict[str, int]:
+    """The report's count of steps, and of steps by outcome, from their records."""
+    counts = dict.fromkeys(STEP_OUTCOMES, 0)
+    for step in steps:
+        counts[step["outcome"]] += 1
+    return {"steps": len(steps), **counts}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CancelRecord:
     """fusion-run asked Fusion to cancel an attempt's run: the step's outcome once Fusion shows
@@ -264,11 +272,9 @@ class PlanResult:
             return None
         return (_to_ms(self.ended_at) - _to_ms(self.started_at)).total_seconds()
 
-    def to_dict(self) -> dict[str, Any]:
-        steps = [step.to_dict() for step in self.steps]
-        summary = dict.fromkeys(STEP_OUTCOMES, 0)
-        for step in steps:
-            summary[step["outcome"]] += 1
+    def to_dict(self, steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The report. `steps`: each step's record, if the caller has them already."""
+        steps = [step.to_dict() for step in self.steps] if steps is None else steps
         return {
             "report_version": REPORT_VERSION,
             "fusion_run_version": __version__,
@@ -283,7 +289,7 @@ class PlanResult:
             "started_at": _time(self.started_at),
             "ended_at": _time(self.ended_at),
             "duration": self.duration,
-            "summary": {"steps": len(steps), **summary},
+            "summary": summary(steps),
             "warnings": [_warning(w) for w in self.warnings],
             "steps": steps,
         }
