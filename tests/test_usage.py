@@ -313,6 +313,7 @@ def test_the_example_scenarios_fit_the_example_plans() -> None:
         ("nightly-recommendations.yaml", "nightly-failures.yaml"),
         ("catalog-refresh.yaml", "catalog-crawl-errors.yaml"),
         ("quickstart.yaml", "flaky-gateway.yaml"),
+        ("quickstart.yaml", "quickstart.yaml"),
     ]:
         jobs = [step.job for step in load_plan(str(EXAMPLES / plan)).steps]
         load_scenario(str(EXAMPLES / "scenarios" / scenario), jobs=jobs)
