@@ -28,9 +28,12 @@ Exit codes:
   0    the plan succeeded (with --validate: every plan is valid; with --check:
        the plan is ready)
   1    the plan failed: a step not allowed to fail ended other than succeeded
-       or skipped by run_if
-  2    invalid plan or usage
-  3    Fusion unreachable, credentials refused, or an unexpected internal error
+       or skipped by run_if, or a step's run was left going (even with
+       allow_failure); losing Fusion mid-run fails the steps it cuts off
+  2    invalid plan or usage, credentials missing from the environment, or a
+       job that Fusion does not have (found before anything starts)
+  3    Fusion out of reach before anything started, credentials refused, the
+       final report not written, or an unexpected internal error
   130  interrupted
 """
 
@@ -182,7 +185,8 @@ def _parse_heartbeat(value: str) -> float:
     "--check",
     is_flag=True,
     help="Check the plan against Fusion and start nothing: the URL, the credentials, that every "
-    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach.",
+    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach "
+    "or the credentials refused.",
 )
 @click.option(
     "--graph",
@@ -222,21 +226,26 @@ def _parse_heartbeat(value: str) -> float:
     metavar="PATH",
     help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print only warnings, the reasons of the steps that failed, and the outcome.",
+)
 @click.option(
     "--verbose",
     "-v",
     is_flag=True,
-    help="Also print each request to Fusion and its answer, and each run's final status as "
-    "Fusion returned it.",
+    help="Also print each request to Fusion with its HTTP status and how long it took, and each "
+    "run's final status as Fusion returned it.",
 )
 @click.option(
     "--heartbeat",
     default="5m",
     show_default=True,
     metavar="DURATION",
-    help="Where there is no live line (CI logs), print a line per active run this often, with "
-    "Fusion's state and counters; 0 turns it off.",
+    help="Without a terminal (CI logs), print a line for each active run at the first status "
+    "read after every DURATION of its age, with Fusion's state and counters; 0 turns it off.",
 )
 @click.option(
     "--emulate",
