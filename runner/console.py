@@ -179,14 +179,19 @@ class Console:
             for row in rows:
                 cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
                 self.write("  ".join([*cells, row[5]]).rstrip())
-        trouble = [s for s in result.steps if s.outcome in _TROUBLE and s.reason is not None]
+        trouble = [
+            s
+            for s in result.steps
+            if (s.outcome in _TROUBLE or (s.outcome is None and s.attempts))
+            and s.reason is not None
+        ]  # a run left going fails the plan too: it is said why
         if trouble or result.error is not None:
             self.write("")
         if result.error is not None:
             self.write(f"fusion-run stopped: {wording.text(result.error)}")
         for step in trouble:
             assert step.reason is not None
-            outcome = wording.outcome_words(str(step.outcome))
+            outcome = wording.step_ended(step.status)
             self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
         counts: dict[str, int] = {}
         for step in result.steps:

@@ -91,7 +91,7 @@ def execute_plan(
                     line=step.line,
                     column=step.column,
                     path=("steps", index),
-                    message=wording.missing_job(step.job, url),
+                    message=wording.missing_job(step.job, url + plan.fusion.api),
                 )
                 for index, step in missing.steps
             ]

@@ -30,6 +30,12 @@ def outcome_words(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
+def step_ended(status: str) -> str:
+    """How a step ended, for its closing line: `timed out`; `may still be running in Fusion`
+    for a step whose run was left going."""
+    return _STEP_ENDED["running"] if status == "running" else outcome_words(status)
+
+
 def run_words(run_id: str | None) -> str:
     """`run ID`; `its run` while Fusion has not named it (a Jobs API run just started)."""
     return f"run {run_id}" if run_id else "its run"
