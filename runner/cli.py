@@ -129,11 +129,11 @@ def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) ->
                 _annotate(invalid.problems, environ, redact)
             lines = invalid.problems if options.output_format == "text" else []
             for line in sort_problems([*lines, *invalid.notes]):
-                click.echo(redact.text(str(line)), err=True)
+                click.echo(redact.line(str(line)), err=True)
         else:
             used |= checked.variables
             for note in checked.notes:
-                click.echo(redact.text(str(note)), err=True)
+                click.echo(redact.line(str(note)), err=True)
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {checked.steps} step(s)", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
@@ -358,7 +358,7 @@ def main(  # noqa: PLR0917 - click passes each option by position
         guarded(
             lambda: execute(options, redact=redact),
             show_traceback=show_traceback,
-            clean=redact.text,
+            clean=redact.line,
         )
     )
 

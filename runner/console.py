@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from runner import events as ev
@@ -86,7 +87,7 @@ class Console:
             if self._drawn:
                 self.stream.write(_CLEAR)
                 self._drawn = False
-            self.stream.write(self.redact.text(line) + "\n")
+            self.stream.write(self.redact.line(line) + "\n")
             self.stream.flush()
 
     def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
@@ -110,6 +111,8 @@ class Console:
             return
         if isinstance(event, _VERBOSE) and not self.verbose:
             return
+        if isinstance(event, ev.FinalStatus):  # masked as data, before JSON escapes it again
+            event = replace(event, status=self.redact.data(event.status))
         who = f"{event.step}: " if event.step else ""
         self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
 
@@ -128,7 +131,7 @@ class Console:
         ]
         line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
         with self._lock:
-            self.stream.write(_CLEAR + self.redact.text(line)[:200])
+            self.stream.write(_CLEAR + self.redact.line(line)[:200])
             self.stream.flush()
             self._drawn = True
 
