@@ -366,6 +366,8 @@ class Engine:
     # --- Fusion's faults --------------------------------------------------------------------------
 
     def _fusion_error(self, state: StepState, now: float, error: FusionError) -> Phase:
+        """A request about the step failed. Out of contact since the pass that sent it began
+        (`now`), by the clock as it is now: a request that hung for its whole timeout counts."""
         if error.kind is ErrorKind.INTERRUPTED:  # the signal is acted on in the next pass
             return state.phase
         if error.kind is ErrorKind.CREDENTIALS:
@@ -380,12 +382,14 @@ class Engine:
             return Phase.DONE
         if contact.failures == 0:
             self.emit(ContactLost(step=state.step.name, error=str(error)))
-        if now - contact.since >= self.plan.fusion.retry_budget:
-            self._give_up(state, LostContact(seconds=now - contact.since, error=str(error)))
+        failed_at = self.clock.monotonic()
+        if failed_at - contact.since >= self.plan.fusion.retry_budget:
+            lost = LostContact(seconds=failed_at - contact.since, error=str(error))
+            self._give_up(state, lost)
             return Phase.DONE
         contact.failures += 1
         budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
-        state.due = min(now + backoff(self.rng, contact.failures, error), budget_ends)
+        state.due = min(failed_at + backoff(self.rng, contact.failures, error), budget_ends)
         data = state.data
         if state.phase is Phase.FOLLOW and isinstance(data, Following):  # a Retry-After of
             deadline = data.started + state.step.timeout  # minutes does not hold a timeout up
