@@ -376,21 +376,21 @@ def test_a_full_disk_mid_run_orphans_no_run(
     report = tmp_path / "r.json"
     from runner import report as reports  # noqa: PLC0415
 
-    written = 0
-    real = reports.write_atomically
+    full = False
+    real = reports.write_text_atomically
 
-    def full_after_the_starts(path: str, data: dict[str, Any]) -> None:
-        nonlocal written
-        if written >= 1 + 2 * 6:  # the first report, then each start's intent and run id
+    def full_once_six_runs_are_named(path: str, text: str) -> None:
+        nonlocal full
+        if full:
             raise OSError(28, "No space left on device")
-        written += 1
-        real(path, data)
+        real(path, text)
+        full = sum(bool(s["run_id"]) for s in json.loads(text)["steps"]) == 6
 
     model = EmulatedFusion(scenario)
     with Emulator(model) as emulator:
-        monkeypatch.setattr(reports, "write_atomically", full_after_the_starts)
+        monkeypatch.setattr(reports, "write_text_atomically", full_once_six_runs_are_named)
         code, _, err = fusion_run(str(plan), "--url", emulator.url, "--report", str(report), env={})
-        monkeypatch.setattr(reports, "write_atomically", real)
+        monkeypatch.setattr(reports, "write_text_atomically", real)
         assert code == 3
         lines = err.splitlines()
         closing = [line for line in lines if line.startswith("fusion-run: plan ")]
@@ -506,6 +506,7 @@ def test_sigterm_during_a_hanging_status_read_cancels_at_once(tmp_path: Path) ->
         took = time.monotonic() - signalled
     finally:
         process.kill()
+        process.wait()
     assert took < 5, f"{took:.1f}s to cancel and exit"  # was 45 s: the read's timeout
     data = read_report(tmp_path / "fusion-run-report.json")
     assert data["steps"][0]["outcome"] == "cancelled", output.rest()
@@ -518,16 +519,18 @@ def test_a_second_signal_exits_130_within_two_seconds(tmp_path: Path) -> None:
         _scenario({"long": "{runs: [{duration: 3600}], faults: [{on: cancel, answer: hang}]}"})
     )
     (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long]\n")
-    process, _ = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
+    process, output = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
     try:
         process.send_signal(signal.SIGINT)
-        time.sleep(1)  # the cancel hangs
+        output.until("cancelling run")
+        time.sleep(0.5)  # the cancel is sent, and hangs
         signalled = time.monotonic()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
         took = time.monotonic() - signalled
     finally:
         process.kill()
+        process.wait()
     assert took < 2, f"{took:.1f}s after the second signal"
     step = read_report(tmp_path / "fusion-run-report.json")["steps"][0]
     assert step["outcome"] == "running"  # never claimed cancelled: named for --resume
@@ -549,6 +552,7 @@ def test_a_burst_of_signals_still_exits_130_with_a_valid_report(tmp_path: Path) 
             assert process.wait(timeout=30) == 130
         finally:
             process.kill()
+            process.wait()
         data = read_report(tmp_path / "fusion-run-report.json")
         assert data["outcome"] == "interrupted"
 
@@ -568,6 +572,7 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 130
     finally:
         process.kill()
+        process.wait()
     printed = output.rest()[-1].removeprefix(
         "fusion-run: detached; to follow the runs still going: "
     )

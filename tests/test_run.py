@@ -176,6 +176,7 @@ def test_a_signal_cancels_active_runs_and_exits_130(
         assert process.wait(timeout=30) == 130
     finally:
         process.kill()
+        process.wait()
     rest = output.rest()
     said = " interrupted: cancelling active runs (interrupt again to stop waiting)"
     assert any(line.endswith(said) for line in rest), rest
