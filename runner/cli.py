@@ -28,7 +28,7 @@ Exit codes:
   0    the plan succeeded (with --validate: every plan is valid; with --check:
        the plan is ready)
   1    the plan failed: a step not allowed to fail ended other than succeeded
-       or skipped by run_if, or a step's run was left going (even with
+       or excluded by run_if, or a step's run was left going (even with
        allow_failure); losing Fusion mid-run fails the steps it cuts off
   2    invalid plan or usage, credentials missing from the environment, or a
        job that Fusion does not have (found before anything starts)

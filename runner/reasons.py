@@ -39,6 +39,7 @@ class InterruptedBeforeStart:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FailFast:
     step: str  # the step whose failure stopped the plan
+    skipped: bool = False  # skipped for a failure it is not allowed: StepResult.fails_the_plan
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

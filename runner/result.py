@@ -154,7 +154,9 @@ class CancelRecord:
         elif because == "interrupted":
             cause = Interrupted()
         elif because == "fail_fast" and data["step"] is not None:
-            cause = FailFast(step=data["step"])
+            skipped = FailFast(step=data["step"], skipped=True)
+            same = data["reason"] == wording.text(skipped)
+            cause = skipped if same else FailFast(step=data["step"])
         else:
             cause = Carried(text=data["reason"])
         return cls(outcome=Outcome(data["outcome"]), cause=cause)
@@ -178,7 +180,7 @@ class StepResult:
     outcome: Outcome | None = None  # None until the step ends, or when its run was left going
     reason: Reason | None = None
     started: bool = False  # came due: "running" rather than "pending" until it ends
-    skipped_by_run_if: bool = False  # runtime only: a skip that does not fail the plan
+    excused: bool = False  # runtime only: skipped, and failing nothing (see fails_the_plan)
     attempts: list[Attempt] = field(default_factory=list)
 
     @property
@@ -189,13 +191,17 @@ class StepResult:
     def fails_the_plan(self) -> bool:
         """It never ended, or its run was left going (whether or not the step may fail: nobody
         knows how the run ends), or, not allowed to fail, it ended other than succeeded or
-        skipped by run_if. A step --select or --exclude left out fails nothing: what an earlier
-        fusion-run left of it is on record, and that fusion-run's verdict said so."""
+        excused: skipped by its own run_if (a failure it handles did not happen), or skipped
+        because of an upstream failure that fails the plan already (the verdict names that one).
+        A required step skipped only because a step allowed to fail failed fails the plan: it
+        did not run, and nothing else says so. A step --select or --exclude left out fails
+        nothing: what an earlier fusion-run left of it is on record, and that fusion-run's
+        verdict said so."""
         if isinstance(self.reason, NotSelected):
             return False
         if self.outcome is None:
             return True
-        if self.allow_failure or self.skipped_by_run_if:
+        if self.allow_failure or self.excused:
             return False
         return self.outcome is not Outcome.SUCCEEDED
 

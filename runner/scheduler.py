@@ -176,6 +176,10 @@ class Scheduler:
                 queue.append(dependent)
         return skips
 
+    def failed(self, name: str) -> bool:
+        """`name` has ended, and counts as failed for the steps that depend on it."""
+        return self.classes.get(name) is _Class.FAILURE
+
     def _judge(self, step: Step) -> Skip | None:
         """None when `step` runs; else why it is skipped. Every upstream has ended."""
         classes = [self.classes[upstream] for upstream in step.depends_on]

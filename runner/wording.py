@@ -72,7 +72,7 @@ def _(_: why.InterruptedBeforeStart) -> str:
 
 @text.register
 def _(fact: why.FailFast) -> str:
-    return f"step {fact.step!r} failed and fail_fast is on"
+    return f"step {fact.step!r} {'was skipped' if fact.skipped else 'failed'} and fail_fast is on"
 
 
 @text.register
@@ -224,10 +224,20 @@ _STEP_ENDED = {
 
 @text.register
 def _(fact: why.StepsFailed) -> str:
-    shown = [f"{name!r} {_STEP_ENDED[status]}" for name, status in fact.steps[:3]]
-    more = len(fact.steps) - len(shown)
-    words = ("step " if len(fact.steps) == 1 else "steps ") + ", ".join(shown)
-    return words + (f" (and {more} more)" if more else "")
+    """The first three steps, grouped by how they ended: `steps 'a', 'b' failed, step 'c' was
+    skipped (and 2 more)`."""
+    groups: dict[str, list[str]] = {}
+    for name, status in fact.steps[:3]:
+        groups.setdefault(status, []).append(repr(name))
+    words = ", ".join(_steps_ended(names, _STEP_ENDED[status]) for status, names in groups.items())
+    more = len(fact.steps) - 3
+    return words + (f" (and {more} more)" if more > 0 else "")
+
+
+def _steps_ended(names: list[str], ended: str) -> str:
+    if len(names) == 1:
+        return f"step {names[0]} {ended}"
+    return f"steps {', '.join(names)} {ended.replace('was ', 'were ', 1)}"
 
 
 @text.register

@@ -199,12 +199,12 @@ def test_annotations_of_a_plan_that_failed_around_its_steps(tmp_path: Path) -> N
     a = result.step("a")["run_id"]
     assert printed == [
         "::error file=plan.yaml,title=fusion-run%3A plan test did not succeed::exit 3: "
-        f"{refused}; steps 'a' may still be running in Fusion, 'b' did not run",
+        f"{refused}; step 'a' may still be running in Fusion, step 'b' did not run",
         "::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step a left running::"
         f"still running in Fusion (run {a}); {refused}",
     ]
     assert summary.read_text().splitlines()[2] == (
-        f"> exit 3: {refused}; steps 'a' may still be running in Fusion, 'b' did not run"
+        f"> exit 3: {refused}; step 'a' may still be running in Fusion, step 'b' did not run"
     )
 
 
@@ -256,24 +256,29 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
     assert "  class s0 failed\n  class s1,s2 skipped\n```" in written
 
 
+FAILS = "jobs: {a: {runs: [{duration: 0.2, state: error}]}}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("scenario", "code", "failures", "message"),
+    ("scenario", "after", "code", "failures", "message"),
     [
         (
             "missing: [b]",
+            "b",
             2,
             "1",
             "exit 2: 1 job(s) have no configuration in Fusion; step 'b' did not run",
         ),
-        ("jobs: {a: {runs: [{duration: 0.2, state: error}]}}", 0, "0", None),
+        (FAILS, "{job: b, run_if: all_done}", 0, "0", None),
+        (FAILS, "b", 1, "1", "exit 1: step 'b' was skipped"),
     ],
-    ids=["jobs-missing", "allowed-failure"],
+    ids=["jobs-missing", "allowed-failure", "required-step-skipped-for-an-allowed-failure"],
 )
-def test_the_exit_code_and_the_junit_agree_on_the_emulator(
-    write_plan: WritePlan, scenario: str, code: int, failures: str, message: str | None
+def test_the_exit_code_and_the_junit_agree_on_the_emulator(  # noqa: PLR0917
+    write_plan: WritePlan, scenario: str, after: str, code: int, failures: str, message: str | None
 ) -> None:
-    plan = write_plan("version: 1\nsteps:\n  - {job: a, allow_failure: true}\n  - b\n")
+    plan = write_plan(f"version: 1\nsteps:\n  - {{job: a, allow_failure: true}}\n  - {after}\n")
     Path("s.yaml").write_text(f"version: 1\n{scenario}\n")
     result = invoke(plan, "--emulate", "--scenario", "s.yaml", "--junit", "j.xml")
     assert result.exit_code == code, result.stderr

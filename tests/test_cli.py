@@ -203,7 +203,7 @@ def test_help_documents_exit_codes() -> None:
     for line in (
         "0    the plan succeeded",
         "1    the plan failed: a step not allowed to fail ended other than succeeded",
-        "or skipped by run_if, or a step's run was left going (even with",
+        "or excluded by run_if, or a step's run was left going (even with",
         "allow_failure); losing Fusion mid-run fails the steps it cuts off",
         "2    invalid plan or usage, credentials missing from the environment, or a",
         "job that Fusion does not have (found before anything starts)",

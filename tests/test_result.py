@@ -9,8 +9,8 @@ import pytest
 
 from runner.judge import Criterion
 from runner.outcomes import Outcome, PlanOutcome
-from runner.reasons import Carried, NotStarted, StepTimeout
-from runner.result import Attempt, PlanResult, StepResult
+from runner.reasons import Carried, FailFast, Interrupted, NotStarted, PlanTimeout, StepTimeout
+from runner.result import Attempt, CancelRecord, PlanResult, StepResult
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.engine import run
 from tests.helpers.fakes import step
@@ -136,3 +136,20 @@ def test_a_format_2_report_written_before_attempts_kept_results_still_reads() ->
     attempt = PlanResult.from_dict(earlier).steps[0].attempts[0]
     assert attempt.result is None
     assert attempt.to_dict()["result"] is None
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        StepTimeout(limit=30),
+        PlanTimeout(limit=3600),
+        Interrupted(),
+        FailFast(step="train"),
+        FailFast(step="publish", skipped=True),
+        Carried(text="an earlier fusion-run's words"),
+    ],
+)
+def test_a_cancel_record_reads_back_as_the_cause_it_was_written_for(cause: object) -> None:
+    """A resume retries a timeout it picked up, and words a stop as the run that ordered it did."""
+    record = CancelRecord(outcome=Outcome.CANCELLED, cause=cause)  # type: ignore[arg-type]
+    assert CancelRecord.from_dict(record.to_dict()) == record

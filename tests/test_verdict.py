@@ -116,6 +116,70 @@ def test_a_failed_allowed_step_is_skipped_and_the_plan_passes() -> None:
     )
 
 
+def test_a_required_step_skipped_for_an_allowed_failure_fails_the_plan() -> None:
+    """It did not run, and nothing else fails the plan: exit 0 would pass a pipeline whose
+    required step never ran."""
+    scenario = jobs(a=runs(RunScript(duration=5, state="error", error="OOM")))
+    steps = [
+        step("a", allow_failure=True),
+        step("b", "a"),
+        step("c", "b"),
+        step("d", "a", run_if="at_least_one_failed"),
+    ]
+    result = run(steps, scenario)
+    code, plan_case = checked(result.engine.result)
+    assert (code, failure_of(plan_case)) == (
+        ExitCode.PLAN_FAILED,
+        "exit 1: step 'b' was skipped",  # not c: b's skip skipped it, and the verdict names b
+    )
+    assert [s["outcome"] for s in result.report["steps"]] == [
+        "failed",
+        "skipped",
+        "skipped",
+        "succeeded",
+    ]
+
+
+def test_fail_fast_stops_the_plan_at_a_required_step_skipped_for_an_allowed_failure() -> None:
+    scenario = jobs(a=runs(RunScript(duration=5, state="error")), slow=runs(RunScript(duration=60)))
+    steps = [step("a", allow_failure=True), step("b", "a"), step("slow")]
+    result = run(steps, scenario, fail_fast=True)
+    code, plan_case = checked(result.engine.result)
+    assert (code, failure_of(plan_case)) == (
+        ExitCode.PLAN_FAILED,
+        "exit 1: step 'b' was skipped and fail_fast is on; "
+        "step 'b' was skipped, step 'slow' was cancelled",
+    )
+
+
+def test_a_step_skipped_for_a_required_failure_is_not_named_again() -> None:
+    scenario = jobs(a=runs(RunScript(duration=5, state="error", error="OOM")))
+    steps = [
+        step("a"),
+        step("b", "a"),
+        step("c", "b"),
+        step("d", "a", run_if="at_least_one_failed"),
+    ]
+    code, plan_case = checked(run(steps, scenario).engine.result)
+    assert (code, failure_of(plan_case)) == (ExitCode.PLAN_FAILED, "exit 1: step 'a' failed")
+
+
+def test_a_step_excluded_by_its_run_if_fails_nothing() -> None:
+    steps = [
+        step("a"),
+        step("cleanup", "a", run_if="at_least_one_failed"),
+        step("after", "cleanup"),
+    ]
+    result = run(steps, jobs())
+    code, plan_case = checked(result.engine.result)
+    assert (code, failure_of(plan_case)) == (ExitCode.SUCCEEDED, None)
+    assert [s["reason"] for s in result.report["steps"]] == [
+        None,
+        "no upstream failed (run_if: at_least_one_failed)",
+        "every upstream was excluded",
+    ]
+
+
 def test_jobs_missing() -> None:
     clock = FakeClock()
     model = EmulatedFusion(
@@ -128,7 +192,7 @@ def test_jobs_missing() -> None:
     code, plan_case = checked(engine.result)
     assert code == ExitCode.INVALID
     assert failure_of(plan_case) == (
-        "exit 2: 1 job(s) have no configuration in Fusion; steps 'a' did not run, 'b' did not run"
+        "exit 2: 1 job(s) have no configuration in Fusion; steps 'a', 'b' did not run"
     )
 
 
@@ -155,7 +219,7 @@ def test_plan_timeout_with_a_run_cancelled() -> None:
     code, plan_case = checked(result.engine.result)
     assert code == ExitCode.PLAN_FAILED
     assert failure_of(plan_case) == (
-        "exit 1: the plan's timeout of 5m passed; steps 'a' timed out, 'b' was skipped"
+        "exit 1: the plan's timeout of 5m passed; step 'a' timed out, step 'b' was skipped"
     )
 
 
@@ -176,8 +240,8 @@ def test_credentials_refused() -> None:
     assert code == ExitCode.FUSION
     assert failure_of(plan_case) == (
         "exit 3: Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: "
-        "401 Unauthorized: unauthorized; steps 'a' may still be running in Fusion, "
-        "'b' did not run"
+        "401 Unauthorized: unauthorized; step 'a' may still be running in Fusion, "
+        "step 'b' did not run"
     )
 
 
@@ -189,7 +253,7 @@ def test_interrupted() -> None:
     code, plan_case = checked(result.engine.result)
     assert code == ExitCode.INTERRUPTED
     assert failure_of(plan_case) == (
-        "exit 130: fusion-run was interrupted; steps 'a' was cancelled, 'b' did not run"
+        "exit 130: fusion-run was interrupted; step 'a' was cancelled, step 'b' did not run"
     )
 
 
@@ -219,6 +283,4 @@ def test_many_failed_steps_are_counted_after_three() -> None:
         [step(n, *(() if n == "a" else ("a",)), run_if="all_done") for n in "abcde"], scenario
     )
     _, plan_case = checked(result.engine.result)
-    assert failure_of(plan_case) == (
-        "exit 1: steps 'a' failed, 'b' failed, 'c' failed (and 2 more)"
-    )
+    assert failure_of(plan_case) == ("exit 1: steps 'a', 'b', 'c' failed (and 2 more)")

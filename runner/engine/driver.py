@@ -312,15 +312,15 @@ class Engine:
         result = state.result
         self._close(state, outcome, reason)
         finished = self.scheduler.finished(result.name, outcome)
-        self._skip(finished, announce=True)
-        if (
-            self.scheduler.stopped
-            and self.stopped_by is None
-            and not self.interrupted
-            and not self.plan_timed_out
-        ):
-            self.stopped_by = result.name
+        failing = self._skip(finished, announce=True)
+        if self.scheduler.stopped:
             cause = FailFast(step=result.name)
+        elif self.plan.fail_fast and failing:  # a required step skipped for an allowed failure
+            cause = FailFast(step=failing[0], skipped=True)
+        else:
+            return
+        if self.stopped_by is None and not self.interrupted and not self.plan_timed_out:
+            self.stopped_by = cause.step
             self._stop_all(self.clock.monotonic(), Outcome.CANCELLED, Outcome.NOT_RUN, cause)
 
     def leave(self, state: StepState, reason: Reason) -> None:
@@ -331,11 +331,25 @@ class Engine:
             last.outcome = AttemptOutcome.LEFT_RUNNING
         self.end(state, None, reason)
 
-    def _skip(self, skips: Iterable[Skip], *, announce: bool) -> None:
+    def _skip(self, skips: Iterable[Skip], *, announce: bool) -> list[str]:
+        """Close the skipped steps; the names of those that fail the plan."""
+        failing = []
         for skip in skips:
             skipped = self.states[skip.name]
-            skipped.result.skipped_by_run_if = True
+            skipped.result.excused = skip.excluded or self._blamed_upstream(skipped.step)
             self._close(skipped, Outcome.SKIPPED, skip.reason, announce=announce)
+            if skipped.result.fails_the_plan:
+                failing.append(skip.name)
+        return failing
+
+    def _blamed_upstream(self, step: Step) -> bool:
+        """An upstream failure that skipped `step` fails the plan already, or skipped that
+        upstream for such a failure: the verdict names it, not each step it skipped."""
+        upstreams = [self.states[name].result for name in step.depends_on]
+        return any(
+            self.scheduler.failed(upstream.name) and (upstream.fails_the_plan or upstream.excused)
+            for upstream in upstreams
+        )
 
     def _close(
         self,
