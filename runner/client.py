@@ -225,6 +225,15 @@ class FusionClient:
                 what="given up: fusion-run was interrupted",
                 maybe_applied=method != "GET",
             ) from None
+        except (urllib3.exceptions.LocationParseError, requests.exceptions.InvalidURL) as error:
+            # Validation refuses such a URL; should one get through, it is still no crash.
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.OTHER,
+                what=f"the URL cannot be used ({_reason(error)}): "
+                "check fusion.url, --url or FUSION_URL",
+            ) from None
         except requests.exceptions.SSLError as error:
             raise FusionError(
                 method=method,

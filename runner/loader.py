@@ -68,8 +68,9 @@ def check_plan(
     text = read_text(path)
     doc = parse(text, path, variables=variables, environ=environ, unset_allowed=True)
     problems = validate(doc)
-    if problems:
-        raise InvalidPlan(problems, notes=doc.notes)
+    if problems:  # a value refused outright is not also "checked when the plan runs"
+        refused = {problem.path for problem in problems}
+        raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
         build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
     return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.variables)

@@ -59,6 +59,7 @@ class Document:
     unset: frozenset[Path] = frozenset()  # values that are `Unset`: their variables are not set
     notes: tuple[Problem, ...] = ()  # one per unset value, saying so
     variables: frozenset[str] = frozenset()  # every ${NAME} the text refers to
+    references: frozenset[Path] = frozenset()  # values written as one whole ${NAME}, set or not
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Where `path` stands; the nearest enclosing value when it is absent (a missing key)."""
@@ -163,6 +164,7 @@ def parse(
         unset,
         tuple(builder.notes),
         frozenset(builder.referenced),
+        frozenset(builder.references),
     )
 
 
@@ -204,6 +206,7 @@ class _Builder:
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
         self.referenced: set[str] = set()  # the names of every ${NAME}, with a default or not
+        self.references: set[Path] = set()  # where a value is one whole ${NAME}
 
     def problem(self, node: yaml.Node, path: Path, message: str, *, note: bool = False) -> None:
         mark = node.start_mark
@@ -266,6 +269,8 @@ class _Builder:
             return text
         resolved = interpolate(text, self.sources, unset_allowed=self.unset_allowed)
         self.referenced.update(resolved.names)
+        if whole_reference(text):
+            self.references.add(path)
         for message in resolved.problems:
             self.problem(node, path, message)
         if resolved.unset:

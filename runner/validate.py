@@ -21,7 +21,7 @@ from runner.problems import Path, Problem
 from runner.schemas import checking_schema
 from runner.source import Document
 from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
-from runner.values import expression_problem, job_problem, verify_problem
+from runner.values import address_problem, expression_problem, job_problem, verify_problem
 from runner.variables import Unset
 
 _TYPE_WORDS = {
@@ -52,7 +52,7 @@ def _judged(error: ValidationError, doc: Document) -> bool:
     if not doc.unset:
         return True
     if tuple(error.absolute_path) in doc.unset:
-        return False
+        return _wants_container(error)  # no variable's value ever is one
     if error.validator in ("anyOf", "oneOf"):
         return all(any(_judged(sub, doc) for sub in errors) for errors in _branches(error))
     return True
@@ -77,6 +77,8 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         if path == ():
             keys = " and ".join(repr(key) for key in schema.get("required", []))
             yield doc.problem(path, f"expected a mapping with {keys}, got {_describe(instance)}")
+        elif path in doc.references and _wants_container(error):
+            yield doc.problem(path, _whole_variable(expected))
         else:
             wanted = expected if isinstance(expected, list) else [expected]
             yield doc.problem(path, f"expected {_alternatives(wanted)}, got {_describe(instance)}")
@@ -132,10 +134,27 @@ def url_problem(url: str) -> str | None:
     """Why `url` cannot be Fusion's base URL, or None. Never echoes `url`: it may hold a secret."""
     rule = checking_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
     if re.search(rule["pattern"], url):
-        return None
+        return address_problem(url)
     if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
         return "credentials may not be part of the URL: set them in the environment instead"
     return str(rule["patternErrorMessage"])
+
+
+def _wants_container(error: ValidationError) -> bool:
+    """Whether `error` says that a value must be a list or a mapping, and nothing else."""
+    if error.validator != "type":
+        return False
+    wanted = error.validator_value
+    return set(wanted if isinstance(wanted, list) else [wanted]) <= {"array", "object"}
+
+
+def _whole_variable(wanted: Any) -> str:
+    """Why one `${NAME}` cannot give a list or a mapping: it stands for one scalar value."""
+    what, parts = ("a list", "items") if "array" in str(wanted) else ("a mapping", "values")
+    return (
+        f"a variable stands for one value, not {what}: "
+        f"write {what.replace('a ', 'the ', 1)}, with variables in its {parts}"
+    )
 
 
 def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Problem]:
@@ -215,11 +234,25 @@ def semantic_problems(doc: Document) -> Iterator[Problem]:
     if isinstance(defaults, dict):
         yield from _expect_problems(doc, ("defaults",), defaults)
     fusion = data.get("fusion")
+    yield from _url_problems(doc, fusion)
     verify = fusion.get("verify") if isinstance(fusion, dict) else None
     if isinstance(verify, str) and verify and not isinstance(verify, Unset):
         message = verify_problem(verify)
         if message:
             yield doc.problem(("fusion", "verify"), message)
+
+
+def _url_problems(doc: Document, fusion: Any) -> Iterator[Problem]:
+    """A `fusion.url` of the right shape whose host or port cannot be reached (the schema pass
+    reports one of the wrong shape)."""
+    url = fusion.get("url") if isinstance(fusion, dict) else None
+    if not isinstance(url, str) or isinstance(url, Unset):
+        return
+    rule = checking_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
+    if re.search(rule["pattern"], url):
+        message = url_problem(url)
+        if message:
+            yield doc.problem(("fusion", "url"), message)
 
 
 def step_name(step: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import jmespath
@@ -104,7 +105,115 @@ def verify_problem(verify: str) -> str | None:
 
 def job_problem(job: str) -> str | None:
     """Why `job` cannot name a job in Fusion's URLs."""
-    ident = job_kind(job)[1]
+    kind, ident = job_kind(job)
+    if not ident:
+        return f"{job!r} has no job id after its type: write {kind}:<id>"
     if ident in (".", ".."):
         return f"{ident!r} cannot be a job id: in a URL it names a folder; write the job's id"
     return None
+
+
+MAX_HOST_LENGTH = 253  # characters of a host name in DNS, without a final '.'
+MAX_LABEL_LENGTH = 63  # characters of each of its labels
+
+
+def address_problem(url: str) -> str | None:
+    """Why the host or port of `url` cannot be reached, or None: each thing that requests and
+    urllib3 would refuse only when the plan runs. `url` has the plan schema's URL shape, so its
+    host and port come between '//' and the next '/', and hold no '@'. The host may be echoed;
+    the rest of `url` is not, since it may hold a secret.
+    """
+    authority = url.split("//", 1)[1].split("/", 1)[0]
+    if authority.startswith("["):
+        host, closed, after = authority[1:].partition("]")
+        if not closed:
+            return (
+                "the host's '[' has no closing ']': write an IPv6 address as in http://[::1]:8764"
+            )
+        if after and not after.startswith(":"):
+            return (
+                "only ':' and a port may follow the ']' of an IPv6 address, as in http://[::1]:8764"
+            )
+        address, percent, zone = host.partition("%")
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            return (
+                f"{_clipped(host)!r} in brackets is not an IPv6 address: write one such as "
+                "[::1], or a host name without brackets"
+            )
+        if percent:  # requests and urllib3 mangle zones that look percent-encoded: none is taken
+            return (
+                f"an IPv6 zone ({_clipped(percent + zone)!r}) cannot be part of Fusion's URL: "
+                "write Fusion's host name or a global IPv6 address"
+            )
+        return _port_problem(after[1:])
+    if "[" in authority or "]" in authority:
+        return "'[' and ']' may only enclose an IPv6 address, as in http://[::1]:8764"
+    host, _, port = authority.partition(":")
+    if ":" in port:
+        return "an IPv6 address must be in brackets, as in http://[::1]:8764"
+    return _port_problem(port) or _host_problem(host)
+
+
+def _port_problem(port: str) -> str | None:
+    if not port:  # none, or nothing after the ':': the scheme's own port
+        return None
+    if not (port.isascii() and port.isdigit()):
+        return "the port is not a number: write a port from 1 to 65535 after the host's ':'"
+    digits = port.lstrip("0") or "0"
+    if len(digits) > 5 or not 1 <= int(digits) <= 65535:
+        return f"port {_clipped(digits)} is out of range: write a port from 1 to 65535"
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    """Why a host name (not an IPv6 address) cannot be looked up, as requests, urllib3 and
+    Python's IDNA codec see it: each label encoded for DNS must be 1 to 63 characters, and the
+    name at most 253."""
+    if not host:
+        return "the URL names no host: write Fusion's host, as in https://fusion.example.com"
+    if host.startswith("*"):
+        return f"the host {_clipped(host)!r} starts with '*': write Fusion's own host name"
+    if "%" in host:
+        return (
+            f"the host {_clipped(host)!r} has a '%' in it: "
+            "write the host name without percent-encoding"
+        )
+    labels = host.removesuffix(".").split(".")
+    encoded = []
+    for label in labels:
+        if not label:
+            return f"the host {_clipped(host)!r} has an empty label: remove the extra '.'"
+        if label.isascii():
+            ascii_label = label
+        else:
+            import idna  # noqa: PLC0415 - only for international names; urllib3 encodes them so
+
+            try:
+                ascii_label = idna.encode(label.lower(), strict=True, std3_rules=True).decode()
+            except idna.IDNAError:  # perhaps only too long: then say so, below
+                ascii_label = "xn--" + label.lower().encode("punycode").decode()
+                if len(ascii_label) <= MAX_LABEL_LENGTH:
+                    return (
+                        f"the host's label {_clipped(label)!r} is not a valid international "
+                        "name (IDNA): check its spelling, or write its xn-- form"
+                    )
+        if len(ascii_label) > MAX_LABEL_LENGTH:
+            form = "" if label.isascii() else " in its xn-- form"
+            return (
+                f"the host's label {_clipped(label)!r} is {len(ascii_label)} characters long"
+                f"{form}, more than {MAX_LABEL_LENGTH}: check the host name"
+            )
+        encoded.append(ascii_label)
+    length = len(".".join(encoded))
+    if length > MAX_HOST_LENGTH:
+        return (
+            f"the host is {length} characters long, more than {MAX_HOST_LENGTH}: "
+            "check the host name"
+        )
+    return None
+
+
+def _clipped(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"

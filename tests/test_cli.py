@@ -266,3 +266,16 @@ def test_heartbeat_takes_a_duration(monkeypatch: pytest.MonkeyPatch) -> None:
         "--verbose Also print each request to Fusion with its HTTP status and how long it took, "
         "and each run's final status as Fusion returned it."
     ) in help_text
+
+
+def test_a_list_given_as_one_variable_is_refused_when_the_variable_is_set(
+    write_plan: WritePlan,
+) -> None:
+    plan = write_plan("version: 1\nsteps:\n  - a\n  - job: b\n    depends_on: ${DEPS}\n")
+    for env in ({"DEPS": "a"}, {"DEPS": "[a]"}, {}):
+        result = invoke(plan, "--validate", env=env)
+        assert (result.exit_code, result.stderr) == (
+            2,
+            "plan.yaml:5:17: $.steps[1].depends_on: a variable stands for one value, not a list: "
+            "write the list, with variables in its items\n",
+        ), env

@@ -26,6 +26,7 @@ from runner.fusion import ErrorKind, FusionError
 from runner.plan import Auth, SparkStart
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
 from runner.status import RunStatus
+from runner.validate import url_problem
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.recording import EMULATOR_URL
 
@@ -355,6 +356,62 @@ def test_connection_refused_never_reached_fusion() -> None:
         str(error)
         == f"POST http://127.0.0.1:{port}/api/spark/jobs/j: cannot connect (Connection refused)"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://a..b", "Failed to parse: 'a..b', label empty or too long"),
+        ("http://localhost:99999", "Failed to parse: http://localhost:99999/api/spark/jobs/j"),
+        ("http://[::1", "Failed to parse: '[::1' is not a valid host or port"),
+    ],
+)
+def test_a_url_that_cannot_be_parsed_is_a_fusion_error_not_a_crash(url: str, reason: str) -> None:
+    """Validation refuses these URLs; should one reach the client, it still names the fix."""
+    with pytest.raises(FusionError) as caught:
+        FusionClient(url=url).status("j")
+    assert str(caught.value) == (
+        f"GET {url}/api/spark/jobs/j: the URL cannot be used ({reason}): "
+        "check fusion.url, --url or FUSION_URL"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://fusion.example.com:8764",
+        "http://exämple.com",
+        "http://[::1]:8764",
+        "http://a..b",
+        "http://.a",
+        "http://*.a",
+        f"http://{'a' * 64}.com",
+        "http://h:99999",
+        "http://h:123456",
+        "http://h:x",
+        "http://[::1",
+        "http://[::1]x",
+        "http://[zz]",
+        "http://a]b",
+        "http://::1",
+        "http://:80",
+        "http://\u2488.com",
+        "http://xn--a.com",
+    ],
+)
+def test_validation_refuses_exactly_the_urls_the_client_cannot_send(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each URL either fails validation, or the client gets as far as looking its host up."""
+
+    def no_such_host(*_: Any, **__: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    with pytest.raises(FusionError) as caught:
+        FusionClient(url=url).status("j")
+    sent = "Name or service not known" in str(caught.value)
+    assert (url_problem(url) is None) == sent, (url_problem(url), str(caught.value))
 
 
 def test_read_timeout() -> None:

@@ -153,3 +153,27 @@ class TestResolveUrl:
         with pytest.raises(UsageError) as caught:
             resolve_url(self.plan, None, {"FUSION_URL": url})
         assert str(caught.value) == message
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("http://localhost:99999", "port 99999 is out of range: write a port from 1 to 65535"),
+            (
+                "http://[::1",
+                "the host's '[' has no closing ']': write an IPv6 address as in http://[::1]:8764",
+            ),
+            (
+                f"http://{'a' * 64}.com",
+                "the host's label 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaa…' is 64 characters long, "
+                "more than 63: check the host name",
+            ),
+        ],
+    )
+    def test_unreachable_url_from_the_flag_or_the_environment(self, url: str, message: str) -> None:
+        for given, environ, source in (
+            (url, {}, "--url"),
+            (None, {"FUSION_URL": url}, "FUSION_URL"),
+        ):
+            with pytest.raises(UsageError) as caught:
+                resolve_url(self.plan, given, environ)
+            assert str(caught.value) == f"{source}: {message}"

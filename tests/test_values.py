@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from runner.values import (
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_LENGTH,
+    address_problem,
     expression_problem,
     job_problem,
     nesting,
@@ -141,3 +142,111 @@ def test_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_dot_job_ids(job: str, refused: bool) -> None:
     assert (job_problem(job) is not None) == refused
+
+
+@pytest.mark.parametrize("kind", ["spark", "datasource", "task"])
+def test_a_job_type_with_no_id_is_refused(kind: str) -> None:
+    assert job_problem(f"{kind}:") == f"'{kind}:' has no job id after its type: write {kind}:<id>"
+    assert job_problem(f"{kind}:x") is None
+
+
+LABEL_63 = "a" * 63
+HOST_253 = ".".join([LABEL_63] * 3 + ["a" * 61])  # 63 * 3 + 61 + 3 dots
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://fusion.example.com",
+        "https://fusion.example.com:8764/",
+        "http://127.0.0.1:8764",
+        "http://localhost:/api",  # an empty port is the scheme's own
+        "http://h:00080",
+        "http://h:65535",
+        "http://[::1]:8764",
+        "http://[::ffff:10.0.0.1]",
+        "http://exämple.com",  # an international name that IDNA encodes
+        "http://FUSION.Example.COM.",  # a final '.' ends a fully qualified name
+        f"http://{LABEL_63}.com",
+        f"http://{HOST_253}",
+        "http://xn--exmple-cua.com/api",
+    ],
+)
+def test_reachable_addresses(url: str) -> None:
+    assert address_problem(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://localhost:99999", "port 99999 is out of range: write a port from 1 to 65535"),
+        ("http://localhost:0", "port 0 is out of range: write a port from 1 to 65535"),
+        (
+            "http://localhost:1234567890123456789012345678901234567890",
+            "port 12345678901234567890123456789… is out of range: write a port from 1 to 65535",
+        ),
+        (
+            "http://localhost:8o",
+            "the port is not a number: write a port from 1 to 65535 after the host's ':'",
+        ),
+        (
+            "http://[::1",
+            "the host's '[' has no closing ']': write an IPv6 address as in http://[::1]:8764",
+        ),
+        (
+            "http://[::1]8764",
+            "only ':' and a port may follow the ']' of an IPv6 address, as in http://[::1]:8764",
+        ),
+        (
+            "http://[fusion]",
+            "'fusion' in brackets is not an IPv6 address: write one such as [::1], "
+            "or a host name without brackets",
+        ),
+        (
+            "http://[::1]:99999",
+            "port 99999 is out of range: write a port from 1 to 65535",
+        ),
+        (
+            "http://[fe80::1%25eth0]:8764",
+            "an IPv6 zone ('%25eth0') cannot be part of Fusion's URL: "
+            "write Fusion's host name or a global IPv6 address",
+        ),
+        ("http://f]", "'[' and ']' may only enclose an IPv6 address, as in http://[::1]:8764"),
+        ("http://::1", "an IPv6 address must be in brackets, as in http://[::1]:8764"),
+        (
+            "http://:8764",
+            "the URL names no host: write Fusion's host, as in https://fusion.example.com",
+        ),
+        (
+            "http://*.example.com",
+            "the host '*.example.com' starts with '*': write Fusion's own host name",
+        ),
+        (
+            "http://f%75sion",
+            "the host 'f%75sion' has a '%' in it: write the host name without percent-encoding",
+        ),
+        ("http://a..b", "the host 'a..b' has an empty label: remove the extra '.'"),
+        ("http://.example.com", "the host '.example.com' has an empty label: remove the extra '.'"),
+        (
+            f"http://a{LABEL_63}.com",
+            "the host's label 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaa…' is 64 characters long, "
+            "more than 63: check the host name",
+        ),
+        (
+            f"http://{'ü' * 60}.com",
+            "the host's label 'üüüüüüüüüüüüüüüüüüüüüüüüüüüüü…' is 66 characters long in its xn-- "
+            "form, more than 63: check the host name",
+        ),
+        (
+            f"http://a.{HOST_253}",
+            "the host is 255 characters long, more than 253: check the host name",
+        ),
+        (
+            "http://\u2488.example.com",
+            "the host's label '\u2488' is not a valid international name (IDNA): "
+            "check its spelling, or write its xn-- form",
+        ),
+    ],
+)
+def test_unreachable_addresses(url: str, message: str) -> None:
+    assert address_problem(url) == message
