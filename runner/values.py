@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jmespath
-import jmespath.exceptions
-import jmespath.lexer
-
 from runner.status import job_kind
 
 MAX_EXPRESSION_LENGTH = 1000  # characters
@@ -39,6 +35,8 @@ def nesting(expression: str) -> int:
     >>> nesting("a"), nesting("result.docsWritten > `0`"), nesting("((a))"), nesting("[a.b, c]")
     (0, 2, 2, 2)
     """
+    import jmespath.lexer  # noqa: PLC0415 - only a plan with `expect` needs it
+
     depth = deepest = 0
     starts: list[int] = []  # the depth at each open bracket
     for token in jmespath.lexer.Lexer().tokenize(expression):
@@ -57,6 +55,9 @@ def nesting(expression: str) -> int:
 
 def expression_problem(expression: str) -> str | None:
     """Why `expression` cannot be an `expect`: too long, too deep, or not JMESPath."""
+    import jmespath  # noqa: PLC0415 - only a plan with `expect` needs it
+    import jmespath.exceptions  # noqa: PLC0415
+
     if len(expression) > MAX_EXPRESSION_LENGTH:
         return (
             f"the expression is {len(expression)} characters long, more than "
