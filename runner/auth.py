@@ -10,6 +10,7 @@ once on a 401. A fixed bearer token cannot be renewed: its refusal says so, and 
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -92,13 +93,19 @@ class Credentials:
         self.renew_at: float | None = None  # clock time to fetch a new session or token
         self.obtained: list[str] = []  # every token and session cookie Fusion handed out
         if self.auth is Auth.BASIC:
-            session.auth = (self.secrets["FUSION_USER"], self.secrets["FUSION_PASSWORD"])
+            session.headers["Authorization"] = self._basic()
         elif self.auth is Auth.API_KEY:
             session.headers["x-api-key"] = self.secrets["FUSION_API_KEY"]
         elif self.auth is Auth.BEARER:
             session.headers["Authorization"] = f"Bearer {self.secrets['FUSION_TOKEN']}"
         elif self.auth in (Auth.SESSION, Auth.OAUTH2):
             self.renew_at = float("-inf")  # before the first request
+
+    def _basic(self) -> str:
+        """Basic's header, the pair encoded as UTF-8 (RFC 7617's charset): requests would use
+        Latin-1, which cannot hold a password such as 'p€ss'."""
+        pair = f"{self.secrets['FUSION_USER']}:{self.secrets['FUSION_PASSWORD']}"
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     @property
     def renewable(self) -> bool:
@@ -136,8 +143,7 @@ class Credentials:
     def _fetch_token(self, send: Send) -> None:
         url = f"{self.url}/oauth2/token"
         self.session.headers.pop("Authorization", None)
-        pair = (self.secrets["FUSION_USER"], self.secrets["FUSION_PASSWORD"])
-        response = send("POST", url, auth=pair)
+        response = send("POST", url, headers={"Authorization": self._basic()})
         try:
             answer: Any = response.json()
             token, lifetime = str(answer["access_token"]), float(answer.get("expires_in", 1800))

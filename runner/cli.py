@@ -28,9 +28,12 @@ Exit codes:
   0    the plan succeeded (with --validate: every plan is valid; with --check:
        the plan is ready)
   1    the plan failed: a step not allowed to fail ended other than succeeded
-       or skipped by run_if
-  2    invalid plan or usage
-  3    Fusion unreachable, credentials refused, or an unexpected internal error
+       or skipped by run_if, or a step's run was left going (even with
+       allow_failure); losing Fusion mid-run fails the steps it cuts off
+  2    invalid plan or usage, credentials missing from the environment, or a
+       job that Fusion does not have (found before anything starts)
+  3    Fusion out of reach before anything started, credentials refused, the
+       final report not written, or an unexpected internal error
   130  interrupted
 """
 
@@ -126,11 +129,11 @@ def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) ->
                 _annotate(invalid.problems, environ, redact)
             lines = invalid.problems if options.output_format == "text" else []
             for line in sort_problems([*lines, *invalid.notes]):
-                click.echo(redact.text(str(line)), err=True)
+                click.echo(redact.line(str(line)), err=True)
         else:
             used |= checked.variables
             for note in checked.notes:
-                click.echo(redact.text(str(note)), err=True)
+                click.echo(redact.line(str(note)), err=True)
             if options.output_format == "text":
                 click.echo(f"{path}: valid, {checked.steps} step(s)", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
@@ -182,7 +185,8 @@ def _parse_heartbeat(value: str) -> float:
     "--check",
     is_flag=True,
     help="Check the plan against Fusion and start nothing: the URL, the credentials, that every "
-    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach.",
+    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach "
+    "or the credentials refused.",
 )
 @click.option(
     "--graph",
@@ -222,21 +226,26 @@ def _parse_heartbeat(value: str) -> float:
     metavar="PATH",
     help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the outcome.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print only warnings, the reasons of the steps that failed, and the outcome.",
+)
 @click.option(
     "--verbose",
     "-v",
     is_flag=True,
-    help="Also print each request to Fusion and its answer, and each run's final status as "
-    "Fusion returned it.",
+    help="Also print each request to Fusion with its HTTP status and how long it took, and each "
+    "run's final status as Fusion returned it.",
 )
 @click.option(
     "--heartbeat",
     default="5m",
     show_default=True,
     metavar="DURATION",
-    help="Where there is no live line (CI logs), print a line per active run this often, with "
-    "Fusion's state and counters; 0 turns it off.",
+    help="Without a terminal (CI logs), print a line for each active run at the first status "
+    "read after every DURATION of its age, with Fusion's state and counters; 0 turns it off.",
 )
 @click.option(
     "--emulate",
@@ -349,6 +358,20 @@ def main(  # noqa: PLR0917 - click passes each option by position
         guarded(
             lambda: execute(options, redact=redact),
             show_traceback=show_traceback,
-            clean=redact.text,
+            clean=redact.line,
         )
     )
+
+
+def entry() -> None:
+    """The `fusion-run` command. Once it has its exit code, no signal may change it: SIGINT
+    and SIGTERM are ignored from then until the process is gone (its report is final)."""
+    import signal  # noqa: PLC0415
+
+    from runner.signals import SIGNALS  # noqa: PLC0415
+
+    try:
+        main()
+    finally:
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)

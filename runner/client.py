@@ -33,7 +33,7 @@ from runner.status import (
     parse_status,
 )
 
-READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads and lists wait no longer for an answer
+READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads, lists and cancels wait no longer
 
 
 class FusionClient:
@@ -59,7 +59,9 @@ class FusionClient:
         self.auth = auth
         self.realm = realm
         self.timeout = (connect_timeout, read_timeout)
-        # A status read is worth nothing late: it gives up sooner, and the engine reads again.
+        # A status read is worth nothing late: it gives up sooner, and the engine reads again. So
+        # does a cancel, sent again until Fusion shows the run ended: one that hangs must not
+        # hold up the others for the whole read timeout.
         self.read_timeout = min(read_timeout, READ_TIMEOUT_OF_GET)
         self.guard = guard  # around each request: lets a signal cut it short
         self.log = log  # one line per request: method, URL, status, time; never headers or bodies
@@ -203,7 +205,8 @@ class FusionClient:
         return response
 
     def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        timeout = (self.timeout[0], self.read_timeout) if method == "GET" else self.timeout
+        short = method in ("GET", "DELETE")
+        timeout = (self.timeout[0], self.read_timeout) if short else self.timeout
         try:
             with self.guard(method):
                 return self.session.request(

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from runner import events as ev
@@ -86,7 +87,7 @@ class Console:
             if self._drawn:
                 self.stream.write(_CLEAR)
                 self._drawn = False
-            self.stream.write(self.redact.text(line) + "\n")
+            self.stream.write(self.redact.line(line) + "\n")
             self.stream.flush()
 
     def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
@@ -110,6 +111,8 @@ class Console:
             return
         if isinstance(event, _VERBOSE) and not self.verbose:
             return
+        if isinstance(event, ev.FinalStatus):  # masked as data, before JSON escapes it again
+            event = replace(event, status=self.redact.data(event.status))
         who = f"{event.step}: " if event.step else ""
         self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
 
@@ -128,7 +131,7 @@ class Console:
         ]
         line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
         with self._lock:
-            self.stream.write(_CLEAR + self.redact.text(line)[:200])
+            self.stream.write(_CLEAR + self.redact.line(line)[:200])
             self.stream.flush()
             self._drawn = True
 
@@ -179,14 +182,19 @@ class Console:
             for row in rows:
                 cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
                 self.write("  ".join([*cells, row[5]]).rstrip())
-        trouble = [s for s in result.steps if s.outcome in _TROUBLE and s.reason is not None]
+        trouble = [
+            s
+            for s in result.steps
+            if (s.outcome in _TROUBLE or (s.outcome is None and s.attempts))
+            and s.reason is not None
+        ]  # a run left going fails the plan too: it is said why
         if trouble or result.error is not None:
             self.write("")
         if result.error is not None:
             self.write(f"fusion-run stopped: {wording.text(result.error)}")
         for step in trouble:
             assert step.reason is not None
-            outcome = wording.outcome_words(str(step.outcome))
+            outcome = wording.step_ended(step.status)
             self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
         counts: dict[str, int] = {}
         for step in result.steps:
@@ -196,7 +204,9 @@ class Console:
         tally = ", ".join(
             f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
         )
-        self.write(
-            f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. "
+        where = (
             f"Report: {self.report}"
+            if result.unrecorded is None
+            else f"The report {self.report} could not be written: its final state follows"
         )
+        self.write(f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}")

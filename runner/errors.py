@@ -8,8 +8,10 @@ import enum
 class ExitCode(enum.IntEnum):
     SUCCEEDED = 0
     PLAN_FAILED = 1
-    INVALID = 2  # invalid plan or usage
-    FUSION = 3  # Fusion unreachable, credentials refused, or an unexpected internal error
+    INVALID = 2  # invalid plan or usage, credentials not set, or a job Fusion does not have
+    # Fusion out of reach before anything started, credentials refused, the final report not
+    # written, or an unexpected internal error (Fusion lost mid-run fails steps: PLAN_FAILED)
+    FUSION = 3
     INTERRUPTED = 130
 
 

@@ -91,7 +91,7 @@ def execute_plan(
                     line=step.line,
                     column=step.column,
                     path=("steps", index),
-                    message=wording.missing_job(step.job, url),
+                    message=wording.missing_job(step.job, url + plan.fusion.api),
                 )
                 for index, step in missing.steps
             ]
@@ -144,7 +144,9 @@ def connect(
 
         jobs = [step.job for step in plan.steps]
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
-        model = EmulatedFusion(scenario, extra_jobs=[step.job for step in plan.steps])
+        # Run ids new in each process: a resume against a new emulator must not find its
+        # earlier run ids again, on runs that are not the same.
+        model = EmulatedFusion(scenario, seed=None, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(
             url=url,

@@ -17,7 +17,7 @@ def guarded(
     clean: Callable[[str], str] = lambda line: line,
 ) -> int:
     """Run `run`, turning every exception into one line on stderr and an exit code. Each line
-    passes through `clean` (`runner.redact.Redactor.text`): an error may quote Fusion."""
+    passes through `clean` (`runner.redact.Redactor.line`): an error may quote Fusion."""
     try:
         return run()
     except InvalidPlan as invalid:

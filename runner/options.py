@@ -48,7 +48,8 @@ class Options:
         """The command that carries on from this run's report, with every option that shaped
         the run, quoted for a POSIX shell: pasted as printed, it works. Credentials are not
         options: they stay in the environment."""
-        words = ["fusion-run", *self.plans, "--resume", self.report]
+        plans = [f"./{plan}" if plan.startswith("-") else plan for plan in self.plans]
+        words = ["fusion-run", *plans, "--resume", self.report]  # ./-p.yaml: not an option
         if self.report_given:
             words += ["--report", self.report]
         for name, value in self.variables.items():

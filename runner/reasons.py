@@ -246,7 +246,7 @@ class ReportLost:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UpstreamFailed:
     upstream: str
-    outcome: Outcome
+    outcome: Outcome | None  # None: its run was left going
     more: int  # other failed upstreams
 
 

@@ -30,31 +30,46 @@ _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?"
 )
-# C0 but newline and tab, DEL, C1, lone surrogates and the two non-characters XML refuses.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# C0 but newline and tab, DEL, C1, lone surrogates and the two non-characters XML refuses; and
+# the marks that reorder or hide text (right-to-left overrides and isolates, zero-width marks).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+    "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_SEPARATORS = re.compile("[\r\u0085\u2028\u2029]\n?")  # line breaks other than \n, as \n
+NEWLINE = " \u21b5 "  # how `line` shows a line break: one output line never becomes two
 
 T = TypeVar("T")
 
 
 def strip_controls(text: str) -> str:
-    r"""`text` without ANSI escape sequences and control characters (newline and tab stay).
+    r"""`text` without ANSI escape sequences and control characters (newline and tab stay;
+    other line breaks become newlines).
 
-    >>> strip_controls("\x1b[31mOOM\x1b[0m at\r line 3\x07\n")
+    >>> strip_controls("\x1b[31mOOM\x1b[0m at line\u202e 3\x07\r\n")
     'OOM at line 3\n'
     """
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    return _CONTROLS.sub("", _SEPARATORS.sub("\n", _ESCAPES.sub("", text)))
 
 
 def forms(secret: str) -> set[str]:
-    """The spellings of `secret` an output may carry: as is, base64, URL-encoded, JSON-escaped."""
-    spelled = {
-        secret,
-        base64.b64encode(secret.encode()).decode(),
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-    }
+    """The spellings of `secret` an output may carry: as is; base64 (standard and URL-safe, with
+    and without padding, of its UTF-8 and of its Latin-1 bytes); URL-encoded (with and without
+    `/` kept, hex digits in either case); JSON-escaped (with non-ASCII as is or as `\\u` escapes
+    in either case, `/` as is or escaped)."""
+    raw = [secret.encode("utf-8")]
+    if secret.isascii() is False and all(ord(char) < 256 for char in secret):
+        raw.append(secret.encode("latin-1"))
+    spelled = {secret}
+    for data in raw:
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(data).decode("ascii")
+            spelled |= {text, text.rstrip("=")}
+    for quoted in (quote(secret, safe=""), quote(secret), quote_plus(secret, safe="")):
+        spelled |= {quoted, re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quoted)}
+    for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        upper = re.sub(r"\\u[0-9a-f]{4}", lambda m: "\\u" + m[0][2:].upper(), escaped)
+        spelled |= {escaped, upper, escaped.replace("/", "\\/"), upper.replace("/", "\\/")}
     return {form for form in spelled if form.strip()}
 
 
@@ -89,6 +104,11 @@ class Redactor:
         secrets."""
         return _masked(strip_controls(value), self._current())
 
+    def line(self, value: str) -> str:
+        """`value` as `text`, on one line: a message Fusion wrote over several lines could
+        otherwise put `::error` or `::stop-commands::` at the start of a CI log line."""
+        return self.text(value).replace("\n", NEWLINE)
+
     def data(self, value: T, *, text: bool = False) -> T:
         """JSON-like `value` with every string masked (and, with `text`, cleaned as `text`)."""
         pattern = self._current()
@@ -101,6 +121,10 @@ class Redactor:
         )
         walked: T = _walk(value, clean)
         return walked
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """What masks secrets now: the same object until a new secret is known."""
+        return self._current()
 
     def _current(self) -> re.Pattern[str] | None:
         for source in self.sources:

@@ -22,7 +22,7 @@ from runner import events as ev
 from runner.errors import FatalError, UsageError
 from runner.redact import Redactor
 from runner.reporting import NotDurable
-from runner.result import REPORT_VERSION, PlanResult
+from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
 
 # Written before anything else happens: a start's intent before its request goes out, its run
@@ -68,6 +68,12 @@ class Journal:
         self._warned = False
         self._dirty = self._urgent = False
         self._written = float("-inf")
+        # The masked record of each step that has ended: it never changes again, so a write
+        # builds only the records of the steps still going or pending, and costs what changes,
+        # not the plan's size. A new secret to mask builds them all again.
+        self._ended: dict[str, dict[str, Any]] = {}
+        self._waiting: dict[str, tuple[object, dict[str, Any]]] = {}  # no attempt yet: by state
+        self._masking: object = None
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
         if isinstance(event, _AT_ONCE):
@@ -91,9 +97,32 @@ class Journal:
     def finish(self, result: PlanResult) -> None:
         pass
 
+    def _steps(self, result: PlanResult) -> list[dict[str, Any]]:
+        masking = self.redact.pattern()
+        if masking is not self._masking:
+            self._ended, self._waiting, self._masking = {}, {}, masking
+        records = []
+        for step in result.steps:
+            record = self._ended.get(step.name)
+            state = (step.started, step.reason)  # all a step with no attempt yet can change
+            waited = None if step.attempts else self._waiting.get(step.name)
+            if record is None and waited is not None and waited[0] == state:
+                record = waited[1]
+            if record is None:
+                record = self.redact.data(step.to_dict())
+                if step.outcome is not None:
+                    self._ended[step.name] = record
+                elif not step.attempts:
+                    self._waiting[step.name] = (state, record)
+            records.append(record)
+        return records
+
     def _save(self, result: PlanResult, at: float) -> bool:
         try:
-            self.write(self.redact.data(result.to_dict()))
+            report = self.redact.data(result.to_dict(steps=[]))
+            report["steps"] = self._steps(result)
+            report["summary"] = summary(report["steps"])
+            self.write(report)
         except OSError as error:
             self.unwritten, self._dirty = error, True
             return False
@@ -118,19 +147,36 @@ def _why(error: OSError) -> str:
 
 def report_file(path: str) -> Callable[[dict[str, Any]], None]:
     """A journal's writer for `path`. Its first write also removes the temporary files a killed
-    fusion-run may have left beside the report (a kill -9 between creating one and renaming it)."""
+    fusion-run may have left beside the report (a kill -9 between creating one and renaming it).
+    While the plan runs, the report is written compact, each step's record encoded again only
+    when it is a new object (`Journal` keeps the others); the final one is indented."""
     first = True
+    encoded: list[tuple[dict[str, Any], str]] = []  # each step's record, and its JSON
 
     def write(data: dict[str, Any]) -> None:
-        nonlocal first
+        nonlocal first, encoded
         if first:
             first = False
             target = Path(path)
             for stale in target.parent.glob(f".{target.name}.*.tmp"):
                 stale.unlink(missing_ok=True)
-        write_atomically(path, data)
+        if data["ended_at"] is not None:
+            write_atomically(path, data)
+            return
+        texts = []
+        for index, step in enumerate(data["steps"]):
+            same = index < len(encoded) and encoded[index][0] is step
+            texts.append(encoded[index][1] if same else _compact(step))
+        encoded = list(zip(data["steps"], texts, strict=True))
+        head = _compact({key: value for key, value in data.items() if key != "steps"})
+        body = ",".join(texts)
+        write_text_atomically(path, f'{head[:-1]},"steps":[{body}]}}\n')
 
     return write
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def read_report(path: str, flag: str) -> dict[str, Any]:

@@ -17,7 +17,16 @@ from runner import __version__, wording
 from runner.events import Event
 from runner.judge import Criterion
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
-from runner.reasons import Carried, Cause, NotSelected, Reason
+from runner.reasons import (
+    Carried,
+    Cause,
+    FailFast,
+    Interrupted,
+    NotSelected,
+    PlanTimeout,
+    Reason,
+    StepTimeout,
+)
 from runner.status import parse_time
 
 REPORT_VERSION = 2
@@ -47,6 +56,7 @@ class Attempt:
     result: dict[str, Any] | None = None  # what Fusion reported at the end (`RunStatus.reported`)
     criteria: list[Criterion] = field(default_factory=list)
     status_reads: int = 0
+    cancel: CancelRecord | None = None  # fusion-run asked Fusion to cancel the run
 
     @property
     def open(self) -> bool:
@@ -69,6 +79,7 @@ class Attempt:
             "error": self.error,
             "result": self.result,
             "status_reads": self.status_reads,
+            "cancel": None if self.cancel is None else self.cancel.to_dict(),
             "criteria": [
                 {
                     "name": c.name,
@@ -100,8 +111,61 @@ class Attempt:
             error=data["error"],
             result=data.get("result"),  # new in format 2: a report written before has none
             status_reads=data["status_reads"],
+            cancel=CancelRecord.from_dict(data["cancel"]) if data.get("cancel") else None,
             criteria=[Criterion(**criterion) for criterion in data["criteria"]],
         )
+
+
+def summary(steps: list[dict[str, Any]]) -> dict[str, int]:
+    """The report's count of steps, and of steps by outcome, from their records."""
+    counts = dict.fromkeys(STEP_OUTCOMES, 0)
+    for step in steps:
+        counts[step["outcome"]] += 1
+    return {"steps": len(steps), **counts}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CancelRecord:
+    """fusion-run asked Fusion to cancel an attempt's run: the step's outcome once Fusion shows
+    the run ended, and why. On disk before the cancel goes out, so that a resume after a crash
+    judges the run as the cancel meant (a step timeout is retried if retry_on says so)."""
+
+    outcome: Outcome  # timed_out or cancelled
+    cause: Cause
+
+    def to_dict(self) -> dict[str, Any]:
+        cause = self.cause
+        return {
+            "outcome": str(self.outcome),
+            "because": _CAUSE_KINDS.get(type(cause), "other"),
+            "limit": cause.limit if isinstance(cause, StepTimeout | PlanTimeout) else None,
+            "step": cause.step if isinstance(cause, FailFast) else None,
+            "reason": wording.text(cause),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CancelRecord:
+        because, limit = data["because"], data["limit"]
+        cause: Cause
+        if because == "step_timeout" and limit is not None:
+            cause = StepTimeout(limit=limit)
+        elif because == "plan_timeout" and limit is not None:
+            cause = PlanTimeout(limit=limit)
+        elif because == "interrupted":
+            cause = Interrupted()
+        elif because == "fail_fast" and data["step"] is not None:
+            cause = FailFast(step=data["step"])
+        else:
+            cause = Carried(text=data["reason"])
+        return cls(outcome=Outcome(data["outcome"]), cause=cause)
+
+
+_CAUSE_KINDS: dict[type, str] = {
+    StepTimeout: "step_timeout",
+    PlanTimeout: "plan_timeout",
+    Interrupted: "interrupted",
+    FailFast: "fail_fast",
+}
 
 
 @dataclass(kw_only=True)
@@ -208,11 +272,9 @@ class PlanResult:
             return None
         return (_to_ms(self.ended_at) - _to_ms(self.started_at)).total_seconds()
 
-    def to_dict(self) -> dict[str, Any]:
-        steps = [step.to_dict() for step in self.steps]
-        summary = dict.fromkeys(STEP_OUTCOMES, 0)
-        for step in steps:
-            summary[step["outcome"]] += 1
+    def to_dict(self, steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The report. `steps`: each step's record, if the caller has them already."""
+        steps = [step.to_dict() for step in self.steps] if steps is None else steps
         return {
             "report_version": REPORT_VERSION,
             "fusion_run_version": __version__,
@@ -227,7 +289,7 @@ class PlanResult:
             "started_at": _time(self.started_at),
             "ended_at": _time(self.ended_at),
             "duration": self.duration,
-            "summary": {"steps": len(steps), **summary},
+            "summary": summary(steps),
             "warnings": [_warning(w) for w in self.warnings],
             "steps": steps,
         }

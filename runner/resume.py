@@ -3,16 +3,18 @@
 The earlier report's record of each step that still runs the same job is handed to the engine,
 which reads what the step carries on from (`runner.engine.carry`): kept, picked up, verified or
 run again, with every earlier attempt. A plan that changed since the report (its sha256 differs)
-is refused unless forced, with what changed spelled out.
+is refused unless forced, with what changed spelled out. Even forced, a plan that no longer has a
+step whose run may still be going is refused: the new report would not name that run.
 """
 
 from __future__ import annotations
 
 from runner.engine import Resume
 from runner.errors import UsageError
+from runner.outcomes import AttemptOutcome
 from runner.plan import Plan
 from runner.report import read_report
-from runner.result import PlanResult
+from runner.result import PlanResult, StepResult
 
 
 def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
@@ -25,7 +27,27 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
         )
     jobs = {step.name: step.job for step in plan.steps}
     steps = {entry.name: entry for entry in earlier.steps if jobs.get(entry.name) == entry.job}
+    for entry in earlier.steps:
+        going = _run_going(entry)
+        if entry.name not in steps and going is not None:
+            raise UsageError(
+                f"--resume {path}: step {entry.name!r} (job {entry.job!r}) left {going}, and "
+                "the plan no longer has that step with that job: put it back to follow the "
+                "run, or stop the run in Fusion and run the plan afresh"
+            )
     return Resume(path=path, outcome=str(earlier.outcome), steps=steps)
+
+
+def _run_going(entry: StepResult) -> str | None:
+    """The run an earlier fusion-run left going (or may have), in words; None if none."""
+    last = entry.attempts[-1] if entry.attempts else None
+    if last is None or last.outcome not in (None, AttemptOutcome.LEFT_RUNNING):
+        return None
+    if last.run_keys:
+        return f"run {last.run_id or last.run_keys[0]} going"
+    if last.requested_at is not None and not last.adopted:
+        return "a start with no answer on record (its run may be going)"
+    return None
 
 
 def plan_changes(earlier: PlanResult, plan: Plan) -> list[str]:

@@ -60,9 +60,10 @@ class Scheduler:
         for step in steps:
             for upstream in step.depends_on:
                 self.dependents[upstream].append(step.name)
-        self.outcomes: dict[str, Outcome] = {}
+        self.outcomes: dict[str, Outcome | None] = {}  # None: ended with its run left going
         self.classes: dict[str, _Class] = {}
         self.running: set[str] = set()
+        self.early: set[str] = set()  # running before their upstream settled (`begin_early`)
         self.stopped = False
         self._ready = [(self.order[s.name], s.name) for s in steps if not s.depends_on]
         heapq.heapify(self._ready)
@@ -78,14 +79,41 @@ class Scheduler:
         chosen: list[str] = []
         while self._ready and len(self.running) + len(chosen) < self.max_parallel:
             name = heapq.heappop(self._ready)[1]
-            if name not in self.outcomes:  # a carried step may still sit in the queue
+            if name not in self.outcomes and name not in self.running:  # carried, or begun early
                 chosen.append(name)
         self.running.update(chosen)
         return chosen
 
-    def finished(self, name: str, outcome: Outcome) -> list[Skip]:
-        """Record how `name` ended; return the steps this skips, each with its reason."""
+    def begin_early(self, names: Iterable[str]) -> None:
+        """`names` run now, whatever their upstream: an earlier fusion-run left a run of each
+        going, or maybe going (--resume). While they run, their upstream's end does not judge
+        them: their run, already begun, decides."""
+        fresh = [name for name in names if name not in self.outcomes]
+        self.early.update(fresh)
+        self.running.update(fresh)
+
+    def rejoin(self, name: str) -> tuple[bool, list[Skip]]:
+        """An early step has no run going after all: from now on it waits for its upstream as
+        any step does. Whether it may start now; and if run_if rules it out now, the skips (the
+        step's own first, then the cascade). A step that was not early may start now."""
+        if name not in self.early:
+            return True, []
+        self.early.discard(name)
+        if self.waiting[name]:
+            self.running.discard(name)
+            return False, []
+        skip = self._judge(self.steps[name]) if self.steps[name].depends_on else None
+        if skip is None:
+            return True, []
         self.running.discard(name)
+        self._record(name, Outcome.SKIPPED, _Class.EXCLUDED if skip.excluded else _Class.FAILURE)
+        return False, [skip, *self._release(name)]
+
+    def finished(self, name: str, outcome: Outcome | None) -> list[Skip]:
+        """Record how `name` ended (None: its run was left going, which counts as a failure);
+        return the steps this skips, each with its reason."""
+        self.running.discard(name)
+        self.early.discard(name)
         self._record(
             name, outcome, _Class.SUCCESS if outcome is Outcome.SUCCEEDED else _Class.FAILURE
         )
@@ -121,7 +149,7 @@ class Scheduler:
         """Close a step that will never start (after `stop`), without cascading."""
         self._record(name, outcome, _Class.FAILURE)
 
-    def _record(self, name: str, outcome: Outcome, cls: _Class) -> None:
+    def _record(self, name: str, outcome: Outcome | None, cls: _Class) -> None:
         if name in self.outcomes:
             raise ValueError(f"step {name!r} already ended ({self.outcomes[name]})")
         self.outcomes[name] = outcome
@@ -134,6 +162,8 @@ class Scheduler:
             for dependent in self.dependents[queue.pop()]:
                 self.waiting[dependent] -= 1
                 if self.waiting[dependent] or dependent in self.outcomes:
+                    continue
+                if dependent in self.early:  # its run decides; judged if it rejoins
                     continue
                 skip = self._judge(self.steps[dependent])
                 if skip is None:

@@ -47,7 +47,10 @@ class Interrupts:
 
     @contextmanager
     def request(self, method: str) -> Iterator[None]:
-        """Around one request to Fusion: a signal may cut it short (see the module)."""
+        """Around one request to Fusion: a signal may cut it short (see the module). After a
+        second signal no request begins: one that came between requests must not be waited on."""
+        if self.count > 1:
+            raise RequestInterrupted
         self._request = method
         try:
             yield

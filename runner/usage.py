@@ -80,6 +80,10 @@ def check_options(options: Options) -> None:
             raise UsageError(f"{flag} does nothing with {_NAMES[action]}: use it with {where}")
     if options.quiet and options.verbose:
         raise UsageError("--quiet and --verbose contradict each other: choose one")
+    if options.quiet and options.heartbeat_given and options.heartbeat > 0:
+        raise UsageError(
+            "--quiet and --heartbeat contradict each other: --quiet prints no heartbeat; choose one"
+        )
     if options.scenario and not options.emulate:
         raise UsageError("--scenario scripts the emulator: use it with --emulate")
     if options.url is not None and options.emulate:

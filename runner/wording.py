@@ -30,8 +30,15 @@ def outcome_words(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
+def step_ended(status: str) -> str:
+    """How a step ended, for its closing line: `timed out`; `may still be running in Fusion`
+    for a step whose run was left going."""
+    return _STEP_ENDED["running"] if status == "running" else outcome_words(status)
+
+
 def run_words(run_id: str | None) -> str:
-    return f"run {run_id}"
+    """`run ID`; `its run` while Fusion has not named it (a Jobs API run just started)."""
+    return f"run {run_id}" if run_id else "its run"
 
 
 # --- causes and reasons ---------------------------------------------------------------------------
@@ -118,7 +125,8 @@ def _(fact: why.Carried) -> str:
 
 @text.register
 def _(fact: why.AlreadyRunning) -> str:
-    return f"job {fact.job} is already running ({run_words(fact.run_id)}) and on_running is fail"
+    which = f" ({run_words(fact.run_id)})" if fact.run_id else ""
+    return f"job {fact.job} is already running{which} and on_running is fail"
 
 
 @text.register
@@ -202,7 +210,8 @@ def _(fact: why.NotSelected) -> str:
 
 @text.register
 def _(fact: why.UpstreamFailed) -> str:
-    words = f"upstream {fact.upstream!r} {_UPSTREAM[fact.outcome]}"
+    ended = _UPSTREAM[fact.outcome] if fact.outcome else _STEP_ENDED["running"]
+    words = f"upstream {fact.upstream!r} {ended}"
     return words + (f" (and {fact.more} more)" if fact.more else "")
 
 

@@ -149,3 +149,17 @@ def test_a_refused_fixed_token_says_what_would_last(tmp_path: Any) -> None:
     [j] = report["steps"]
     assert (j["outcome"], j["run_id"] is not None) == ("running", True)
     assert j["reason"].startswith(f"still running in Fusion (run {j['run_id']}); ")
+
+
+@pytest.mark.parametrize("auth", [Auth.BASIC, Auth.OAUTH2])
+@pytest.mark.parametrize("password", ["p\u20acss", "p\u00e4ss"], ids=["euro", "umlaut"])
+def test_a_password_beyond_latin_1_is_sent_as_utf_8(auth: Auth, password: str) -> None:
+    """requests encodes Basic as Latin-1: 'p€ss' crashed the run, 'päss' was refused by a server
+    that reads UTF-8 (RFC 7617's charset). Both now go as UTF-8."""
+    clock = FakeClock()
+    scenario = Scenario(jobs={"j": JobScript(runs=(RunScript(duration=3600),))})
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+    with Emulator(model, access=Access(user="admin", password=password)) as emulator:
+        environ = {"FUSION_USER": "admin", "FUSION_PASSWORD": password}
+        fusion = FusionClient(url=emulator.url, auth=auth, environ=environ, monotonic=clock)
+        assert fusion.status("j").job == "j"

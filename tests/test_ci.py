@@ -373,7 +373,8 @@ def test_the_action_is_a_valid_action() -> None:
 @pytest.mark.parametrize(
     ("inputs", "argv"),
     [
-        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml", "--report", "fusion-run-report.json"]),
+        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml"]),
+        ({"plan": "plans/nightly.yaml", "args": "--check"}, ["plans/nightly.yaml", "--check"]),
         (
             {
                 "plan": "plans/my plan.yaml",
@@ -388,7 +389,7 @@ def test_the_action_is_a_valid_action() -> None:
             ],
         ),
     ],
-    ids=["plan-only", "every-input"],
+    ids=["plan-only", "check", "every-input"],
 )  # fmt: skip
 def test_the_action_runs_fusion_run_with_its_inputs(
     tmp_path: Path, inputs: dict[str, str], argv: list[str]

@@ -203,8 +203,12 @@ def test_help_documents_exit_codes() -> None:
     for line in (
         "0    the plan succeeded",
         "1    the plan failed: a step not allowed to fail ended other than succeeded",
-        "2    invalid plan or usage",
-        "3    Fusion unreachable, credentials refused, or an unexpected internal error",
+        "or skipped by run_if, or a step's run was left going (even with",
+        "allow_failure); losing Fusion mid-run fails the steps it cuts off",
+        "2    invalid plan or usage, credentials missing from the environment, or a",
+        "job that Fusion does not have (found before anything starts)",
+        "3    Fusion out of reach before anything started, credentials refused, the",
+        "final report not written, or an unexpected internal error",
         "130  interrupted",
     ):
         assert line in result.stdout
@@ -254,10 +258,11 @@ def test_heartbeat_takes_a_duration(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     help_text = " ".join(invoke("--help").stdout.split())
     assert (
-        "--heartbeat DURATION Where there is no live line (CI logs), print a line per active "
-        "run this often, with Fusion's state and counters; 0 turns it off. [default: 5m]"
+        "--heartbeat DURATION Without a terminal (CI logs), print a line for each active run at "
+        "the first status read after every DURATION of its age, with Fusion's state and "
+        "counters; 0 turns it off. [default: 5m]"
     ) in help_text
     assert (
-        "--verbose Also print each request to Fusion and its answer, and each run's final "
-        "status as Fusion returned it."
+        "--verbose Also print each request to Fusion with its HTTP status and how long it took, "
+        "and each run's final status as Fusion returned it."
     ) in help_text

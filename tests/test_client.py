@@ -414,13 +414,15 @@ def test_redirects_are_never_followed(target: str) -> None:
 
 
 def test_every_request_has_timeouts_agent_and_verification() -> None:
-    transport = FakeTransport((200, {}, b'{"state": "idle"}'), (200, {}, b'{"state": "idle"}'))
+    transport = FakeTransport(*[(200, {}, b'{"state": "idle"}')] * 3)
     client = fake_client(transport, connect_timeout=3, read_timeout=40, verify="/etc/ca.pem")
     client.status("j")
     client.start("j")
+    client.cancel("j")
     request, options = transport.sent[0]
     assert options["timeout"] == (3, 15)  # a status read waits 15 s at most: it is read again
     assert transport.sent[1][1]["timeout"] == (3, 40)  # a start waits as long as the plan says
+    assert transport.sent[2][1]["timeout"] == (3, 15)  # a cancel is sent again: 15 s at most
     assert options["verify"] == "/etc/ca.pem"
     assert request.headers["User-Agent"] == f"fusion-run/{__version__}"
     assert request.headers["Authorization"].startswith("Basic ")

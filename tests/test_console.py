@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 
 from runner import console as console_module
+from runner import wording
 from runner.console import Console, elapsed
 from runner.emulator.model import EmulatedFusion
-from runner.events import ActiveRun, InterruptReceived, Started, StateChanged, Tick
-from runner.scenario import JobScript, RunScript, Scenario
+from runner.events import ActiveRun, Cancelling, InterruptReceived, Started, StateChanged, Tick
+from runner.reasons import AlreadyRunning, Interrupted, LostContact, MayBeRunning
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import FakeClock, step
 
@@ -198,4 +200,38 @@ def test_verbose_prints_each_runs_final_status_as_fusion_returned_it() -> None:
         *plain.getvalue().splitlines()[:-1],
         f"   0:03 train: Fusion's final status of run {run_id}: {status}",
         plain.getvalue().splitlines()[-1],
+    ]
+
+
+def test_a_run_fusion_has_not_named_yet_is_its_run() -> None:
+    """A Jobs API start names no run: until Fusion shows it, lines say "its run", never
+    "run None"."""
+    cancelling = Cancelling(step="crawl", run_id=None, cause=Interrupted())
+    assert wording.line(cancelling) == "cancelling its run: fusion-run was interrupted"
+    lost = MayBeRunning(run_id=None, why=LostContact(seconds=300, error="GET x: 503"))
+    assert wording.text(lost) == (
+        "lost contact with Fusion for 5m (last error: GET x: 503); its run may still be going"
+    )
+    assert wording.text(AlreadyRunning(job="datasource:web", run_id=None)) == (
+        "job datasource:web is already running and on_running is fail"
+    )
+
+
+def test_a_run_left_going_gets_its_closing_line_even_when_quiet() -> None:
+    """It fails the plan: --quiet still says which step, and why."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, times=10_000, after=3),)
+    out = io.StringIO()
+    result = run(
+        [step("a")],
+        jobs(a=runs(RunScript(duration=600), faults=faults)),
+        reporter=Console(out, live=False, quiet=True),
+        fusion={"retry_budget": 30},
+    )
+    result.engine.reporter.finish(result.engine.result)
+    run_id = result.step("a")["run_id"]
+    assert out.getvalue().splitlines()[-2:] == [
+        "a may still be running in Fusion: lost contact with Fusion for 30s (last error: GET "
+        "http://emulated/api/spark/jobs/a: 503 Service Unavailable: injected fault: 503 on "
+        f"status); run {run_id} may still be going",
+        "fusion-run: plan test failed in 30s: 1 running. Report: fusion-run-report.json",
     ]

@@ -16,6 +16,7 @@ from runner.emulator.server import Access, Emulator
 from runner.loader import load_scenario
 from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
 from tests.helpers.fakes import EPOCH, FakeClock
+from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.process import Lines
 
 DOCUMENTED_START = {  # the answer in Fusion's API docs, "Start a job run"
@@ -376,6 +377,26 @@ def test_reset_drops_the_connection() -> None:
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{emulator.url}/api/spark/jobs/j", timeout=5)
         assert requests.get(f"{emulator.url}/api/spark/jobs/j", timeout=5).json()["state"] == "idle"
+
+
+def test_the_standalone_emulator_knows_only_the_documented_job_and_its_scenarios() -> None:
+    """fusion-emulator, unlike --emulate, adds no plan's jobs: the quickstart's need the scenario
+    that lists them (examples/scenarios/quickstart.yaml), and the scenario schema says so."""
+    from runner.loader import load_plan  # noqa: PLC0415
+
+    quickstart = [step.job for step in load_plan(str(EXAMPLES / "quickstart.yaml")).steps]
+    bare = model()
+    with pytest.raises(Reply) as unknown:
+        bare.configuration("products_query_rewrite")
+    assert unknown.value.status == 404
+    assert [job for job in quickstart if job in bare.jobs] == ["my-python-job"]
+    scripted = model(load_scenario(str(EXAMPLES / "scenarios" / "quickstart.yaml")))
+    assert all(job in scripted.jobs for job in quickstart)
+    schema = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text())
+    assert (
+        "The standalone fusion-emulator knows only these"
+        in (schema["properties"]["jobs"]["description"])
+    )
 
 
 EMULATOR = [sys.executable, "-m", "runner.emulator"]  # what the fusion-emulator script runs

@@ -22,6 +22,7 @@ from runner.events import (
     StepEnded,
     WaitingForOther,
 )
+from runner.fusion import ErrorKind, FusionError
 from runner.outcomes import Outcome, PlanOutcome
 from runner.scenario import Fault, FaultTarget, RunScript, Scenario
 from tests.helpers.engine import Recorder, Result, jobs, plan_of, random_plan, run, runs
@@ -762,3 +763,134 @@ def test_a_chain_never_waits_between_its_links() -> None:
         [ended] = result.of(StepEnded, step=upstream)
         [started] = result.of(Started, step=downstream)
         assert started.at == ended.at, (upstream, downstream)
+
+
+# --- a signal is acted on before anything else ----------------------------------------------------
+
+
+class SignalDuringStatus(ModelFusion):
+    """A Fusion whose first status read is where SIGTERM lands: the read is cut (`cut`), or it
+    completes, with the signal already counted."""
+
+    def __init__(self, model: EmulatedFusion, *, cut: bool) -> None:
+        super().__init__(model)
+        self.cut, self.signals = cut, 0
+
+    def status(self, job: str) -> Any:
+        if not self.signals:
+            self.signals = 1
+            if self.cut:
+                raise FusionError(
+                    method="GET",
+                    url=f"http://emulated/api/spark/jobs/{job}",
+                    kind=ErrorKind.INTERRUPTED,
+                    what="given up: fusion-run was interrupted",
+                )
+        return super().status(job)
+
+
+@pytest.mark.parametrize("cut", [True, False], ids=["read-cut", "read-completes"])
+@pytest.mark.parametrize("retry", [False, True], ids=["first-attempt", "retry"])
+def test_a_signal_during_a_read_starts_nothing_after_it(cut: bool, retry: bool) -> None:
+    """The check before a start (or before a retry's start) is where the signal lands: the
+    start it would have led to never goes out, and the step is not started."""
+    clock = FakeClock()
+    scripts = (RunScript(duration=5, state="error"), RunScript(duration=60))
+    model = EmulatedFusion(jobs(a=runs(*scripts)), clock=clock, epoch=EPOCH, extra_jobs=["a"])
+    fusion = SignalDuringStatus(model, cut=cut)
+    if retry:  # the signal lands on the check of the second attempt, after the retry delay
+        fusion.signals = -1
+        real = fusion.status
+
+        def status(job: str) -> Any:
+            if fusion.signals < 0 and clock.now >= 14:  # the first run ended at 5, delay 10±1
+                fusion.signals = 0
+            return real(job)
+
+        fusion.status = status  # type: ignore[method-assign]
+    engine = Engine(
+        plan_of([step("a", retries=1, retry_delay=10)]),
+        fusion,
+        clock,
+        url="http://emulated",
+        rng=random.Random(1),
+        interrupts=lambda: max(fusion.signals, 0),
+    )
+    engine.preflight()
+    assert engine.execute() is PlanOutcome.INTERRUPTED
+    assert model.starts("a") == (1 if retry else 0)
+    result = engine.result.steps[0]
+    assert (result.outcome, wording.text(result.reason)) == (
+        (
+            Outcome.CANCELLED,
+            f"run {result.attempts[0].run_id} ended error: The job run failed; not retried: "
+            "fusion-run was interrupted",
+        )
+        if retry
+        else (Outcome.NOT_RUN, "not started: fusion-run was interrupted")
+    )
+
+
+def test_a_cancel_that_hangs_takes_no_grace_from_the_others() -> None:
+    """a's DELETE hangs for a minute each time; b's goes out after it. b's grace counts from
+    its own answer, and b is read before any verdict: cancelled, as Fusion shows."""
+    clock = FakeClock()
+    scenario = jobs(a=runs(RunScript(duration=600)), b=runs(RunScript(duration=600)))
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=["a", "b"])
+
+    class Hanging(ModelFusion):
+        def cancel(self, job: str) -> None:
+            if job == "a":
+                clock.advance(60)
+                raise FusionError(
+                    method="DELETE",
+                    url="http://emulated/api/spark/jobs/a",
+                    kind=ErrorKind.TRANSIENT,
+                    what="no answer within 60s",
+                    maybe_applied=True,
+                )
+            super().cancel(job)
+
+    engine = Engine(
+        plan_of([step("a"), step("b")]),
+        Hanging(model),
+        clock,
+        url="http://emulated",
+        rng=random.Random(1),
+        interrupts=lambda: int(clock.now >= 3),
+    )
+    engine.preflight()
+    engine.execute()
+    a, b = engine.result.steps
+    assert (b.outcome, wording.text(b.reason)) == (
+        Outcome.CANCELLED,
+        f"fusion-run was interrupted; run {b.run_id} cancelled",
+    )
+    assert a.outcome is None
+    assert wording.text(a.reason) == (
+        "fusion-run was interrupted; Fusion did not confirm the cancel within 1m: "
+        f"run {a.run_id} may still be going"
+    )
+
+
+def test_a_long_retry_after_does_not_hold_up_a_steps_timeout() -> None:
+    """Fusion asks to come back in 90 s; the step's timeout is 5 s: it is read again when its
+    timeout falls due, and cancelled then, not a minute and a half later."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, times=1, after=2, retry_after=90),)
+    result = run([step("a", timeout=5)], jobs(a=runs(RunScript(duration=600), faults=faults)))
+    (ended,) = result.of(StepEnded, step="a")
+    assert ended.outcome is Outcome.TIMED_OUT
+    assert ended.at < 7
+
+
+def test_a_step_downstream_of_a_run_left_going_says_so() -> None:
+    """Fusion stops answering about a's run: a is left with it (it may still be running), and
+    b, which waits for a, is skipped saying that, not that a failed."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, times=10_000, after=3),)
+    result = run(
+        [step("a"), step("b", "a")],
+        jobs(a=runs(RunScript(duration=600), faults=faults)),
+        fusion={"retry_budget": 30},
+    )
+    assert result.outcomes() == {"a": "running", "b": "skipped"}
+    assert result.step("b")["reason"] == "upstream 'a' may still be running in Fusion"

@@ -36,18 +36,42 @@ def test_terminal_codes_and_control_characters_are_stripped() -> None:
     assert strip_controls(
         "\x1b[1;31mred\x1b[0m \x1b]8;;http://x\x07link\x1b]8;;\x07 \x9b2Jc1\x85 bell\x07 "
         "cr\r nul\x00 \ud800lone \ufffe\n\ttab"
-    ) == ("red link c1 bell cr nul lone \n\ttab")
+    ) == ("red link c1\n bell cr\n nul lone \n\ttab")  # NEL and CR break lines as \n does
+    assert strip_controls("a\u202eb\u2066c\u200bd\u2028e") == "abcd\ne"  # bidi, zero-width
+
+
+def test_a_console_line_stays_one_line() -> None:
+    """A multi-line Fusion message cannot put a workflow command at the start of a log line."""
+    message = "boom\n::error file=evil.yaml::injected\r\n::stop-commands::x\u2028::add-mask::y"
+    assert Redactor().line(message) == (
+        "boom \u21b5 ::error file=evil.yaml::injected \u21b5 ::stop-commands::x \u21b5 "
+        "::add-mask::y"
+    )
 
 
 def test_each_spelling_of_a_secret_is_masked() -> None:
     secret = 'p@ss "w/rd"\\é'
+    utf8, latin1 = secret.encode(), secret.encode("latin-1")
     assert forms(secret) == {
         secret,
-        base64.b64encode(secret.encode()).decode(),
-        "p%40ss%20%22w%2Frd%22%5C%C3%A9",
-        "p%40ss+%22w%2Frd%22%5C%C3%A9",
-        'p@ss \\"w/rd\\"\\\\\\u00e9',
-        'p@ss \\"w/rd\\"\\\\é',
+        *(base64.b64encode(data).decode().rstrip(pad) for data in (utf8, latin1) for pad in "=-"),
+        *(
+            base64.urlsafe_b64encode(data).decode().rstrip(p)
+            for data in (utf8, latin1)
+            for p in "=-"
+        ),
+        "p%40ss%20%22w%2Frd%22%5C%C3%A9",  # quote(secret, safe=""), and with lower-case hex:
+        "p%40ss%20%22w%2frd%22%5c%c3%a9",
+        "p%40ss%20%22w/rd%22%5C%C3%A9",  # quote(secret): "/" kept
+        "p%40ss%20%22w/rd%22%5c%c3%a9",
+        "p%40ss+%22w%2Frd%22%5C%C3%A9",  # quote_plus
+        "p%40ss+%22w%2frd%22%5c%c3%a9",
+        'p@ss \\"w/rd\\"\\\\\\u00e9',  # JSON, ASCII only
+        'p@ss \\"w/rd\\"\\\\\\u00E9',  # ... as Jackson writes \u escapes
+        'p@ss \\"w\\/rd\\"\\\\\\u00e9',  # ... with "/" escaped
+        'p@ss \\"w\\/rd\\"\\\\\\u00E9',
+        'p@ss \\"w/rd\\"\\\\é',  # JSON, UTF-8
+        'p@ss \\"w\\/rd\\"\\\\é',
     }
     redact = Redactor([secret])
     assert redact.text(f"a {json.dumps(secret)} b {secret} c") == f'a "{MASK}" b {MASK} c'
@@ -90,9 +114,8 @@ MASKED = "\x1b[31mdenied\x1b[0m for *** key=*** Bearer *** Basic ***"  # in JSON
 SHOWN = "denied for *** key=*** Bearer *** Basic ***"  # in text
 
 
-def echoing_fusion(clock: FakeClock) -> EmulatedFusion:
+def echoing_fusion(clock: FakeClock, echo: str = ECHO) -> EmulatedFusion:
     """Fusion as a careless proxy: its error bodies quote the request's credentials, in colour."""
-    echo = ECHO
     scenario = Scenario(
         jobs={
             "crawl": JobScript(
@@ -122,9 +145,10 @@ def echoing_fusion(clock: FakeClock) -> EmulatedFusion:
     return model
 
 
-def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
+def every_output(tmp_path: Path, credentials: dict[str, str], echo: str = ECHO) -> dict[str, str]:
+    """Run a plan against `echoing_fusion` and collect what each output of fusion-run said."""
     clock = FakeClock()
-    redact = Redactor.from_environ(CREDENTIALS)
+    redact = Redactor.from_environ(credentials)
     redact.watch(lambda: [OBTAINED])
     stderr, stdout, reports = io.StringIO(), list[str](), list[str]()
     summary = tmp_path / "summary.md"
@@ -138,7 +162,7 @@ def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
     )
     engine = Engine(
         plan,
-        ModelFusion(echoing_fusion(clock)),
+        ModelFusion(echoing_fusion(clock, echo)),
         clock,
         url="http://emulated",
         rng=random.Random(3),
@@ -148,7 +172,7 @@ def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
     engine.execute()
     final.finish(engine.result)
     console.finish(engine.result)
-    outputs = {
+    return {
         "console": stderr.getvalue(),
         "annotations": "\n".join(stdout),
         "report": reports[-1],
@@ -156,6 +180,10 @@ def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
         "junit": (tmp_path / "junit.xml").read_text(),
         "summary": summary.read_text(),
     }
+
+
+def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
+    outputs = every_output(tmp_path, CREDENTIALS)
     for name, text in outputs.items():
         for secret in (PASSWORD, API_KEY, TOKEN, OBTAINED, PAIR):
             assert secret[:6] not in text, (name, secret)  # nor a secret cut short
@@ -185,3 +213,30 @@ def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
         "::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step publish failed::"
         f"{refused}400 Bad Request: {SHOWN}"
     )
+
+
+def test_no_output_shows_any_spelling_of_a_secret_nor_obeys_a_message(tmp_path: Path) -> None:
+    """A password with a slash, a quote, a percent sign and a non-ASCII letter, echoed in every
+    spelling a server may use, and a message that tries to become workflow commands."""
+    password = 'S3cr/t"p\u00e4%ss'
+    credentials = {"FUSION_USER": "admin", "FUSION_PASSWORD": password}
+    pair = f"admin:{password}"
+    spellings = {  # spelled here, not by `forms`: the test must not trust what it tests
+        password,
+        "S3cr%2Ft%22p%C3%A4%25ss",  # URL-encoded
+        "s3cr%2ft%22p%c3%a4%25ss".replace("s3cr", "S3cr"),  # ... lower-case hex
+        "S3cr/t%22p%C3%A4%25ss",  # ... keeping "/", as JavaScript's encodeURI does
+        'S3cr/t\\"p\\u00e4%ss',  # JSON, ASCII only
+        'S3cr/t\\"p\\u00E4%ss',  # ... as Jackson writes it
+        'S3cr\\/t\\"p\\u00e4%ss',  # ... with "/" escaped
+        base64.b64encode(pair.encode()).decode(),  # Basic, UTF-8
+        base64.b64encode(pair.encode("latin-1")).decode(),  # Basic, as requests sends it
+        base64.urlsafe_b64encode(pair.encode()).decode().rstrip("="),  # base64url, no padding
+    }
+    echo = " | ".join(sorted(spellings)) + "\n::error file=evil.yaml::x\n::stop-commands::y"
+    outputs = every_output(tmp_path, credentials, echo)
+    for name, text in outputs.items():
+        for spelling in spellings:
+            assert spelling not in text, (name, spelling)
+    assert not [line for line in outputs["console"].splitlines() if line.startswith("::")]
+    assert "evil.yaml" not in outputs["annotations"].replace("%0A::error file=evil.yaml", "")

@@ -2,11 +2,18 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runner.report import write_atomically
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion
+from runner.engine import Engine
+from runner.report import Journal, report_file, write_atomically
+from tests.helpers.engine import plan_of, random_plan
+from tests.helpers.fakes import EPOCH, FakeClock
 
 
 def test_writes_json_and_makes_folders(tmp_path: Path) -> None:
@@ -37,3 +44,57 @@ def test_a_failed_write_keeps_the_old_report_and_leaves_no_temporary_file(
         write_atomically(str(target), {"n": 2})
     assert json.loads(target.read_text()) == {"n": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+# --- a write costs what changed, and is never stale -----------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_every_report_the_journal_writes_is_the_plan_as_it_stands(seed: int) -> None:
+    """The journal keeps the records of ended steps and builds only the others again: each
+    write must still equal the whole result built afresh, through retries, timeouts, skips,
+    a plan timeout and interrupts."""
+    rng = random.Random(seed)
+    steps, scenario = random_plan(rng)
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
+    written: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    interrupt_at = rng.uniform(5, 80) if seed % 3 == 0 else float("inf")
+    engine = Engine(
+        plan_of(steps, timeout=rng.choice([None, 100])),
+        ModelFusion(model),
+        clock,
+        url="http://emulated",
+        rng=random.Random(seed),
+        reporter=Journal(lambda report: written.append((report, engine.result.to_dict()))),
+        interrupts=lambda: int(clock.now >= interrupt_at),
+    )
+    engine.preflight()
+    engine.execute()
+    assert len(written) > 2
+    for report, afresh in written:
+        assert report == afresh
+
+
+def test_the_report_file_is_compact_while_the_plan_runs_and_indented_at_the_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.json"
+    write = report_file(str(path))
+    step = {"name": "a", "outcome": "running", "attempts": [{"error": "ö ${X}"}]}
+    steps: list[dict[str, Any]] = [step, {"name": "b"}]
+    running = {"outcome": "running", "ended_at": None, "steps": steps}
+    write(running)
+    text = path.read_text(encoding="utf-8")
+    assert text == (
+        '{"outcome":"running","ended_at":null,"steps":[{"name":"a","outcome":"running",'
+        '"attempts":[{"error":"ö ${X}"}]},{"name":"b"}]}\n'
+    )
+    steps[1] = {"name": "b", "outcome": "pending"}  # a new record: encoded again
+    write(running)
+    assert json.loads(path.read_text(encoding="utf-8")) == running
+    ended = {**running, "outcome": "succeeded", "ended_at": "2026-01-01T00:00:00.000Z"}
+    write(ended)
+    assert (
+        path.read_text(encoding="utf-8") == json.dumps(ended, indent=2, ensure_ascii=False) + "\n"
+    )

@@ -376,23 +376,28 @@ def test_a_full_disk_mid_run_orphans_no_run(
     report = tmp_path / "r.json"
     from runner import report as reports  # noqa: PLC0415
 
-    written = 0
-    real = reports.write_atomically
+    full = False
+    real = reports.write_text_atomically
 
-    def full_after_the_starts(path: str, data: dict[str, Any]) -> None:
-        nonlocal written
-        if written >= 1 + 2 * 6:  # the first report, then each start's intent and run id
+    def full_once_six_runs_are_named(path: str, text: str) -> None:
+        nonlocal full
+        if full:
             raise OSError(28, "No space left on device")
-        written += 1
-        real(path, data)
+        real(path, text)
+        full = sum(bool(s["run_id"]) for s in json.loads(text)["steps"]) == 6
 
     model = EmulatedFusion(scenario)
     with Emulator(model) as emulator:
-        monkeypatch.setattr(reports, "write_atomically", full_after_the_starts)
+        monkeypatch.setattr(reports, "write_text_atomically", full_once_six_runs_are_named)
         code, _, err = fusion_run(str(plan), "--url", emulator.url, "--report", str(report), env={})
-        monkeypatch.setattr(reports, "write_atomically", real)
+        monkeypatch.setattr(reports, "write_text_atomically", real)
         assert code == 3
         lines = err.splitlines()
+        closing = [line for line in lines if line.startswith("fusion-run: plan ")]
+        assert closing[-1].endswith(
+            f"6 succeeded, 6 not run. The report {report} could not be written: its final "
+            "state follows"
+        )  # not "Report: ...": the file there is an older one
         warned = [line for line in lines if line.startswith("fusion-run: cannot write the report")]
         assert warned == [
             f"fusion-run: cannot write the report {report}: No space left on device; the last "
@@ -501,6 +506,7 @@ def test_sigterm_during_a_hanging_status_read_cancels_at_once(tmp_path: Path) ->
         took = time.monotonic() - signalled
     finally:
         process.kill()
+        process.wait()
     assert took < 5, f"{took:.1f}s to cancel and exit"  # was 45 s: the read's timeout
     data = read_report(tmp_path / "fusion-run-report.json")
     assert data["steps"][0]["outcome"] == "cancelled", output.rest()
@@ -513,16 +519,18 @@ def test_a_second_signal_exits_130_within_two_seconds(tmp_path: Path) -> None:
         _scenario({"long": "{runs: [{duration: 3600}], faults: [{on: cancel, answer: hang}]}"})
     )
     (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long]\n")
-    process, _ = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
+    process, output = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
     try:
         process.send_signal(signal.SIGINT)
-        time.sleep(1)  # the cancel hangs
+        output.until("cancelling run")
+        time.sleep(0.5)  # the cancel is sent, and hangs
         signalled = time.monotonic()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
         took = time.monotonic() - signalled
     finally:
         process.kill()
+        process.wait()
     assert took < 2, f"{took:.1f}s after the second signal"
     step = read_report(tmp_path / "fusion-run-report.json")["steps"][0]
     assert step["outcome"] == "running"  # never claimed cancelled: named for --resume
@@ -544,6 +552,7 @@ def test_a_burst_of_signals_still_exits_130_with_a_valid_report(tmp_path: Path) 
             assert process.wait(timeout=30) == 130
         finally:
             process.kill()
+            process.wait()
         data = read_report(tmp_path / "fusion-run-report.json")
         assert data["outcome"] == "interrupted"
 
@@ -553,20 +562,22 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         _scenario({"long": "{runs: [{duration: 3}]}", "after": "{runs: [{duration: 0.2}]}"})
     )
-    (tmp_path / "plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
-    args = ["plan.yaml", "--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
-    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach"]
+    # A plan whose name starts with "-" is given after "--"; the resume names it ./-plan.yaml.
+    (tmp_path / "-plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
+    args = ["--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
+    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach", "--", "-plan.yaml"]
     process, output = _started(args, tmp_path)
     try:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
     finally:
         process.kill()
+        process.wait()
     printed = output.rest()[-1].removeprefix(
         "fusion-run: detached; to follow the runs still going: "
     )
     assert shlex.split(printed) == [
-        "fusion-run", "plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
+        "fusion-run", "./-plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
         "--var", "FIRST=long", "--max-parallel", "2", "--emulate", "--scenario", "s.yaml",
         "--detach",
     ]  # fmt: skip

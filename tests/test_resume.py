@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from runner.emulator.adapter import ModelFusion
-from runner.emulator.model import EmulatedFusion
+from runner.emulator.model import EmulatedFusion, key_of
 from runner.engine import Engine
 from runner.errors import UsageError
 from runner.report import Journal, write_atomically
@@ -31,9 +31,10 @@ STEPS = [step("a"), step("b", "a"), step("c", "a"), step("d", "c")]
 class Session:
     """Two fusion-run invocations against one emulated Fusion whose runs go on in between."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, scenario: Scenario = SCENARIO) -> None:
         self.clock = FakeClock()
-        self.model = EmulatedFusion(SCENARIO, clock=self.clock, epoch=EPOCH, extra_jobs="abcd")
+        jobs = list(scenario.jobs)
+        self.model = EmulatedFusion(scenario, clock=self.clock, epoch=EPOCH, extra_jobs=jobs)
         self.path = str(tmp_path / "report.json")
         self.reports: list[dict[str, Any]] = []
 
@@ -44,10 +45,12 @@ class Session:
         resume: str | None = None,
         force: bool = False,
         detach_at: float | None = None,
+        interrupt_at: float | None = None,
         selected: set[str] | None = None,
     ) -> Engine:
         plan = plan_of(steps)
         start = self.clock.now
+        signal_at = detach_at if detach_at is not None else interrupt_at
 
         def write(report: dict[str, Any]) -> None:
             self.reports.append(report)
@@ -61,7 +64,7 @@ class Session:
             rng=random.Random(3),
             reporter=Journal(write),
             detach=detach_at is not None,
-            interrupts=lambda: int(detach_at is not None and self.clock.now - start >= detach_at),
+            interrupts=lambda: int(signal_at is not None and self.clock.now - start >= signal_at),
             resume=load_resume(resume, plan, force=force) if resume else None,
             selected=selected,
         )
@@ -219,3 +222,105 @@ def test_a_run_left_going_by_a_step_left_out_is_named_and_found_by_a_later_resum
     session.run(resume=session.path)
     assert session.outcomes() == dict.fromkeys("abcd", "succeeded")
     assert session.model.starts("b") == 1  # picked up where it was left: never started twice
+
+
+# --- a run left going is followed at once, whatever its upstream does in the resume ---------------
+
+FAILS_THEN_HANDLES = Scenario(
+    jobs={
+        "prep": JobScript(runs=(RunScript(duration=1, state="error"), RunScript(duration=3))),
+        "cleanup": JobScript(runs=(RunScript(duration=120),)),
+    }
+)
+HANDLER_STEPS = [
+    step("prep", allow_failure=True),
+    step("cleanup", "prep", run_if="at_least_one_failed"),
+]
+
+
+def detached_with_cleanup_going(tmp_path: Path) -> tuple[Session, str]:
+    session = Session(tmp_path, FAILS_THEN_HANDLES)
+    session.run(steps=HANDLER_STEPS, detach_at=5)
+    assert session.outcomes() == {"prep": "failed", "cleanup": "running"}
+    return session, session.report()["steps"][1]["run_id"]
+
+
+def test_a_run_left_going_is_followed_to_its_end_though_its_upstream_runs_again(
+    tmp_path: Path,
+) -> None:
+    """prep failed (allowed), so cleanup ran; the resume runs prep again, and it succeeds. The
+    cleanup run already going is still followed to its end, not skipped while it goes on."""
+    session, cleanup_run = detached_with_cleanup_going(tmp_path)
+    engine = session.run(steps=HANDLER_STEPS, resume=session.path)
+    assert engine.result.outcome == "succeeded"
+    assert session.outcomes() == {"prep": "succeeded", "cleanup": "succeeded"}
+    cleanup = session.report()["steps"][1]
+    assert [a["run_id"] for a in cleanup["attempts"]] == [cleanup_run]
+    assert session.model.status("cleanup")["state"] == "finished"
+
+
+def test_a_resume_interrupted_cancels_the_run_it_picked_up(tmp_path: Path) -> None:
+    session, cleanup_run = detached_with_cleanup_going(tmp_path)
+    engine = session.run(steps=HANDLER_STEPS, resume=session.path, interrupt_at=2)
+    assert engine.result.outcome == "interrupted"
+    cleanup = session.report()["steps"][1]
+    assert (cleanup["outcome"], cleanup["run_id"]) == ("cancelled", cleanup_run)
+    assert ("cancel", "cleanup") in session.model.requests
+
+
+def test_a_resume_detached_at_once_keeps_the_run_it_picks_up_named(tmp_path: Path) -> None:
+    """A signal before the first pass (say, during the check of the jobs): the step whose run
+    is going stays running, with its run, rather than becoming "not started"."""
+    session, cleanup_run = detached_with_cleanup_going(tmp_path)
+    session.run(steps=HANDLER_STEPS, resume=session.path, detach_at=0)
+    cleanup = session.report()["steps"][1]
+    assert (cleanup["outcome"], cleanup["run_id"]) == ("running", cleanup_run)
+    assert cleanup["reason"] == f"still running in Fusion (run {cleanup_run}); fusion-run detached"
+
+
+def test_a_run_gone_waits_for_its_upstream_before_starting_again(tmp_path: Path) -> None:
+    """The run left going is gone from Fusion (a restarted Fusion, say): the step is started
+    again only once its upstream has settled in this run, and judged by run_if then."""
+    session, _ = detached_with_cleanup_going(tmp_path)
+    session.model.jobs[key_of("cleanup")].runs.clear()  # a Fusion restarted, its runs gone
+    engine = session.run(steps=HANDLER_STEPS, resume=session.path)
+    assert session.outcomes() == {"prep": "succeeded", "cleanup": "skipped"}
+    assert (
+        session.report()["steps"][1]["reason"] == "no upstream failed (run_if: at_least_one_failed)"
+    )
+    assert engine.result.outcome == "succeeded"
+    assert session.model.starts("cleanup") == 1  # the one before the detach: none again
+
+
+def test_a_forced_resume_never_drops_a_run_left_going(tmp_path: Path) -> None:
+    """--force takes the plan as it is now, but not a plan that lost the step whose run is
+    still going: the new report would not name that run."""
+    session = Session(tmp_path)
+    session.run(detach_at=30)
+    b_run = session.report()["steps"][1]["run_id"]
+    renamed = [step("a"), step("b", "a", job="a2"), step("c", "a"), step("d", "c")]
+    with pytest.raises(UsageError) as refused:
+        load_resume(session.path, plan_of(renamed), force=True)
+    assert str(refused.value) == (
+        f"--resume {session.path}: step 'b' (job 'b') left run {b_run} going, and the plan no "
+        "longer has that step with that job: put it back to follow the run, or stop the run in "
+        "Fusion and run the plan afresh"
+    )
+    kept = [step("a"), step("b", "a"), step("c", "a")]  # d, which has no run going, may go
+    assert set(load_resume(session.path, plan_of(kept), force=True).steps) == {"a", "b", "c"}
+
+
+def test_a_run_picked_up_keeps_the_timeout_it_started_with(tmp_path: Path) -> None:
+    """b (120 s, timeout 100 s) starts at 10 s and is left going at 30 s; the resume comes a
+    minute later. b's timeout counts from its start, not from the resume: it is cancelled when
+    the run is 100 s old, not 100 s after the resume."""
+    steps = [step("a"), step("b", "a", timeout=100), step("c", "a"), step("d", "c")]
+    session = Session(tmp_path)
+    session.run(steps=steps, detach_at=30)
+    session.clock.advance(60)
+    session.run(steps=steps, resume=session.path)
+    b = session.report()["steps"][1]
+    assert b["outcome"] == "timed_out"
+    [run] = session.model.runs_of("b")
+    assert run.cancelled is not None
+    assert 100 <= run.cancelled - run.started <= 101

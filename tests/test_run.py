@@ -90,12 +90,11 @@ def test_unknown_jobs_exit_2_before_anything_starts(write_plan: WritePlan) -> No
     result = invoke(plan, "--emulate", "--scenario", "s.yaml")
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert lines[1].startswith(
-        "plan.yaml:4:5: $.steps[1]: job 'trian' has no configuration in Fusion at http://127.0.0.1:"
-    )
-    assert lines[2].startswith(
-        "plan.yaml:5:5: $.steps[2]: job 'evalute' has no configuration in Fusion at "
-    )
+    url = lines[0].rsplit(" ", 1)[-1]  # the emulator's, on a port of its own
+    assert lines[1:3] == [
+        f"plan.yaml:4:5: $.steps[1]: job 'trian' has no configuration in Fusion at {url}/api",
+        f"plan.yaml:5:5: $.steps[2]: job 'evalute' has no configuration in Fusion at {url}/api",
+    ]
     data = read_report()
     assert data["outcome"] == "failed"
     assert data["error"] == "2 job(s) have no configuration in Fusion"
@@ -177,6 +176,7 @@ def test_a_signal_cancels_active_runs_and_exits_130(
         assert process.wait(timeout=30) == 130
     finally:
         process.kill()
+        process.wait()
     rest = output.rest()
     said = " interrupted: cancelling active runs (interrupt again to stop waiting)"
     assert any(line.endswith(said) for line in rest), rest
@@ -227,3 +227,42 @@ def test_with_no_terminal_a_plan_timeout_does_not_stall_the_next_step(
     assert done.returncode == 0, done.stderr
     assert took < 15, f"{took:.1f}s for two half-second jobs"
     assert [s["outcome"] for s in read_report()["steps"]] == ["succeeded", "succeeded"]
+
+
+@pytest.mark.slow
+def test_each_emulator_gives_run_ids_of_its_own(write_plan: WritePlan) -> None:
+    """The emulator dies with fusion-run: a resume meets a new one, which must not name its
+    runs as the earlier one did (a run id seen twice would be taken for the same run)."""
+    plan = write_plan("version: 1\nsteps: [crawl]\n")
+    ids = []
+    for _ in range(2):
+        assert invoke(plan, "--emulate").exit_code == 0
+        ids.append(read_report()["steps"][0]["run_id"])
+    assert ids[0] != ids[1]
+
+
+@pytest.mark.slow
+def test_a_signal_after_the_verdict_does_not_change_the_exit_code(tmp_path: Path) -> None:
+    """SIGTERM while the process shuts down, its report final: the exit code is still the
+    verdict's (1 here), not the signal's death (143)."""
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\njobs:\n  a: {runs: [{duration: 0.2, state: error}]}\n"
+    )
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [a]\n")
+    code = (
+        "import atexit, os, signal, sys\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "sys.argv = ['fusion-run', 'plan.yaml', '--emulate', '--scenario', 's.yaml', '-q']\n"
+        "from runner.cli import entry\n"
+        "entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert read_report(tmp_path / "fusion-run-report.json")["outcome"] == "failed"

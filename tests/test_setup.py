@@ -7,6 +7,7 @@ import contextlib
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ import urllib3.exceptions
 
 from runner import wording
 from runner.client import FusionClient
+from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.server import Emulator
 from runner.engine import Engine, Unreachable
@@ -26,7 +28,7 @@ from runner.reasons import LostContact, MayBeRunning
 from runner.scenario import Fault, FaultTarget, RunScript
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
-from tests.helpers.fakes import FakeClock, step
+from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.paths import ROOT, WritePlan
 from tests.helpers.reports import read_report
 
@@ -186,3 +188,99 @@ def test_fusion_verify_names_the_ca_bundle_that_trusts_it(write_plan: WritePlan)
         result = invoke(plan, "--url", url)
     assert result.exit_code == 0, result.stderr
     assert read_report()["steps"][0]["outcome"] == "succeeded"
+
+
+@contextlib.contextmanager
+def silent_server(*, close: bool) -> Iterator[str]:
+    """A port that accepts connections and then never answers (or, `close`, hangs up at once,
+    as a TLS port does to plain HTTP)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if close:
+                connection.close()
+            else:
+                held.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("close", "error"),
+    [(False, "no answer within 1s"), (True, "the connection dropped")],
+    ids=["never-answers", "hangs-up"],
+)
+def test_a_fusion_that_takes_connections_but_never_answers_gets_the_first_contact_window(
+    write_plan: WritePlan, close: bool, error: str
+) -> None:
+    plan = write_plan(
+        "version: 1\nfusion:\n  auth: none\n  first_contact: 2s\n  read_timeout: 1s\n"
+        "steps: [crawl]\n"
+    )
+    with silent_server(close=close) as url:
+        began = time.monotonic()
+        result = invoke(plan, "--url", url)
+        took = time.monotonic() - began
+    assert result.exit_code == 3
+    assert took < 5  # the first-contact window (and one request's timeout), not the budget
+    last = result.stderr.splitlines()[-1]
+    head, _, tail = last.partition(" did not answer for ")
+    seconds, _, rest = tail.partition("s (last error: ")
+    assert head == f"fusion-run: Fusion at {url}"
+    assert seconds in ("2", "3")  # the window, or a second over when a try straddles its end
+    assert rest == (
+        f"GET {url}/api/spark/configurations/crawl: {error}): check that Fusion is up there, "
+        "and fusion.url, --url or FUSION_URL (fusion.first_contact sets how long to try)"
+    )
+
+
+def test_a_read_that_hangs_counts_its_whole_timeout_against_the_budget() -> None:
+    """Each status read hangs for 15 s, then times out. With a 20 s budget the step is given
+    up at the end of the second read (31 s), said truthfully, not at 45 s as when the budget
+    was counted from each failure's end."""
+    clock = FakeClock()
+    scenario = jobs(j=runs(RunScript(duration=600)))
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=["j"])
+
+    class Hanging(ModelFusion):
+        reads = 0
+
+        def status(self, job: str) -> Any:
+            self.reads += 1
+            if self.reads <= 2:
+                return super().status(job)
+            clock.advance(15)
+            raise FusionError(
+                method="GET",
+                url="http://emulated/api/spark/jobs/j",
+                kind=ErrorKind.TRANSIENT,
+                what="no answer within 15s",
+                maybe_applied=True,
+            )
+
+    plan = plan_of([step("j")], fusion={"retry_budget": 20})
+    engine = Engine(plan, Hanging(model), clock, url="http://emulated", rng=random.Random(1))
+    engine.preflight()
+    engine.execute()
+    [j] = engine.result.steps
+    assert wording.text(j.reason).startswith("lost contact with Fusion for 31s (last error: ")

@@ -23,6 +23,10 @@ REFUSED = [
     (("--validate", "--junit", "j.xml"), "--junit does nothing with --validate: use it with a run"),
     (("-q", "-v"), "--quiet and --verbose contradict each other: choose one"),
     (
+        ("-q", "--heartbeat", "1m"),
+        "--quiet and --heartbeat contradict each other: --quiet prints no heartbeat; choose one",
+    ),
+    (
         ("--emulate", "--url", "http://f"),
         "--url does nothing with --emulate: the emulator has its own URL",
     ),
@@ -107,6 +111,24 @@ def test_options_that_mean_nothing_together_are_refused(
     result = invoke(write_plan(PLAN), *args)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"fusion-run: {message}\n")
     assert not Path("fusion-run-report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "given"), [(0.0, True), (300.0, False)], ids=["heartbeat-0", "default"]
+)
+def test_quiet_goes_with_no_heartbeat(heartbeat: float, given: bool) -> None:
+    """--quiet prints no heartbeat: only a --heartbeat that asks for some contradicts it."""
+    from runner.options import Action, Options  # noqa: PLC0415
+    from runner.usage import check_options  # noqa: PLC0415
+
+    options = Options(
+        plans=("plan.yaml",),
+        action=Action.RUN,
+        quiet=True,
+        heartbeat=heartbeat,
+        heartbeat_given=given,
+    )
+    check_options(options)  # no UsageError
 
 
 def test_several_plans_go_only_to_validate(write_plan: WritePlan) -> None:
@@ -291,6 +313,7 @@ def test_the_example_scenarios_fit_the_example_plans() -> None:
         ("nightly-recommendations.yaml", "nightly-failures.yaml"),
         ("catalog-refresh.yaml", "catalog-crawl-errors.yaml"),
         ("quickstart.yaml", "flaky-gateway.yaml"),
+        ("quickstart.yaml", "quickstart.yaml"),
     ]:
         jobs = [step.job for step in load_plan(str(EXAMPLES / plan)).steps]
         load_scenario(str(EXAMPLES / "scenarios" / scenario), jobs=jobs)

@@ -26,10 +26,14 @@ from runner.loader import load_scenario
 def main(
     port: int, scenario: str | None, user: str | None, password: str | None, api_key: str | None
 ) -> None:
-    """Serve an emulated Fusion Spark jobs API on 127.0.0.1 until interrupted."""
+    """Serve an emulated Fusion (its Spark jobs API and Jobs API) on 127.0.0.1 until interrupted.
+
+    It knows the documentation's my-python-job and the jobs the scenario lists; any other job
+    answers 404 (fusion-run --emulate also adds the plan's jobs).
+    """
 
     def serve() -> int:
-        model = EmulatedFusion(load_scenario(scenario) if scenario else None)
+        model = EmulatedFusion(load_scenario(scenario) if scenario else None, seed=None)
         access = Access(user=user, password=password, api_key=api_key)
         emulator = Emulator(
             model, port=port, access=access, log=lambda line: click.echo(line, err=True)

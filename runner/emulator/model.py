@@ -77,7 +77,7 @@ class EmulatedFusion:
         *,
         clock: Callable[[], float] = time.monotonic,
         epoch: float | None = None,
-        seed: int = 0,
+        seed: int | None = 0,  # of the run ids; None: new ones in each process
         extra_jobs: Iterable[str] = (),
     ) -> None:
         self.scenario = scenario or Scenario()

@@ -41,6 +41,7 @@ class Context(Protocol):
     def end(self, s: StepState, outcome: Outcome, reason: Reason | None) -> None: ...
     def leave(self, s: StepState, reason: Reason) -> None: ...  # stop following; the run may go on
     def may_start(self) -> bool: ...  # False once the plan stops starting steps: no retries
+    def rejoin(self, s: StepState) -> bool: ...  # begun early (--resume), no run: wait upstream?
 
 
 Handler = Callable[[Context, StepState, float], Phase]

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from runner.clock import Clock
 from runner.engine.carry import Resume, begin
-from runner.engine.context import SERVER_ERROR_TRIES, backoff
+from runner.engine.context import CANCEL_GRACE, SERVER_ERROR_TRIES, backoff
 from runner.engine.following import order_cancel
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
@@ -116,6 +116,7 @@ class Engine:
         self.active: dict[str, StepState] = {}  # came due and not yet done
         self.t0 = clock.monotonic()
         self.interrupted = False
+        self.signals = 0  # interrupts acted on: the first cancels (or detaches), a second stops
         self.plan_timed_out = False
         self.stopped_by: str | None = None  # fail_fast: the step whose failure stopped the plan
         self.halted = False  # stopped following: the runs still going are named in the report
@@ -125,6 +126,7 @@ class Engine:
         for name in begun.kept + begun.left_out:
             self._move(self.states[name], Phase.DONE)
         self._skip(self.scheduler.settle(begun.kept, begun.left_out), announce=False)
+        self.scheduler.begin_early(self.resumed)  # a run may be going: look for it first
 
     # --- before the steps start -------------------------------------------------------------------
 
@@ -159,6 +161,9 @@ class Engine:
     def execute(self) -> PlanOutcome:
         """Run the plan to its end; the outcome: succeeded, failed or interrupted."""
         self.emit(PlanStarted())
+        now = self.clock.monotonic()
+        for name in list(self.resumed):  # whatever their upstream: their run may be going now
+            self._come_due(self.states[name], now)
         while not self.scheduler.done and not self.halted:
             self._tick()
             if self.halted:
@@ -172,13 +177,7 @@ class Engine:
 
     def _tick(self) -> None:
         now = self.clock.monotonic()
-        interrupts = self.interrupts()
-        if interrupts and not self.interrupted:
-            self._interrupt(now)
-        elif interrupts > 1:
-            self._give_up_cancels()
-            return
-        if self.halted:
+        if self._take_signals(now) or self.halted:
             return
         if self._plan_timeout_pending() and now - self.t0 >= (self.plan.timeout or 0):
             self._time_out_plan(now)
@@ -194,12 +193,32 @@ class Engine:
             if not due:
                 break
             for state in due:
-                if self.halted:
+                if self.halted or self._signalled():
                     break
                 if state.active and state.due <= now:  # a stop earlier in the pass may end it
                     acted.add(state.step.name)
                     self._act(state, now)
+            if self._signalled() and self._take_signals(self.clock.monotonic()):
+                break  # a signal came during the pass: nothing more starts, stops come first
         self.active = {name: state for name, state in self.active.items() if state.active}
+
+    def _signalled(self) -> bool:
+        """An interrupt came that the engine has not acted on yet."""
+        return self.interrupts() != self.signals
+
+    def _take_signals(self, now: float) -> bool:
+        """Act on the interrupts that came since the last look: the first cancels the runs
+        going (or detaches), a second stops waiting for Fusion. True when the pass must end."""
+        count = self.interrupts()
+        if count == self.signals:
+            return False
+        first, self.signals = self.signals == 0, count
+        if first:
+            self._interrupt(now)
+        if count > 1:
+            self._give_up_cancels()
+            return True
+        return False
 
     def _come_due(self, state: StepState, now: float) -> None:
         state.result.started = True
@@ -224,8 +243,8 @@ class Engine:
             if state.phase is Phase.DONE or self.halted:  # ended, or the plan stopped
                 return
             self._move(state, after)
-            if after not in ACT_AT_ONCE or state.due > now:
-                return
+            if after not in ACT_AT_ONCE or state.due > now or self._signalled():
+                return  # a signal is acted on before anything else: no start goes out after it
 
     def _move(self, state: StepState, phase: Phase) -> None:
         if phase is not state.phase or phase is Phase.DONE:
@@ -272,12 +291,27 @@ class Engine:
     def may_start(self) -> bool:
         return not self.scheduler.stopped
 
+    def rejoin(self, state: StepState) -> bool:
+        """A step begun before its upstream settled (--resume) has no run going after all: it
+        waits for its upstream as any step does. True: it may start now. False: it waits
+        (UPSTREAM), or run_if has skipped it (DONE)."""
+        go, skips = self.scheduler.rejoin(state.step.name)
+        if go:
+            return True
+        if skips:
+            self._skip(skips, announce=True)
+        else:
+            self._move(state, Phase.UPSTREAM)
+            state.data = None
+        self.active.pop(state.step.name, None)
+        return False
+
     def end(self, state: StepState, outcome: Outcome | None, reason: Reason | None) -> None:
         """A step ended (`outcome` None: its run was left going): record it, skip what run_if
         now rules out, and stop the plan on fail_fast."""
         result = state.result
         self._close(state, outcome, reason)
-        finished = self.scheduler.finished(result.name, outcome or Outcome.FAILED)
+        finished = self.scheduler.finished(result.name, outcome)
         self._skip(finished, announce=True)
         if (
             self.scheduler.stopped
@@ -332,6 +366,8 @@ class Engine:
     # --- Fusion's faults --------------------------------------------------------------------------
 
     def _fusion_error(self, state: StepState, now: float, error: FusionError) -> Phase:
+        """A request about the step failed. Out of contact since the pass that sent it began
+        (`now`), by the clock as it is now: a request that hung for its whole timeout counts."""
         if error.kind is ErrorKind.INTERRUPTED:  # the signal is acted on in the next pass
             return state.phase
         if error.kind is ErrorKind.CREDENTIALS:
@@ -346,14 +382,31 @@ class Engine:
             return Phase.DONE
         if contact.failures == 0:
             self.emit(ContactLost(step=state.step.name, error=str(error)))
-        if now - contact.since >= self.plan.fusion.retry_budget:
-            self._give_up(state, LostContact(seconds=now - contact.since, error=str(error)))
+        failed_at = self.clock.monotonic()
+        if failed_at - contact.since >= self.plan.fusion.retry_budget:
+            lost = LostContact(seconds=failed_at - contact.since, error=str(error))
+            self._give_up(state, lost)
             return Phase.DONE
         contact.failures += 1
         budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
-        state.due = min(now + backoff(self.rng, contact.failures, error), budget_ends)
-        if isinstance(state.data, Following) and state.data.cancel:  # the grace bounds a cancel
-            state.due = min(state.due, state.data.cancel.deadline)
+        state.due = min(failed_at + backoff(self.rng, contact.failures, error), budget_ends)
+        data = state.data
+        if state.phase is Phase.FOLLOW and isinstance(data, Following):  # a Retry-After of
+            deadline = data.started + state.step.timeout  # minutes does not hold a timeout up
+            if deadline > now:
+                state.due = min(state.due, deadline)
+        order = data.cancel if isinstance(data, Following) else None
+        if order is not None:  # the grace bounds a cancel, and ends it
+            if now >= order.deadline:
+                why = CancelUnconfirmed(
+                    cause=order.cause,
+                    run_id=_run_of(state),
+                    why=Unconfirmed.GRACE_PASSED,
+                    grace=CANCEL_GRACE,
+                )
+                self.leave(state, why)
+                return Phase.DONE
+            state.due = min(state.due, order.deadline)
         return state.phase
 
     def _give_up(self, state: StepState, why: FusionAnswered | LostContact) -> None:
@@ -383,7 +436,7 @@ class Engine:
                 order_cancel(self, state, now, active, cause)
             elif isinstance(data, Verifying):
                 data.stop = StopOrder(active=active, pending=pending, cause=cause)
-            elif state.phase is Phase.RETRY_DELAY:
+            elif _retry_pending(state):
                 assert state.failure is not None
                 self.end(state, active, RetryStopped(failure=state.failure, cause=cause))
             elif state.active and state.phase is not Phase.CANCEL:
@@ -433,7 +486,7 @@ class Engine:
                 result.reason = StillRunning(run_id=label, cause=cause)
             elif isinstance(data, Verifying):
                 result.reason = StartUnconfirmed(cause=cause)
-            elif state.phase is Phase.RETRY_DELAY:
+            elif _retry_pending(state):
                 assert state.failure is not None
                 self._close(
                     state,
@@ -459,6 +512,13 @@ class Engine:
         else:
             result.outcome = PlanOutcome.SUCCEEDED
         self.emit(PlanEnded(outcome=result.outcome))
+
+
+def _retry_pending(state: StepState) -> bool:
+    """The step failed, and its next attempt has not started: waiting out the delay, or checking
+    (or waiting for another run) before the start."""
+    waiting = (Phase.RETRY_DELAY, Phase.CHECK, Phase.WAIT_OTHER, Phase.START)
+    return state.failure is not None and state.phase in waiting
 
 
 def _run_of(state: StepState) -> str | None:

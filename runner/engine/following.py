@@ -34,7 +34,7 @@ from runner.events import (
     RunIdentified,
     StateChanged,
 )
-from runner.fusion import FusionError
+from runner.fusion import ErrorKind, FusionError
 from runner.judge import judge
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.reasons import (
@@ -47,7 +47,7 @@ from runner.reasons import (
     StepTimeout,
     Unconfirmed,
 )
-from runner.result import Attempt
+from runner.result import Attempt, CancelRecord
 from runner.status import CANCELLED, RunStatus
 
 
@@ -77,35 +77,53 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
     data = phase_data(s, Following)
     order = data.cancel
     assert order is not None
-    if now >= order.deadline:
+    if not order.sent:
+        try:
+            _send_cancel(ctx, s, data, order)
+        except FusionError as error:
+            if error.kind is ErrorKind.INTERRUPTED or now < order.deadline:
+                raise  # tried again after a backoff, within the grace
+            # the grace passed and the cancel never got through: read once more, then leave
+    status = _read_our_run(ctx, s, data)
+    if status is not None and status.terminal:
+        return ended(ctx, s, now, status)
+    if now >= order.deadline:  # only after a read: a run that did end is never left
         why = Unconfirmed.GRACE_PASSED
         reason = CancelUnconfirmed(
             cause=order.cause, run_id=data.label, why=why, grace=CANCEL_GRACE
         )
         ctx.leave(s, reason)
         return Phase.DONE
-    if not order.sent:
-        ctx.fusion.cancel(s.step.job)
-        order.sent = True
-    status = _read_our_run(ctx, s, data)
-    if status is not None and status.terminal:
-        return ended(ctx, s, now, status)
     _next_read(s, data, now, Phase.CANCEL)
     return Phase.CANCEL
 
 
-def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause: Cause) -> None:
-    """Ask Fusion to cancel our run; the step's outcome will be `outcome` once Fusion confirms.
-    A request that fails is a warning, and is sent again by the CANCEL handler."""
-    data = phase_data(s, Following)
-    order = CancelOrder(outcome=outcome, cause=cause, ordered=now, deadline=now + CANCEL_GRACE)
-    data.cancel = order
-    ctx.emit(Cancelling(step=s.step.name, run_id=data.label, cause=cause))
+def _send_cancel(ctx: Context, s: StepState, data: Following, order: CancelOrder) -> None:
+    """Send the cancel. Its grace counts from its answer, not from when it was ordered: other
+    requests before it (another step's cancel that hangs, say) take none of it."""
     try:
         ctx.fusion.cancel(s.step.job)
-        order.sent = True
     except FusionError as error:
-        ctx.warn(CancelFailed(step=s.step.name, run_id=data.label, error=str(error)))
+        if not order.warned and error.kind is not ErrorKind.INTERRUPTED:
+            order.warned = True
+            ctx.warn(CancelFailed(step=s.step.name, run_id=data.label, error=str(error)))
+        raise
+    order.sent = True
+    order.deadline = ctx.clock.monotonic() + CANCEL_GRACE
+
+
+def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause: Cause) -> None:
+    """Decide to cancel our run; the step's outcome will be `outcome` once Fusion confirms. The
+    order goes into the attempt, and so into the report, before the CANCEL handler sends it
+    (at the next pass, after the journal has written the report): a fusion-run killed in
+    between leaves a resume what the cancel meant. A send that fails is a warning, and is sent
+    again."""
+    data = phase_data(s, Following)
+    s.result.attempts[-1].cancel = CancelRecord(outcome=outcome, cause=cause)
+    data.cancel = CancelOrder(
+        outcome=outcome, cause=cause, ordered=now, deadline=now + CANCEL_GRACE
+    )
+    ctx.emit(Cancelling(step=s.step.name, run_id=data.label, cause=cause))
     s.due = now + MIN_WAIT
 
 
@@ -270,7 +288,10 @@ def failures_in_round(attempts: list[Attempt], round_: int) -> int:
 
 
 def retry_delay(ctx: Context, s: StepState, now: float) -> Phase:
-    """The retry delay is over: the next attempt begins with a check."""
+    """The retry delay is over: the next attempt begins with a check (or, for a step --resume
+    began before its upstream settled, once its upstream has)."""
+    if not ctx.rejoin(s):
+        return s.phase
     s.data = Checking()
     s.due = now
     return Phase.CHECK

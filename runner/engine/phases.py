@@ -8,10 +8,12 @@ timeout, fail_fast, refused credentials, a detach) moves steps too, along the sa
 Every move, `FROM -> TO  when`:
 
     UPSTREAM    -> CHECK        the scheduler says the step may start
-    UPSTREAM    -> PICK_UP      ... and an earlier fusion-run left its run going (--resume)
-    UPSTREAM    -> VERIFY       ... and an earlier fusion-run's start of it has no answer on record
+    UPSTREAM    -> PICK_UP      --resume: an earlier fusion-run left its run going (whatever the
+                                step's upstream: the run began, and may be going now)
+    UPSTREAM    -> VERIFY       --resume: an earlier fusion-run's start has no answer on record
     UPSTREAM    -> DONE         skipped by run_if, kept by --resume, left out by --select; a stop
     PICK_UP     -> PICK_UP      Fusion is out of reach: look again after a backoff
+    PICK_UP     -> UPSTREAM     the run is gone, and the step's upstream has not settled: wait
     PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
     PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left
     PICK_UP     -> START        the run is gone from Fusion: start the job
@@ -36,6 +38,7 @@ Every move, `FROM -> TO  when`:
     VERIFY      -> CANCEL       ... found while the plan stops: cancel it
     VERIFY      -> RETRY_DELAY  that run has ended already, not as accepted; retries left
     VERIFY      -> CHECK        no such run after every look: the start never arrived, send it again
+    VERIFY      -> UPSTREAM     ... but (--resume) the step's upstream has not settled: wait
     VERIFY      -> DONE         that run has ended already and is judged; or the start failed
     FOLLOW      -> FOLLOW       the run is still going, or Fusion is out of reach for now
     FOLLOW      -> CANCEL       the step's timeout passed, or the plan stops (timeout, fail_fast...)
@@ -45,6 +48,7 @@ Every move, `FROM -> TO  when`:
     CANCEL      -> RETRY_DELAY  cancelled by the step's timeout, and retry_on has timeout
     CANCEL      -> DONE         the run ended; or no confirmation in the grace (left); or a stop
     RETRY_DELAY -> CHECK        the delay is over: the next attempt begins
+    RETRY_DELAY -> UPSTREAM     ... but (--resume) the step's upstream has not settled: wait
     RETRY_DELAY -> DONE         the plan stopped during the delay
 
 A step in CHECK or START whose move leaves it due at once is acted on again in the same pass, so a
@@ -82,14 +86,16 @@ class Phase(enum.Enum):
 P = Phase
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.UPSTREAM: frozenset({P.CHECK, P.PICK_UP, P.VERIFY, P.DONE}),
-    P.PICK_UP: frozenset({P.PICK_UP, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}),
+    P.PICK_UP: frozenset(
+        {P.PICK_UP, P.UPSTREAM, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}
+    ),
     P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
     P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.DONE}),
     P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.WAIT_OTHER, P.CHECK, P.DONE}),
-    P.VERIFY: frozenset({P.VERIFY, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),
+    P.VERIFY: frozenset({P.VERIFY, P.UPSTREAM, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),
     P.FOLLOW: frozenset({P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.DONE}),
     P.CANCEL: frozenset({P.CANCEL, P.RETRY_DELAY, P.DONE}),
-    P.RETRY_DELAY: frozenset({P.CHECK, P.DONE}),
+    P.RETRY_DELAY: frozenset({P.CHECK, P.UPSTREAM, P.DONE}),
     P.DONE: frozenset(),
 }
 ACT_AT_ONCE = frozenset({P.CHECK, P.START})  # acted on in the same pass when entered due now
@@ -157,7 +163,8 @@ class CancelOrder:
     cause: Cause
     ordered: float  # clock time the cancel was ordered
     deadline: float  # clock time after which we stop waiting for the confirmation
-    sent: bool = False  # Fusion took the request; else the CANCEL handler sends it again
+    sent: bool = False  # Fusion took the request; else the CANCEL handler sends it (again)
+    warned: bool = False  # a send failed, and the user was told
 
 
 @dataclass(kw_only=True, slots=True)

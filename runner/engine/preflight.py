@@ -156,8 +156,10 @@ class _Asking:
                 out_of_reach = clock.monotonic() - since
                 if error.kind is ErrorKind.INTERRUPTED:
                     raise KeyboardInterrupt from None
-                first = not self.answered and error.unreached is not None
-                self.answered = self.answered or error.unreached is None
+                # Fusion has answered once it sends any HTTP status; a connection refused, a
+                # request with no answer in time, a connection dropped mid-way are not answers.
+                first = not self.answered and error.status is None
+                self.answered = self.answered or error.status is not None
                 if error.kind is not ErrorKind.TRANSIENT:
                     raise
                 if first and error.unreached is Unreached.NO_HOST:
@@ -181,5 +183,6 @@ class _Asking:
     ) -> LostContact | NoFirstContact:
         if first:
             base = error.url.split(self.plan.fusion.api, 1)[0]
-            return NoFirstContact(url=base, seconds=window, error=str(error))
+            seconds = max(window, round(out_of_reach))  # a request may outlast the window
+            return NoFirstContact(url=base, seconds=seconds, error=str(error))
         return LostContact(seconds=out_of_reach, error=str(error))

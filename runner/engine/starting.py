@@ -122,6 +122,8 @@ def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
     if found is None:
         data.attempt.outcome = AttemptOutcome.LEFT_RUNNING  # gone: what became of it is unknown
         ctx.emit(RunGone(step=s.step.name, run_id=data.attempt.run_id or min(wanted)))
+        if not ctx.rejoin(s):  # its upstream has not settled in this run: wait for it
+            return s.phase
         return _prepare_start(ctx, s, now, Before(known=latest.keys), 0)
     return take(ctx, s, now, found, attempt=data.attempt, before=before)
 
@@ -218,6 +220,8 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
     if data.stop is not None:  # no run began, and the plan stops: nothing to cancel
         ctx.end(s, data.stop.pending, data.stop.reason)
         return Phase.DONE
+    if not ctx.rejoin(s):  # an earlier fusion-run's start, found never to have run
+        return s.phase
     return _start_again(ctx, s, now, data.error, data.failures)
 
 
@@ -255,19 +259,26 @@ def take(
         attempt = Attempt(number=len(attempts) + 1, round=s.round, adopted=True)
         attempts.append(attempt)
     attempt.run_id, attempt.state, attempt.outcome = status.run_id, status.state, None
+    s.failure = None  # an attempt runs: a retry no longer pending
     attempt.run_keys = tuple(sorted(status.keys)) or attempt.run_keys
+    age = 0.0  # a run picked up has run since an earlier fusion-run asked for it: its timeout
+    if picked_up and attempt.requested_at is not None:  # counts from then, not from now
+        age = max(0.0, (ctx.clock.wall() - attempt.requested_at).total_seconds())
     s.data = Following(
         ours=status.keys | frozenset(attempt.run_keys),
         label=status.label or attempt.run_id,
-        started=now,
+        started=now - age,
         before=before,
         expected=before.expected,
         last_state=status.state,
         counters=status.counters,
     )
+    record = attempt.cancel if picked_up else None
     if picked_up:
         label = status.label or attempt.run_keys[0]
         ctx.emit(RunPickedUp(step=s.step.name, run_id=label, attempt=attempt.number))
+        if record is not None:  # an earlier fusion-run was cancelling it: the cancel goes on
+            order_cancel(ctx, s, now, record.outcome, record.cause)
     else:
         ctx.emit(
             Started(
@@ -282,4 +293,4 @@ def take(
             status = whole_record(ctx, s, phase_data(s, Following), status)
         return ended(ctx, s, now, status)
     s.due = now + MIN_WAIT
-    return Phase.FOLLOW
+    return Phase.FOLLOW if record is None else Phase.CANCEL

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from runner.emulator.model import FIXED_EPOCH
 from runner.plan import OnRunning, RunIf, Step, Success
 
-SPIN = 10_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
+SPIN = 1_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
 
 
 @dataclass
