@@ -123,7 +123,7 @@ _CHECKS: dict[str, _Check] = {
     "const": lambda v, e, s, r: _same(v, e),
     "pattern": lambda v, e, s, r: type(v) is not str or re.search(e, v) is not None,
     "minLength": lambda v, e, s, r: type(v) is not str or len(v) >= e,
-    "minimum": lambda v, e, s, r: True,
+    "minimum": lambda v, e, s, r: not _number(v) or v >= e,
     "maximum": lambda v, e, s, r: not _number(v) or v <= e,
     "maxDuration": lambda v, e, s, r: type(v) is not str or not exceeds(v, parse_duration(e)),
     "items": _items,
