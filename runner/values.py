@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from runner.status import job_kind
@@ -16,6 +17,13 @@ _LEVEL = frozenset(
 )
 _OPEN = frozenset({"lparen", "lbracket", "lbrace", "filter"})
 _CLOSE = frozenset({"rparen", "rbracket", "rbrace"})
+# The shape most `expect` entries take: a path, perhaps compared with a JSON literal, such as
+# result.docsWritten > `0` or extra."counter.failed" == `0`. Every text of this shape is JMESPath
+# that nests at most 41 levels (40 dots and a comparison), so it is known valid without
+# importing jmespath, which --validate then spares. Anything else, jmespath judges.
+_NAME = r'(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\\x00-\x1f]+")'
+_LITERAL = r"`(?:-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?|true|false|null)`"
+_SIMPLE = re.compile(rf"{_NAME}(?:\.{_NAME}){{0,40}}(?: *(?:==|!=|<=?|>=?) *{_LITERAL})?")
 # YAML 1.1 reads these, unquoted, as true or false.
 _BOOLEAN_WORDS = frozenset(
     spelling
@@ -55,14 +63,16 @@ def nesting(expression: str) -> int:
 
 def expression_problem(expression: str) -> str | None:
     """Why `expression` cannot be an `expect`: too long, too deep, or not JMESPath."""
-    import jmespath  # noqa: PLC0415 - only a plan with `expect` needs it
-    import jmespath.exceptions  # noqa: PLC0415
-
     if len(expression) > MAX_EXPRESSION_LENGTH:
         return (
             f"the expression is {len(expression)} characters long, more than "
             f"{MAX_EXPRESSION_LENGTH}: split it into several expect entries"
         )
+    if _SIMPLE.fullmatch(expression):
+        return None
+    import jmespath  # noqa: PLC0415 - only an `expect` of another shape needs it
+    import jmespath.exceptions  # noqa: PLC0415
+
     try:
         depth = nesting(expression)
         if depth > MAX_EXPRESSION_DEPTH:
