@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import os
 import re
 import subprocess
 import sys
@@ -18,18 +19,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jmespath
+import jmespath.exceptions
 import pytest
 import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from runner import quickcheck
+from runner import values as values_module
+from runner.cli import validate_only
 from runner.durations import exceeds, parse_duration
 from runner.keywords import validator_class
+from runner.options import Action, Options
 from runner.problems import InvalidPlan
 from runner.quickcheck import fits
 from runner.schemas import checking_schema, load_schema
 from runner.source import parse
+from runner.values import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, expression_problem, nesting
 from runner.variables import Unset
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.test_hostile import EXAMPLE_DATA, KEYS, mutate, values
@@ -48,8 +55,14 @@ def checked_schemas() -> Iterator[str]:
                 yield str(name.value)
 
 
+# The schemas not checked through `schema_problems`, so never through quickcheck, and why.
+NOT_QUICKCHECKED = {"report.schema.json": "runner.report reads reports with jsonschema itself"}
+
+
 def test_the_schemas_checked_are_these() -> None:
     assert set(checked_schemas()) == set(SCHEMAS)
+    published = {path.name for path in (ROOT / "schemas").glob("*.json")}
+    assert published == set(SCHEMAS) | set(NOT_QUICKCHECKED), "a new schema: which is it?"
 
 
 # --- the keywords --------------------------------------------------------------------------------
@@ -231,10 +244,10 @@ def _typed(kind: str, schema: dict[str, Any], root: dict[str, Any]) -> st.Search
         return _off(text | st.sampled_from(fitting), st.sampled_from(nearly) | odd)
     if kind in ("integer", "number"):
         low, high = schema.get("minimum", -(2**40)), schema.get("maximum", 2**40)
-        usual = st.integers(low, high) | st.sampled_from([low, high])
+        numbers: st.SearchStrategy[Any] = st.integers(low, high) | st.sampled_from([low, high])
         if kind == "number":
-            usual |= st.floats(low, high)
-        return _off(usual, st.sampled_from([low - 1, high + 1, high + 0.5, float(low)]))
+            numbers |= st.floats(low, high)
+        return _off(numbers, st.sampled_from([low - 1, high + 1, high + 0.5, float(low)]))
     return st.booleans() if kind == "boolean" else st.none()
 
 
@@ -256,7 +269,8 @@ def _mapping(draw: st.DrawFn, schema: dict[str, Any], root: dict[str, Any]) -> d
     if isinstance(more, dict):
         out.update(draw(st.dictionaries(st.text(max_size=6), near(more, root), max_size=3)))
     if Fault.here():  # a key too many, or one too few
-        if out and draw(st.booleans()):
+        drop: bool = draw(st.booleans())
+        if out and drop:
             del out[draw(st.sampled_from(sorted(out, key=str)))]
         else:
             out[draw(st.sampled_from([*KEYS, "x", 1]))] = draw(odd)
@@ -272,6 +286,8 @@ SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=list(
 @example((PLAN, {"version": True, "steps": ["a"]}))
 @example((PLAN, {"version": 1, "steps": [{"job": "a", "depends_on": ["b", "b"]}, "b"]}))
 @example((PLAN, {"version": 1, "steps": ["a"], "max_parallel": 2.0}))
+@example((PLAN, {"version": 1, "steps": ["0", {"job": "a", "depends_on": [], "retries": -1}]}))
+@example((PLAN, {"version": 1, "steps": ["a"], "max_parallel": 0}))
 @example((SCENARIO, {"version": 1, "jobs": {"a": {"faults": [{"on": "start", "answer": 500.0}]}}}))
 def test_documents_near_each_schema(named: tuple[str, Any]) -> None:
     name, document = named
@@ -344,7 +360,7 @@ def test_where_json_schema_and_python_part_quickcheck_is_unsure(document: Any, v
 
 
 def test_where_json_schema_counts_1_0_as_1_in_a_scenario_quickcheck_is_unsure() -> None:
-    document = {"version": 1, "jobs": {"a": {"faults": [{"on": "start", "answer": 500.0}]}}}
+    document: Any = {"version": 1, "jobs": {"a": {"faults": [{"on": "start", "answer": 500.0}]}}}
     assert not list(VALIDATORS[SCENARIO].iter_errors(document))
     assert not fits(document, checking_schema(SCENARIO))
 
@@ -367,8 +383,10 @@ def plan_texts() -> Iterator[tuple[str, str]]:
     """The plans the tests write out, with where: every string constant that looks like one."""
     for path in sorted((ROOT / "tests").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            text = node.value if isinstance(node, ast.Constant) else None
-            if isinstance(text, str) and re.search(r"^version: 1$", text, re.M) and "steps" in text:
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            text = node.value
+            if re.search(r"^version: 1$", text, re.M) and "steps" in text:
                 yield f"{path.name}:{node.lineno}", text
 
 
@@ -393,37 +411,146 @@ def test_every_valid_plan_the_tests_write_is_proven_valid() -> None:
 
 # --- what it spares ------------------------------------------------------------------------------
 
-PROBE = """
-import sys
-from runner.cli import main
-sys.argv = ["fusion-run", sys.argv[1], "--validate"]
-try:
-    main()
-except SystemExit:
-    pass
-print(*sorted(m for m in ("jsonschema", "jmespath", "requests", "urllib3") if m in sys.modules))
-"""
+SPARED = ("jsonschema", "jmespath", "click", "requests", "urllib3")
 
 
-def imported_by_validate(plan: Path) -> set[str]:
-    """Which of the libraries --validate could do without it imports for `plan`."""
+def validate_in_a_process(
+    *plans: Path, environ: dict[str, str] | None = None
+) -> tuple[set[str], str]:
+    """`python -X importtime -m runner PLAN... --validate`, as CI runs it: which of the libraries
+    --validate can do without it imported, and what it wrote on stderr."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(plan)],
+        [sys.executable, "-X", "importtime", "-m", "runner", *map(str, plans), "--validate"],
         check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(environ or {})},
     )
-    assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
+    assert done.returncode in (0, 2), done.stderr
+    imported = {
+        line.rpartition("|")[2].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    said = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    return {name for name in SPARED if name in imported}, "\n".join(said)
 
 
 @pytest.mark.slow
-def test_validating_a_valid_plan_imports_no_jsonschema(tmp_path: Path) -> None:
-    assert imported_by_validate(EXAMPLES / "quickstart.yaml") == {"jmespath"}  # it has expect
-    plain = tmp_path / "plain.yaml"
-    plain.write_text("version: 1\nsteps: [a, b]\n", encoding="utf-8")
-    assert imported_by_validate(plain) == set()
+@pytest.mark.parametrize("plan", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_validating_an_example_imports_neither_jsonschema_nor_jmespath(plan: Path) -> None:
+    imported, said = validate_in_a_process(plan)
+    assert imported == set(), said
+    assert said.endswith("step(s)"), said
+
+
+@pytest.mark.slow
+def test_an_invalid_plan_is_judged_by_jsonschema(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("version: 1\nsteps: [a, b]\nmax_parallel: 0\n", encoding="utf-8")
-    assert "jsonschema" in imported_by_validate(wrong)  # the probe sees an import
+    imported, said = validate_in_a_process(wrong)
+    assert "jsonschema" in imported
+    assert said == f"{wrong}:3:15: $.max_parallel: expected at least 1, got 0"
+    odd = tmp_path / "odd.yaml"  # an expect of another shape: jmespath judges it
+    odd.write_text("version: 1\nsteps:\n- job: a\n  success: {expect: ['a[?b]']}\n", "utf-8")
+    imported, said = validate_in_a_process(odd)
+    assert imported == {"jmespath"}, said
+
+
+# The command line without click (`runner.cli.validate_only`) against click's command.
+CLICKED = """
+import sys
+from runner.cli import main
+main(sys.argv[1:], prog_name="fusion-run")
+"""
+
+
+def both_ways(args: list[str], cwd: Path, environ: dict[str, str]) -> list[tuple[int, str, str]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **environ}
+    outcomes = []
+    for command in (["-m", "runner"], ["-c", CLICKED]):
+        done = subprocess.run(
+            [sys.executable, *command, *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+        )
+        outcomes.append((done.returncode, done.stdout, done.stderr))
+    return outcomes
+
+
+@pytest.mark.slow
+def test_without_click_validate_says_what_click_s_command_says(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text("version: 1\nsteps: [a, b]\n", encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        "version: 1\nsteps:\n- job: a\n  retries: -1\n  depends_on: [c]\nmax_parallel: 0\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "unset.yaml").write_text(
+        "version: 1\nsteps: [a]\nfusion: {url: '${URL}'}\n", encoding="utf-8"
+    )
+    (tmp_path / "secret.yaml").write_text("version: 1\nsteps: [s3cret-job]\n", "utf-8")
+    for args, environ in [
+        (["good.yaml", "--validate"], {}),
+        (["--validate", "bad.yaml"], {}),
+        (["bad.yaml", "--validate"], {"GITHUB_ACTIONS": "true"}),
+        (["good.yaml", "unset.yaml", "bad.yaml", "--validate"], {}),
+        (["missing.yaml", "--validate"], {}),
+        (["secret.yaml", "--validate"], {"FUSION_PASSWORD": "s3cret"}),
+    ]:
+        assert validate_only(args, environ) is not None
+        fast, clicked = both_ways(args, tmp_path, environ)
+        assert fast == clicked, args
+        assert fast[0] in (0, 2)
+
+
+def test_any_other_command_line_goes_to_click() -> None:
+    assert validate_only(["p.yaml", "--validate"], {}) == Options(
+        plans=("p.yaml",), action=Action.VALIDATE
+    )
+    for args in (
+        ["p.yaml"],
+        ["--validate"],
+        ["p.yaml", "--validate", "--format", "json"],
+        ["p.yaml", "--validate", "-q"],
+        ["-p.yaml", "--validate"],
+        ["", "--validate"],
+        ["p.yaml", "--validate", "--help"],
+        ["p.yaml", "--validate=1"],
+    ):
+        assert validate_only(args, {}) is None, args
+    assert validate_only(["p.yaml", "--validate"], {"_FUSION_RUN_COMPLETE": "bash_source"}) is None
+
+
+# --- expressions known valid without jmespath ----------------------------------------------------
+
+
+def jmespath_judges_valid(expression: str) -> bool:
+    """What `expression_problem` asks of jmespath, asked of it directly."""
+    try:
+        depth = nesting(expression)
+        jmespath.compile(expression)
+    except (jmespath.exceptions.ParseError, ValueError):
+        return False
+    return depth <= MAX_EXPRESSION_DEPTH
+
+
+@settings(SETTINGS, max_examples=1000)
+@given(st.from_regex(values_module._SIMPLE, fullmatch=True))
+@example("result.docsWritten > `0`")
+@example('extra."counter.failed" == `0`')
+@example(".".join(["a"] * 41) + " >= `-0.5`")
+def test_an_expression_of_the_simple_shape_is_valid_jmespath(expression: str) -> None:
+    assert len(expression) > MAX_EXPRESSION_LENGTH or jmespath_judges_valid(expression)
+    assert (expression_problem(expression) is None) is (len(expression) <= MAX_EXPRESSION_LENGTH)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [".".join(["a"] * 42), "a >", "a[0]", "a | b", '"a\\"b"', "a == `1e3`", " a", "a.b ", "`0`"],
+)
+def test_other_expressions_are_left_to_jmespath(expression: str) -> None:
+    assert not values_module._SIMPLE.fullmatch(expression)
