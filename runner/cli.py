@@ -6,21 +6,22 @@ exceptions become exit codes.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-import click
+from typing import TYPE_CHECKING, NoReturn
 
 from runner import __version__
 from runner.errors import ExitCode, UsageError
-from runner.exits import guarded
+from runner.exits import echo, guarded
 from runner.options import Action, Options
 from runner.problems import InvalidPlan, Problem, problems_as_json, sort_problems
 from runner.redact import Redactor
 
 if TYPE_CHECKING:
+    import click
+
     from runner.plan import Plan
 
 EXIT_CODES = """\b
@@ -55,7 +56,7 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redac
 
     if in_github_actions(environ):
         for line in problem_annotations(problems):
-            click.echo(redact.text(line))
+            echo(redact.text(line))
 
 
 def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
@@ -79,13 +80,13 @@ def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> 
             report = read_report(options.report, "--report")
             outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
         draw = graph.mermaid if options.graph == "mermaid" else graph.dot
-        click.echo(draw(plan, outcomes), nl=False)
+        echo(draw(plan, outcomes), nl=False)
         return ExitCode.SUCCEEDED
     url, source = resolve_url(plan, options.url, environ)
     if options.action is Action.DRY_RUN:
         from runner.describe import describe  # noqa: PLC0415
 
-        click.echo(describe(plan, url=url, url_source=source), nl=False)
+        echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
     if options.action is Action.CHECK:
         from runner.check import check_plan  # noqa: PLC0415
@@ -129,21 +130,23 @@ def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) ->
                 _annotate(invalid.problems, environ, redact)
             lines = invalid.problems if options.output_format == "text" else []
             for line in sort_problems([*lines, *invalid.notes]):
-                click.echo(redact.line(str(line)), err=True)
+                echo(redact.line(str(line)), err=True)
         else:
             used |= checked.variables
             for note in checked.notes:
-                click.echo(redact.line(str(note)), err=True)
+                echo(redact.line(str(note)), err=True)
             if options.output_format == "text":
-                click.echo(f"{path}: valid, {checked.steps} step(s)", err=True)
+                echo(f"{path}: valid, {checked.steps} step(s)", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
         check_variables(options.variables, used, plans=len(options.plans))
     if options.output_format == "json":
-        click.echo(problems_as_json(problems))
+        echo(problems_as_json(problems))
     return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
 
 
 def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
+    import click  # noqa: PLC0415 - these three run only under the click command
+
     variables = {}
     for item in values:
         name, equals, value = item.partition("=")
@@ -155,11 +158,15 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
 
 def _given(parameter: str) -> bool:
     """The option was on the command line, not left at its default."""
+    import click  # noqa: PLC0415
+
     source = click.get_current_context().get_parameter_source(parameter)
     return source is click.core.ParameterSource.COMMANDLINE
 
 
 def _parse_heartbeat(value: str) -> float:
+    import click  # noqa: PLC0415
+
     from runner.durations import parse_duration  # noqa: PLC0415
 
     try:
@@ -170,208 +177,260 @@ def _parse_heartbeat(value: str) -> float:
         ) from None
 
 
-@click.command(
-    epilog=EXIT_CODES,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.argument("plans", nargs=-1, required=True, metavar="PLAN...")
-@click.option("--validate", is_flag=True, help="Check the plans offline and exit: 0 valid, 2 not.")
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Show the resolved plan and its start order without contacting Fusion.",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help="Check the plan against Fusion and start nothing: the URL, the credentials, that every "
-    "job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out of reach "
-    "or the credentials refused.",
-)
-@click.option(
-    "--graph",
-    type=click.Choice(["mermaid", "dot"]),
-    help="Print the plan's dependency graph in Mermaid or Graphviz DOT.",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="With --validate: problems as text lines on stderr, or as a JSON list on stdout.",
-)
-@click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Set ${NAME} in the plan; wins over the environment. Repeatable.",
-)
-@click.option("--url", help="Fusion's base URL; wins over FUSION_URL and the plan's fusion.url.")
-@click.option(
-    "--report",
-    default="fusion-run-report.json",
-    show_default=True,
-    metavar="PATH",
-    help="Where to write the JSON report; rewritten after every change while the plan runs.",
-)
-@click.option(
-    "--max-parallel",
-    type=click.IntRange(min=1),
-    help="At most this many runs at once (overrides the plan's max_parallel).",
-)
-@click.option(
-    "--junit",
-    metavar="PATH",
-    help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
-)
-@click.option(
-    "--quiet",
-    "-q",
-    is_flag=True,
-    help="Print only warnings, the reasons of the steps that failed, and the outcome.",
-)
-@click.option(
-    "--verbose",
-    "-v",
-    is_flag=True,
-    help="Also print each request to Fusion with its HTTP status and how long it took, and each "
-    "run's final status as Fusion returned it.",
-)
-@click.option(
-    "--heartbeat",
-    default="5m",
-    show_default=True,
-    metavar="DURATION",
-    help="Without a terminal (CI logs), print a line for each active run at the first status "
-    "read after every DURATION of its age, with Fusion's state and counters; 0 turns it off.",
-)
-@click.option(
-    "--emulate",
-    is_flag=True,
-    help="Run against the built-in Fusion emulator instead of Fusion: a rehearsal.",
-)
-@click.option(
-    "--scenario",
-    metavar="FILE",
-    help="With --emulate: a scenario that scripts the jobs' runs and faults.",
-)
-@click.option(
-    "--resume",
-    metavar="REPORT",
-    help="Carry on from an earlier report: keep what succeeded, follow runs it left active, "
-    "run the rest.",
-)
-@click.option(
-    "--select",
-    multiple=True,
-    metavar="STEP",
-    help="Run only STEP; +STEP also runs every step upstream of it, STEP+ every step downstream. "
-    "The others are not run and do not fail the plan. Repeatable.",
-)
-@click.option(
-    "--exclude",
-    multiple=True,
-    metavar="STEP",
-    help="Leave STEP out (+STEP, STEP+ as for --select), after --select. Repeatable.",
-)
-@click.option("--force", is_flag=True, help="With --resume: resume even though the plan changed.")
-@click.option(
-    "--detach",
-    is_flag=True,
-    help="On Ctrl-C or SIGTERM, leave active runs going in Fusion (as on_interrupt: detach).",
-)
-@click.option(
-    "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
-)
-@click.version_option(__version__, "--version", prog_name="fusion-run")
-def main(  # noqa: PLR0917 - click passes each option by position
-    plans: tuple[str, ...],
-    validate: bool,
-    dry_run: bool,
-    check: bool,
-    graph: str | None,
-    output_format: str,
-    variables: tuple[str, ...],
-    url: str | None,
-    report: str,
-    max_parallel: int | None,
-    quiet: bool,
-    emulate: bool,
-    scenario: str | None,
-    resume: str | None,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-    force: bool,
-    detach: bool,
-    verbose: bool,
-    heartbeat: str,
-    junit: str | None,
-    show_traceback: bool,
-) -> None:
-    """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
+@functools.cache
+def _command() -> click.Command:
+    """The click command, built on first use: `fusion-run PLAN... --validate` needs no option
+    parser, and click takes 15 ms to import (see `entry`)."""
+    import click  # noqa: PLC0415
 
-    Credentials come from the environment only: FUSION_USER and FUSION_PASSWORD, FUSION_API_KEY,
-    or FUSION_TOKEN, as the plan's fusion.auth says.
-    """
-    chosen = [
-        name
-        for name, on in (
-            ("--validate", validate),
-            ("--dry-run", dry_run),
-            ("--check", check),
-            ("--graph", graph),
-        )
-        if on
-    ]
-    if len(chosen) > 1:
-        raise click.UsageError(f"choose one of {', '.join(chosen)}")
-    action = Action(chosen[0].removeprefix("--")) if chosen else Action.RUN
-    options = Options(
-        plans=plans,
-        action=action,
-        graph=graph,
-        output_format=output_format,
-        variables=_parse_variables(variables),
-        url=url,
-        show_traceback=show_traceback,
-        report=report,
-        max_parallel=max_parallel,
-        quiet=quiet,
-        emulate=emulate,
-        scenario=scenario,
-        resume=resume,
-        force=force,
-        detach=detach,
-        verbose=verbose,
-        junit=junit,
-        select=select,
-        exclude=exclude,
-        heartbeat=_parse_heartbeat(heartbeat),
-        report_given=_given("report"),
-        format_given=_given("output_format"),
-        heartbeat_given=_given("heartbeat"),
+    @click.command(
+        epilog=EXIT_CODES,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
+    @click.argument("plans", nargs=-1, required=True, metavar="PLAN...")
+    @click.option(
+        "--validate", is_flag=True, help="Check the plans offline and exit: 0 valid, 2 not."
+    )
+    @click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Show the resolved plan and its start order without contacting Fusion.",
+    )
+    @click.option(
+        "--check",
+        is_flag=True,
+        help="Check the plan against Fusion and start nothing: the URL, the credentials, that "
+        "every job exists, and what is running now. Exit 0 ready, 2 a job missing, 3 Fusion out "
+        "of reach or the credentials refused.",
+    )
+    @click.option(
+        "--graph",
+        type=click.Choice(["mermaid", "dot"]),
+        help="Print the plan's dependency graph in Mermaid or Graphviz DOT.",
+    )
+    @click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="With --validate: problems as text lines on stderr, or as a JSON list on stdout.",
+    )
+    @click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set ${NAME} in the plan; wins over the environment. Repeatable.",
+    )
+    @click.option(
+        "--url", help="Fusion's base URL; wins over FUSION_URL and the plan's fusion.url."
+    )
+    @click.option(
+        "--report",
+        default="fusion-run-report.json",
+        show_default=True,
+        metavar="PATH",
+        help="Where to write the JSON report; rewritten after every change while the plan runs.",
+    )
+    @click.option(
+        "--max-parallel",
+        type=click.IntRange(min=1),
+        help="At most this many runs at once (overrides the plan's max_parallel).",
+    )
+    @click.option(
+        "--junit",
+        metavar="PATH",
+        help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
+    )
+    @click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Print only warnings, the reasons of the steps that failed, and the outcome.",
+    )
+    @click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        help="Also print each request to Fusion with its HTTP status and how long it took, and "
+        "each run's final status as Fusion returned it.",
+    )
+    @click.option(
+        "--heartbeat",
+        default="5m",
+        show_default=True,
+        metavar="DURATION",
+        help="Without a terminal (CI logs), print a line for each active run at the first status "
+        "read after every DURATION of its age, with Fusion's state and counters; 0 turns it off.",
+    )
+    @click.option(
+        "--emulate",
+        is_flag=True,
+        help="Run against the built-in Fusion emulator instead of Fusion: a rehearsal.",
+    )
+    @click.option(
+        "--scenario",
+        metavar="FILE",
+        help="With --emulate: a scenario that scripts the jobs' runs and faults.",
+    )
+    @click.option(
+        "--resume",
+        metavar="REPORT",
+        help="Carry on from an earlier report: keep what succeeded, follow runs it left active, "
+        "run the rest.",
+    )
+    @click.option(
+        "--select",
+        multiple=True,
+        metavar="STEP",
+        help="Run only STEP; +STEP also runs every step upstream of it, STEP+ every step "
+        "downstream. The others are not run and do not fail the plan. Repeatable.",
+    )
+    @click.option(
+        "--exclude",
+        multiple=True,
+        metavar="STEP",
+        help="Leave STEP out (+STEP, STEP+ as for --select), after --select. Repeatable.",
+    )
+    @click.option(
+        "--force", is_flag=True, help="With --resume: resume even though the plan changed."
+    )
+    @click.option(
+        "--detach",
+        is_flag=True,
+        help="On Ctrl-C or SIGTERM, leave active runs going in Fusion (as on_interrupt: detach).",
+    )
+    @click.option(
+        "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
+    )
+    @click.version_option(__version__, "--version", prog_name="fusion-run")
+    def main(  # noqa: PLR0917 - click passes each option by position
+        plans: tuple[str, ...],
+        validate: bool,
+        dry_run: bool,
+        check: bool,
+        graph: str | None,
+        output_format: str,
+        variables: tuple[str, ...],
+        url: str | None,
+        report: str,
+        max_parallel: int | None,
+        quiet: bool,
+        emulate: bool,
+        scenario: str | None,
+        resume: str | None,
+        select: tuple[str, ...],
+        exclude: tuple[str, ...],
+        force: bool,
+        detach: bool,
+        verbose: bool,
+        heartbeat: str,
+        junit: str | None,
+        show_traceback: bool,
+    ) -> None:
+        """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
+
+        Credentials come from the environment only: FUSION_USER and FUSION_PASSWORD, FUSION_API_KEY,
+        or FUSION_TOKEN, as the plan's fusion.auth says.
+        """
+        chosen = [
+            name
+            for name, on in (
+                ("--validate", validate),
+                ("--dry-run", dry_run),
+                ("--check", check),
+                ("--graph", graph),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise click.UsageError(f"choose one of {', '.join(chosen)}")
+        action = Action(chosen[0].removeprefix("--")) if chosen else Action.RUN
+        options = Options(
+            plans=plans,
+            action=action,
+            graph=graph,
+            output_format=output_format,
+            variables=_parse_variables(variables),
+            url=url,
+            show_traceback=show_traceback,
+            report=report,
+            max_parallel=max_parallel,
+            quiet=quiet,
+            emulate=emulate,
+            scenario=scenario,
+            resume=resume,
+            force=force,
+            detach=detach,
+            verbose=verbose,
+            junit=junit,
+            select=select,
+            exclude=exclude,
+            heartbeat=_parse_heartbeat(heartbeat),
+            report_given=_given("report"),
+            format_given=_given("output_format"),
+            heartbeat_given=_given("heartbeat"),
+        )
+        _run(options)
+
+    return main
+
+
+def _run(options: Options) -> NoReturn:
     redact = Redactor.from_environ(os.environ)
     sys.exit(
         guarded(
             lambda: execute(options, redact=redact),
-            show_traceback=show_traceback,
+            show_traceback=options.show_traceback,
             clean=redact.line,
         )
     )
 
 
+def validate_only(args: list[str], environ: Mapping[str, str]) -> Options | None:
+    """The options of `fusion-run PLAN... --validate` with nothing else on the command line, which
+    CI runs most and which needs no option parser; None for any other command line, which click
+    parses. click would read these the same way: plans that are not options, every other option
+    at its default (no shell completion asked for, and Windows' wildcards left to click)."""
+    plans = tuple(arg for arg in args if arg != "--validate")
+    if not plans or len(plans) == len(args) or os.name == "nt":
+        return None
+    if any(not plan or plan.startswith("-") for plan in plans):
+        return None
+    if any(name.startswith("_") and name.endswith("_COMPLETE") for name in environ):
+        return None
+    return Options(plans=plans, action=Action.VALIDATE)
+
+
+def __getattr__(name: str) -> click.Command:
+    """`main`, the click command, built when first asked for."""
+    if name == "main":
+        return _command()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def entry() -> None:
     """The `fusion-run` command. Once it has its exit code, no signal may change it: SIGINT
-    and SIGTERM are ignored from then until the process is gone (its report is final)."""
+    and SIGTERM are ignored from then until the process is gone (its report is final).
+
+    `fusion-run PLAN... --validate` alone runs without click, the biggest import of its start-up;
+    it ends as click's command would (see `validate_only`)."""
     import signal  # noqa: PLC0415
 
     from runner.signals import SIGNALS  # noqa: PLC0415
 
     try:
-        main()
+        options = validate_only(sys.argv[1:], os.environ)
+        if options is None:
+            _command()()
+        else:
+            try:
+                _run(options)
+            except (EOFError, KeyboardInterrupt):  # as click's command ends on them
+                echo("", err=True)
+                echo("Aborted!", err=True)
+                sys.exit(1)
     finally:
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-
-import click
 
 from runner.errors import ExitCode, FatalError
 from runner.problems import InvalidPlan
+
+
+def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
+    """`click.echo(message, err=err, nl=nl)`, without importing click where it would only write
+    the text and flush: plain text (no escape sequence for click to strip) to a UTF-8 stream,
+    off Windows. Anything else goes to click.echo itself."""
+    stream = sys.stderr if err else sys.stdout
+    text = f"{message}\n" if nl else message
+    encoding = str(getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+    if (
+        stream is None
+        or "\x1b" in text
+        or encoding not in ("utf-8", "utf8")
+        or sys.platform == "win32"
+    ):
+        import click  # noqa: PLC0415
+
+        click.echo(message, err=err, nl=nl)
+        return
+    if text:
+        stream.write(text)
+    stream.flush()
 
 
 def guarded(
@@ -22,13 +43,13 @@ def guarded(
         return run()
     except InvalidPlan as invalid:
         for problem in invalid.problems:
-            click.echo(clean(str(problem)), err=True)
+            echo(clean(str(problem)), err=True)
         return ExitCode.INVALID
     except FatalError as error:
-        click.echo(clean(f"fusion-run: {error}"), err=True)
+        echo(clean(f"fusion-run: {error}"), err=True)
         return error.exit_code
     except KeyboardInterrupt:
-        click.echo("fusion-run: interrupted", err=True)
+        echo("fusion-run: interrupted", err=True)
         return ExitCode.INTERRUPTED
     except Exception as error:
         if show_traceback:
@@ -37,5 +58,5 @@ def guarded(
             traceback.print_exc()
         hint = "" if show_traceback else " (run again with --traceback for details)"
         line = f"fusion-run: internal error: {type(error).__name__}: {error}{hint}"
-        click.echo(clean(line), err=True)
+        echo(clean(line), err=True)
         return ExitCode.FUSION

@@ -9,10 +9,9 @@ nowhere is noted, not refused. `load_scenario` does the same for emulator scenar
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.durations import parse_duration
 from runner.plan import (
@@ -30,10 +29,12 @@ from runner.plan import (
     Success,
 )
 from runner.problems import InvalidPlan, Path, Problem
-from runner.scenario import Scenario, build_scenario
 from runner.source import Document, parse, read_text
 from runner.status import job_kind
 from runner.validate import schema_problems, step_name, validate
+
+if TYPE_CHECKING:
+    from runner.scenario import Scenario
 
 
 def load_plan(
@@ -42,6 +43,8 @@ def load_plan(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Plan:
+    import hashlib  # noqa: PLC0415 - 3 ms that --validate need not wait
+
     text = read_text(path)
     doc = parse(text, path, variables=variables, environ=environ)
     problems = validate(doc)
@@ -72,13 +75,15 @@ def check_plan(
         refused = {problem.path for problem in problems}
         raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
-        build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        build(doc, sha256="")  # a digest for reports: this plan is not run
     return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.variables)
 
 
 def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario:
     """The scenario at `path`. With `jobs` (the plan's), each job the scenario scripts or lists
     as missing must be one of them: a script for no step would rehearse nothing."""
+    from runner.scenario import build_scenario  # noqa: PLC0415 - not on --validate's path
+
     doc = parse(read_text(path), path)
     problems = list(schema_problems(doc, "scenario.schema.json"))
     if not problems and jobs is not None:

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from runner import events as ev
 from runner.errors import FatalError, UsageError
 from runner.redact import Redactor
@@ -197,6 +195,8 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
             f"{flag} {path}: the report is in format {version} ({by}); this fusion-run reads "
             f"format {REPORT_VERSION} only: run the plan afresh, or use {by}"
         )
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - 45 ms, for reading reports only
+
     problems = sorted(
         Draft202012Validator(load_schema("report.schema.json")).iter_errors(report),
         key=lambda e: list(e.absolute_path),

@@ -15,7 +15,6 @@ the same run when their keys meet. Durations come from the times when both are t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -186,6 +185,8 @@ def _keys(ids: list[str], start: Any, record: dict[str, Any] | None) -> frozense
     if started is not None:
         keys.add("start:" + started.isoformat(timespec="milliseconds"))
     if not keys and record is not None:
+        import hashlib  # noqa: PLC0415 - rarely needed, and 3 ms to import
+
         canonical = json.dumps(record, sort_keys=True, default=str).encode()
         keys.add("record:" + hashlib.sha256(canonical).hexdigest()[:16])
     return frozenset(keys)

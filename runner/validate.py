@@ -12,17 +12,18 @@ import graphlib
 import itertools
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
-
-from runner.keywords import repeats, validator_class
 from runner.problems import Path, Problem
+from runner.quickcheck import fits
 from runner.schemas import checking_schema
 from runner.source import Document
 from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
 from runner.values import address_problem, expression_problem, job_problem, verify_problem
 from runner.variables import Unset
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -40,7 +41,14 @@ def validate(doc: Document) -> list[Problem]:
 
 
 def schema_problems(doc: Document, schema: str) -> Iterator[Problem]:
-    validator = validator_class()(checking_schema(schema))
+    """Each way `doc` does not fit `schema`, in jsonschema's judgement. A document that
+    `runner.quickcheck` proves valid has none, and jsonschema is not even imported for it."""
+    checking = checking_schema(schema)
+    if fits(doc.data, checking):
+        return
+    from runner.keywords import validator_class  # noqa: PLC0415 - its import costs 45 ms
+
+    validator = validator_class()(checking)
     for error in validator.iter_errors(doc.data):
         if _judged(error, doc):
             yield from _explain(error, doc)
@@ -124,6 +132,8 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
     elif kind == "minLength":
         yield doc.problem(path, "expected a non-empty string")
     elif kind == "uniqueItems":
+        from runner.keywords import repeats  # noqa: PLC0415
+
         for index in repeats(instance):
             yield doc.problem((*path, index), f"{instance[index]!r} is listed twice")
     else:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
-
-import jmespath
-import jmespath.exceptions
-import jmespath.lexer
 
 from runner.status import job_kind
 
@@ -21,6 +18,13 @@ _LEVEL = frozenset(
 )
 _OPEN = frozenset({"lparen", "lbracket", "lbrace", "filter"})
 _CLOSE = frozenset({"rparen", "rbracket", "rbrace"})
+# The shape most `expect` entries take: a path, perhaps compared with a JSON literal, such as
+# result.docsWritten > `0` or extra."counter.failed" == `0`. Every text of this shape is JMESPath
+# that nests at most 41 levels (40 dots and a comparison), so it is known valid without
+# importing jmespath, which --validate then spares. Anything else, jmespath judges.
+_NAME = r'(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\\x00-\x1f]+")'
+_LITERAL = r"`(?:-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?|true|false|null)`"
+_SIMPLE = re.compile(rf"{_NAME}(?:\.{_NAME}){{0,40}}(?: *(?:==|!=|<=?|>=?) *{_LITERAL})?")
 # YAML 1.1 reads these, unquoted, as true or false.
 _BOOLEAN_WORDS = frozenset(
     spelling
@@ -40,6 +44,8 @@ def nesting(expression: str) -> int:
     >>> nesting("a"), nesting("result.docsWritten > `0`"), nesting("((a))"), nesting("[a.b, c]")
     (0, 2, 2, 2)
     """
+    import jmespath.lexer  # noqa: PLC0415 - only a plan with `expect` needs it
+
     depth = deepest = 0
     starts: list[int] = []  # the depth at each open bracket
     for token in jmespath.lexer.Lexer().tokenize(expression):
@@ -63,6 +69,11 @@ def expression_problem(expression: str) -> str | None:
             f"the expression is {len(expression)} characters long, more than "
             f"{MAX_EXPRESSION_LENGTH}: split it into several expect entries"
         )
+    if _SIMPLE.fullmatch(expression):
+        return None
+    import jmespath  # noqa: PLC0415 - only an `expect` of another shape needs it
+    import jmespath.exceptions  # noqa: PLC0415
+
     try:
         depth = nesting(expression)
         if depth > MAX_EXPRESSION_DEPTH:
