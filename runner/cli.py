@@ -62,7 +62,7 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redac
 def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     from runner.usage import check_options, check_variables  # noqa: PLC0415
 
-    check_options(options)
+    check_options(options, environ)
     if options.action is Action.VALIDATE:
         return _validate(options, environ, redact)
     from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
@@ -152,6 +152,11 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
         name, equals, value = item.partition("=")
         if not equals or not name.isidentifier():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        if name in variables and variables[name] != value:
+            raise click.BadParameter(
+                f"{name} is given twice, as {variables[name]!r} and as {value!r}: give it once",
+                param_hint="--var",
+            )
         variables[name] = value
     return variables
 

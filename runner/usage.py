@@ -67,7 +67,7 @@ def given(options: Options) -> list[str]:
     return [flag for flag in GOES_WITH if present[flag]]
 
 
-def check_options(options: Options) -> None:
+def check_options(options: Options, environ: Mapping[str, str] | None = None) -> None:
     """UsageError for the first option that means nothing here, or that contradicts another."""
     action = options.action
     if action is not VALIDATE and len(options.plans) != 1:
@@ -91,30 +91,45 @@ def check_options(options: Options) -> None:
     if options.force and not options.resume:
         raise UsageError("--force goes with --resume")
     if action is RUN:
-        _check_outputs(options)
+        _check_outputs(options, environ or {})
 
 
-def _check_outputs(options: Options) -> None:
+def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
     """No output may overwrite an input. The report may be the one --resume reads: that is
-    where a run writes it by default, and what a resume carries on."""
+    where a run writes it by default, and what a resume carries on. GitHub's step summary is
+    appended to, which would spoil any of these files as surely."""
     inputs = [(options.plans[0], "the plan", "the plan")]
     if options.scenario:
         inputs.append((options.scenario, "the --scenario file", "the scenario"))
     _refuse_overwrite("--report", options.report, inputs)
+    inputs.append((options.report, "the --report file", "the report"))
+    if options.resume:
+        inputs.append((options.resume, "the --resume report", "the report it resumes from"))
     if options.junit is not None:
-        inputs.append((options.report, "the --report file", "the report"))
-        if options.resume:
-            inputs.append((options.resume, "the --resume report", "the report it resumes from"))
         _refuse_overwrite("--junit", options.junit, inputs)
+        inputs.append((options.junit, "the --junit file", "the JUnit file"))
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary and environ.get("GITHUB_ACTIONS") == "true":
+        _refuse_overwrite(
+            "GITHUB_STEP_SUMMARY",
+            summary,
+            inputs,
+            harm="the summary appended there would spoil",
+            fix="point it at another file",
+        )
 
 
-def _refuse_overwrite(flag: str, output: str, inputs: Iterable[tuple[str, str, str]]) -> None:
+def _refuse_overwrite(
+    flag: str,
+    output: str,
+    inputs: Iterable[tuple[str, str, str]],
+    *,
+    harm: str = "writing there would overwrite",
+    fix: str = "choose another path",
+) -> None:
     for path, what, it in inputs:
         if same_file(output, path):
-            raise UsageError(
-                f"{flag} {output} is {what}: writing there would overwrite {it}; "
-                "choose another path"
-            )
+            raise UsageError(f"{flag} {output} is {what}: {harm} {it}; {fix}")
 
 
 def same_file(one: str, other: str) -> bool:

@@ -177,6 +177,16 @@ def test_a_var_the_plan_never_uses_is_refused(
     assert not Path("fusion-run-report.json").exists()
 
 
+def test_a_var_given_twice_with_two_values_is_refused(write_plan: WritePlan) -> None:
+    plan = write_plan(VARIABLES)
+    result = invoke(plan, "--dry-run", "--var", "SITE=docs", "--var", "SITE=shop")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --var: SITE is given twice, as 'docs' and as 'shop': give it once"
+    )
+    assert invoke(plan, "--dry-run", "--var", "SITE=docs", "--var", "SITE=docs").exit_code == 0
+
+
 def test_a_var_used_by_one_of_several_plans_validates(write_plan: WritePlan) -> None:
     Path("other.yaml").write_text("version: 1\nsteps: [crawl]\n")
     plans = (write_plan(VARIABLES), "other.yaml")
@@ -266,6 +276,53 @@ def test_an_output_that_would_overwrite_an_input_is_refused(
     assert (result.exit_code, result.stderr) == (2, f"fusion-run: {message}\n")
     assert Path("plan.yaml").read_text() == PLAN
     assert Path("s.yaml").read_text() == "version: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("summary", "args", "spoils"),
+    [
+        ("plan.yaml", (), "the plan"),
+        (
+            "s.yaml",
+            ("--emulate", "--scenario", "s.yaml"),
+            "the --scenario file: the summary appended there would spoil the scenario",
+        ),
+        (
+            "fusion-run-report.json",
+            (),
+            "the --report file: the summary appended there would spoil the report",
+        ),
+        (
+            "j.xml",
+            ("--junit", "j.xml"),
+            "the --junit file: the summary appended there would spoil the JUnit file",
+        ),
+        (
+            "old.json",
+            ("--resume", "old.json"),
+            "the --resume report: the summary appended there "
+            "would spoil the report it resumes from",
+        ),
+    ],
+    ids=["plan", "scenario", "report", "junit", "resume"],
+)
+def test_a_github_step_summary_that_is_an_input_or_output_is_refused(
+    write_plan: WritePlan, summary: str, args: tuple[str, ...], spoils: str
+) -> None:
+    plan = write_plan(PLAN)
+    Path("s.yaml").write_text("version: 1\n")
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}
+    result = invoke(plan, *args, env=environ)
+    if spoils == "the plan":
+        spoils = "the plan: the summary appended there would spoil the plan"
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"fusion-run: GITHUB_STEP_SUMMARY {summary} is {spoils}; point it at another file\n",
+    )
+    assert Path("plan.yaml").read_text() == PLAN
+    assert Path("s.yaml").read_text() == "version: 1\n"
+    elsewhere = invoke(plan, *args, env={"GITHUB_STEP_SUMMARY": summary})  # not written there
+    assert "GITHUB_STEP_SUMMARY" not in elsewhere.stderr
 
 
 @pytest.fixture
