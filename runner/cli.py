@@ -147,7 +147,7 @@ def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) ->
 def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
     import click  # noqa: PLC0415 - these three run only under the click command
 
-    variables = {}
+    variables: dict[str, str] = {}
     for item in values:
         name, equals, value = item.partition("=")
         if not equals or not name.isidentifier():

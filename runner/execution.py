@@ -23,7 +23,7 @@ from runner.plan import Auth, OnInterrupt, Plan
 from runner.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
 from runner.redact import Redactor
-from runner.report import Journal, report_file
+from runner.report import Journal, report_file, why_unwritable
 from runner.reporting import Reporters
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
@@ -83,37 +83,16 @@ def execute_plan(
         chosen = None if selected is None else len(selected)
         console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:
-            engine.preflight()
-        except JobsNotFound as missing:
-            problems = [
-                Problem(
-                    file=plan.file,
-                    line=step.line,
-                    column=step.column,
-                    path=("steps", index),
-                    message=wording.missing_job(step.job, url + plan.fusion.api),
-                )
-                for index, step in missing.steps
-            ]
-            engine.abort(JobsMissing(count=len(problems)))
-            final.finish(engine.result)
-            raise InvalidPlan(problems) from None
-        except Unreachable as unreachable:
-            engine.abort(unreachable.reason)
-            final.finish(engine.result)
-            raise FatalError(wording.text(unreachable.reason)) from None
-        except FatalError as error:
-            engine.abort(Carried(text=str(error)))
-            final.finish(engine.result)
-            raise
+            _begin(engine, plan, url)
         except KeyboardInterrupt:
-            engine.abort(InterruptedBeforeStart(), interrupted=True)
             final.finish(engine.result)
             console.finish(engine.result)
             return verdict(engine.result).code
-        engine.execute()
+        except (InvalidPlan, FatalError):
+            final.finish(engine.result)  # JUnit and GitHub say why, as the exit code does
+            raise
         if journal.unwritten is not None:
-            engine.result.unrecorded = journal.unwritten.strerror or str(journal.unwritten)
+            engine.result.unrecorded = why_unwritable(journal.unwritten)
         final.finish(engine.result)
         console.finish(engine.result)
     if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr
@@ -124,6 +103,41 @@ def execute_plan(
             "its final state is printed above"
         )
     return verdict(engine.result).code
+
+
+def _begin(engine: Engine, plan: Plan, url: str) -> None:
+    """Check the jobs, then run the plan. A stop before anything starts (a job missing, Fusion
+    out of reach, the first report not written, an interrupt) ends the engine's result with
+    its cause, then goes on up as InvalidPlan, FatalError or KeyboardInterrupt."""
+    try:
+        engine.preflight()
+    except JobsNotFound as missing:
+        problems = [
+            Problem(
+                file=plan.file,
+                line=step.line,
+                column=step.column,
+                path=("steps", index),
+                message=wording.missing_job(step.job, url + plan.fusion.api),
+            )
+            for index, step in missing.steps
+        ]
+        engine.abort(JobsMissing(count=len(problems)))
+        raise InvalidPlan(problems) from None
+    except Unreachable as unreachable:
+        engine.abort(unreachable.reason)
+        raise FatalError(wording.text(unreachable.reason)) from None
+    except FatalError as error:
+        engine.abort(Carried(text=str(error)))
+        raise
+    except KeyboardInterrupt:
+        engine.abort(InterruptedBeforeStart(), interrupted=True)
+        raise
+    try:
+        engine.execute()
+    except FatalError as error:  # the first report could not be written: nothing started
+        engine.abort(Carried(text=str(error)))
+        raise
 
 
 def connect(

@@ -23,7 +23,7 @@ from runner.errors import FatalError
 from runner.events import Event
 from runner.reasons import StepsFailed
 from runner.redact import Redactor
-from runner.report import write_text_atomically
+from runner.report import why_unwritable, write_text_atomically
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
 
@@ -190,4 +190,4 @@ class JUnitFile:
         try:
             write_text_atomically(self.path, junit_xml(result, self.redact))
         except OSError as error:
-            raise FatalError(f"cannot write {self.path}: {error.strerror or error}") from None
+            raise FatalError(f"cannot write {self.path}: {why_unwritable(error)}") from None

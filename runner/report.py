@@ -64,6 +64,7 @@ class Journal:
         self.redact = redact or Redactor()
         self.unwritten: OSError | None = None  # why the latest write failed, if it did
         self._warned = False
+        self._refused = False  # the first write failed: the plan stopped before it began
         self._dirty = self._urgent = False
         self._written = float("-inf")
         # The masked record of each step that has ended: it never changes again, so a write
@@ -74,15 +75,19 @@ class Journal:
         self._masking: object = None
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
+        if self._refused:
+            return
         if isinstance(event, _AT_ONCE):
             if self._save(result, event.at):
                 return
             assert self.unwritten is not None
             if isinstance(event, ev.PlanStarted):  # nothing started yet: stop, nothing is lost
-                raise FatalError(f"cannot write the report {self.path}: {_why(self.unwritten)}")
+                self._refused = True  # and no more tries: the error says it all
+                why = why_unwritable(self.unwritten)
+                raise FatalError(f"cannot write the report {self.path}: {why}")
             self._warn_once()
             if isinstance(event, ev.StartRequested):
-                raise NotDurable(_why(self.unwritten))
+                raise NotDurable(why_unwritable(self.unwritten))
         elif isinstance(event, ev.Tick):
             due = self._urgent or event.at - self._written >= MINOR_DELAY
             if self._dirty and due and not self._save(result, event.at):
@@ -134,12 +139,19 @@ class Journal:
             return
         self._warned = True
         self.warn(
-            f"fusion-run: cannot write the report {self.path}: {_why(self.unwritten)}; the last "
-            "good one stays in place, and fusion-run tries again at every change"
+            f"fusion-run: cannot write the report {self.path}: {why_unwritable(self.unwritten)}; "
+            "the last good one stays in place, and fusion-run tries again at every change"
         )
 
 
-def _why(error: OSError) -> str:
+def why_unwritable(error: OSError) -> str:
+    """Why a file could not be written, in words: `out is a file, not a folder` rather than
+    mkdir's `File exists` when the path goes through a file."""
+    if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
+        path = Path(error.filename)
+        for place in (path, *path.parents):
+            if place.exists() and not place.is_dir():
+                return f"{place} is a file, not a folder"
     return error.strerror or str(error)
 
 

@@ -98,6 +98,9 @@ def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
     """No output may overwrite an input. The report may be the one --resume reads: that is
     where a run writes it by default, and what a resume carries on. GitHub's step summary is
     appended to, which would spoil any of these files as surely."""
+    for flag, output in (("--report", options.report), ("--junit", options.junit)):
+        if output is not None and (why := _not_writable(output)):
+            raise UsageError(f"{flag} {output}: {why}")
     inputs = [(options.plans[0], "the plan", "the plan")]
     if options.scenario:
         inputs.append((options.scenario, "the --scenario file", "the scenario"))
@@ -130,6 +133,20 @@ def _refuse_overwrite(
     for path, what, it in inputs:
         if same_file(output, path):
             raise UsageError(f"{flag} {output} is {what}: {harm} {it}; {fix}")
+
+
+def _not_writable(path: str) -> str | None:
+    """Why `path` can never be written as a file, found before the run rather than after it: it
+    is a folder, or goes through a file. Other faults (permissions, a full disk) show at the
+    first write."""
+    if Path(path).is_dir():
+        return "it is a folder: name a file in it"
+    for place in Path(path).parents:
+        if place.exists():
+            return (
+                None if place.is_dir() else f"{place} is a file, not a folder: choose another path"
+            )
+    return None
 
 
 def same_file(one: str, other: str) -> bool:

@@ -591,3 +591,28 @@ def test_steps_named_by_unset_variables_are_not_judged(ci_plan: str) -> None:
     result = invoke(ci_plan, "--validate", env={})
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count(NOTE) == 3
+
+
+def test_a_report_that_cannot_be_written_at_the_start_still_gets_junit_and_the_summary(
+    write_plan: WritePlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's first write fails (a full disk): nothing starts, exit 3, and JUnit, the
+    GitHub summary and the annotation all say why, as the exit code does."""
+    from runner import report as reports  # noqa: PLC0415
+
+    def full(path: str, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reports, "write_text_atomically", full)
+    plan = write_plan("version: 1\nsteps: [a, b]\n")
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
+    result = invoke(plan, "--emulate", "--junit", "j.xml", env=environ)
+    why = "cannot write the report fusion-run-report.json: No space left on device"
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (3, f"fusion-run: {why}")
+    verdict = f"exit 3: {why}; steps 'a', 'b' did not run"
+    case = ET.parse("j.xml").getroot().find(".//testcase[@classname='fusion-run']/failure")
+    assert case is not None
+    assert case.get("message") == verdict
+    assert f"> {verdict}" in Path("summary.md").read_text()
+    assert result.stdout.endswith(f"::{verdict}\n")
+    assert not Path("fusion-run-report.json").exists()

@@ -325,6 +325,29 @@ def test_a_github_step_summary_that_is_an_input_or_output_is_refused(
     assert "GITHUB_STEP_SUMMARY" not in elsewhere.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--report", "afile/r.json"), "--report afile/r.json: afile is a file, not a folder"),
+        (("--junit", "afile/x/j.xml"), "--junit afile/x/j.xml: afile is a file, not a folder"),
+        (("--report", "adir"), "--report adir: it is a folder: name a file in it"),
+        (("--junit", "adir/"), "--junit adir/: it is a folder: name a file in it"),
+    ],
+    ids=["report-through-a-file", "junit-through-a-file", "report-a-folder", "junit-a-folder"],
+)
+def test_an_output_that_can_never_be_a_file_is_refused_before_the_run(
+    write_plan: WritePlan, args: tuple[str, ...], message: str
+) -> None:
+    plan = write_plan(PLAN)
+    Path("afile").write_text("kept\n")
+    Path("adir").mkdir()
+    result = invoke(plan, "--emulate", *args)
+    fix = "" if "folder:" in message else ": choose another path"
+    assert (result.exit_code, result.stderr) == (2, f"fusion-run: {message}{fix}\n")
+    assert Path("afile").read_text() == "kept\n"
+    assert not Path("fusion-run-report.json").exists()  # nothing ran
+
+
 @pytest.fixture
 def umask() -> Iterator[None]:
     previous = os.umask(0o022)
