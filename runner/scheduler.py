@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.outcomes import Outcome
@@ -125,17 +125,26 @@ class Scheduler:
             self.stopped = True
         return self._release(name)
 
-    def settle(self, carried: Iterable[str], left_out: Iterable[str] = ()) -> list[Skip]:
-        """Steps that will not start, which the steps downstream count as succeeded: `carried`
-        succeeded in an earlier run that this one resumes, `left_out` were not selected (as dbt
-        runs what is selected, as if what it needs were there). All are recorded before any is
-        released, so that no step is judged while one of its upstreams is still unsettled."""
-        carried, left_out = list(carried), list(left_out)
+    def settle(
+        self,
+        carried: Iterable[str],
+        left_out: Iterable[str] = (),
+        failed: Mapping[str, Outcome | None] | None = None,
+    ) -> list[Skip]:
+        """Steps that will not start: `carried` succeeded in an earlier run that this one
+        resumes, `left_out` were not selected (as dbt runs what is selected, as if what it needs
+        were there): the steps downstream count both as succeeded. `failed` were not selected
+        either, but failed in the earlier run (with the outcome given): they count as failed.
+        All are recorded before any is released, so that no step is judged while one of its
+        upstreams is still unsettled."""
+        carried, left_out, failed = list(carried), list(left_out), dict(failed or {})
         for name in carried:
             self._record(name, Outcome.SUCCEEDED, _Class.SUCCESS)
         for name in left_out:
             self._record(name, Outcome.NOT_RUN, _Class.SUCCESS)
-        return [skip for name in carried + left_out for skip in self._release(name)]
+        for name, outcome in failed.items():
+            self._record(name, outcome, _Class.FAILURE)
+        return [skip for name in [*carried, *left_out, *failed] for skip in self._release(name)]
 
     def stop(self) -> list[str]:
         """Start nothing more; return the steps that never started (the caller says why)."""

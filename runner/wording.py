@@ -270,6 +270,13 @@ def _(_: why.NoUpstreamFailed) -> str:
     return "no upstream failed (run_if: at_least_one_failed)"
 
 
+def is_exclusion(reason: str) -> bool:
+    """The reason of a step its own run_if excluded (see `runner.scheduler`), as a report has it."""
+    return reason == "every upstream was excluded" or reason.endswith(
+        ("(run_if: at_least_one_failed)", "(run_if: all_failed)")
+    )
+
+
 @text.register
 def _(fact: why.UpstreamDidNotFail) -> str:
     return f"upstream {fact.upstream!r} did not fail (run_if: all_failed)"

@@ -14,6 +14,7 @@ from runner.errors import UsageError
 from runner.report import Journal, write_atomically
 from runner.resume import load_resume
 from runner.scenario import JobScript, RunScript, Scenario
+from runner.verdict import verdict
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
 
@@ -205,6 +206,50 @@ def test_a_selection_applies_to_what_the_resume_would_run(tmp_path: Path) -> Non
     }
     assert session.report()["steps"][3]["reason"] == "not selected"
     assert {name: session.model.starts(name) for name in "abcd"} == {"a": 1, "b": 1, "c": 2, "d": 0}
+
+
+def test_a_step_left_out_of_a_resume_that_had_failed_still_fails_and_holds_back_its_downstream(
+    tmp_path: Path,
+) -> None:
+    """Leaving a failed step out does not make it good: it keeps its outcome and reason, counts
+    as failed for the steps after it, and the plan fails as it did."""
+    session = Session(tmp_path)
+    session.run()
+    c_reason = session.report()["steps"][2]["reason"]
+    engine = session.run(resume=session.path, selected={"d"})
+    assert engine.result.outcome == "failed"
+    assert verdict(engine.result).words() == "exit 1: step 'c' failed"
+    c, d = session.report()["steps"][2:]
+    assert (c["outcome"], c["reason"], len(c["attempts"])) == ("failed", c_reason, 1)
+    assert (d["outcome"], d["reason"]) == ("skipped", "upstream 'c' failed")
+    assert {name: session.model.starts(name) for name in "cd"} == {"c": 1, "d": 0}
+    session.run(resume=session.path, selected={"c", "d"})  # selected, c runs again, and d after
+    assert session.outcomes() == dict.fromkeys("abcd", "succeeded")
+
+
+def test_a_skip_left_out_of_a_resume_holds_back_its_downstream_while_its_failure_stands(
+    tmp_path: Path,
+) -> None:
+    session = Session(
+        tmp_path, Scenario(jobs={**SCENARIO.jobs, "e": JobScript(runs=(RunScript(duration=5),))})
+    )
+    steps = [*STEPS, step("e", "d")]
+    session.run(steps=steps)
+    assert session.outcomes() == {
+        "a": "succeeded", "b": "succeeded", "c": "failed", "d": "skipped", "e": "skipped"
+    }  # fmt: skip
+    c_reason = session.report()["steps"][2]["reason"]
+    engine = session.run(steps=steps, resume=session.path, selected={"e"})
+    assert verdict(engine.result).words() == "exit 1: step 'c' failed"  # d: its skip, not named
+    assert [(s["outcome"], s["reason"]) for s in session.report()["steps"][2:]] == [
+        ("failed", c_reason),
+        ("skipped", "upstream 'c' failed"),
+        ("skipped", "upstream 'd' was skipped"),
+    ]
+    session.run(steps=steps, resume=session.path, selected={"c", "e"})  # c runs again: d's skip
+    assert session.outcomes() == {  # is stale, d is left out as any step, and e runs
+        "a": "succeeded", "b": "succeeded", "c": "succeeded", "d": "not_run", "e": "succeeded"
+    }  # fmt: skip
 
 
 def test_a_run_left_going_by_a_step_left_out_is_named_and_found_by_a_later_resume(

@@ -15,7 +15,10 @@ Attempts are kept in every case: their numbers go on across resumes.
 --select and --exclude: a step left out does not run (`not_run`, `NotSelected`), and the steps
 downstream count it as succeeded. Selection applies to what a resume would run: a step kept from
 the earlier report stays as it was, and one left out keeps its attempts, so that a later resume
-still finds the run an earlier fusion-run left going.
+still finds the run an earlier fusion-run left going. But a step the earlier report has as
+failed (failed, timed out, cancelled, or skipped for a failure) is not made good by leaving it
+out: it keeps that outcome and reason, fails the plan as it did, and counts as failed
+downstream (`failed_out`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runner import wording
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Step
@@ -48,6 +52,7 @@ class Beginning:
 
     kept: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    failed_out: list[str] = field(default_factory=list)  # left out, and failed in the earlier run
     resumed: dict[str, PickingUp | Verifying] = field(default_factory=dict)
     earlier: dict[str, StepResult] = field(default_factory=dict)
 
@@ -76,10 +81,17 @@ def begin(
                 wall=carried.attempt.requested_at or LONG_AGO,
             )
             begun.resumed[name] = Verifying(before=before, error=None)
-    for name, state in states.items():
-        if selected is None or name in selected or name in begun.kept:
-            continue
+    if selected is None:
+        return begun
+    out = [name for name in states if name not in selected and name not in begun.kept]
+    failed = _still_failed(states, [name for name in out if name not in begun.resumed], begun)
+    for name in out:
+        state = states[name]
         resumed = begun.resumed.pop(name, None)
+        if name in failed:
+            record = begun.earlier[name]
+            state.result.outcome, state.result.reason = record.outcome, record.reason
+            continue
         left = resumed.attempt if isinstance(resumed, PickingUp) else None
         state.result.outcome = Outcome.NOT_RUN
         state.result.reason = NotSelected(
@@ -87,7 +99,36 @@ def begin(
             unverified=isinstance(resumed, Verifying),
         )
         begun.left_out.append(name)
+    begun.failed_out = failed
     return begun
+
+
+def _still_failed(states: Mapping[str, StepState], out: list[str], begun: Beginning) -> list[str]:
+    """Of the steps left out with no run to pick up, those that still count as failed: the
+    ones the earlier report has as failed, timed out or cancelled, and downstream of them the
+    ones it has as skipped for that failure. A skip whose failed upstream runs again now is
+    stale: that step is left out as any other. Each skip comes after the failure it follows."""
+    ended = {name: begun.earlier[name] for name in out if name in begun.earlier}
+    failed = [
+        name
+        for name, record in ended.items()
+        if record.outcome in (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
+    ]
+    skipped = [
+        name
+        for name, record in ended.items()
+        if record.outcome is Outcome.SKIPPED
+        and record.reason is not None
+        and not wording.is_exclusion(wording.text(record.reason))
+    ]
+    grown = True
+    while grown:  # until no skip follows from the failures found so far
+        grown = False
+        for name in skipped:
+            if name not in failed and set(failed).intersection(states[name].step.depends_on):
+                failed.append(name)
+                grown = True
+    return failed
 
 
 class Carry(enum.Enum):

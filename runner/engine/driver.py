@@ -123,9 +123,16 @@ class Engine:
         self.selected = None if selected is None else frozenset(selected)  # None: every step
         begun = begin(self.states, resume, self.selected)
         self.resumed, self.earlier = begun.resumed, begun.earlier
-        for name in begun.kept + begun.left_out:
+        for name in begun.kept + begun.left_out + begun.failed_out:
             self._move(self.states[name], Phase.DONE)
-        self._skip(self.scheduler.settle(begun.kept, begun.left_out), announce=False)
+        failed = {name: self.states[name].result.outcome for name in begun.failed_out}
+        settled = self.scheduler.settle(begun.kept, begun.left_out, failed)
+        for name in begun.failed_out:  # a skip the earlier report has: blamed as it would be now
+            result = self.states[name].result
+            result.excused = result.outcome is Outcome.SKIPPED and self._blamed_upstream(
+                self.states[name].step
+            )
+        self._skip(settled, announce=False)
         self.scheduler.begin_early(self.resumed)  # a run may be going: look for it first
 
     # --- before the steps start -------------------------------------------------------------------
