@@ -108,6 +108,12 @@ def test_steps_keep_their_position(write_plan: WritePlan) -> None:
     assert [(s.line, s.column) for s in plan.steps] == [(3, 5), (4, 5)]
 
 
+def test_an_anchor_that_no_alias_repeats_passes(write_plan: WritePlan) -> None:
+    """Only an alias expands a file (tests/plans/invalid/aliases.yaml): a bare anchor is inert."""
+    plan = load_plan(write_plan("version: 1\nsteps:\n  - &crawl {job: crawl, retries: 2}\n"))
+    assert [(s.job, s.retries) for s in plan.steps] == [("crawl", 2)]
+
+
 def test_forward_references_are_fine(write_plan: WritePlan) -> None:
     plan = load_plan(
         write_plan(
