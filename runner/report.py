@@ -18,6 +18,7 @@ from typing import Any
 
 from runner import events as ev
 from runner.errors import FatalError, UsageError
+from runner.paths import file_in_the_way
 from runner.redact import Redactor
 from runner.reporting import NotDurable
 from runner.result import REPORT_VERSION, PlanResult, summary
@@ -148,10 +149,9 @@ def why_unwritable(error: OSError) -> str:
     """Why a file could not be written, in words: `out is a file, not a folder` rather than
     mkdir's `File exists` when the path goes through a file."""
     if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
-        path = Path(error.filename)
-        for place in (path, *path.parents):
-            if place.exists() and not place.is_dir():
-                return f"{place} is a file, not a folder"
+        blocking = file_in_the_way(error.filename)  # the folder mkdir was making
+        if blocking is not None:
+            return f"{blocking} is a file, not a folder"
     return error.strerror or str(error)
 
 

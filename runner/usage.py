@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runner.errors import UsageError
 from runner.options import Action, Options
+from runner.paths import file_in_the_way
 
 RUN, CHECK, VALIDATE = Action.RUN, Action.CHECK, Action.VALIDATE
 DRY_RUN, GRAPH = Action.DRY_RUN, Action.GRAPH
@@ -141,12 +142,8 @@ def _not_writable(path: str) -> str | None:
     first write."""
     if Path(path).is_dir():
         return "it is a folder: name a file in it"
-    for place in Path(path).parents:
-        if place.exists():
-            return (
-                None if place.is_dir() else f"{place} is a file, not a folder: choose another path"
-            )
-    return None
+    blocking = file_in_the_way(Path(path).parent)
+    return None if blocking is None else f"{blocking} is a file, not a folder: choose another path"
 
 
 def same_file(one: str, other: str) -> bool:
