@@ -142,7 +142,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be Fusion's base URL, or None. Never echoes `url`: it may hold a secret."""
-    rule = checking_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
+    rule = _url_rule()
     if re.search(rule["pattern"], url):
         return address_problem(url)
     if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
@@ -258,11 +258,16 @@ def _url_problems(doc: Document, fusion: Any) -> Iterator[Problem]:
     url = fusion.get("url") if isinstance(fusion, dict) else None
     if not isinstance(url, str) or isinstance(url, Unset):
         return
-    rule = checking_schema("plan.schema.json")["properties"]["fusion"]["properties"]["url"]
-    if re.search(rule["pattern"], url):
-        message = url_problem(url)
-        if message:
-            yield doc.problem(("fusion", "url"), message)
+    if re.search(_url_rule()["pattern"], url) and (message := address_problem(url)):
+        yield doc.problem(("fusion", "url"), message)
+
+
+def _url_rule() -> dict[str, Any]:
+    """The plan schema's rule for `fusion.url`: its pattern and the message for it."""
+    rule: dict[str, Any] = checking_schema("plan.schema.json")["properties"]["fusion"][
+        "properties"
+    ]["url"]
+    return rule
 
 
 def step_name(step: Any) -> str | None:
