@@ -185,9 +185,13 @@ class Console:
         trouble = [
             s
             for s in result.steps
-            if (s.outcome in _TROUBLE or (s.outcome is None and s.attempts))
+            if (
+                s.outcome in _TROUBLE
+                or (s.outcome is None and s.attempts)
+                or (s.outcome is Outcome.SKIPPED and s.fails_the_plan)
+            )
             and s.reason is not None
-        ]  # a run left going fails the plan too: it is said why
+        ]  # a run left going fails the plan too, as a required step skipped does: it is said why
         if trouble or result.error is not None:
             self.write("")
         if result.error is not None:

@@ -55,7 +55,7 @@ def execute_plan(
         resume = load_resume(options.resume, plan, force=options.force)
     final = Reporters(
         *([JUnitFile(options.junit, redact)] if options.junit else []),
-        GitHubActions(plan, environ, click.echo, redact),
+        GitHubActions(plan, environ, click.echo, redact, warn=console.write),
     )
     with ExitStack() as stack:
         clock = SystemClock()

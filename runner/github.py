@@ -4,7 +4,8 @@ failed around its steps. Every string is cleaned by `runner.redact` first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,13 @@ class GitHubActions:
         environ: Mapping[str, str],
         echo: Callable[[str], None],
         redact: Redactor | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.plan = plan
         self.environ = environ
-        self.echo = echo
+        self.echo = echo  # stdout, where GitHub reads annotations
         self.redact = redact or Redactor()
+        self.warn = warn or (lambda line: print(line, file=sys.stderr))
 
     def handle(self, event: Event, result: PlanResult) -> None:
         pass
@@ -54,16 +57,28 @@ class GitHubActions:
         report = self.redact.data(result.to_dict(), text=True)
         judged = verdict(result)
         why = self.redact.text(judged.words())
+        failing = {
+            name
+            for cause in judged.causes
+            if isinstance(cause, StepsFailed)
+            for name, _ in cause.steps
+        }
         for line in [
             *plan_annotations(judged, why, self.plan),
-            *step_annotations(report, self.plan),
+            *step_annotations(report, self.plan, failing),
         ]:
             self.echo(line)
         summary = self.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with Path(summary).open("a", encoding="utf-8") as stream:
-                stream.write(summary_markdown(report, self.plan, None if judged.succeeded else why))
-                stream.write("\n")
+            markdown = summary_markdown(report, self.plan, None if judged.succeeded else why)
+            try:
+                with Path(summary).open("a", encoding="utf-8") as stream:
+                    stream.write(markdown + "\n")
+            except OSError as error:  # the verdict stands: the summary only repeats it
+                self.warn(
+                    f"fusion-run: cannot write the GitHub summary {summary}: "
+                    f"{error.strerror or error}"
+                )
 
 
 def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None) -> str:
@@ -96,13 +111,13 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
     return "\n".join(lines)
 
 
-def step_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
-    """`::error` lines for the steps that failed the plan, at each step's line in the plan: those
-    not allowed to fail that failed, and those whose run was left going."""
+def step_annotations(report: dict[str, Any], plan: Plan, failing: Collection[str]) -> list[str]:
+    """`::error` lines for the steps that failed the plan (`failing`, as the verdict names
+    them), at each step's line in the plan: a failure, a required step skipped for a failure
+    allowed upstream, a run left going. A step that did not run is the plan's annotation."""
     lines = []
     for entry, step in zip(report["steps"], plan.steps, strict=True):
-        failed = entry["outcome"] in ("failed", "timed_out", "cancelled") and not step.allow_failure
-        if failed or entry["outcome"] in ("running", "pending"):
+        if step.name in failing and entry["outcome"] != "not_run":  # the plan's own says why
             what = "left running" if entry["outcome"] == "running" else entry["outcome"]
             title = f"fusion-run: step {step.name} {what.replace('_', ' ')}"
             lines.append(_command(plan.file, step.line, step.column, title, entry["reason"] or ""))

@@ -99,9 +99,6 @@ def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
     """No output may overwrite an input. The report may be the one --resume reads: that is
     where a run writes it by default, and what a resume carries on. GitHub's step summary is
     appended to, which would spoil any of these files as surely."""
-    for flag, output in (("--report", options.report), ("--junit", options.junit)):
-        if output is not None and (why := _not_writable(output)):
-            raise UsageError(f"{flag} {output}: {why}")
     inputs = [(options.plans[0], "the plan", "the plan")]
     if options.scenario:
         inputs.append((options.scenario, "the --scenario file", "the scenario"))
@@ -112,8 +109,13 @@ def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
     if options.junit is not None:
         _refuse_overwrite("--junit", options.junit, inputs)
         inputs.append((options.junit, "the --junit file", "the JUnit file"))
+    for flag, output in (("--report", options.report), ("--junit", options.junit)):
+        if output is not None and (why := _not_writable(output, replaced=True)):
+            raise UsageError(f"{flag} {output}: {why}")
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary and environ.get("GITHUB_ACTIONS") == "true":
+        if why := _not_writable(summary, replaced=False):
+            raise UsageError(f"GITHUB_STEP_SUMMARY {summary}: {why}")
         _refuse_overwrite(
             "GITHUB_STEP_SUMMARY",
             summary,
@@ -136,24 +138,31 @@ def _refuse_overwrite(
             raise UsageError(f"{flag} {output} is {what}: {harm} {it}; {fix}")
 
 
-def _not_writable(path: str) -> str | None:
+def _not_writable(path: str, *, replaced: bool) -> str | None:
     """Why `path` can never be written as a file, found before the run rather than after it: it
-    is a folder, or goes through a file. Other faults (permissions, a full disk) show at the
-    first write."""
-    if Path(path).is_dir():
-        return "it is a folder: name a file in it"
-    blocking = file_in_the_way(Path(path).parent)
+    is a folder, or goes through a file, or (for a file `replaced` whole, by a rename) it is a
+    device, a pipe, a socket or a symbolic link, which the rename would destroy (`/dev/null`,
+    `/dev/stdout`, as root). Other faults (permissions, a full disk) show at the first write."""
+    place = Path(path)
+    try:
+        if place.is_dir():
+            return "it is a folder: name a file in it"
+        if replaced and place.is_symlink():
+            return "it is a symbolic link, which writing would replace: name the file itself"
+        if replaced and place.exists() and not place.is_file():
+            return "it is not a regular file (a device, a pipe or a socket): name a file"
+        blocking = file_in_the_way(place.parent)
+    except OSError as error:  # a loop of symbolic links, a name too long
+        return f"{error.strerror or error}: choose another path"
     return None if blocking is None else f"{blocking} is a file, not a folder: choose another path"
 
 
 def same_file(one: str, other: str) -> bool:
     """The same file, however it is spelt: resolved paths (symbolic links followed), or, when
     both exist, one file under two names (a hard link)."""
-    if Path(one).resolve() == Path(other).resolve():
-        return True
     try:
-        return Path(one).samefile(other)
-    except OSError:
+        return Path(one).resolve() == Path(other).resolve() or Path(one).samefile(other)
+    except (OSError, RuntimeError):  # missing, or a loop of symbolic links
         return False
 
 

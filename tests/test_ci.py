@@ -170,7 +170,7 @@ flowchart LR
 
 def test_annotations(mixed: Result) -> None:
     train = mixed.step("train")["run_id"]
-    assert step_annotations(mixed.report, mixed.engine.plan) == [
+    assert step_annotations(mixed.report, mixed.engine.plan, {"train"}) == [
         f"::error file=plan.yaml,line=1,col=1,title=fusion-run%3A step train failed::"
         f"run {train} ended error: OOM | heap"
     ]
@@ -289,6 +289,23 @@ def test_the_exit_code_and_the_junit_agree_on_the_emulator(  # noqa: PLR0917
     failure = plan_case.find("failure")
     assert (None if failure is None else failure.get("message")) == message
     assert root.find(".//property[@name='exit_code']").get("value") == str(code)  # type: ignore[union-attr]
+
+
+def test_a_required_step_skipped_for_an_allowed_failure_is_annotated_and_said_under_quiet(
+    write_plan: WritePlan,
+) -> None:
+    plan = write_plan("version: 1\nsteps:\n  - {job: a, allow_failure: true}\n  - b\n")
+    Path("s.yaml").write_text(f"version: 1\n{FAILS}\n")
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "/dev/full"}
+    result = invoke(plan, "--emulate", "--scenario", "s.yaml", "-q", env=environ)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "::error file=plan.yaml,line=4,col=5,title=fusion-run%3A step b skipped::"
+        "upstream 'a' failed"
+    ]
+    lines = result.stderr.splitlines()
+    assert "b skipped: upstream 'a' failed" in lines
+    assert "fusion-run: cannot write the GitHub summary /dev/full: No space left on device" in lines
 
 
 def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:

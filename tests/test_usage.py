@@ -326,14 +326,56 @@ def test_a_github_step_summary_that_is_an_input_or_output_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        ("adir", "adir: it is a folder: name a file in it"),
+        ("afile/s.md", "afile/s.md: afile is a file, not a folder: choose another path"),
+    ],
+)
+def test_a_github_step_summary_that_can_never_be_a_file_is_refused_before_the_run(
+    write_plan: WritePlan, summary: str, message: str
+) -> None:
+    plan = write_plan(PLAN)
+    Path("adir").mkdir()
+    Path("afile").write_text("kept\n")
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}
+    result = invoke(plan, "--emulate", env=environ)
+    assert (result.exit_code, result.stderr) == (2, f"fusion-run: GITHUB_STEP_SUMMARY {message}\n")
+    assert not Path("fusion-run-report.json").exists()
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--report", "afile/r.json"), "--report afile/r.json: afile is a file, not a folder"),
         (("--junit", "afile/x/j.xml"), "--junit afile/x/j.xml: afile is a file, not a folder"),
         (("--report", "adir"), "--report adir: it is a folder: name a file in it"),
         (("--junit", "adir/"), "--junit adir/: it is a folder: name a file in it"),
+        (
+            ("--report", "/dev/null"),
+            "--report /dev/null: it is not a regular file (a device, a pipe or a socket): name a "
+            "file",
+        ),
+        (
+            ("--junit", "link"),
+            "--junit link: it is a symbolic link, which writing would replace: name the file "
+            "itself",
+        ),
+        (
+            ("--report", "loop"),
+            "--report loop: it is a symbolic link, which writing would replace: name the file "
+            "itself",
+        ),
     ],
-    ids=["report-through-a-file", "junit-through-a-file", "report-a-folder", "junit-a-folder"],
+    ids=[
+        "report-through-a-file",
+        "junit-through-a-file",
+        "report-a-folder",
+        "junit-a-folder",
+        "report-a-device",
+        "junit-a-symlink",
+        "report-a-symlink-loop",
+    ],
 )
 def test_an_output_that_can_never_be_a_file_is_refused_before_the_run(
     write_plan: WritePlan, args: tuple[str, ...], message: str
@@ -341,8 +383,11 @@ def test_an_output_that_can_never_be_a_file_is_refused_before_the_run(
     plan = write_plan(PLAN)
     Path("afile").write_text("kept\n")
     Path("adir").mkdir()
+    Path("link").symlink_to("afile")
+    Path("loop").symlink_to("loop2")
+    Path("loop2").symlink_to("loop")
     result = invoke(plan, "--emulate", *args)
-    fix = "" if "folder:" in message else ": choose another path"
+    fix = ": choose another path" if "not a folder" in message else ""
     assert (result.exit_code, result.stderr) == (2, f"fusion-run: {message}{fix}\n")
     assert Path("afile").read_text() == "kept\n"
     assert not Path("fusion-run-report.json").exists()  # nothing ran
