@@ -195,10 +195,9 @@ class StepResult:
         because of an upstream failure that fails the plan already (the verdict names that one).
         A required step skipped only because a step allowed to fail failed fails the plan: it
         did not run, and nothing else says so. A step --select or --exclude left out (`not
-        selected`) fails nothing: what an earlier fusion-run left of it is on record, and that
-        fusion-run's verdict said so; one left out that had failed keeps its failure
-        (`runner.engine.carry`)."""
-        if isinstance(self.reason, NotSelected):
+        selected`) fails nothing, unless its run may still be going; one left out that had
+        failed keeps its failure (`runner.engine.carry`)."""
+        if isinstance(self.reason, NotSelected) and self.outcome is not None:
             return False
         if self.outcome is None:
             return True

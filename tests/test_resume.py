@@ -255,18 +255,44 @@ def test_a_skip_left_out_of_a_resume_holds_back_its_downstream_while_its_failure
 def test_a_run_left_going_by_a_step_left_out_is_named_and_found_by_a_later_resume(
     tmp_path: Path,
 ) -> None:
+    """Leaving it out does not make it good: the run may still be going, so the step has no
+    outcome, fails the plan, and counts as failed for the steps after it."""
     session = Session(tmp_path)
     session.run(detach_at=30)
     b_run = session.report()["steps"][1]["run_id"]
-    session.run(resume=session.path, selected={"c", "d"})
+    engine = session.run(resume=session.path, selected={"c", "d"})
     b = session.report()["steps"][1]
-    assert (b["outcome"], b["run_id"]) == ("not_run", b_run)
+    assert (b["outcome"], b["run_id"]) == ("running", b_run)
     assert b["reason"] == f"not selected; run {b_run}, left going earlier, was not followed"
     assert b["attempts"][-1]["outcome"] == "left_running"
+    assert verdict(engine.result).words() == "exit 1: step 'b' may still be running in Fusion"
     session.clock.advance(200)
     session.run(resume=session.path)
     assert session.outcomes() == dict.fromkeys("abcd", "succeeded")
     assert session.model.starts("b") == 1  # picked up where it was left: never started twice
+
+
+def test_a_step_after_a_run_left_going_and_left_out_does_not_start_while_it_may_go_on(
+    tmp_path: Path,
+) -> None:
+    session = Session(
+        tmp_path, Scenario(jobs={**SCENARIO.jobs, "e": JobScript(runs=(RunScript(duration=5),))})
+    )
+    steps = [*STEPS, step("e", "b")]
+    session.run(steps=steps, detach_at=30)
+    b_run = session.report()["steps"][1]["run_id"]
+    engine = session.run(steps=steps, resume=session.path, selected={"e"})
+    assert verdict(engine.result).words() == (
+        "exit 1: step 'b' may still be running in Fusion, step 'c' failed"  # c: as it was
+    )
+    e = session.report()["steps"][4]
+    assert (e["outcome"], e["reason"]) == ("skipped", "upstream 'b' may still be running in Fusion")
+    assert session.model.starts("e") == 0
+    session.clock.advance(200)
+    session.run(steps=steps, resume=session.path)  # a plain resume follows b, then runs e
+    assert session.report()["steps"][1]["run_id"] == b_run
+    assert session.outcomes()["e"] == "succeeded"
+    assert session.model.starts("b") == 1
 
 
 # --- a run left going is followed at once, whatever its upstream does in the resume ---------------

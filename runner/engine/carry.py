@@ -15,10 +15,11 @@ Attempts are kept in every case: their numbers go on across resumes.
 --select and --exclude: a step left out does not run (`not_run`, `NotSelected`), and the steps
 downstream count it as succeeded. Selection applies to what a resume would run: a step kept from
 the earlier report stays as it was, and one left out keeps its attempts, so that a later resume
-still finds the run an earlier fusion-run left going. But a step the earlier report has as
-failed (failed, timed out, cancelled, or skipped for a failure) is not made good by leaving it
-out: it keeps that outcome and reason, fails the plan as it did, and counts as failed
-downstream (`failed_out`).
+still finds the run an earlier fusion-run left going. Leaving a step out never makes it good:
+one whose run may still be going (left going, or a start with no answer on record) stays
+without an outcome, and one the earlier report has as failed (failed, timed out, cancelled, or
+skipped for a failure) keeps that outcome and reason. Either fails the plan and counts as
+failed downstream (`failed_out`).
 """
 
 from __future__ import annotations
@@ -93,11 +94,14 @@ def begin(
             state.result.outcome, state.result.reason = record.outcome, record.reason
             continue
         left = resumed.attempt if isinstance(resumed, PickingUp) else None
-        state.result.outcome = Outcome.NOT_RUN
         state.result.reason = NotSelected(
             run_id=None if left is None else left.run_id or next(iter(left.run_keys), None),
             unverified=isinstance(resumed, Verifying),
         )
+        if resumed is not None:  # its run may be going: not followed, and not made good either
+            failed.insert(0, name)  # no outcome: as a run left going, it fails the plan
+            continue
+        state.result.outcome = Outcome.NOT_RUN
         begun.left_out.append(name)
     begun.failed_out = failed
     return begun
