@@ -124,6 +124,7 @@ def job_problem(job: str) -> str | None:
     return None
 
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_-]+")  # what a host name's label holds, once ASCII
 MAX_HOST_LENGTH = 253  # characters of a host name in DNS, without a final '.'
 MAX_LABEL_LENGTH = 63  # characters of each of its labels
 
@@ -134,6 +135,8 @@ def address_problem(url: str) -> str | None:
     host and port come between '//' and the next '/', and hold no '@'. The host may be echoed;
     the rest of `url` is not, since it may hold a secret.
     """
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):  # `$` lets a last \n by
+        return "the URL has a space, a line break or a control character in it: remove it"
     authority = url.split("//", 1)[1].split("/", 1)[0]
     if authority.startswith("["):
         host, closed, after = authority[1:].partition("]")
@@ -197,6 +200,12 @@ def _host_problem(host: str) -> str | None:
         if not label:
             return f"the host {_clipped(host)!r} has an empty label: remove the extra '.'"
         if label.isascii():
+            if not _HOST_LABEL.fullmatch(label):
+                odd = next(char for char in label if not _HOST_LABEL.fullmatch(char))
+                return (
+                    f"the host {_clipped(host)!r} has {odd!r} in it, which no host name has: "
+                    "check the host name"
+                )
             ascii_label = label
         else:
             import idna  # noqa: PLC0415 - only for international names; urllib3 encodes them so

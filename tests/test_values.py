@@ -246,6 +246,15 @@ def test_reachable_addresses(url: str) -> None:
             "the host's label '\u2488' is not a valid international name (IDNA): "
             "check its spelling, or write its xn-- form",
         ),
+        *[  # a YAML block scalar ends its value with a line break; a regex's `$` lets it by
+            (url, "the URL has a space, a line break or a control character in it: remove it")
+            for url in ("http://fusion.example.com\n", "http://f:8764/\n", "http://a\x7f")
+        ],
+        ("http://a|b", "the host 'a|b' has '|' in it, which no host name has: check the host name"),
+        (
+            "http://\\u00e9/",
+            "the host '\\\\u00e9' has '\\\\' in it, which no host name has: check the host name",
+        ),
     ],
 )
 def test_unreachable_addresses(url: str, message: str) -> None:
