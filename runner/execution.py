@@ -162,10 +162,12 @@ def connect(
         # earlier run ids again, on runs that are not the same.
         model = EmulatedFusion(scenario, seed=None, extra_jobs=[step.job for step in plan.steps])
         url = stack.enter_context(Emulator(model)).url
-        client = FusionClient(
+        client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan
             url=url,
             api=plan.fusion.api,
             auth=Auth.NONE,
+            connect_timeout=plan.fusion.connect_timeout,
+            read_timeout=plan.fusion.read_timeout,
             log=log,
             guard=interrupts.request,
             spark_start=plan.fusion.spark_start,

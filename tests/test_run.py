@@ -265,3 +265,19 @@ def test_a_signal_after_the_verdict_does_not_change_the_exit_code(tmp_path: Path
     )
     assert done.returncode == 1, done.stderr
     assert read_report(tmp_path / "fusion-run-report.json")["outcome"] == "failed"
+
+
+@pytest.mark.slow
+def test_the_emulator_is_reached_with_the_plans_timeouts(write_plan: WritePlan) -> None:
+    """A rehearsal behaves as the plan will against Fusion: a start that hangs is given up
+    after the plan's read_timeout (1 s), not the default 60 s, then verified and sent again."""
+    Path("s.yaml").write_text(
+        "version: 1\njobs:\n"
+        "  long: {runs: [{duration: 0.5}], faults: [{on: start, answer: hang}]}\n"
+    )
+    plan = write_plan("version: 1\nfusion: {read_timeout: 1s}\nsteps: [long]\n")
+    began = time.monotonic()
+    result = invoke(plan, "--emulate", "--scenario", "s.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - began < 30
+    assert "no answer within 1s); looking for its run" in result.stderr
