@@ -152,11 +152,13 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
         name, equals, value = item.partition("=")
         if not equals or not name.isidentifier():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
-        if name in variables and variables[name] != value:
-            raise click.BadParameter(
-                f"{name} is given twice, as {variables[name]!r} and as {value!r}: give it once",
-                param_hint="--var",
+        if name in variables and variables[name] != value:  # one line, as the other refusals
+            click.echo(
+                f"fusion-run: --var {name} is given twice, as {variables[name]!r} and as "
+                f"{value!r}: give it once",
+                err=True,
             )
+            raise click.exceptions.Exit(ExitCode.INVALID)
         variables[name] = value
     return variables
 
