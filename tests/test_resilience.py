@@ -28,7 +28,7 @@ from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.cli import invoke
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, WritePlan
-from tests.helpers.process import Lines
+from tests.helpers.process import Lines, standalone_emulator
 from tests.helpers.recording import full_access
 from tests.helpers.reports import read_report, valid
 
@@ -279,18 +279,7 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "version: 1\njobs:\n  long: {runs: [{duration: 4}]}\n  after: {runs: [{duration: 0.2}]}\n"
     )
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", "s.yaml"],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("FUSION_")},
-    )
-    assert emulator.stderr is not None
-    requests = Lines(emulator.stderr)
-    try:
-        banner = requests.until("serving Fusion's API at ")
-        url = banner.rsplit(" ", 1)[1].strip().removesuffix("/api")
+    with standalone_emulator(tmp_path) as (url, requests):
         (tmp_path / "plan.yaml").write_text(
             f"version: 1\nfusion:\n  url: {url}\n  auth: none\nsteps: [long, after]\n"
         )
@@ -338,9 +327,6 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
             "path": "fusion-run-report.json",
             "outcome": "interrupted",
         }
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
     log = requests.seen + requests.rest()
     starts = [line for line in log if line.startswith("POST /api/spark/jobs/long ->")]
     assert starts == ["POST /api/spark/jobs/long -> 200"]  # started once, by the first process
@@ -602,17 +588,7 @@ def test_no_false_success_on_a_fusion_whose_history_has_no_run_ids_and_lags(
         "      - {duration: 1, state: success}\n"
         "      - {duration: 2, state: failed, error: connector crashed}\n"
     )
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", "s.yaml"],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("FUSION_")},
-    )
-    assert emulator.stderr is not None
-    requests = Lines(emulator.stderr)
-    try:
-        url = requests.until("serving Fusion's API at ").rsplit(" ", 1)[1].removesuffix("/api")
+    with standalone_emulator(tmp_path) as (url, requests):
         import requests as http  # noqa: PLC0415
 
         by_hand = http.post(
@@ -632,9 +608,6 @@ def test_no_false_success_on_a_fusion_whose_history_has_no_run_ids_and_lags(
             timeout=60,
             check=False,
         )
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
     assert done.returncode == 1, done.stderr
     [movies] = read_report(tmp_path / "fusion-run-report.json")["steps"]
     assert movies["outcome"] == "failed"

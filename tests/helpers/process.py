@@ -3,9 +3,15 @@ at once instead of hanging the suite."""
 
 from __future__ import annotations
 
+import os
 import queue
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 
@@ -54,3 +60,25 @@ class Lines:
             if line is None:
                 return lines
             lines.append(line)
+
+
+@contextmanager
+def standalone_emulator(cwd: Path, scenario: str = "s.yaml") -> Iterator[tuple[str, Lines]]:
+    """A `fusion-emulator` process on a free port, scripted by `scenario` (relative to `cwd`),
+    with no FUSION_ variable from the test's environment: its URL (no /api), and its request
+    log, which stays readable once the emulator has stopped."""
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", scenario],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("FUSION_")},
+    )
+    assert emulator.stderr is not None
+    log = Lines(emulator.stderr)
+    try:
+        banner = log.until("serving Fusion's API at ")
+        yield banner.rsplit(" ", 1)[1].strip().removesuffix("/api"), log
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
