@@ -28,7 +28,7 @@ from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.cli import invoke
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, WritePlan
-from tests.helpers.process import Lines, standalone_emulator
+from tests.helpers.process import Lines, fusion_run_process, standalone_emulator
 from tests.helpers.recording import full_access
 from tests.helpers.reports import read_report, valid
 
@@ -306,14 +306,7 @@ def test_detach_then_resume_across_two_processes(tmp_path: Path) -> None:
         assert (detached["outcome"], detached["detached"]) == ("interrupted", True)
         run_id = detached["steps"][0]["run_id"]
 
-        second = subprocess.run(
-            [sys.executable, "-m", "runner", "plan.yaml", "--resume", "fusion-run-report.json"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = fusion_run_process("plan.yaml", "--resume", "fusion-run-report.json", cwd=tmp_path)
         assert second.returncode == 0, second.stderr
         resumed = read_report(tmp_path / "fusion-run-report.json")
         long = resumed["steps"][0]
@@ -436,24 +429,16 @@ def test_a_64k_tmpfs_fills_up_mid_run(tmp_path: Path) -> None:
             "version: 1\nmax_parallel: 60\nsteps:\n"
             + "".join(f"  - job: job{i:02d}\n    depends_on: []\n" for i in range(60))
         )
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "runner",
-                "plan.yaml",
-                "--emulate",
-                "--scenario",
-                "s.yaml",
-                "--report",
-                str(disk / "r.json"),
-                "-q",
-            ],
+        done = fusion_run_process(
+            "plan.yaml",
+            "--emulate",
+            "--scenario",
+            "s.yaml",
+            "--report",
+            str(disk / "r.json"),
+            "-q",
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
             timeout=120,
-            check=False,
         )
         assert done.returncode == 3, done.stderr
         assert done.stderr.count("No space left on device; the last good one stays") == 1
@@ -600,14 +585,7 @@ def test_no_false_success_on_a_fusion_whose_history_has_no_run_ids_and_lags(
             f"version: 1\nfusion: {{url: '{url}', auth: none}}\n"
             "steps:\n  - job: datasource:movies-db\n    name: movies\n"
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "runner", "plan.yaml"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = fusion_run_process("plan.yaml", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     [movies] = read_report(tmp_path / "fusion-run-report.json")["steps"]
     assert movies["outcome"] == "failed"

@@ -82,3 +82,17 @@ def standalone_emulator(cwd: Path, scenario: str = "s.yaml") -> Iterator[tuple[s
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
+
+
+def fusion_run_process(
+    *args: str, cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`fusion-run ARGS...` in a process of its own, as CI runs it (no terminal), to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
