@@ -11,11 +11,10 @@ once on a 401. A fixed bearer token cannot be renewed: its refusal says so, and 
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import requests
 
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError
@@ -32,8 +31,9 @@ NEEDS = {
 RENEW_AHEAD = 10.0  # seconds before a token expires that a new one is fetched
 _AUTO = (("FUSION_API_KEY", Auth.API_KEY), ("FUSION_TOKEN", Auth.BEARER))
 
-# The client's own request, with no renewal of credentials; it raises FusionError on an error.
-Send = Callable[..., requests.Response]
+# The client's own request, with no renewal of credentials: its `Reply` (`runner.client`), or
+# FusionError on an error answer.
+Send = Callable[..., Any]
 
 
 def resolve(auth: Auth, environ: Mapping[str, str]) -> Auth:
@@ -72,7 +72,7 @@ def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 class Credentials:
-    """Puts the credentials on a session's requests, and renews them when they run out."""
+    """The credentials' headers for each request, renewed when they run out."""
 
     def __init__(
         self,
@@ -81,23 +81,23 @@ class Credentials:
         *,
         url: str,
         realm: str,
-        session: requests.Session,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.auth = resolve(auth, environ)
         self.secrets = credentials(self.auth, environ)
         self.url = url
         self.realm = realm
-        self.session = session
         self.monotonic = monotonic
         self.renew_at: float | None = None  # clock time to fetch a new session or token
         self.obtained: list[str] = []  # every token and session cookie Fusion handed out
+        self.cookies: dict[str, str] = {}  # what Fusion set, sent back on every request
+        self.header: dict[str, str] = {}
         if self.auth is Auth.BASIC:
-            session.headers["Authorization"] = self._basic()
+            self.header = {"Authorization": self._basic()}
         elif self.auth is Auth.API_KEY:
-            session.headers["x-api-key"] = self.secrets["FUSION_API_KEY"]
+            self.header = {"x-api-key": self.secrets["FUSION_API_KEY"]}
         elif self.auth is Auth.BEARER:
-            session.headers["Authorization"] = f"Bearer {self.secrets['FUSION_TOKEN']}"
+            self.header = {"Authorization": f"Bearer {self.secrets['FUSION_TOKEN']}"}
         elif self.auth in (Auth.SESSION, Auth.OAUTH2):
             self.renew_at = float("-inf")  # before the first request
 
@@ -106,6 +106,17 @@ class Credentials:
         Latin-1, which cannot hold a password such as 'p€ss'."""
         pair = f"{self.secrets['FUSION_USER']}:{self.secrets['FUSION_PASSWORD']}"
         return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    def headers(self) -> dict[str, str]:
+        """The headers that carry the credentials (and the cookies Fusion set) on a request."""
+        if not self.cookies:
+            return self.header
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        return {**self.header, "Cookie": cookie}
+
+    def keep(self, cookies: Mapping[str, str]) -> None:
+        """Keep the cookies an answer set, as a browser would."""
+        self.cookies.update(cookies)
 
     @property
     def renewable(self) -> bool:
@@ -130,32 +141,32 @@ class Credentials:
             self._fetch_token(send)
 
     def _log_in(self, send: Send) -> None:
-        self.session.cookies.clear()  # the old cookie would only be refused again
+        self.cookies.clear()  # the old cookie would only be refused again
         url = f"{self.url}/api/session"
         body = {
             "username": self.secrets["FUSION_USER"],
             "password": self.secrets["FUSION_PASSWORD"],
         }
-        send("POST", url, params={"realmName": self.realm}, json=body)
-        self.obtained += [value for value in self.session.cookies.values() if value]
+        send("POST", url, params={"realmName": self.realm}, json_body=body)
+        self.obtained += [value for value in self.cookies.values() if value]
         self.renew_at = float("inf")  # until Fusion refuses it
 
     def _fetch_token(self, send: Send) -> None:
         url = f"{self.url}/oauth2/token"
-        self.session.headers.pop("Authorization", None)
-        response = send("POST", url, headers={"Authorization": self._basic()})
+        self.header = {}
+        reply = send("POST", url, headers={"Authorization": self._basic()})
         try:
-            answer: Any = response.json()
+            answer: Any = json.loads(reply.body)
             token, lifetime = str(answer["access_token"]), float(answer.get("expires_in", 1800))
         except (ValueError, KeyError, TypeError):
             raise FusionError(
                 method="POST",
                 url=url,
                 kind=ErrorKind.OTHER,
-                status=response.status_code,
+                status=reply.status,
                 what="Fusion's answer holds no access_token",
             ) from None
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.header = {"Authorization": f"Bearer {token}"}
         self.obtained.append(token)
         ahead = RENEW_AHEAD if lifetime > 15 else 2.0
         self.renew_at = self.monotonic() + lifetime - ahead

@@ -25,6 +25,7 @@ from runner.events import Event
 from runner.execution import connect
 from runner.options import Options
 from runner.plan import OnRunning, Plan
+from runner.redact import Redactor
 from runner.signals import catching_signals
 
 ON_RUNNING = {
@@ -53,7 +54,14 @@ def check_plan(
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
         fusion, url = connect(
-            plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
+            plan,
+            options,
+            url,
+            environ=environ,
+            log=log,
+            stack=stack,
+            interrupts=interrupts,
+            redact=Redactor.from_environ(environ),
         )
         try:
             found = survey(

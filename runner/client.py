@@ -1,28 +1,39 @@
-"""Talking to Fusion over HTTP: one class, `FusionClient`, behind the `Fusion` protocol.
+"""Talking to Fusion: one class, `FusionClient`, behind the `Fusion` protocol.
 
-Every request has a connect and a read timeout, and no redirect is followed: a redirect is an
-error naming where Fusion pointed, so credentials never travel to another host and a wrong
-`fusion.url` is fixed once rather than paid for on every request. Errors are one type,
-`FusionError`, that says what failed in Fusion's own words and classifies it.
+The client builds every request (`runner.routes` names the endpoints) and decodes every answer;
+a `runner.transport.Transport` carries the bytes (HTTP in production; the emulator or the test
+suite's simulated Fusion in process). Every request has a connect timeout, a read timeout and a
+deadline for the whole answer, which is read up to `MAX_ANSWER` bytes; no redirect is followed:
+a redirect is an error naming where Fusion pointed, so credentials never travel to another host
+and a wrong `fusion.url` is fixed once rather than paid for on every request.
+
+Errors are one type, `FusionError`, that says what failed in Fusion's own words and classifies
+it. An answer the client cannot read (not JSON, nested past `MAX_DEPTH`, the wrong shape, too
+large) is a fault of Fusion's like a 500: the engine tries again, then fails with the reason.
+
+Fusion's words are the only way a credential can come back (it echoes requests in its errors), so
+they are masked as they arrive (`runner.redact`): error messages, a run's failure message and
+the string values of what it reports. What identifies a run (ids, times) is read before masking,
+and names and ids are never masked.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
-import re
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
-import requests
-import urllib3.exceptions
-
-from runner import __version__
+from runner import __version__, routes
 from runner.auth import Credentials
-from runner.fusion import ErrorKind, FusionError, Unreached, http_error, job_segment, resource
+from runner.fusion import ErrorKind, FusionError, Unreached, http_error
 from runner.plan import Auth, SparkStart
+from runner.redact import Redactor
 from runner.signals import RequestInterrupted
 from runner.status import (
     RunStatus,
@@ -32,8 +43,31 @@ from runner.status import (
     parse_job_view,
     parse_status,
 )
+from runner.transport import (
+    MAX_ANSWER,
+    Failure,
+    HttpTransport,
+    Transport,
+    TransportError,
+    read_body,
+)
 
 READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads, lists and cancels wait no longer
+MAX_DEPTH = 64  # levels of nesting in an answer; Fusion's deepest (an exception's cause) has ~8
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A whole answer, read."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Unreadable(ValueError):
+    """An answer that is not what the API says it is."""
 
 
 class FusionClient:
@@ -48,7 +82,9 @@ class FusionClient:
         realm: str = "native",
         connect_timeout: float = 10,
         read_timeout: float = 60,
-        session: requests.Session | None = None,
+        session: Any = None,
+        transport: Transport | None = None,
+        redact: Redactor | None = None,
         log: Callable[[str], None] | None = None,
         guard: Callable[[str], AbstractContextManager[None]] = lambda _: nullcontext(),
         spark_start: SparkStart = SparkStart.SPARK_API,
@@ -56,7 +92,6 @@ class FusionClient:
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
-        self.auth = auth
         self.realm = realm
         self.timeout = (connect_timeout, read_timeout)
         # A status read is worth nothing late: it gives up sooner, and the engine reads again. So
@@ -65,17 +100,15 @@ class FusionClient:
         self.read_timeout = min(read_timeout, READ_TIMEOUT_OF_GET)
         self.guard = guard  # around each request: lets a signal cut it short
         self.log = log  # one line per request: method, URL, status, time; never headers or bodies
-        self.session = session or requests.Session()
-        # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override
-        # Session.verify, which would turn `verify: false` or a plan's CA bundle into a no-op.
-        # Given per request, the variable still applies where the plan says true.
-        self.verify = verify
-        self.session.headers["User-Agent"] = f"fusion-run/{__version__}"
-        self.session.headers["Accept"] = "application/json"
+        self.transport = transport or HttpTransport(verify=verify, session=session)
+        self.monotonic = monotonic
+        self.headers = {"User-Agent": f"fusion-run/{__version__}", "Accept": "application/json"}
         self.credentials = Credentials(
-            auth, environ, url=self.url, realm=realm, session=self.session, monotonic=monotonic
+            auth, environ, url=self.url, realm=realm, monotonic=monotonic
         )
         self.auth = self.credentials.auth
+        self.redact = redact or Redactor.from_environ(environ)
+        self.redact.watch(self.credentials.values)  # tokens and sessions Fusion hands out
         self.spark_start = spark_start
         self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
 
@@ -83,58 +116,93 @@ class FusionClient:
 
     def start(self, job: str) -> RunStatus:
         """Start a run. A Jobs API start answers with no run id: the run shows in the job's
-        status and history. A refusal (409, or `accepted: false`) is a FusionError that says
-        `refused`: a run is active already."""
+        status and history. So does a Spark start whose answer cannot be read: Fusion took the
+        start (2xx), and its run is found as a Jobs API run is. A refusal (409, or
+        `accepted: false`) is a FusionError that says `refused`: a run is active already."""
         kind, ident = job_kind(job)
         if kind == "spark" and self.spark_start is SparkStart.SPARK_API:
-            return parse_status(self._json("POST", f"/spark/jobs/{job_segment(ident)}"), job)
+            method, path = routes.start(job)
+            reply = self._request(method, self._api_url(path))
+            try:
+                return self._status(parse_status(_decode(reply.body), job))
+            except Unreadable:
+                return RunStatus(job=job, run_id=None, state="starting")
         answer = self._action(kind, ident, "start")
-        return RunStatus(job=job, run_id=None, state="starting", raw=answer)
+        return RunStatus(job=job, run_id=None, state="starting", raw=self.redact.values(answer))
 
     def status(self, job: str) -> RunStatus:
-        """The job's latest run: a Spark job's status, or the Jobs API's view of the job."""
-        kind, ident = job_kind(job)
-        if kind == "spark":
-            return parse_status(self._json("GET", f"/spark/jobs/{job_segment(ident)}"), job)
-        return parse_job_view(self._json("GET", f"/jobs/{resource(kind, ident)}"), job)
+        """The job's latest run: a Spark job's status, or the Jobs API's view of the job. A job
+        that never ran may answer 404 (undocumented): that is no run, not a missing job."""
+        method, path = routes.status(job)
+        parse = parse_status if job_kind(job)[0] == "spark" else parse_job_view
+        try:
+            return self._status(self._parsed(method, path, lambda data: parse(data, job)))
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return RunStatus(job=job, run_id=None, state="idle")
+            raise
 
     def runs(self, job: str) -> list[RunStatus]:
         """The job's runs, newest first by start time, whatever order Fusion sent them in."""
-        kind, ident = job_kind(job)
-        if kind == "spark":
-            data = self._json("GET", f"/spark/jobs/{job_segment(ident)}/all")
-            items = data if isinstance(data, list) else [data]
-            return newest_first(parse_status(item, job) for item in items if isinstance(item, dict))
-        data = self._json("GET", f"/jobs/{resource(kind, ident)}/history?limit=100")
-        records = data if isinstance(data, list) else []
-        return newest_first(parse_history(r, job) for r in records if isinstance(r, dict))
+        method, path = routes.runs(job)
+        spark = job_kind(job)[0] == "spark"
+
+        def parse(data: Any) -> list[RunStatus]:
+            items = data if isinstance(data, list) else [data] if spark else []
+            read = parse_status if spark else parse_history
+            return newest_first(read(item, job) for item in items if isinstance(item, dict))
+
+        try:
+            return [self._status(run) for run in self._parsed(method, path, parse)]
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return []
+            raise
 
     def cancel(self, job: str) -> None:
         kind, ident = job_kind(job)
         if kind == "spark":
-            self._request("DELETE", self._api_url(f"/spark/jobs/{job_segment(ident)}"))
+            method, path = routes.cancel(job)
+            self._request(method, self._api_url(path))
         else:
             self._action(kind, ident, "abort")
 
+    def configuration(self, job: str) -> dict[str, Any] | None:
+        """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
+        method, path = routes.configuration(job)
+        try:
+            data = self._parsed(method, path, lambda data: data)
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+        return self.redact.values(data) if isinstance(data, dict) else {}
+
     def _action(self, kind: str, ident: str, action: str) -> dict[str, Any]:
         """POST a Jobs API action. The docs send it in lower case, the spec's enum is upper case:
-        a 400 or 422 to the one makes fusion-run send the other, from then on."""
-        path = f"/jobs/{resource(kind, ident)}/actions"
+        a 400 or 422 to the one makes fusion-run send the other, from then on. An answer that
+        cannot be read is taken as it came: a 2xx, the action taken."""
+        method, path = routes.action(kind, ident)
+        url = self._api_url(path)
         try:
-            answer = self._json("POST", path, json={"action": self._spelling(action)})
+            reply = self._request(method, url, json_body={"action": self._spelling(action)})
         except FusionError as error:
             if error.status not in (400, 422) or self.upper_case_actions:
                 raise
             self.upper_case_actions = True
-            answer = self._json("POST", path, json={"action": self._spelling(action)})
+            reply = self._request(method, url, json_body={"action": self._spelling(action)})
+        try:
+            answer = _decode(reply.body)
+        except Unreadable:
+            answer = {}
         answer = answer if isinstance(answer, dict) else {}
         if answer.get("accepted") is False:
             raise FusionError(
-                method="POST",
-                url=self._api_url(path),
+                method=method,
+                url=url,
                 kind=ErrorKind.OTHER,
                 what=f"Fusion did not accept the {action}: "
-                + str(answer.get("message") or "it gave no reason"),
+                + self.redact.mask(str(answer.get("message") or "it gave no reason")),
                 refused=action == "start",
             )
         return answer
@@ -142,81 +210,103 @@ class FusionClient:
     def _spelling(self, action: str) -> str:
         return action.upper() if self.upper_case_actions else action
 
-    def configuration(self, job: str) -> dict[str, Any] | None:
-        """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
-        kind, ident = job_kind(job)
-        path = (
-            f"/spark/configurations/{job_segment(ident)}"
-            if kind == "spark"
-            else f"/jobs/{resource(kind, ident)}"
-        )
+    # --- answers ----------------------------------------------------------------------------------
+
+    def _parsed(self, method: str, path: str, parse: Callable[[Any], Any]) -> Any:
+        """The answer to `method path`, parsed; FusionError if it cannot be read."""
+        url = self._api_url(path)
+        reply = self._request(method, url)
         try:
-            data = self._json("GET", path)
-        except FusionError as error:
-            if error.kind is ErrorKind.NOT_FOUND:
-                return None
-            raise
-        return data if isinstance(data, dict) else {}
+            return parse(_decode(reply.body, self.redact.mask))
+        except ValueError as error:  # Unreadable, or a parser's complaint about a shape
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.TRANSIENT,
+                status=reply.status,
+                what=f"Fusion's answer cannot be read: {error}",
+                unreadable=True,
+            ) from None
+
+    def _status(self, status: RunStatus) -> RunStatus:
+        """`status` with Fusion's words masked; its ids and times were read before."""
+        if not self.redact.active:
+            return status
+        message = None if status.message is None else self.redact.mask(status.message)
+        return replace(status, message=message, raw=self.redact.values(status.raw))
 
     # --- HTTP -------------------------------------------------------------------------------------
 
     def _api_url(self, path: str) -> str:
         return f"{self.url}{self.api}{path}"
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = self._api_url(path)
-        response = self._request(method, url, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.OTHER,
-                status=response.status_code,
-                what=f"Fusion's answer is not JSON: {_excerpt(response.text)!r}",
-            ) from None
-
-    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
         self.credentials.before(self._checked)
-        response = self._send(method, url, **kwargs)
-        if response.status_code == 401 and self.credentials.renewable:
+        reply = self._send(method, url, json_body=json_body, params=params, headers=headers)
+        if reply.status == 401 and self.credentials.renewable:
             self.credentials.renew(self._checked)  # a session timed out, a token expired: once
-            response = self._send(method, url, **kwargs)
-        _raise_for(method, url, response, self.auth)
-        return response
+            reply = self._send(method, url, json_body=json_body, params=params, headers=headers)
+        self._raise_for(method, url, reply)
+        return reply
 
-    def _checked(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        response = self._send(method, url, **kwargs)
-        _raise_for(method, url, response, self.auth)
-        return response
+    def _checked(self, method: str, url: str, **kwargs: Any) -> Reply:
+        """One request with no renewal of credentials (the credentials' own); FusionError on an
+        error answer."""
+        reply = self._send(method, url, **kwargs)
+        self._raise_for(method, url, reply)
+        return reply
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, **kwargs: Any) -> Reply:
         if not self.log:
             return self._exchange(method, url, **kwargs)
         began = time.monotonic()
         try:
-            response = self._exchange(method, url, **kwargs)
+            reply = self._exchange(method, url, **kwargs)
         except FusionError as error:
             self.log(f"{error} ({(time.monotonic() - began) * 1000:.0f} ms)")
             raise
         took = (time.monotonic() - began) * 1000
-        self.log(f"{method} {url}: {response.status_code} {response.reason} ({took:.0f} ms)")
-        return response
+        self.log(f"{method} {url}: {reply.status} {reply.reason} ({took:.0f} ms)")
+        return reply
 
-    def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        short = method in ("GET", "DELETE")
-        timeout = (self.timeout[0], self.read_timeout) if short else self.timeout
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        sent = {**self.headers, **self.credentials.headers(), **(headers or {})}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        address = f"{url}?{urlencode(params)}" if params else url
+        read = self.read_timeout if method in ("GET", "DELETE") else self.timeout[1]
+        deadline = self.timeout[0] + 2 * read  # the whole exchange, however the bytes trickle
         try:
             with self.guard(method):
-                return self.session.request(
+                ends = self.monotonic() + deadline
+                answer = self.transport.send(
                     method,
-                    url,
-                    timeout=timeout,
-                    verify=self.verify,
-                    allow_redirects=False,
-                    **kwargs,
+                    address,
+                    headers=sent,
+                    body=body,
+                    connect_timeout=self.timeout[0],
+                    read_timeout=read,
+                    deadline=deadline,
                 )
+                data = read_body(answer, deadline=ends, monotonic=self.monotonic)
         except RequestInterrupted:
             raise FusionError(
                 method=method,
@@ -225,154 +315,145 @@ class FusionClient:
                 what="given up: fusion-run was interrupted",
                 maybe_applied=method != "GET",
             ) from None
-        except (urllib3.exceptions.LocationParseError, requests.exceptions.InvalidURL) as error:
-            # Validation refuses such a URL; should one get through, it is still no crash.
+        except TransportError as error:
+            raise _failure(method, url, error, read=read, deadline=deadline) from None
+        self.credentials.keep(answer.cookies)
+        return Reply(
+            status=answer.status,
+            reason=self.redact.mask(answer.reason),
+            headers=answer.headers,
+            body=data,
+        )
+
+    def _raise_for(self, method: str, url: str, reply: Reply) -> None:
+        status = reply.status
+        if 300 <= status < 400:
+            where = reply.headers.get("location", "somewhere unnamed")
             raise FusionError(
                 method=method,
                 url=url,
                 kind=ErrorKind.OTHER,
-                what=f"the URL cannot be used ({_reason(error)}): "
-                "check fusion.url, --url or FUSION_URL",
-            ) from None
-        except requests.exceptions.SSLError as error:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.OTHER,
-                what=f"TLS failed ({_reason(error)}): set fusion.verify to a CA bundle path",
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.TRANSIENT,
-                what=f"no connection within {self.timeout[0]:g}s",
-                unreached=Unreached.NO_ANSWER,
-            ) from None
-        except requests.exceptions.ReadTimeout:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.TRANSIENT,
-                what=f"no answer within {timeout[1]:g}s",
-                maybe_applied=True,
-            ) from None
-        except requests.exceptions.ConnectionError as error:
-            unreached = _unreached(error)
-            what = f"cannot connect ({_reason(error)})" if unreached else "the connection dropped"
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.TRANSIENT,
-                what=what,
-                maybe_applied=unreached is None,
-                unreached=unreached,
-            ) from None
-        except requests.exceptions.RequestException as error:
-            raise FusionError(
-                method=method, url=url, kind=ErrorKind.OTHER, what=_reason(error)
-            ) from None
+                status=status,
+                what=f"{status} {reply.reason}: Fusion redirects to {self.redact.mask(where)}; "
+                "fusion-run follows no redirect, so set fusion.url (or --url) to Fusion's address",
+            )
+        if status < 400:
+            return
+        message = _fusion_message(reply.body, self.redact.mask)
+        if status == 401 and self.auth is Auth.BEARER:
+            message = (message + "; " if message else "") + (
+                "the token from FUSION_TOKEN may have expired: with fusion.auth: oauth2, "
+                "fusion-run gets its own tokens and renews them"
+            )
+        raise http_error(
+            method,
+            url,
+            status,
+            reply.reason,
+            message,
+            retry_after=_retry_after(reply.headers.get("retry-after")),
+        )
 
 
-def _raise_for(method: str, url: str, response: requests.Response, auth: Auth = Auth.NONE) -> None:
-    status = response.status_code
-    if 300 <= status < 400:
-        where = response.headers.get("Location", "somewhere unnamed")
-        raise FusionError(
-            method=method,
-            url=url,
-            kind=ErrorKind.OTHER,
-            status=status,
-            what=f"{status} {response.reason}: Fusion redirects to {where}; "
-            "fusion-run follows no redirect, so set fusion.url (or --url) to Fusion's address",
-        )
-    if status < 400:
-        return
-    message = _fusion_message(response)
-    if status == 401 and auth is Auth.BEARER:
-        message = (message + "; " if message else "") + (
-            "the token from FUSION_TOKEN may have expired: with fusion.auth: oauth2, "
-            "fusion-run gets its own tokens and renews them"
-        )
-    raise http_error(
-        method,
-        url,
-        status,
-        response.reason,
-        message,
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+def _failure(
+    method: str, url: str, error: TransportError, *, read: float, deadline: float
+) -> FusionError:
+    """The FusionError for a request that got no (whole) answer."""
+    failure, detail = error.failure, error.detail
+    kind, applied, unreached = ErrorKind.TRANSIENT, True, None
+    if failure is Failure.NO_HOST:
+        what, applied, unreached = f"cannot connect ({detail})", False, Unreached.NO_HOST
+    elif failure is Failure.REFUSED:
+        what, applied, unreached = f"cannot connect ({detail})", False, Unreached.NO_ANSWER
+    elif failure is Failure.CONNECT_TIMEOUT:
+        what, applied, unreached = "no connection in time", False, Unreached.NO_ANSWER
+    elif failure is Failure.DROPPED:
+        what = "the connection dropped"
+    elif failure is Failure.READ_TIMEOUT:
+        what = f"no answer within {read:g}s"
+    elif failure is Failure.LATE:
+        what = f"no whole answer within {deadline:g}s"
+    elif failure is Failure.TOO_LARGE:
+        what = f"Fusion's answer cannot be read: larger than {MAX_ANSWER // 2**20} MiB"
+    elif failure is Failure.TLS:
+        kind, applied = ErrorKind.OTHER, False
+        what = f"TLS failed ({detail}): set fusion.verify to a CA bundle path"
+    elif failure is Failure.BAD_URL:
+        # Validation refuses such a URL; should one get through, it is still no crash.
+        kind, applied = ErrorKind.OTHER, False
+        what = f"the URL cannot be used ({detail}): check fusion.url, --url or FUSION_URL"
+    else:
+        kind, applied, what = ErrorKind.OTHER, False, detail
+    return FusionError(
+        method=method,
+        url=url,
+        kind=kind,
+        what=what,
+        maybe_applied=applied,
+        unreached=unreached,
+        unreadable=failure is Failure.TOO_LARGE,
     )
 
 
-def _fusion_message(response: requests.Response) -> str | None:
-    """Fusion's own words from an error body: `message`, else `error`, `details`; else the text."""
+def _decode(body: bytes, mask: Callable[[str], str] = str) -> Any:
+    """JSON, at most MAX_DEPTH deep; a number that is not finite reads as null (Jackson never
+    writes one, and a report cannot hold one). Unreadable otherwise, quoting the start of the
+    answer, masked."""
     try:
-        body = response.json()
-    except ValueError:
-        return _excerpt(response.text) or None
-    if isinstance(body, dict):
+        data = json.loads(body, parse_constant=lambda _: None, parse_float=_finite)
+    except RecursionError:
+        raise Unreadable(f"nested more than {MAX_DEPTH} deep") from None
+    except ValueError:  # UnicodeDecodeError and too many digits too
+        text = body[:200].decode("utf-8", "replace")
+        raise Unreadable(f"not JSON: {_excerpt(mask(text))!r}") from None
+    if _too_deep(data):
+        raise Unreadable(f"nested more than {MAX_DEPTH} deep")
+    return data
+
+
+def _finite(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _too_deep(data: Any) -> bool:
+    level: list[Any] = [data]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+def _fusion_message(body: bytes, mask: Callable[[str], str]) -> str | None:
+    """Fusion's own words from an error body: `message`, else `error`, `details`; else the text.
+    Masked before they are put on one line: a secret with runs of spaces stays whole."""
+    try:
+        data = _decode(body, mask)
+    except Unreadable:
+        return _excerpt(mask(body[:1000].decode("utf-8", "replace"))) or None
+    if isinstance(data, dict):
         for key in ("message", "error", "details"):
-            if isinstance(body.get(key), str) and body[key].strip():
-                return _excerpt(body[key])
+            if isinstance(data.get(key), str) and data[key].strip():
+                return _excerpt(mask(data[key]))
     return None
 
 
 def _retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header in seconds; an HTTP date is ignored."""
-    if value and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
-        return float(value)
-    return None
+    try:
+        seconds = float(value.strip()) if value else math.nan
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _unreached(error: requests.exceptions.ConnectionError) -> Unreached | None:
-    """Why the request never reached Fusion, or None if it may have (the connection dropped)."""
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    if isinstance(reason, urllib3.exceptions.NameResolutionError):
-        return Unreached.NO_HOST
-    if isinstance(reason, urllib3.exceptions.NewConnectionError):
-        return Unreached.NO_ANSWER
-    return None
-
-
-def _reason(error: Exception) -> str:
-    """The innermost readable cause, e.g. 'Connection refused', 'Name or service not known' or
-    'certificate verify failed: self-signed certificate'."""
-    cause = _innermost(error)
-    if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
-        return f"certificate verify failed: {cause.verify_message}"
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    text = str(error.args[0] if error.args else error)
-    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
-    return found[-1].strip() if found else _excerpt(text, 120)
-
-
-def _innermost(error: BaseException) -> BaseException:
-    """Follow requests' and urllib3's wrapping (args, .reason, __cause__) to the first cause."""
-    seen = {id(error)}
-    while True:
-        reason = getattr(error, "reason", None)
-        inner = next(
-            (
-                each
-                for each in (
-                    reason,
-                    error.args[0] if error.args else None,
-                    error.__cause__,
-                    error.__context__,
-                )
-                if isinstance(each, BaseException) and id(each) not in seen
-            ),
-            None,
-        )
-        if inner is None:
-            return error
-        seen.add(id(inner))
-        error = inner

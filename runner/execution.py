@@ -61,10 +61,15 @@ def execute_plan(
         clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
         fusion, url = connect(
-            plan, options, url, environ=environ, log=log, stack=stack, interrupts=interrupts
+            plan,
+            options,
+            url,
+            environ=environ,
+            log=log,
+            stack=stack,
+            interrupts=interrupts,
+            redact=redact,
         )
-        if isinstance(fusion, FusionClient):
-            redact.watch(fusion.credentials.values)  # tokens and sessions Fusion hands out
         journal = Journal(
             report_file(options.report), path=options.report, warn=console.write, redact=redact
         )
@@ -149,6 +154,7 @@ def connect(
     log: Callable[[str], None] | None,
     stack: ExitStack,
     interrupts: Interrupts,
+    redact: Redactor,
 ) -> tuple[Fusion, str]:
     """A client for Fusion at `url`, or for the emulator started here with --emulate."""
     if options.emulate:
@@ -171,6 +177,7 @@ def connect(
             log=log,
             guard=interrupts.request,
             spark_start=plan.fusion.spark_start,
+            environ={},
         )
         return client, url
     if url is None:
@@ -191,5 +198,6 @@ def connect(
         log=log,
         guard=interrupts.request,
         spark_start=settings.spark_start,
+        redact=redact,
     )
     return client, url

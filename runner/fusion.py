@@ -22,7 +22,7 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 class ErrorKind(enum.StrEnum):
     CREDENTIALS = "credentials refused"  # 401, 403
     NOT_FOUND = "not found"  # 404
-    TRANSIENT = "transient"  # connection error, timeout, 429, 500, 502, 503, 504
+    TRANSIENT = "transient"  # connection error, timeout, 429, 500, 502-504, an unreadable answer
     INTERRUPTED = "interrupted"  # a signal cut the request short: not Fusion's fault
     OTHER = "other"
 
@@ -49,6 +49,7 @@ class FusionError(FatalError):
         maybe_applied: bool = False,
         refused: bool = False,
         unreached: Unreached | None = None,
+        unreadable: bool = False,
     ) -> None:
         super().__init__(f"{method} {url}: {what}")
         self.method = method
@@ -59,6 +60,7 @@ class FusionError(FatalError):
         self.maybe_applied = maybe_applied  # the request reached Fusion; its effect is unknown
         self.refused = refused or (method == "POST" and status == 409)  # a start: a run is active
         self.unreached = unreached
+        self.unreadable = unreadable  # an answer that is not what the API says: Fusion's fault
 
 
 class Fusion(Protocol):

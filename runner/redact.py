@@ -71,6 +71,7 @@ def forms(secret: str) -> set[str]:
     for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
         upper = re.sub(r"\\u[0-9a-f]{4}", lambda m: "\\u" + m[0][2:].upper(), escaped)
         spelled |= {escaped, upper, escaped.replace("/", "\\/"), upper.replace("/", "\\/")}
+    spelled.add(" ".join(secret.split()))  # as a message put on one line shows it
     return {form for form in spelled if form.strip()}
 
 
@@ -99,6 +100,24 @@ class Redactor:
     def watch(self, source: Callable[[], Iterable[str]]) -> None:
         """Also mask what `source` returns, read again at each use (tokens obtained later)."""
         self.sources.append(source)
+
+    @property
+    def active(self) -> bool:
+        """Some secret is known: masking may change something."""
+        return self._current() is not None
+
+    def mask(self, value: str) -> str:
+        """`value` with every known secret masked, and nothing else changed."""
+        return _masked(value, self._current())
+
+    def values(self, value: T) -> T:
+        """JSON-like `value` with every string value masked; keys, numbers and the shape stay.
+        For what Fusion reports of a run: its ids and times were read before."""
+        pattern = self._current()
+        if pattern is None:
+            return value
+        masked: T = _walk(value, lambda string: _masked(string, pattern), keys=False)
+        return masked
 
     def text(self, value: str) -> str:
         """`value` for a line, XML or Markdown: no terminal codes, no control characters, no
@@ -161,11 +180,14 @@ def _masked(value: str, pattern: re.Pattern[str] | None) -> str:
     return pattern.sub(lambda m: MASK + CUT if m.group().endswith(CUT) else MASK, value)
 
 
-def _walk(value: Any, clean: Callable[[str], str]) -> Any:
+def _walk(value: Any, clean: Callable[[str], str], *, keys: bool = True) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {clean(str(key)): _walk(item, clean) for key, item in value.items()}
+        return {
+            clean(str(key)) if keys else key: _walk(item, clean, keys=keys)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_walk(item, clean) for item in value]
+        return [_walk(item, clean, keys=keys) for item in value]
     return value

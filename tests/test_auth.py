@@ -113,7 +113,7 @@ def test_a_session_that_idles_out_logs_in_afresh() -> None:
         fusion.status("j")
         assert len(emulator.sessions) == 2
         assert emulator.sessions[first].idle
-        assert fusion.session.cookies.get("id") != first  # the old cookie went before the login
+        assert fusion.credentials.cookies.get("id") != first  # the old cookie went before the login
 
 
 def test_a_refused_fixed_token_says_what_would_last(tmp_path: Any) -> None:

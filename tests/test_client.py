@@ -16,7 +16,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from runner import __version__
+from runner import __version__, routes
 from runner.auth import credentials
 from runner.client import FusionClient
 from runner.emulator.model import EmulatedFusion
@@ -299,8 +299,9 @@ def test_job_ids_stay_one_path_segment(
             "my-python-job?x",
             "é #",
         ):
+            method, path = routes.status(job)
             with pytest.raises(FusionError) as caught:
-                fusion.status(job)
+                fusion._request(method, fusion._api_url(path))
             assert caught.value.kind is ErrorKind.NOT_FOUND
             assert str(caught.value).endswith(f"Job configuration '{job}' not found")
 
@@ -504,7 +505,7 @@ def test_not_json() -> None:
         fake_client(transport).status("j")
     assert str(caught.value) == (
         "GET https://fusion.example.com/api/spark/jobs/j: "
-        "Fusion's answer is not JSON: '<html>Login page</html>'"
+        "Fusion's answer cannot be read: not JSON: '<html>Login page</html>'"
     )
 
 

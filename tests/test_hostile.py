@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from runner.describe import describe
 from runner.durations import MAX_DURATION
-from runner.emulator.server import _api_path
 from runner.fusion import job_segment
 from runner.loader import load_plan
 from runner.plan import Plan
 from runner.problems import InvalidPlan
+from runner.routes import api_path
 from runner.status import job_kind
 from runner.values import job_problem
 from tests.helpers.cli import invoke
@@ -179,7 +179,7 @@ def test_no_job_id_reaches_another_endpoint(job: str) -> None:
         .url
     )
     assert url is not None
-    segments = _api_path(urlsplit(url).path)
+    segments = api_path(urlsplit(url).path)
     assert segments is not None
     assert segments[:2] == ["spark", "jobs"]
     assert len(segments) == 3

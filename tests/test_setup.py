@@ -147,7 +147,7 @@ def test_the_client_tells_a_wrong_host_from_a_fusion_that_does_not_answer(
     def fail(*_: Any, **__: Any) -> Any:
         raise error
 
-    monkeypatch.setattr(client.session, "request", fail)
+    monkeypatch.setattr(client.transport.session, "request", fail)  # type: ignore[attr-defined]
     with pytest.raises(FusionError) as caught:
         client.status("crawl")
     assert (caught.value.unreached, caught.value.maybe_applied) == (unreached, unreached is None)
