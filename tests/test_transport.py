@@ -75,7 +75,13 @@ def test_a_body_that_trickles_in_ends_by_the_deadline() -> None:
     stop = threading.Event()
     body = b'{"state": "running"' + b" " * 10_000 + b"}"
     head = HEAD + f"Content-Length: {len(body)}\r\n\r\n".encode()
-    with serving(lambda c: (c.sendall(head), trickle(body, 0.05, stop)(c))) as url:
+    slow = trickle(body, 0.05, stop)
+
+    def answer(connection: socket.socket) -> None:
+        connection.sendall(head)
+        slow(connection)
+
+    with serving(answer) as url:
         error, took = timed_status(url, connect_timeout=0.5, read_timeout=0.5)
         stop.set()
     # each byte came well within the read timeout; the whole answer had 0.5 + 2 x 0.5 s
