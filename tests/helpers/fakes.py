@@ -27,7 +27,7 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.idle = self.idle + 1 if seconds <= 0 else 0
         assert self.idle < SPIN, f"{SPIN} sleeps in a row of no time at {self.now}s: a busy loop"
-        self.now += seconds
+        self.now += max(0.0, seconds)  # as time.sleep: a wait that is due already takes none
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
