@@ -148,9 +148,12 @@ class FusionClient:
         spark = job_kind(job)[0] == "spark"
 
         def parse(data: Any) -> list[RunStatus]:
-            items = data if isinstance(data, list) else [data] if spark else []
+            if isinstance(data, dict) and spark:  # one run, not in a list
+                data = [data]
+            if not isinstance(data, list):
+                raise ValueError(f"expected a JSON list of runs, got {type(data).__name__}")
             read = parse_status if spark else parse_history
-            return newest_first(read(item, job) for item in items if isinstance(item, dict))
+            return newest_first(read(item, job) for item in data if isinstance(item, dict))
 
         try:
             return [self._status(run) for run in self._parsed(method, path, parse)]

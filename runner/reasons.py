@@ -124,10 +124,12 @@ class AlreadyRunning:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OtherRunOutlasted:
-    """on_running: wait, and the other run was still going when the step's timeout passed."""
+    """on_running: wait, and the other run was still going when the step's timeout passed; or
+    Fusion kept refusing the start, saying a run is active, though it showed none."""
 
     run_id: str | None
     limit: float
+    refused: int = 0  # starts Fusion refused
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -164,6 +166,15 @@ class NoNewRun:
     """Fusion accepted the start, but listed no run it had not listed before, for `waited` s."""
 
     job: str
+    waited: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HistorySilent:
+    """A Jobs API job's view said our run ended, but its history did not list the run for
+    `waited` s: a view's status may be another run's, so the run is not judged on it."""
+
+    run_id: str | None
     waited: float
 
 
@@ -290,6 +301,7 @@ Reason = (
     | OtherRunOutlasted
     | StartFailed
     | NoNewRun
+    | HistorySilent
     | Cancelled
     | CancelUnconfirmed
     | MayBeRunning

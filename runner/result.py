@@ -48,6 +48,7 @@ class Attempt:
     run_id: str | None = None
     run_keys: tuple[str, ...] = ()  # what identifies the run (`runner.status.RunStatus.keys`)
     adopted: bool = False
+    accepted: bool = False  # Fusion took the start, naming no run: a run began; never resent
     state: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -72,6 +73,7 @@ class Attempt:
             "run_id": self.run_id,
             "run_keys": list(self.run_keys),
             "adopted": self.adopted,
+            "accepted": self.accepted,
             "state": self.state,
             "started_at": _time(self.started_at),
             "ended_at": _time(self.ended_at),
@@ -104,6 +106,7 @@ class Attempt:
             run_id=data["run_id"],
             run_keys=tuple(data["run_keys"]),
             adopted=data["adopted"],
+            accepted=data.get("accepted", False),  # optional: an earlier report has none
             state=data["state"],
             started_at=parse_time(data["started_at"]),
             ended_at=parse_time(data["ended_at"]),

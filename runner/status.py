@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ class RunStatus:
     message: str | None = None  # why the run failed, in Fusion's words
     keys: frozenset[str] = frozenset()  # what identifies the run (see the module)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    view: bool = False  # a Jobs API job view: its status and counters may be another run's
 
     @property
     def label(self) -> str | None:
@@ -86,12 +87,26 @@ class RunStatus:
 
     @property
     def counters(self) -> tuple[tuple[str, int | float], ...]:
-        """The numbers among `reported`, in Fusion's order: `counter.input`, `docsWritten`..."""
-        return tuple(
-            (name, value)
-            for name, value in (self.reported or {}).items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        )
+        """The numbers among `reported`, in Fusion's order: `counter.input`, `docsWritten`...;
+        5.x connectors' nested counters as `counters.<name>`."""
+        found = []
+        for name, value in (self.reported or {}).items():
+            if _number(value):
+                found.append((name, value))
+            elif name == "counters" and isinstance(value, dict):
+                found += [
+                    (f"counters.{inner}", counter["count"])
+                    for inner, counter in value.items()
+                    if isinstance(counter, dict) and _number(counter.get("count"))
+                ]
+        return tuple(found)
+
+    @property
+    def named(self) -> bool:
+        """It carries an id or a start time: what can tell it from every run before it. A
+        record with neither (its times unreadable) could be any run, and is never taken for a
+        new one."""
+        return any(not key.startswith("record:") for key in self.keys)
 
     @property
     def active(self) -> bool:
@@ -132,6 +147,7 @@ def parse_history(record: Any, job: str) -> RunStatus:
     """A RunStatus from one Jobs API history record (`runId`, `status`, times, `extra`, `error`)."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object for a job run, got {type(record).__name__}")
+    record = normalised(record)
     started, ended = parse_time(record.get("startTime")), parse_time(record.get("endTime"))
     ids = [str(record["runId"])] if record.get("runId") else []
     return RunStatus(
@@ -153,6 +169,7 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
     `ready` (Fusion 4 may leave the status out)."""
     if not isinstance(view, dict):
         raise ValueError(f"expected a JSON object for a job, got {type(view).__name__}")
+    view = normalised(view)
     started, ended = parse_time(view.get("lastStartTime")), parse_time(view.get("lastEndTime"))
     state = str(view.get("status") or "ready").strip().lower()
     if state not in TERMINAL:  # the latest run's end time belongs to an earlier run
@@ -166,7 +183,50 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
         duration=_duration(started, ended, None),
         keys=_keys([], view.get("lastStartTime"), None) if started else frozenset(),
         raw=view,
+        view=True,
     )
+
+
+def with_counters_of(record: RunStatus, view: RunStatus) -> RunStatus:
+    """`record`, a history record that has no `extra` (the 4.2 reference's have none), with the
+    counters of the job's view if they say they are this run's: their `startTime` (epoch
+    milliseconds, as Fusion's datasource counters carry it) within a second of the record's.
+    Otherwise the view's counters may be another run's, and `record` stays as it is."""
+    extra = view.raw.get("extra")
+    if isinstance(record.raw.get("extra"), dict) or record.started is None:
+        return record
+    own = parse_time(extra.get("startTime")) if isinstance(extra, dict) else None
+    if own is None or abs((own - record.started).total_seconds()) > 1:
+        return record
+    return replace(record, raw={**record.raw, "extra": extra})
+
+
+def normalised(record: dict[str, Any]) -> dict[str, Any]:
+    """A Jobs API record with its counters where a plan's `expect` finds them: 5.12's
+    `extra.extra` lifted into `extra`, and nested counts given as strings (`"count": "901"`,
+    as 5.x timers have them) made numbers."""
+    extra = record.get("extra")
+    if not isinstance(extra, dict):
+        return record
+    inner = extra.get("extra")
+    if isinstance(inner, dict):
+        extra = {**{k: v for k, v in extra.items() if k != "extra"}, **inner}
+    for group in ("counters", "timers"):
+        nested = extra.get(group)
+        if isinstance(nested, dict):
+            extra = {**extra, group: {name: _counted(value) for name, value in nested.items()}}
+    return {**record, "extra": extra}
+
+
+def _counted(value: Any) -> Any:
+    count = value.get("count") if isinstance(value, dict) else None
+    if isinstance(count, str) and count.strip().isdigit():
+        return {**value, "count": int(count)}
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def newest_first(runs: Iterable[RunStatus]) -> list[RunStatus]:
@@ -194,8 +254,9 @@ def _keys(ids: list[str], start: Any, record: dict[str, Any] | None) -> frozense
 
 def _duration(started: datetime | None, ended: datetime | None, given: Any) -> float | None:
     """Seconds between the times when both are there and make sense; else Fusion's `duration`
-    (milliseconds, as far as anyone can tell), if it is plausible."""
-    if started and ended and ended >= started:
+    (milliseconds, as far as anyone can tell), if it is plausible. Identical start and end
+    times make no sense: Fusion 4.2.1's history gives them to runs that took longer."""
+    if started and ended and 0 < (ended - started).total_seconds() <= MAX_DURATION:
         return (ended - started).total_seconds()
     seconds = _seconds(given)
     return seconds if seconds is not None and 0 <= seconds <= MAX_DURATION else None
@@ -215,11 +276,15 @@ def failure_message(exception: Any) -> str | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """ISO-8601 (any fraction, `Z` or offset) or epoch milliseconds, as an aware UTC datetime."""
+    """ISO-8601 (any fraction, `Z` or offset) or epoch milliseconds, as an aware UTC datetime;
+    None for anything else, a time no calendar holds included."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, ValueError, OSError):  # NaN, infinite, millions of years off
+            return None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -227,9 +292,9 @@ def parse_time(value: Any) -> datetime | None:
     text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:00-05:00 is past the calendar's end
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _seconds(milliseconds: Any) -> float | None:

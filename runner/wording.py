@@ -131,6 +131,11 @@ def _(fact: why.AlreadyRunning) -> str:
 
 @text.register
 def _(fact: why.OtherRunOutlasted) -> str:
+    if fact.run_id is None and fact.refused:
+        return (
+            f"Fusion refused {fact.refused} start(s), saying a run is active, and showed no "
+            f"active run within {format_duration(fact.limit)}"
+        )
     return (
         f"{run_words(fact.run_id)} was still running after {format_duration(fact.limit)} "
         "(on_running: wait)"
@@ -146,7 +151,16 @@ def _(fact: why.StartFailed) -> str:
 def _(fact: why.NoNewRun) -> str:
     return (
         f"Fusion accepted the start of job {fact.job}, but listed no new run within "
-        f"{format_duration(fact.waited)}"
+        f"{format_duration(fact.waited)}: its run may be going (--resume looks for it again)"
+    )
+
+
+@text.register
+def _(fact: why.HistorySilent) -> str:
+    return (
+        f"the job's view says {run_words(fact.run_id)} ended, but its history did not list it "
+        f"within {format_duration(fact.waited)}: not judged on the view (its status may be "
+        "another run's); the run may still be going"
     )
 
 

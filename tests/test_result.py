@@ -13,7 +13,7 @@ from runner.reasons import Carried, FailFast, Interrupted, NotStarted, PlanTimeo
 from runner.result import Attempt, CancelRecord, PlanResult, StepResult
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.engine import run
-from tests.helpers.fakes import step
+from tests.helpers.fakes import EPOCH, step
 from tests.helpers.reports import valid
 
 
@@ -105,7 +105,11 @@ def test_each_attempt_keeps_what_fusion_reported_for_trends_and_expect() -> None
     ]
     result = run(steps, scenario)
     crawl, train = result.step("crawl"), result.step("train")
-    assert [a["result"] for a in crawl["attempts"]] == [{"counter.input": 12, "counter.output": 11}]
+    # a datasource run's counters carry the run's own times, as Fusion's do (epoch ms)
+    start = int(EPOCH * 1000)
+    assert [a["result"] for a in crawl["attempts"]] == [
+        {"counter.input": 12, "counter.output": 11, "startTime": start, "endTime": start + 5000}
+    ]
     first, second = train["attempts"]
     assert first["result"] == {
         "jobConfigId": "train",

@@ -81,7 +81,7 @@ def begin(
                 known=frozenset(carried.attempt.listed_before or ()),
                 wall=carried.attempt.requested_at or LONG_AGO,
             )
-            begun.resumed[name] = Verifying(before=before, error=None)
+            begun.resumed[name] = Verifying(before=before, error=None, asked=None)
     if selected is None:
         return begun
     out = [name for name in states if name not in selected and name not in begun.kept]
@@ -158,7 +158,8 @@ def carry(step: Step, earlier: StepResult) -> Carried:
         return Carried(how=Carry.RUN, round=1)
     if last.run_keys and last.outcome in (None, AttemptOutcome.LEFT_RUNNING):
         return Carried(how=Carry.PICK_UP, round=last.round, attempt=last)
-    if last.open and last.requested_at is not None and not last.adopted:
+    unnamed = last.open or last.outcome is AttemptOutcome.LEFT_RUNNING  # its run may be going
+    if unnamed and last.requested_at is not None and not last.adopted:
         return Carried(how=Carry.VERIFY, round=last.round, attempt=last)
     counted = (AttemptOutcome.FAILED, AttemptOutcome.TIMED_OUT)
     failed = sum(1 for a in attempts if a.round == last.round and a.outcome in counted)

@@ -19,12 +19,15 @@ from runner.status import RunStatus
 MIN_WAIT = 0.05  # seconds: the shortest wait between two reads of one run
 AGE_SHARE = 0.1  # each wait is this share of what is awaited's age: an end is seen <= 10 % late
 STALE_READS = 3  # reads showing another run before we look ours up in /all
+HISTORY_EVERY = 4  # a Jobs API run's history is read at least every this many status reads
 CANCEL_GRACE = 60.0  # how long to follow a cancelled run to `cancelled`
 START_TRIES = 3  # starts of one attempt that may fail before anything ran
 SERVER_ERROR_TRIES = 5  # 500s in a row before they count as Fusion's answer, not a fault
-VERIFY_LOOKUPS = 2  # looks for the run of a start whose answer was lost, VERIFY_EVERY apart
-VERIFY_EVERY = 1.0  # seconds
-IDENTIFY_WITHIN = 120.0  # seconds for a run Fusion accepted to show up before the step fails
+VERIFY_EVERY = 1.0  # seconds: the shortest wait between two looks for a lost start's run
+# Seconds a run may take to show in Fusion's status or lists after its start: Fusion's channels
+# lag (5.12 made them asynchronous; counters show ~10 s after a start), so a start is never
+# sent again, nor taken as not begun, before this has passed with no new run in sight.
+IDENTIFY_WITHIN = 120.0
 EXPECTED_SLACK = 0.05  # seconds after a run's expected end (its last good run's duration) to read
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 
@@ -56,7 +59,7 @@ def phase_data(s: StepState, kind: type[D]) -> D:
 def is_new(before: Before, status: RunStatus) -> bool:
     """A run Fusion did not list before our start: the only kind that can be ours. Nothing
     else is asked of Fusion: no order of its lists, no clock that agrees with ours."""
-    return status.visible and bool(status.keys) and not status.keys & before.known
+    return status.visible and status.named and not status.keys & before.known
 
 
 def backoff(rng: random.Random, failures: int, error: FusionError) -> float:

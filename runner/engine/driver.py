@@ -186,7 +186,7 @@ class Engine:
         now = self.clock.monotonic()
         if self._take_signals(now) or self.halted:
             return
-        if self._plan_timeout_pending() and now - self.t0 >= (self.plan.timeout or 0):
+        if self._plan_timeout_pending() and now >= self.t0 + (self.plan.timeout or 0):
             self._time_out_plan(now)
         acted: set[str] = set()
         while not self.halted:  # until nothing more is due: a step whose upstream ended in
@@ -334,7 +334,7 @@ class Engine:
         """Stop following the step's run, which may still be going: the report keeps it open, as
         a run for --resume to pick up, and the step counts as not succeeded."""
         last = state.result.attempts[-1] if state.result.attempts else None
-        if last is not None and last.open and last.run_id:
+        if last is not None and last.open and (last.run_keys or last.requested_at):
             last.outcome = AttemptOutcome.LEFT_RUNNING
         self.end(state, None, reason)
 
@@ -396,7 +396,7 @@ class Engine:
             self._stop_following(self.result.error)
             return Phase.DONE
         contact = state.contact = state.contact or Contact(since=now)
-        if error.status == 500:
+        if error.status == 500 or error.unreadable:  # Fusion's own fault, and it may go on
             contact.server_errors += 1
         if error.kind is not ErrorKind.TRANSIENT or contact.server_errors >= SERVER_ERROR_TRIES:
             self._give_up(state, FusionAnswered(error=str(error)))

@@ -10,12 +10,12 @@ run's age, at least 50 ms and at most the step's `poll_interval`: any run is see
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from runner.engine.context import (
     CANCEL_GRACE,
     EXPECTED_SLACK,
+    HISTORY_EVERY,
     IDENTIFY_WITHIN,
     JITTER,
     MIN_WAIT,
@@ -42,27 +42,34 @@ from runner.reasons import (
     CancelUnconfirmed,
     Cause,
     CriteriaFailed,
+    HistorySilent,
     NoNewRun,
     Reason,
     StepTimeout,
     Unconfirmed,
 )
 from runner.result import Attempt, CancelRecord
-from runner.status import CANCELLED, RunStatus
+from runner.status import CANCELLED, RunStatus, with_counters_of
 
 
 def follow(ctx: Context, s: StepState, now: float) -> Phase:
-    """Read our run's status; judge it when it ends; cancel it when the step's timeout passes."""
+    """Read our run's status; judge it when it ends; cancel it when the step's timeout passes.
+    Fusion took the start but shows no new run: after IDENTIFY_WITHIN, the step stops following
+    (the run may be going; the report keeps the start open for --resume). A job view says our
+    run ended but the history never lists it: after IDENTIFY_WITHIN, the same (a view's status
+    may be another run's, so the run is never judged on it)."""
     data = phase_data(s, Following)
-    status = _read_our_run(ctx, s, data)
+    status = _read_our_run(ctx, s, data, now)
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
-    if not data.ours and now - data.started >= IDENTIFY_WITHIN:
-        s.result.attempts[-1].outcome = AttemptOutcome.FAILED
-        ctx.end(s, Outcome.FAILED, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
+    if not data.ours and now >= data.started + IDENTIFY_WITHIN:
+        ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
+        return Phase.DONE
+    if data.view_ended is not None and now >= data.view_ended + IDENTIFY_WITHIN:
+        ctx.leave(s, HistorySilent(run_id=data.label, waited=IDENTIFY_WITHIN))
         return Phase.DONE
     phase = Phase.FOLLOW
-    if now - data.started >= s.step.timeout:
+    if now >= data.started + s.step.timeout:
         order_cancel(ctx, s, now, Outcome.TIMED_OUT, StepTimeout(limit=s.step.timeout))
         phase = Phase.CANCEL
     _next_read(s, data, now, phase)
@@ -84,7 +91,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
             if error.kind is ErrorKind.INTERRUPTED or now < order.deadline:
                 raise  # tried again after a backoff, within the grace
             # the grace passed and the cancel never got through: read once more, then leave
-    status = _read_our_run(ctx, s, data)
+    status = _read_our_run(ctx, s, data, now)
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if now >= order.deadline:  # only after a read: a run that did end is never left
@@ -127,15 +134,17 @@ def order_cancel(ctx: Context, s: StepState, now: float, outcome: Outcome, cause
     s.due = now + MIN_WAIT
 
 
-def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
+def _read_our_run(ctx: Context, s: StepState, data: Following, now: float) -> RunStatus | None:
     """Our run's status, or None while Fusion shows another run (looked up in the list of runs
     after a few such reads). Until Fusion shows which run is ours, the first run it did not list
-    before our start is taken for it. A run that ends is read once more from the list of runs,
-    where Fusion keeps the whole record (a Jobs API view has no run id and no error)."""
+    before our start is taken for it. A Jobs API view is never taken for our run's state (its
+    status may be another run's): our run's record in the history is, read when the view says
+    the run ended and every few reads while it says it goes (a view can stay stuck)."""
     status = ctx.fusion.status(s.step.job)
     s.contact = None
     attempt = s.result.attempts[-1]
     attempt.status_reads += 1
+    data.reads += 1
     if not data.ours and is_new(data.before, status):
         _identify(ctx, s, data, status)
     if not status.keys & data.ours or not status.visible:
@@ -144,19 +153,32 @@ def _read_our_run(ctx: Context, s: StepState, data: Following) -> RunStatus | No
         if found is None:
             return None
         status = found
-    elif status.terminal and not status.run_id:
-        record = whole_record(ctx, s, data, status)
-        if record is status and data.stale < STALE_READS:  # the history may list it a bit late
-            data.stale += 1
+    elif status.view:
+        if status.terminal and data.view_ended is None:
+            data.view_ended = now
+        record = None
+        if status.terminal or data.reads % HISTORY_EVERY == 0:
+            record = look_up(ctx, s, data)
+        if record is None or not record.terminal:  # the view is shown (the console's); never
+            _shown(ctx, s, data, status, now)  # judged
             return None
-        status = record
+        status = with_counters_of(record, status)
     data.stale = 0
-    attempt.state, data.counters = status.state, status.counters
+    _shown(ctx, s, data, status, now)
+    return status
+
+
+def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: float) -> None:
+    """What a read showed of our run: its state and counters, and when it was seen going (what
+    fusion-run saw of its duration)."""
+    s.result.attempts[-1].state, data.counters = status.state, status.counters
+    if status.active and status.visible:
+        data.first_active = now if data.first_active is None else data.first_active
+        data.last_active = now
     if status.state != data.last_state:
         data.last_state = status.state
         if not status.terminal:
             ctx.emit(StateChanged(step=s.step.name, state=status.state))
-    return status
 
 
 def _identify(ctx: Context, s: StepState, data: Following, status: RunStatus) -> None:
@@ -180,28 +202,13 @@ def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
             return None
         _identify(ctx, s, data, new[-1])  # the earliest new run: the one our start began
     run = next((r for r in runs if r.keys & data.ours), None)
-    if run is not None and not run.keys <= data.ours:
+    if run is not None and not run.keys - data.before.known <= data.ours:
         attempt = s.result.attempts[-1]
-        data.ours |= run.keys
+        data.ours |= run.keys - data.before.known  # an id an earlier run had is no run's mark
         data.label = run.label if run.run_id else data.label
         attempt.run_id = attempt.run_id or run.run_id
         attempt.run_keys = tuple(sorted(data.ours))
     return run
-
-
-def whole_record(ctx: Context, s: StepState, data: Following, view: RunStatus) -> RunStatus:
-    """A Jobs API view of our ended run, with what its history record adds (its error, its own
-    counters): the history may lack `extra` (the 4.2 reference's records do), the view has it."""
-    record = look_up(ctx, s, data)
-    if record is None:
-        return view
-    return replace(
-        record,
-        raw={**view.raw, **record.raw},
-        keys=view.keys | record.keys,
-        duration=record.duration if record.duration is not None else view.duration,
-        message=record.message or view.message,
-    )
 
 
 def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
@@ -230,7 +237,7 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     observed = now - data.started
     wall = ctx.clock.wall()
     attempt.state = status.state
-    attempt.duration = status.duration if status.duration is not None else observed
+    attempt.duration = _duration(data, status, observed)
     attempt.started_at = status.started or wall - timedelta(seconds=observed)
     attempt.ended_at = status.ended or wall
     attempt.error = status.message
@@ -264,6 +271,18 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
         return Phase.RETRY_DELAY
     ctx.end(s, Outcome.FAILED, reason)
     return Phase.DONE
+
+
+def _duration(data: Following, status: RunStatus, observed: float) -> float:
+    """The run's duration: Fusion's, or what fusion-run saw of it going if that is longer
+    (Fusion 4.2.1 may give a run identical start and end times); with no times from Fusion,
+    from our start to the read that saw it ended."""
+    if status.duration is None:
+        return observed
+    seen = 0.0
+    if data.first_active is not None and data.last_active is not None:
+        seen = data.last_active - data.first_active
+    return max(status.duration, seen)
 
 
 def _retry(ctx: Context, s: StepState, now: float, kind: str, reason: Reason) -> bool:

@@ -24,12 +24,14 @@ Every move, `FROM -> TO  when`:
     CHECK       -> WAIT_OTHER   another run is active, and on_running is wait
     CHECK       -> FOLLOW       another run is active, and on_running is adopt
     CHECK       -> DONE         another run is active and on_running is fail; an error; a stop
-    WAIT_OTHER  -> WAIT_OTHER   the other run is still going
-    WAIT_OTHER  -> START        the other run ended
+    WAIT_OTHER  -> WAIT_OTHER   the other run is still going, or a refused start waits to try again
+    WAIT_OTHER  -> START        the other run ended (or none shows, after a refusal's backoff)
+    WAIT_OTHER  -> FOLLOW       on_running is adopt, and the run that refused our start shows now
     WAIT_OTHER  -> DONE         the step's timeout passed first; or an error; or the plan stopped
-    START       -> FOLLOW       Fusion answered the start
+    START       -> FOLLOW       Fusion took the start: its answer names a new run, or none yet
     START       -> RETRY_DELAY  the run ended within the start's answer, not accepted; retries left
-    START       -> VERIFY       the start may have reached Fusion, but its answer was lost
+    START       -> VERIFY       the start may have begun a run: its answer was lost, or names a run
+                                listed before that is active (a refusal, or a stale answer)
     START       -> WAIT_OTHER   refused, a run is active (409, accepted: false): on_running wait
     START       -> CHECK        a fault before the request reached Fusion: check, then send again
     START       -> DONE         the run ended within the start's answer; or the start failed
@@ -37,9 +39,11 @@ Every move, `FROM -> TO  when`:
     VERIFY      -> FOLLOW       a run Fusion did not list before the start: the start's own
     VERIFY      -> CANCEL       ... found while the plan stops: cancel it
     VERIFY      -> RETRY_DELAY  that run has ended already, not as accepted; retries left
-    VERIFY      -> CHECK        no such run after every look: the start never arrived, send it again
+    VERIFY      -> CHECK        no such run for as long as a run takes to show: the start never
+                                began one, send it again
     VERIFY      -> UPSTREAM     ... but (--resume) the step's upstream has not settled: wait
-    VERIFY      -> DONE         that run has ended already and is judged; or the start failed
+    VERIFY      -> DONE         that run has ended already and is judged; or the step's timeout
+                                passed first (the start stays open, for --resume); or a stop
     FOLLOW      -> FOLLOW       the run is still going, or Fusion is out of reach for now
     FOLLOW      -> CANCEL       the step's timeout passed, or the plan stops (timeout, fail_fast...)
     FOLLOW      -> RETRY_DELAY  the run ended, not as the plan accepts, and retries are left
@@ -58,7 +62,7 @@ check, a start and its answer happen together, as one request follows another.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from runner.fusion import FusionError
@@ -66,6 +70,7 @@ from runner.outcomes import Outcome
 from runner.plan import Step
 from runner.reasons import Cause, NotStarted, Reason
 from runner.result import Attempt, StepResult
+from runner.status import RunStatus
 
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
@@ -90,7 +95,7 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
         {P.PICK_UP, P.UPSTREAM, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}
     ),
     P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
-    P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.DONE}),
+    P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.FOLLOW, P.DONE}),
     P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.WAIT_OTHER, P.CHECK, P.DONE}),
     P.VERIFY: frozenset({P.VERIFY, P.UPSTREAM, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),
     P.FOLLOW: frozenset({P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.DONE}),
@@ -109,9 +114,17 @@ class Before:
     """What Fusion showed before our start: how to tell our run from the ones already there.
     A run is ours only if none of its keys (`runner.status.RunStatus.keys`) is among these."""
 
-    known: frozenset[str] = frozenset()  # the keys of every run listed, and of the latest
+    known: frozenset[str] = frozenset()  # the keys of every run the step read or had
+    ended: frozenset[str] = frozenset()  # ... of those it saw ended
+    active: frozenset[str] = frozenset()  # ... of those it saw going
     wall: datetime = LONG_AGO  # when we asked Fusion to start
     expected: float | None = None  # seconds the job's last good run took
+
+    def revived(self, status: RunStatus) -> bool:
+        """A run seen ended before that shows as going now: no run does that, so it is a new
+        run under an old id (or a Fusion showing nonsense). Either way, a start may have begun
+        a run that cannot be told from an earlier one."""
+        return status.active and status.visible and bool(status.keys & self.ended)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -127,12 +140,14 @@ class PickingUp:
 @dataclass(kw_only=True, slots=True)
 class WaitingOther:
     failures: int = 0
+    refusals: int = 0  # starts refused in a row while no active run showed
 
 
 @dataclass(kw_only=True, slots=True)
 class Starting:
     before: Before
     failures: int = 0
+    refusals: int = 0  # starts refused in a row before this one, while no active run showed
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -152,9 +167,11 @@ class StopOrder:
 class Verifying:
     before: Before
     error: FusionError | None  # what lost the start's answer; None for an earlier fusion-run's
+    asked: float | None  # clock time of the start: its run has IDENTIFY_WITHIN to show (None:
+    # an earlier fusion-run's start, whose time is on record)
     failures: int = 0
-    lookups: int = 0
     stop: StopOrder | None = None
+    revived: bool = False  # a run seen ended before showed going: a new run under an old id
 
 
 @dataclass(kw_only=True, slots=True)
@@ -178,6 +195,10 @@ class Following:
     last_state: str | None = None
     counters: tuple[tuple[str, int | float], ...] = ()  # what the last status read showed
     cancel: CancelOrder | None = None  # set in CANCEL
+    reads: int = 0  # status reads of our run
+    first_active: float | None = None  # clock time of the first read that showed it going
+    last_active: float | None = None  # ... and of the last
+    view_ended: float | None = None  # when a Jobs API view first said it ended
 
 
 PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Following | None
@@ -205,6 +226,18 @@ class StepState:
     contact: Contact | None = None
     round: int = 1  # retries count the failed attempts of this round (see `runner.result.Attempt`)
     failure: Reason | None = None  # the last failure, while waiting to retry
+    seen: set[str] = field(default_factory=set)  # keys of every run read before our start
+    seen_ended: set[str] = field(default_factory=set)  # ... of those read ended
+    seen_active: set[str] = field(default_factory=set)  # ... of those read going
+
+    def saw(self, *runs: RunStatus) -> None:
+        """Keep what `runs`, read before our start, say of the runs there were."""
+        for run in runs:
+            self.seen |= run.keys
+            if run.terminal:
+                self.seen_ended |= run.keys
+            elif run.active and run.visible:
+                self.seen_active |= run.keys
 
     @property
     def active(self) -> bool:

@@ -1,11 +1,19 @@
 """The handlers before a run is ours: CHECK whether the job is already running, WAIT_OTHER for
 someone else's run to end, PICK_UP a run an earlier fusion-run left going, START the job, and
-VERIFY a start whose answer was lost, so that no job is ever started twice.
+VERIFY a start that may have begun a run, so that no job is ever started twice.
 
 Every start is written ahead: before the request goes out, the attempt records when it was asked
 and what Fusion listed before it (`StartRequested`, which the journal puts on disk at once); the
 run id follows as soon as the answer arrives (`Started`). A crash between the two leaves an open
 attempt with no run id, which a resume verifies exactly as a start whose answer was lost.
+
+Which run a start began is decided by one rule: a run is ours only if Fusion did not list it
+before the start (`is_new` against every run the step read before it, and every run its earlier
+attempts had). So an answer that names a run listed before is not taken for ours: if that run
+has ended, the start was taken and its run shows later; if it is active, the start may have been
+refused (Fusion answered with the active run) or taken (a stale answer), and the step looks for
+a new run as long as a run may take to show (`IDENTIFY_WITHIN`) before it believes the refusal.
+No second start goes out while the first may still show its run.
 """
 
 from __future__ import annotations
@@ -13,17 +21,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runner.engine.context import (
+    IDENTIFY_WITHIN,
     MIN_WAIT,
     START_TRIES,
     VERIFY_EVERY,
-    VERIFY_LOOKUPS,
     Context,
     backoff,
     interval,
     is_new,
     phase_data,
 )
-from runner.engine.following import ended, order_cancel, whole_record
+from runner.engine.following import ended, order_cancel
 from runner.engine.phases import (
     Before,
     Checking,
@@ -50,6 +58,7 @@ from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import OnRunning
 from runner.reasons import (
     AlreadyRunning,
+    NoNewRun,
     NotStarted,
     OtherRunOutlasted,
     ReportUnwritable,
@@ -59,18 +68,20 @@ from runner.reporting import NotDurable
 from runner.result import Attempt
 from runner.status import RunStatus
 
+REFUSED_BACKOFF = 60.0  # seconds: the longest wait before a refused start is sent again
+
 
 def check(ctx: Context, s: StepState, now: float) -> Phase:
     """Read the job's latest run: start, or do as on_running says if a run is active."""
     step, failures = s.step, phase_data(s, Checking).failures
     latest = ctx.fusion.status(step.job)
     s.contact = None
+    s.saw(latest)
     expected = None
     if latest.terminal and latest.state in step.success.states and latest.duration:
         expected = latest.duration  # the last good run: this one likely takes as long
     if not (latest.active and latest.visible):
-        before = Before(known=latest.keys, expected=expected)
-        return _prepare_start(ctx, s, now, before, failures)
+        return _prepare_start(ctx, s, now, expected, failures)
     return _run_active(ctx, s, now, latest, failures)
 
 
@@ -92,18 +103,37 @@ def _run_active(
     return Phase.WAIT_OTHER
 
 
+def _refused(ctx: Context, s: StepState, now: float, failures: int) -> Phase:
+    """Fusion refused the start: a run is active, it says, though none may show yet. As
+    on_running says; a start refused again waits longer each time (1, 2, 4 ... 60 s), and the
+    step's timeout bounds it all."""
+    intent = open_intent(s)
+    if intent is not None:
+        intent.outcome = AttemptOutcome.NOT_STARTED
+    refusals = s.data.refusals if isinstance(s.data, Starting) else 0
+    phase = _run_active(ctx, s, now, None, failures)
+    if isinstance(s.data, WaitingOther):
+        s.data.refusals = refusals + 1
+        wait = min(REFUSED_BACKOFF, 2.0**refusals)
+        s.due = max(s.due, min(now + wait, s.became_due + s.step.timeout))
+    return phase
+
+
 def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
     """on_running: wait (or adopt a run not seen yet): start once the other run has ended,
     unless the step's timeout passes first."""
     data = phase_data(s, WaitingOther)
     status = ctx.fusion.status(s.step.job)
     s.contact = None
-    if not (status.active and status.visible):
-        return _prepare_start(ctx, s, now, Before(known=status.keys), data.failures)
-    if now - s.became_due >= s.step.timeout:
-        reason = OtherRunOutlasted(run_id=status.label, limit=s.step.timeout)
+    s.saw(status)
+    going = status.active and status.visible
+    if (going or data.refusals) and now >= s.became_due + s.step.timeout:
+        run = status.label if going else None
+        reason = OtherRunOutlasted(run_id=run, limit=s.step.timeout, refused=data.refusals)
         ctx.end(s, Outcome.TIMED_OUT, reason)
         return Phase.DONE
+    if not going:
+        return _prepare_start(ctx, s, now, None, data.failures, refusals=data.refusals)
     if s.step.on_running is OnRunning.ADOPT and status.keys:
         return take(ctx, s, now, status, attempt=None, before=Before())
     s.due = now + interval(s.step, now - s.became_due)
@@ -124,14 +154,37 @@ def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
         ctx.emit(RunGone(step=s.step.name, run_id=data.attempt.run_id or min(wanted)))
         if not ctx.rejoin(s):  # its upstream has not settled in this run: wait for it
             return s.phase
-        return _prepare_start(ctx, s, now, Before(known=latest.keys), 0)
+        s.saw(latest)
+        return _prepare_start(ctx, s, now, None, 0)
     return take(ctx, s, now, found, attempt=data.attempt, before=before)
 
 
-def _prepare_start(ctx: Context, s: StepState, now: float, before: Before, failures: int) -> Phase:
-    """List the job's runs, so that none of them is ever taken for the one we start."""
-    listed = frozenset(key for run in ctx.fusion.runs(s.step.job) for key in run.keys)
-    s.data = Starting(before=replace(before, known=before.known | listed), failures=failures)
+def _prepare_start(
+    ctx: Context,
+    s: StepState,
+    now: float,
+    expected: float | None,
+    failures: int,
+    *,
+    refusals: int = 0,
+) -> Phase:
+    """List the job's runs, so that none of them, and no run the step ever read or had, is
+    ever taken for the one we start. If the newest listed is going (the job's status lags),
+    on_running says what to do, as if the status had shown it."""
+    listed = ctx.fusion.runs(s.step.job)
+    s.saw(*listed)
+    for attempt in s.result.attempts:  # on --resume too: what earlier fusion-runs listed
+        s.seen |= {*attempt.run_keys, *(attempt.listed_before or ())}
+    newest = listed[0] if listed else None
+    if newest is not None and newest.active and newest.visible:
+        return _run_active(ctx, s, now, newest, failures)
+    before = Before(
+        known=frozenset(s.seen),
+        ended=frozenset(s.seen_ended),
+        active=frozenset(s.seen_active),
+        expected=expected,
+    )
+    s.data = Starting(before=before, failures=failures, refusals=refusals)
     s.due = now
     return Phase.START
 
@@ -153,9 +206,13 @@ def start(ctx: Context, s: StepState, now: float) -> Phase:
         status = ctx.fusion.start(s.step.job)
     except FusionError as error:
         return _start_failed(ctx, s, now, error, before=before, failures=data.failures)
-    if status.keys & before.known:  # Fusion answered with a run it listed before: an active one
-        attempt.outcome = AttemptOutcome.NOT_STARTED
-        return _run_active(ctx, s, now, status, data.failures)
+    if status.keys & before.known:  # a run listed before: not ours, whatever its state
+        if status.active and not before.revived(status):
+            # Fusion refused, answering with the active run; or took the start, answering with
+            # a stale status: look for a new run before believing the refusal
+            return _verify(ctx, s, now, before, error=None, failures=data.failures)
+        # taken: the answer shows an ended run, or an old id on a new run; ours shows later
+        status = RunStatus(job=status.job, run_id=None, state="starting")
     return take(ctx, s, now, status, attempt=attempt, before=before)
 
 
@@ -183,40 +240,64 @@ def _start_failed(
     if error.kind is ErrorKind.CREDENTIALS:
         raise error
     if error.refused:  # a run is active (409, or accepted: false): as on_running says
-        intent = open_intent(s)
-        if intent is not None:
-            intent.outcome = AttemptOutcome.NOT_STARTED
-        return _run_active(ctx, s, now, None, failures)
+        return _refused(ctx, s, now, failures)
     if error.maybe_applied:
         # The start may have happened: find its run before anything else, never start twice.
         ctx.emit(StartAnswerLost(step=s.step.name, error=str(error)))
-        s.data = Verifying(before=before, error=error, failures=failures)
-        s.due = now
-        return Phase.VERIFY
+        return _verify(ctx, s, now, before, error=error, failures=failures)
     return _start_again(ctx, s, now, error, failures)
 
 
+def _verify(
+    ctx: Context,
+    s: StepState,
+    now: float,
+    before: Before,
+    *,
+    error: FusionError | None,
+    failures: int,
+) -> Phase:
+    s.data = Verifying(before=before, error=error, asked=now, failures=failures)
+    s.due = now
+    return Phase.VERIFY
+
+
 def verify(ctx: Context, s: StepState, now: float) -> Phase:
-    """A start's answer was lost: follow the run it began, if Fusion shows one it did not list
-    before the start (in the job's status, or in its list of runs); else start again."""
+    """A start may have begun a run that Fusion has not shown: follow the first run Fusion shows
+    that it did not list before the start (in the job's status, or in its list of runs). Only
+    when none has shown for as long as a run may take to show (IDENTIFY_WITHIN) is the start
+    taken as never having begun one, and sent again, in the same attempt. A run found late has
+    run since the start: the step's timeout counts from then, and may already have passed."""
     data = phase_data(s, Verifying)
+    intent = open_intent(s)
+    if data.asked is None:  # an earlier fusion-run's start: its time is on record
+        asked = intent.requested_at if intent is not None else None
+        waited = 0.0 if asked is None else (ctx.clock.wall() - asked).total_seconds()
+        data.asked = now - max(0.0, waited)
     latest = ctx.fusion.status(s.step.job)
     s.contact = None
     found = latest if is_new(data.before, latest) else None
     if found is None:
-        new = [r for r in ctx.fusion.runs(s.step.job) if is_new(data.before, r)]
+        listed = ctx.fusion.runs(s.step.job)
+        new = [r for r in listed if is_new(data.before, r)]
         found = new[-1] if new else None  # the earliest new run: the one our start began
+        data.revived = data.revived or any(map(data.before.revived, [latest, *listed]))
     if found is not None:
         ctx.emit(LostStartFound(step=s.step.name, run_id=found.label))
-        phase = take(ctx, s, now, found, attempt=open_intent(s), before=data.before)
+        phase = take(ctx, s, now, found, attempt=intent, before=data.before)
         if data.stop is not None and phase is Phase.FOLLOW:  # the plan stopped meanwhile
             order_cancel(ctx, s, now, data.stop.active, data.stop.cause)
             return Phase.CANCEL
         return phase
-    data.lookups += 1
-    if data.lookups < VERIFY_LOOKUPS:  # Fusion may list a new run a moment late
-        s.due = now + VERIFY_EVERY
+    if now < data.asked + IDENTIFY_WITHIN:  # Fusion may list a new run late
+        wait = max(VERIFY_EVERY, interval(s.step, now - data.asked))
+        s.due = min(now + wait, data.asked + IDENTIFY_WITHIN)
         return Phase.VERIFY
+    if data.revived or (intent is not None and intent.accepted):
+        # Fusion took the start, or a new run showed under an old id: a run began, and cannot
+        # be told apart from the ones before; it is never started again
+        ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
+        return Phase.DONE
     if data.stop is not None:  # no run began, and the plan stops: nothing to cancel
         ctx.end(s, data.stop.pending, data.stop.reason)
         return Phase.DONE
@@ -249,7 +330,9 @@ def take(
     before: Before,
 ) -> Phase:
     """A run is ours now: the attempt that started it (or, for a run we adopt, a new attempt)
-    follows it. A Jobs API start names no run: the attempt follows it once Fusion shows it."""
+    follows it. A start whose answer names no run is followed until Fusion shows which is ours.
+    Nothing here asks Fusion anything: the step is in its new phase, with its new data, before
+    the next request, whatever that request meets."""
     attempts = s.result.attempts
     picked_up = attempt is not None and bool(attempt.run_keys)
     if attempt is None:  # adopting someone else's run: a start we asked for did not happen
@@ -259,13 +342,14 @@ def take(
         attempt = Attempt(number=len(attempts) + 1, round=s.round, adopted=True)
         attempts.append(attempt)
     attempt.run_id, attempt.state, attempt.outcome = status.run_id, status.state, None
+    attempt.accepted = attempt.accepted or not (status.keys or attempt.run_keys)
     s.failure = None  # an attempt runs: a retry no longer pending
-    attempt.run_keys = tuple(sorted(status.keys)) or attempt.run_keys
-    age = 0.0  # a run picked up has run since an earlier fusion-run asked for it: its timeout
-    if picked_up and attempt.requested_at is not None:  # counts from then, not from now
+    attempt.run_keys = tuple(sorted(status.keys | frozenset(attempt.run_keys)))
+    age = 0.0  # our run began when we asked for it (an earlier fusion-run, perhaps): its
+    if attempt.requested_at is not None and not attempt.adopted:  # timeout counts from then
         age = max(0.0, (ctx.clock.wall() - attempt.requested_at).total_seconds())
     s.data = Following(
-        ours=status.keys | frozenset(attempt.run_keys),
+        ours=frozenset(attempt.run_keys),
         label=status.label or attempt.run_id,
         started=now - age,
         before=before,
@@ -288,9 +372,7 @@ def take(
                 adopted=attempt.adopted,
             )
         )
-    if status.terminal and status.keys:
-        if not status.run_id:  # a job view: its record in the list of runs says more
-            status = whole_record(ctx, s, phase_data(s, Following), status)
-        return ended(ctx, s, now, status)
-    s.due = now + MIN_WAIT
+    if status.terminal and status.keys and not status.view and record is None:
+        return ended(ctx, s, now, status)  # a record of our run, ended already
+    s.due = now if status.terminal else now + MIN_WAIT  # a view's end is read again, whole
     return Phase.FOLLOW if record is None else Phase.CANCEL
