@@ -82,12 +82,14 @@ class Credentials:
         url: str,
         realm: str,
         monotonic: Callable[[], float] = time.monotonic,
+        obtained: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.auth = resolve(auth, environ)
         self.secrets = credentials(self.auth, environ)
         self.url = url
         self.realm = realm
         self.monotonic = monotonic
+        self.tell = obtained  # told of each secret Fusion hands out, to be masked
         self.renew_at: float | None = None  # clock time to fetch a new session or token
         self.obtained: list[str] = []  # every token and session cookie Fusion handed out
         self.cookies: dict[str, str] = {}  # what Fusion set, sent back on every request
@@ -117,6 +119,11 @@ class Credentials:
     def keep(self, cookies: Mapping[str, str]) -> None:
         """Keep the cookies an answer set, as a browser would."""
         self.cookies.update(cookies)
+
+    def _obtained(self, secret: str) -> None:
+        if secret:
+            self.obtained.append(secret)
+            self.tell(secret)
 
     @property
     def renewable(self) -> bool:
@@ -148,7 +155,8 @@ class Credentials:
             "password": self.secrets["FUSION_PASSWORD"],
         }
         send("POST", url, params={"realmName": self.realm}, json_body=body)
-        self.obtained += [value for value in self.cookies.values() if value]
+        for value in self.cookies.values():
+            self._obtained(value)
         self.renew_at = float("inf")  # until Fusion refuses it
 
     def _fetch_token(self, send: Send) -> None:
@@ -167,6 +175,6 @@ class Credentials:
                 what="Fusion's answer holds no access_token",
             ) from None
         self.header = {"Authorization": f"Bearer {token}"}
-        self.obtained.append(token)
+        self._obtained(token)
         ahead = RENEW_AHEAD if lifetime > 15 else 2.0
         self.renew_at = self.monotonic() + lifetime - ahead

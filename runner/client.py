@@ -103,12 +103,16 @@ class FusionClient:
         self.transport = transport or HttpTransport(verify=verify, session=session)
         self.monotonic = monotonic
         self.headers = {"User-Agent": f"fusion-run/{__version__}", "Accept": "application/json"}
+        self.redact = redact or Redactor.from_environ(environ)
         self.credentials = Credentials(
-            auth, environ, url=self.url, realm=realm, monotonic=monotonic
+            auth,
+            environ,
+            url=self.url,
+            realm=realm,
+            monotonic=monotonic,
+            obtained=self.redact.add,  # tokens and sessions Fusion hands out are masked too
         )
         self.auth = self.credentials.auth
-        self.redact = redact or Redactor.from_environ(environ)
-        self.redact.watch(self.credentials.values)  # tokens and sessions Fusion hands out
         self.spark_start = spark_start
         self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
 

@@ -85,10 +85,9 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
 
 
 class Redactor:
-    """Masks known secrets: those given, and those `watch`ed sources hold at the time of use."""
+    """Masks known secrets: those given, and those `add`ed since (tokens Fusion hands out)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.sources: list[Callable[[], Iterable[str]]] = []
         self._known = {secret for secret in secrets if secret.strip()}  # a renewed token stays
         self._pattern: re.Pattern[str] | None = None
         self._stale = True
@@ -97,9 +96,11 @@ class Redactor:
     def from_environ(cls, environ: Mapping[str, str]) -> Redactor:
         return cls(environment_secrets(environ))
 
-    def watch(self, source: Callable[[], Iterable[str]]) -> None:
-        """Also mask what `source` returns, read again at each use (tokens obtained later)."""
-        self.sources.append(source)
+    def add(self, secret: str) -> None:
+        """Mask `secret` too, from now on."""
+        if secret.strip() and secret not in self._known:
+            self._known.add(secret)
+            self._stale = True
 
     @property
     def active(self) -> bool:
@@ -147,11 +148,6 @@ class Redactor:
         return self._current()
 
     def _current(self) -> re.Pattern[str] | None:
-        for source in self.sources:
-            for secret in source():
-                if secret.strip() and secret not in self._known:
-                    self._known.add(secret)
-                    self._stale = True
         if self._stale:
             self._stale = False
             spelled = {form for secret in self._known for form in forms(secret)}

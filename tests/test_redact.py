@@ -90,11 +90,10 @@ def test_the_environment_credentials_are_masked_but_not_the_user_name() -> None:
 
 
 def test_tokens_obtained_later_are_masked_and_stay_masked_once_renewed() -> None:
-    held = ["first-token-of-the-day"]
     redact = Redactor()
-    redact.watch(lambda: held)
+    redact.add("first-token-of-the-day")
     assert redact.text("Bearer first-token-of-the-day") == "Bearer ***"
-    held[:] = ["second-token-of-the-day"]
+    redact.add("second-token-of-the-day")
     assert redact.text("first-token-of-the-day, second-token-of-the-day") == "***, ***"
 
 
@@ -149,7 +148,7 @@ def every_output(tmp_path: Path, credentials: dict[str, str], echo: str = ECHO) 
     """Run a plan against `echoing_fusion` and collect what each output of fusion-run said."""
     clock = FakeClock()
     redact = Redactor.from_environ(credentials)
-    redact.watch(lambda: [OBTAINED])
+    redact.add(OBTAINED)
     stderr, stdout, reports = io.StringIO(), list[str](), list[str]()
     summary = tmp_path / "summary.md"
     plan = plan_of([step("crawl"), step("train", allow_failure=True), step("publish", "crawl")])

@@ -77,9 +77,11 @@ def begin(
             begun.resumed[name] = PickingUp(attempt=carried.attempt)
         elif carried.how is Carry.VERIFY:
             assert carried.attempt is not None
+            listed = frozenset(carried.attempt.listed_before or ())
+            # every run listed before a start was taken for ended then (fusion-run starts only
+            # when none shows going): one that shows going after it is a new run under an old id
             before = Before(
-                known=frozenset(carried.attempt.listed_before or ()),
-                wall=carried.attempt.requested_at or LONG_AGO,
+                known=listed, ended=listed, wall=carried.attempt.requested_at or LONG_AGO
             )
             begun.resumed[name] = Verifying(before=before, error=None, asked=None)
     if selected is None:

@@ -237,7 +237,7 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     observed = now - data.started
     wall = ctx.clock.wall()
     attempt.state = status.state
-    attempt.duration = _duration(data, status, observed)
+    attempt.duration = _duration(data, status, None if attempt.adopted else observed)
     attempt.started_at = status.started or wall - timedelta(seconds=observed)
     attempt.ended_at = status.ended or wall
     attempt.error = status.message
@@ -273,10 +273,11 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     return Phase.DONE
 
 
-def _duration(data: Following, status: RunStatus, observed: float) -> float:
+def _duration(data: Following, status: RunStatus, observed: float | None) -> float | None:
     """The run's duration: Fusion's, or what fusion-run saw of it going if that is longer
-    (Fusion 4.2.1 may give a run identical start and end times); with no times from Fusion,
-    from our start to the read that saw it ended."""
+    (Fusion 4.2.1 may give a run identical start and end times). With no duration from Fusion:
+    `observed`, from our start to the read that saw it ended, which the run cannot have
+    outlasted; for a run adopted, which began before we saw it, none is known."""
     if status.duration is None:
         return observed
     seen = 0.0

@@ -17,6 +17,7 @@ Every move, `FROM -> TO  when`:
     PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
     PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left
     PICK_UP     -> START        the run is gone from Fusion: start the job
+    PICK_UP     -> WAIT_OTHER   ... but another run of the job is going, and on_running is wait
     PICK_UP     -> CANCEL       the plan stops (timeout, fail_fast, signal): cancel the run
     PICK_UP     -> DONE         the run ended meanwhile and is judged; or an error; or a stop
     CHECK       -> CHECK        Fusion is out of reach: read again after a backoff
@@ -92,7 +93,7 @@ P = Phase
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.UPSTREAM: frozenset({P.CHECK, P.PICK_UP, P.VERIFY, P.DONE}),
     P.PICK_UP: frozenset(
-        {P.PICK_UP, P.UPSTREAM, P.FOLLOW, P.RETRY_DELAY, P.START, P.CANCEL, P.DONE}
+        {P.PICK_UP, P.UPSTREAM, P.FOLLOW, P.RETRY_DELAY, P.START, P.WAIT_OTHER, P.CANCEL, P.DONE}
     ),
     P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
     P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.FOLLOW, P.DONE}),
