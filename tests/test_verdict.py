@@ -15,46 +15,15 @@ from runner.engine import Engine, JobsNotFound
 from runner.errors import ExitCode
 from runner.junit import junit_xml
 from runner.reasons import InterruptedBeforeStart, JobsMissing
-from runner.result import PlanResult
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
-from runner.verdict import verdict
 from tests.helpers.engine import jobs, plan_of, random_plan, revoke_after, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.outputs import checked
 
 MODES = [
     "none", "none", "plan_timeout", "fail_fast", "interrupt", "interrupt_twice",
     "credentials", "lost_contact", "report_lost",
 ]  # fmt: skip
-
-
-def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
-    """The exit code, after checking that the JUnit of `result` agrees with it in every way."""
-    judged = verdict(result)
-    root = ET.fromstring(junit_xml(result))  # parses: nothing Fusion said broke it
-    suite = root[0]
-    cases = suite.findall("testcase")
-    failures = [c for c in cases if c.find("failure") is not None]
-    errors = [c for c in cases if c.find("error") is not None]
-    assert (judged.code == 0) == (not failures and not errors)
-    plan_case, *step_cases = cases
-    assert (plan_case.get("classname"), plan_case.get("name")) == ("fusion-run", "plan test")
-    assert (plan_case.find("failure") is None) == (judged.code == 0)
-    for element in (root, suite):
-        assert element.get("failures") == str(len(failures))
-        assert element.get("errors") == str(len(errors))
-    assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
-    assert suite.get("tests") == str(len(result.steps) + 1)
-    for entry, case in zip(result.to_dict()["steps"], step_cases, strict=True):
-        kinds = [child.tag for child in case if child.tag != "system-out"]
-        if entry["outcome"] in ("running", "pending"):
-            assert kinds == ["error"]
-        elif entry["outcome"] in ("failed", "timed_out", "cancelled"):
-            assert kinds == (["skipped"] if entry["allow_failure"] else ["failure"])
-        elif entry["outcome"] in ("skipped", "not_run"):
-            assert kinds == ["skipped"]
-        else:
-            assert kinds == []
-    return judged.code, plan_case
 
 
 def failure_of(plan_case: ET.Element) -> str | None:

@@ -1,0 +1,370 @@
+"""What must hold after every simulated run, whatever Fusion did: each check returns the
+violations it found, in words that name the step, the attempt and the run.
+
+- no step `succeeded` unless its own run ended in an accepted state (and within max_duration,
+  and its `expect` holds) in Fusion's truth;
+- an attempt that names a run names the run its own start began (or, adopted, one run);
+- at most one run per attempt;
+- every run fusion-run began is named in the report: by its keys, or by an attempt that says
+  its run may be going (open, or left running); never by one that says no run began;
+- a run still going in Fusion at the end is one the report says may be going;
+- a step that succeeded on disk is never started again after a crash;
+- every step ends within its timeout plus a stated slack; every request within its deadline,
+  reading a bounded answer; the simulation itself ends;
+- no internal error, and no exit code but 0, 1 and 130 (3 only for a Fusion out of reach);
+- no credential in any output (the report at every write, the console, JUnit, the summary);
+- the report valid against its schema at every write;
+- the exit code, the report, JUnit, the GitHub summary and the console's closing line agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import jmespath
+
+from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
+from runner.events import StepEnded
+from runner.github import summary_markdown
+from runner.junit import junit_xml
+from runner.reasons import HostNotFound, LostContact, NoFirstContact
+from runner.status import job_kind, parse_time
+from runner.transport import MAX_ANSWER
+from runner.verdict import verdict
+from tests.helpers.outputs import checked
+from tests.simulation.simulate import GIVE_UP, Simulation
+from tests.simulation.world import JOBS_STATUS, LAG, TrueRun
+
+SHORT = 8  # a secret shorter than this may occur in an id by chance: its echo is looked for
+TALLY = {"checks": 0}  # invariant checks made, for the figures
+
+
+def count(checks: int = 1) -> None:
+    TALLY["checks"] += checks
+
+
+def violations(sim: Simulation) -> list[str]:
+    found: list[str] = []
+    for check in (_process, _runs, _success, _bounds, _credentials, _outputs):
+        try:
+            found += check(sim)
+        except Exception as error:
+            found.append(f"{check.__name__}: could not check: {error!r}")
+    return found
+
+
+def keys(sim: Simulation, run: TrueRun) -> set[str]:
+    """Every key fusion-run may know `run` by: its ids, its start time as Fusion writes it."""
+    started = parse_time(sim.fusion._time(run.started))
+    assert started is not None
+    return {
+        f"id:{run.ids[0]}",
+        f"id:{run.ids[1]}",
+        "start:" + started.isoformat(timespec="milliseconds"),
+    }
+
+
+def _report(sim: Simulation) -> dict[str, Any]:
+    report = sim.disk.report()
+    assert report is not None, "no report on disk"
+    return report
+
+
+def _entry(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in report["steps"] if s["name"] == name)
+
+
+def _attempt(entry: dict[str, Any], number: int) -> dict[str, Any] | None:
+    return next((a for a in entry["attempts"] if a["number"] == number), None)
+
+
+# --- the processes --------------------------------------------------------------------------------
+
+
+def _process(sim: Simulation) -> list[str]:
+    count(4 * len(sim.processes) + len(sim.disk.writes))
+    found = [f"internal error: {p.error}" for p in sim.processes if p.how == "internal error"]
+    found += [f"a start went out that the report on disk did not hold: {u}" for u in sim.unrecorded]
+    found += [f"report write invalid: {why}" for why in sim.disk.invalid]
+    for process in sim.processes:
+        found += [
+            f"{name} had succeeded, and was started again" for name in process.restarted_succeeded
+        ]
+    if sim.clock.now >= GIVE_UP:
+        found.append(f"the plan had not ended after {GIVE_UP:g}s")
+    return found
+
+
+# --- runs and attempts ----------------------------------------------------------------------------
+
+
+def _runs(sim: Simulation) -> list[str]:
+    """Beyond the evidence, a Fusion that gives a new run an earlier run's id makes a run that
+    was never seen going indistinguishable from the earlier one: fusion-run never judges one
+    by the other (`_success`), but whether a start began a run may then be undecidable, so
+    naming and double starts are not asserted there."""
+    if sim.case.behaviour.reused_ids:
+        return []
+    if sim.disk.text is None:
+        return [] if not sim.truth.ours() else ["runs began, and no report is on disk"]
+    report, found = _report(sim), []
+    by_attempt: dict[tuple[str, int], list[TrueRun]] = {}
+    for run in sim.truth.ours():
+        assert run.by is not None
+        owner = sim.attributed.get(run.by)
+        if owner is None:
+            continue  # said by _process (no intent on disk)
+        by_attempt.setdefault(owner, []).append(run)
+        count(3)  # named, not going unnamed, one run per attempt
+        entry = _entry(report, owner[0])
+        attempt = _attempt(entry, owner[1])
+        label = f"{owner[0]} attempt {owner[1]} (run {run.ids[1]}, start {run.by})"
+        if attempt is None:
+            found.append(f"{label}: the report has no such attempt")
+            continue
+        named = bool(set(attempt["run_keys"]) & keys(sim, run))
+        open_ = attempt["outcome"] in (None, "left_running")
+        if not named and not open_:
+            found.append(f"{label}: named nowhere; the attempt says {attempt['outcome']}")
+        if not run.ended(sim.clock.now) and not (open_ and entry["outcome"] == "running"):
+            found.append(
+                f"{label}: still going in Fusion; the report says the step {entry['outcome']}, "
+                f"the attempt {attempt['outcome']}"
+            )
+    for (name, number), runs in by_attempt.items():
+        if len(runs) > 1:
+            ids = [run.ids[1] for run in runs]
+            found.append(f"{name} attempt {number}: {len(runs)} runs began ({ids}): a double start")
+    for entry in report["steps"]:
+        for attempt in entry["attempts"]:
+            if not attempt["run_keys"]:
+                continue
+            count()
+            held = set(attempt["run_keys"])
+            matching = [run for run in sim.truth.of(entry["job"]) if held & keys(sim, run)]
+            label = f"{entry['name']} attempt {attempt['number']}"
+            if attempt["adopted"]:
+                if not matching:
+                    found.append(f"{label}: adopted a run Fusion never had ({sorted(held)})")
+                continue
+            own = by_attempt.get((entry["name"], attempt["number"]), [])
+            if not own:
+                found.append(f"{label}: names {sorted(held)}, but its start began no run")
+            elif own[0] not in matching:
+                found.append(f"{label}: names another run than its own {own[0].ids[1]}")
+            elif (
+                len(matching) > 1
+                and not sim.case.behaviour.reused_ids  # another run may take its id later
+                and not any(k.startswith("start:") for k in held & keys(sim, own[0]))
+            ):
+                found.append(f"{label}: its keys {sorted(held)} fit {len(matching)} runs")
+    return found
+
+
+# --- verdicts -------------------------------------------------------------------------------------
+
+
+def _success(sim: Simulation) -> list[str]:
+    if sim.disk.text is None:
+        return []
+    report, found = _report(sim), []
+    steps = {step.name: step for step in sim.case.steps}
+    for entry in report["steps"]:
+        if entry["outcome"] != "succeeded" or not entry["attempts"]:
+            continue
+        step, last = steps[entry["name"]], entry["attempts"][-1]
+        count(2 + len(step.success.expect) + (step.success.max_duration is not None))
+        if last["adopted"]:
+            held = set(last["run_keys"])
+            runs = [run for run in sim.truth.of(entry["job"]) if held & keys(sim, run)]
+        else:
+            runs = [
+                run
+                for run in sim.truth.ours()
+                if run.by is not None
+                and sim.attributed.get(run.by) == (entry["name"], last["number"])
+            ]
+        label = f"{entry['name']} succeeded"
+        if len(runs) != 1:
+            found.append(f"{label}, on {len(runs)} runs of its own")
+            continue
+        run = runs[0]
+        if not run.ended(sim.clock.now):
+            found.append(f"{label}, but its run {run.ids[1]} is still going")
+            continue
+        final = _state(run, entry["job"])
+        if final not in step.success.states:
+            found.append(f"{label}, but its run {run.ids[1]} ended {final}")
+        took = run.end() - run.started
+        limit = step.success.max_duration
+        if limit is not None and took > limit * 1.1 + 1 + LAG:
+            found.append(f"{label}, but its run took {took:.1f}s, more than max_duration {limit}s")
+        for expression in step.success.expect:
+            value = jmespath.search(expression, _truth_record(run, entry["job"], sim))
+            if value in (None, False, "", [], {}):
+                found.append(f"{label}, but on its run {run.ids[1]}, {expression} is {value!r}")
+    return found
+
+
+def _state(run: TrueRun, job: str) -> str:
+    final = run.final()
+    return final if job_kind(job)[0] == "spark" else JOBS_STATUS[final]
+
+
+def _truth_record(run: TrueRun, job: str, sim: Simulation) -> dict[str, Any]:
+    """What the run really reported, as a plan's `expect` reads it."""
+    if job_kind(job)[0] == "spark":
+        return {"state": run.final(), "result": dict(run.script.counters)}
+    counters = run.script.counters
+    if sim.case.behaviour.shape == "4.2":
+        extra: dict[str, Any] = dict(counters)
+    else:
+        extra = {"counters": {name: {"count": value} for name, value in counters.items()}}
+    return {"status": _state(run, job), "extra": extra}
+
+
+# --- bounds ---------------------------------------------------------------------------------------
+
+
+def _bounds(sim: Simulation) -> list[str]:
+    found = []
+    settings = sim.case.plan().fusion
+    count(2 * len(sim.fusion.exchanges) + len(sim.case.steps) + 1)
+    for exchange in sim.fusion.exchanges:
+        read = (
+            min(settings.read_timeout, 15)
+            if exchange.method in ("GET", "DELETE")
+            else settings.read_timeout
+        )
+        deadline = settings.connect_timeout + 2 * read
+        took = (exchange.ended if exchange.ended is not None else sim.clock.now) - exchange.began
+        if took > deadline + 1e-6:
+            found.append(
+                f"{exchange.method} {exchange.path} took {took:.1f}s, deadline {deadline}s"
+            )
+        if exchange.bytes > MAX_ANSWER + 1024 * 1024:
+            found.append(f"{exchange.method} {exchange.path} read {exchange.bytes} bytes")
+    first: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    for at, event in sim.events:
+        if event.step is None:
+            continue
+        first.setdefault(event.step, at)
+        if isinstance(event, StepEnded):
+            ended[event.step] = at
+    downtime = sum(60 for p in sim.processes if p.how == "crashed")
+    for step in sim.case.steps:
+        if step.name not in first:
+            continue
+        delays = sum(step.retry_delay * step.retry_backoff**k * 1.1 for k in range(step.retries))
+        attempt = step.timeout + IDENTIFY_WITHIN + CANCEL_GRACE + settings.retry_budget + 2 * 130
+        bound = (step.retries + 1) * attempt + delays + downtime
+        span = ended.get(step.name, sim.clock.now) - first[step.name]
+        if span > bound:
+            found.append(
+                f"{step.name} took {span:.0f}s from its first event; the bound is {bound:.0f}s"
+            )
+    return found
+
+
+# --- outputs --------------------------------------------------------------------------------------
+
+
+def _outputs_text(sim: Simulation) -> Iterable[str]:
+    yield from sim.disk.writes
+    for process in sim.processes:
+        yield process.console
+        if process.result is not None:
+            yield junit_xml(process.result)
+            report = process.result.to_dict()
+            yield summary_markdown(report, sim.case.plan(), verdict(process.result).words())
+
+
+def _credentials(sim: Simulation) -> list[str]:
+    secret = sim.case.secret
+    if len(secret.strip()) >= SHORT:
+        forms = {secret, " ".join(secret.split()), json.dumps(secret, ensure_ascii=False)[1:-1]}
+    else:
+        phrase = f"password {secret}"
+        forms = {phrase, " ".join(phrase.split()), json.dumps(phrase, ensure_ascii=False)[1:-1]}
+    forms = {form for form in forms if form.strip()}
+    for text in _outputs_text(sim):
+        count()
+        for form in forms:
+            if form in text:
+                at = text.index(form)
+                return [f"a credential in an output: …{text[max(0, at - 60) : at + 60]!r}…"]
+    return []
+
+
+def _outputs(sim: Simulation) -> list[str]:
+    last = sim.last
+    if last.result is None:
+        return []
+    result, found = last.result, []
+    count(5)
+    judged = verdict(result)
+    code = int(judged.code)
+    allowed = {0, 1, 130}
+    if isinstance(result.error, LostContact | NoFirstContact | HostNotFound):
+        allowed.add(3)
+    if code not in allowed:
+        found.append(f"exit {code}: {judged.words()}")
+    report = sim.disk.report()
+    if report is not None and report["outcome"] != str(result.outcome):
+        found.append(f"the report says {report['outcome']}, the result {result.outcome}")
+    try:
+        checked(result)
+    except AssertionError as error:
+        found.append(f"JUnit disagrees with exit {code}: {error}")
+    summary = summary_markdown(
+        result.to_dict(), sim.case.plan(), None if judged.succeeded else judged.words()
+    )
+    if f"plan `{result.plan_name}` {result.outcome}" not in summary.splitlines()[0]:
+        found.append(f"the summary's first line disagrees: {summary.splitlines()[0]}")
+    closing = last.console.rstrip("\n").rsplit("\n", 1)[-1]
+    if not closing.startswith(f"fusion-run: plan {result.plan_name} {result.outcome}"):
+        found.append(f"the console's closing line disagrees: {closing}")
+    return found
+
+
+# --- how often the verdict is the truth -----------------------------------------------------------
+
+
+def disagreements(sim: Simulation) -> tuple[list[str], int]:
+    """The attempts judged against what their run really did, with each one that disagrees
+    (a failure the run did not have, a success it did not earn), and how many were judged. On a
+    documented Fusion every one must agree; on an adversarial one, safety allows caution (a run
+    that cannot be identified is not judged), so this is a figure, not an invariant."""
+    report = sim.disk.report()
+    if report is None:
+        return [], 0
+    steps = {step.name: step for step in sim.case.steps}
+    owners = {owner: run for run in sim.truth.ours() if (owner := sim.attributed.get(run.by or 0))}
+    found, judged = [], 0
+    for entry in report["steps"]:
+        step = steps[entry["name"]]
+        for attempt in entry["attempts"]:
+            run = owners.get((entry["name"], attempt["number"]))
+            if run is None or attempt["outcome"] not in ("succeeded", "failed"):
+                continue
+            judged += 1
+            took = run.end() - run.started
+            good = _state(run, entry["job"]) in step.success.states
+            good = good and (step.success.max_duration is None or took <= step.success.max_duration)
+            record = _truth_record(run, entry["job"], sim)
+            good = good and all(
+                jmespath.search(e, record) not in (None, False, "", [], {})
+                for e in step.success.expect
+            )
+            if good != (attempt["outcome"] == "succeeded"):
+                found.append(
+                    f"{entry['name']} attempt {attempt['number']} {attempt['outcome']}; its run "
+                    f"{run.ids[1]} ended {_state(run, entry['job'])} in {took:.1f}s"
+                )
+    for entry in report["steps"]:
+        if entry["outcome"] in ("running", "pending"):
+            found.append(f"{entry['name']} ended {entry['outcome']}")
+    return found, judged

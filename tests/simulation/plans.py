@@ -1,0 +1,210 @@
+"""One seed, one case: a random plan, a random Fusion, what each run really does, the credential in
+play, and when fusion-run is crashed or interrupted. Everything comes from `random.Random(seed)`,
+so a seed is a complete reproduction."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner import routes
+from runner.plan import Plan, SparkStart, Step
+from tests.helpers.engine import RUN_IFS, plan_of
+from tests.helpers.fakes import step
+from tests.simulation.world import LAG, Behaviour, Script, TrueRun
+
+CHANNELS = ("status", "all", "view", "history")
+EXPECT = {
+    "spark": "result.docsWritten > `0`",
+    "4.2": 'extra."counter.failed" == `0`',
+    "5.x": 'extra.counters."pipeline.out".count > `0`',
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interrupt:
+    at: float  # clock time of the first signal
+    twice: bool  # a second signal five seconds later
+    detach: bool
+
+
+@dataclass(kw_only=True)
+class Case:
+    seed: int
+    steps: list[Step]
+    settings: dict[str, Any]
+    behaviour: Behaviour
+    scripts: dict[str, list[Script]]  # job key -> the runs fusion-run's starts begin
+    earlier: list[TrueRun]  # runs of others, before the plan
+    secret: str  # FUSION_PASSWORD
+    crash_chance: float  # at each durable point
+    crashes: int  # at most this many
+    interrupt: Interrupt | None
+    notes: list[str] = field(default_factory=list)
+
+    def plan(self) -> Plan:
+        return plan_of(self.steps, **self.settings)
+
+    def spark_start(self) -> SparkStart:
+        return SparkStart(self.settings.get("fusion", {}).get("spark_start", "spark-api"))
+
+    def brief(self) -> str:
+        jobs = ", ".join(
+            f"{s.name}({s.job}, on_running={s.on_running}, retries={s.retries}, "
+            f"timeout={s.timeout})"
+            for s in self.steps
+        )
+        return (
+            f"seed {self.seed}: steps {jobs}; plan {self.settings}; Fusion: "
+            f"{self.behaviour.brief()}; crashes <= {self.crashes}; interrupt {self.interrupt}"
+        )
+
+
+def case(seed: int, *, adversity: bool = True) -> Case:
+    """The case of `seed`; without `adversity`, a Fusion that behaves as documented, never
+    crashed or interrupted (what every verdict must match exactly)."""
+    rng = random.Random(seed)
+    behaviour = _behaviour(rng) if adversity else Behaviour()
+    steps, scripts, earlier = [], {}, []
+    names: list[str] = []
+    for index in range(rng.randint(1, 4)):
+        name = f"s{index}"
+        kind = rng.choice(["spark", "spark", "datasource", "task"])
+        job = f"j{index}" if kind == "spark" else f"{kind}:j{index}"
+        after = rng.sample(names, k=min(len(names), rng.randint(0, 2))) if names else []
+        states = ("finished", "skipped") if kind == "spark" else ("success",)
+        shape = "spark" if kind == "spark" else behaviour.shape
+        steps.append(
+            step(
+                name,
+                *after,
+                job=job,
+                run_if=rng.choice(RUN_IFS),
+                allow_failure=rng.random() < 0.2,
+                timeout=rng.choice([5, 30, 120, 600, 7200]),
+                poll_interval=rng.choice([1, 5, 10]),
+                retries=rng.choice([0, 0, 1, 2]),
+                retry_delay=rng.choice([1, 5, 30]),
+                retry_on=rng.choice([("state",), ("state", "criteria"), ("state", "timeout")]),
+                on_running=rng.choice(["wait", "wait", "adopt", "fail"]),
+                states=states,
+                max_duration=rng.choice([None, None, None, 2, 10, 60]),
+                expect=(EXPECT[shape],) if rng.random() < 0.3 else (),
+            )
+        )
+        names.append(name)
+        key = routes.key(job)
+        scripts[key] = [_script(rng, kind, behaviour) for _ in range(4)]
+        earlier += _earlier(rng, key, kind, behaviour, adversity=adversity)
+    settings: dict[str, Any] = {
+        "max_parallel": rng.randint(1, 4),
+        "fail_fast": rng.random() < 0.15,
+        "fusion": {"spark_start": rng.choice(["spark-api", "jobs-api"])},
+    }
+    if rng.random() < 0.1:
+        settings["timeout"] = rng.choice([30, 120, 600])
+    interrupt = None
+    if adversity and rng.random() < 0.1:
+        interrupt = Interrupt(
+            at=rng.uniform(0, 120), twice=rng.random() < 0.3, detach=rng.random() < 0.2
+        )
+    return Case(
+        seed=seed,
+        steps=steps,
+        settings=settings,
+        behaviour=behaviour,
+        scripts=scripts,
+        earlier=earlier,
+        secret=_secret(rng),
+        crash_chance=rng.choice([0.0, 0.002, 0.01, 0.03]) if adversity else 0.0,
+        crashes=rng.randint(0, 2) if adversity else 0,
+        interrupt=interrupt,
+    )
+
+
+def _behaviour(rng: random.Random) -> Behaviour:
+    """Each switch on its own: about half of them as documented."""
+
+    def maybe(value: Any, default: Any, chance: float = 0.5) -> Any:
+        return value if rng.random() < chance else default
+
+    return Behaviour(
+        shape=rng.choice(["4.2", "5.x"]),
+        lag={channel: maybe(rng.uniform(0, LAG), 0.0) for channel in CHANNELS},
+        view_mixes=maybe(True, False),
+        history_ended_only=maybe(True, False, 0.3),
+        history_run_ids=maybe(False, True, 0.3),
+        history_twice=maybe(True, False, 0.2),
+        identical_times=maybe(True, False, 0.2),
+        order=rng.choice(["newest", "oldest", "random"]),
+        clock_offset=rng.choice([0.0, 0.0, 12 * 3600.0, -12 * 3600.0]),
+        duration_unit=rng.choice(["ms", "s"]),
+        two_run_ids=maybe(True, False, 0.3),
+        while_active=rng.choice(["conflict", "return_active", "not_accepted", "new_run"]),
+        stale_answers=maybe(rng.uniform(0, 1), 0.0, 0.3),
+        garbled_answers=maybe(rng.uniform(0, 0.5), 0.0, 0.2),
+        start_faults=maybe(rng.uniform(0, 0.5), 0.0, 0.3),
+        read_faults=maybe(rng.uniform(0, 0.3), 0.0, 0.4),
+        odd_answers=maybe(rng.uniform(0, 0.1), 0.0, 0.2),
+        slow_answers=maybe(rng.uniform(0, 0.05), 0.0, 0.2),
+        status_404=maybe(True, False, 0.3),
+        reused_ids=maybe(True, False, 0.1),
+        nested_extra=maybe(True, False, 0.15),
+    )
+
+
+def _script(rng: random.Random, kind: str, behaviour: Behaviour) -> Script:
+    duration = rng.choice([rng.uniform(0.2, 3), rng.uniform(3, 30), rng.uniform(30, 200)])
+    finals = ["finished", "finished", "finished", "error"] + (
+        ["skipped"] if kind == "spark" else []
+    )
+    final = rng.choice(finals)
+    count = rng.choice([0, 5, 900])
+    if kind == "spark":
+        counters = {"docsWritten": count}
+    elif behaviour.shape == "4.2":
+        counters = {"counter.input": count, "counter.output": count, "counter.failed": count % 2}
+    else:
+        counters = {"pipeline.in": count, "pipeline.out": count}
+    return Script(duration=duration, final=final, counters=counters)
+
+
+def _earlier(
+    rng: random.Random, job: str, kind: str, behaviour: Behaviour, *, adversity: bool
+) -> list[TrueRun]:
+    """Runs someone else started before the plan: ended long ago, or (sometimes) going since
+    more than LAG seconds, so that the step comes due while it is active."""
+    runs = []
+    when = -3600.0
+    for _ in range(rng.randint(0, 2)):
+        script = _script(rng, kind, behaviour)
+        script.duration = min(script.duration, 600)
+        runs.append(
+            TrueRun(job=job, ids=(_id(rng), _id(rng)), started=when, script=script, by=None)
+        )
+        when += 900
+    if adversity and rng.random() < 0.15:
+        script = _script(rng, kind, behaviour)
+        script.duration = rng.uniform(LAG + 10, LAG + 120)
+        runs.append(
+            TrueRun(job=job, ids=(_id(rng), _id(rng)), started=-(LAG + 5), script=script, by=None)
+        )
+    if not behaviour.two_run_ids:
+        for run in runs:
+            run.ids = (run.ids[0], run.ids[0])
+    return runs
+
+
+def _secret(rng: random.Random) -> str:
+    """A password of any length and content: letters, digits, punctuation, runs of spaces, a tab,
+    non-ASCII; never only blanks (a blank password cannot be told from the words around it)."""
+    alphabet = string.ascii_letters + string.digits + "  \t-_.:/%+=€é"
+    length = rng.choice([1, 1, 2, 3, 8, 16, 24])
+    secret = "".join(rng.choice(alphabet) for _ in range(length))
+    return secret if secret.strip() else secret + "x"
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_lowercase + string.digits, k=10))

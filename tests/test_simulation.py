@@ -1,0 +1,96 @@
+"""fusion-run on thousands of simulated Fusions that lag, drop and disagree (`tests.simulation`):
+random plans x random Fusion behaviours x random crash-and-resume points, from fixed seeds. After
+each, every invariant must hold (`tests.simulation.invariants`). A failing seed prints the line
+that reproduces it; pin it in PINNED once fixed.
+
+`python bench/simulate.py --seeds 100000` runs as many seeds as wanted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from runner.engine import context
+from runner.status import RunStatus, parse_job_view
+from tests.simulation import invariants
+from tests.simulation.plans import case
+from tests.simulation.seeds import in_parallel, reproduction
+from tests.simulation.simulate import simulate
+
+SEEDS = 3000  # in CI: about 30 s on two cores
+BENIGN = 300
+# Seeds that once broke an invariant, with what they found; each must hold for good.
+PINNED = {
+    35: "the plan's timeout compared clock times differently from when it was due: a busy loop",
+    46: "a fault after a run was taken left PICK_UP holding FOLLOW's data: internal error",
+    74: "a start answer lost after the run began, looked for twice in a second: a second start",
+    75: "a start refused, then the same start answered with an id an earlier run had: 5 starts",
+    93: "a start time millions of years off: internal error (OverflowError)",
+    137: "an accepted start whose run reused an old id, then a crash: the resume started again",
+    159: "two run ids, one of them reused: an attempt named another run",
+    202: "an accepted start, a crash, then its window passed on resume: started again",
+    332: "identical start and end times after a resume: a 23.7 s run passed max_duration 2s",
+    767: "a resume forgot what earlier runs listed, and a history answer read as no runs: an "
+    "hour-old run taken for the new one",
+}
+
+
+@pytest.mark.slow
+def test_no_seed_breaks_an_invariant() -> None:
+    found = in_parallel(range(SEEDS))
+    assert not found.failing, (
+        f"{len(found.failing)} of {SEEDS} seeds broke an invariant:\n" + reproduction(found.failing)
+    )
+
+
+@pytest.mark.parametrize("seed", sorted(PINNED))
+def test_pinned_seeds_hold(seed: int) -> None:
+    assert invariants.violations(simulate(case(seed))) == [], PINNED[seed]
+
+
+def test_on_a_documented_fusion_every_verdict_is_the_truth() -> None:
+    """Safety alone would be easy (fail everything): on a Fusion that behaves as documented,
+    never crashed, every attempt judged must be judged as its run really ended."""
+    found = in_parallel(range(BENIGN), benign=True)
+    assert found.judged > BENIGN, found  # most seeds judge a run or more
+    assert not found.failing, reproduction(found.failing, benign=True)
+
+
+# --- the invariants are not blind -----------------------------------------------------------------
+
+
+@pytest.fixture
+def trusting_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fusion-run that takes a Jobs API job view for its run's own record."""
+
+    def parse(view: Any, job: str) -> RunStatus:
+        return replace(parse_job_view(view, job), view=False)
+
+    monkeypatch.setattr("runner.client.parse_job_view", parse)
+
+
+def _first_failing(seeds: range) -> list[str]:
+    for seed in seeds:
+        found = invariants.violations(simulate(case(seed)))
+        if found:
+            return found
+    return []
+
+
+def test_the_invariants_catch_a_runner_that_trusts_the_job_view(trusting_views: None) -> None:
+    found = _first_failing(range(2000))
+    assert any("succeeded, but" in line or "names another run" in line for line in found), found
+
+
+def test_the_invariants_catch_a_runner_that_starts_again_too_soon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two reads in a second, as before: a start whose run shows late is started again."""
+    monkeypatch.setattr(context, "IDENTIFY_WITHIN", 1.0)
+    monkeypatch.setattr("runner.engine.starting.IDENTIFY_WITHIN", 1.0)
+    monkeypatch.setattr("runner.engine.following.IDENTIFY_WITHIN", 1.0)
+    found = _first_failing(range(2000))
+    assert any("double start" in line or "named nowhere" in line for line in found), found
