@@ -1,6 +1,7 @@
 """What the user sees on stderr: one line per event, a live line of active runs on a terminal (a
 heartbeat line per active run now and then elsewhere, for CI logs), and a summary at the end with
-the full reason of every step that did not succeed. Every line goes out through `runner.redact`."""
+the full reason of every step that did not succeed. Every line is cleaned of terminal codes and put
+on one line (`runner.redact.one_line`); Fusion's words in it were masked as they arrived."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TextIO
 
 from runner import events as ev
@@ -16,7 +16,7 @@ from runner import wording
 from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
-from runner.redact import Redactor
+from runner.redact import one_line, strip_controls
 from runner.result import PlanResult
 
 _CLEAR = "\r\x1b[K"
@@ -63,7 +63,6 @@ class Console:
         resume_command: str | None = None,
         verbose: bool = False,
         heartbeat: float = HEARTBEAT,
-        redact: Redactor | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
@@ -74,7 +73,6 @@ class Console:
         self.verbose = verbose
         # Without a live line (CI logs), each active run gets a line every `heartbeat` seconds.
         self.heartbeat = heartbeat if not self.live and not quiet else 0.0
-        self.redact = redact or Redactor()
         self._drawn = False
         self._lock = threading.Lock()  # the timer's redraws and the event lines take turns
         self._snapshot: tuple[ev.Tick, float] | None = None  # the last tick, and when it came
@@ -87,7 +85,7 @@ class Console:
             if self._drawn:
                 self.stream.write(_CLEAR)
                 self._drawn = False
-            self.stream.write(self.redact.line(line) + "\n")
+            self.stream.write(one_line(line) + "\n")
             self.stream.flush()
 
     def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
@@ -111,8 +109,6 @@ class Console:
             return
         if isinstance(event, _VERBOSE) and not self.verbose:
             return
-        if isinstance(event, ev.FinalStatus):  # masked as data, before JSON escapes it again
-            event = replace(event, status=self.redact.data(event.status))
         who = f"{event.step}: " if event.step else ""
         self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
 
@@ -131,7 +127,7 @@ class Console:
         ]
         line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
         with self._lock:
-            self.stream.write(_CLEAR + self.redact.line(line)[:200])
+            self.stream.write(_CLEAR + one_line(line)[:200])
             self.stream.flush()
             self._drawn = True
 
@@ -164,8 +160,7 @@ class Console:
         for step in result.steps:
             last = step.attempts[-1] if step.attempts else None
             duration = format_duration(last.duration) if last and last.duration is not None else "-"
-            # Masked before it is cut short: a secret cut in two would not be recognised.
-            reason = "" if step.reason is None else self.redact.text(wording.text(step.reason))
+            reason = "" if step.reason is None else strip_controls(wording.text(step.reason))
             rows.append(
                 (
                     step.name,

@@ -45,7 +45,6 @@ def execute_plan(
         resume_command=options.resume_command(),
         verbose=options.verbose,
         heartbeat=options.heartbeat,
-        redact=redact,
     )
     log = (lambda line: console.write(f"        {line}")) if options.verbose else None
     resume = None
@@ -54,8 +53,8 @@ def execute_plan(
 
         resume = load_resume(options.resume, plan, force=options.force)
     final = Reporters(
-        *([JUnitFile(options.junit, redact)] if options.junit else []),
-        GitHubActions(plan, environ, click.echo, redact, warn=console.write),
+        *([JUnitFile(options.junit)] if options.junit else []),
+        GitHubActions(plan, environ, click.echo, warn=console.write),
     )
     with ExitStack() as stack:
         clock = SystemClock()
@@ -70,9 +69,7 @@ def execute_plan(
             interrupts=interrupts,
             redact=redact,
         )
-        journal = Journal(
-            report_file(options.report), path=options.report, warn=console.write, redact=redact
-        )
+        journal = Journal(report_file(options.report), path=options.report, warn=console.write)
         engine = Engine(
             plan,
             fusion,
@@ -101,7 +98,7 @@ def execute_plan(
         final.finish(engine.result)
         console.finish(engine.result)
     if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr
-        report = redact.data(engine.result.to_dict())
+        report = engine.result.to_dict()
         click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
         raise FatalError(
             f"cannot write the report {options.report}: {engine.result.unrecorded}; "

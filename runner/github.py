@@ -1,6 +1,6 @@
 """GitHub Actions: a Markdown summary for $GITHUB_STEP_SUMMARY, and `::error` annotations that
 point at the plan's own lines, for failed steps and for invalid plans, and at the plan when it
-failed around its steps. Every string is cleaned by `runner.redact` first."""
+failed around its steps. Every string is cleaned of terminal codes by `runner.redact` first."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from runner.graph import mermaid
 from runner.plan import Plan
 from runner.problems import Problem
 from runner.reasons import StepsFailed
-from runner.redact import Redactor
+from runner.redact import cleaned, strip_controls
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
 
@@ -39,13 +39,11 @@ class GitHubActions:
         plan: Plan,
         environ: Mapping[str, str],
         echo: Callable[[str], None],
-        redact: Redactor | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.plan = plan
         self.environ = environ
         self.echo = echo  # stdout, where GitHub reads annotations
-        self.redact = redact or Redactor()
         self.warn = warn or (lambda line: print(line, file=sys.stderr))
 
     def handle(self, event: Event, result: PlanResult) -> None:
@@ -54,9 +52,9 @@ class GitHubActions:
     def finish(self, result: PlanResult) -> None:
         if not in_github_actions(self.environ):
             return
-        report = self.redact.data(result.to_dict(), text=True)
+        report = cleaned(result.to_dict())
         judged = verdict(result)
-        why = self.redact.text(judged.words())
+        why = strip_controls(judged.words())
         failing = {
             name
             for cause in judged.causes

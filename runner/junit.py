@@ -8,8 +8,8 @@ failed criterion; a step whose run was left going has an `error`; a step that fa
 `allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
 `skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
 properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
-repeated in the case's system-out. Every string is cleaned by `runner.redact` first: no
-credential, no terminal code, no control character that XML refuses.
+repeated in the case's system-out. Every string is cleaned by `runner.redact` first: no terminal
+code, no control character that XML refuses (Fusion's words were masked as they arrived).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from runner import wording
 from runner.errors import FatalError
 from runner.events import Event
 from runner.reasons import StepsFailed
-from runner.redact import Redactor
+from runner.redact import cleaned, strip_controls
 from runner.report import why_unwritable, write_text_atomically
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
@@ -32,11 +32,10 @@ _LEFT = ("running", "pending")
 _NOT_RUN = ("skipped", "not_run")
 
 
-def junit_xml(result: PlanResult, redact: Redactor | None = None) -> str:
-    redact = redact or Redactor()
+def junit_xml(result: PlanResult) -> str:
     judged = verdict(result)
-    report: dict[str, Any] = redact.data(result.to_dict(), text=True)
-    message = None if judged.succeeded else redact.text(judged.words())
+    report: dict[str, Any] = cleaned(result.to_dict())
+    message = None if judged.succeeded else strip_controls(judged.words())
     steps, plan = report["steps"], report["plan"]
     elements = [_element(step) for step in steps]
     counts = {
@@ -179,15 +178,14 @@ def _seconds(step: dict[str, Any]) -> float:
 class JUnitFile:
     """A reporter that writes the final result as JUnit XML to `path`."""
 
-    def __init__(self, path: str, redact: Redactor | None = None) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.redact = redact or Redactor()
 
     def handle(self, event: Event, result: PlanResult) -> None:
         pass
 
     def finish(self, result: PlanResult) -> None:
         try:
-            write_text_atomically(self.path, junit_xml(result, self.redact))
+            write_text_atomically(self.path, junit_xml(result))
         except OSError as error:
             raise FatalError(f"cannot write {self.path}: {why_unwritable(error)}") from None

@@ -1,16 +1,23 @@
-"""What every output passes through on its way out: known credentials masked, terminal codes gone.
+"""Credentials masked where they can come back, and terminal codes gone from what is printed.
 
-The console, the JSON report, JUnit, the GitHub summary and annotations, the final report printed
-on stderr and the CLI's error lines each hand their words to one `Redactor` before they leave.
-It masks every credential fusion-run knows (the environment's FUSION_PASSWORD, FUSION_API_KEY and
-FUSION_TOKEN, and what the client obtained: `runner.auth.Credentials.values`), in each form it can
-take on the way back from Fusion: as is, in Basic's base64, URL-encoded, JSON-escaped. Fusion
-echoes request details in its error bodies, so a secret can arrive inside any message.
+A credential can reach an output only one way: Fusion echoes request details in its error bodies,
+so a secret can arrive inside any message it writes. So the client masks Fusion's words as they
+arrive (`Redactor.mask`, `Redactor.values`): error messages, reason phrases, a run's failure
+message and the string values of what it reports. What a program reads (run ids, start times,
+step and job names, keys) is never masked, so a secret of any length or content (`0`, a job's
+name) changes no identity, no time and no name. The CLI's own error lines, free text that may
+quote anything, are masked too (`Redactor.line`).
 
-In text (`text`), it also removes ANSI escape sequences and control characters other than newline
-and tab: a colour code in a Fusion error would make JUnit's XML unparseable and would recolour CI
-logs. JSON data (`data`) keeps them, escaped by the JSON encoder, and only has credentials masked.
-FUSION_USER is a name, not a secret: it is masked only as part of `user:password`.
+A `Redactor` masks every credential fusion-run knows (the environment's FUSION_PASSWORD,
+FUSION_API_KEY and FUSION_TOKEN, and each token and session Fusion hands out, `add`ed as they
+come), in each form it can take on the way back: as is, in Basic's base64, URL-encoded,
+JSON-escaped, on one line. FUSION_USER is a name, not a secret: it is masked only as part of
+`user:password`.
+
+What is printed (the console, JUnit, the GitHub summary and annotations) is cleaned
+(`strip_controls`, `one_line`, `cleaned`) of ANSI escape sequences and control characters other
+than newline and tab: a colour code in a Fusion error would make JUnit's XML unparseable and
+would recolour CI logs. The JSON report keeps them, escaped by the JSON encoder.
 """
 
 from __future__ import annotations
@@ -75,6 +82,18 @@ def forms(secret: str) -> set[str]:
     return {form for form in spelled if form.strip()}
 
 
+def one_line(text: str) -> str:
+    """`text` cleaned (`strip_controls`) and on one line: a message Fusion wrote over several
+    lines could otherwise put `::error` or `::stop-commands::` at the start of a CI log line."""
+    return strip_controls(text).replace("\n", NEWLINE)
+
+
+def cleaned(value: T) -> T:
+    """JSON-like `value` with every string cleaned (`strip_controls`), for XML and Markdown."""
+    walked: T = _walk(value, strip_controls)
+    return walked
+
+
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     """The credentials in `environ`, and Basic's `user:password` pair when both are set."""
     found = [environ[name] for name in SECRET_VARIABLES if environ.get(name, "").strip()]
@@ -126,22 +145,8 @@ class Redactor:
         return _masked(strip_controls(value), self._current())
 
     def line(self, value: str) -> str:
-        """`value` as `text`, on one line: a message Fusion wrote over several lines could
-        otherwise put `::error` or `::stop-commands::` at the start of a CI log line."""
-        return self.text(value).replace("\n", NEWLINE)
-
-    def data(self, value: T, *, text: bool = False) -> T:
-        """JSON-like `value` with every string masked (and, with `text`, cleaned as `text`)."""
-        pattern = self._current()
-        if not text and pattern is None:
-            return value
-        clean: Callable[[str], str] = (
-            (lambda string: _masked(strip_controls(string), pattern))
-            if text
-            else (lambda string: _masked(string, pattern))
-        )
-        walked: T = _walk(value, clean)
-        return walked
+        """`value` as `text`, on one line (`one_line`)."""
+        return one_line(self.mask(value))
 
     def pattern(self) -> re.Pattern[str] | None:
         """What masks secrets now: the same object until a new secret is known."""

@@ -19,7 +19,6 @@ from typing import Any
 from runner import events as ev
 from runner.errors import FatalError, UsageError
 from runner.paths import file_in_the_way
-from runner.redact import Redactor
 from runner.reporting import NotDurable
 from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
@@ -47,8 +46,8 @@ class Journal:
     report in place: the journal warns once, tries again at the next change, and remembers the
     failure (`unwritten`) so that the caller can say so at the end. Only two writes must succeed:
     the first, before anything starts (else `FatalError`), and a start's intent, before its
-    request goes out (else `NotDurable`, and the start is not sent). What it writes has every
-    known credential masked (`runner.redact`).
+    request goes out (else `NotDurable`, and the start is not sent). Fusion's words in it were
+    masked as they arrived (`runner.redact`); nothing else is changed.
     """
 
     def __init__(
@@ -57,23 +56,20 @@ class Journal:
         *,
         path: str = "the report",
         warn: Callable[[str], None] = lambda _: None,
-        redact: Redactor | None = None,
     ) -> None:
         self.write = write
         self.path = path
         self.warn = warn
-        self.redact = redact or Redactor()
         self.unwritten: OSError | None = None  # why the latest write failed, if it did
         self._warned = False
         self._refused = False  # the first write failed: the plan stopped before it began
         self._dirty = self._urgent = False
         self._written = float("-inf")
-        # The masked record of each step that has ended: it never changes again, so a write
-        # builds only the records of the steps still going or pending, and costs what changes,
-        # not the plan's size. A new secret to mask builds them all again.
+        # The record of each step that has ended: it never changes again, so a write builds only
+        # the records of the steps still going or pending, and costs what changes, not the
+        # plan's size.
         self._ended: dict[str, dict[str, Any]] = {}
         self._waiting: dict[str, tuple[object, dict[str, Any]]] = {}  # no attempt yet: by state
-        self._masking: object = None
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
         if self._refused:
@@ -102,9 +98,6 @@ class Journal:
         pass
 
     def _steps(self, result: PlanResult) -> list[dict[str, Any]]:
-        masking = self.redact.pattern()
-        if masking is not self._masking:
-            self._ended, self._waiting, self._masking = {}, {}, masking
         records = []
         for step in result.steps:
             record = self._ended.get(step.name)
@@ -113,7 +106,7 @@ class Journal:
             if record is None and waited is not None and waited[0] == state:
                 record = waited[1]
             if record is None:
-                record = self.redact.data(step.to_dict())
+                record = step.to_dict()
                 if step.outcome is not None:
                     self._ended[step.name] = record
                 elif not step.attempts:
@@ -123,7 +116,7 @@ class Journal:
 
     def _save(self, result: PlanResult, at: float) -> bool:
         try:
-            report = self.redact.data(result.to_dict(steps=[]))
+            report = result.to_dict(steps=[])
             report["steps"] = self._steps(result)
             report["summary"] = summary(report["steps"])
             self.write(report)

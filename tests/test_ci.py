@@ -25,7 +25,7 @@ from runner.github import (
 )
 from runner.junit import junit_xml
 from runner.problems import Problem
-from runner.redact import Redactor
+from runner.redact import cleaned
 from runner.scenario import RunScript
 from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, revoke_after, run, runs
@@ -37,7 +37,7 @@ XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
 
 def clean(report: dict[str, Any]) -> dict[str, Any]:
     """The report as the GitHub reporter renders it: every string cleaned for text."""
-    return Redactor().data(report, text=True)
+    return cleaned(report)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from runner.engine import context
+from runner.redact import Redactor
+from runner.result import StepResult
 from runner.status import RunStatus, parse_job_view
 from tests.simulation import invariants
 from tests.simulation.plans import case
@@ -94,3 +96,28 @@ def test_the_invariants_catch_a_runner_that_starts_again_too_soon(
     monkeypatch.setattr("runner.engine.following.IDENTIFY_WITHIN", 1.0)
     found = _first_failing(range(2000))
     assert any("double start" in line or "named nowhere" in line for line in found), found
+
+
+def test_the_invariants_catch_masking_that_changes_what_a_program_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report masked whole, as it once was: with the password `0`, every time and many ids
+    change, and so do names with the password `s0`."""
+    seeds = [seed for seed in range(400) if case(seed).secret in ("0", "s0", ":")]
+    assert seeds
+    masked_whole = StepResult.to_dict
+
+    def to_dict(self: StepResult) -> dict[str, Any]:
+        redact = Redactor([SECRET[0]])
+        masked: dict[str, Any] = redact.values({"_": masked_whole(self)})["_"]
+        return masked
+
+    monkeypatch.setattr(StepResult, "to_dict", to_dict)
+    found = []
+    for seed in seeds:
+        SECRET[:] = [case(seed).secret]
+        found += invariants.violations(simulate(case(seed)))
+    assert any("no run has" in line or "report write invalid" in line for line in found), found
+
+
+SECRET: list[str] = []

@@ -14,6 +14,7 @@ from runner.client import FusionClient
 from runner.emulator.app import App
 from runner.emulator.model import HANG, EmulatedFusion, Reply
 from runner.plan import Auth, SparkStart
+from runner.redact import Redactor
 from runner.transport import Answer, Failure, TransportError
 
 
@@ -57,8 +58,8 @@ class InProcess:
 
 
 class ModelFusion(FusionClient):
-    """A client of `model` served in process, with no credentials: what an engine test or a
-    benchmark talks to."""
+    """A client of `model` served in process, with no credentials (`redact`, if given, masks
+    the secrets a test makes Fusion echo): what an engine test or a benchmark talks to."""
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class ModelFusion(FusionClient):
         url: str = "http://emulated",
         *,
         spark_start: SparkStart = SparkStart.SPARK_API,
+        redact: Redactor | None = None,
     ) -> None:
         super().__init__(
             url=url,
@@ -75,5 +77,6 @@ class ModelFusion(FusionClient):
             transport=InProcess(App(model)),
             spark_start=spark_start,
             monotonic=model.clock,
+            redact=redact,
         )
         self.model = model

@@ -47,7 +47,7 @@ def count(checks: int = 1) -> None:
 
 def violations(sim: Simulation) -> list[str]:
     found: list[str] = []
-    for check in (_process, _runs, _success, _bounds, _credentials, _outputs):
+    for check in (_process, _fields, _runs, _success, _bounds, _credentials, _outputs):
         try:
             found += check(sim)
         except Exception as error:
@@ -94,6 +94,31 @@ def _process(sim: Simulation) -> list[str]:
         ]
     if sim.clock.now >= GIVE_UP:
         found.append(f"the plan had not ended after {GIVE_UP:g}s")
+    return found
+
+
+# --- what a program reads ------------------------------------------------------------------------
+
+
+def _fields(sim: Simulation) -> list[str]:
+    """Masking never changes what a program reads: step and job names, run ids and keys (times
+    are checked by the schema at every write)."""
+    report = sim.disk.report()
+    if report is None:
+        return []
+    found = []
+    plan = [(step.name, step.job) for step in sim.case.steps]
+    if [(entry["name"], entry["job"]) for entry in report["steps"]] != plan:
+        found.append(f"the report's steps are not the plan's: {report['steps'][0]['name']!r}...")
+    for entry in report["steps"]:
+        known = set().union(*(keys(sim, run) for run in sim.truth.of(entry["job"])))
+        for attempt in entry["attempts"]:
+            count(2)
+            held = set(attempt["run_keys"]) | ({f"id:{attempt['run_id']}"} - {"id:None"})
+            if held - known:
+                found.append(
+                    f"{entry['name']} attempt {attempt['number']}: {held - known} no run has"
+                )
     return found
 
 
