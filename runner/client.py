@@ -157,7 +157,10 @@ class FusionClient:
             if not isinstance(data, list):
                 raise ValueError(f"expected a JSON list of runs, got {type(data).__name__}")
             read = parse_status if spark else parse_history
-            return newest_first(read(item, job) for item in data if isinstance(item, dict))
+            runs = newest_first(read(item, job) for item in data if isinstance(item, dict))
+            if not all(run.named for run in runs):  # then no run could be told for new
+                raise ValueError("a run in the list has neither an id nor a readable start time")
+            return runs
 
         try:
             return [self._status(run) for run in self._parsed(method, path, parse)]

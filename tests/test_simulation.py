@@ -37,6 +37,12 @@ PINNED = {
     332: "identical start and end times after a resume: a 23.7 s run passed max_duration 2s",
     767: "a resume forgot what earlier runs listed, and a history answer read as no runs: an "
     "hour-old run taken for the new one",
+    6484: "a resume found its run not listed yet (the lists lagged), took it for gone, and failed "
+    "the step as 'already running' on its own run",
+    7026: "two run ids and a crash: a step succeeded on two runs of its own",
+    7106: "an attempt named by the hash of a record whose times could not be read",
+    14451: "a history record whose start time could not be read before the start, readable after: "
+    "an hour-old run taken for the new one",
 }
 
 

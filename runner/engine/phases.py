@@ -12,7 +12,8 @@ Every move, `FROM -> TO  when`:
                                 step's upstream: the run began, and may be going now)
     UPSTREAM    -> VERIFY       --resume: an earlier fusion-run's start has no answer on record
     UPSTREAM    -> DONE         skipped by run_if, kept by --resume, left out by --select; a stop
-    PICK_UP     -> PICK_UP      Fusion is out of reach: look again after a backoff
+    PICK_UP     -> PICK_UP      the run does not show (yet: Fusion's lists lag), or Fusion is out of
+                                reach: look again
     PICK_UP     -> UPSTREAM     the run is gone, and the step's upstream has not settled: wait
     PICK_UP     -> FOLLOW       the run is still in Fusion, and still going
     PICK_UP     -> RETRY_DELAY  the run ended meanwhile, not as the plan accepts; retries left
@@ -136,6 +137,7 @@ class Checking:
 @dataclass(kw_only=True, slots=True)
 class PickingUp:
     attempt: Attempt  # the earlier attempt whose run is to be followed again
+    since: float | None = None  # clock time of the first look: a run may take a while to show
 
 
 @dataclass(kw_only=True, slots=True)

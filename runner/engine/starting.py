@@ -141,14 +141,23 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
 
 
 def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
-    """--resume: follow the run an earlier fusion-run left going; start only if it is gone."""
+    """--resume: follow the run an earlier fusion-run left going; start only if it is gone, that
+    is, if it has not shown for as long as a run may take to show (Fusion's lists lag: a run
+    started a moment before a crash may not be listed yet)."""
     data = phase_data(s, PickingUp)
     wanted, job = frozenset(data.attempt.run_keys), s.step.job
+    data.since = now if data.since is None else data.since
     latest = ctx.fusion.status(job)
     s.contact = None
     found = latest if latest.keys & wanted else None
     found = found or next((r for r in ctx.fusion.runs(job) if r.keys & wanted), None)
     before = Before(known=frozenset(data.attempt.listed_before or ()))
+    if found is None and now < data.since + IDENTIFY_WITHIN:
+        s.due = min(
+            now + max(VERIFY_EVERY, interval(s.step, now - data.since)),
+            data.since + IDENTIFY_WITHIN,
+        )
+        return Phase.PICK_UP
     if found is None:
         data.attempt.outcome = AttemptOutcome.LEFT_RUNNING  # gone: what became of it is unknown
         ctx.emit(RunGone(step=s.step.name, run_id=data.attempt.run_id or min(wanted)))
