@@ -43,6 +43,8 @@ PINNED = {
     7106: "an attempt named by the hash of a record whose times could not be read",
     14451: "a history record whose start time could not be read before the start, readable after: "
     "an hour-old run taken for the new one",
+    25434: "a resume skipped (run_if) a step whose run was going, as its upstream ran again: the "
+    "run named nowhere, then an internal error",
 }
 
 

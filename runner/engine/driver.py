@@ -125,6 +125,8 @@ class Engine:
         self.resumed, self.earlier = begun.resumed, begun.earlier
         for name in begun.kept + begun.left_out + begun.failed_out:
             self._move(self.states[name], Phase.DONE)
+        # begun early first: a step whose run may be going is never judged by its upstream
+        self.scheduler.begin_early(self.resumed)
         failed = {name: self.states[name].result.outcome for name in begun.failed_out}
         settled = self.scheduler.settle(begun.kept, begun.left_out, failed)
         for name in begun.failed_out:  # a skip the earlier report has: blamed as it would be now
@@ -133,7 +135,6 @@ class Engine:
                 self.states[name].step
             )
         self._skip(settled, announce=False)
-        self.scheduler.begin_early(self.resumed)  # a run may be going: look for it first
 
     # --- before the steps start -------------------------------------------------------------------
 

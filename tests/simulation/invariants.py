@@ -212,6 +212,13 @@ def _success(sim: Simulation) -> list[str]:
                 and sim.attributed.get(run.by) == (entry["name"], last["number"])
             ]
         label = f"{entry['name']} succeeded"
+        if len(runs) > 1 and sim.case.behaviour.reused_ids:  # then the one its keys name
+            held = set(last["run_keys"])
+            named = [run for run in runs if held & keys(sim, run)]
+            started = [
+                run for run in named if {k for k in held if k.startswith("start:")} & keys(sim, run)
+            ]
+            runs = (started or named)[-1:]
         if len(runs) != 1:
             found.append(f"{label}, on {len(runs)} runs of its own")
             continue

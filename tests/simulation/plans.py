@@ -150,7 +150,7 @@ def _behaviour(rng: random.Random) -> Behaviour:
         odd_answers=maybe(rng.uniform(0, 0.1), 0.0, 0.2),
         slow_answers=maybe(rng.uniform(0, 0.05), 0.0, 0.2),
         status_404=maybe(True, False, 0.3),
-        reused_ids=maybe(True, False, 0.1),
+        reused_ids=maybe(0.5, 0.0, 0.1),
         nested_extra=maybe(True, False, 0.15),
     )
 

@@ -77,8 +77,12 @@ class Behaviour:
     """Which Fusion this is: every switch drawn on its own, for each seed."""
 
     shape: str = "5.x"  # "4.2": flat counters; "5.x": nested counters
-    lag: Mapping[str, float] = field(default_factory=dict)  # channel -> most seconds late
+    # channel (status, all, view, view_status, history) -> most seconds late; each read draws
+    # its own lag up to it, or, `steady`, lags by exactly it
+    lag: Mapping[str, float] = field(default_factory=dict)
+    steady: bool = False
     view_mixes: bool = False  # a view's start time and its status from different moments
+    view_stuck: bool = False  # a view that says `running` once a run began, whatever follows
     history_ended_only: bool = False
     history_run_ids: bool = True
     history_twice: bool = False  # an aborted run listed twice
@@ -91,11 +95,14 @@ class Behaviour:
     stale_answers: float = 0.0  # chance a start's answer shows the latest run as a read would
     garbled_answers: float = 0.0  # chance a start's 2xx answer is not JSON
     start_faults: float = 0.0  # chance a start meets a fault, before or after it applies
+    lost_answers: int = 0  # the first this many starts begin their run, and their answer drops
+    refuse_starts: str | None = None  # every start refused: "conflict" (409) or "not_accepted"
+    odd: tuple[bytes, ...] = ()  # the answers, in turn, to the first status reads
     read_faults: float = 0.0  # chance any other request meets a transient fault
     odd_answers: float = 0.0  # chance a read's answer cannot be read
     slow_answers: float = 0.0  # chance an answer hangs, trickles, or never ends
     status_404: bool = False  # a Spark job that never ran answers 404
-    reused_ids: bool = False  # a new run may take an earlier run's id
+    reused_ids: float = 0.0  # chance a new run takes an earlier run's id
     nested_extra: bool = False  # 5.12's `extra.extra`
 
     def brief(self) -> str:
@@ -201,6 +208,8 @@ class SimulatedFusion:
         self.echo = echo  # words with a credential in them, that Fusion puts in its messages
         self.attribute = attribute  # told of each run a start of fusion-run's began
         self.exchanges: list[Exchange] = []
+        self._odd_left = list(behaviour.odd)
+        self._lost_left = behaviour.lost_answers
 
     # --- the transport ----------------------------------------------------------------------------
 
@@ -222,9 +231,17 @@ class SimulatedFusion:
         assert call is not None, f"fusion-run asked for an endpoint Fusion has not: {url}"
         writes = call.op in (Op.START, Op.CANCEL, Op.ACTION)
         chance = self.behaviour.start_faults if writes else self.behaviour.read_faults
+        if call.op in (Op.STATUS, Op.VIEW) and self._odd_left:
+            exchange.ended = self.clock.now
+            data = self._odd_left.pop(0)
+            return Answer(status=200, reason="OK", headers={}, chunks=[data])
         if self.rng.random() < chance / 2:  # before the request does anything
             return self._fault(exchange, read_timeout, ["503", "429", "500", "502", "504"])
-        status, payload = self._call(call, body)
+        try:
+            status, payload = self._call(call, body)
+        except TransportError:
+            exchange.ended = self.clock.now
+            raise
         if self.rng.random() < chance / 2:  # after: it did, but the answer goes astray (a 429
             return self._fault(exchange, read_timeout, ["500", "502", "504"])  # or 503 did not)
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -348,6 +365,10 @@ class SimulatedFusion:
         runs, now = self.truth.of(job), self.clock.now
         active = next((run for run in reversed(runs) if not run.ended(now)), None)
         resource = job if ":" in job else f"spark:{job}"
+        if self.behaviour.refuse_starts == "conflict":
+            return 409, {"message": f"Job {job} is already running"}
+        if self.behaviour.refuse_starts == "not_accepted":
+            return 200, {"resource": resource, "action": "start", "accepted": False}
         if active is not None and self.behaviour.while_active != "new_run":
             policy = self.behaviour.while_active
             if policy == "conflict":
@@ -361,6 +382,9 @@ class SimulatedFusion:
                 }
             return 200, self._spark(active, now)  # return_active
         run = self._begin(job)
+        if self._lost_left:
+            self._lost_left -= 1
+            raise TransportError(Failure.DROPPED)
         if self.rng.random() < self.behaviour.garbled_answers:
             return 200, self.rng.choice([b"", b"OK", b"<html>Started</html>"])
         if via_jobs_api:
@@ -389,7 +413,7 @@ class SimulatedFusion:
         )
         first = self._id()
         ids = (first, self._id() if self.behaviour.two_run_ids else first)
-        if self.behaviour.reused_ids and runs and self.rng.random() < 0.5:
+        if self.behaviour.reused_ids and runs and self.rng.random() < self.behaviour.reused_ids:
             taken = self.rng.choice(runs).ids[1]
             ids = (taken, taken)
         self.truth.starts += 1
@@ -414,7 +438,9 @@ class SimulatedFusion:
 
     def _lag(self, channel: str) -> float:
         most = self.behaviour.lag.get(channel, 0.0)
-        return self.rng.uniform(0, most) if most else 0.0
+        if self.behaviour.steady or not most:
+            return most
+        return self.rng.uniform(0, most)
 
     def _seen_at(self, job: str, at: float) -> list[TrueRun]:
         return [run for run in self.truth.of(job) if run.started <= at]
@@ -507,13 +533,19 @@ class SimulatedFusion:
         start time of one moment and the status and counters of another."""
         view: dict[str, Any] = {"resource": job, "enabled": True}
         times_at = self.clock.now - self._lag("view")
-        status_at = self.clock.now - self._lag("view") if self.behaviour.view_mixes else times_at
+        status_at = times_at
+        if self.behaviour.view_mixes:
+            status_at = self.clock.now - self._lag(
+                "view_status" if "view_status" in self.behaviour.lag else "view"
+            )
         by_time, by_status = self._seen_at(job, times_at), self._seen_at(job, status_at)
         if not by_status:
             view["status"] = "ready"
         else:
             run = by_status[-1]
             view["status"] = self._jobs_state(run, status_at)
+            if self.behaviour.view_stuck:
+                view["status"] = "running"
             ended = view["status"] in ("success", "failed")
             view["extra"] = self._extra(run) if ended else {}
         if by_time:

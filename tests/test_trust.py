@@ -1,0 +1,360 @@
+"""Each way fusion-run once broke its promises on a Fusion that lags, drops or disagrees, as a
+scenario of its own on the simulated Fusion (`tests.simulation`), with every invariant checked
+after it. Each scenario is one combination the variant matrix never tried: its switches were on
+one at a time, and the emulator's channels always agreed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner import routes
+from runner.plan import Step
+from tests.helpers.fakes import step
+from tests.simulation import invariants
+from tests.simulation.plans import Case
+from tests.simulation.simulate import Simulation, simulate
+from tests.simulation.world import Behaviour, Script, TrueRun
+
+JOBS = ("datasource", "task")
+SHAPES = ("4.2", "5.x")
+
+
+def scenario(
+    steps: list[Step],
+    behaviour: Behaviour,
+    runs: dict[str, list[Script]],
+    *,
+    earlier: tuple[TrueRun, ...] = (),
+    secret: str = "Pa55-w0rd-for-tests",
+    crash_chance: float = 0.0,
+    crashes: int = 0,
+    spark_start: str = "spark-api",
+) -> Simulation:
+    """`steps` on a Fusion that behaves as `behaviour` says, each job's starts running `runs`;
+    every invariant is checked before the simulation is handed back."""
+    sim = simulate(
+        Case(
+            seed=1,
+            steps=steps,
+            settings={"max_parallel": 4, "fusion": {"spark_start": spark_start}},
+            behaviour=behaviour,
+            scripts={routes.key(job): scripts for job, scripts in runs.items()},
+            earlier=list(earlier),
+            secret=secret,
+            crash_chance=crash_chance,
+            crashes=crashes,
+            interrupt=None,
+        )
+    )
+    assert invariants.violations(sim) == []
+    return sim
+
+
+def succeeded_earlier(job: str, *, at: float = -3600.0, run_id: str = "0ldrunid00") -> TrueRun:
+    """A run of `job` that someone started an hour before the plan, and that succeeded."""
+    script = Script(duration=60, final="finished", counters={"counter.input": 9})
+    return TrueRun(job=routes.key(job), ids=(run_id, run_id), started=at, script=script, by=None)
+
+
+def outcome(sim: Simulation, name: str) -> str:
+    report = sim.disk.report()
+    assert report is not None
+    return str(next(s for s in report["steps"] if s["name"] == name)["outcome"])
+
+
+def entry(sim: Simulation, name: str) -> dict[str, Any]:
+    report = sim.disk.report()
+    assert report is not None
+    return dict(next(s for s in report["steps"] if s["name"] == name))
+
+
+def starts(sim: Simulation) -> int:
+    return len(sim.truth.ours())
+
+
+# --- "False success": a view with the new start time and the old status, a history late -------
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind", JOBS)
+@pytest.mark.parametrize("ended_only", [False, True], ids=["history lists all", "ended only"])
+def test_a_view_with_the_new_start_and_the_old_success_never_ends_a_step(
+    kind: str, shape: str, ended_only: bool
+) -> None:
+    """The run fails at 5 s; the view shows its start time at once, with the previous run's
+    `success` for 20 s; the history is 6 s late. It was reported succeeded at 0.45 s."""
+    job = f"{kind}:web"
+    behaviour = Behaviour(
+        shape=shape,
+        lag={"view": 0.0, "view_status": 20.0, "history": 6.0},
+        steady=True,
+        view_mixes=True,
+        history_ended_only=ended_only,
+    )
+    sim = scenario(
+        [step("crawl", job=job, states=("success",))],
+        behaviour,
+        {job: [Script(duration=5, final="error", error="crawl failed")]},
+        earlier=(succeeded_earlier(job),),
+    )
+    assert outcome(sim, "crawl") == "failed"
+    assert entry(sim, "crawl")["reason"].endswith("ended failed: crawl failed")
+
+
+# --- "Double start": a lost answer, a run that shows late ----------------------------------------
+
+
+@pytest.mark.parametrize("on_running", ["wait", "fail", "adopt"])
+def test_a_lost_start_whose_run_shows_late_is_found_not_started_again(on_running: str) -> None:
+    """The start's answer drops after Fusion began the run; the status and /all show it 10 s
+    later (5.12 made them asynchronous). It was looked for two reads, then started again."""
+    behaviour = Behaviour(lag={"status": 10.0, "all": 10.0}, steady=True, lost_answers=1)
+    sim = scenario(
+        [step("train", job="train", on_running=on_running)],
+        behaviour,
+        {"train": [Script(duration=30, final="finished", counters={"docsWritten": 5})]},
+    )
+    assert starts(sim) == 1
+    assert outcome(sim, "train") == "succeeded"
+    [attempt] = entry(sim, "train")["attempts"]
+    assert attempt["run_id"] == sim.truth.ours()[0].ids[0]
+
+
+# --- "Crash": adopt, a refused start, then the active run shows --------------------------------
+
+
+def test_adopting_the_run_that_refused_a_start_is_a_move_the_table_allows() -> None:
+    """A run began 30 s before the plan; the status lags 40 s, so the check sees none and the
+    start is refused (409); the run then shows, and is adopted. It was 'internal error:
+    AssertionError: ... WAIT_OTHER -> FOLLOW', exit 3."""
+    other = TrueRun(
+        job="train",
+        ids=("0th3rrun00", "0th3rrun00"),
+        started=-30,
+        script=Script(duration=60, final="finished", counters={"docsWritten": 3}),
+        by=None,
+    )
+    behaviour = Behaviour(lag={"status": 40.0, "all": 40.0}, steady=True)
+    sim = scenario(
+        [step("train", job="train", on_running="adopt")],
+        behaviour,
+        {"train": [Script(duration=5, final="finished")]},
+        earlier=(other,),
+    )
+    assert starts(sim) == 0
+    assert outcome(sim, "train") == "succeeded"
+    assert entry(sim, "train")["attempts"][-1]["adopted"]
+
+
+# --- "Endless loop": starts refused, no active run ever shows ------------------------------------
+
+
+@pytest.mark.parametrize("refusal", ["conflict", "not_accepted"])
+def test_starts_refused_with_no_run_in_sight_end_by_the_steps_timeout(refusal: str) -> None:
+    """It was 66 start requests and 66 empty attempts in 45 s under `timeout: 5s`, going on."""
+    behaviour = Behaviour(refuse_starts=refusal)
+    sim = scenario(
+        [step("train", job="train", timeout=5)],
+        behaviour,
+        {"train": [Script(duration=5, final="finished")]},
+        spark_start="jobs-api" if refusal == "not_accepted" else "spark-api",
+    )
+    record = entry(sim, "train")
+    assert record["outcome"] == "timed_out"
+    assert record["reason"] == (
+        f"Fusion refused {len(record['attempts'])} start(s), saying a run is active, and showed "
+        "no active run within 5s"
+    )
+    assert len(record["attempts"]) <= 4  # 1, 2 and 4 s apart: backed off
+    assert sim.clock.now < 10
+
+
+# --- "Lost run": a 2xx start answer that is not JSON ---------------------------------------------
+
+
+def test_a_start_answered_2xx_with_no_json_is_followed() -> None:
+    behaviour = Behaviour(garbled_answers=1.0)
+    sim = scenario(
+        [step("train", job="train")],
+        behaviour,
+        {"train": [Script(duration=8, final="finished", counters={"docsWritten": 5})]},
+    )
+    assert (starts(sim), outcome(sim, "train")) == (1, "succeeded")
+    assert entry(sim, "train")["attempts"][0]["accepted"]
+
+
+# --- "Stall": a view stuck at running, a history that shows the end -------------------------------
+
+
+@pytest.mark.parametrize("kind", JOBS)
+def test_a_view_stuck_at_running_does_not_hide_the_end_the_history_shows(kind: str) -> None:
+    """It was cancelled at its timeout and left running, while the history said success."""
+    job = f"{kind}:web"
+    sim = scenario(
+        [step("crawl", job=job, states=("success",), timeout=600)],
+        Behaviour(view_stuck=True),
+        {job: [Script(duration=2, final="finished", counters={"pipeline.out": 3})]},
+    )
+    assert outcome(sim, "crawl") == "succeeded"
+    assert sim.clock.now < 30
+
+
+# --- "Criteria on bad times" ---------------------------------------------------------------------
+
+
+def test_identical_start_and_end_times_do_not_pass_max_duration() -> None:
+    """4.2.1 lists start and end times as identical: the duration was 0, and passed a 4 s run."""
+    job = "datasource:web"
+    sim = scenario(
+        [step("crawl", job=job, states=("success",), max_duration=2)],
+        Behaviour(identical_times=True, shape="4.2"),
+        {job: [Script(duration=4, final="finished", counters={"counter.input": 1})]},
+    )
+    assert outcome(sim, "crawl") == "failed"
+    assert "more than max_duration 2s" in entry(sim, "crawl")["reason"]
+
+
+# --- "Undocumented answers treated as failures" --------------------------------------------------
+
+
+def test_a_404_for_the_status_of_a_job_that_never_ran_is_no_run() -> None:
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(status_404=True),
+        {"train": [Script(duration=3, final="finished", counters={"docsWritten": 1})]},
+    )
+    assert outcome(sim, "train") == "succeeded"
+
+
+@pytest.mark.parametrize("nested_extra", [False, True], ids=["extra", "extra.extra"])
+def test_nested_connector_counters_are_read_by_expect(nested_extra: bool) -> None:
+    job = "datasource:web"
+    sim = scenario(
+        [
+            step(
+                "crawl",
+                job=job,
+                states=("success",),
+                expect=('extra.counters."pipeline.out".count > `0`',),
+            )
+        ],
+        Behaviour(shape="5.x", nested_extra=nested_extra),
+        {job: [Script(duration=3, final="finished", counters={"pipeline.out": 900})]},
+    )
+    assert outcome(sim, "crawl") == "succeeded"
+
+
+# --- "An odd answer crashes the whole plan" ------------------------------------------------------
+
+ODD = {
+    "null": b"null",
+    "a list": b"[]",
+    "a number": b"42",
+    "NaN start time": b'{"state": "finished", "jobId": "x", "startTime": NaN}',
+    "infinite start time": b'{"state": "finished", "jobId": "x", "startTime": 1e999}',
+    "millions of years off": b'{"state": "finished", "jobId": "x", "startTime": 1e18}',
+    "900 deep": b"[" * 900 + b"]" * 900,
+}
+
+
+@pytest.mark.parametrize("answer", ODD.values(), ids=ODD.keys())
+def test_an_answer_that_cannot_be_read_is_a_fault_ridden_out(answer: bytes) -> None:
+    """Each ended in 'internal error', exit 3, with every other run left unfollowed."""
+    sim = scenario(
+        [step("train", job="train"), step("other", job="other")],
+        Behaviour(odd=(answer,) * 3),
+        {
+            "train": [Script(duration=5, final="finished", counters={"docsWritten": 1})],
+            "other": [Script(duration=5, final="finished", counters={"docsWritten": 1})],
+        },
+    )
+    assert (outcome(sim, "train"), outcome(sim, "other")) == ("succeeded", "succeeded")
+
+
+def test_five_unreadable_answers_in_a_row_fail_the_step_with_their_reason() -> None:
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(odd=(b"null",) * 10),
+        {"train": [Script(duration=60, final="finished")]},
+    )
+    assert (outcome(sim, "train"), starts(sim)) == ("failed", 0)
+    assert entry(sim, "train")["reason"] == (
+        "Fusion answered with an error: GET http://fusion.sim/api/spark/jobs/train: Fusion's "
+        "answer cannot be read: expected a JSON object for a run status, got NoneType"
+    )
+
+
+# --- "Answers that never end" --------------------------------------------------------------------
+
+
+def test_two_runs_with_one_id_end_the_step_within_bounds() -> None:
+    """The new run takes the id of the run before it: the step waited for 'its' run forever."""
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(reused_ids=1.0),
+        {"train": [Script(duration=30, final="finished")]},
+        earlier=(succeeded_earlier("train"),),
+    )
+    assert starts(sim) == 1
+    assert outcome(sim, "train") == "running"
+    assert entry(sim, "train")["reason"] == (
+        "Fusion accepted the start of job train, but listed no new run within 2m: its run may "
+        "be going (--resume looks for it again)"
+    )
+
+
+# --- "Masking destroys identity" -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["z", "0", ":", "train", "a  b\tc"],
+    ids=[
+        "a letter of the ids",
+        "a digit of every time",
+        "the colon of every key",
+        "a job name",
+        "runs of spaces and a tab",
+    ],
+)
+def test_a_password_of_any_content_masks_fusions_words_and_changes_nothing_else(
+    password: str,
+) -> None:
+    """Crashed and resumed twice: with `z` the resume started the job again, with `0` the report
+    failed its schema, with a job name a succeeded step ran again; with spaces and a tab, Fusion's
+    echo reached every output unmasked. The invariants check every output and every field."""
+    behaviour = Behaviour(read_faults=0.3)  # the faults' messages echo the password
+    sim = scenario(
+        [step("train", job="train"), step("publish", "train", job="publish")],
+        behaviour,
+        {
+            "train": [Script(duration=20, final="error", error=f"denied for password {password}")],
+            "publish": [Script(duration=5, final="finished")],
+        },
+        secret=password,
+        crash_chance=0.05,
+        crashes=2,
+    )
+    assert outcome(sim, "train") == "failed"
+    assert starts(sim) == 1
+
+
+# --- "A start answer that repeats an earlier run" ------------------------------------------------
+
+
+@pytest.mark.parametrize("on_running", ["wait", "adopt", "fail"])
+def test_a_start_answered_with_an_earlier_runs_record_is_not_a_run_going(on_running: str) -> None:
+    """The start's answer shows the latest run as a status read would, the one an hour old.
+    With wait it was 12 starts in 40 s, 12 runs none named; with adopt, a success on the hour-old
+    run."""
+    sim = scenario(
+        [step("train", job="train", on_running=on_running)],
+        Behaviour(stale_answers=1.0, lag={"status": 15.0}, steady=True),
+        {"train": [Script(duration=10, final="error", error="boom")]},
+        earlier=(succeeded_earlier("train"),),
+    )
+    assert starts(sim) == 1
+    assert outcome(sim, "train") == "failed"
