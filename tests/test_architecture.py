@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine import phases
+from runner.engine import phases, stops
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import TRANSITIONS, Phase
 from runner.scenario import RunScript
@@ -47,6 +47,36 @@ def test_a_move_the_table_does_not_allow_is_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(HANDLERS, Phase.CHECK, wrong)
     with pytest.raises(AssertionError, match=r"a: Phase.CHECK -> Phase.RETRY_DELAY"):
         run([step("a")], jobs(a=runs(RunScript(duration=1))))
+
+
+def test_every_phase_says_how_it_stops_as_the_table_in_words_says() -> None:
+    words = {
+        "never began": stops.never_began,
+        "not started*": stops.not_started,
+        "failed": stops.failed,
+        "cancel its run": stops.cancel_run,
+        "look on, cancel": stops.look_on,
+        "(cancelling)": stops.cancelling,
+        "left going": stops.left_going,
+        "start unconfirmed": stops.start_unconfirmed,
+        "cancel unconfirmed": stops.cancel_unconfirmed,
+        "may be going": stops.may_be_running,
+        "-": stops._nothing,
+    }
+    doc = stops.__doc__ or ""
+    drawn = {}
+    for phase in Phase:
+        [row] = re.findall(rf"^ {{4}}{phase.name} +(.+)$", doc, re.MULTILINE)
+        cells = re.split(r" {2,}", row.strip())
+        drawn[phase] = dict(zip(stops.Stop, (words[cell] for cell in cells), strict=True))
+    assert drawn == stops.STOPS
+
+
+def test_no_phase_in_which_a_run_may_go_on_ends_its_step_as_not_started() -> None:
+    """The trap of a table by exclusion: a new phase silently ending as "not started"."""
+    quiet = {stops.never_began, stops.not_started, stops.failed, stops._nothing}
+    for phase in (Phase.PICK_UP, Phase.VERIFY, Phase.FOLLOW, Phase.CANCEL):
+        assert not set(stops.STOPS[phase].values()) & quiet, phase
 
 
 CORE = [

@@ -20,23 +20,21 @@ from dataclasses import replace
 from runner.clock import Clock
 from runner.engine.carry import Resume, begin
 from runner.engine.context import CANCEL_GRACE, SERVER_ERROR_TRIES, backoff
-from runner.engine.following import order_cancel
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
     ACT_AT_ONCE,
     TRANSITIONS,
-    Before,
     Checking,
     Contact,
     Following,
     Phase,
     PickingUp,
     StepState,
-    StopOrder,
     Verifying,
 )
 from runner.engine.preflight import check_jobs
 from runner.engine.starting import open_intent
+from runner.engine.stops import STOPS, Order, Stop, run_of
 from runner.events import (
     ActiveRun,
     ContactLost,
@@ -59,17 +57,13 @@ from runner.reasons import (
     FusionAnswered,
     Interrupted,
     LostContact,
-    MayBeRunning,
     NotStarted,
     PlanTimeout,
     Reason,
-    RetryStopped,
-    StartUnconfirmed,
-    StillRunning,
     Unconfirmed,
 )
 from runner.reporting import Reporter, Silent
-from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
+from runner.result import PlanResult, ResumedFrom, StepResult
 from runner.scheduler import Scheduler, Skip
 
 
@@ -124,7 +118,7 @@ class Engine:
         begun = begin(self.states, resume, self.selected)
         self.resumed, self.earlier = begun.resumed, begun.earlier
         for name in begun.kept + begun.left_out + begun.failed_out:
-            self._move(self.states[name], Phase.DONE)
+            self.move(self.states[name], Phase.DONE)
         # begun early first: a step whose run may be going is never judged by its upstream
         self.scheduler.begin_early(self.resumed)
         failed = {name: self.states[name].result.outcome for name in begun.failed_out}
@@ -234,11 +228,11 @@ class Engine:
         resumed = self.resumed.pop(state.step.name, None)
         state.data = resumed or Checking()
         if isinstance(resumed, PickingUp):
-            self._move(state, Phase.PICK_UP)
+            self.move(state, Phase.PICK_UP)
         elif isinstance(resumed, Verifying):
-            self._move(state, Phase.VERIFY)
+            self.move(state, Phase.VERIFY)
         else:
-            self._move(state, Phase.CHECK)
+            self.move(state, Phase.CHECK)
         self.active[state.step.name] = state
 
     def _act(self, state: StepState, now: float) -> None:
@@ -250,11 +244,11 @@ class Engine:
                 after = self._fusion_error(state, now, error)
             if state.phase is Phase.DONE or self.halted:  # ended, or the plan stopped
                 return
-            self._move(state, after)
+            self.move(state, after)
             if after not in ACT_AT_ONCE or state.due > now or self._signalled():
                 return  # a signal is acted on before anything else: no start goes out after it
 
-    def _move(self, state: StepState, phase: Phase) -> None:
+    def move(self, state: StepState, phase: Phase) -> None:
         if phase is not state.phase or phase is Phase.DONE:
             assert phase in TRANSITIONS[state.phase], f"{state.step.name}: {state.phase} -> {phase}"
         state.phase = phase
@@ -309,7 +303,7 @@ class Engine:
         if skips:
             self._skip(skips, announce=True)
         else:
-            self._move(state, Phase.UPSTREAM)
+            self.move(state, Phase.UPSTREAM)
             state.data = None
         self.active.pop(state.step.name, None)
         return False
@@ -318,7 +312,7 @@ class Engine:
         """A step ended (`outcome` None: its run was left going): record it, skip what run_if
         now rules out, and stop the plan on fail_fast."""
         result = state.result
-        self._close(state, outcome, reason)
+        self.close(state, outcome, reason)
         finished = self.scheduler.finished(result.name, outcome)
         failing = self._skip(finished, announce=True)
         if self.scheduler.stopped:
@@ -345,7 +339,7 @@ class Engine:
         for skip in skips:
             skipped = self.states[skip.name]
             skipped.result.excused = skip.excluded or self._blamed_upstream(skipped.step)
-            self._close(skipped, Outcome.SKIPPED, skip.reason, announce=announce)
+            self.close(skipped, Outcome.SKIPPED, skip.reason, announce=announce)
             if skipped.result.fails_the_plan:
                 failing.append(skip.name)
         return failing
@@ -359,7 +353,7 @@ class Engine:
             for upstream in upstreams
         )
 
-    def _close(
+    def close(
         self,
         state: StepState,
         outcome: Outcome | None,
@@ -372,7 +366,7 @@ class Engine:
         intent = open_intent(state)
         if intent is not None and outcome is not None:  # a start we asked for never ran
             intent.outcome = AttemptOutcome.NOT_STARTED
-        self._move(state, Phase.DONE)
+        self.move(state, Phase.DONE)
         if announce:
             last = result.attempts[-1] if result.attempts else None
             self.emit(
@@ -422,7 +416,7 @@ class Engine:
             if now >= order.deadline:
                 why = CancelUnconfirmed(
                     cause=order.cause,
-                    run_id=_run_of(state),
+                    run_id=run_of(state),
                     why=Unconfirmed.GRACE_PASSED,
                     grace=CANCEL_GRACE,
                 )
@@ -432,38 +426,27 @@ class Engine:
         return state.phase
 
     def _give_up(self, state: StepState, why: FusionAnswered | LostContact) -> None:
-        """Fusion cannot be asked about the step any more: if a run of ours may be going, the
-        step is left with it; else it fails."""
-        if state.phase in (Phase.FOLLOW, Phase.CANCEL, Phase.PICK_UP, Phase.VERIFY):
-            self.leave(state, MayBeRunning(run_id=_run_of(state), why=why))
-        else:
-            self.end(state, Outcome.FAILED, why)
+        """Fusion cannot be asked about the step any more: as its phase says (`STOPS`)."""
+        order = Order(stop=Stop.LOST, cause=Interrupted(), why=why)
+        STOPS[state.phase][Stop.LOST](self, state, self.clock.monotonic(), order)
 
     # --- the plan stops ---------------------------------------------------------------------------
 
     def _stop_all(self, now: float, active: Outcome, pending: Outcome, cause: Cause) -> None:
         """Start nothing more: cancel the runs going (their outcome `active` once Fusion confirms)
-        and end every other step with `pending`. A step looking for the run of a lost start goes
-        on looking, and cancels the run if it finds one."""
+        and end every other step with `pending`, each as its phase says (`STOPS`)."""
         self.result.stopped = self.result.stopped or cause
+        order = Order(stop=Stop.CANCEL, cause=cause, active=active, pending=pending)
         for name in self.scheduler.stop():
             self.scheduler.skip(name, pending)
-            self._close(self.states[name], pending, NotStarted(cause=cause))
+            STOPS[Phase.UPSTREAM][Stop.CANCEL](self, self.states[name], now, order)
+        self._stop(order, now)
+
+    def _stop(self, order: Order, now: float) -> None:
+        """Every step the plan has begun, stopped as its phase says (`STOPS`)."""
         for state in list(self.active.values()):
-            data = state.data
-            if state.phase is Phase.FOLLOW or isinstance(data, PickingUp):
-                if isinstance(data, PickingUp):
-                    state.data = _following(data.attempt, now)
-                self._move(state, Phase.CANCEL)
-                order_cancel(self, state, now, active, cause)
-            elif isinstance(data, Verifying):
-                data.stop = StopOrder(active=active, pending=pending, cause=cause)
-            elif _retry_pending(state):
-                assert state.failure is not None
-                self.end(state, active, RetryStopped(failure=state.failure, cause=cause))
-            elif state.active and state.phase is not Phase.CANCEL:
-                # checking, waiting: nothing of ours runs in Fusion
-                self.end(state, pending, NotStarted(cause=cause))
+            if state.active:
+                STOPS[state.phase][order.stop](self, state, now, order)
 
     def _time_out_plan(self, now: float) -> None:
         self.plan_timed_out = True
@@ -483,45 +466,16 @@ class Engine:
     def _give_up_cancels(self) -> None:
         """A second interrupt: stop waiting for Fusion. Runs being cancelled, and starts whose
         answer was lost, are left as they are, named in the report for --resume."""
-        for state in list(self.active.values()):
-            data = state.data
-            if not state.active:
-                continue
-            if isinstance(data, Following):
-                cause = data.cancel.cause if data.cancel else Interrupted()
-                again = Unconfirmed.INTERRUPTED_AGAIN
-                self.leave(state, CancelUnconfirmed(cause=cause, run_id=data.label, why=again))
-            elif isinstance(data, Verifying):
-                self.end(state, None, StartUnconfirmed(cause=Interrupted()))
-            else:
-                self.end(state, Outcome.CANCELLED, NotStarted(cause=Interrupted()))
+        self._stop(Order(stop=Stop.GIVE_UP, cause=Interrupted()), self.clock.monotonic())
 
     def _stop_following(self, cause: Cause) -> None:
         """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
         self.result.stopped = self.result.stopped or cause
-        for state in self.active.values():
-            result, data = state.result, state.data
-            if isinstance(data, Following | PickingUp) and state.active:
-                attempt = data.attempt if isinstance(data, PickingUp) else result.attempts[-1]
-                attempt.outcome = AttemptOutcome.LEFT_RUNNING
-                label = attempt.run_id or next(iter(attempt.run_keys), None)
-                result.reason = StillRunning(run_id=label, cause=cause)
-            elif isinstance(data, Verifying):
-                result.reason = StartUnconfirmed(cause=cause)
-            elif _retry_pending(state):
-                assert state.failure is not None
-                self._close(
-                    state,
-                    Outcome.CANCELLED,
-                    RetryStopped(failure=state.failure, cause=cause),
-                    announce=False,
-                )
-            elif state.active:  # checking or waiting: no run of ours is going
-                self._close(state, Outcome.NOT_RUN, NotStarted(cause=cause), announce=False)
-            if state.active:
-                self._move(state, Phase.DONE)
+        order = Order(stop=Stop.LEAVE, cause=cause)
+        now = self.clock.monotonic()
+        self._stop(order, now)
         for name in self.scheduler.stop():
-            self._close(self.states[name], Outcome.NOT_RUN, NotStarted(cause=cause), announce=False)
+            STOPS[Phase.UPSTREAM][Stop.LEAVE](self, self.states[name], now, order)
         self.halted = True
 
     def _conclude(self) -> None:
@@ -534,31 +488,6 @@ class Engine:
         else:
             result.outcome = PlanOutcome.SUCCEEDED
         self.emit(PlanEnded(outcome=result.outcome))
-
-
-def _retry_pending(state: StepState) -> bool:
-    """The step failed, and its next attempt has not started: waiting out the delay, or checking
-    (or waiting for another run) before the start."""
-    waiting = (Phase.RETRY_DELAY, Phase.CHECK, Phase.WAIT_OTHER, Phase.START)
-    return state.failure is not None and state.phase in waiting
-
-
-def _run_of(state: StepState) -> str | None:
-    data = state.data
-    if isinstance(data, PickingUp):
-        return data.attempt.run_id or next(iter(data.attempt.run_keys), None)
-    return data.label if isinstance(data, Following) else None
-
-
-def _following(attempt: Attempt, now: float) -> Following:
-    """Following data for an earlier attempt's run, picked up without a read yet."""
-    known = frozenset(attempt.listed_before or ())
-    return Following(
-        ours=frozenset(attempt.run_keys),
-        label=attempt.run_id or next(iter(attempt.run_keys), None),
-        started=now,
-        before=Before(known=known),
-    )
 
 
 def _step_result(step: Step) -> StepResult:
