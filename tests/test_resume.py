@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from runner.emulator.adapter import ModelFusion
-from runner.emulator.model import EmulatedFusion, key_of
+from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
 from runner.errors import UsageError
 from runner.report import Journal, write_atomically
 from runner.resume import load_resume
+from runner.routes import key as key_of
 from runner.scenario import JobScript, RunScript, Scenario
 from runner.verdict import verdict
 from tests.helpers.engine import plan_of

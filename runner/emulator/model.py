@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import Any
 
 from runner.emulator.render import Render, Run, action_answer, config
+from runner.routes import key as key_of
 from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
 from runner.status import job_kind
 
@@ -283,12 +284,6 @@ def _unscripted(job: str) -> JobScript:
         return JobScript()
     counters = {"counter.input": 100, "counter.output": 100, "counter.failed": 0}
     return JobScript(runs=(RunScript(result=counters),))
-
-
-def key_of(job: str) -> str:
-    """How the emulator files a job: Spark jobs by id, others as `datasource:<id>`, `task:<id>`."""
-    kind, ident = job_kind(job)
-    return ident if kind == "spark" else f"{kind}:{ident}"
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from runner.emulator.model import EmulatedFusion, key_of
+from runner.emulator.model import EmulatedFusion
+from runner.routes import key as key_of
 from runner.status import parse_time
 
 

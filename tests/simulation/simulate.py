@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner import routes
 from runner.client import FusionClient
 from runner.console import Console
 from runner.engine import Engine
@@ -171,8 +172,8 @@ def simulate(case: Case) -> Simulation:
 
     def attribute(job: str, start: int) -> None:
         """A start of fusion-run's began a run: the attempt the report on disk holds for it."""
-        report = disk.report()
-        entry = next((s for s in (report or {"steps": []})["steps"] if _key(s["job"]) == job), None)
+        steps = (disk.report() or {"steps": []})["steps"]
+        entry = next((s for s in steps if routes.key(s["job"]) == job), None)
         last = entry["attempts"][-1] if entry and entry["attempts"] else None
         if entry is None or last is None or last["outcome"] is not None or not last["requested_at"]:
             sim.unrecorded.append(f"start {start} of {job}: no open intent on disk")
@@ -269,12 +270,6 @@ def _process(sim: Simulation, points: Points, number: int) -> Process:
 
 def _starts(sim: Simulation, job: str) -> int:
     return sum(1 for run in sim.truth.of(job) if run.by is not None)
-
-
-def _key(job: str) -> str:
-    from runner import routes  # noqa: PLC0415
-
-    return routes.key(job)
 
 
 def _file(disk: Disk) -> str:
