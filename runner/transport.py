@@ -18,6 +18,7 @@ import contextlib
 import enum
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -129,10 +130,8 @@ class HttpTransport:
     ) -> Answer:
         self.session.cookies.clear()  # the client sends the cookies it keeps, and no others
         watch = _Watch()
-        timer = threading.Timer(deadline, watch.fire)
-        timer.daemon = True
+        _WATCHDOG.arm(watch, time.monotonic() + deadline)
         _CURRENT.watch = watch
-        timer.start()
         try:
             response = self.session.request(
                 method,
@@ -145,7 +144,7 @@ class HttpTransport:
                 stream=True,
             )
         except BaseException as error:
-            timer.cancel()
+            _WATCHDOG.disarm(watch)
             failure = _request_failure(error, watch)
             if failure is None:  # a signal cut the request short: the caller's to handle
                 raise
@@ -153,11 +152,12 @@ class HttpTransport:
         finally:
             _CURRENT.watch = None
         if watch.fired:  # the shutdown ended the headers early: what came is not the answer
+            _WATCHDOG.disarm(watch)
             response.close()
             raise TransportError(Failure.LATE)
 
         def close() -> None:
-            timer.cancel()
+            _WATCHDOG.disarm(watch)
             response.close()
 
         return Answer(
@@ -214,6 +214,44 @@ class _Watch:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Watchdog:
+    """One thread for every request's deadline: it fires each watch whose deadline passes
+    (a thread per request would cost more than many a request)."""
+
+    def __init__(self) -> None:
+        self._due: dict[_Watch, float] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch, deadline: float) -> None:
+        with self._changed:
+            self._due[watch] = deadline
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fusion-run deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            self._changed.notify()
+
+    def disarm(self, watch: _Watch) -> None:
+        with self._changed:
+            self._due.pop(watch, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:  # waits release the lock: an arm meanwhile wakes it
+                while True:
+                    now = time.monotonic()
+                    late = [watch for watch, deadline in self._due.items() if deadline <= now]
+                    if late:
+                        break
+                    self._changed.wait(timeout=min(self._due.values(), default=now + 60) - now)
+                for watch in late:
+                    del self._due[watch]
+            for watch in late:  # outside the lock: a shutdown may take a moment
+                watch.fire()
+
+
+_WATCHDOG = _Watchdog()
 _CURRENT = threading.local()
 
 
