@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import os
+import select
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -15,10 +17,18 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock. `wake()` (safe from a signal handler) ends the current sleep early."""
+    """The real clock. `wake()` ends the current sleep early, or the next one at once.
+
+    A signal handler calls `wake()`, and runs in the main thread between any two of its
+    bytecodes, so `wake()` takes no lock: a lock (a threading.Event's) that the interrupted main
+    thread held while it began to sleep would never be released, and a burst of SIGTERMs once
+    deadlocked fusion-run that way. It writes a byte to a pipe that the sleep waits on instead.
+    """
 
     def __init__(self) -> None:
-        self._wake = threading.Event()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -27,8 +37,17 @@ class SystemClock:
         return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
-        self._wake.wait(max(0.0, seconds))
-        self._wake.clear()
+        if seconds > 0:
+            select.select([self._read], [], [], seconds)
+        with contextlib.suppress(BlockingIOError):  # the wakes that came are spent
+            while os.read(self._read, 512):
+                pass
 
     def wake(self) -> None:
-        self._wake.set()
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: a wake is pending anyway
+            os.write(self._write, b"!")
+
+    def __del__(self) -> None:
+        for descriptor in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
