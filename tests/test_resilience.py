@@ -530,32 +530,39 @@ def test_a_burst_of_signals_still_exits_130_with_a_valid_report(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
+    """Against a standalone fusion-emulator, which outlives the first fusion-run as Fusion does
+    (an --emulate rehearsal's emulator goes with its process, and its runs with it)."""
     (tmp_path / "s.yaml").write_text(
         _scenario({"long": "{runs: [{duration: 3}]}", "after": "{runs: [{duration: 0.2}]}"})
     )
-    # A plan whose name starts with "-" is given after "--"; the resume names it ./-plan.yaml.
-    (tmp_path / "-plan.yaml").write_text("version: 1\nsteps:\n  - job: ${FIRST}\n  - after\n")
-    args = ["--var", "FIRST=long", "--report", "out dir/r.json", "--emulate"]
-    args += ["--scenario", "s.yaml", "--max-parallel", "2", "--detach", "--", "-plan.yaml"]
-    process, output = _started(args, tmp_path)
-    try:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 130
-    finally:
-        process.kill()
-        process.wait()
-    printed = output.rest()[-1].removeprefix(
-        "fusion-run: detached; to follow the runs still going: "
-    )
-    assert shlex.split(printed) == [
-        "fusion-run", "./-plan.yaml", "--resume", "out dir/r.json", "--report", "out dir/r.json",
-        "--var", "FIRST=long", "--max-parallel", "2", "--emulate", "--scenario", "s.yaml",
-        "--detach",
-    ]  # fmt: skip
-    shell = printed.replace("fusion-run", f"{shlex.quote(sys.executable)} -m runner", 1)
-    pasted = subprocess.run(
-        ["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-    )
+    with standalone_emulator(tmp_path) as (url, _):
+        # A plan whose name starts with "-" is given after "--"; the resume names it ./-plan.yaml.
+        (tmp_path / "-plan.yaml").write_text(
+            f"version: 1\nfusion: {{url: '{url}', auth: none}}\n"
+            "steps:\n  - job: ${FIRST}\n  - after\n"
+        )
+        args = ["--var", "FIRST=long", "--report", "out dir/r.json", "--max-parallel", "2"]
+        args += ["--detach", "--", "-plan.yaml"]
+        process, output = _started(args, tmp_path)
+        try:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 130
+        finally:
+            process.kill()
+            process.wait()
+        printed = output.rest()[-1].removeprefix(
+            "fusion-run: detached; to follow the runs still going: "
+        )
+        assert shlex.split(printed) == [
+            "fusion-run", "./-plan.yaml", "--resume", "out dir/r.json",
+            "--report", "out dir/r.json",
+            "--var", "FIRST=long", "--max-parallel", "2", "--detach",
+        ]  # fmt: skip
+        shell = printed.replace("fusion-run", f"{shlex.quote(sys.executable)} -m runner", 1)
+        pasted = subprocess.run(
+            ["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
     assert pasted.returncode == 0, pasted.stderr
     assert read_report(tmp_path / "out dir" / "r.json")["outcome"] == "succeeded"
 

@@ -44,8 +44,9 @@ Every move, `FROM -> TO  when`:
     VERIFY      -> CHECK        no such run for as long as a run takes to show: the start never
                                 began one, send it again
     VERIFY      -> UPSTREAM     ... but (--resume) the step's upstream has not settled: wait
-    VERIFY      -> DONE         that run has ended already and is judged; or the step's timeout
-                                passed first (the start stays open, for --resume); or a stop
+    VERIFY      -> DONE         that run has ended already and is judged; or the plan stopped a
+                                cancel's grace ago and none showed (the start stays open, for
+                                --resume); or a second signal; or an error
     FOLLOW      -> FOLLOW       the run is still going, or Fusion is out of reach for now
     FOLLOW      -> CANCEL       the step's timeout passed, or the plan stops (timeout, fail_fast...)
     FOLLOW      -> RETRY_DELAY  the run ended, not as the plan accepts, and retries are left
@@ -160,6 +161,7 @@ class StopOrder:
     active: Outcome  # the outcome of a run found and cancelled
     pending: Outcome  # the outcome if no run began
     cause: Cause
+    at: float  # clock time of the stop: the look goes on for a cancel's grace at most
 
     @property
     def reason(self) -> NotStarted:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runner.engine.context import (
+    CANCEL_GRACE,
     IDENTIFY_WITHIN,
     MIN_WAIT,
     START_TRIES,
@@ -63,6 +64,7 @@ from runner.reasons import (
     OtherRunOutlasted,
     ReportUnwritable,
     StartFailed,
+    StartUnconfirmed,
 )
 from runner.reporting import NotDurable
 from runner.result import Attempt
@@ -298,9 +300,17 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
             order_cancel(ctx, s, now, data.stop.active, data.stop.cause)
             return Phase.CANCEL
         return phase
+    stopped_for_long = data.stop is not None and now >= data.stop.at + CANCEL_GRACE
+    if now < data.asked + IDENTIFY_WITHIN and stopped_for_long:  # may have begun: left named
+        assert data.stop is not None
+        ctx.leave(s, StartUnconfirmed(cause=data.stop.cause))
+        return Phase.DONE
     if now < data.asked + IDENTIFY_WITHIN:  # Fusion may list a new run late
         wait = max(VERIFY_EVERY, interval(s.step, now - data.asked))
-        s.due = min(now + wait, data.asked + IDENTIFY_WITHIN)
+        ends = [data.asked + IDENTIFY_WITHIN]
+        if data.stop is not None:
+            ends.append(data.stop.at + CANCEL_GRACE)
+        s.due = min(now + wait, *ends)
         return Phase.VERIFY
     if data.revived or (intent is not None and intent.accepted):
         # Fusion took the start, or a new run showed under an old id: a run began, and cannot

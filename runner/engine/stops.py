@@ -129,9 +129,10 @@ def cancel_run(ctx: Stopping, s: StepState, now: float, o: Order) -> None:
 
 
 def look_on(ctx: Stopping, s: StepState, now: float, o: Order) -> None:
-    """A start that may have begun a run: go on looking for it, and cancel it if found."""
+    """A start that may have begun a run: go on looking for it, for a cancel's grace at most,
+    and cancel it if found; if not, the start stays open in the report, for --resume."""
     assert isinstance(s.data, Verifying)
-    s.data.stop = StopOrder(active=o.active, pending=o.pending, cause=o.cause)
+    s.data.stop = StopOrder(active=o.active, pending=o.pending, cause=o.cause, at=now)
 
 
 def cancelling(ctx: Stopping, s: StepState, now: float, o: Order) -> None:
