@@ -587,12 +587,14 @@ def test_datasource_job_through_the_jobs_api(
     }  # fmt: skip  # the documentation's never-run job, field for field
     assert (started.run_id, started.state, started.raw["accepted"]) == (None, "starting", True)
     assert [s.state for s in seen] == ["running", "running", "running", "success"]
-    assert seen[-1].raw["extra"] == counters  # the job view: the latest run's counters
+    extra = seen[-1].raw["extra"]  # the job view: the latest run's counters, and its own times
+    assert {name: extra[name] for name in counters} == counters
+    assert extra["endTime"] - extra["startTime"] == 3000
     assert seen[-1].duration == 3.0
     [record] = history
     assert record.run_id
     assert record.keys & seen[-1].keys  # the view's run is this record's
-    assert (record.state, record.raw["extra"]) == ("success", counters)
+    assert (record.state, record.raw["extra"]) == ("success", extra)  # the view's, as Fusion's are
     assert missing is None
 
 
