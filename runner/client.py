@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -54,6 +55,13 @@ from runner.transport import (
 
 READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads, lists and cancels wait no longer
 MAX_DEPTH = 64  # levels of nesting in an answer; Fusion's deepest (an exception's cause) has ~8
+# What names a run, a job or a moment in an answer: read by programs (`expect`, identity), and
+# never masked. Every other string of an answer may be Fusion's words quoting a request.
+NAMES = frozenset(
+    {"jobId", "jobRunId", "jobConfigId", "runId", "id", "resource", "type", "datasourceId"}
+    | {"state", "status", "startTime", "endTime", "lastStartTime", "lastEndTime", "startedBy"}
+)
+QUOTED = 64 * 1024  # characters of an answer masked before the start of it is quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +140,7 @@ class FusionClient:
             except Unreadable:
                 return RunStatus(job=job, run_id=None, state="starting")
         answer = self._action(kind, ident, "start")
-        return RunStatus(job=job, run_id=None, state="starting", raw=self.redact.values(answer))
+        return RunStatus(job=job, run_id=None, state="starting", raw=self._words(answer))
 
     def status(self, job: str) -> RunStatus:
         """The job's latest run: a Spark job's status, or the Jobs API's view of the job. A job
@@ -186,7 +194,7 @@ class FusionClient:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
-        return self.redact.values(data) if isinstance(data, dict) else {}
+        return self._words(data) if isinstance(data, dict) else {}
 
     def _action(self, kind: str, ident: str, action: str) -> dict[str, Any]:
         """POST a Jobs API action. The docs send it in lower case, the spec's enum is upper case:
@@ -243,7 +251,20 @@ class FusionClient:
         if not self.redact.active:
             return status
         message = None if status.message is None else self.redact.mask(status.message)
-        return replace(status, message=message, raw=self.redact.values(status.raw))
+        return replace(status, message=message, raw=self._words(status.raw))
+
+    def _words(self, data: Any, key: str | None = None) -> Any:
+        """`data` with Fusion's words masked: every string but those that name a run, a job or
+        a moment (`NAMES`: ids, states, times), which programs read. Keys stay as they are."""
+        if not self.redact.active:
+            return data
+        if isinstance(data, dict):
+            return {name: self._words(value, name) for name, value in data.items()}
+        if isinstance(data, list):
+            return [self._words(item, key) for item in data]
+        if isinstance(data, str) and key not in NAMES:
+            return self.redact.mask(data)
+        return data
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -414,11 +435,28 @@ def _decode(body: bytes, mask: Callable[[str], str] = str) -> Any:
     except RecursionError:
         raise Unreadable(f"nested more than {MAX_DEPTH} deep") from None
     except ValueError:  # UnicodeDecodeError and too many digits too
-        text = body[:200].decode("utf-8", "replace")
-        raise Unreadable(f"not JSON: {_excerpt(mask(text))!r}") from None
+        raise Unreadable(f"not JSON: {_quote(body, mask)!r}") from None
     if _too_deep(data):
         raise Unreadable(f"nested more than {MAX_DEPTH} deep")
+    if _LONE_ESCAPE.search(body):  # "\ud800": valid JSON, and no character a file can hold
+        data = _whole(data)
     return data
+
+
+_LONE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole(value: Any) -> Any:
+    """`value` with each surrogate that JSON escaped alone (a message cut inside an emoji)
+    replaced by U+FFFD: written as UTF-8, in a report, it would fail."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_whole(key): _whole(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole(item) for item in value]
+    return value
 
 
 def _finite(text: str) -> float | None:
@@ -447,7 +485,7 @@ def _fusion_message(body: bytes, mask: Callable[[str], str]) -> str | None:
     try:
         data = _decode(body, mask)
     except Unreadable:
-        return _excerpt(mask(body[:1000].decode("utf-8", "replace"))) or None
+        return _quote(body, mask) or None
     if isinstance(data, dict):
         for key in ("message", "error", "details"):
             if isinstance(data.get(key), str) and data[key].strip():
@@ -462,6 +500,12 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if 0 <= seconds < math.inf else None
+
+
+def _quote(body: bytes, mask: Callable[[str], str]) -> str:
+    """The start of an answer, on one line, masked before it is cut: a secret across the cut
+    would otherwise leave its beginning in view."""
+    return _excerpt(mask(body[:QUOTED].decode("utf-8", "replace")))
 
 
 def _excerpt(text: str, limit: int = 200) -> str:

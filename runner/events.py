@@ -120,9 +120,11 @@ class ContactLost(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StartRetrying(Event):
-    """A start failed before it reached Fusion; fusion-run sends it again."""
+    """A start failed before it reached Fusion, or (`looked` > 0) its answer was lost and no run
+    of it showed in `looked` seconds; fusion-run sends it again."""
 
     error: str
+    looked: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -3,6 +3,7 @@ the reporters, with SIGINT and SIGTERM turned into a cancellation the engine car
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -92,6 +93,12 @@ def execute_plan(
             return verdict(engine.result).code
         except (InvalidPlan, FatalError):
             final.finish(engine.result)  # JUnit and GitHub say why, as the exit code does
+            raise
+        except Exception as error:  # a bug: exit 3, and every output says so, not "running"
+            engine.result.error = Carried(text=f"internal error: {type(error).__name__}")
+            with contextlib.suppress(Exception):  # the report too, if it still can be
+                engine.conclude()
+            final.finish(engine.result)
             raise
         if journal.unwritten is not None:
             engine.result.unrecorded = why_unwritable(journal.unwritten)

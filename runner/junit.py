@@ -102,7 +102,8 @@ def _plan_case(
         failure.text = "\n".join(
             [message]
             + [
-                f"{s['name']} {wording.outcome_words(s['outcome'])}: {s['reason']}"
+                f"{s['name']} {wording.outcome_words(s['outcome'])}"
+                + (f": {s['reason']}" if s["reason"] else "")
                 for s in report["steps"]
                 if s["name"] in failing
             ]

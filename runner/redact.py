@@ -2,11 +2,11 @@
 
 A credential can reach an output only one way: Fusion echoes request details in its error bodies,
 so a secret can arrive inside any message it writes. So the client masks Fusion's words as they
-arrive (`Redactor.mask`, `Redactor.values`): error messages, reason phrases, a run's failure
-message and the string values of what it reports. What a program reads (run ids, start times,
-step and job names, keys) is never masked, so a secret of any length or content (`0`, a job's
-name) changes no identity, no time and no name. The CLI's own error lines, free text that may
-quote anything, are masked too (`Redactor.line`).
+arrive (`Redactor.mask`): error messages, reason phrases, a run's failure message and the string
+values of what it reports, but those that name a run, a job or a moment (`runner.client.NAMES`).
+What a program reads (run ids, start times, step and job names, keys) is never masked, so a
+secret of any length or content (`0`, a job's name) changes no identity, no time and no name.
+The CLI's own error lines, free text that may quote anything, are masked too (`Redactor.line`).
 
 A `Redactor` masks every credential fusion-run knows (the environment's FUSION_PASSWORD,
 FUSION_API_KEY and FUSION_TOKEN, and each token and session Fusion hands out, `add`ed as they
@@ -130,15 +130,6 @@ class Redactor:
         """`value` with every known secret masked, and nothing else changed."""
         return _masked(value, self._current())
 
-    def values(self, value: T) -> T:
-        """JSON-like `value` with every string value masked; keys, numbers and the shape stay.
-        For what Fusion reports of a run: its ids and times were read before."""
-        pattern = self._current()
-        if pattern is None:
-            return value
-        masked: T = _walk(value, lambda string: _masked(string, pattern), keys=False)
-        return masked
-
     def text(self, value: str) -> str:
         """`value` for a line, XML or Markdown: no terminal codes, no control characters, no
         secrets."""
@@ -181,14 +172,11 @@ def _masked(value: str, pattern: re.Pattern[str] | None) -> str:
     return pattern.sub(lambda m: MASK + CUT if m.group().endswith(CUT) else MASK, value)
 
 
-def _walk(value: Any, clean: Callable[[str], str], *, keys: bool = True) -> Any:
+def _walk(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {
-            clean(str(key)) if keys else key: _walk(item, clean, keys=keys)
-            for key, item in value.items()
-        }
+        return {clean(str(key)): _walk(item, clean) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_walk(item, clean, keys=keys) for item in value]
+        return [_walk(item, clean) for item in value]
     return value

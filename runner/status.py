@@ -124,21 +124,23 @@ class RunStatus:
 
 
 def parse_status(data: Any, job: str) -> RunStatus:
-    """A RunStatus from one `SparkJobStatus` object; tolerant of absent and odd fields."""
+    """A RunStatus from one `SparkJobStatus` object; tolerant of absent fields, and of odd ones
+    but those that tell which run it is and how it is (ids, state, times): an answer with one
+    of those that cannot be read is not read at all (ValueError)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object for a run status, got {type(data).__name__}")
     result: dict[str, Any] = data["result"] if isinstance(data.get("result"), dict) else {}
-    ids = [str(value) for value in (data.get("jobId"), result.get("jobRunId")) if value]
-    started, ended = parse_time(data.get("startTime")), parse_time(data.get("endTime"))
+    ids = [_text(value, name) for value, name in ((data, "jobId"), (result, "jobRunId"))]
+    started, ended = _time(data, "startTime"), _time(data, "endTime")
     return RunStatus(
         job=job,
-        run_id=ids[0] if ids else None,
-        state=str(data.get("state") or "unknown").strip().lower(),
+        run_id=next((i for i in ids if i), None),
+        state=(_text(data, "state") or "unknown").strip().lower(),
         started=started,
         ended=ended,
         duration=_duration(started, ended, data.get("duration")),
         message=failure_message(result.get("exception")),
-        keys=_keys(ids, data.get("startTime"), data),
+        keys=_keys([i for i in ids if i], data.get("startTime"), data),
         raw=data,
     )
 
@@ -148,12 +150,13 @@ def parse_history(record: Any, job: str) -> RunStatus:
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object for a job run, got {type(record).__name__}")
     record = normalised(record)
-    started, ended = parse_time(record.get("startTime")), parse_time(record.get("endTime"))
-    ids = [str(record["runId"])] if record.get("runId") else []
+    started, ended = _time(record, "startTime"), _time(record, "endTime")
+    run_id = _text(record, "runId")
+    ids = [run_id] if run_id else []
     return RunStatus(
         job=job,
-        run_id=ids[0] if ids else None,
-        state=str(record.get("status") or "unknown").strip().lower(),
+        run_id=run_id or None,
+        state=(_text(record, "status") or "unknown").strip().lower(),
         started=started,
         ended=ended,
         duration=_duration(started, ended, None),
@@ -170,8 +173,8 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
     if not isinstance(view, dict):
         raise ValueError(f"expected a JSON object for a job, got {type(view).__name__}")
     view = normalised(view)
-    started, ended = parse_time(view.get("lastStartTime")), parse_time(view.get("lastEndTime"))
-    state = str(view.get("status") or "ready").strip().lower()
+    started, ended = _time(view, "lastStartTime"), _time(view, "lastEndTime")
+    state = (_text(view, "status") or "ready").strip().lower()
     if state not in TERMINAL:  # the latest run's end time belongs to an earlier run
         ended = None
     return RunStatus(
@@ -199,6 +202,25 @@ def with_counters_of(record: RunStatus, view: RunStatus) -> RunStatus:
     if own is None or abs((own - record.started).total_seconds()) > 1:
         return record
     return replace(record, raw={**record.raw, "extra": extra})
+
+
+def _text(record: dict[str, Any], name: str) -> str | None:
+    """`record[name]`, a string, or None if absent; ValueError if it is something else."""
+    value = record.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{name} is {json.dumps(value)[:40]}, not a string")
+
+
+def _time(record: dict[str, Any], name: str) -> datetime | None:
+    """`record[name]` as a time, or None if absent; ValueError if it is there and no time."""
+    value = record.get(name)
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError(f"{name} is {json.dumps(value)[:40]}, not a time")
+    return parsed
 
 
 def normalised(record: dict[str, Any]) -> dict[str, Any]:

@@ -407,6 +407,11 @@ def _(event: ev.ContactLost) -> str:
 
 @line.register
 def _(event: ev.StartRetrying) -> str:
+    if event.looked:
+        return (
+            f"no run of the start showed in {format_duration(event.looked)} (its answer was "
+            f"lost: {event.error}); starting again"
+        )
     return f"start failed ({event.error}); trying again"
 
 

@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from runner.client import FusionClient
 from runner.console import Console
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion, Reply
@@ -97,13 +98,20 @@ def test_tokens_obtained_later_are_masked_and_stay_masked_once_renewed() -> None
     assert redact.text("first-token-of-the-day, second-token-of-the-day") == "***, ***"
 
 
-def test_what_fusion_reports_is_masked_in_its_values_only_and_keeps_its_shape() -> None:
-    """Values are Fusion's words; keys are what a program reads (`extra."counter.output"`)."""
-    redact = Redactor([PASSWORD])
-    data = {"a": [f"x{PASSWORD}", 1, None, {PASSWORD: "\x1b[31m"}], "b": (True,)}
-    assert redact.values(data) == {"a": ["x***", 1, None, {PASSWORD: "\x1b[31m"}], "b": [True]}
-    assert cleaned(data)["a"][3] == {PASSWORD: ""}
-    assert Redactor().values(data) is data  # nothing to mask: nothing copied
+def test_what_fusion_reports_is_masked_but_its_names_keys_and_shape() -> None:
+    """Values are Fusion's words; keys (`extra."counter.output"`) and what names a run, a job
+    or a moment are what a program reads. With the password `j`, the job `j` stays `j`."""
+    client = FusionClient(url="http://f", redact=Redactor(["j"]), environ={})
+    data: dict[str, Any] = {
+        "a": ["xj", 1, None, {"j": "\x1b[31mj"}],
+        "result": {"jobConfigId": "j", "jobRunId": "jj", "exception": {"message": "j!"}},
+    }
+    assert client._words(data) == {
+        "a": ["x***", 1, None, {"j": "\x1b[31m***"}],
+        "result": {"jobConfigId": "j", "jobRunId": "jj", "exception": {"message": "***!"}},
+    }
+    assert cleaned(data)["a"][3] == {"j": "j"}
+    assert FusionClient(url="http://f", environ={})._words(data) is data  # nothing to mask
 
 
 # --- a plan whose Fusion echoes every secret it was sent ------------------------------------------

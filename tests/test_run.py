@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.engine.handlers import HANDLERS
+from runner.engine.phases import Phase
 from tests.helpers.cli import invoke
 from tests.helpers.paths import EXAMPLES, WritePlan
 from tests.helpers.process import Lines
@@ -184,6 +186,31 @@ def test_a_signal_cancels_active_runs_and_exits_130(
     assert data["outcome"] == "interrupted"
     assert [s["outcome"] for s in data["steps"]] == ["cancelled", "not_run"]
     assert data["steps"][0]["attempts"][0]["state"] == "cancelled"
+
+
+def test_an_internal_error_mid_run_is_said_by_every_output(
+    write_plan: WritePlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug is exit 3: the report and JUnit say it too, never `running` and no file at all."""
+    Path("fast.yaml").write_text(fast("crawl"))
+    plan = write_plan("version: 1\nsteps: [crawl]\n")
+
+    def follow(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(HANDLERS, Phase.FOLLOW, follow)
+    result = invoke(
+        plan, "--emulate", "--scenario", "fast.yaml", "--report", "r.json", "--junit", "j.xml"
+    )
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1] == (
+        "fusion-run: internal error: RuntimeError: a bug (run again with --traceback for details)"
+    )
+    data = read_report("r.json")
+    assert (data["outcome"], data["error"]) == ("failed", "internal error: RuntimeError")
+    junit = Path("j.xml").read_text()
+    assert 'message="exit 3: internal error: RuntimeError; step ' in junit
+    assert "\ncrawl running</failure>" in junit  # the step it left going, with no reason
 
 
 @pytest.mark.slow

@@ -117,8 +117,18 @@ def test_the_invariants_catch_masking_that_changes_what_a_program_reads(
 
     def to_dict(self: StepResult) -> dict[str, Any]:
         redact = Redactor([SECRET[0]])
-        masked: dict[str, Any] = redact.values({"_": masked_whole(self)})["_"]
-        return masked
+
+        def masked(value: Any) -> Any:
+            if isinstance(value, str):
+                return redact.mask(value)
+            if isinstance(value, dict):
+                return {key: masked(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [masked(item) for item in value]
+            return value
+
+        whole: dict[str, Any] = masked(masked_whole(self))
+        return whole
 
     monkeypatch.setattr(StepResult, "to_dict", to_dict)
     found = []

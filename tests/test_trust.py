@@ -358,3 +358,99 @@ def test_a_start_answered_with_an_earlier_runs_record_is_not_a_run_going(on_runn
     )
     assert starts(sim) == 1
     assert outcome(sim, "train") == "failed"
+
+
+# --- found by a breaking pass, on a stand-in Fusion of its own -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "ended"),
+    [("datasource:web", "running"), ("web", "failed")],
+    ids=["history", "/all"],
+)
+def test_an_old_run_that_slides_into_a_list_cut_short_is_not_taken_for_the_new_one(
+    kind: str, ended: str
+) -> None:
+    """The lists show the oldest four runs (a `limit`, oldest first), so before the start the
+    newest old runs were not listed; one slid into view after it. It was the step's 'success'.
+    A history that never lists the new run cannot judge it: the step says so, and stays open."""
+    old = tuple(
+        TrueRun(
+            job=routes.key(kind),
+            ids=(f"0ld{index:07d}", f"0ld{index:07d}"),
+            started=-7200.0 + 600 * index,
+            script=Script(duration=30, final="finished", counters={"docsWritten": 1}),
+            by=None,
+        )
+        for index in range(8)
+    )
+    behaviour = Behaviour(
+        order="oldest", list_limit=4, retention=6, lag={"history": 3.0, "all": 3.0}, steady=True
+    )
+    sim = scenario(
+        [step("job", job=kind, states=("success", "finished"))],
+        behaviour,
+        {kind: [Script(duration=5, final="error", error="boom")]},
+        earlier=old,
+        spark_start="spark-api",
+    )
+    assert (outcome(sim, "job"), starts(sim)) == (ended, 1)
+
+
+def test_fusions_words_with_a_lone_surrogate_are_written_whole() -> None:
+    """`"\\ud83d"` is valid JSON, and no character a UTF-8 file can hold: the report could not
+    be written, every resume crashed the same way, and no JUnit was written."""
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(hostile_text=True),
+        {"train": [Script(duration=3, final="error")]},
+    )
+    assert outcome(sim, "train") == "failed"
+    assert entry(sim, "train")["attempts"][0]["error"].startswith("\ufffd failed: user sim-user")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"state": 5, "jobId": 7}',
+        b'{"state": {"a": 1}, "jobId": {"x": 1}}',
+        b'{"state": "finished", "jobId": "stray", "startTime": "2026-02-30T10:00:00.000Z"}',
+    ],
+    ids=["numbers for strings", "objects for strings", "a day no calendar has"],
+)
+def test_a_stray_record_that_cannot_be_read_is_never_the_steps_run(answer: bytes) -> None:
+    """A lost start: the step looks for its run, and a status answer shows a 'finished' run
+    under an id it never saw. It was taken for the step's run, and judged."""
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(lost_answers=1, lag={"status": 5.0, "all": 5.0}, steady=True, odd=(answer,) * 3),
+        {"train": [Script(duration=20, final="error", error="boom")]},
+    )
+    assert (outcome(sim, "train"), starts(sim)) == ("failed", 1)
+
+
+@pytest.mark.parametrize("password", ["t", "j0", "0"])
+def test_what_expect_reads_is_never_masked(password: str) -> None:
+    """With the password `t`, `result.jobConfigId` read `nigh***ly`, and the step failed."""
+    sim = scenario(
+        [step("job", job="j0", expect=('result.jobConfigId == `"j0"`',))],
+        Behaviour(),
+        {"j0": [Script(duration=3, final="finished", counters={"docsWritten": 1})]},
+        secret=password,
+    )
+    assert outcome(sim, "job") == "succeeded"
+
+
+def test_a_password_across_the_cut_of_a_quoted_answer_leaves_no_beginning_in_view() -> None:
+    """Fusion's answer, not JSON, quotes the password across its 200th character: the answer
+    was cut, then masked, and the password's first half reached every output."""
+    password = "Long-Secret-Password-1234567890"
+    html = b"<html>" + b"x" * 185 + f"password {password}".encode() + b"</html>"
+    sim = scenario(
+        [step("train", job="train")],
+        Behaviour(odd=(html,) * 2),
+        {"train": [Script(duration=3, final="finished", counters={"docsWritten": 1})]},
+        secret=password,
+    )
+    assert outcome(sim, "train") == "succeeded"
+    assert all(password[:6] not in text for text in [*sim.disk.writes, sim.last.console])

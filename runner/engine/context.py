@@ -57,9 +57,24 @@ def phase_data(s: StepState, kind: type[D]) -> D:
 
 
 def is_new(before: Before, status: RunStatus) -> bool:
-    """A run Fusion did not list before our start: the only kind that can be ours. Nothing
-    else is asked of Fusion: no order of its lists, no clock that agrees with ours."""
-    return status.visible and status.named and not status.keys & before.known
+    """A run Fusion did not list before our start, and that began after every run it did list:
+    the only kind that can be ours. Nothing else is asked of Fusion: no order of its lists, no
+    length of them, no clock that agrees with ours."""
+    return (
+        status.visible
+        and status.named
+        and not status.keys & before.known
+        and not before.older(status)
+    )
+
+
+def is_ours(ours: frozenset[str], status: RunStatus) -> bool:
+    """`status` is of the run known by `ours`: a key meets, and no start time disagrees (a run
+    has one; an id alone may be an earlier run's, given again)."""
+    if not status.keys & ours:
+        return False
+    starts = {key for key in status.keys if key.startswith("start:")}
+    return not starts or bool(starts & ours) or not any(k.startswith("start:") for k in ours)
 
 
 def backoff(rng: random.Random, failures: int, error: FusionError) -> float:

@@ -156,7 +156,7 @@ class Engine:
                 state.result.outcome, state.result.reason = earlier.outcome, earlier.reason
             elif state.result.outcome is None:
                 state.result.outcome, state.result.reason = Outcome.NOT_RUN, NotStarted(cause=cause)
-        self._conclude()
+        self.conclude()
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -174,7 +174,7 @@ class Engine:
             if not self.scheduler.done:
                 wait = self._next_due() - self.clock.monotonic()
                 self.clock.sleep(wait)
-        self._conclude()
+        self.conclude()
         return self.result.outcome
 
     def _tick(self) -> None:
@@ -478,7 +478,8 @@ class Engine:
             STOPS[Phase.UPSTREAM][Stop.LEAVE](self, self.states[name], now, order)
         self.halted = True
 
-    def _conclude(self) -> None:
+    def conclude(self) -> None:
+        """The plan is over: its outcome, from what its steps and fusion-run's stop say."""
         result = self.result
         result.ended_at = self.clock.wall()
         if self.interrupted:

@@ -23,6 +23,7 @@ from runner.engine.context import (
     Context,
     interval,
     is_new,
+    is_ours,
     phase_data,
 )
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
@@ -147,7 +148,7 @@ def _read_our_run(ctx: Context, s: StepState, data: Following, now: float) -> Ru
     data.reads += 1
     if not data.ours and is_new(data.before, status):
         _identify(ctx, s, data, status)
-    if not status.keys & data.ours or not status.visible:
+    if not is_ours(data.ours, status) or not status.visible:
         data.stale += 1
         found = look_up(ctx, s, data) if data.stale >= STALE_READS else None
         if found is None:
@@ -201,7 +202,7 @@ def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
         if not new:
             return None
         _identify(ctx, s, data, new[-1])  # the earliest new run: the one our start began
-    run = next((r for r in runs if r.keys & data.ours), None)
+    run = next((r for r in runs if is_ours(data.ours, r)), None)
     if run is not None and not run.keys - data.before.known <= data.ours:
         attempt = s.result.attempts[-1]
         data.ours |= run.keys - data.before.known  # an id an earlier run had is no run's mark

@@ -30,6 +30,7 @@ from runner.engine.context import (
     backoff,
     interval,
     is_new,
+    is_ours,
     phase_data,
 )
 from runner.engine.following import ended, order_cancel
@@ -151,8 +152,8 @@ def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
     data.since = now if data.since is None else data.since
     latest = ctx.fusion.status(job)
     s.contact = None
-    found = latest if latest.keys & wanted else None
-    found = found or next((r for r in ctx.fusion.runs(job) if r.keys & wanted), None)
+    found = latest if is_ours(wanted, latest) else None
+    found = found or next((r for r in ctx.fusion.runs(job) if is_ours(wanted, r)), None)
     before = Before(known=frozenset(data.attempt.listed_before or ()))
     if found is None and now < data.since + IDENTIFY_WITHIN:
         s.due = min(
@@ -322,16 +323,22 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
         return Phase.DONE
     if not ctx.rejoin(s):  # an earlier fusion-run's start, found never to have run
         return s.phase
-    return _start_again(ctx, s, now, data.error, data.failures)
+    return _start_again(ctx, s, now, data.error, data.failures, looked=now - data.asked)
 
 
 def _start_again(
-    ctx: Context, s: StepState, now: float, error: FusionError | None, failures: int
+    ctx: Context,
+    s: StepState,
+    now: float,
+    error: FusionError | None,
+    failures: int,
+    *,
+    looked: float = 0.0,
 ) -> Phase:
     failures += 1
     if error is None or (error.kind is ErrorKind.TRANSIENT and failures < START_TRIES):
         if error is not None:
-            ctx.emit(StartRetrying(step=s.step.name, error=str(error)))
+            ctx.emit(StartRetrying(step=s.step.name, error=str(error), looked=looked))
         s.data = Checking(failures=failures)
         s.due = now if error is None else now + backoff(ctx.rng, failures, error)
         return Phase.CHECK

@@ -25,6 +25,7 @@ from typing import Any
 
 import jmespath
 
+from runner import routes
 from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
 from runner.events import StepEnded
 from runner.github import summary_markdown
@@ -113,7 +114,10 @@ def _fields(sim: Simulation) -> list[str]:
     for entry in report["steps"]:
         known = set().union(*(keys(sim, run) for run in sim.truth.of(entry["job"])))
         for attempt in entry["attempts"]:
-            count(2)
+            count(3)
+            named = (attempt["result"] or {}).get("jobConfigId")
+            if named is not None and named != routes.key(entry["job"]):  # what expect reads
+                found.append(f"{entry['name']} attempt {attempt['number']}: result names {named!r}")
             held = set(attempt["run_keys"]) | ({f"id:{attempt['run_id']}"} - {"id:None"})
             if held - known:
                 found.append(
@@ -248,7 +252,8 @@ def _state(run: TrueRun, job: str) -> str:
 def _truth_record(run: TrueRun, job: str, sim: Simulation) -> dict[str, Any]:
     """What the run really reported, as a plan's `expect` reads it."""
     if job_kind(job)[0] == "spark":
-        return {"state": run.final(), "result": dict(run.script.counters)}
+        result = {"jobConfigId": run.job, "jobRunId": run.ids[1], **run.script.counters}
+        return {"state": run.final(), "result": result}
     counters = run.script.counters
     if sim.case.behaviour.shape == "4.2":
         extra: dict[str, Any] = dict(counters)
@@ -318,6 +323,7 @@ def _credentials(sim: Simulation) -> list[str]:
     secret = sim.case.secret
     if len(secret.strip()) >= SHORT:
         forms = {secret, " ".join(secret.split()), json.dumps(secret, ensure_ascii=False)[1:-1]}
+        forms |= {form[:6] for form in forms}  # nor its beginning, as a message cut short shows
     else:
         phrase = f"password {secret}"
         forms = {phrase, " ".join(phrase.split()), json.dumps(phrase, ensure_ascii=False)[1:-1]}

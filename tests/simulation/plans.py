@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner import routes
 from runner.plan import Plan, SparkStart, Step
+from runner.status import job_kind
 from tests.helpers.engine import RUN_IFS, plan_of
 from tests.helpers.fakes import step
 from tests.simulation.world import LAG, Behaviour, Script, TrueRun
@@ -64,9 +65,19 @@ class Case:
 
 def case(seed: int, *, adversity: bool = True) -> Case:
     """The case of `seed`; without `adversity`, a Fusion that behaves as documented, never
-    crashed or interrupted (what every verdict must match exactly)."""
+    crashed or interrupted (what every verdict must match exactly). Switches added later draw
+    from a second stream, so that each seed's first draws stay what they were."""
     rng = random.Random(seed)
+    later = random.Random(f"{seed} later")
     behaviour = _behaviour(rng) if adversity else Behaviour()
+    if adversity and later.random() < 0.3:  # lists cut short, oldest first or not
+        behaviour = replace(
+            behaviour, list_limit=later.randint(2, 5), retention=later.choice([None, 3, 6])
+        )
+    if adversity and later.random() < 0.3:
+        behaviour = replace(
+            behaviour, hostile_text=True, odd_answers=max(0.05, behaviour.odd_answers)
+        )
     steps, scripts, earlier = [], {}, []
     names: list[str] = []
     for index in range(rng.randint(1, 4)):
@@ -98,6 +109,12 @@ def case(seed: int, *, adversity: bool = True) -> Case:
         key = routes.key(job)
         scripts[key] = [_script(rng, kind, behaviour) for _ in range(4)]
         earlier += _earlier(rng, key, kind, behaviour, adversity=adversity)
+        if behaviour.list_limit:  # enough earlier runs that the lists cut some
+            earlier += _more_earlier(later, key, kind, behaviour)
+    for index, each in enumerate(steps):  # a name a program reads, which masking must keep
+        if job_kind(each.job)[0] == "spark" and later.random() < 0.2:
+            named = f'result.jobConfigId == `"{routes.key(each.job)}"`'
+            steps[index] = replace(each, success=replace(each.success, expect=(named,)))
     settings: dict[str, Any] = {
         "max_parallel": rng.randint(1, 4),
         "fail_fast": rng.random() < 0.15,
@@ -200,6 +217,18 @@ def _earlier(
 # Passwords that are also parts of what a program reads: a digit of every time, the colon of
 # every key, a step's and a job's name. Masking them there would change identities and times.
 COLLIDING = ["0", "1", "z", ":", "-", ".", "T", "Z", "s0", "j0", "id", "start", "running"]
+
+
+def _more_earlier(rng: random.Random, job: str, kind: str, behaviour: Behaviour) -> list[TrueRun]:
+    runs = []
+    for index in range(rng.randint(3, 8)):
+        script = _script(rng, kind, behaviour)
+        script.duration = min(script.duration, 60)
+        first, second = _id(rng), _id(rng)
+        ids = (first, second if behaviour.two_run_ids else first)
+        started = -7200.0 + index * 120
+        runs.append(TrueRun(job=job, ids=ids, started=started, script=script, by=None))
+    return runs
 
 
 def _secret(rng: random.Random) -> str:

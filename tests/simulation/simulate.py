@@ -94,6 +94,7 @@ class Disk:
         def write(report: dict[str, Any]) -> None:
             points.reach("before a report write")
             text = json.dumps(report, ensure_ascii=False)
+            text.encode("utf-8")  # as the report's file takes it: every character must be one
             why = self.check(report)
             if why:
                 self.invalid.append(f"write {len(self.writes)}: {why}")
@@ -165,7 +166,7 @@ class Simulation:
 def simulate(case: Case) -> Simulation:
     clock = FakeClock()
     truth = Truth()
-    for run in case.earlier:
+    for run in sorted(case.earlier, key=lambda run: run.started):  # each job's runs in order
         truth.of(run.job).append(run)
     disk = Disk()
     sim: Simulation

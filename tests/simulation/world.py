@@ -49,7 +49,7 @@ import json
 import random
 import string
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -98,6 +98,9 @@ class Behaviour:
     lost_answers: int = 0  # the first this many starts begin their run, and their answer drops
     refuse_starts: str | None = None  # every start refused: "conflict" (409) or "not_accepted"
     odd: tuple[bytes, ...] = ()  # the answers, in turn, to the first status reads
+    hostile_text: bool = False  # odd answers of wrong types, echoes across a cut, lone surrogates
+    list_limit: int | None = None  # /all and the history list at most this many runs
+    retention: int | None = None  # Fusion keeps only its newest this many runs
     read_faults: float = 0.0  # chance any other request meets a transient fault
     odd_answers: float = 0.0  # chance a read's answer cannot be read
     slow_answers: float = 0.0  # chance an answer hangs, trickles, or never ends
@@ -315,6 +318,16 @@ class SimulatedFusion:
             exchange.ended = self.clock.now
 
     def _odd(self, payload: Any) -> bytes:
+        if self.behaviour.hostile_text and self.rng.random() < 0.5:
+            return self.rng.choice(
+                [
+                    b'{"state": 5, "jobId": 7}',  # the wrong types where strings belong
+                    b'{"state": {"a": 1}, "jobId": {"x": 1}, "status": []}',
+                    b'{"state": "finished", "jobId": "stray", "startTime": "2026-02-30T10:00:00Z"}',
+                    # an echo of the password across the first 200 characters quoted
+                    b"<html>" + b"x" * self.rng.randint(150, 200) + self.echo.encode() + b"</html>",
+                ]
+            )
         kind = self.rng.randrange(len(ODD_ANSWERS) + 3)
         if kind < len(ODD_ANSWERS):
             return ODD_ANSWERS[kind]
@@ -355,7 +368,8 @@ class SimulatedFusion:
             return 200, self._spark(shown[-1], now - self._lag("status"))
         if call.op is Op.ALL:
             at = now - self._lag("all")
-            return 200, [self._spark(run, at) for run in self._ordered(self._seen_at(job, at))]
+            listed = self._ordered(self._kept(self._seen_at(job, at)))[: self.behaviour.list_limit]
+            return 200, [self._spark(run, at) for run in listed]
         if call.op is Op.VIEW:
             return 200, self._view(job)
         assert call.op is Op.HISTORY
@@ -411,6 +425,8 @@ class SimulatedFusion:
             if planned
             else Script(duration=2, final="finished")
         )
+        if self.behaviour.hostile_text and script.final == "error":  # cut inside an emoji, and
+            script = replace(script, error=f"\ud83d failed: {self.echo}")  # quoting a request
         first = self._id()
         ids = (first, self._id() if self.behaviour.two_run_ids else first)
         if self.behaviour.reused_ids and runs and self.rng.random() < self.behaviour.reused_ids:
@@ -505,7 +521,7 @@ class SimulatedFusion:
     def _history(self, job: str) -> list[dict[str, Any]]:
         at = self.clock.now - self._lag("history")
         records = []
-        for run in self._ordered(self._seen_at(job, at)):
+        for run in self._ordered(self._kept(self._seen_at(job, at))):
             status = self._jobs_state(run, at)
             ended = status in ("success", "failed", "aborted")
             if self.behaviour.history_ended_only and not ended:
@@ -526,7 +542,13 @@ class SimulatedFusion:
             records.append(record)
             if status == "aborted" and self.behaviour.history_twice:
                 records.append(dict(record))
-        return records[: routes.HISTORY_LIMIT]
+        return records[
+            : min(routes.HISTORY_LIMIT, self.behaviour.list_limit or routes.HISTORY_LIMIT)
+        ]
+
+    def _kept(self, runs: list[TrueRun]) -> list[TrueRun]:
+        """The runs Fusion still keeps: its newest `retention`."""
+        return runs[-self.behaviour.retention :] if self.behaviour.retention else runs
 
     def _view(self, job: str) -> dict[str, Any]:
         """A job's view: its latest run's start time, status and counters; with view_mixes, the
