@@ -301,12 +301,10 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
             order_cancel(ctx, s, now, data.stop.active, data.stop.cause)
             return Phase.CANCEL
         return phase
-    stopped_for_long = data.stop is not None and now >= data.stop.at + CANCEL_GRACE
-    if now < data.asked + IDENTIFY_WITHIN and stopped_for_long:  # may have begun: left named
-        assert data.stop is not None
-        ctx.leave(s, StartUnconfirmed(cause=data.stop.cause))
-        return Phase.DONE
     if now < data.asked + IDENTIFY_WITHIN:  # Fusion may list a new run late
+        if data.stop is not None and now >= data.stop.at + CANCEL_GRACE:
+            ctx.leave(s, StartUnconfirmed(cause=data.stop.cause))  # may have begun: named
+            return Phase.DONE
         wait = max(VERIFY_EVERY, interval(s.step, now - data.asked))
         ends = [data.asked + IDENTIFY_WITHIN]
         if data.stop is not None:
