@@ -202,6 +202,29 @@ def test_a_view_stuck_at_running_does_not_hide_the_end_the_history_shows(kind: s
     assert sim.clock.now < 30
 
 
+@pytest.mark.parametrize("on_running", ["adopt", "wait", "fail"])
+@pytest.mark.parametrize("kind", JOBS)
+def test_a_view_stuck_at_running_on_a_run_that_ended_long_ago_is_no_run_going(
+    kind: str, on_running: str
+) -> None:
+    """The view still says `running` for a run the history shows ended an hour ago: adopting
+    it passed the step on that old run; waiting for it, or failing on it, is for nothing."""
+    job = f"{kind}:web"
+    sim = scenario(
+        [step("crawl", job=job, states=("success",), on_running=on_running, timeout=600)],
+        Behaviour(view_stuck=True),
+        {job: [Script(duration=2, final="error", error="boom")]},
+        earlier=(succeeded_earlier(job),),
+    )
+    record = entry(sim, "crawl")
+    assert (record["outcome"], starts(sim), record["attempts"][0]["adopted"]) == (
+        "failed",
+        1,
+        False,
+    )
+    assert sim.clock.now < 30
+
+
 # --- "Criteria on bad times" ---------------------------------------------------------------------
 
 
@@ -454,3 +477,62 @@ def test_a_password_across_the_cut_of_a_quoted_answer_leaves_no_beginning_in_vie
     )
     assert outcome(sim, "train") == "succeeded"
     assert all(password[:6] not in text for text in [*sim.disk.writes, sim.last.console])
+
+
+@pytest.mark.parametrize("kind", ["train", "datasource:web"], ids=["spark", "jobs api"])
+def test_a_run_across_noon_on_5_9_11_is_followed_though_its_time_goes_back(kind: str) -> None:
+    """5.9.11 shows times after noon UTC 12 hours off: the new run's start time is 12 hours
+    before the previous run's. Taking runs that began before a listed one for old, the step
+    never found its run (a lost start: started again; a Jobs API start: never followed)."""
+    behaviour = Behaviour(
+        noon_bug=True,
+        clock_offset=12 * 3600 + 5,  # the plan starts 5 s after noon
+        lost_answers=1,
+        hidden_for=2.0,  # the run shows 2 s late, ended (a Spark status has times only then)
+    )
+    earlier = succeeded_earlier(kind, at=-100.0)  # 11:58:25, before noon
+    sim = scenario(
+        [step("job", job=kind, states=("success", "finished"))],
+        behaviour,
+        {kind: [Script(duration=1, final="error", error="boom")]},
+        earlier=(earlier,),
+    )
+    assert (outcome(sim, "job"), starts(sim)) == ("failed", 1)
+
+
+# --- A Retry-After longer than the step may wait ------------------------------------------------
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "86400000000"])
+def test_a_retry_after_past_the_steps_timeout_ends_it_then_not_after_the_wait(
+    retry_after: str,
+) -> None:
+    """Fusion (or a gateway in front of it) asking to wait an hour, or for ever: the step ends
+    at once, timed out with Fusion's words, and the plan does not sleep past the timeout."""
+    behaviour = Behaviour(throttle=retry_after)
+    sim = scenario(
+        [step("train", job="train", timeout=30)],
+        behaviour,
+        {"train": [Script(duration=5, final="finished")]},
+    )
+    record = entry(sim, "train")
+    assert (record["outcome"], starts(sim), sim.clock.now < 30) == ("timed_out", 0, True)
+    assert record["reason"] == (
+        "could not start job train: POST http://fusion.sim/api/spark/jobs/train: 429 Too Many "
+        "Requests; its next try would come after the step's timeout"
+    )
+
+
+def test_a_retry_after_within_the_timeout_is_waited_and_the_start_retried() -> None:
+    behaviour = Behaviour(throttle="4")
+    sim = scenario(
+        [step("train", job="train", timeout=30)],
+        behaviour,
+        {"train": [Script(duration=5, final="finished")]},
+    )
+    posts = [e.began for e in sim.fusion.exchanges if e.method == "POST"]
+    assert posts == [0.0, 4.0, 8.0]  # three tries, as Fusion asked: then the step fails
+    assert entry(sim, "train")["reason"] == (
+        "could not start job train: POST http://fusion.sim/api/spark/jobs/train: 429 Too Many "
+        "Requests"
+    )

@@ -30,6 +30,7 @@ VERIFY_EVERY = 1.0  # seconds: the shortest wait between two looks for a lost st
 IDENTIFY_WITHIN = 120.0
 EXPECTED_SLACK = 0.05  # seconds after a run's expected end (its last good run's duration) to read
 JITTER = 0.1  # retry delays vary by up to this fraction either way
+RETRY_AFTER_AT_MOST = 300.0  # seconds: a longer Retry-After is waited this long (the retry budget)
 
 
 class Context(Protocol):
@@ -57,15 +58,10 @@ def phase_data(s: StepState, kind: type[D]) -> D:
 
 
 def is_new(before: Before, status: RunStatus) -> bool:
-    """A run Fusion did not list before our start, and that began after every run it did list:
-    the only kind that can be ours. Nothing else is asked of Fusion: no order of its lists, no
-    length of them, no clock that agrees with ours."""
-    return (
-        status.visible
-        and status.named
-        and not status.keys & before.known
-        and not before.older(status)
-    )
+    """A run Fusion did not list before our start: the only kind that can be ours. Nothing
+    else is asked of Fusion: no order of its lists, no clock that agrees with ours, not even
+    its own clock going forward (5.9.11's times go back 12 hours at noon)."""
+    return status.visible and status.named and not status.keys & before.known
 
 
 def is_ours(ours: frozenset[str], status: RunStatus) -> bool:
@@ -78,9 +74,10 @@ def is_ours(ours: frozenset[str], status: RunStatus) -> bool:
 
 
 def backoff(rng: random.Random, failures: int, error: FusionError) -> float:
-    """Seconds before trying again: Fusion's Retry-After, else 1, 2, 4 ... 60, ±10 %."""
+    """Seconds before trying again: Fusion's Retry-After (at most RETRY_AFTER_AT_MOST), else
+    1, 2, 4 ... 60, ±10 %."""
     if error.retry_after is not None:
-        return error.retry_after
+        return min(error.retry_after, RETRY_AFTER_AT_MOST)
     return min(60.0, 2.0 ** min(failures - 1, 6)) * (1 + rng.uniform(-JITTER, JITTER))
 
 

@@ -183,8 +183,10 @@ def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: 
 
 
 def _identify(ctx: Context, s: StepState, data: Following, status: RunStatus) -> None:
-    """Our run, at last: the first Fusion shows that was not listed before our start. A job
-    view names no run: its record in the list of runs may (if Fusion lists it yet)."""
+    """Our run, at last: the job's latest run, as its status (or view) shows it, when Fusion
+    did not list it before our start. Only the latest: a list of runs cut short (a `limit`, its
+    order, a retention) may show an old run that was not listed before it. A job view names no
+    run: its record in the list of runs may (if Fusion lists it yet)."""
     attempt = s.result.attempts[-1]
     data.ours, data.label, data.last_state = status.keys, status.label, status.state
     attempt.run_id, attempt.run_keys = status.run_id, tuple(sorted(status.keys))
@@ -194,14 +196,11 @@ def _identify(ctx: Context, s: StepState, data: Following, status: RunStatus) ->
 
 
 def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
-    """Our run in the list of runs, or, not identified yet, the earliest run there that was not
-    listed before our start. What its record adds to what identifies ours is kept."""
-    runs = ctx.fusion.runs(s.step.job)
+    """Our run in the list of runs (None before Fusion's status has shown which run is ours).
+    What its record adds to what identifies ours is kept."""
     if not data.ours:
-        new = [r for r in runs if is_new(data.before, r)]
-        if not new:
-            return None
-        _identify(ctx, s, data, new[-1])  # the earliest new run: the one our start began
+        return None
+    runs = ctx.fusion.runs(s.step.job)
     run = next((r for r in runs if is_ours(data.ours, r)), None)
     if run is not None and not run.keys - data.before.known <= data.ours:
         attempt = s.result.attempts[-1]

@@ -73,7 +73,7 @@ from runner.outcomes import Outcome
 from runner.plan import Step
 from runner.reasons import Cause, NotStarted, Reason
 from runner.result import Attempt, StepResult
-from runner.status import RunStatus, parse_time
+from runner.status import RunStatus
 
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
@@ -122,21 +122,6 @@ class Before:
     active: frozenset[str] = frozenset()  # ... of those it saw going
     wall: datetime = LONG_AGO  # when we asked Fusion to start
     expected: float | None = None  # seconds the job's last good run took
-    newest: datetime | None = field(init=False, default=None)  # the latest start time known
-
-    def __post_init__(self) -> None:
-        starts = (parse_time(key[6:]) for key in self.known if key.startswith("start:"))
-        object.__setattr__(self, "newest", max((t for t in starts if t is not None), default=None))
-
-    def older(self, status: RunStatus) -> bool:
-        """It began before a run listed before the start did: an old run, never ours, though a
-        list cut short (`limit`, retention, its order) may not have shown it then. Fusion's own
-        times are compared with each other, never with ours."""
-        return (
-            self.newest is not None
-            and status.started is not None
-            and (status.started <= self.newest)
-        )
 
     def revived(self, status: RunStatus) -> bool:
         """A run seen ended before that shows as going now: no run does that, so it is a new

@@ -83,9 +83,21 @@ def check(ctx: Context, s: StepState, now: float) -> Phase:
     expected = None
     if latest.terminal and latest.state in step.success.states and latest.duration:
         expected = latest.duration  # the last good run: this one likely takes as long
-    if not (latest.active and latest.visible):
+    if not _active(ctx, s, latest):
         return _prepare_start(ctx, s, now, expected, failures)
     return _run_active(ctx, s, now, latest, failures)
+
+
+def _active(ctx: Context, s: StepState, status: RunStatus) -> bool:
+    """The job's latest run is going: its status says so, and, for a Jobs API job view, the
+    list of runs does not show that run ended. A view may stay at `running` after its run
+    ended (4.2.0's known issue), and a run's record lags but never leads: one that is ended
+    ended. Such a run is not waited for, failed on, or adopted."""
+    if not (status.active and status.visible):
+        return False
+    if not status.view or not status.keys:
+        return True
+    return not any(r.terminal and is_ours(status.keys, r) for r in ctx.fusion.runs(s.step.job))
 
 
 def _run_active(
@@ -129,7 +141,7 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
     status = ctx.fusion.status(s.step.job)
     s.contact = None
     s.saw(status)
-    going = status.active and status.visible
+    going = _active(ctx, s, status)
     if (going or data.refusals) and now >= s.became_due + s.step.timeout:
         run = status.label if going else None
         reason = OtherRunOutlasted(run_id=run, limit=s.step.timeout, refused=data.refusals)
@@ -275,8 +287,8 @@ def _verify(
 
 
 def verify(ctx: Context, s: StepState, now: float) -> Phase:
-    """A start may have begun a run that Fusion has not shown: follow the first run Fusion shows
-    that it did not list before the start (in the job's status, or in its list of runs). Only
+    """A start may have begun a run that Fusion has not shown: follow it once the job's status
+    (its latest run) shows a run that Fusion did not list before the start. Only
     when none has shown for as long as a run may take to show (IDENTIFY_WITHIN) is the start
     taken as never having begun one, and sent again, in the same attempt. A run found late has
     run since the start: the step's timeout counts from then, and may already have passed."""
@@ -288,11 +300,9 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
         data.asked = now - max(0.0, waited)
     latest = ctx.fusion.status(s.step.job)
     s.contact = None
-    found = latest if is_new(data.before, latest) else None
-    if found is None:
+    found = latest if is_new(data.before, latest) else None  # the job's latest run: a list
+    if found is None:  # cut short may show an old run that it did not show before the start
         listed = ctx.fusion.runs(s.step.job)
-        new = [r for r in listed if is_new(data.before, r)]
-        found = new[-1] if new else None  # the earliest new run: the one our start began
         data.revived = data.revived or any(map(data.before.revived, [latest, *listed]))
     if found is not None:
         ctx.emit(LostStartFound(step=s.step.name, run_id=found.label))
@@ -335,10 +345,17 @@ def _start_again(
 ) -> Phase:
     failures += 1
     if error is None or (error.kind is ErrorKind.TRANSIENT and failures < START_TRIES):
+        s.due = now
         if error is not None:
+            s.due += backoff(ctx.rng, failures, error)
+            if (
+                s.due > s.became_due + s.step.timeout
+            ):  # a Retry-After, or a backoff, past the timeout
+                why = f"{error}; its next try would come after the step's timeout"
+                ctx.end(s, Outcome.TIMED_OUT, StartFailed(job=s.step.job, error=why))
+                return Phase.DONE
             ctx.emit(StartRetrying(step=s.step.name, error=str(error), looked=looked))
         s.data = Checking(failures=failures)
-        s.due = now if error is None else now + backoff(ctx.rng, failures, error)
         return Phase.CHECK
     ctx.end(s, Outcome.FAILED, StartFailed(job=s.step.job, error=str(error)))
     return Phase.DONE

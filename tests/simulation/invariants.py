@@ -177,6 +177,8 @@ def _runs(sim: Simulation) -> list[str]:
             if attempt["adopted"]:
                 if not matching:
                     found.append(f"{label}: adopted a run Fusion never had ({sorted(held)})")
+                elif all(run.ended(-LAG) for run in matching):  # the plan began at 0
+                    found.append(f"{label}: adopted {sorted(held)}, ended before the plan began")
                 continue
             own = by_attempt.get((entry["name"], attempt["number"]), [])
             if not own:
@@ -216,6 +218,8 @@ def _success(sim: Simulation) -> list[str]:
                 and sim.attributed.get(run.by) == (entry["name"], last["number"])
             ]
         label = f"{entry['name']} succeeded"
+        if sim.case.behaviour.reused_ids and _shared(sim, entry["job"], last, runs):
+            continue
         if len(runs) > 1 and sim.case.behaviour.reused_ids:  # then the one its keys name
             held = set(last["run_keys"])
             named = [run for run in runs if held & keys(sim, run)]
@@ -242,6 +246,17 @@ def _success(sim: Simulation) -> list[str]:
             if value in (None, False, "", [], {}):
                 found.append(f"{label}, but on its run {run.ids[1]}, {expression} is {value!r}")
     return found
+
+
+def _shared(sim: Simulation, job: str, attempt: dict[str, Any], own: list[TrueRun]) -> bool:
+    """The attempt's run went by an id that an earlier run of the job had, and what it named
+    is that earlier run. Fusion documents `jobId` as "the unique job run ID"; a Fusion that
+    gives it twice makes the two runs one to every answer but their start times, and those
+    are never compared with fusion-run's clock (Fusion's may be hours off, or go back at
+    noon). Which run a verdict was on is then undecidable: it is not asserted."""
+    held = set(attempt["run_keys"])
+    others = [r for r in sim.truth.of(job) if r not in own and held & keys(sim, r)]
+    return any(f"id:{r.ids[1]}" in held or f"id:{r.ids[0]}" in held for r in others)
 
 
 def _state(run: TrueRun, job: str) -> str:

@@ -21,8 +21,8 @@ Each behaviour, its bound, and its source:
   identical start and end times: 4.2.1 and 5.9.11 known issues, the 4.2/5.9 reference example
   (§8.1, §9.1).
 - `/all` and the history in any order: undocumented (§8).
-- times off by 12 hours: 5.9.11 (§8.4). `duration` in milliseconds or seconds: undocumented
-  (§7.11).
+- times off by 12 hours: 5.9.11 (§8.4), for times after noon UTC only, so that they go back
+  at noon. `duration` in milliseconds or seconds: undocumented (§7.11).
 - a start's answer names `jobId` and another `result.jobRunId`, later statuses the latter: the
   parallel-bulk-loader sample (§8.5).
 - a start while a run is active answers 409, the active run, `accepted: false`, or starts a
@@ -50,7 +50,7 @@ import random
 import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +81,7 @@ class Behaviour:
     # its own lag up to it, or, `steady`, lags by exactly it
     lag: Mapping[str, float] = field(default_factory=dict)
     steady: bool = False
+    hidden_for: float = 0.0  # a new run shows in no channel until this long after it began
     view_mixes: bool = False  # a view's start time and its status from different moments
     view_stuck: bool = False  # a view that says `running` once a run began, whatever follows
     history_ended_only: bool = False
@@ -97,8 +98,10 @@ class Behaviour:
     start_faults: float = 0.0  # chance a start meets a fault, before or after it applies
     lost_answers: int = 0  # the first this many starts begin their run, and their answer drops
     refuse_starts: str | None = None  # every start refused: "conflict" (409) or "not_accepted"
+    throttle: str | None = None  # every start answered 429 with this Retry-After, unapplied
     odd: tuple[bytes, ...] = ()  # the answers, in turn, to the first status reads
     hostile_text: bool = False  # odd answers of wrong types, echoes across a cut, lone surrogates
+    noon_bug: bool = False  # 5.9.11: times after noon UTC shown 12 hours off (so they go back)
     list_limit: int | None = None  # /all and the history list at most this many runs
     retention: int | None = None  # Fusion keeps only its newest this many runs
     read_faults: float = 0.0  # chance any other request meets a transient fault
@@ -238,6 +241,10 @@ class SimulatedFusion:
             exchange.ended = self.clock.now
             data = self._odd_left.pop(0)
             return Answer(status=200, reason="OK", headers={}, chunks=[data])
+        if self.behaviour.throttle is not None and call.op is Op.START:
+            exchange.ended = self.clock.now
+            headers = {"retry-after": self.behaviour.throttle}
+            return Answer(status=429, reason="Too Many Requests", headers=headers, chunks=[b"{}"])
         if self.rng.random() < chance / 2:  # before the request does anything
             return self._fault(exchange, read_timeout, ["503", "429", "500", "502", "504"])
         try:
@@ -459,7 +466,12 @@ class SimulatedFusion:
         return self.rng.uniform(0, most)
 
     def _seen_at(self, job: str, at: float) -> list[TrueRun]:
-        return [run for run in self.truth.of(job) if run.started <= at]
+        hidden = self.behaviour.hidden_for  # shown nowhere until then, and then as it is by now
+        return [
+            run
+            for run in self.truth.of(job)
+            if run.started <= at and run.started + hidden <= self.clock.now
+        ]
 
     def _seen(self, channel: str, job: str) -> list[TrueRun]:
         return self._seen_at(job, self.clock.now - self._lag(channel))
@@ -475,6 +487,8 @@ class SimulatedFusion:
 
     def _time(self, at: float) -> str:
         wall = datetime.fromtimestamp(EPOCH + at + self.behaviour.clock_offset, tz=UTC)
+        if self.behaviour.noon_bug and wall.hour >= 12:
+            wall -= timedelta(hours=12)
         return wall.strftime("%Y-%m-%dT%H:%M:%S.") + f"{wall.microsecond // 1000:03d}Z"
 
     def _spark(self, run: TrueRun, at: float) -> dict[str, Any]:
