@@ -242,7 +242,7 @@ class FusionClient:
                 url=url,
                 kind=ErrorKind.TRANSIENT,
                 status=reply.status,
-                what=f"Fusion's answer cannot be read: {error}",
+                what=f"Fusion's answer cannot be read: {self.redact.mask(str(error))}",
                 unreadable=True,
             ) from None
 

@@ -23,6 +23,7 @@ would recolour CI logs. The JSON report keeps them, escaped by the JSON encoder.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -78,7 +79,8 @@ def forms(secret: str) -> set[str]:
     for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
         upper = re.sub(r"\\u[0-9a-f]{4}", lambda m: "\\u" + m[0][2:].upper(), escaped)
         spelled |= {escaped, upper, escaped.replace("/", "\\/"), upper.replace("/", "\\/")}
-    spelled.add(" ".join(secret.split()))  # as a message put on one line shows it
+    spelled |= {" ".join(secret.split()), secret.strip()}  # on one line, or at a message's end
+    spelled |= {html.escape(secret), html.escape(secret, quote=False)}  # in an HTML error page
     return {form for form in spelled if form.strip()}
 
 
@@ -127,8 +129,16 @@ class Redactor:
         return self._current() is not None
 
     def mask(self, value: str) -> str:
-        """`value` with every known secret masked, and nothing else changed."""
-        return _masked(value, self._current())
+        """`value` with every known secret masked, and nothing else changed; but where a secret
+        shows only once terminal codes and control characters are gone (as outputs remove
+        them), those go too, and it is masked."""
+        pattern = self._current()
+        masked = _masked(value, pattern)
+        if pattern is not None:
+            bare = strip_controls(masked)
+            if bare != masked and pattern.search(bare):
+                return _masked(bare, pattern)
+        return masked
 
     def text(self, value: str) -> str:
         """`value` for a line, XML or Markdown: no terminal codes, no control characters, no

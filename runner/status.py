@@ -130,6 +130,8 @@ def parse_status(data: Any, job: str) -> RunStatus:
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object for a run status, got {type(data).__name__}")
     result: dict[str, Any] = data["result"] if isinstance(data.get("result"), dict) else {}
+    config = data["jobConfig"] if isinstance(data.get("jobConfig"), dict) else {}
+    _of(job, _text(result, "jobConfigId") or _text(config, "id"))
     ids = [_text(value, name) for value, name in ((data, "jobId"), (result, "jobRunId"))]
     started, ended = _time(data, "startTime"), _time(data, "endTime")
     return RunStatus(
@@ -150,6 +152,7 @@ def parse_history(record: Any, job: str) -> RunStatus:
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object for a job run, got {type(record).__name__}")
     record = normalised(record)
+    _of(job, _text(record, "resource"))
     started, ended = _time(record, "startTime"), _time(record, "endTime")
     run_id = _text(record, "runId")
     ids = [run_id] if run_id else []
@@ -173,6 +176,10 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
     if not isinstance(view, dict):
         raise ValueError(f"expected a JSON object for a job, got {type(view).__name__}")
     view = normalised(view)
+    resource = _text(view, "resource")
+    if resource is None:  # every view names its job; an object that does not is no view
+        raise ValueError("a job view with no resource")
+    _of(job, resource)
     started, ended = _time(view, "lastStartTime"), _time(view, "lastEndTime")
     state = (_text(view, "status") or "ready").strip().lower()
     if state not in TERMINAL:  # the latest run's end time belongs to an earlier run
@@ -204,12 +211,19 @@ def with_counters_of(record: RunStatus, view: RunStatus) -> RunStatus:
     return replace(record, raw={**record.raw, "extra": extra})
 
 
+def _of(job: str, named: str | None) -> None:
+    """ValueError if an answer names a job (`resource`, `jobConfigId`) that is not `job`: it
+    is another job's, and none of its runs can be ours."""
+    if named is not None and job_kind(named) != job_kind(job):
+        raise ValueError(f"the answer is of job {named!r}, not of {job!r}")
+
+
 def _text(record: dict[str, Any], name: str) -> str | None:
     """`record[name]`, a string, or None if absent; ValueError if it is something else."""
     value = record.get(name)
     if value is None or isinstance(value, str):
         return value
-    raise ValueError(f"{name} is {json.dumps(value)[:40]}, not a string")
+    raise ValueError(f"{name} is {_kind(value)}, not a string")
 
 
 def _time(record: dict[str, Any], name: str) -> datetime | None:
@@ -219,8 +233,14 @@ def _time(record: dict[str, Any], name: str) -> datetime | None:
         return None
     parsed = parse_time(value)
     if parsed is None:
-        raise ValueError(f"{name} is {json.dumps(value)[:40]}, not a time")
+        raise ValueError(f"{name} is {_kind(value)} that is no time")
     return parsed
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words, and never what it says (it may quote a secret)."""
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
 
 
 def normalised(record: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,8 @@ def test_a_spark_start_answer() -> None:
 
 
 def test_a_start_answer_with_two_run_ids_is_known_by_either() -> None:
-    status = parse_status(sample("spark_start_parallel_bulk_loader_5.x.json"), "loader")
+    loader = "store_typeahead_entity_load"
+    status = parse_status(sample("spark_start_parallel_bulk_loader_5.x.json"), loader)
     assert status.keys == {"id:a2b50rrce7", "id:b2c50rrde6"}
 
 
@@ -79,12 +80,26 @@ def test_a_history_without_run_ids_still_tells_runs_apart(name: str) -> None:
     ]
 
 
+def test_an_answer_of_another_job_is_none_of_this_ones() -> None:
+    """A view, a history record or a status naming another job (a proxy's mix-up, a stray
+    answer) could make that job's run look like ours: it is an answer that cannot be read."""
+    with pytest.raises(ValueError, match="the answer is of job 'datasource:myDatasource', not "):
+        parse_job_view(sample("app_jobs_never_run_4.2.json")[0], "datasource:web")
+    with pytest.raises(ValueError, match="a job view with no resource"):
+        parse_job_view({"status": "success", "lastStartTime": "2026-01-01T00:00:00Z"}, "task:t")
+    with pytest.raises(ValueError, match="'my-python-job', not of 'other'"):
+        parse_status(sample("spark_start_custom_python_5.9.json"), "other")
+    assert parse_status(sample("spark_start_custom_python_5.9.json"), "spark:my-python-job").run_id
+
+
 @pytest.mark.parametrize(
     "name", ["app_jobs_after_success_4.2.json", "app_jobs_after_success_5.x.json"]
 )
 def test_a_job_view_is_its_latest_run_in_the_history(name: str) -> None:
     [view] = [parse_job_view(v, "datasource:myDatasource") for v in sample(name)]
-    history = [parse_history(r, "x") for r in sample("jobs_history_3runs_5.x.json")]
+    history = [
+        parse_history(r, "datasource:myDatasource") for r in sample("jobs_history_3runs_5.x.json")
+    ]
     assert (view.state, view.run_id, view.duration) == ("success", None, 463.419)
     assert view.keys & history[0].keys  # the view's run is the history's newest record
     assert not view.keys & history[1].keys
@@ -101,7 +116,8 @@ def test_a_job_view_is_its_latest_run_in_the_history(name: str) -> None:
     ],
 )
 def test_a_job_that_never_ran(name: str, index: int) -> None:
-    view = parse_job_view(sample(name)[index], "datasource:x")
+    answer = sample(name)[index]
+    view = parse_job_view(answer, answer["resource"])
     assert (view.state, view.visible, view.active, view.keys) == (
         "ready",
         False,
@@ -117,8 +133,8 @@ def test_a_job_that_never_ran(name: str, index: int) -> None:
 def test_the_schema_placeholders_cannot_be_read_as_a_run(name: str) -> None:
     """The documentation's placeholders ("startTime": "<string>") are no answer: a run whose
     start time cannot be read could be any run, so the answer is a fault, never a run."""
-    with pytest.raises(ValueError, match=r'startTime is "<string>", not a time'):
-        parse_status(sample(name), "x")
+    with pytest.raises(ValueError, match="startTime is a string that is no time"):
+        parse_status(sample(name), "<string>")
 
 
 def test_a_token_lives_1800_seconds_as_the_emulator_s_do() -> None:

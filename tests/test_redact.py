@@ -73,9 +73,20 @@ def test_each_spelling_of_a_secret_is_masked() -> None:
         'p@ss \\"w\\/rd\\"\\\\\\u00E9',
         'p@ss \\"w/rd\\"\\\\é',  # JSON, UTF-8
         'p@ss \\"w\\/rd\\"\\\\é',
+        "p@ss &quot;w/rd&quot;\\é",  # HTML, in an error page (quote=False leaves it as is)
     }
     redact = Redactor([secret])
     assert redact.text(f"a {json.dumps(secret)} b {secret} c") == f'a "{MASK}" b {MASK} c'
+
+
+def test_a_secret_is_masked_where_only_the_outputs_cleaning_would_show_it() -> None:
+    """Fusion's words with a zero-width space, an ANSI code or a NUL inside the secret: the
+    outputs remove those, which would leave the secret whole."""
+    redact = Redactor(["Secret123"])
+    for echo in ("Sec\u200bret123", "Sec\x1b[31mret123", "Se\x00cret123"):
+        assert redact.mask(f"denied: {echo}!") == "denied: ***!"
+    assert redact.mask("a\x1b[31m b") == "a\x1b[31m b"  # no secret: nothing changed
+    assert Redactor([" Pad "]).mask("denied: Pad") == "denied: ***"  # at a message's end
 
 
 def test_the_environment_credentials_are_masked_but_not_the_user_name() -> None:
