@@ -41,8 +41,14 @@ PINNED = {
     "the step as 'already running' on its own run",
     7026: "two run ids and a crash: a step succeeded on two runs of its own",
     7106: "an attempt named by the hash of a record whose times could not be read",
+    12505: "a list cut short (limit 2, random order) showed an hour-old run not listed before the "
+    "start: an accepted start's step succeeded on it",
+    13319: "an error message quoting the password, cut by hostile text: its stripped form shown",
     14451: "a history record whose start time could not be read before the start, readable after: "
     "an hour-old run taken for the new one",
+    17279: "a list cut short showed an old run, taken for the new one; the new run named nowhere",
+    18608: "a list cut short showed an old run while the new one went on: succeeded, run going",
+    21816: "a list cut short and a lagging status: succeeded on an old run, its own still going",
     25434: "a resume skipped (run_if) a step whose run was going, as its upstream ran again: the "
     "run named nowhere, then an internal error",
 }
