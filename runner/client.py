@@ -61,6 +61,7 @@ NAMES = frozenset(
     {"jobId", "jobRunId", "jobConfigId", "runId", "id", "resource", "type", "datasourceId"}
     | {"state", "status", "startTime", "endTime", "lastStartTime", "lastEndTime", "startedBy"}
 )
+NAME_SHAPE = re.compile(r"[\w.:@/+-]{1,256}")  # an id, a state, a time: no words, no spaces
 QUOTED = 64 * 1024  # characters of an answer masked before the start of it is quoted
 
 
@@ -262,7 +263,7 @@ class FusionClient:
             return {name: self._words(value, name) for name, value in data.items()}
         if isinstance(data, list):
             return [self._words(item, key) for item in data]
-        if isinstance(data, str) and key not in NAMES:
+        if isinstance(data, str) and not (key in NAMES and NAME_SHAPE.fullmatch(data)):
             return self.redact.mask(data)
         return data
 

@@ -97,6 +97,14 @@ class WaitingForOther(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class WaitingToKnowLatest(Event):
+    """Fusion shows the job's latest run with no id and no start time: the step reads again,
+    and starts once it can tell that run from a new one."""
+
+    job: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Cancelling(Event):
     run_id: str | None
     cause: Cause

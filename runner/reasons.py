@@ -130,6 +130,16 @@ class OtherRunOutlasted:
     run_id: str | None
     limit: float
     refused: int = 0  # starts Fusion refused
+    unadopted: bool = False  # on_running: adopt, and only the job's view said the run is going
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LatestRunUnknown:
+    """Until the step's timeout passed, Fusion showed the job's latest run with no id and no
+    start time: a run started then could not have been told from it, so none was."""
+
+    job: str
+    limit: float
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -299,6 +309,7 @@ SkipReason = (
 Reason = (
     AlreadyRunning
     | OtherRunOutlasted
+    | LatestRunUnknown
     | StartFailed
     | NoNewRun
     | HistorySilent

@@ -63,7 +63,8 @@ def forms(secret: str) -> set[str]:
     """The spellings of `secret` an output may carry: as is; base64 (standard and URL-safe, with
     and without padding, of its UTF-8 and of its Latin-1 bytes); URL-encoded (with and without
     `/` kept, hex digits in either case); JSON-escaped (with non-ASCII as is or as `\\u` escapes
-    in either case, `/` as is or escaped)."""
+    in either case, `/` as is or escaped, and as Gson escapes `<>&='`); HTML-escaped (`'` and
+    `"` as Python, Jetty or Go write them); stripped. White space inside may be any (`_spaced`)."""
     from urllib.parse import quote, quote_plus  # noqa: PLC0415 - only with a secret: 2 ms
 
     raw = [secret.encode("utf-8")]
@@ -77,11 +78,25 @@ def forms(secret: str) -> set[str]:
     for quoted in (quote(secret, safe=""), quote(secret), quote_plus(secret, safe="")):
         spelled |= {quoted, re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quoted)}
     for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
-        upper = re.sub(r"\\u[0-9a-f]{4}", lambda m: "\\u" + m[0][2:].upper(), escaped)
-        spelled |= {escaped, upper, escaped.replace("/", "\\/"), upper.replace("/", "\\/")}
-    spelled |= {" ".join(secret.split()), secret.strip()}  # on one line, or at a message's end
-    spelled |= {html.escape(secret), html.escape(secret, quote=False)}  # in an HTML error page
+        for json_form in (escaped, _gson(escaped)):
+            upper = _upper_escapes(json_form)
+            spelled |= {json_form, upper, json_form.replace("/", "\\/"), upper.replace("/", "\\/")}
+    spelled |= {_gson(secret), _upper_escapes(_gson(secret))}  # a message quoting a body
+    spelled.add(secret.strip())  # at a message's end
+    for apostrophe in ("&#x27;", "&apos;", "&#39;"):  # in an HTML error page: Python, Jetty, Go
+        page = html.escape(secret, quote=False).replace("'", apostrophe)
+        spelled |= {page, page.replace('"', "&quot;"), page.replace('"', "&#34;")}
     return {form for form in spelled if form.strip()}
+
+
+def _gson(text: str) -> str:
+    """`text` with `<>&='` escaped as Gson escapes them by default (`\\u003c` ...)."""
+    return re.sub("[<>&=']", lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def _upper_escapes(text: str) -> str:
+    """`text` with its `\\u` escapes in upper-case hex, as Jackson writes them."""
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), text)
 
 
 def one_line(text: str) -> str:
@@ -158,7 +173,7 @@ class Redactor:
             self._stale = False
             spelled = {form for secret in self._known for form in forms(secret)}
             longest_first = sorted(spelled, key=lambda form: (-len(form), form))
-            alternatives = [re.escape(form) for form in longest_first]
+            alternatives = [_spaced(form) for form in longest_first]
             # A message cut short (`…`) in the middle of a secret still holds its beginning.
             alternatives += [_beginning(form) + CUT for form in longest_first if len(form) > 3]
             self._pattern = re.compile("|".join(alternatives)) if alternatives else None
@@ -166,6 +181,16 @@ class Redactor:
 
 
 CUT = "…"  # how fusion-run marks a message it cut short
+
+
+def _spaced(form: str) -> str:
+    """A pattern for `form`, where its white space may be any other run of it (a tab, two
+    spaces, a no-break space: as a message reflowed may show it)."""
+    if not any(char.isspace() for char in form):
+        return re.escape(form)
+    spaces = r"\s+"
+    inner = spaces.join(re.escape(part) for part in form.split())
+    return (spaces if form[0].isspace() else "") + inner + (spaces if form[-1].isspace() else "")
 
 
 def _beginning(form: str) -> str:

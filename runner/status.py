@@ -66,6 +66,7 @@ class RunStatus:
     keys: frozenset[str] = frozenset()  # what identifies the run (see the module)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     view: bool = False  # a Jobs API job view: its status and counters may be another run's
+    unit_assumed: bool = False  # `duration` is Fusion's field, read as ms (its unit is unknown)
 
     @property
     def label(self) -> str | None:
@@ -134,13 +135,15 @@ def parse_status(data: Any, job: str) -> RunStatus:
     _of(job, _text(result, "jobConfigId") or _text(config, "id"))
     ids = [_text(value, name) for value, name in ((data, "jobId"), (result, "jobRunId"))]
     started, ended = _time(data, "startTime"), _time(data, "endTime")
+    measured, given = _duration(started, ended, None), _duration(None, None, data.get("duration"))
     return RunStatus(
         job=job,
         run_id=next((i for i in ids if i), None),
         state=(_text(data, "state") or "unknown").strip().lower(),
         started=started,
         ended=ended,
-        duration=_duration(started, ended, data.get("duration")),
+        duration=measured if measured is not None else given,
+        unit_assumed=measured is None and given is not None,
         message=failure_message(result.get("exception")),
         keys=_keys([i for i in ids if i], data.get("startTime"), data),
         raw=data,

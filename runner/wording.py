@@ -130,11 +130,26 @@ def _(fact: why.AlreadyRunning) -> str:
 
 
 @text.register
+def _(fact: why.LatestRunUnknown) -> str:
+    return (
+        f"Fusion showed job {fact.job}'s latest run with no id and no start time for "
+        f"{format_duration(fact.limit)}: a run started then could not be told from it, so none "
+        "was"
+    )
+
+
+@text.register
 def _(fact: why.OtherRunOutlasted) -> str:
     if fact.run_id is None and fact.refused:
         return (
             f"Fusion refused {fact.refused} start(s), saying a run is active, and showed no "
             f"active run within {format_duration(fact.limit)}"
+        )
+    if fact.unadopted:
+        return (
+            f"the job's view said {run_words(fact.run_id)} was running for "
+            f"{format_duration(fact.limit)}, and its list of runs never showed it going: it was "
+            "not adopted (on_running: adopt)"
         )
     return (
         f"{run_words(fact.run_id)} was still running after {format_duration(fact.limit)} "
@@ -388,6 +403,14 @@ def _(event: ev.Retrying) -> str:
 @line.register
 def _(event: ev.WaitingForOther) -> str:
     return f"waiting for {run_words(event.run_id)}, already running, to end"
+
+
+@line.register
+def _(event: ev.WaitingToKnowLatest) -> str:
+    return (
+        f"Fusion shows job {event.job}'s latest run with no id and no start time; "
+        "reading again before starting, so that a new run can be told from it"
+    )
 
 
 @line.register

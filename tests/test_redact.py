@@ -73,10 +73,27 @@ def test_each_spelling_of_a_secret_is_masked() -> None:
         'p@ss \\"w\\/rd\\"\\\\\\u00E9',
         'p@ss \\"w/rd\\"\\\\é',  # JSON, UTF-8
         'p@ss \\"w\\/rd\\"\\\\é',
-        "p@ss &quot;w/rd&quot;\\é",  # HTML, in an error page (quote=False leaves it as is)
+        "p@ss &quot;w/rd&quot;\\é",  # HTML, in an error page: `"` as Jetty writes it,
+        "p@ss &#34;w/rd&#34;\\é",  # as Go does, and as is (Python's quote=False)
     }
     redact = Redactor([secret])
     assert redact.text(f"a {json.dumps(secret)} b {secret} c") == f'a "{MASK}" b {MASK} c'
+
+
+def test_a_secret_is_masked_as_gateways_and_libraries_escape_it() -> None:
+    """Jetty writes `'` as `&apos;`, Go and Spring as `&#39;`, Python as `&#x27;`; Gson
+    escapes `<>&='` as `\\u003c` ...; a reflowed message may put any white space for a space."""
+    redact = Redactor(["it's=<Pa55&w0rd> now"])
+    for echo in (
+        "it&apos;s=&lt;Pa55&amp;w0rd&gt; now",
+        "it&#39;s=&lt;Pa55&amp;w0rd&gt; now",
+        "it&#x27;s=&lt;Pa55&amp;w0rd&gt; now",
+        "it\\u0027s\\u003d\\u003cPa55\\u0026w0rd\\u003e now",
+        "it\\u0027s\\u003D\\u003CPa55\\u0026w0rd\\u003E now",
+        "it's=<Pa55&w0rd>\tnow",
+        "it's=<Pa55&w0rd>\u00a0 now",
+    ):
+        assert redact.mask(f"denied: {echo}.") == "denied: ***.", echo
 
 
 def test_a_secret_is_masked_where_only_the_outputs_cleaning_would_show_it() -> None:
@@ -116,10 +133,12 @@ def test_what_fusion_reports_is_masked_but_its_names_keys_and_shape() -> None:
     data: dict[str, Any] = {
         "a": ["xj", 1, None, {"j": "\x1b[31mj"}],
         "result": {"jobConfigId": "j", "jobRunId": "jj", "exception": {"message": "j!"}},
+        "x": {"status": "failed for user j", "id": "j\x1b[0m"},  # words where a name should be
     }
     assert client._words(data) == {
         "a": ["x***", 1, None, {"j": "\x1b[31m***"}],
         "result": {"jobConfigId": "j", "jobRunId": "jj", "exception": {"message": "***!"}},
+        "x": {"status": "failed for user ***", "id": "***\x1b[0m"},
     }
     assert cleaned(data)["a"][3] == {"j": "j"}
     assert FusionClient(url="http://f", environ={})._words(data) is data  # nothing to mask

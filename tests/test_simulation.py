@@ -8,11 +8,13 @@ that reproduces it; pin it in PINNED once fixed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from runner import redact
 from runner.engine import context
 from runner.redact import Redactor
 from runner.result import StepResult
@@ -37,6 +39,8 @@ PINNED = {
     332: "identical start and end times after a resume: a 23.7 s run passed max_duration 2s",
     767: "a resume forgot what earlier runs listed, and a history answer read as no runs: an "
     "hour-old run taken for the new one",
+    1891: "a read for one step hung 15 s: another's run, judged with the pass's earlier clock, "
+    "measured 0.35 s where it took 14 s, and passed max_duration 2s",
     6484: "a resume found its run not listed yet (the lists lagged), took it for gone, and failed "
     "the step as 'already running' on its own run",
     7026: "two run ids and a crash: a step succeeded on two runs of its own",
@@ -145,3 +149,14 @@ def test_the_invariants_catch_masking_that_changes_what_a_program_reads(
 
 
 SECRET: list[str] = []
+
+
+def test_the_invariants_catch_a_spelling_masking_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Masking that knows only the secret as is, and JSON's escapes: Fusion's echoes as a
+    gateway's HTML page or Gson spell them pass, and the invariants find them without asking
+    masking's own list of spellings."""
+    monkeypatch.setattr(
+        redact, "forms", lambda secret: {secret, json.dumps(secret, ensure_ascii=False)[1:-1]}
+    )
+    found = _first_failing(range(3000))
+    assert any("a credential in an output" in line for line in found), found

@@ -225,6 +225,83 @@ def test_a_view_stuck_at_running_on_a_run_that_ended_long_ago_is_no_run_going(
     assert sim.clock.now < 30
 
 
+@pytest.mark.parametrize(
+    "pre_start",
+    [b', "lastStartTime": NaN', b""],
+    ids=["a start time no calendar holds", "no start time"],
+)
+def test_a_latest_run_with_nothing_to_know_it_by_is_read_again_before_starting(
+    pre_start: bytes,
+) -> None:
+    """The view read before the start showed the latest run with no start time, and the
+    history, cut short, did not list it: after the start, the lagging view showed that old
+    run's start time, and the step passed on it while its own run went on, named nowhere."""
+    job = "datasource:web"
+    good = Script(duration=60, final="finished")
+    earlier = tuple(
+        TrueRun(job=job, ids=(f"old{i}", f"old{i}"), started=-3600 + 600 * i, script=good, by=None)
+        for i in range(3)
+    )
+    view = b'{"resource": "datasource:web", "status": "success"'
+    behaviour = Behaviour(
+        odd=(view + b"}", view + pre_start + b"}"),  # the job's check, then the pre-start read
+        order="oldest",
+        list_limit=2,
+        lag={"view": 10.0},
+    )
+    sim = scenario(
+        [step("crawl", job=job, states=("success",))],
+        behaviour,
+        {job: [Script(duration=300, final="error", error="boom")]},
+        earlier=earlier,
+    )
+    assert (outcome(sim, "crawl"), starts(sim)) == ("running", 1)
+    assert (
+        "crawl: Fusion shows job datasource:web's latest run with no id and no start time; "
+        "reading again before starting, so that a new run can be told from it"
+    ) in sim.processes[0].console
+
+
+def test_a_latest_run_never_knowable_ends_the_step_at_its_timeout_without_a_start() -> None:
+    job = "datasource:web"
+    view = b'{"resource": "datasource:web", "status": "success"}'
+    sim = scenario(
+        [step("crawl", job=job, states=("success",), timeout=20)],
+        Behaviour(odd=(view,) * 100),
+        {job: [Script(duration=5, final="finished")]},
+        earlier=(succeeded_earlier(job),),
+    )
+    assert (outcome(sim, "crawl"), starts(sim)) == ("timed_out", 0)
+    assert entry(sim, "crawl")["reason"] == (
+        "Fusion showed job datasource:web's latest run with no id and no start time for 20s: a "
+        "run started then could not be told from it, so none was"
+    )
+
+
+def test_a_stuck_view_on_a_run_the_cut_list_never_shows_is_waited_for_never_adopted() -> None:
+    """The list of runs, oldest first and cut at two, never shows the view's run: looking it
+    up once, the step took it for going and adopted it, and passed on a run that ended an hour
+    and a half before the plan."""
+    job = "datasource:web"
+    good = Script(duration=60, final="finished")
+    earlier = tuple(
+        TrueRun(job=job, ids=(f"old{i}", f"old{i}"), started=-7200 + 600 * i, script=good, by=None)
+        for i in range(4)
+    )
+    sim = scenario(
+        [step("crawl", job=job, states=("success",), on_running="adopt", timeout=600)],
+        Behaviour(view_stuck=True, order="oldest", list_limit=2),
+        {job: [Script(duration=5, final="error", error="boom")]},
+        earlier=earlier,
+    )
+    record = entry(sim, "crawl")
+    assert (record["outcome"], starts(sim), record["attempts"]) == ("timed_out", 0, [])
+    assert record["reason"] == (
+        "the job's view said run started 2025-12-31T22:30:00.000Z was running for 10m, and its "
+        "list of runs never showed it going: it was not adopted (on_running: adopt)"
+    )
+
+
 # --- "Criteria on bad times" ---------------------------------------------------------------------
 
 
@@ -238,6 +315,29 @@ def test_identical_start_and_end_times_do_not_pass_max_duration() -> None:
     )
     assert outcome(sim, "crawl") == "failed"
     assert "more than max_duration 2s" in entry(sim, "crawl")["reason"]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_a_duration_of_unknown_unit_is_read_the_way_max_duration_cannot_wrongly_pass(
+    unit: str,
+) -> None:
+    """Across noon on 5.9.11 the end time is 12 hours before the start: only Fusion's
+    `duration` is left, and its unit is undocumented. Read as milliseconds, a 15 s run given
+    in seconds took 0.015 s, and passed `max_duration: 2s`."""
+    behaviour = Behaviour(
+        noon_bug=True,
+        clock_offset=12 * 3600 - 5,  # the plan starts at 11:59:55; the run ends after noon
+        duration_unit=unit,
+        hidden_for=16.0,  # first seen ended: nothing fusion-run saw of it going
+    )
+    sim = scenario(
+        [step("train", job="train", max_duration=2)],
+        behaviour,
+        {"train": [Script(duration=15, final="finished")]},
+    )
+    record = entry(sim, "train")
+    assert (record["outcome"], record["attempts"][0]["duration"]) == ("failed", 15.0)
+    assert record["reason"] == "the run took 15s, more than max_duration 2s"
 
 
 # --- "Undocumented answers treated as failures" --------------------------------------------------
@@ -536,3 +636,17 @@ def test_a_retry_after_within_the_timeout_is_waited_and_the_start_retried() -> N
         "could not start job train: POST http://fusion.sim/api/spark/jobs/train: 429 Too Many "
         "Requests"
     )
+
+
+def test_a_timeout_passing_while_reads_are_told_to_wait_sends_the_cancel_at_once() -> None:
+    """From 5 s on, every read is answered 503 with `Retry-After: 300`: the step's 10 s
+    timeout waited for the next read, at the end of the retry budget (5 min), and no cancel
+    was sent. Cancels get through: it is sent at the timeout, and its grace bounds the rest."""
+    sim = scenario(
+        [step("train", job="train", timeout=10)],
+        Behaviour(throttle_reads=(5.0, "300")),
+        {"train": [Script(duration=1000, final="finished")]},
+    )
+    cancels = [e.began for e in sim.fusion.exchanges if e.method == "DELETE"]
+    assert (cancels, sim.clock.now) == ([10.0], 70.0)  # then the cancel's grace of 1m
+    assert outcome(sim, "train") == "running"  # its run may be going: named, for --resume

@@ -20,6 +20,7 @@ from dataclasses import replace
 from runner.clock import Clock
 from runner.engine.carry import Resume, begin
 from runner.engine.context import CANCEL_GRACE, SERVER_ERROR_TRIES, backoff
+from runner.engine.following import order_cancel
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
     ACT_AT_ONCE,
@@ -60,6 +61,7 @@ from runner.reasons import (
     NotStarted,
     PlanTimeout,
     Reason,
+    StepTimeout,
     Unconfirmed,
 )
 from runner.reporting import Reporter, Silent
@@ -411,6 +413,11 @@ class Engine:
             deadline = data.started + state.step.timeout  # minutes does not hold a timeout up
             if deadline > now:
                 state.due = min(state.due, deadline)
+            elif data.cancel is None:  # it passed while Fusion would not answer: cancel now
+                timeout = StepTimeout(limit=state.step.timeout)
+                order_cancel(self, state, now, Outcome.TIMED_OUT, timeout)
+                state.due = now
+                return Phase.CANCEL
         order = data.cancel if isinstance(data, Following) else None
         if order is not None:  # the grace bounds a cancel, and ends it
             if now >= order.deadline:

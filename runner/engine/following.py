@@ -234,8 +234,8 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     """Our run ended: record it, then judge it (or close the cancellation), retry or end."""
     data = phase_data(s, Following)
     attempt = s.result.attempts[-1]
-    observed = now - data.started
-    wall = ctx.clock.wall()
+    observed = ctx.clock.monotonic() - data.started  # to the answer that showed it ended:
+    wall = ctx.clock.wall()  # `now` came before the pass's other requests, which may hang
     attempt.state = status.state
     attempt.duration = _duration(data, status, None if attempt.adopted else observed)
     attempt.started_at = status.started or wall - timedelta(seconds=observed)
@@ -277,13 +277,22 @@ def _duration(data: Following, status: RunStatus, observed: float | None) -> flo
     """The run's duration: Fusion's, or what fusion-run saw of it going if that is longer
     (Fusion 4.2.1 may give a run identical start and end times). With no duration from Fusion:
     `observed`, from our start to the read that saw it ended, which the run cannot have
-    outlasted; for a run adopted, which began before we saw it, none is known."""
+    outlasted; for a run adopted, which began before we saw it, none is known. Fusion's
+    `duration` field has no documented unit: read as seconds where that fits `observed` (the
+    longer reading is the one `max_duration` cannot wrongly pass), as milliseconds otherwise;
+    for a run adopted, nothing bounds it, and none is known."""
     if status.duration is None:
         return observed
+    duration = status.duration
+    if status.unit_assumed:  # Fusion's `duration` field, its unit unknown: ms, or seconds?
+        if observed is None:
+            return None  # a run adopted: either could be, and nothing bounds it
+        if duration * 1000 <= observed:  # in seconds it fits what we saw: it may be, and longer
+            duration *= 1000
     seen = 0.0
     if data.first_active is not None and data.last_active is not None:
         seen = data.last_active - data.first_active
-    return max(status.duration, seen)
+    return max(duration, seen)
 
 
 def _retry(ctx: Context, s: StepState, now: float, kind: str, reason: Reason) -> bool:

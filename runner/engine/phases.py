@@ -133,6 +133,7 @@ class Before:
 @dataclass(kw_only=True, slots=True)
 class Checking:
     failures: int = 0  # starts of this attempt that failed before anything ran
+    unknowable: bool = False  # the job's latest run showed nothing to know it by (said once)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -145,6 +146,7 @@ class PickingUp:
 class WaitingOther:
     failures: int = 0
     refusals: int = 0  # starts refused in a row while no active run showed
+    unknowable: bool = False  # as Checking's
 
 
 @dataclass(kw_only=True, slots=True)

@@ -18,6 +18,7 @@ No second start goes out while the first may still show its run.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import replace
 
 from runner.engine.context import (
@@ -54,12 +55,14 @@ from runner.events import (
     StartRequested,
     StartRetrying,
     WaitingForOther,
+    WaitingToKnowLatest,
 )
 from runner.fusion import ErrorKind, FusionError
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import OnRunning
 from runner.reasons import (
     AlreadyRunning,
+    LatestRunUnknown,
     NoNewRun,
     NotStarted,
     OtherRunOutlasted,
@@ -83,33 +86,75 @@ def check(ctx: Context, s: StepState, now: float) -> Phase:
     expected = None
     if latest.terminal and latest.state in step.success.states and latest.duration:
         expected = latest.duration  # the last good run: this one likely takes as long
-    if not _active(ctx, s, latest):
-        return _prepare_start(ctx, s, now, expected, failures)
-    return _run_active(ctx, s, now, latest, failures)
+    going = _going(ctx, s, latest)
+    if going is not Going.NOT:
+        return _run_active(ctx, s, now, latest, failures, adoptable=going is Going.SHOWN)
+    if _unknowable(latest):
+        return _wait_unknowable(ctx, s, now, Phase.CHECK)
+    return _prepare_start(ctx, s, now, expected, failures)
 
 
-def _active(ctx: Context, s: StepState, status: RunStatus) -> bool:
-    """The job's latest run is going: its status says so, and, for a Jobs API job view, the
-    list of runs does not show that run ended. A view may stay at `running` after its run
-    ended (4.2.0's known issue), and a run's record lags but never leads: one that is ended
-    ended. Such a run is not waited for, failed on, or adopted."""
+def _unknowable(latest: RunStatus) -> bool:
+    """Fusion shows the job's latest run with nothing to know it by: no id, no start time (a
+    view missing `lastStartTime`, or with one no calendar holds). Started now, a new run could
+    not be told from it: that run, showing later with its start time, would look new."""
+    return latest.visible and not latest.keys
+
+
+def _wait_unknowable(ctx: Context, s: StepState, now: float, phase: Phase) -> Phase:
+    """Read again until the latest run can be known, within the step's timeout."""
+    if now >= s.became_due + s.step.timeout:
+        ctx.end(s, Outcome.TIMED_OUT, LatestRunUnknown(job=s.step.job, limit=s.step.timeout))
+        return Phase.DONE
+    assert isinstance(s.data, Checking | WaitingOther)
+    if not s.data.unknowable:
+        s.data.unknowable = True
+        ctx.emit(WaitingToKnowLatest(step=s.step.name, job=s.step.job))
+    s.due = now + interval(s.step, now - s.became_due)
+    return phase
+
+
+class Going(enum.Enum):
+    """Whether the job's latest run is going, and on what evidence."""
+
+    NOT = "not"  # no run is going, or the one a view says is going has ended
+    SAID = "said"  # a job view says it is; the list of runs does not show that run yet
+    SHOWN = "shown"  # a status or a record of the run shows it going
+
+
+def _going(ctx: Context, s: StepState, status: RunStatus) -> Going:
+    """A Jobs API job view may stay at `running` after its run ended (4.2.0's known issue),
+    and the list of runs may be cut short and not show that run at all. A record lags but
+    never leads: a run it shows ended has ended, and is not waited for, failed on, or adopted;
+    a run only the view says is going is waited for, but adopted only once its record shows
+    it going (an old run, ended long ago, would otherwise pass the step)."""
     if not (status.active and status.visible):
-        return False
+        return Going.NOT
     if not status.view or not status.keys:
-        return True
-    return not any(r.terminal and is_ours(status.keys, r) for r in ctx.fusion.runs(s.step.job))
+        return Going.SHOWN if status.keys else Going.SAID
+    record = next((r for r in ctx.fusion.runs(s.step.job) if is_ours(status.keys, r)), None)
+    if record is None:
+        return Going.SAID
+    return Going.NOT if record.terminal else Going.SHOWN
 
 
 def _run_active(
-    ctx: Context, s: StepState, now: float, active: RunStatus | None, failures: int
+    ctx: Context,
+    s: StepState,
+    now: float,
+    active: RunStatus | None,
+    failures: int,
+    *,
+    adoptable: bool,
 ) -> Phase:
-    """A run of the job is active (seen, or named by Fusion refusing our start): on_running."""
+    """A run of the job is active (seen, or named by Fusion refusing our start): on_running.
+    It is adopted only if `adoptable` (shown going, not only said to be)."""
     step = s.step
     label = active.label if active else None
     if step.on_running is OnRunning.FAIL:
         ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=label))
         return Phase.DONE
-    if step.on_running is OnRunning.ADOPT and active is not None and active.keys:
+    if step.on_running is OnRunning.ADOPT and active is not None and adoptable:
         return take(ctx, s, now, active, attempt=None, before=Before())
     if not isinstance(s.data, WaitingOther):
         s.data = WaitingOther(failures=failures)
@@ -126,7 +171,7 @@ def _refused(ctx: Context, s: StepState, now: float, failures: int) -> Phase:
     if intent is not None:
         intent.outcome = AttemptOutcome.NOT_STARTED
     refusals = s.data.refusals if isinstance(s.data, Starting) else 0
-    phase = _run_active(ctx, s, now, None, failures)
+    phase = _run_active(ctx, s, now, None, failures, adoptable=False)
     if isinstance(s.data, WaitingOther):
         s.data.refusals = refusals + 1
         wait = min(REFUSED_BACKOFF, 2.0**refusals)
@@ -141,15 +186,22 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
     status = ctx.fusion.status(s.step.job)
     s.contact = None
     s.saw(status)
-    going = _active(ctx, s, status)
-    if (going or data.refusals) and now >= s.became_due + s.step.timeout:
-        run = status.label if going else None
-        reason = OtherRunOutlasted(run_id=run, limit=s.step.timeout, refused=data.refusals)
+    going = _going(ctx, s, status)
+    if (going is not Going.NOT or data.refusals) and now >= s.became_due + s.step.timeout:
+        run = status.label if going is not Going.NOT else None
+        reason = OtherRunOutlasted(
+            run_id=run,
+            limit=s.step.timeout,
+            refused=data.refusals,
+            unadopted=s.step.on_running is OnRunning.ADOPT and going is Going.SAID,
+        )
         ctx.end(s, Outcome.TIMED_OUT, reason)
         return Phase.DONE
-    if not going:
+    if going is Going.NOT and _unknowable(status):
+        return _wait_unknowable(ctx, s, now, Phase.WAIT_OTHER)
+    if going is Going.NOT:
         return _prepare_start(ctx, s, now, None, data.failures, refusals=data.refusals)
-    if s.step.on_running is OnRunning.ADOPT and status.keys:
+    if s.step.on_running is OnRunning.ADOPT and going is Going.SHOWN:
         return take(ctx, s, now, status, attempt=None, before=Before())
     s.due = now + interval(s.step, now - s.became_due)
     return Phase.WAIT_OTHER
@@ -201,7 +253,7 @@ def _prepare_start(
         s.seen |= {*attempt.run_keys, *(attempt.listed_before or ())}
     newest = listed[0] if listed else None
     if newest is not None and newest.active and newest.visible:
-        return _run_active(ctx, s, now, newest, failures)
+        return _run_active(ctx, s, now, newest, failures, adoptable=True)
     before = Before(
         known=frozenset(s.seen),
         ended=frozenset(s.seen_ended),

@@ -19,7 +19,9 @@ violations it found, in words that name the step, the attempt and the run.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -239,7 +241,7 @@ def _success(sim: Simulation) -> list[str]:
             found.append(f"{label}, but its run {run.ids[1]} ended {final}")
         took = run.end() - run.started
         limit = step.success.max_duration
-        if limit is not None and took > limit * 1.1 + 1 + LAG:
+        if limit is not None and took > limit + 0.01:
             found.append(f"{label}, but its run took {took:.1f}s, more than max_duration {limit}s")
         for expression in step.success.expect:
             value = jmespath.search(expression, _truth_record(run, entry["job"], sim))
@@ -345,11 +347,21 @@ def _credentials(sim: Simulation) -> list[str]:
     forms = {form for form in forms if form.strip()}
     for text in _outputs_text(sim):
         count()
-        for form in forms:
-            if form in text:
-                at = text.index(form)
-                return [f"a credential in an output: …{text[max(0, at - 60) : at + 60]!r}…"]
+        for seen in (text, _unescaped(text)):
+            for form in forms:
+                if form in seen:
+                    at = seen.index(form)
+                    return [f"a credential in an output: …{seen[max(0, at - 60) : at + 60]!r}…"]
     return []
+
+
+def _unescaped(text: str) -> str:
+    """`text` as a person reads it: HTML entities and `\\u` escapes decoded, white space of
+    any kind one space. Found this way, the secret is found in whatever spelling it took,
+    without asking fusion-run's own list of spellings."""
+    text = html.unescape(text)
+    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
+    return " ".join(text.split())
 
 
 def _outputs(sim: Simulation) -> list[str]:

@@ -47,10 +47,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from html import escape
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,6 +101,7 @@ class Behaviour:
     lost_answers: int = 0  # the first this many starts begin their run, and their answer drops
     refuse_starts: str | None = None  # every start refused: "conflict" (409) or "not_accepted"
     throttle: str | None = None  # every start answered 429 with this Retry-After, unapplied
+    throttle_reads: tuple[float, str] | None = None  # from then on, reads 503 with Retry-After
     odd: tuple[bytes, ...] = ()  # the answers, in turn, to the first status reads
     hostile_text: bool = False  # odd answers of wrong types, echoes across a cut, lone surrogates
     noon_bug: bool = False  # 5.9.11: times after noon UTC shown 12 hours off (so they go back)
@@ -245,6 +248,11 @@ class SimulatedFusion:
             exchange.ended = self.clock.now
             headers = {"retry-after": self.behaviour.throttle}
             return Answer(status=429, reason="Too Many Requests", headers=headers, chunks=[b"{}"])
+        busy = self.behaviour.throttle_reads
+        if busy is not None and not writes and self.clock.now >= busy[0]:
+            exchange.ended = self.clock.now
+            headers = {"retry-after": busy[1]}
+            return Answer(status=503, reason="Service Unavailable", headers=headers, chunks=[b"{}"])
         if self.rng.random() < chance / 2:  # before the request does anything
             return self._fault(exchange, read_timeout, ["503", "429", "500", "502", "504"])
         try:
@@ -274,7 +282,7 @@ class SimulatedFusion:
         headers = {}
         if status in (429, 503) and self.rng.random() < 0.7:
             headers["retry-after"] = str(self.rng.choice([0, 1, 2, 5, 30]))
-        message = f"{HTTPStatus(status).phrase} while {self.echo}"
+        message = f"{HTTPStatus(status).phrase} while {self._echo()}"
         body = json.dumps({"httpStatusCode": status, "message": message}).encode()
         phrase = HTTPStatus(status).phrase
         return Answer(status=status, reason=phrase, headers=headers, chunks=[body])
@@ -324,6 +332,23 @@ class SimulatedFusion:
         finally:
             exchange.ended = self.clock.now
 
+    def _echo(self) -> str:
+        """The echo as gateways and libraries spell it (hostile text only): HTML-escaped as
+        Jetty or Go write `'`, escaped as Gson writes `<>&='`, reflowed with other white space.
+        The style is drawn from a stream of its own: every other draw stays as it was."""
+        if not self.behaviour.hostile_text:
+            return self.echo
+        rng = random.Random(f"{self.echo} {len(self.exchanges)}")
+        style = rng.choice(["as is", "jetty", "go", "gson", "reflowed"])
+        if style in ("jetty", "go"):
+            apostrophe = "&apos;" if style == "jetty" else "&#39;"
+            return escape(self.echo, quote=False).replace("'", apostrophe)
+        if style == "gson":
+            return re.sub("[<>&=']", lambda m: f"\\u{ord(m[0]):04x}", self.echo)
+        if style == "reflowed":
+            return self.echo.replace(" ", rng.choice(["\t", "  ", "\u00a0"]))
+        return self.echo
+
     def _odd(self, payload: Any) -> bytes:
         if self.behaviour.hostile_text and self.rng.random() < 0.5:
             return self.rng.choice(
@@ -332,7 +357,10 @@ class SimulatedFusion:
                     b'{"state": {"a": 1}, "jobId": {"x": 1}, "status": []}',
                     b'{"state": "finished", "jobId": "stray", "startTime": "2026-02-30T10:00:00Z"}',
                     # an echo of the password across the first 200 characters quoted
-                    b"<html>" + b"x" * self.rng.randint(150, 200) + self.echo.encode() + b"</html>",
+                    b"<html>"
+                    + b"x" * self.rng.randint(150, 200)
+                    + self._echo().encode()
+                    + b"</html>",
                 ]
             )
         kind = self.rng.randrange(len(ODD_ANSWERS) + 3)
