@@ -135,11 +135,17 @@ class FusionClient:
         kind, ident = job_kind(job)
         if kind == "spark" and self.spark_start is SparkStart.SPARK_API:
             method, path = routes.start(job)
-            reply = self._request(method, self._api_url(path))
+            url = self._api_url(path)
+            reply = self._request(method, url)
             try:
-                return self._status(parse_status(_decode(reply.body), job))
+                answer = _decode(reply.body)
+                _refused(method, url, answer, "start", self.redact)
+                status = self._status(parse_status(answer, job))
             except Unreadable:
-                return RunStatus(job=job, run_id=None, state="starting")
+                status = RunStatus(job=job, run_id=None, state="starting")
+            if not status.named:  # no id, no start time: it names no run, though Fusion took it
+                return RunStatus(job=job, run_id=None, state="starting", raw=status.raw)
+            return status
         answer = self._action(kind, ident, "start")
         return RunStatus(job=job, run_id=None, state="starting", raw=self._words(answer))
 
@@ -215,15 +221,7 @@ class FusionClient:
         except Unreadable:
             answer = {}
         answer = answer if isinstance(answer, dict) else {}
-        if answer.get("accepted") is False:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.OTHER,
-                what=f"Fusion did not accept the {action}: "
-                + self.redact.mask(str(answer.get("message") or "it gave no reason")),
-                refused=action == "start",
-            )
+        _refused(method, url, answer, action, self.redact)
         return answer
 
     def _spelling(self, action: str) -> str:
@@ -512,3 +510,17 @@ def _quote(body: bytes, mask: Callable[[str], str]) -> str:
 def _excerpt(text: str, limit: int = 200) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _refused(method: str, url: str, answer: Any, action: str, redact: Redactor) -> None:
+    """FusionError (`refused` for a start) if `answer` says `accepted: false`: the Jobs API's
+    refusal, and taken as one from the Spark API too, which documents no such answer."""
+    if isinstance(answer, dict) and answer.get("accepted") is False:
+        raise FusionError(
+            method=method,
+            url=url,
+            kind=ErrorKind.OTHER,
+            what=f"Fusion did not accept the {action}: "
+            + redact.mask(str(answer.get("message") or "it gave no reason")),
+            refused=action == "start",
+        )

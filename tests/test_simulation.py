@@ -37,10 +37,13 @@ PINNED = {
     159: "two run ids, one of them reused: an attempt named another run",
     202: "an accepted start, a crash, then its window passed on resume: started again",
     332: "identical start and end times after a resume: a 23.7 s run passed max_duration 2s",
+    346: "a Spark start answered `accepted: false`: taken, its run named by the answer's hash",
     767: "a resume forgot what earlier runs listed, and a history answer read as no runs: an "
     "hour-old run taken for the new one",
     1891: "a read for one step hung 15 s: another's run, judged with the pass's earlier clock, "
     "measured 0.35 s where it took 14 s, and passed max_duration 2s",
+    1725: "reads refused for the whole retry budget: its end, compared one way and scheduled "
+    "another, fell on the same float: a busy loop",
     6484: "a resume found its run not listed yet (the lists lagged), took it for gone, and failed "
     "the step as 'already running' on its own run",
     7026: "two run ids and a crash: a step succeeded on two runs of its own",

@@ -401,12 +401,12 @@ class Engine:
         if contact.failures == 0:
             self.emit(ContactLost(step=state.step.name, error=str(error)))
         failed_at = self.clock.monotonic()
-        if failed_at - contact.since >= self.plan.fusion.retry_budget:
+        budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
+        if failed_at >= budget_ends:  # compared as `due` will be: never due now, then not over
             lost = LostContact(seconds=failed_at - contact.since, error=str(error))
             self._give_up(state, lost)
             return Phase.DONE
         contact.failures += 1
-        budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
         state.due = min(failed_at + backoff(self.rng, contact.failures, error), budget_ends)
         data = state.data
         if state.phase is Phase.FOLLOW and isinstance(data, Following):  # a Retry-After of

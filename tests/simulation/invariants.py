@@ -308,12 +308,15 @@ def _bounds(sim: Simulation) -> list[str]:
         first.setdefault(event.step, at)
         if isinstance(event, StepEnded):
             ended[event.step] = at
-    downtime = sum(60 for p in sim.processes if p.how == "crashed")
+    crashes = sum(1 for p in sim.processes if p.how == "crashed")
     for step in sim.case.steps:
         if step.name not in first:
             continue
         delays = sum(step.retry_delay * step.retry_backoff**k * 1.1 for k in range(step.retries))
         attempt = step.timeout + IDENTIFY_WITHIN + CANCEL_GRACE + settings.retry_budget + 2 * 130
+        # a minute down per crash; and a step that had started no run (waiting for another
+        # job's run to end, say) waits its timeout afresh in the fusion-run that resumes it
+        downtime = crashes * (60 + step.timeout)
         bound = (step.retries + 1) * attempt + delays + downtime
         span = ended.get(step.name, sim.clock.now) - first[step.name]
         if span > bound:

@@ -78,6 +78,8 @@ def case(seed: int, *, adversity: bool = True) -> Case:
         behaviour = replace(
             behaviour, hostile_text=True, odd_answers=max(0.05, behaviour.odd_answers)
         )
+    if adversity:
+        behaviour = _rarer(random.Random(f"{seed} rarer"), behaviour)
     steps, scripts, earlier = [], {}, []
     names: list[str] = []
     for index in range(rng.randint(1, 4)):
@@ -170,6 +172,28 @@ def _behaviour(rng: random.Random) -> Behaviour:
         reused_ids=maybe(0.5, 0.0, 0.1),
         nested_extra=maybe(True, False, 0.15),
     )
+
+
+def _rarer(rng: random.Random, behaviour: Behaviour) -> Behaviour:
+    """The switches drawn from a third stream (each seed's earlier draws stay what they were):
+    5.9.11's noon, stuck views, runs shown nowhere for a while, lost start answers, starts
+    refused or throttled, reads throttled."""
+    changes: dict[str, Any] = {}
+    if rng.random() < 0.15:  # the plan begins up to two minutes before noon UTC
+        changes |= {"noon_bug": True, "clock_offset": 12 * 3600.0 - rng.uniform(0, 120)}
+    if rng.random() < 0.1:
+        changes["view_stuck"] = True
+    if rng.random() < 0.15:
+        changes["hidden_for"] = rng.uniform(0, LAG / 2)
+    if rng.random() < 0.15:
+        changes["lost_answers"] = rng.randint(1, 2)
+    if rng.random() < 0.04:
+        changes["refuse_starts"] = rng.choice(["conflict", "not_accepted"])
+    if rng.random() < 0.04:
+        changes["throttle"] = rng.choice(["1", "5", "3600"])
+    if rng.random() < 0.05:
+        changes["throttle_reads"] = (rng.uniform(0, 60), rng.choice(["1", "30", "300"]))
+    return replace(behaviour, **changes)
 
 
 def _script(rng: random.Random, kind: str, behaviour: Behaviour) -> Script:

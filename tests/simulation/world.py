@@ -49,7 +49,7 @@ import json
 import random
 import re
 import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -297,16 +297,18 @@ class SimulatedFusion:
         if how == "slow":  # every byte late, but within the read timeout
             self.clock.advance(self.rng.uniform(0, read_timeout * 0.9))
         exchange.ended = self.clock.now
+        chunks = self._chunks(exchange, data, how, read_timeout, deadline)
         return Answer(
             status=status,
             reason=HTTPStatus(status).phrase,
             headers={"content-type": "application/json"},
-            chunks=self._chunks(exchange, data, how, read_timeout, deadline),
+            chunks=chunks,
+            close=chunks.close,  # the exchange ends when the client closes it, not at a GC
         )
 
     def _chunks(
         self, exchange: Exchange, data: bytes, how: str, read_timeout: float, deadline: float
-    ) -> Iterator[bytes]:
+    ) -> Generator[bytes]:
         try:
             if how == "trickle":  # a byte at a time, each well within the read timeout
                 pause = min(read_timeout * 0.9, deadline / 4)
