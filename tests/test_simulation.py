@@ -51,10 +51,14 @@ PINNED = {
     12505: "a list cut short (limit 2, random order) showed an hour-old run not listed before the "
     "start: an accepted start's step succeeded on it",
     13319: "an error message quoting the password, cut by hostile text: its stripped form shown",
+    13872: "noon on 5.9.11 and a `duration` in whole seconds, 163 for a 162.6 s run seen for "
+    "162.6 s: too long for seconds by its rounding, read as ms, it passed max_duration 2s",
     14451: "a history record whose start time could not be read before the start, readable after: "
     "an hour-old run taken for the new one",
     17279: "a list cut short showed an old run, taken for the new one; the new run named nowhere",
     18608: "a list cut short showed an old run while the new one went on: succeeded, run going",
+    19754: "the first checks met reads refused to the end of the retry budget: what was left to "
+    "sleep fell under a tick of the clock, which never moved: a busy loop",
     21816: "a list cut short and a lagging status: succeeded on an old run, its own still going",
     25434: "a resume skipped (run_if) a step whose run was going, as its upstream ran again: the "
     "run named nowhere, then an internal error",

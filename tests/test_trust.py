@@ -175,6 +175,7 @@ def test_starts_refused_with_no_run_in_sight_end_by_the_steps_timeout(
     )
     assert len(record["attempts"]) <= 4  # 1, 2 and 4 s apart: backed off
     assert sim.clock.now < 10
+    assert sim.last.console.count("train: waiting for its run, already running, to end") == 1
 
 
 # --- "Lost run": a 2xx start answer that is not JSON ---------------------------------------------

@@ -287,7 +287,7 @@ def _duration(data: Following, status: RunStatus, observed: float | None) -> flo
     if status.unit_assumed:  # Fusion's `duration` field, its unit unknown: ms, or seconds?
         if observed is None:
             return None  # a run adopted: either could be, and nothing bounds it
-        if duration * 1000 <= observed:  # in seconds it fits what we saw: it may be, and longer
+        if duration * 1000 <= observed + 1:  # in seconds (whole, perhaps) it fits what we saw
             duration *= 1000
     seen = 0.0
     if data.first_active is not None and data.last_active is not None:

@@ -153,7 +153,8 @@ class _Asking:
             try:
                 answer = ask()
             except FusionError as error:
-                out_of_reach = clock.monotonic() - since
+                failed_at = clock.monotonic()
+                out_of_reach = failed_at - since
                 if error.kind is ErrorKind.INTERRUPTED:
                     raise KeyboardInterrupt from None
                 # Fusion has answered once it sends any HTTP status; a connection refused, a
@@ -166,12 +167,13 @@ class _Asking:
                     host = urlsplit(error.url).hostname or error.url
                     raise Unreachable(HostNotFound(host=host, error=str(error))) from None
                 window = self.plan.fusion.first_contact if first else self.plan.fusion.retry_budget
-                if out_of_reach >= window:
+                ends = since + window  # compared and slept to as one sum: a sleep of what is
+                if failed_at >= ends:  # left of `window - out_of_reach` could be under a tick
                     raise Unreachable(self._why(error, window, out_of_reach, first)) from None
                 if not failures:
                     self.emit(ContactLost(error=str(error)))
                 failures += 1
-                clock.sleep(min(backoff(self.rng, failures, error), window - out_of_reach))
+                clock.sleep(min(backoff(self.rng, failures, error), ends - failed_at))
                 if self.interrupts():
                     raise KeyboardInterrupt from None
             else:

@@ -157,8 +157,10 @@ def _run_active(
     if step.on_running is OnRunning.ADOPT and active is not None and adoptable:
         return take(ctx, s, now, active, attempt=None, before=Before())
     if not isinstance(s.data, WaitingOther):
+        again = isinstance(s.data, Starting) and s.data.refusals > 0  # said at the first refusal
         s.data = WaitingOther(failures=failures)
-        ctx.emit(WaitingForOther(step=step.name, run_id=label))
+        if not again:
+            ctx.emit(WaitingForOther(step=step.name, run_id=label))
     s.due = now + interval(step, now - s.became_due)
     return Phase.WAIT_OTHER
 

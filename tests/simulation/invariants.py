@@ -29,7 +29,7 @@ import jmespath
 
 from runner import routes
 from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
-from runner.events import StepEnded
+from runner.events import PlanStarted, StepEnded
 from runner.github import summary_markdown
 from runner.junit import junit_xml
 from runner.reasons import HostNotFound, LostContact, NoFirstContact
@@ -300,28 +300,28 @@ def _bounds(sim: Simulation) -> list[str]:
             )
         if exchange.bytes > MAX_ANSWER + 1024 * 1024:
             found.append(f"{exchange.method} {exchange.path} read {exchange.bytes} bytes")
+    spans: list[tuple[str, float]] = []  # each fusion-run's span of each step, on its own
     first: dict[str, float] = {}
     ended: dict[str, float] = {}
-    for at, event in sim.events:
+    for at, event in [*sim.events, (sim.clock.now, PlanStarted())]:
+        if isinstance(event, PlanStarted):  # a fusion-run (re)starts, or the last one ended
+            spans += [(name, ended.get(name, at) - since) for name, since in first.items()]
+            first, ended = {}, {}
         if event.step is None:
             continue
         first.setdefault(event.step, at)
         if isinstance(event, StepEnded):
             ended[event.step] = at
-    crashes = sum(1 for p in sim.processes if p.how == "crashed")
-    for step in sim.case.steps:
-        if step.name not in first:
-            continue
+    steps = {step.name: step for step in sim.case.steps}
+    for name, span in spans:
+        step = steps[name]
         delays = sum(step.retry_delay * step.retry_backoff**k * 1.1 for k in range(step.retries))
         attempt = step.timeout + IDENTIFY_WITHIN + CANCEL_GRACE + settings.retry_budget + 2 * 130
-        # a minute down per crash; and a step that had started no run (waiting for another
-        # job's run to end, say) waits its timeout afresh in the fusion-run that resumes it
-        downtime = crashes * (60 + step.timeout)
-        bound = (step.retries + 1) * attempt + delays + downtime
-        span = ended.get(step.name, sim.clock.now) - first[step.name]
+        bound = (step.retries + 1) * attempt + delays
         if span > bound:
             found.append(
-                f"{step.name} took {span:.0f}s from its first event; the bound is {bound:.0f}s"
+                f"{name} took {span:.0f}s in one fusion-run from its first event there; the "
+                f"bound is {bound:.0f}s"
             )
     return found
 
