@@ -402,9 +402,7 @@ def _start_again(
         s.due = now
         if error is not None:
             s.due += backoff(ctx.rng, failures, error)
-            if (
-                s.due > s.became_due + s.step.timeout
-            ):  # a Retry-After, or a backoff, past the timeout
+            if s.due > s.became_due + s.step.timeout:  # a Retry-After (or backoff) past it
                 why = f"{error}; its next try would come after the step's timeout"
                 ctx.end(s, Outcome.TIMED_OUT, StartFailed(job=s.step.job, error=why))
                 return Phase.DONE
