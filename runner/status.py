@@ -135,7 +135,7 @@ def parse_status(data: Any, job: str) -> RunStatus:
     _of(job, _text(result, "jobConfigId") or _text(config, "id"))
     ids = [_text(value, name) for value, name in ((data, "jobId"), (result, "jobRunId"))]
     started, ended = _time(data, "startTime"), _time(data, "endTime")
-    measured, given = _duration(started, ended, None), _duration(None, None, data.get("duration"))
+    measured, given = _between(started, ended), _given(data.get("duration"))
     return RunStatus(
         job=job,
         run_id=next((i for i in ids if i), None),
@@ -165,7 +165,7 @@ def parse_history(record: Any, job: str) -> RunStatus:
         state=(_text(record, "status") or "unknown").strip().lower(),
         started=started,
         ended=ended,
-        duration=_duration(started, ended, None),
+        duration=_between(started, ended),
         message=failure_message(record.get("error")),
         keys=_keys(ids, record.get("startTime"), record),
         raw=record,
@@ -193,7 +193,7 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
         state=state,
         started=started,
         ended=ended,
-        duration=_duration(started, ended, None),
+        duration=_between(started, ended),
         keys=_keys([], view.get("lastStartTime"), None) if started else frozenset(),
         raw=view,
         view=True,
@@ -297,13 +297,18 @@ def _keys(ids: list[str], start: Any, record: dict[str, Any] | None) -> frozense
     return frozenset(keys)
 
 
-def _duration(started: datetime | None, ended: datetime | None, given: Any) -> float | None:
-    """Seconds between the times when both are there and make sense; else Fusion's `duration`
-    (milliseconds, as far as anyone can tell), if it is plausible. Identical start and end
-    times make no sense: Fusion 4.2.1's history gives them to runs that took longer."""
+def _between(started: datetime | None, ended: datetime | None) -> float | None:
+    """Seconds between the times when both are there and make sense. Identical start and end
+    times make none: Fusion 4.2.1's history gives them to runs that took longer."""
     if started and ended and 0 < (ended - started).total_seconds() <= MAX_DURATION:
         return (ended - started).total_seconds()
-    seconds = _seconds(given)
+    return None
+
+
+def _given(duration: Any) -> float | None:
+    """Fusion's `duration` field in seconds, read as milliseconds (as far as anyone can tell;
+    `unit_assumed` says so), if it is plausible."""
+    seconds = _seconds(duration)
     return seconds if seconds is not None and 0 <= seconds <= MAX_DURATION else None
 
 

@@ -130,8 +130,10 @@ def _going(ctx: Context, s: StepState, status: RunStatus) -> Going:
     it going (an old run, ended long ago, would otherwise pass the step)."""
     if not (status.active and status.visible):
         return Going.NOT
-    if not status.view or not status.keys:
-        return Going.SHOWN if status.keys else Going.SAID
+    if not status.keys:  # nothing to look its record up by
+        return Going.SAID
+    if not status.view:  # a Spark status: the run's own
+        return Going.SHOWN
     record = next((r for r in ctx.fusion.runs(s.step.job) if is_ours(status.keys, r)), None)
     if record is None:
         return Going.SAID
