@@ -33,17 +33,11 @@ from urllib.parse import urlencode
 from runner import __version__, routes
 from runner.auth import Credentials
 from runner.fusion import ErrorKind, FusionError, Unreached, http_error
+from runner.jobs import job_kind
 from runner.plan import Auth, SparkStart
 from runner.redact import Redactor
 from runner.signals import RequestInterrupted
-from runner.status import (
-    RunStatus,
-    job_kind,
-    newest_first,
-    parse_history,
-    parse_job_view,
-    parse_status,
-)
+from runner.status import RunStatus, newest_first, parse_history, parse_job_view, parse_status
 from runner.transport import (
     MAX_ANSWER,
     Failure,

@@ -1,13 +1,15 @@
-"""Time as an input: the engine asks a Clock, so tests run hours of polling in milliseconds."""
+"""Time as an input: the engine asks a Clock, so tests run hours of polling in milliseconds; and
+times as Fusion and the report write them, read with `parse_time`."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -51,3 +53,28 @@ class SystemClock:
         for descriptor in (self._read, self._write):
             with contextlib.suppress(OSError):
                 os.close(descriptor)
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO-8601 (any fraction, `Z` or offset) or epoch milliseconds, as an aware UTC datetime;
+    None for anything else, a time no calendar holds included."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, ValueError, OSError):  # NaN, infinite, millions of years off
+            return None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    # Python reads at most 6 fraction digits; Fusion sends up to 9.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:00-05:00 is past the calendar's end
+        return None

@@ -164,7 +164,7 @@ def connect(
     if options.emulate:
         from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
         from runner.emulator.server import Emulator  # noqa: PLC0415
-        from runner.loader import load_scenario  # noqa: PLC0415
+        from runner.scenario import load_scenario  # noqa: PLC0415
 
         jobs = [step.job for step in plan.steps]
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None

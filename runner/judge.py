@@ -8,25 +8,16 @@ reason shows what each side was, e.g. `result.docsWritten > `0` is false (result
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 import jmespath.exceptions
 import jmespath.visitor
 
+from runner.criteria import Criterion
 from runner.durations import format_duration
 from runner.plan import Success
 from runner.status import RunStatus
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Criterion:
-    name: str  # "state", "max_duration", or "expect"
-    expected: Any  # accepted states, the longest duration in seconds, or the expression
-    actual: Any  # the state, the duration in seconds, or the expression's value
-    passed: bool
-    reason: str | None = None  # why it failed, in words
 
 
 def judge(status: RunStatus, success: Success, *, duration: float | None) -> list[Criterion]:

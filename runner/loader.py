@@ -1,19 +1,19 @@
-"""Files into records: a plan (or a scenario) is read, checked and built here, and nowhere else.
+"""Files into records: a plan is read, checked and built here, and nowhere else.
 
 `load_plan` reads the YAML with positions (`runner.source`), validates it against the schema and
 the semantic rules (`runner.validate`), and builds the frozen records of `runner.plan`; any problem
 raises `InvalidPlan` with all of them. `check_plan` is --validate's lenient twin: a variable set
-nowhere is noted, not refused. `load_scenario` does the same for emulator scenarios.
+nowhere is noted, not refused.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.durations import parse_duration
+from runner.jobs import job_kind
 from runner.plan import (
     DEFAULT_MAX_PARALLEL,
     DEFAULT_STATES,
@@ -28,13 +28,9 @@ from runner.plan import (
     Step,
     Success,
 )
-from runner.problems import InvalidPlan, Path, Problem
+from runner.problems import InvalidPlan, Problem
 from runner.source import Document, parse, read_text
-from runner.status import job_kind
-from runner.validate import schema_problems, step_name, validate
-
-if TYPE_CHECKING:
-    from runner.scenario import Scenario
+from runner.validate import step_name, validate
 
 
 def load_plan(
@@ -77,38 +73,6 @@ def check_plan(
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
         build(doc, sha256="")  # a digest for reports: this plan is not run
     return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.variables)
-
-
-def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario:
-    """The scenario at `path`. With `jobs` (the plan's), each job the scenario scripts or lists
-    as missing must be one of them: a script for no step would rehearse nothing."""
-    from runner.scenario import build_scenario  # noqa: PLC0415 - not on --validate's path
-
-    doc = parse(read_text(path), path)
-    problems = list(schema_problems(doc, "scenario.schema.json"))
-    if not problems and jobs is not None:
-        problems = _strangers(doc, jobs)
-    if problems:
-        raise InvalidPlan(problems)
-    return build_scenario(doc.data)
-
-
-def _strangers(doc: Document, jobs: Collection[str]) -> list[Problem]:
-    """A problem for each job of the scenario that is the job of no step, with the nearest."""
-    plan_jobs = {job_kind(job) for job in jobs}  # `spark:als` and `als` are one job
-    named: list[tuple[str, Path, bool]] = [
-        (job, ("jobs", job), True) for job in doc.data.get("jobs") or {}
-    ]
-    named += [(job, ("missing", i), False) for i, job in enumerate(doc.data.get("missing", []))]
-    problems = []
-    for job, path, key in named:
-        if job_kind(job) in plan_jobs:
-            continue
-        close = difflib.get_close_matches(job, sorted(jobs), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        message = f"job {job!r} is the job of no step in the plan{hint}"
-        problems.append(doc.problem(path, message, key=key))
-    return problems
 
 
 def build(doc: Document, sha256: str) -> Plan:

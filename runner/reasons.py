@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from runner.judge import Criterion
+from runner.criteria import Criterion
 from runner.outcomes import Outcome
 
 # --- why fusion-run stops following runs, or cancels them -----------------------------------------

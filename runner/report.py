@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from runner import events as ev
+from runner.engine.reporter import NotDurable
 from runner.errors import FatalError, UsageError
 from runner.paths import file_in_the_way
-from runner.reporting import NotDurable
 from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
 

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from runner import __version__, wording
+from runner.clock import parse_time
+from runner.criteria import Criterion
 from runner.events import Event
-from runner.judge import Criterion
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
     Carried,
@@ -27,7 +28,6 @@ from runner.reasons import (
     Reason,
     StepTimeout,
 )
-from runner.status import parse_time
 
 REPORT_VERSION = 2
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one

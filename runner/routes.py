@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from runner.fusion import job_segment, resource
-from runner.status import job_kind
+from runner.jobs import job_kind
 
 HISTORY_LIMIT = 100  # runs asked of a Jobs API history
 

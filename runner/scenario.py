@@ -1,16 +1,23 @@
 """Emulator scenarios as typed records, free of YAML: what each job's runs do, and the faults.
 
-`runner.loader.load_scenario` reads a scenario file, checks it against
+`load_scenario` reads a scenario file with the plan's reader, checks it against
 schemas/scenario.schema.json and builds these records with `build_scenario`.
 """
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.durations import parse_duration
+from runner.jobs import job_kind
+
+if TYPE_CHECKING:
+    from runner.problems import Path, Problem
+    from runner.source import Document
 
 DEFAULT_DURATION = 2.0
 DEFAULT_RESULT = {"docsWritten": 100}  # what an unscripted job's run reports
@@ -146,3 +153,38 @@ def _variant(data: dict[str, Any]) -> Variant:
 
 def _seconds(value: float | str) -> float:
     return float(value) if isinstance(value, int | float) else float(parse_duration(value))
+
+
+def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario:
+    """The scenario at `path`. With `jobs` (the plan's), each job the scenario scripts or lists
+    as missing must be one of them: a script for no step would rehearse nothing. The reader
+    and the validator are imported here: the emulator's model needs neither."""
+    from runner.problems import InvalidPlan  # noqa: PLC0415
+    from runner.source import parse, read_text  # noqa: PLC0415
+    from runner.validate import schema_problems  # noqa: PLC0415
+
+    doc = parse(read_text(path), path)
+    problems = list(schema_problems(doc, "scenario.schema.json"))
+    if not problems and jobs is not None:
+        problems = _strangers(doc, jobs)
+    if problems:
+        raise InvalidPlan(problems)
+    return build_scenario(doc.data)
+
+
+def _strangers(doc: Document, jobs: Collection[str]) -> list[Problem]:
+    """A problem for each job of the scenario that is the job of no step, with the nearest."""
+    plan_jobs = {job_kind(job) for job in jobs}  # `spark:als` and `als` are one job
+    named: list[tuple[str, Path, bool]] = [
+        (job, ("jobs", job), True) for job in doc.data.get("jobs") or {}
+    ]
+    named += [(job, ("missing", i), False) for i, job in enumerate(doc.data.get("missing", []))]
+    problems = []
+    for job, where, key in named:
+        if job_kind(job) in plan_jobs:
+            continue
+        close = difflib.get_close_matches(job, sorted(jobs), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"job {job!r} is the job of no step in the plan{hint}"
+        problems.append(doc.problem(where, message, key=key))
+    return problems

@@ -16,40 +16,13 @@ the same run when their keys meet. Durations come from the times when both are t
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-# The states a run ends in, by kind of job: Spark jobs run through /spark/jobs, datasource and
-# task jobs through Fusion's Jobs API.
-END_STATES = {
-    "spark": ("finished", "skipped", "cancelled", "error"),
-    "datasource": ("success", "failed", "aborted"),
-    "task": ("success", "failed", "aborted"),
-}
-JOB_KINDS = tuple(END_STATES)
-ACTIVE = frozenset({"starting", "running", "finishing", "cancelling"})
-TERMINAL = frozenset(state for states in END_STATES.values() for state in states)
-NO_RUN = frozenset({"idle", "unknown", "ready"})
-CANCELLED = frozenset({"cancelled", "aborted"})
-
-
-def job_kind(job: str) -> tuple[str, str]:
-    """(kind, id) of a plan's job: `datasource:web` is ("datasource", "web"); a bare id is Spark.
-
-    >>> job_kind("datasource:web"), job_kind("spark:als"), job_kind("als")
-    (('datasource', 'web'), ('spark', 'als'), ('spark', 'als'))
-    """
-    kind, colon, rest = job.partition(":")
-    if colon and kind in JOB_KINDS:
-        return kind, rest
-    return "spark", job
-
-
-_FRACTION = re.compile(r"\.(\d+)")
-
+from runner.clock import parse_time
+from runner.jobs import NO_RUN, TERMINAL, job_kind
 
 MAX_DURATION = 366 * 86400.0  # seconds: a `duration` beyond this is not milliseconds
 
@@ -323,28 +296,6 @@ def failure_message(exception: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO-8601 (any fraction, `Z` or offset) or epoch milliseconds, as an aware UTC datetime;
-    None for anything else, a time no calendar holds included."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
-        except (OverflowError, ValueError, OSError):  # NaN, infinite, millions of years off
-            return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    # Python reads at most 6 fraction digits; Fusion sends up to 9.
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    try:
-        parsed = datetime.fromisoformat(text)
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):  # 9999-12-31T23:00-05:00 is past the calendar's end
-        return None
 
 
 def _seconds(milliseconds: Any) -> float | None:

@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from runner.jobs import END_STATES, JOB_KINDS, TERMINAL, job_kind
 from runner.problems import Path, Problem
 from runner.quickcheck import fits
 from runner.schemas import checking_schema
 from runner.source import Document
-from runner.status import END_STATES, JOB_KINDS, TERMINAL, job_kind
 from runner.values import address_problem, expression_problem, job_problem, verify_problem
 from runner.variables import Unset
 

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from pathlib import Path
 
-from runner.status import job_kind
+from runner.jobs import job_kind
 
 MAX_EXPRESSION_LENGTH = 1000  # characters
 MAX_EXPRESSION_DEPTH = 50  # levels, as `nesting` counts them

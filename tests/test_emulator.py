@@ -13,8 +13,15 @@ import requests
 
 from runner.emulator.model import EmulatedFusion, Reply
 from runner.emulator.server import Access, Emulator
-from runner.loader import load_scenario
-from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
+from runner.scenario import (
+    Fault,
+    FaultTarget,
+    JobScript,
+    OnStartWhileActive,
+    RunScript,
+    Scenario,
+    load_scenario,
+)
 from tests.helpers.fakes import EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.process import Lines

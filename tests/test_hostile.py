@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from runner.describe import describe
 from runner.durations import MAX_DURATION
 from runner.fusion import job_segment
+from runner.jobs import job_kind
 from runner.loader import load_plan
 from runner.plan import Plan
 from runner.problems import InvalidPlan
 from runner.routes import api_path
-from runner.status import job_kind
 from runner.values import job_problem
 from tests.helpers.cli import invoke
 from tests.helpers.paths import EXAMPLES

@@ -49,8 +49,7 @@ from runner import cli
 from runner.console import Console
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.server import Emulator
-from runner.loader import load_scenario
-from runner.scenario import RunScript
+from runner.scenario import RunScript, load_scenario
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step

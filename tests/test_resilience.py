@@ -22,9 +22,9 @@ from runner.client import FusionClient
 from runner.emulator.model import EmulatedFusion, Reply
 from runner.emulator.server import Emulator
 from runner.engine import Engine
-from runner.loader import load_plan, load_scenario
+from runner.loader import load_plan
 from runner.report import Journal
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, load_scenario
 from tests.helpers.cli import invoke
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, WritePlan

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runner.judge import Criterion
+from runner.criteria import Criterion
 from runner.outcomes import Outcome, PlanOutcome
 from runner.reasons import Carried, FailFast, Interrupted, NotStarted, PlanTimeout, StepTimeout
 from runner.result import Attempt, CancelRecord, PlanResult, StepResult

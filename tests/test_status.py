@@ -6,16 +6,9 @@ from typing import Any
 
 import pytest
 
-from runner.status import (
-    ACTIVE,
-    NO_RUN,
-    TERMINAL,
-    RunStatus,
-    job_kind,
-    parse_history,
-    parse_status,
-    parse_time,
-)
+from runner.clock import parse_time
+from runner.jobs import ACTIVE, NO_RUN, TERMINAL, job_kind
+from runner.status import RunStatus, parse_history, parse_status
 
 # A start answer from Fusion's parallel bulk loader docs: jobConfig repeats "type", and jobId
 # differs from result.jobRunId.

@@ -432,7 +432,8 @@ def test_a_scenario_job_of_no_step_is_refused_with_the_nearest_job(write_plan: W
 
 
 def test_the_example_scenarios_fit_the_example_plans() -> None:
-    from runner.loader import load_plan, load_scenario  # noqa: PLC0415
+    from runner.loader import load_plan  # noqa: PLC0415
+    from runner.scenario import load_scenario  # noqa: PLC0415
 
     for plan, scenario in [
         ("nightly-recommendations.yaml", "nightly-failures.yaml"),

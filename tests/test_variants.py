@@ -19,12 +19,19 @@ import pytest
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
-from runner.loader import load_plan, load_scenario
+from runner.jobs import job_kind
+from runner.loader import load_plan
 from runner.plan import Plan, SparkStart, Step
 from runner.report import Journal
 from runner.reporting import Reporters
-from runner.scenario import JobScript, OnStartWhileActive, RunScript, Scenario, Variant
-from runner.status import job_kind
+from runner.scenario import (
+    JobScript,
+    OnStartWhileActive,
+    RunScript,
+    Scenario,
+    Variant,
+    load_scenario,
+)
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.fusion_runs import run_keys

@@ -10,7 +10,7 @@ import click
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.server import Access, Emulator
 from runner.exits import guarded
-from runner.loader import load_scenario
+from runner.scenario import load_scenario
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,9 +26,9 @@ from http import HTTPStatus
 from typing import Any
 
 from runner.emulator.render import Render, Run, action_answer, config
+from runner.jobs import job_kind
 from runner.routes import key as key_of
 from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
-from runner.status import job_kind
 
 # The configuration in the example of Fusion's API docs, "Start a job run" (POST /spark/jobs/{id}).
 DOCUMENTED_JOBS = {

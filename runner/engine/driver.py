@@ -34,6 +34,7 @@ from runner.engine.phases import (
     Verifying,
 )
 from runner.engine.preflight import check_jobs
+from runner.engine.reporter import Reporter, Silent
 from runner.engine.starting import open_intent
 from runner.engine.stops import STOPS, Order, Stop, run_of
 from runner.events import (
@@ -64,7 +65,6 @@ from runner.reasons import (
     StepTimeout,
     Unconfirmed,
 )
-from runner.reporting import Reporter, Silent
 from runner.result import PlanResult, ResumedFrom, StepResult
 from runner.scheduler import Scheduler, Skip
 

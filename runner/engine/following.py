@@ -36,6 +36,7 @@ from runner.events import (
     StateChanged,
 )
 from runner.fusion import ErrorKind, FusionError
+from runner.jobs import CANCELLED
 from runner.judge import judge
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.reasons import (
@@ -50,7 +51,7 @@ from runner.reasons import (
     Unconfirmed,
 )
 from runner.result import Attempt, CancelRecord
-from runner.status import CANCELLED, RunStatus, with_counters_of
+from runner.status import RunStatus, with_counters_of
 
 
 def follow(ctx: Context, s: StepState, now: float) -> Phase:

@@ -46,6 +46,7 @@ from runner.engine.phases import (
     Verifying,
     WaitingOther,
 )
+from runner.engine.reporter import NotDurable
 from runner.events import (
     LostStartFound,
     RunGone,
@@ -70,7 +71,6 @@ from runner.reasons import (
     StartFailed,
     StartUnconfirmed,
 )
-from runner.reporting import NotDurable
 from runner.result import Attempt
 from runner.status import RunStatus
 

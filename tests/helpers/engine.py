@@ -11,11 +11,12 @@ from runner import wording
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion, Reply
 from runner.engine import Engine
+from runner.engine.reporter import Reporter
 from runner.events import Event
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, FusionSettings, Plan, Step
 from runner.report import Journal
-from runner.reporting import Reporter, Reporters
+from runner.reporting import Reporters
 from runner.result import PlanResult
 from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.fakes import EPOCH, FakeClock, step

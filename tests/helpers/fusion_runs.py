@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from runner.clock import parse_time
 from runner.emulator.model import EmulatedFusion
 from runner.routes import key as key_of
-from runner.status import parse_time
 
 
 def run_keys(model: EmulatedFusion, job: str) -> list[set[str]]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner import routes
+from runner.jobs import job_kind
 from runner.plan import Plan, SparkStart, Step
-from runner.status import job_kind
 from tests.helpers.engine import RUN_IFS, plan_of
 from tests.helpers.fakes import step
 from tests.simulation.world import LAG, Behaviour, Script, TrueRun
