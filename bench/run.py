@@ -32,9 +32,9 @@ CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 from runner.emulator.adapter import ModelFusion  # noqa: E402
 from runner.emulator.model import EmulatedFusion  # noqa: E402
+from runner.emulator.scenario import JobScript, RunScript, Scenario  # noqa: E402
 from runner.engine import Engine  # noqa: E402
-from runner.loader import load_plan  # noqa: E402
-from runner.scenario import JobScript, RunScript, Scenario  # noqa: E402
+from runner.plan.loader import load_plan  # noqa: E402
 
 Dag = list[tuple[str, list[str]]]  # each step's name and the steps it waits for
 POLL = 10  # seconds: the step poll_interval, and what the plain script sleeps between reads
@@ -162,7 +162,15 @@ def real_fusion_run(plan_path: Path) -> float:
     log_path = folder / "emulator.log"
     with log_path.open("w") as log_file:
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", "scenario.yaml"],
+            [
+                sys.executable,
+                "-m",
+                "runner.cli.emulator",
+                "--port",
+                "0",
+                "--scenario",
+                "scenario.yaml",
+            ],
             cwd=folder,
             env=CHILD_ENV,
             stdout=subprocess.DEVNULL,

@@ -1,9 +1,9 @@
 """What happens while a plan runs, as one stream of typed, frozen events: facts, no English.
 
-The engine emits them in order; reporters (`runner.reporting.Reporter`) consume them with the
+The engine emits them in order; reporters (`runner.report.Reporter`) consume them with the
 result model they describe: the console prints them (`runner.wording` says them in words), the
-journal (`runner.report`) decides from them when to write the report, and JUnit and the GitHub
-summary render the final result. `at` is seconds since the plan started; `step` is None for
+journal (`runner.report.journal`) decides from them when to write the report, and JUnit and the
+GitHub summary render the final result. `at` is seconds since the plan started; `step` is None for
 events about the plan as a whole.
 """
 

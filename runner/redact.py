@@ -3,10 +3,11 @@
 A credential can reach an output only one way: Fusion echoes request details in its error bodies,
 so a secret can arrive inside any message it writes. So the client masks Fusion's words as they
 arrive (`Redactor.mask`): error messages, reason phrases, a run's failure message and the string
-values of what it reports, but those that name a run, a job or a moment (`runner.client.NAMES`).
-What a program reads (run ids, start times, step and job names, keys) is never masked, so a
-secret of any length or content (`0`, a job's name) changes no identity, no time and no name.
-The CLI's own error lines, free text that may quote anything, are masked too (`Redactor.line`).
+values of what it reports, but those that name a run, a job or a moment
+(`runner.fusion.client.NAMES`). What a program reads (run ids, start times, step and job names,
+keys) is never masked, so a secret of any length or content (`0`, a job's name) changes no identity,
+no time and no name. The CLI's own error lines, free text that may quote anything, are masked too
+(`Redactor.line`).
 
 A `Redactor` masks every credential fusion-run knows (the environment's FUSION_PASSWORD,
 FUSION_API_KEY and FUSION_TOKEN, and each token and session Fusion hands out, `add`ed as they

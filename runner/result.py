@@ -46,7 +46,7 @@ class Attempt:
     requested_at: datetime | None = None
     listed_before: tuple[str, ...] | None = None
     run_id: str | None = None
-    run_keys: tuple[str, ...] = ()  # what identifies the run (`runner.status.RunStatus.keys`)
+    run_keys: tuple[str, ...] = ()  # what identifies the run (`RunStatus.keys`, Fusion's status)
     adopted: bool = False
     accepted: bool = False  # Fusion took the start, naming no run: a run began; never resent
     state: str | None = None

@@ -300,7 +300,8 @@ def _(_: why.NoUpstreamFailed) -> str:
 
 
 def is_exclusion(reason: str) -> bool:
-    """The reason of a step its own run_if excluded (see `runner.scheduler`), as a report has it."""
+    """The reason of a step its own run_if excluded (see `runner.engine.scheduler`), as a report has
+    it."""
     return reason == "every upstream was excluded" or reason.endswith(
         ("(run_if: at_least_one_failed)", "(run_if: all_failed)")
     )

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Scenario
 from runner.emulator.server import Access, Emulator
-from runner.scenario import Scenario
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import CASSETTES, ROOT, WritePlan
 from tests.helpers.recording import (

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.emulator.scenario import RunScript
 from runner.engine import phases, stops
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import TRANSITIONS, Phase
-from runner.scenario import RunScript
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import step
 from tests.helpers.paths import ROOT
@@ -81,8 +81,8 @@ def test_no_phase_in_which_a_run_may_go_on_ends_its_step_as_not_started() -> Non
 
 CORE = [
     "runner.plan",
-    "runner.scheduler",
-    "runner.judge",
+    "runner.engine.scheduler",
+    "runner.engine.judge",
     "runner.engine",
     "runner.events",
     "runner.reasons",
@@ -91,7 +91,7 @@ CORE = [
     "runner.verdict",
     "runner.redact",
     "runner.fusion",
-    "runner.scenario",
+    "runner.emulator.scenario",
     "runner.emulator.model",
     "runner.emulator.adapter",
 ]

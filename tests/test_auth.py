@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from runner.auth import resolve
-from runner.client import FusionClient
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import JobScript, RunScript, Scenario, Variant
 from runner.emulator.server import Access, Emulator
 from runner.engine import Engine
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError
+from runner.fusion.auth import resolve
+from runner.fusion.client import FusionClient
 from runner.plan import Auth
-from runner.report import Journal
-from runner.scenario import JobScript, RunScript, Scenario, Variant
+from runner.report.journal import Journal
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock, step
 from tests.helpers.recording import full_access

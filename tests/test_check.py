@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from runner.check import plan_line, step_line
+from runner.commands.check import plan_line, step_line
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import RunScript, Scenario
 from runner.emulator.server import Access, Emulator
 from runner.engine.preflight import Readiness, survey
 from runner.events import Event
 from runner.fusion import ErrorKind, FusionError
-from runner.scenario import RunScript, Scenario
-from runner.status import RunStatus
+from runner.fusion.status import RunStatus
 from tests.helpers.cli import invoke
 from tests.helpers.engine import plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step

@@ -17,16 +17,16 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from runner.github import (
+from runner.emulator.scenario import RunScript
+from runner.plan.problems import Problem
+from runner.redact import cleaned
+from runner.report.github import (
     GitHubActions,
     problem_annotations,
     step_annotations,
     summary_markdown,
 )
-from runner.junit import junit_xml
-from runner.problems import Problem
-from runner.redact import cleaned
-from runner.scenario import RunScript
+from runner.report.junit import junit_xml
 from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
@@ -615,7 +615,7 @@ def test_a_report_that_cannot_be_written_at_the_start_still_gets_junit_and_the_s
 ) -> None:
     """The report's first write fails (a full disk): nothing starts, exit 3, and JUnit, the
     GitHub summary and the annotation all say why, as the exit code does."""
-    from runner import report as reports  # noqa: PLC0415
+    from runner.report import journal as reports  # noqa: PLC0415
 
     def full(path: str, text: str) -> None:
         raise OSError(28, "No space left on device")

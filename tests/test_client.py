@@ -16,17 +16,17 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from runner import __version__, routes
-from runner.auth import credentials
-from runner.client import FusionClient
+from runner import __version__
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
 from runner.emulator.server import Access, Emulator
 from runner.errors import UsageError
-from runner.fusion import ErrorKind, FusionError
+from runner.fusion import ErrorKind, FusionError, routes
+from runner.fusion.auth import credentials
+from runner.fusion.client import FusionClient
+from runner.fusion.status import RunStatus
 from runner.plan import Auth, SparkStart
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
-from runner.status import RunStatus
-from runner.validate import url_problem
+from runner.plan.validate import url_problem
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.recording import EMULATOR_URL
 

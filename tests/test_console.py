@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from runner import console as console_module
 from runner import wording
-from runner.console import Console, elapsed
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.events import ActiveRun, Cancelling, InterruptReceived, Started, StateChanged, Tick
 from runner.reasons import AlreadyRunning, Interrupted, LostContact, MayBeRunning
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.report import console as console_module
+from runner.report.console import Console, elapsed
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import FakeClock, step
 

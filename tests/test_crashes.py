@@ -28,14 +28,14 @@ from typing import Any
 
 import pytest
 
+from runner.commands.resume import load_resume
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
 from runner.engine import Engine
+from runner.fusion.status import RunStatus
 from runner.plan import Step
-from runner.report import Journal
-from runner.resume import load_resume
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
-from runner.status import RunStatus
+from runner.report.journal import Journal
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.fusion_runs import run_keys

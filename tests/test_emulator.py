@@ -12,8 +12,7 @@ import pytest
 import requests
 
 from runner.emulator.model import EmulatedFusion, Reply
-from runner.emulator.server import Access, Emulator
-from runner.scenario import (
+from runner.emulator.scenario import (
     Fault,
     FaultTarget,
     JobScript,
@@ -22,6 +21,7 @@ from runner.scenario import (
     Scenario,
     load_scenario,
 )
+from runner.emulator.server import Access, Emulator
 from tests.helpers.fakes import EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.process import Lines
@@ -256,7 +256,7 @@ def test_scenario_file(tmp_path: Path) -> None:
 
 
 def test_invalid_scenario_is_located(tmp_path: Path) -> None:
-    from runner.problems import InvalidPlan  # noqa: PLC0415
+    from runner.plan.problems import InvalidPlan  # noqa: PLC0415
 
     path = tmp_path / "s.yaml"
     path.write_text("version: 1\njobs:\n  j:\n    faults:\n      - {on: status, answer: 418}\n")
@@ -389,7 +389,7 @@ def test_reset_drops_the_connection() -> None:
 def test_the_standalone_emulator_knows_only_the_documented_job_and_its_scenarios() -> None:
     """fusion-emulator, unlike --emulate, adds no plan's jobs: the quickstart's need the scenario
     that lists them (examples/scenarios/quickstart.yaml), and the scenario schema says so."""
-    from runner.loader import load_plan  # noqa: PLC0415
+    from runner.plan.loader import load_plan  # noqa: PLC0415
 
     quickstart = [step.job for step in load_plan(str(EXAMPLES / "quickstart.yaml")).steps]
     bare = model()
@@ -406,7 +406,7 @@ def test_the_standalone_emulator_knows_only_the_documented_job_and_its_scenarios
     )
 
 
-EMULATOR = [sys.executable, "-m", "runner.emulator"]  # what the fusion-emulator script runs
+EMULATOR = [sys.executable, "-m", "runner.cli.emulator"]  # what the fusion-emulator script runs
 
 
 @pytest.mark.slow

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from runner.client import FusionClient
-from runner.console import Console
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
-from runner.loader import load_plan
+from runner.fusion.client import FusionClient
 from runner.plan import Auth
-from runner.report import Journal, write_atomically
-from runner.reporting import Reporters
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.plan.loader import load_plan
+from runner.report import Reporters
+from runner.report.console import Console
+from runner.report.journal import Journal, write_atomically
 from tests.helpers.fakes import FakeClock
 from tests.helpers.paths import WritePlan
 from tests.helpers.recording import EMULATOR_URL

@@ -11,6 +11,7 @@ import pytest
 from runner import wording
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.scenario import Fault, FaultTarget, RunScript, Scenario
 from runner.engine import Engine, JobsNotFound, Unreachable
 from runner.engine.context import CANCEL_GRACE, EXPECTED_SLACK
 from runner.events import (
@@ -24,7 +25,6 @@ from runner.events import (
 )
 from runner.fusion import ErrorKind, FusionError
 from runner.outcomes import Outcome, PlanOutcome
-from runner.scenario import Fault, FaultTarget, RunScript, Scenario
 from tests.helpers.engine import Recorder, Result, jobs, plan_of, random_plan, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 

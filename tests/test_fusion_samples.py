@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import JobScript, RunScript, Scenario, Variant
 from runner.emulator.server import Access, Emulator
-from runner.scenario import JobScript, RunScript, Scenario, Variant
-from runner.status import newest_first, parse_history, parse_job_view, parse_status
+from runner.fusion.status import newest_first, parse_history, parse_job_view, parse_status
 from tests.helpers.fakes import EPOCH, FakeClock
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "fusion"

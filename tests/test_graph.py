@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.graph import dot, mermaid, waves
-from runner.loader import load_plan
+from runner.plan.loader import load_plan
+from runner.report.graph import dot, mermaid, waves
 from tests.helpers.paths import WritePlan
 
 

@@ -16,15 +16,15 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from runner.describe import describe
 from runner.durations import MAX_DURATION
 from runner.fusion import job_segment
+from runner.fusion.routes import api_path
 from runner.jobs import job_kind
-from runner.loader import load_plan
 from runner.plan import Plan
-from runner.problems import InvalidPlan
-from runner.routes import api_path
-from runner.values import job_problem
+from runner.plan.loader import load_plan
+from runner.plan.problems import InvalidPlan
+from runner.plan.values import job_problem
+from runner.report.describe import describe
 from tests.helpers.cli import invoke
 from tests.helpers.paths import EXAMPLES
 

@@ -7,8 +7,8 @@ import pytest
 
 from runner.cli import resolve_url
 from runner.errors import UsageError
-from runner.loader import load_plan
 from runner.plan import Auth, RunIf, Success
+from runner.plan.loader import load_plan
 from tests.helpers.paths import EXAMPLES, WritePlan
 
 

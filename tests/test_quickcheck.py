@@ -1,7 +1,7 @@
-"""`runner.quickcheck` says a document fits only when jsonschema finds nothing wrong with it.
+"""`runner.plan.quickcheck` says a document fits only when jsonschema finds nothing wrong with it.
 
 It must know every keyword the schemas use (or it could pass what a keyword refuses), agree with
-the validator of `runner.keywords` on documents near validity, prove the plans people write (or
+the validator of `runner.plan.keywords` on documents near validity, prove the plans people write (or
 it saves nothing), and spare a valid plan's --validate the import of jsonschema.
 """
 
@@ -26,18 +26,23 @@ import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from runner import quickcheck
-from runner import values as values_module
 from runner.cli import validate_only
+from runner.commands.options import Action, Options
 from runner.durations import exceeds, parse_duration
-from runner.keywords import validator_class
-from runner.options import Action, Options
-from runner.problems import InvalidPlan
-from runner.quickcheck import fits
+from runner.plan import quickcheck
+from runner.plan import values as values_module
+from runner.plan.keywords import validator_class
+from runner.plan.problems import InvalidPlan
+from runner.plan.quickcheck import fits
+from runner.plan.source import parse
+from runner.plan.values import (
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_LENGTH,
+    expression_problem,
+    nesting,
+)
+from runner.plan.variables import Unset
 from runner.schemas import checking_schema, load_schema
-from runner.source import parse
-from runner.values import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, expression_problem, nesting
-from runner.variables import Unset
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.test_hostile import EXAMPLE_DATA, KEYS, mutate, values
 
@@ -56,7 +61,9 @@ def checked_schemas() -> Iterator[str]:
 
 
 # The schemas not checked through `schema_problems`, so never through quickcheck, and why.
-NOT_QUICKCHECKED = {"report.schema.json": "runner.report reads reports with jsonschema itself"}
+NOT_QUICKCHECKED = {
+    "report.schema.json": "runner.report.journal reads reports with jsonschema itself"
+}
 
 
 def test_the_schemas_checked_are_these() -> None:
@@ -107,7 +114,7 @@ def test_quickcheck_knows_every_keyword_the_schemas_use() -> None:
     known = quickcheck.KEYWORDS | quickcheck.ANNOTATIONS
     for name, schema in zip(SCHEMAS * 2, ALL_SCHEMAS, strict=True):
         unknown = {k: at for k, at in keywords_used(schema).items() if k not in known}
-        assert not unknown, f"{name} uses keywords runner.quickcheck does not know: {unknown}"
+        assert not unknown, f"{name} uses keywords runner.plan.quickcheck does not know: {unknown}"
         for where, sub in subschemas(schema):
             if where != "#" and isinstance(sub, dict):
                 assert not {"$id", "$schema"} & set(sub), f"{name} {where}: a schema of its own"

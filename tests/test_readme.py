@@ -9,7 +9,7 @@ CI) and each `sh '...'` step of a `groovy` block (Jenkins). Each is either run b
 fails `test_every_readme_command_is_run_or_excused` until it is one or the other.
 
 What the runs here rewrite, and why:
-- `fusion-run` and `fusion-emulator` run as `python -m runner` and `python -m runner.emulator`,
+- `fusion-run` and `fusion-emulator` run as `python -m runner` and `python -m runner.cli.emulator`,
   with this checkout first on the path: what the installed scripts call (a test checks that), on
   the code under test;
 - the set-up command's virtual environment and `pip install` are not run (PART_NOT_RUN says why);
@@ -46,10 +46,10 @@ import requests
 import yaml
 
 from runner import cli
-from runner.console import Console
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import RunScript, load_scenario
 from runner.emulator.server import Emulator
-from runner.scenario import RunScript, load_scenario
+from runner.report.console import Console
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -58,7 +58,7 @@ from tests.helpers.process import Lines
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FUSION_RUN = [sys.executable, "-m", "runner"]  # what the fusion-run script calls
-FUSION_EMULATOR = [sys.executable, "-m", "runner.emulator"]  # and the fusion-emulator script
+FUSION_EMULATOR = [sys.executable, "-m", "runner.cli.emulator"]  # and the fusion-emulator script
 
 SET_UP = (
     "python3 -m venv .venv && . .venv/bin/activate && pip install '.[test]' && "
@@ -202,15 +202,15 @@ def test_the_set_up_commands_are_what_ci_runs() -> None:
     assert any(
         dependency.startswith("pytest") for dependency in project["optional-dependencies"]["test"]
     )
-    # The scripts call what `python -m runner` and `python -m runner.emulator` call here.
+    # The scripts call what `python -m runner` and `python -m runner.cli.emulator` call here.
     assert project["scripts"] == {
         "fusion-run": "runner.cli:entry",
-        "fusion-emulator": "runner.emulator.command:main",
+        "fusion-emulator": "runner.cli.emulator:main",
     }
-    for module, script in [("runner", "fusion-run"), ("runner.emulator", "fusion-emulator")]:
-        target, function = project["scripts"][script].split(":")
-        text = (ROOT / module.replace(".", "/") / "__main__.py").read_text()
-        assert f"from {target} import {function}" in text
+    main = (ROOT / "runner" / "__main__.py").read_text()
+    assert "from runner.cli import entry" in main
+    emulator = (ROOT / "runner" / "cli" / "emulator.py").read_text()
+    assert emulator.endswith('if __name__ == "__main__":\n    main()\n')
 
 
 def assignments(words: list[str]) -> dict[str, str]:

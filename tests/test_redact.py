@@ -11,17 +11,17 @@ import random
 from pathlib import Path
 from typing import Any
 
-from runner.client import FusionClient
-from runner.console import Console
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
-from runner.github import GitHubActions
-from runner.junit import JUnitFile
+from runner.fusion.client import FusionClient
 from runner.redact import MASK, Redactor, cleaned, forms, strip_controls
-from runner.report import Journal
-from runner.reporting import Reporters
-from runner.scenario import JobScript, RunScript, Scenario
+from runner.report import Reporters
+from runner.report.console import Console
+from runner.report.github import GitHubActions
+from runner.report.journal import Journal
+from runner.report.junit import JUnitFile
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock, step
 from tests.helpers.reports import valid

@@ -11,7 +11,7 @@ import pytest
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
-from runner.report import Journal, report_file, write_atomically
+from runner.report.journal import Journal, report_file, write_atomically
 from tests.helpers.engine import plan_of, random_plan
 from tests.helpers.fakes import EPOCH, FakeClock
 

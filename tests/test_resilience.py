@@ -18,13 +18,20 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from runner.client import FusionClient
 from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.scenario import (
+    Fault,
+    FaultTarget,
+    JobScript,
+    RunScript,
+    Scenario,
+    load_scenario,
+)
 from runner.emulator.server import Emulator
 from runner.engine import Engine
-from runner.loader import load_plan
-from runner.report import Journal
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, load_scenario
+from runner.fusion.client import FusionClient
+from runner.plan.loader import load_plan
+from runner.report.journal import Journal
 from tests.helpers.cli import invoke
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, WritePlan
@@ -90,7 +97,7 @@ def test_no_credential_is_ever_shown_or_written(
     }[case]
     plan = write_plan(f"version: 1\nfusion:\n  auth: {auth}\nsteps: {steps}\n")
     if code == 3:
-        from runner import report as reports  # noqa: PLC0415
+        from runner.report import journal as reports  # noqa: PLC0415
 
         real = reports.write_atomically
 
@@ -353,7 +360,7 @@ def test_a_full_disk_mid_run_orphans_no_run(
         )
     )
     report = tmp_path / "r.json"
-    from runner import report as reports  # noqa: PLC0415
+    from runner.report import journal as reports  # noqa: PLC0415
 
     full = False
     real = reports.write_text_atomically

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from runner.criteria import Criterion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.outcomes import Outcome, PlanOutcome
 from runner.reasons import Carried, FailFast, Interrupted, NotStarted, PlanTimeout, StepTimeout
 from runner.result import Attempt, CancelRecord, PlanResult, StepResult
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.engine import run
 from tests.helpers.fakes import EPOCH, step
 from tests.helpers.reports import valid

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from runner.commands.resume import load_resume
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
 from runner.errors import UsageError
-from runner.report import Journal, write_atomically
-from runner.resume import load_resume
-from runner.routes import key as key_of
-from runner.scenario import JobScript, RunScript, Scenario
+from runner.fusion.routes import key as key_of
+from runner.report.journal import Journal, write_atomically
 from runner.verdict import verdict
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from runner import wording
+from runner.engine.scheduler import Scheduler, Skip
 from runner.outcomes import Outcome
-from runner.scheduler import Scheduler, Skip
 from tests.helpers.fakes import step
 from tests.helpers.paths import ROOT
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runner import keywords
+from runner.plan import keywords
+from runner.plan.source import parse
+from runner.plan.validate import validate
 from runner.schemas import checking_schema, load_schema
-from runner.source import parse
-from runner.validate import validate
 
 PLAN = load_schema("plan.schema.json")
 

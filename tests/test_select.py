@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from runner import wording
+from runner.commands.options import Action, Options
+from runner.emulator.scenario import RunScript
 from runner.errors import UsageError
 from runner.events import StepEnded
-from runner.options import Action, Options
+from runner.plan.selection import selected_steps
 from runner.reasons import NotSelected
-from runner.scenario import RunScript
-from runner.selection import selected_steps
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import step

@@ -17,15 +17,15 @@ import requests
 import urllib3.exceptions
 
 from runner import wording
-from runner.client import FusionClient
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, RunScript
 from runner.emulator.server import Emulator
 from runner.engine import Engine, Unreachable
 from runner.events import StepEnded
 from runner.fusion import ErrorKind, FusionError, Unreached
+from runner.fusion.client import FusionClient
 from runner.reasons import LostContact, MayBeRunning
-from runner.scenario import Fault, FaultTarget, RunScript
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step

@@ -16,9 +16,9 @@ import pytest
 
 from runner import redact
 from runner.engine import context
+from runner.fusion.status import RunStatus, parse_job_view
 from runner.redact import Redactor
 from runner.result import StepResult
-from runner.status import RunStatus, parse_job_view
 from tests.simulation import invariants
 from tests.simulation.plans import case
 from tests.simulation.seeds import in_parallel, reproduction
@@ -96,7 +96,7 @@ def trusting_views(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(view: Any, job: str) -> RunStatus:
         return replace(parse_job_view(view, job), view=False)
 
-    monkeypatch.setattr("runner.client.parse_job_view", parse)
+    monkeypatch.setattr("runner.fusion.client.parse_job_view", parse)
 
 
 def _first_failing(seeds: range) -> list[str]:

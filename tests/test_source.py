@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.problems import InvalidPlan
-from runner.source import MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
-from runner.variables import Unset
+from runner.plan.problems import InvalidPlan
+from runner.plan.source import MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
+from runner.plan.variables import Unset
 
 
 def problems_of(text: str, environ: dict[str, str] | None = None) -> list[str]:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from runner.clock import parse_time
+from runner.fusion.status import RunStatus, parse_history, parse_status
 from runner.jobs import ACTIVE, NO_RUN, TERMINAL, job_kind
-from runner.status import RunStatus, parse_history, parse_status
 
 # A start answer from Fusion's parallel bulk loader docs: jobConfig repeats "type", and jobId
 # differs from result.jobRunId.

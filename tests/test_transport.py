@@ -14,9 +14,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from runner.client import FusionClient
 from runner.fusion import ErrorKind, FusionError
-from runner.transport import MAX_ANSWER
+from runner.fusion.client import FusionClient
+from runner.fusion.transport import MAX_ANSWER
 
 pytestmark = pytest.mark.slow  # real sockets, real time
 

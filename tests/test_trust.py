@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runner import routes
+from runner.fusion import routes
 from runner.plan import Step
 from tests.helpers.fakes import step
 from tests.simulation import invariants

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.report import write_atomically, write_text_atomically
+from runner.report.journal import write_atomically, write_text_atomically
 from tests.helpers.cli import invoke
 from tests.helpers.paths import EXAMPLES, WritePlan
 
@@ -118,8 +118,8 @@ def test_options_that_mean_nothing_together_are_refused(
 )
 def test_quiet_goes_with_no_heartbeat(heartbeat: float, given: bool) -> None:
     """--quiet prints no heartbeat: only a --heartbeat that asks for some contradicts it."""
-    from runner.options import Action, Options  # noqa: PLC0415
-    from runner.usage import check_options  # noqa: PLC0415
+    from runner.cli.usage import check_options  # noqa: PLC0415
+    from runner.commands.options import Action, Options  # noqa: PLC0415
 
     options = Options(
         plans=("plan.yaml",),
@@ -432,8 +432,8 @@ def test_a_scenario_job_of_no_step_is_refused_with_the_nearest_job(write_plan: W
 
 
 def test_the_example_scenarios_fit_the_example_plans() -> None:
-    from runner.loader import load_plan  # noqa: PLC0415
-    from runner.scenario import load_scenario  # noqa: PLC0415
+    from runner.emulator.scenario import load_scenario  # noqa: PLC0415
+    from runner.plan.loader import load_plan  # noqa: PLC0415
 
     for plan, scenario in [
         ("nightly-recommendations.yaml", "nightly-failures.yaml"),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.values import (
+from runner.plan.values import (
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_LENGTH,
     address_problem,

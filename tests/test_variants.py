@@ -2,10 +2,10 @@
 
 Each example plan (with and without its example scenarios), a plan whose jobs' earlier runs
 succeeded and whose new runs fail, and a plan whose job is running when its step comes due, run
-against every switch of the emulator (`runner.scenario.Variant`), the pairs that interact, each
-answer to a start while a run is active, and Spark jobs started through either API. Each run must
-end as the documented Fusion's does, start exactly one run per attempt, and never judge an attempt
-on a run it did not start.
+against every switch of the emulator (`runner.emulator.scenario.Variant`), the pairs that interact,
+each answer to a start while a run is active, and Spark jobs started through either API. Each run
+must end as the documented Fusion's does, start exactly one run per attempt, and never judge an
+attempt on a run it did not start.
 """
 
 from __future__ import annotations
@@ -18,13 +18,7 @@ import pytest
 
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
-from runner.engine import Engine
-from runner.jobs import job_kind
-from runner.loader import load_plan
-from runner.plan import Plan, SparkStart, Step
-from runner.report import Journal
-from runner.reporting import Reporters
-from runner.scenario import (
+from runner.emulator.scenario import (
     JobScript,
     OnStartWhileActive,
     RunScript,
@@ -32,6 +26,12 @@ from runner.scenario import (
     Variant,
     load_scenario,
 )
+from runner.engine import Engine
+from runner.jobs import job_kind
+from runner.plan import Plan, SparkStart, Step
+from runner.plan.loader import load_plan
+from runner.report import Reporters
+from runner.report.journal import Journal
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.fusion_runs import run_keys

@@ -11,11 +11,11 @@ import pytest
 
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine, JobsNotFound
 from runner.errors import ExitCode
-from runner.junit import junit_xml
 from runner.reasons import InterruptedBeforeStart, JobsMissing
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
+from runner.report.junit import junit_xml
 from tests.helpers.engine import jobs, plan_of, random_plan, revoke_after, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.outputs import checked

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from runner import wording
+from runner.commands.resume import load_resume
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
+from runner.fusion.status import RunStatus
 from runner.outcomes import PlanOutcome
 from runner.reasons import CredentialsRefused, InterruptedBeforeStart, JobsMissing
-from runner.report import Journal, report_file, write_atomically
-from runner.resume import load_resume
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
-from runner.status import RunStatus
+from runner.report.journal import Journal, report_file, write_atomically
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.reports import read_report, valid

@@ -10,12 +10,12 @@ from http import HTTPStatus
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
-from runner.client import FusionClient
 from runner.emulator.app import App
 from runner.emulator.model import HANG, EmulatedFusion, Reply
+from runner.fusion.client import FusionClient
+from runner.fusion.transport import Answer, Failure, TransportError
 from runner.plan import Auth, SparkStart
 from runner.redact import Redactor
-from runner.transport import Answer, Failure, TransportError
 
 
 class InProcess:

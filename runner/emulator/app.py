@@ -1,7 +1,7 @@
 """What the emulator answers to one request, whatever carries it: Fusion's proxy (Basic, session
 cookie, `x-api-key`, bearer token; sessions and tokens as Fusion 5 hands them out) in front of the
-model's job endpoints, read with `runner.routes`. `runner.emulator.server` serves it over HTTP,
-`runner.emulator.adapter` in process.
+model's job endpoints, read with `runner.fusion.routes`. `runner.emulator.server` serves it over
+HTTP, `runner.emulator.adapter` in process.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from runner import routes
 from runner.emulator.model import HANG, EmulatedFusion, Reply, error_body
-from runner.routes import Op
+from runner.fusion import routes
+from runner.fusion.routes import Op
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class Served:
 
 class App:
     """What the emulator answers to one request, whatever carries it: Fusion's proxy (the
-    credentials, sessions and tokens) in front of the model's job endpoints (`runner.routes`).
-    A `Reply` of 0 (drop the connection) or HANG (no answer) is raised for the carrier."""
+    credentials, sessions and tokens) in front of the model's job endpoints
+    (`runner.fusion.routes`). A `Reply` of 0 (drop the connection) or HANG (no answer) is raised for
+    the carrier."""
 
     def __init__(self, model: EmulatedFusion, access: Access | None = None) -> None:
         self.model = model

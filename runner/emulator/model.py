@@ -6,10 +6,10 @@ with JSON is raised as `Reply`. `runner.emulator.adapter` serves the model in pr
 `runner.emulator.server` over HTTP.
 
 Where Fusion's API documentation is silent, the emulator decides, and says so here; a scenario's
-`fusion:` switches (`runner.scenario.Variant`) make it any other Fusion the evidence allows. By
-default: a start while a run is active answers 409 (`on_start_while_active` changes it); `/all`
-lists runs newest first; `duration` is in milliseconds; a start's answer has one run id; history
-records carry `runId` and list running runs at once; times agree with the clock; an unknown
+`fusion:` switches (`runner.emulator.scenario.Variant`) make it any other Fusion the evidence
+allows. By default: a start while a run is active answers 409 (`on_start_while_active` changes it);
+`/all` lists runs newest first; `duration` is in milliseconds; a start's answer has one run id;
+history records carry `runId` and list running runs at once; times agree with the clock; an unknown
 configuration answers 404 with a JSON `message`; a cancel with no active run answers 200.
 """
 
@@ -26,9 +26,16 @@ from http import HTTPStatus
 from typing import Any
 
 from runner.emulator.render import Render, Run, action_answer, config
+from runner.emulator.scenario import (
+    Fault,
+    FaultTarget,
+    JobScript,
+    OnStartWhileActive,
+    RunScript,
+    Scenario,
+)
+from runner.fusion.routes import key as key_of
 from runner.jobs import job_kind
-from runner.routes import key as key_of
-from runner.scenario import Fault, FaultTarget, JobScript, OnStartWhileActive, RunScript, Scenario
 
 # The configuration in the example of Fusion's API docs, "Start a job run" (POST /spark/jobs/{id}).
 DOCUMENTED_JOBS = {

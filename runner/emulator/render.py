@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.emulator.scenario import JobScript, RunScript, Variant
 from runner.jobs import TERMINAL
-from runner.scenario import JobScript, RunScript, Variant
 
 CANCEL_SECONDS = 1.0  # how long a cancelled run shows `cancelling`
 HOSTNAME = "127.0.0.1"

@@ -11,10 +11,10 @@ from runner.clock import Clock
 from runner.engine.phases import Before, Phase, StepState
 from runner.events import Event
 from runner.fusion import Fusion, FusionError
+from runner.fusion.status import RunStatus
 from runner.outcomes import Outcome
 from runner.plan import Step
 from runner.reasons import Reason
-from runner.status import RunStatus
 
 MIN_WAIT = 0.05  # seconds: the shortest wait between two reads of one run
 AGE_SHARE = 0.1  # each wait is this share of what is awaited's age: an end is seen <= 10 % late

@@ -35,6 +35,7 @@ from runner.engine.phases import (
 )
 from runner.engine.preflight import check_jobs
 from runner.engine.reporter import Reporter, Silent
+from runner.engine.scheduler import Scheduler, Skip
 from runner.engine.starting import open_intent
 from runner.engine.stops import STOPS, Order, Stop, run_of
 from runner.events import (
@@ -66,7 +67,6 @@ from runner.reasons import (
     Unconfirmed,
 )
 from runner.result import PlanResult, ResumedFrom, StepResult
-from runner.scheduler import Scheduler, Skip
 
 
 class Engine:

@@ -1,9 +1,9 @@
 """The handlers of a run that is ours: FOLLOW reads its status and judges it when it ends, CANCEL
 follows a run we asked Fusion to cancel, RETRY_DELAY waits out the delay before the next attempt.
 
-A status is ours only if it is the run the start began (`runner.status.RunStatus.keys`); Fusion's
-"latest run" can still be the previous one right after a start, and after `STALE_READS` such reads
-we look ours up in the list of runs. Each wait between status reads is a tenth of the
+A status is ours only if it is the run the start began (`runner.fusion.status.RunStatus.keys`);
+Fusion's "latest run" can still be the previous one right after a start, and after `STALE_READS`
+such reads we look ours up in the list of runs. Each wait between status reads is a tenth of the
 run's age, at least 50 ms and at most the step's `poll_interval`: any run is seen ending at most
 10 % late, and a long one is not hammered.
 """
@@ -26,6 +26,7 @@ from runner.engine.context import (
     is_ours,
     phase_data,
 )
+from runner.engine.judge import judge
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
 from runner.events import (
     CancelFailed,
@@ -36,8 +37,8 @@ from runner.events import (
     StateChanged,
 )
 from runner.fusion import ErrorKind, FusionError
+from runner.fusion.status import RunStatus, with_counters_of
 from runner.jobs import CANCELLED
-from runner.judge import judge
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.reasons import (
     Cancelled,
@@ -51,7 +52,6 @@ from runner.reasons import (
     Unconfirmed,
 )
 from runner.result import Attempt, CancelRecord
-from runner.status import RunStatus, with_counters_of
 
 
 def follow(ctx: Context, s: StepState, now: float) -> Phase:

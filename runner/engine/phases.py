@@ -69,11 +69,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from runner.fusion import FusionError
+from runner.fusion.status import RunStatus
 from runner.outcomes import Outcome
 from runner.plan import Step
 from runner.reasons import Cause, NotStarted, Reason
 from runner.result import Attempt, StepResult
-from runner.status import RunStatus
 
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
@@ -115,7 +115,8 @@ ACT_AT_ONCE = frozenset({P.CHECK, P.START})  # acted on in the same pass when en
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Before:
     """What Fusion showed before our start: how to tell our run from the ones already there.
-    A run is ours only if none of its keys (`runner.status.RunStatus.keys`) is among these."""
+    A run is ours only if none of its keys (`runner.fusion.status.RunStatus.keys`) is among
+    these."""
 
     known: frozenset[str] = frozenset()  # the keys of every run the step read or had
     ended: frozenset[str] = frozenset()  # ... of those it saw ended

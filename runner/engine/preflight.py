@@ -22,9 +22,9 @@ from runner.clock import Clock
 from runner.engine.context import backoff
 from runner.events import ConfigurationsUnreadable, ContactLost, Event
 from runner.fusion import ErrorKind, Fusion, FusionError, Unreached
+from runner.fusion.status import RunStatus
 from runner.plan import Plan, Step
 from runner.reasons import HostNotFound, LostContact, NoFirstContact
-from runner.status import RunStatus
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 """What the engine asks of its outputs: a `Reporter` takes each event as it happens, then the final
-result once. The outputs (`runner.reporting`) implement it; the engine knows no more of them.
+result once. The outputs (`runner.report`) implement it; the engine knows no more of them.
 """
 
 from __future__ import annotations

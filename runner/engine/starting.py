@@ -59,6 +59,7 @@ from runner.events import (
     WaitingToKnowLatest,
 )
 from runner.fusion import ErrorKind, FusionError
+from runner.fusion.status import RunStatus
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import OnRunning
 from runner.reasons import (
@@ -72,7 +73,6 @@ from runner.reasons import (
     StartUnconfirmed,
 )
 from runner.result import Attempt
-from runner.status import RunStatus
 
 REFUSED_BACKOFF = 60.0  # seconds: the longest wait before a refused start is sent again
 

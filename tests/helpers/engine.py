@@ -10,15 +10,15 @@ from typing import Any
 from runner import wording
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion, Reply
+from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
 from runner.engine.reporter import Reporter
 from runner.events import Event
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, FusionSettings, Plan, Step
-from runner.report import Journal
-from runner.reporting import Reporters
+from runner.report import Reporters
+from runner.report.journal import Journal
 from runner.result import PlanResult
-from runner.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.reports import valid
 

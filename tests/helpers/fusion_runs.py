@@ -1,10 +1,10 @@
-"""The runs an emulated Fusion holds, as fusion-run may know them (`runner.status` keys)."""
+"""The runs an emulated Fusion holds, as fusion-run may know them (`runner.fusion.status` keys)."""
 
 from __future__ import annotations
 
 from runner.clock import parse_time
 from runner.emulator.model import EmulatedFusion
-from runner.routes import key as key_of
+from runner.fusion.routes import key as key_of
 
 
 def run_keys(model: EmulatedFusion, job: str) -> list[set[str]]:

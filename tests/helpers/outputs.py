@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from runner.errors import ExitCode
-from runner.junit import junit_xml
+from runner.report.junit import junit_xml
 from runner.result import PlanResult
 from runner.verdict import verdict
 

@@ -68,7 +68,7 @@ def standalone_emulator(cwd: Path, scenario: str = "s.yaml") -> Iterator[tuple[s
     with no FUSION_ variable from the test's environment: its URL (no /api), and its request
     log, which stays readable once the emulator has stopped."""
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "runner.emulator", "--port", "0", "--scenario", scenario],
+        [sys.executable, "-m", "runner.cli.emulator", "--port", "0", "--scenario", scenario],
         cwd=cwd,
         stderr=subprocess.PIPE,
         text=True,

@@ -2,7 +2,7 @@
 and resuming on it: random plans x random Fusion behaviours x random crash points, from a seed.
 
 - `world`: what Fusion holds (`Truth`: every run, who started it, how it really ended) and what it
-  shows (`SimulatedFusion`, a `runner.transport.Transport`: each channel lags, goes stale or
+  shows (`SimulatedFusion`, a `runner.fusion.transport.Transport`: each channel lags, goes stale or
   disagrees on its own, within the bounds its docstring names with their sources);
 - `plans`: a random plan and a random Fusion, from one seed (`Case`);
 - `simulate`: fusion-run on that Fusion, through the real client, engine and journal, crashed at

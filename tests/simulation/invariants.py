@@ -27,15 +27,15 @@ from typing import Any
 
 import jmespath
 
-from runner import routes
 from runner.clock import parse_time
 from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
 from runner.events import PlanStarted, StepEnded
-from runner.github import summary_markdown
+from runner.fusion import routes
+from runner.fusion.transport import MAX_ANSWER
 from runner.jobs import job_kind
-from runner.junit import junit_xml
 from runner.reasons import HostNotFound, LostContact, NoFirstContact
-from runner.transport import MAX_ANSWER
+from runner.report.github import summary_markdown
+from runner.report.junit import junit_xml
 from runner.verdict import verdict
 from tests.helpers.outputs import checked
 from tests.simulation.simulate import GIVE_UP, Simulation

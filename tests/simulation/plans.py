@@ -9,7 +9,7 @@ import string
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runner import routes
+from runner.fusion import routes
 from runner.jobs import job_kind
 from runner.plan import Plan, SparkStart, Step
 from tests.helpers.engine import RUN_IFS, plan_of

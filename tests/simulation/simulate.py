@@ -18,22 +18,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner import routes
-from runner.client import FusionClient
-from runner.console import Console
+from runner.commands.resume import load_resume
+from runner.commands.run import _begin
 from runner.engine import Engine
 from runner.errors import FatalError
 from runner.events import Event
-from runner.execution import _begin
+from runner.fusion import routes
+from runner.fusion.client import FusionClient
+from runner.fusion.transport import Answer
 from runner.plan import Auth
-from runner.problems import InvalidPlan
-from runner.quickcheck import fits
-from runner.report import Journal
-from runner.reporting import Reporters
+from runner.plan.problems import InvalidPlan
+from runner.plan.quickcheck import fits
+from runner.report import Reporters
+from runner.report.console import Console
+from runner.report.journal import Journal
 from runner.result import PlanResult
-from runner.resume import load_resume
 from runner.schemas import load_schema
-from runner.transport import Answer
 from tests.helpers.fakes import FakeClock
 from tests.helpers.reports import REPORTS
 from tests.simulation.plans import Case

@@ -57,9 +57,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from runner import routes
-from runner.routes import Op
-from runner.transport import MAX_ANSWER, Answer, Failure, TransportError
+from runner.fusion import routes
+from runner.fusion.routes import Op
+from runner.fusion.transport import MAX_ANSWER, Answer, Failure, TransportError
 from tests.helpers.fakes import EPOCH, FakeClock
 
 LAG = 20.0  # seconds: the most any channel shows Fusion late

@@ -13,7 +13,7 @@ from runner.engine import Resume
 from runner.errors import UsageError
 from runner.outcomes import AttemptOutcome
 from runner.plan import Plan
-from runner.report import read_report
+from runner.report.journal import read_report
 from runner.result import PlanResult, StepResult
 
 

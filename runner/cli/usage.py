@@ -12,9 +12,9 @@ import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from runner.commands.options import Action, Options
 from runner.errors import UsageError
-from runner.options import Action, Options
-from runner.paths import file_in_the_way
+from runner.report.paths import file_in_the_way
 
 RUN, CHECK, VALIDATE = Action.RUN, Action.CHECK, Action.VALIDATE
 DRY_RUN, GRAPH = Action.DRY_RUN, Action.GRAPH

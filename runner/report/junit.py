@@ -23,7 +23,7 @@ from runner.errors import FatalError
 from runner.events import Event
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
-from runner.report import why_unwritable, write_text_atomically
+from runner.report.journal import why_unwritable, write_text_atomically
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
 

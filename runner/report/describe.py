@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from runner.durations import format_duration
-from runner.graph import waves
 from runner.plan import Plan, RunIf, Step
+from runner.report.graph import waves
 
 RUN_IF_WORDS = {
     RunIf.ALL_SUCCESS: "runs if all succeed",

@@ -1,7 +1,7 @@
 """`fusion-run PLAN --check`: is the plan ready to run against this Fusion, as `terraform plan`
 asks before `apply`? Nothing is started and no report is written.
 
-It reaches Fusion (or the emulator) as a run would (`runner.execution.connect`), with the same
+It reaches Fusion (or the emulator) as a run would (`runner.commands.run.connect`), with the same
 credentials, and asks through the engine's preflight (`runner.engine.preflight.survey`), so faults
 are ridden out the same way. It prints one line per step on stderr: whether its job exists, whether
 a run of it is going now, and what the step's on_running would do about that; then one line for
@@ -18,12 +18,12 @@ import click
 
 from runner import wording
 from runner.clock import SystemClock
+from runner.commands.options import Options
+from runner.commands.run import connect
 from runner.engine import Unreachable
 from runner.engine.preflight import Readiness, survey
 from runner.errors import ExitCode, FatalError
 from runner.events import Event
-from runner.execution import connect
-from runner.options import Options
 from runner.plan import OnRunning, Plan
 from runner.redact import Redactor
 from runner.signals import catching_signals

@@ -1,7 +1,7 @@
 """The seam under the client: one request out, one answer back, whatever carries them.
 
-`runner.client.FusionClient` builds each request (URL, headers, body) and decodes each answer;
-a `Transport` only carries bytes. `HttpTransport` carries them over HTTP with requests; the
+`runner.fusion.client.FusionClient` builds each request (URL, headers, body) and decodes each
+answer; a `Transport` only carries bytes. `HttpTransport` carries them over HTTP with requests; the
 emulator's in-process transport and the test suite's simulated Fusion carry them without a
 network, so every test exercises the client's own decoding.
 

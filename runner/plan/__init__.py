@@ -1,7 +1,7 @@
 """The plan as typed, frozen records, free of YAML and JSON Schema.
 
-`runner.loader` is the only place raw plan data becomes these records. Settings resolve per step
-in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
+`runner.plan.loader` is the only place raw plan data becomes these records. Settings resolve per
+step in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
 `success:`, each of `states`, `max_duration` and `expect` resolves on its own.
 """
 

@@ -1,8 +1,8 @@
 """What the engine needs from Fusion, free of HTTP: the `Fusion` protocol and its one error type.
 
-`runner.client.FusionClient` speaks HTTP behind this protocol; the emulator's in-process adapter
-and the tests' fakes implement it without a network. `FusionError` says what failed in Fusion's
-own words and classifies it, so the engine decides from the kind, never from the text.
+`runner.fusion.client.FusionClient` speaks HTTP behind this protocol; the emulator's in-process
+adapter and the tests' fakes implement it without a network. `FusionError` says what failed in
+Fusion's own words and classifies it, so the engine decides from the kind, never from the text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from runner.errors import ExitCode, FatalError
-from runner.status import RunStatus
+from runner.fusion.status import RunStatus
 
 # 500 too: a proxy or a pod restarting answers it as often as Fusion's own bugs do. The engine
 # rides out a few in a row (`SERVER_ERROR_TRIES`), then takes one as Fusion's answer.

@@ -31,7 +31,7 @@ NEEDS = {
 RENEW_AHEAD = 10.0  # seconds before a token expires that a new one is fetched
 _AUTO = (("FUSION_API_KEY", Auth.API_KEY), ("FUSION_TOKEN", Auth.BEARER))
 
-# The client's own request, with no renewal of credentials: its `Reply` (`runner.client`), or
+# The client's own request, with no renewal of credentials: its `Reply` (`runner.fusion.client`), or
 # FusionError on an error answer.
 Send = Callable[..., Any]
 

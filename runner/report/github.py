@@ -11,11 +11,11 @@ from typing import Any
 
 from runner.durations import format_duration
 from runner.events import Event
-from runner.graph import mermaid
 from runner.plan import Plan
-from runner.problems import Problem
+from runner.plan.problems import Problem
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
+from runner.report.graph import mermaid
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
 

@@ -1,9 +1,9 @@
 """Files into records: a plan is read, checked and built here, and nowhere else.
 
-`load_plan` reads the YAML with positions (`runner.source`), validates it against the schema and
-the semantic rules (`runner.validate`), and builds the frozen records of `runner.plan`; any problem
-raises `InvalidPlan` with all of them. `check_plan` is --validate's lenient twin: a variable set
-nowhere is noted, not refused.
+`load_plan` reads the YAML with positions (`runner.plan.source`), validates it against the schema
+and the semantic rules (`runner.plan.validate`), and builds the frozen records of `runner.plan`; any
+problem raises `InvalidPlan` with all of them. `check_plan` is --validate's lenient twin: a variable
+set nowhere is noted, not refused.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from runner.plan import (
     Step,
     Success,
 )
-from runner.problems import InvalidPlan, Problem
-from runner.source import Document, parse, read_text
-from runner.validate import step_name, validate
+from runner.plan.problems import InvalidPlan, Problem
+from runner.plan.source import Document, parse, read_text
+from runner.plan.validate import step_name, validate
 
 
 def load_plan(

@@ -11,21 +11,21 @@ from contextlib import ExitStack
 import click
 
 from runner import wording
-from runner.client import FusionClient
 from runner.clock import SystemClock
-from runner.console import Console
+from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, Unreachable
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
-from runner.github import GitHubActions
-from runner.junit import JUnitFile
-from runner.options import Options
+from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
-from runner.problems import InvalidPlan, Problem
+from runner.plan.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
 from runner.redact import Redactor
-from runner.report import Journal, report_file, why_unwritable
-from runner.reporting import Reporters
+from runner.report import Reporters
+from runner.report.console import Console
+from runner.report.github import GitHubActions
+from runner.report.journal import Journal, report_file, why_unwritable
+from runner.report.junit import JUnitFile
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
 
@@ -50,7 +50,7 @@ def execute_plan(
     log = (lambda line: console.write(f"        {line}")) if options.verbose else None
     resume = None
     if options.resume:
-        from runner.resume import load_resume  # noqa: PLC0415
+        from runner.commands.resume import load_resume  # noqa: PLC0415
 
         resume = load_resume(options.resume, plan, force=options.force)
     final = Reporters(
@@ -163,8 +163,8 @@ def connect(
     """A client for Fusion at `url`, or for the emulator started here with --emulate."""
     if options.emulate:
         from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
+        from runner.emulator.scenario import load_scenario  # noqa: PLC0415
         from runner.emulator.server import Emulator  # noqa: PLC0415
-        from runner.scenario import load_scenario  # noqa: PLC0415
 
         jobs = [step.job for step in plan.steps]
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runner.jobs import END_STATES, JOB_KINDS, TERMINAL, job_kind
-from runner.problems import Path, Problem
-from runner.quickcheck import fits
+from runner.plan.problems import Path, Problem
+from runner.plan.quickcheck import fits
+from runner.plan.source import Document
+from runner.plan.values import address_problem, expression_problem, job_problem, verify_problem
+from runner.plan.variables import Unset
 from runner.schemas import checking_schema
-from runner.source import Document
-from runner.values import address_problem, expression_problem, job_problem, verify_problem
-from runner.variables import Unset
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -42,11 +42,11 @@ def validate(doc: Document) -> list[Problem]:
 
 def schema_problems(doc: Document, schema: str) -> Iterator[Problem]:
     """Each way `doc` does not fit `schema`, in jsonschema's judgement. A document that
-    `runner.quickcheck` proves valid has none, and jsonschema is not even imported for it."""
+    `runner.plan.quickcheck` proves valid has none, and jsonschema is not even imported for it."""
     checking = checking_schema(schema)
     if fits(doc.data, checking):
         return
-    from runner.keywords import validator_class  # noqa: PLC0415 - its import costs 45 ms
+    from runner.plan.keywords import validator_class  # noqa: PLC0415 - its import costs 45 ms
 
     validator = validator_class()(checking)
     for error in validator.iter_errors(doc.data):
@@ -132,7 +132,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
     elif kind == "minLength":
         yield doc.problem(path, "expected a non-empty string")
     elif kind == "uniqueItems":
-        from runner.keywords import repeats  # noqa: PLC0415
+        from runner.plan.keywords import repeats  # noqa: PLC0415
 
         for index in repeats(instance):
             yield doc.problem((*path, index), f"{instance[index]!r} is listed twice")
@@ -219,7 +219,7 @@ def _shown(value: Any) -> str:
 
 
 def _long_integer(value: int) -> str | None:
-    digits = len(str(abs(value)))  # at most `runner.source.MAX_DIGITS`, so it converts
+    digits = len(str(abs(value)))  # at most `runner.plan.source.MAX_DIGITS`, so it converts
     return f"an integer of {digits} digits" if digits > 20 else None
 
 

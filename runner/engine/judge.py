@@ -16,8 +16,8 @@ import jmespath.visitor
 
 from runner.criteria import Criterion
 from runner.durations import format_duration
+from runner.fusion.status import RunStatus
 from runner.plan import Success
-from runner.status import RunStatus
 
 
 def judge(status: RunStatus, success: Success, *, duration: float | None) -> list[Criterion]:

@@ -7,10 +7,10 @@ import time
 
 import click
 
+from runner.cli.exits import guarded
 from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import load_scenario
 from runner.emulator.server import Access, Emulator
-from runner.exits import guarded
-from runner.scenario import load_scenario
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,3 +47,7 @@ def main(
                 return 0
 
     sys.exit(guarded(serve, show_traceback=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,11 @@
 """Talking to Fusion: one class, `FusionClient`, behind the `Fusion` protocol.
 
-The client builds every request (`runner.routes` names the endpoints) and decodes every answer;
-a `runner.transport.Transport` carries the bytes (HTTP in production; the emulator or the test
-suite's simulated Fusion in process). Every request has a connect timeout, a read timeout and a
-deadline for the whole answer, which is read up to `MAX_ANSWER` bytes; no redirect is followed:
-a redirect is an error naming where Fusion pointed, so credentials never travel to another host
-and a wrong `fusion.url` is fixed once rather than paid for on every request.
+The client builds every request (`runner.fusion.routes` names the endpoints) and decodes every
+answer; a `runner.fusion.transport.Transport` carries the bytes (HTTP in production; the emulator or
+the test suite's simulated Fusion in process). Every request has a connect timeout, a read timeout
+and a deadline for the whole answer, which is read up to `MAX_ANSWER` bytes; no redirect is
+followed: a redirect is an error naming where Fusion pointed, so credentials never travel to another
+host and a wrong `fusion.url` is fixed once rather than paid for on every request.
 
 Errors are one type, `FusionError`, that says what failed in Fusion's own words and classifies
 it. An answer the client cannot read (not JSON, nested past `MAX_DEPTH`, the wrong shape, too
@@ -30,15 +30,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from runner import __version__, routes
-from runner.auth import Credentials
-from runner.fusion import ErrorKind, FusionError, Unreached, http_error
-from runner.jobs import job_kind
-from runner.plan import Auth, SparkStart
-from runner.redact import Redactor
-from runner.signals import RequestInterrupted
-from runner.status import RunStatus, newest_first, parse_history, parse_job_view, parse_status
-from runner.transport import (
+from runner import __version__
+from runner.fusion import ErrorKind, FusionError, Unreached, http_error, routes
+from runner.fusion.auth import Credentials
+from runner.fusion.status import (
+    RunStatus,
+    newest_first,
+    parse_history,
+    parse_job_view,
+    parse_status,
+)
+from runner.fusion.transport import (
     MAX_ANSWER,
     Failure,
     HttpTransport,
@@ -46,6 +48,10 @@ from runner.transport import (
     TransportError,
     read_body,
 )
+from runner.jobs import job_kind
+from runner.plan import Auth, SparkStart
+from runner.redact import Redactor
+from runner.signals import RequestInterrupted
 
 READ_TIMEOUT_OF_GET = 15.0  # seconds: status reads, lists and cancels wait no longer
 MAX_DEPTH = 64  # levels of nesting in an answer; Fusion's deepest (an exception's cause) has ~8

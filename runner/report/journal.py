@@ -19,7 +19,7 @@ from typing import Any
 from runner import events as ev
 from runner.engine.reporter import NotDurable
 from runner.errors import FatalError, UsageError
-from runner.paths import file_in_the_way
+from runner.report.paths import file_in_the_way
 from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
 

@@ -2,10 +2,10 @@
 jsonschema (about 45 ms, a third of `fusion-run --validate`).
 
 It knows only the keywords fusion-run's schemas use (`KEYWORDS` and `ANNOTATIONS`; a test fails
-if a schema uses another), with the meaning `runner.keywords` gives them, and it only ever says
+if a schema uses another), with the meaning `runner.plan.keywords` gives them, and it only ever says
 yes when that validator would: wherever its answer could differ (a value of a type JSON has not,
 such as an `Unset`; a number that is not finite; equality between values of different types, as
-1 and 1.0; a repeated item) it says "not proven", and `runner.validate` asks jsonschema, which
+1 and 1.0; a repeated item) it says "not proven", and `runner.plan.validate` asks jsonschema, which
 also words the problems. So a document is judged by jsonschema's rules either way: this only
 skips the import when nothing is wrong. A test compares the two on documents near validity.
 """
@@ -31,7 +31,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
     "string": (str,),
-    "integer": (int,),  # as in `runner.keywords`: 60.0 is no integer
+    "integer": (int,),  # as in `runner.plan.keywords`: 60.0 is no integer
     "number": (int, float),
     "boolean": (bool,),
     "null": (type(None),),

@@ -16,8 +16,8 @@ from runner.durations import parse_duration
 from runner.jobs import job_kind
 
 if TYPE_CHECKING:
-    from runner.problems import Path, Problem
-    from runner.source import Document
+    from runner.plan.problems import Path, Problem
+    from runner.plan.source import Document
 
 DEFAULT_DURATION = 2.0
 DEFAULT_RESULT = {"docsWritten": 100}  # what an unscripted job's run reports
@@ -159,9 +159,9 @@ def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario
     """The scenario at `path`. With `jobs` (the plan's), each job the scenario scripts or lists
     as missing must be one of them: a script for no step would rehearse nothing. The reader
     and the validator are imported here: the emulator's model needs neither."""
-    from runner.problems import InvalidPlan  # noqa: PLC0415
-    from runner.source import parse, read_text  # noqa: PLC0415
-    from runner.validate import schema_problems  # noqa: PLC0415
+    from runner.plan.problems import InvalidPlan  # noqa: PLC0415
+    from runner.plan.source import parse, read_text  # noqa: PLC0415
+    from runner.plan.validate import schema_problems  # noqa: PLC0415
 
     doc = parse(read_text(path), path)
     problems = list(schema_problems(doc, "scenario.schema.json"))

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 
 from runner.errors import ExitCode, FatalError
-from runner.problems import InvalidPlan
+from runner.plan.problems import InvalidPlan
 
 
 def echo(message: str, *, err: bool = False, nl: bool = True) -> None:

@@ -2,7 +2,7 @@
 
 PyYAML's loaders lose positions and silently keep the last of two equal keys, so we compose the node
 tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
-duplicate keys as problems, `${NAME}` interpolation (`runner.variables`), no YAML aliases (see
+duplicate keys as problems, `${NAME}` interpolation (`runner.plan.variables`), no YAML aliases (see
 `ALIASES`), and only values Python can hold and print: finite floats, integers of at most
 `MAX_DIGITS` digits, and each standard tag's value of its own type.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from runner.problems import InvalidPlan, Path, Problem
-from runner.variables import Unset, interpolate, unset_note, whole_reference
+from runner.plan.problems import InvalidPlan, Path, Problem
+from runner.plan.variables import Unset, interpolate, unset_note, whole_reference
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32

@@ -1,7 +1,7 @@
 """The command line: options into `Options`, `execute` them, every outcome into an exit code.
 
-Only this module and `runner.exits` print errors or exit; `runner.exits.guarded` is the one place
-exceptions become exit codes.
+Only this module and `runner.cli.exits` print errors or exit; `runner.cli.exits.guarded` is the one
+place exceptions become exit codes.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
 from runner import __version__
+from runner.cli.exits import echo, guarded
+from runner.commands.options import Action, Options
 from runner.errors import ExitCode, UsageError
-from runner.exits import echo, guarded
-from runner.options import Action, Options
-from runner.problems import InvalidPlan, Problem, problems_as_json, sort_problems
+from runner.plan.problems import InvalidPlan, Problem, problems_as_json, sort_problems
 from runner.redact import Redactor
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def execute(
 
 def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redactor) -> None:
     """On GitHub Actions, each problem also becomes an annotation on the plan's line."""
-    from runner.github import in_github_actions, problem_annotations  # noqa: PLC0415
+    from runner.report.github import in_github_actions, problem_annotations  # noqa: PLC0415
 
     if in_github_actions(environ):
         for line in problem_annotations(problems):
@@ -60,20 +60,20 @@ def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redac
 
 
 def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
-    from runner.usage import check_options, check_variables  # noqa: PLC0415
+    from runner.cli.usage import check_options, check_variables  # noqa: PLC0415
 
     check_options(options, environ)
     if options.action is Action.VALIDATE:
         return _validate(options, environ, redact)
-    from runner.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
-    from runner.selection import selected_steps  # noqa: PLC0415
+    from runner.plan.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
+    from runner.plan.selection import selected_steps  # noqa: PLC0415
 
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     check_variables(options.variables, plan.variables)
     selected = selected_steps(plan, options.select, options.exclude)
     if options.action is Action.GRAPH:
-        from runner import graph  # noqa: PLC0415
-        from runner.report import read_report  # noqa: PLC0415
+        from runner.report import graph  # noqa: PLC0415
+        from runner.report.journal import read_report  # noqa: PLC0415
 
         outcomes = None
         if options.report_given:
@@ -84,15 +84,15 @@ def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> 
         return ExitCode.SUCCEEDED
     url, source = resolve_url(plan, options.url, environ)
     if options.action is Action.DRY_RUN:
-        from runner.describe import describe  # noqa: PLC0415
+        from runner.report.describe import describe  # noqa: PLC0415
 
         echo(describe(plan, url=url, url_source=source), nl=False)
         return ExitCode.SUCCEEDED
     if options.action is Action.CHECK:
-        from runner.check import check_plan  # noqa: PLC0415
+        from runner.commands.check import check_plan  # noqa: PLC0415
 
         return check_plan(plan, options, url, environ, selected=selected)
-    from runner.execution import execute_plan  # noqa: PLC0415
+    from runner.commands.run import execute_plan  # noqa: PLC0415
 
     return execute_plan(plan, options, url, environ, redact, selected=selected)
 
@@ -101,7 +101,7 @@ def resolve_url(
     plan: Plan, cli_url: str | None, environ: Mapping[str, str]
 ) -> tuple[str | None, str]:
     """Fusion's base URL and where it came from: --url, then FUSION_URL, then the plan."""
-    from runner.validate import url_problem  # noqa: PLC0415
+    from runner.plan.validate import url_problem  # noqa: PLC0415
 
     for value, source in ((cli_url, "--url"), (environ.get("FUSION_URL"), "FUSION_URL")):
         if value:
@@ -116,8 +116,8 @@ def resolve_url(
 
 def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
     """Problems on stderr (or as JSON on stdout), and notes of unset variables on stderr."""
-    from runner.loader import check_plan  # noqa: PLC0415
-    from runner.usage import check_variables  # noqa: PLC0415
+    from runner.cli.usage import check_variables  # noqa: PLC0415
+    from runner.plan.loader import check_plan  # noqa: PLC0415
 
     problems = []
     used: set[str] = set()

@@ -1,4 +1,0 @@
-from runner.emulator.command import main
-
-if __name__ == "__main__":
-    main()
