@@ -1,5 +1,6 @@
 """The shape of the code, held by tests: the engine's transition table matches the diagram that
-documents it, the core imports no I/O library, and no module of runner/ imports itself back."""
+documents it, the core imports no I/O library, each package imports only from the layers below it,
+and no module of runner/ imports itself back."""
 
 from __future__ import annotations
 
@@ -151,3 +152,55 @@ def test_no_import_cycle_in_runner() -> None:
 def test_the_cycle_check_finds_a_cycle() -> None:
     with pytest.raises(graphlib.CycleError):
         graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).prepare()
+
+
+# The layers of runner/, bottom first: the vocabulary modules at the top of the package, then the
+# pipeline's packages. A module imports only from its own layer and those below.
+LAYERS = ["vocabulary", "plan", "fusion", "engine", "report", "emulator", "commands", "cli"]
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 2 and parts[1] in LAYERS:
+        return LAYERS.index(parts[1])  # a package's __init__
+    if len(parts) == 2 or module == "runner":
+        return LAYERS.index("vocabulary")
+    return LAYERS.index(parts[1])
+
+
+def _upward_imports() -> list[str]:
+    files = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    del files["runner.__main__"]  # `python -m runner`: the command line itself
+    upward = []
+    for name, path in sorted(files.items()):
+        for imported in sorted(_imports(path, set(files) | {"runner.__main__"})):
+            if _layer(imported) > _layer(name):
+                upward.append(f"{name} -> {imported}")
+    return upward
+
+
+def test_each_layer_imports_only_from_the_layers_below_it() -> None:
+    assert {
+        path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"
+    } == set(LAYERS) - {"vocabulary"}
+    assert _upward_imports() == []
+
+
+def test_the_layering_check_sees_an_upward_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _imports
+
+    def with_one_more(path: Path, modules: set[str]) -> set[str]:
+        found = real(path, modules)
+        return found | {"runner.engine.driver"} if path.name == "jobs.py" else found
+
+    monkeypatch.setattr(sys.modules[__name__], "_imports", with_one_more)
+    assert _upward_imports() == ["runner.jobs -> runner.engine.driver"]
+
+
+def test_every_action_has_a_command_with_a_main() -> None:
+    from runner.commands import COMMANDS, command  # noqa: PLC0415
+    from runner.commands.options import Action  # noqa: PLC0415
+
+    assert set(COMMANDS) == set(Action)
+    for name in COMMANDS.values():
+        assert callable(command(name))

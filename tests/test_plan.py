@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import resolve_url
+from runner.commands.loading import resolve_url
 from runner.errors import UsageError
 from runner.plan import Auth, RunIf, Success
 from runner.plan.loader import load_plan

@@ -200,7 +200,7 @@ def every_output(tmp_path: Path, credentials: dict[str, str], echo: str = ECHO) 
     )
     engine = Engine(
         plan,
-        ModelFusion(echoing_fusion(clock, echo), redact=redact),  # as execute_plan gives it
+        ModelFusion(echoing_fusion(clock, echo), redact=redact),  # as the run command gives it
         clock,
         url="http://emulated",
         rng=random.Random(3),

@@ -13,16 +13,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
 from runner import __version__
-from runner.cli.exits import echo, guarded
+from runner.cli.exits import guarded
 from runner.commands.options import Action, Options
-from runner.errors import ExitCode, UsageError
-from runner.plan.problems import InvalidPlan, Problem, problems_as_json, sort_problems
+from runner.errors import ExitCode
+from runner.plan.problems import InvalidPlan
 from runner.redact import Redactor
+from runner.report import annotate, echo
 
 if TYPE_CHECKING:
     import click
-
-    from runner.plan import Plan
 
 EXIT_CODES = """\b
 Exit codes:
@@ -42,106 +41,18 @@ Exit codes:
 def execute(
     options: Options, environ: Mapping[str, str] = os.environ, redact: Redactor | None = None
 ) -> int:
+    """The options checked against each other, then the action's command (`runner.commands`).
+    A plan found invalid on the way is also annotated on GitHub Actions."""
+    from runner.cli.usage import check_options  # noqa: PLC0415
+    from runner.commands import COMMANDS, command  # noqa: PLC0415
+
     redact = redact or Redactor.from_environ(environ)
-    try:
-        return _execute(options, environ, redact)
-    except InvalidPlan as invalid:
-        _annotate(invalid.problems, environ, redact)
-        raise
-
-
-def _annotate(problems: list[Problem], environ: Mapping[str, str], redact: Redactor) -> None:
-    """On GitHub Actions, each problem also becomes an annotation on the plan's line."""
-    from runner.report.github import in_github_actions, problem_annotations  # noqa: PLC0415
-
-    if in_github_actions(environ):
-        for line in problem_annotations(problems):
-            echo(redact.text(line))
-
-
-def _execute(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
-    from runner.cli.usage import check_options, check_variables  # noqa: PLC0415
-
     check_options(options, environ)
-    if options.action is Action.VALIDATE:
-        return _validate(options, environ, redact)
-    from runner.plan.loader import load_plan  # noqa: PLC0415 - keeps --version and --help fast
-    from runner.plan.selection import selected_steps  # noqa: PLC0415
-
-    plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
-    check_variables(options.variables, plan.variables)
-    selected = selected_steps(plan, options.select, options.exclude)
-    if options.action is Action.GRAPH:
-        from runner.report import graph  # noqa: PLC0415
-        from runner.report.journal import read_report  # noqa: PLC0415
-
-        outcomes = None
-        if options.report_given:
-            report = read_report(options.report, "--report")
-            outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
-        draw = graph.mermaid if options.graph == "mermaid" else graph.dot
-        echo(draw(plan, outcomes), nl=False)
-        return ExitCode.SUCCEEDED
-    url, source = resolve_url(plan, options.url, environ)
-    if options.action is Action.DRY_RUN:
-        from runner.report.describe import describe  # noqa: PLC0415
-
-        echo(describe(plan, url=url, url_source=source), nl=False)
-        return ExitCode.SUCCEEDED
-    if options.action is Action.CHECK:
-        from runner.commands.check import check_plan  # noqa: PLC0415
-
-        return check_plan(plan, options, url, environ, selected=selected)
-    from runner.commands.run import execute_plan  # noqa: PLC0415
-
-    return execute_plan(plan, options, url, environ, redact, selected=selected)
-
-
-def resolve_url(
-    plan: Plan, cli_url: str | None, environ: Mapping[str, str]
-) -> tuple[str | None, str]:
-    """Fusion's base URL and where it came from: --url, then FUSION_URL, then the plan."""
-    from runner.plan.validate import url_problem  # noqa: PLC0415
-
-    for value, source in ((cli_url, "--url"), (environ.get("FUSION_URL"), "FUSION_URL")):
-        if value:
-            problem = url_problem(value)
-            if problem:
-                raise UsageError(f"{source}: {problem}")
-            return value.rstrip("/"), source
-    if plan.fusion.url:
-        return plan.fusion.url.rstrip("/"), "the plan"
-    return None, "nowhere"
-
-
-def _validate(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
-    """Problems on stderr (or as JSON on stdout), and notes of unset variables on stderr."""
-    from runner.cli.usage import check_variables  # noqa: PLC0415
-    from runner.plan.loader import check_plan  # noqa: PLC0415
-
-    problems = []
-    used: set[str] = set()
-    for path in options.plans:
-        try:
-            checked = check_plan(path, variables=options.variables, environ=environ)
-        except InvalidPlan as invalid:
-            problems += invalid.problems
-            if options.output_format == "text":
-                _annotate(invalid.problems, environ, redact)
-            lines = invalid.problems if options.output_format == "text" else []
-            for line in sort_problems([*lines, *invalid.notes]):
-                echo(redact.line(str(line)), err=True)
-        else:
-            used |= checked.variables
-            for note in checked.notes:
-                echo(redact.line(str(note)), err=True)
-            if options.output_format == "text":
-                echo(f"{path}: valid, {checked.steps} step(s)", err=True)
-    if not problems:  # an invalid plan may use variables its problems hide
-        check_variables(options.variables, used, plans=len(options.plans))
-    if options.output_format == "json":
-        echo(problems_as_json(problems))
-    return ExitCode.INVALID if problems else ExitCode.SUCCEEDED
+    try:
+        return command(COMMANDS[options.action])(options, environ, redact)
+    except InvalidPlan as invalid:
+        annotate(invalid.problems, environ, redact)
+        raise
 
 
 def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from runner.errors import ExitCode, FatalError
 from runner.plan.problems import InvalidPlan
-
-
-def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
-    """`click.echo(message, err=err, nl=nl)`, without importing click where it would only write
-    the text and flush: plain text (no escape sequence for click to strip) to a UTF-8 stream,
-    off Windows. Anything else goes to click.echo itself."""
-    stream = sys.stderr if err else sys.stdout
-    text = f"{message}\n" if nl else message
-    encoding = str(getattr(stream, "encoding", None) or "").lower().replace("_", "-")
-    if (
-        stream is None
-        or "\x1b" in text
-        or encoding not in ("utf-8", "utf8")
-        or sys.platform == "win32"
-    ):
-        import click  # noqa: PLC0415
-
-        click.echo(message, err=err, nl=nl)
-        return
-    if text:
-        stream.write(text)
-    stream.flush()
+from runner.report import echo
 
 
 def guarded(

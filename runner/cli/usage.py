@@ -8,7 +8,6 @@ Each refusal is one line naming both sides, and exit code 2 (`UsageError`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -164,19 +163,3 @@ def same_file(one: str, other: str) -> bool:
         return Path(one).resolve() == Path(other).resolve() or Path(one).samefile(other)
     except (OSError, RuntimeError):  # missing, or a loop of symbolic links
         return False
-
-
-def check_variables(given: Mapping[str, str], used: Iterable[str], *, plans: int = 1) -> None:
-    """A --var the plan never uses is a typo until proven otherwise: refused, with the nearest
-    name it does use and every name it uses."""
-    known = sorted(set(used))
-    for name in given:
-        if name in known:
-            continue
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        which = "the plan never uses" if plans == 1 else "none of the plans uses"
-        uses = f"it uses {', '.join(known)}" if known else "it uses no variables"
-        if plans > 1:
-            uses = f"they use {', '.join(known)}" if known else "they use no variables"
-        raise UsageError(f"--var {name}: {which} ${{{name}}}{hint}; {uses}")

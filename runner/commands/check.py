@@ -18,13 +18,14 @@ import click
 
 from runner import wording
 from runner.clock import SystemClock
+from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.commands.run import connect
 from runner.engine import Unreachable
 from runner.engine.preflight import Readiness, survey
 from runner.errors import ExitCode, FatalError
 from runner.events import Event
-from runner.plan import OnRunning, Plan
+from runner.plan import OnRunning
 from runner.redact import Redactor
 from runner.signals import catching_signals
 
@@ -35,14 +36,10 @@ ON_RUNNING = {
 }
 
 
-def check_plan(
-    plan: Plan,
-    options: Options,
-    url: str | None,
-    environ: Mapping[str, str],
-    *,
-    selected: frozenset[str] | None = None,
-) -> int:
+def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+    loaded = load(options, environ)
+    plan, url, selected = loaded.plan, loaded.url, loaded.selected
+
     def say(line: str) -> None:
         click.echo(line, err=True)
 

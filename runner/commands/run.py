@@ -12,6 +12,7 @@ import click
 
 from runner import wording
 from runner.clock import SystemClock
+from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, Unreachable
 from runner.errors import FatalError, UsageError
@@ -30,16 +31,9 @@ from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
 
 
-def execute_plan(
-    plan: Plan,
-    options: Options,
-    url: str | None,
-    environ: Mapping[str, str],
-    redact: Redactor | None = None,
-    *,
-    selected: frozenset[str] | None = None,
-) -> int:
-    redact = redact or Redactor.from_environ(environ)
+def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+    loaded = load(options, environ)
+    plan, url, selected = loaded.plan, loaded.url, loaded.selected
     console = Console(
         quiet=options.quiet,
         report=options.report,

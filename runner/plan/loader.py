@@ -2,8 +2,8 @@
 
 `load_plan` reads the YAML with positions (`runner.plan.source`), validates it against the schema
 and the semantic rules (`runner.plan.validate`), and builds the frozen records of `runner.plan`; any
-problem raises `InvalidPlan` with all of them. `check_plan` is --validate's lenient twin: a variable
-set nowhere is noted, not refused.
+problem raises `InvalidPlan` with all of them. `validate_file` is --validate's lenient twin: a
+variable set nowhere is noted, not refused.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Checked:
     variables: frozenset[str]  # every ${NAME} the plan refers to
 
 
-def check_plan(
+def validate_file(
     path: str,
     *,
     variables: Mapping[str, str] | None = None,

@@ -8,9 +8,12 @@ refused, since CI may set it, and the value is checked when the plan runs.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from runner.errors import UsageError
 
 CREDENTIAL_VARIABLES = frozenset({"FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"})
 
@@ -92,3 +95,19 @@ def unset_note(names: list[str]) -> str:
     listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
     verb = "is" if len(shown) == 1 else "are"
     return f"{listed} {verb} not set here: its value is checked when the plan runs"
+
+
+def check_variables(given: Mapping[str, str], used: Iterable[str], *, plans: int = 1) -> None:
+    """A --var the plan never uses is a typo until proven otherwise: refused, with the nearest
+    name it does use and every name it uses."""
+    known = sorted(set(used))
+    for name in given:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        which = "the plan never uses" if plans == 1 else "none of the plans uses"
+        uses = f"it uses {', '.join(known)}" if known else "it uses no variables"
+        if plans > 1:
+            uses = f"they use {', '.join(known)}" if known else "they use no variables"
+        raise UsageError(f"--var {name}: {which} ${{{name}}}{hint}; {uses}")

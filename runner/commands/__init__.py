@@ -1,0 +1,34 @@
+"""What `fusion-run` does, one module per action. `COMMANDS` names the module of each action; each
+has a `main(options, environ, redact) -> exit code` that writes what the action prints.
+
+The modules are imported when their action is asked for: `--validate` runs in CI on every push
+and imports neither click nor the engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from runner.commands.options import Action, Options
+
+if TYPE_CHECKING:
+    from runner.redact import Redactor
+
+    Main = Callable[[Options, Mapping[str, str], Redactor], int]
+
+COMMANDS: dict[Action, str] = {
+    Action.VALIDATE: "validate",  # every plan checked offline, each problem at file:line:col
+    Action.GRAPH: "graph",  # the dependency graph, in Mermaid or DOT
+    Action.DRY_RUN: "dry_run",  # the plan resolved, in words, with nothing contacted
+    Action.CHECK: "check",  # is Fusion ready for the plan? nothing started
+    Action.RUN: "run",  # run the plan
+}
+
+
+def command(name: str) -> Main:
+    """The `main` of the command module `name`."""
+    module = importlib.import_module(f"runner.commands.{name}")
+    main: Main = module.main
+    return main

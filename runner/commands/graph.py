@@ -1,0 +1,24 @@
+"""`fusion-run PLAN --graph mermaid|dot`: the dependency graph on stdout; with `--report`, each
+step coloured by its outcome in that report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from runner.commands.loading import load_selected
+from runner.commands.options import Options
+from runner.errors import ExitCode
+from runner.redact import Redactor
+from runner.report import echo, graph
+from runner.report.journal import read_report
+
+
+def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+    plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
+    outcomes = None
+    if options.report_given:
+        report = read_report(options.report, "--report")
+        outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
+    draw = graph.mermaid if options.graph == "mermaid" else graph.dot
+    echo(draw(plan, outcomes), nl=False)
+    return ExitCode.SUCCEEDED
