@@ -15,8 +15,10 @@ import pytest
 
 from runner.emulator.scenario import RunScript
 from runner.engine import phases, stops
+from runner.engine.context import Context
 from runner.engine.handlers import HANDLERS
-from runner.engine.phases import TRANSITIONS, Phase
+from runner.engine.phases import TRANSITIONS, Phase, StepState
+from runner.outcomes import Outcome
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import step
 from tests.helpers.paths import ROOT
@@ -47,6 +49,20 @@ def test_a_move_the_table_does_not_allow_is_refused(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setitem(HANDLERS, Phase.CHECK, wrong)
     with pytest.raises(AssertionError, match=r"a: Phase.CHECK -> Phase.RETRY_DELAY"):
+        run([step("a")], jobs(a=runs(RunScript(duration=1))))
+
+
+def test_a_handler_that_ends_its_step_but_returns_another_phase_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A handler moves its step one way, by the phase it returns: `ctx.end` returns DONE for it."""
+
+    def ends_but_says_follow(ctx: Context, s: StepState, now: float) -> Phase:
+        ctx.end(s, Outcome.FAILED, None)
+        return Phase.FOLLOW
+
+    monkeypatch.setitem(HANDLERS, Phase.CHECK, ends_but_says_follow)
+    with pytest.raises(AssertionError, match=r"^a: Phase.FOLLOW in Phase.DONE$"):
         run([step("a")], jobs(a=runs(RunScript(duration=1))))
 
 

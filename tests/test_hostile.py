@@ -304,5 +304,6 @@ def within_bounds(plan: Plan) -> None:
         assert math.isfinite(step.retry_backoff)
         assert 1 <= step.retry_backoff <= 10
         assert job_kind(step.job)[1] not in (".", "..")
-        assert all(isinstance(e, str) and len(e) <= 1000 for e in step.success.expect)
+        expect: tuple[object, ...] = step.success.expect  # typed str: checked, not assumed
+        assert all(isinstance(e, str) and len(e) <= 1000 for e in expect)
     assert describe(plan, url=plan.fusion.url, url_source="the plan")

@@ -83,9 +83,9 @@ def expressions(draw: st.DrawFn) -> str:
 
 def frames_here() -> int:
     depth, frame = 0, sys._getframe()
-    while frame is not None:
-        depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
-    return depth
+    while frame.f_back is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth + 1
 
 
 @settings(max_examples=300, deadline=None)

@@ -230,7 +230,7 @@ def test_interrupted_before_anything_started() -> None:
     clock = FakeClock()
     model = EmulatedFusion(clock=clock, epoch=EPOCH, extra_jobs=["a"])
     engine = Engine(plan_of([step("a", allow_failure=True)]), ModelFusion(model), clock, url="u")
-    engine.abort(InterruptedBeforeStart(), interrupted=True)  # as `runner.commands.run` does
+    engine.abort(InterruptedBeforeStart())  # as `runner.commands.run` does
     code, plan_case = checked(engine.result)
     assert code == ExitCode.INTERRUPTED
     assert failure_of(plan_case) == "exit 130: interrupted before anything started"

@@ -132,10 +132,10 @@ def detached_report(tmp_path: Path) -> tuple[EmulatedFusion, FakeClock, str]:
 
 
 def test_a_resume_that_stops_before_it_starts_keeps_every_step_as_it_was(tmp_path: Path) -> None:
-    for cause, interrupted in (
-        (JobsMissing(count=1), False),
-        (CredentialsRefused(error="GET .../a: 401 Unauthorized"), False),
-        (InterruptedBeforeStart(), True),
+    for cause in (
+        JobsMissing(count=1),
+        CredentialsRefused(error="GET .../a: 401 Unauthorized"),
+        InterruptedBeforeStart(),
     ):
         model, clock, path = detached_report(tmp_path)
         before = read_report(path)
@@ -147,7 +147,7 @@ def test_a_resume_that_stops_before_it_starts_keeps_every_step_as_it_was(tmp_pat
             reporter=Journal(report_file(path)),
             resume=load_resume(path, plan_of(STEPS), force=False),
         )
-        engine.abort(cause, interrupted=interrupted)
+        engine.abort(cause)
         after = read_report(path)
         assert after["error"] == wording.text(cause)
         assert [s["outcome"] for s in after["steps"]] == ["succeeded", "running", "failed"]

@@ -134,7 +134,7 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
         engine.abort(Carried(text=str(error)))
         raise
     except KeyboardInterrupt:
-        engine.abort(InterruptedBeforeStart(), interrupted=True)
+        engine.abort(InterruptedBeforeStart())
         raise
     try:
         engine.execute()

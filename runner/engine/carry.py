@@ -27,13 +27,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from runner import wording
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
-from runner.plan import Step
+from runner.plan import Plan, Step
 from runner.reasons import NotSelected
-from runner.result import Attempt, StepResult
+from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,3 +168,27 @@ def carry(step: Step, earlier: StepResult) -> Carried:
     failed = sum(1 for a in attempts if a.round == last.round and a.outcome in counted)
     spent = failed > step.retries
     return Carried(how=Carry.RUN, round=last.round + 1 if spent else last.round)
+
+
+def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | None) -> PlanResult:
+    """The result of a plan that begins now: every step pending, and the report it resumes."""
+    resumed = None if resume is None else ResumedFrom(path=resume.path, outcome=resume.outcome)
+    return PlanResult(
+        plan_path=plan.file,
+        plan_name=plan.name,
+        plan_sha256=plan.sha256,
+        url=url,
+        api=plan.fusion.api,
+        started_at=started_at,
+        resumed_from=resumed,
+        steps=[
+            StepResult(
+                name=step.name,
+                job=step.job,
+                allow_failure=step.allow_failure,
+                depends_on=step.depends_on,
+                line=step.line,
+            )
+            for step in plan.steps
+        ],
+    )

@@ -42,10 +42,11 @@ class Context(Protocol):
 
     def emit(self, event: Event) -> None: ...
     def warn(self, event: Event) -> None: ...
-    def end(self, s: StepState, outcome: Outcome | None, reason: Reason | None) -> None: ...
-    def leave(self, s: StepState, reason: Reason) -> None: ...  # stop following; the run may go on
+    # A handler moves its step by the phase it returns; `end` and `leave` return DONE for it.
+    def end(self, s: StepState, outcome: Outcome | None, reason: Reason | None) -> Phase: ...
+    def leave(self, s: StepState, reason: Reason) -> Phase: ...  # stop following; may go on
     def may_start(self) -> bool: ...  # False once the plan stops starting steps: no retries
-    def rejoin(self, s: StepState) -> bool: ...  # begun early (--resume), no run: wait upstream?
+    def rejoin(self, s: StepState) -> Phase | None: ...  # begun early (--resume), no run: wait?
 
 
 Handler = Callable[[Context, StepState, float], Phase]

@@ -5,10 +5,11 @@ the steps the scheduler says are ready, acts on every step that is due through i
 (`runner.engine.handlers`), and sleeps until the next thing is due. What happens goes out as typed
 events to one `Reporter`; the engine writes no words and no files itself.
 
-The plan as a whole stops in four ways, each moving steps along `runner.engine.phases`: the plan's
+How far the plan as a whole has stopped is one `PlanState` (`runner.engine.stopping`): the plan's
 timeout and fail_fast cancel the active runs and end the rest; an interrupt does the same (or, with
 detach, leaves the runs going); refused credentials stop following at once, leaving the runs going
-and saying so in each step's reason.
+and saying so in each step's reason. Each stop moves every step as its phase says
+(`runner.engine.stops.STOPS`); a Fusion error on a step's request, as `runner.engine.faults` says.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 
 from runner.clock import Clock
-from runner.engine.carry import Resume, begin
-from runner.engine.context import CANCEL_GRACE, SERVER_ERROR_TRIES, backoff
-from runner.engine.following import order_cancel
+from runner.engine.carry import Resume, begin, plan_result
+from runner.engine.faults import fusion_error
+from runner.engine.following import active_runs
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import (
     ACT_AT_ONCE,
     TRANSITIONS,
     Checking,
-    Contact,
-    Following,
     Phase,
     PickingUp,
     StepState,
@@ -37,36 +36,12 @@ from runner.engine.preflight import check_jobs
 from runner.engine.reporter import Reporter, Silent
 from runner.engine.scheduler import Scheduler, Skip
 from runner.engine.starting import open_intent
-from runner.engine.stops import STOPS, Order, Stop, run_of
-from runner.events import (
-    ActiveRun,
-    ContactLost,
-    Event,
-    InterruptReceived,
-    PlanEnded,
-    PlanStarted,
-    StepEnded,
-    Tick,
-)
-from runner.fusion import ErrorKind, Fusion, FusionError
+from runner.engine.stopping import PlanState, Stage, stop_all, take_signals, time_out
+from runner.events import Event, PlanEnded, PlanStarted, StepEnded, Tick
+from runner.fusion import Fusion, FusionError
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.plan import Plan, Step
-from runner.reasons import (
-    CancelUnconfirmed,
-    Cause,
-    CredentialsRefused,
-    Detached,
-    FailFast,
-    FusionAnswered,
-    Interrupted,
-    LostContact,
-    NotStarted,
-    PlanTimeout,
-    Reason,
-    StepTimeout,
-    Unconfirmed,
-)
-from runner.result import PlanResult, ResumedFrom, StepResult
+from runner.reasons import Cause, FailFast, NotStarted, Reason
 
 
 class Engine:
@@ -95,27 +70,14 @@ class Engine:
         self.scheduler = Scheduler(
             plan.steps, max_parallel=max_parallel or plan.max_parallel, fail_fast=plan.fail_fast
         )
-        self.result = PlanResult(
-            plan_path=plan.file,
-            plan_name=plan.name,
-            plan_sha256=plan.sha256,
-            url=url,
-            api=plan.fusion.api,
-            started_at=clock.wall(),
-            resumed_from=_resumed_from(resume),
-            steps=[_step_result(step) for step in plan.steps],
-        )
+        self.result = plan_result(plan, url, clock.wall(), resume)
         self.states = {
             step.name: StepState(step=step, result=result)
             for step, result in zip(plan.steps, self.result.steps, strict=True)
         }
         self.active: dict[str, StepState] = {}  # came due and not yet done
         self.t0 = clock.monotonic()
-        self.interrupted = False
-        self.signals = 0  # interrupts acted on: the first cancels (or detaches), a second stops
-        self.plan_timed_out = False
-        self.stopped_by: str | None = None  # fail_fast: the step whose failure stopped the plan
-        self.halted = False  # stopped following: the runs still going are named in the report
+        self.plan_state = PlanState()  # how far the plan has stopped (`runner.engine.stopping`)
         self.selected = None if selected is None else frozenset(selected)  # None: every step
         begun = begin(self.states, resume, self.selected)
         self.resumed, self.earlier = begun.resumed, begun.earlier
@@ -147,11 +109,12 @@ class Engine:
             only=self.selected,
         )
 
-    def abort(self, cause: Cause, *, interrupted: bool = False) -> None:
+    def abort(self, cause: Cause) -> None:
         """Before anything started: end the run and say why. Nothing was observed in Fusion, so
         a resumed step keeps what the earlier report said of it (its runs, its outcome); the
         others did not run."""
-        self.result.error, self.interrupted = cause, interrupted
+        self.result.error = cause
+        self.plan_state.to(Stage.HALTED, cause)
         for name, state in self.states.items():
             earlier = self.earlier.get(name)
             if earlier is not None:
@@ -168,11 +131,11 @@ class Engine:
         now = self.clock.monotonic()
         for name in list(self.resumed):  # whatever their upstream: their run may be going now
             self._come_due(self.states[name], now)
-        while not self.scheduler.done and not self.halted:
+        while not self.scheduler.done and self.plan_state.following():
             self._tick()
-            if self.halted:
+            if not self.plan_state.following():
                 break
-            self.emit(Tick(active=self._active_runs()))
+            self.emit(Tick(active=active_runs(self.active.values(), self.clock.monotonic())))
             if not self.scheduler.done:
                 wait = self._next_due() - self.clock.monotonic()
                 self.clock.sleep(wait)
@@ -181,13 +144,14 @@ class Engine:
 
     def _tick(self) -> None:
         now = self.clock.monotonic()
-        if self._take_signals(now) or self.halted:
+        if take_signals(self, self.interrupts(), now) or not self.plan_state.following():
             return
         if self._plan_timeout_pending() and now >= self.t0 + (self.plan.timeout or 0):
-            self._time_out_plan(now)
+            time_out(self, now)
         acted: set[str] = set()
-        while not self.halted:  # until nothing more is due: a step whose upstream ended in
-            for name in self.scheduler.ready():  # this pass starts in this pass too
+        # until nothing more is due: a step whose upstream ended in this pass starts in it too
+        while self.plan_state.following():
+            for name in self.scheduler.ready():
                 self._come_due(self.states[name], now)
             due = [
                 state
@@ -197,32 +161,18 @@ class Engine:
             if not due:
                 break
             for state in due:
-                if self.halted or self._signalled():
+                if not self.plan_state.following() or self._signalled():
                     break
                 if state.active and state.due <= now:  # a stop earlier in the pass may end it
                     acted.add(state.step.name)
                     self._act(state, now)
-            if self._signalled() and self._take_signals(self.clock.monotonic()):
+            if self._signalled() and take_signals(self, self.interrupts(), self.clock.monotonic()):
                 break  # a signal came during the pass: nothing more starts, stops come first
         self.active = {name: state for name, state in self.active.items() if state.active}
 
     def _signalled(self) -> bool:
         """An interrupt came that the engine has not acted on yet."""
-        return self.interrupts() != self.signals
-
-    def _take_signals(self, now: float) -> bool:
-        """Act on the interrupts that came since the last look: the first cancels the runs
-        going (or detaches), a second stops waiting for Fusion. True when the pass must end."""
-        count = self.interrupts()
-        if count == self.signals:
-            return False
-        first, self.signals = self.signals == 0, count
-        if first:
-            self._interrupt(now)
-        if count > 1:
-            self._give_up_cancels()
-            return True
-        return False
+        return self.interrupts() != self.plan_state.signals
 
     def _come_due(self, state: StepState, now: float) -> None:
         state.result.started = True
@@ -238,13 +188,19 @@ class Engine:
         self.active[state.step.name] = state
 
     def _act(self, state: StepState, now: float) -> None:
-        """Call the handler of the step's phase, and go on while it leaves the step due now."""
+        """Call the handler of the step's phase, and go on while it leaves the step due now.
+        A handler moves its step one way: by the phase it returns. `end` and `leave` return
+        DONE, to be returned; a step ended another way is caught here."""
         while True:
             try:
                 after = HANDLERS[state.phase](self, state, now)
             except FusionError as error:
-                after = self._fusion_error(state, now, error)
-            if state.phase is Phase.DONE or self.halted:  # ended, or the plan stopped
+                after = fusion_error(self, state, now, error)
+            if not self.plan_state.following():  # the plan stopped at once: every step is done
+                return
+            ended = state.phase is Phase.DONE
+            assert ended == (after is Phase.DONE), f"{state.step.name}: {after} in {state.phase}"
+            if ended:
                 return
             self.move(state, after)
             if after not in ACT_AT_ONCE or state.due > now or self._signalled():
@@ -264,22 +220,7 @@ class Engine:
     def _plan_timeout_pending(self) -> bool:
         """The plan's timeout can still fire: once it has, or the plan was interrupted, it
         cannot, and must not keep the engine awake."""
-        return self.plan.timeout is not None and not self.plan_timed_out and not self.interrupted
-
-    def _active_runs(self) -> tuple[ActiveRun, ...]:
-        now = self.clock.monotonic()
-        return tuple(
-            ActiveRun(
-                step=state.step.name,
-                phase=state.phase.value,
-                age=now - state.data.started,
-                run_id=state.data.label,
-                state=state.data.last_state,
-                counters=state.data.counters,
-            )
-            for state in self.active.values()
-            if state.active and isinstance(state.data, Following) and state.data.label
-        )
+        return self.plan.timeout is not None and self.plan_state.stage is Stage.RUNNING
 
     # --- what the handlers use (`handlers.Context`) -----------------------------------------------
 
@@ -295,22 +236,21 @@ class Engine:
     def may_start(self) -> bool:
         return not self.scheduler.stopped
 
-    def rejoin(self, state: StepState) -> bool:
+    def rejoin(self, state: StepState) -> Phase | None:
         """A step begun before its upstream settled (--resume) has no run going after all: it
-        waits for its upstream as any step does. True: it may start now. False: it waits
-        (UPSTREAM), or run_if has skipped it (DONE)."""
+        waits for its upstream as any step does. None: it may start now. Else the phase to
+        return: UPSTREAM to wait, or DONE when run_if has skipped it."""
         go, skips = self.scheduler.rejoin(state.step.name)
         if go:
-            return True
+            return None
+        self.active.pop(state.step.name, None)
         if skips:
             self._skip(skips, announce=True)
-        else:
-            self.move(state, Phase.UPSTREAM)
-            state.data = None
-        self.active.pop(state.step.name, None)
-        return False
+            return Phase.DONE
+        state.data = None
+        return Phase.UPSTREAM
 
-    def end(self, state: StepState, outcome: Outcome | None, reason: Reason | None) -> None:
+    def end(self, state: StepState, outcome: Outcome | None, reason: Reason | None) -> Phase:
         """A step ended (`outcome` None: its run was left going): record it, skip what run_if
         now rules out, and stop the plan on fail_fast."""
         result = state.result
@@ -322,18 +262,18 @@ class Engine:
         elif self.plan.fail_fast and failing:  # a required step skipped for an allowed failure
             cause = FailFast(step=failing[0], skipped=True)
         else:
-            return
-        if self.stopped_by is None and not self.interrupted and not self.plan_timed_out:
-            self.stopped_by = cause.step
-            self._stop_all(self.clock.monotonic(), Outcome.CANCELLED, Outcome.NOT_RUN, cause)
+            return Phase.DONE
+        if self.plan_state.stage is Stage.RUNNING:
+            stop_all(self, self.clock.monotonic(), Outcome.CANCELLED, Outcome.NOT_RUN, cause)
+        return Phase.DONE
 
-    def leave(self, state: StepState, reason: Reason) -> None:
+    def leave(self, state: StepState, reason: Reason) -> Phase:
         """Stop following the step's run, which may still be going: the report keeps it open, as
         a run for --resume to pick up, and the step counts as not succeeded."""
         last = state.result.attempts[-1] if state.result.attempts else None
         if last is not None and last.open and (last.run_keys or last.requested_at):
             last.outcome = AttemptOutcome.LEFT_RUNNING
-        self.end(state, None, reason)
+        return self.end(state, None, reason)
 
     def _skip(self, skips: Iterable[Skip], *, announce: bool) -> list[str]:
         """Close the skipped steps; the names of those that fail the plan."""
@@ -381,132 +321,14 @@ class Engine:
                 )
             )
 
-    # --- Fusion's faults --------------------------------------------------------------------------
-
-    def _fusion_error(self, state: StepState, now: float, error: FusionError) -> Phase:
-        """A request about the step failed. Out of contact since the pass that sent it began
-        (`now`), by the clock as it is now: a request that hung for its whole timeout counts."""
-        if error.kind is ErrorKind.INTERRUPTED:  # the signal is acted on in the next pass
-            return state.phase
-        if error.kind is ErrorKind.CREDENTIALS:
-            self.result.error = CredentialsRefused(error=str(error))
-            self._stop_following(self.result.error)
-            return Phase.DONE
-        contact = state.contact = state.contact or Contact(since=now)
-        if error.status == 500 or error.unreadable:  # Fusion's own fault, and it may go on
-            contact.server_errors += 1
-        if error.kind is not ErrorKind.TRANSIENT or contact.server_errors >= SERVER_ERROR_TRIES:
-            self._give_up(state, FusionAnswered(error=str(error)))
-            return Phase.DONE
-        if contact.failures == 0:
-            self.emit(ContactLost(step=state.step.name, error=str(error)))
-        failed_at = self.clock.monotonic()
-        budget_ends = contact.since + self.plan.fusion.retry_budget  # kept to, not overrun
-        if failed_at >= budget_ends:  # compared as `due` will be: never due now, then not over
-            lost = LostContact(seconds=failed_at - contact.since, error=str(error))
-            self._give_up(state, lost)
-            return Phase.DONE
-        contact.failures += 1
-        state.due = min(failed_at + backoff(self.rng, contact.failures, error), budget_ends)
-        data = state.data
-        if state.phase is Phase.FOLLOW and isinstance(data, Following):  # a Retry-After of
-            deadline = data.started + state.step.timeout  # minutes does not hold a timeout up
-            if deadline > now:
-                state.due = min(state.due, deadline)
-            elif data.cancel is None:  # it passed while Fusion would not answer: cancel now
-                timeout = StepTimeout(limit=state.step.timeout)
-                order_cancel(self, state, now, Outcome.TIMED_OUT, timeout)
-                state.due = now
-                return Phase.CANCEL
-        order = data.cancel if isinstance(data, Following) else None
-        if order is not None:  # the grace bounds a cancel, and ends it
-            if now >= order.deadline:
-                why = CancelUnconfirmed(
-                    cause=order.cause,
-                    run_id=run_of(state),
-                    why=Unconfirmed.GRACE_PASSED,
-                    grace=CANCEL_GRACE,
-                )
-                self.leave(state, why)
-                return Phase.DONE
-            state.due = min(state.due, order.deadline)
-        return state.phase
-
-    def _give_up(self, state: StepState, why: FusionAnswered | LostContact) -> None:
-        """Fusion cannot be asked about the step any more: as its phase says (`STOPS`)."""
-        order = Order(stop=Stop.LOST, cause=Interrupted(), why=why)
-        STOPS[state.phase][Stop.LOST](self, state, self.clock.monotonic(), order)
-
-    # --- the plan stops ---------------------------------------------------------------------------
-
-    def _stop_all(self, now: float, active: Outcome, pending: Outcome, cause: Cause) -> None:
-        """Start nothing more: cancel the runs going (their outcome `active` once Fusion confirms)
-        and end every other step with `pending`, each as its phase says (`STOPS`)."""
-        self.result.stopped = self.result.stopped or cause
-        order = Order(stop=Stop.CANCEL, cause=cause, active=active, pending=pending)
-        for name in self.scheduler.stop():
-            self.scheduler.skip(name, pending)
-            STOPS[Phase.UPSTREAM][Stop.CANCEL](self, self.states[name], now, order)
-        self._stop(order, now)
-
-    def _stop(self, order: Order, now: float) -> None:
-        """Every step the plan has begun, stopped as its phase says (`STOPS`)."""
-        for state in list(self.active.values()):
-            if state.active:
-                STOPS[state.phase][order.stop](self, state, now, order)
-
-    def _time_out_plan(self, now: float) -> None:
-        self.plan_timed_out = True
-        limit = PlanTimeout(limit=self.plan.timeout or 0)
-        self._stop_all(now, Outcome.TIMED_OUT, Outcome.SKIPPED, limit)
-
-    def _interrupt(self, now: float) -> None:
-        self.interrupted = True
-        self.result.outcome = PlanOutcome.INTERRUPTED
-        self.emit(InterruptReceived(detach=self.detach))
-        if self.detach:
-            self.result.detached = True
-            self._stop_following(Detached())
-            return
-        self._stop_all(now, Outcome.CANCELLED, Outcome.NOT_RUN, Interrupted())
-
-    def _give_up_cancels(self) -> None:
-        """A second interrupt: stop waiting for Fusion. Runs being cancelled, and starts whose
-        answer was lost, are left as they are, named in the report for --resume."""
-        self._stop(Order(stop=Stop.GIVE_UP, cause=Interrupted()), self.clock.monotonic())
-
-    def _stop_following(self, cause: Cause) -> None:
-        """Stop at once. Runs still going in Fusion are left as they are, and the report says so."""
-        self.result.stopped = self.result.stopped or cause
-        order = Order(stop=Stop.LEAVE, cause=cause)
-        now = self.clock.monotonic()
-        self._stop(order, now)
-        for name in self.scheduler.stop():
-            STOPS[Phase.UPSTREAM][Stop.LEAVE](self, self.states[name], now, order)
-        self.halted = True
-
     def conclude(self) -> None:
         """The plan is over: its outcome, from what its steps and fusion-run's stop say."""
         result = self.result
         result.ended_at = self.clock.wall()
-        if self.interrupted:
+        if self.plan_state.interrupted:
             result.outcome = PlanOutcome.INTERRUPTED
         elif result.error is not None or any(s.fails_the_plan for s in result.steps):
             result.outcome = PlanOutcome.FAILED
         else:
             result.outcome = PlanOutcome.SUCCEEDED
         self.emit(PlanEnded(outcome=result.outcome))
-
-
-def _step_result(step: Step) -> StepResult:
-    return StepResult(
-        name=step.name,
-        job=step.job,
-        allow_failure=step.allow_failure,
-        depends_on=step.depends_on,
-        line=step.line,
-    )
-
-
-def _resumed_from(resume: Resume | None) -> ResumedFrom | None:
-    return None if resume is None else ResumedFrom(path=resume.path, outcome=resume.outcome)

@@ -10,6 +10,7 @@ run's age, at least 50 ms and at most the step's `poll_interval`: any run is see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from runner.engine.context import (
@@ -29,6 +30,7 @@ from runner.engine.context import (
 from runner.engine.judge import judge
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
 from runner.events import (
+    ActiveRun,
     CancelFailed,
     Cancelling,
     FinalStatus,
@@ -65,11 +67,9 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if not data.ours and now >= data.started + IDENTIFY_WITHIN:
-        ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
-        return Phase.DONE
+        return ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
     if data.view_ended is not None and now >= data.view_ended + IDENTIFY_WITHIN:
-        ctx.leave(s, HistorySilent(run_id=data.label, waited=IDENTIFY_WITHIN))
-        return Phase.DONE
+        return ctx.leave(s, HistorySilent(run_id=data.label, waited=IDENTIFY_WITHIN))
     phase = Phase.FOLLOW
     if now >= data.started + s.step.timeout:
         order_cancel(ctx, s, now, Outcome.TIMED_OUT, StepTimeout(limit=s.step.timeout))
@@ -101,8 +101,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
         reason = CancelUnconfirmed(
             cause=order.cause, run_id=data.label, why=why, grace=CANCEL_GRACE
         )
-        ctx.leave(s, reason)
-        return Phase.DONE
+        return ctx.leave(s, reason)
     _next_read(s, data, now, Phase.CANCEL)
     return Phase.CANCEL
 
@@ -258,20 +257,17 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
         cancelled = Cancelled(cause=order.cause, run_id=data.label)
         if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, "timeout", cancelled):
             return Phase.RETRY_DELAY
-        ctx.end(s, order.outcome, cancelled)
-        return Phase.DONE
+        return ctx.end(s, order.outcome, cancelled)
     attempt.criteria = judge(status, s.step.success, duration=attempt.duration)
     failed = tuple(c for c in attempt.criteria if not c.passed)
     if not failed:
         attempt.outcome = AttemptOutcome.SUCCEEDED
-        ctx.end(s, Outcome.SUCCEEDED, None)
-        return Phase.DONE
+        return ctx.end(s, Outcome.SUCCEEDED, None)
     attempt.outcome = AttemptOutcome.FAILED
     reason = CriteriaFailed(criteria=failed)
     if _retry(ctx, s, now, "state" if failed[0].name == "state" else "criteria", reason):
         return Phase.RETRY_DELAY
-    ctx.end(s, Outcome.FAILED, reason)
-    return Phase.DONE
+    return ctx.end(s, Outcome.FAILED, reason)
 
 
 def _duration(data: Following, status: RunStatus, observed: float | None) -> float | None:
@@ -320,8 +316,24 @@ def failures_in_round(attempts: list[Attempt], round_: int) -> int:
 def retry_delay(ctx: Context, s: StepState, now: float) -> Phase:
     """The retry delay is over: the next attempt begins with a check (or, for a step --resume
     began before its upstream settled, once its upstream has)."""
-    if not ctx.rejoin(s):
-        return s.phase
+    if (waits := ctx.rejoin(s)) is not None:
+        return waits
     s.data = Checking()
     s.due = now
     return Phase.CHECK
+
+
+def active_runs(states: Iterable[StepState], now: float) -> tuple[ActiveRun, ...]:
+    """The runs being followed, for the console's live line and heartbeats."""
+    return tuple(
+        ActiveRun(
+            step=state.step.name,
+            phase=state.phase.value,
+            age=now - state.data.started,
+            run_id=state.data.label,
+            state=state.data.last_state,
+            counters=state.data.counters,
+        )
+        for state in states
+        if state.active and isinstance(state.data, Following) and state.data.label
+    )

@@ -104,8 +104,7 @@ def _unknowable(latest: RunStatus) -> bool:
 def _wait_unknowable(ctx: Context, s: StepState, now: float, phase: Phase) -> Phase:
     """Read again until the latest run can be known, within the step's timeout."""
     if now >= s.became_due + s.step.timeout:
-        ctx.end(s, Outcome.TIMED_OUT, LatestRunUnknown(job=s.step.job, limit=s.step.timeout))
-        return Phase.DONE
+        return ctx.end(s, Outcome.TIMED_OUT, LatestRunUnknown(job=s.step.job, limit=s.step.timeout))
     assert isinstance(s.data, Checking | WaitingOther)
     if not s.data.unknowable:
         s.data.unknowable = True
@@ -154,8 +153,7 @@ def _run_active(
     step = s.step
     label = active.label if active else None
     if step.on_running is OnRunning.FAIL:
-        ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=label))
-        return Phase.DONE
+        return ctx.end(s, Outcome.FAILED, AlreadyRunning(job=step.job, run_id=label))
     if step.on_running is OnRunning.ADOPT and active is not None and adoptable:
         return take(ctx, s, now, active, attempt=None, before=Before())
     if not isinstance(s.data, WaitingOther):
@@ -199,8 +197,7 @@ def wait_other(ctx: Context, s: StepState, now: float) -> Phase:
             refused=data.refusals,
             unadopted=s.step.on_running is OnRunning.ADOPT and going is Going.SAID,
         )
-        ctx.end(s, Outcome.TIMED_OUT, reason)
-        return Phase.DONE
+        return ctx.end(s, Outcome.TIMED_OUT, reason)
     if going is Going.NOT and _unknowable(status):
         return _wait_unknowable(ctx, s, now, Phase.WAIT_OTHER)
     if going is Going.NOT:
@@ -232,8 +229,8 @@ def pick_up(ctx: Context, s: StepState, now: float) -> Phase:
     if found is None:
         data.attempt.outcome = AttemptOutcome.LEFT_RUNNING  # gone: what became of it is unknown
         ctx.emit(RunGone(step=s.step.name, run_id=data.attempt.run_id or min(wanted)))
-        if not ctx.rejoin(s):  # its upstream has not settled in this run: wait for it
-            return s.phase
+        if (waits := ctx.rejoin(s)) is not None:  # its upstream has not settled in this run
+            return waits
         s.saw(latest)
         return _prepare_start(ctx, s, now, None, 0)
     return take(ctx, s, now, found, attempt=data.attempt, before=before)
@@ -280,8 +277,7 @@ def start(ctx: Context, s: StepState, now: float) -> Phase:
     try:
         ctx.emit(StartRequested(step=s.step.name, attempt=attempt.number))  # on disk first
     except NotDurable as unwritten:  # a start the report cannot name is never sent
-        ctx.end(s, Outcome.NOT_RUN, NotStarted(cause=ReportUnwritable(error=unwritten.why)))
-        return Phase.DONE
+        return ctx.end(s, Outcome.NOT_RUN, NotStarted(cause=ReportUnwritable(error=unwritten.why)))
     try:
         status = ctx.fusion.start(s.step.job)
     except FusionError as error:
@@ -369,8 +365,7 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
         return phase
     if now < data.asked + IDENTIFY_WITHIN:  # Fusion may list a new run late
         if data.stop is not None and now >= data.stop.at + CANCEL_GRACE:
-            ctx.leave(s, StartUnconfirmed(cause=data.stop.cause))  # may have begun: named
-            return Phase.DONE
+            return ctx.leave(s, StartUnconfirmed(cause=data.stop.cause))  # may have begun: named
         wait = max(VERIFY_EVERY, interval(s.step, now - data.asked))
         ends = [data.asked + IDENTIFY_WITHIN]
         if data.stop is not None:
@@ -380,13 +375,11 @@ def verify(ctx: Context, s: StepState, now: float) -> Phase:
     if data.revived or (intent is not None and intent.accepted):
         # Fusion took the start, or a new run showed under an old id: a run began, and cannot
         # be told apart from the ones before; it is never started again
-        ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
-        return Phase.DONE
+        return ctx.leave(s, NoNewRun(job=s.step.job, waited=IDENTIFY_WITHIN))
     if data.stop is not None:  # no run began, and the plan stops: nothing to cancel
-        ctx.end(s, data.stop.pending, data.stop.reason)
-        return Phase.DONE
-    if not ctx.rejoin(s):  # an earlier fusion-run's start, found never to have run
-        return s.phase
+        return ctx.end(s, data.stop.pending, data.stop.reason)
+    if (waits := ctx.rejoin(s)) is not None:  # an earlier start, found never to have run
+        return waits
     return _start_again(ctx, s, now, data.error, data.failures, looked=now - data.asked)
 
 
@@ -406,13 +399,11 @@ def _start_again(
             s.due += backoff(ctx.rng, failures, error)
             if s.due > s.became_due + s.step.timeout:  # a Retry-After (or backoff) past it
                 why = f"{error}; its next try would come after the step's timeout"
-                ctx.end(s, Outcome.TIMED_OUT, StartFailed(job=s.step.job, error=why))
-                return Phase.DONE
+                return ctx.end(s, Outcome.TIMED_OUT, StartFailed(job=s.step.job, error=why))
             ctx.emit(StartRetrying(step=s.step.name, error=str(error), looked=looked))
         s.data = Checking(failures=failures)
         return Phase.CHECK
-    ctx.end(s, Outcome.FAILED, StartFailed(job=s.step.job, error=str(error)))
-    return Phase.DONE
+    return ctx.end(s, Outcome.FAILED, StartFailed(job=s.step.job, error=str(error)))
 
 
 def take(
