@@ -278,11 +278,6 @@ class NoUpstreamSucceeded:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class NoUpstreamRan:
-    pass
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class NoUpstreamFailed:
     pass
 
@@ -297,10 +292,12 @@ class EveryUpstreamExcluded:
     pass
 
 
+# A skip by the step's own run_if: the failure it handles did not happen; it fails nothing.
+EXCLUSIONS = (NoUpstreamFailed, UpstreamDidNotFail, EveryUpstreamExcluded)
+
 SkipReason = (
     UpstreamFailed
     | NoUpstreamSucceeded
-    | NoUpstreamRan
     | NoUpstreamFailed
     | UpstreamDidNotFail
     | EveryUpstreamExcluded

@@ -2,13 +2,15 @@
 
 The engine fills it in as the plan runs. `PlanResult.to_dict` is the JSON report
 (schemas/report.schema.json) and `PlanResult.from_dict` reads one back, for `--resume`: one round
-trip, so what a report says and what a resume picks up cannot drift apart. Runtime-only facts
-(typed reasons, whether a skip came from `run_if`) are not in the report; reasons read back are
-`Carried` words.
+trip, so what a report says and what a resume picks up cannot drift apart. Each reason is written
+twice: in words (`runner.wording`), for people, and as a fact with its kind and figures
+(`runner.facts`), which is all a resume reads. Runtime-only facts (whether a skip fails nothing)
+are not in the report.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,19 +19,16 @@ from runner import __version__, wording
 from runner.clock import parse_time
 from runner.criteria import Criterion
 from runner.events import Event
+from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
     Carried,
     Cause,
-    FailFast,
-    Interrupted,
     NotSelected,
-    PlanTimeout,
     Reason,
-    StepTimeout,
 )
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3  # 3: reasons as facts (`reason_fact`, `error_fact`, a cancel's `cause`)
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
 STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
 
@@ -83,14 +82,7 @@ class Attempt:
             "status_reads": self.status_reads,
             "cancel": None if self.cancel is None else self.cancel.to_dict(),
             "criteria": [
-                {
-                    "name": c.name,
-                    "expected": c.expected,
-                    "actual": c.actual,
-                    "passed": c.passed,
-                    "reason": c.reason,
-                }
-                for c in self.criteria
+                {**criterion_fact(c), "reason": wording.criterion(c) or None} for c in self.criteria
             ],
         }
 
@@ -106,16 +98,16 @@ class Attempt:
             run_id=data["run_id"],
             run_keys=tuple(data["run_keys"]),
             adopted=data["adopted"],
-            accepted=data.get("accepted", False),  # optional: an earlier report has none
+            accepted=data["accepted"],
             state=data["state"],
             started_at=parse_time(data["started_at"]),
             ended_at=parse_time(data["ended_at"]),
             duration=data["duration"],
             error=data["error"],
-            result=data.get("result"),  # new in format 2: a report written before has none
+            result=data["result"],
             status_reads=data["status_reads"],
-            cancel=CancelRecord.from_dict(data["cancel"]) if data.get("cancel") else None,
-            criteria=[Criterion(**criterion) for criterion in data["criteria"]],
+            cancel=None if data["cancel"] is None else CancelRecord.from_dict(data["cancel"]),
+            criteria=[criterion_from_fact(criterion) for criterion in data["criteria"]],
         )
 
 
@@ -137,40 +129,16 @@ class CancelRecord:
     cause: Cause
 
     def to_dict(self) -> dict[str, Any]:
-        cause = self.cause
         return {
             "outcome": str(self.outcome),
-            "because": _CAUSE_KINDS.get(type(cause), "other"),
-            "limit": cause.limit if isinstance(cause, StepTimeout | PlanTimeout) else None,
-            "step": cause.step if isinstance(cause, FailFast) else None,
-            "reason": wording.text(cause),
+            "cause": to_fact(self.cause),
+            "reason": wording.text(self.cause),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CancelRecord:
-        because, limit = data["because"], data["limit"]
-        cause: Cause
-        if because == "step_timeout" and limit is not None:
-            cause = StepTimeout(limit=limit)
-        elif because == "plan_timeout" and limit is not None:
-            cause = PlanTimeout(limit=limit)
-        elif because == "interrupted":
-            cause = Interrupted()
-        elif because == "fail_fast" and data["step"] is not None:
-            skipped = FailFast(step=data["step"], skipped=True)
-            same = data["reason"] == wording.text(skipped)
-            cause = skipped if same else FailFast(step=data["step"])
-        else:
-            cause = Carried(text=data["reason"])
+        cause = typing.cast(Cause, from_fact(data["cause"]))
         return cls(outcome=Outcome(data["outcome"]), cause=cause)
-
-
-_CAUSE_KINDS: dict[type, str] = {
-    StepTimeout: "step_timeout",
-    PlanTimeout: "plan_timeout",
-    Interrupted: "interrupted",
-    FailFast: "fail_fast",
-}
 
 
 @dataclass(kw_only=True)
@@ -222,6 +190,7 @@ class StepResult:
             "job": self.job,
             "outcome": self.status,
             "reason": None if self.reason is None else wording.text(self.reason),
+            "reason_fact": None if self.reason is None else to_fact(self.reason),
             "allow_failure": self.allow_failure,
             "depends_on": list(self.depends_on),
             "line": self.line,
@@ -241,7 +210,7 @@ class StepResult:
             depends_on=tuple(data["depends_on"]),
             line=data["line"],
             outcome=None if status in (PENDING, RUNNING) else Outcome(status),
-            reason=None if data["reason"] is None else Carried(text=data["reason"]),
+            reason=_fact(data["reason_fact"]),
             started=status == RUNNING,
             attempts=[Attempt.from_dict(attempt) for attempt in data["attempts"]],
         )
@@ -289,6 +258,7 @@ class PlanResult:
             "fusion_run_version": __version__,
             "outcome": str(self.outcome),
             "error": None if self.error is None else wording.text(self.error),
+            "error_fact": None if self.error is None else to_fact(self.error),
             "detached": self.detached,
             "resumed_from": None
             if self.resumed_from is None
@@ -317,12 +287,16 @@ class PlanResult:
             started_at=started,
             ended_at=parse_time(data["ended_at"]),
             outcome=PlanOutcome(data["outcome"]),
-            error=None if data["error"] is None else Carried(text=data["error"]),
+            error=typing.cast(Cause | None, _fact(data["error_fact"])),
             detached=data["detached"],
             resumed_from=None if resumed is None else ResumedFrom(**resumed),
             warnings=[Carried(text=w) for w in data["warnings"]],
             steps=[StepResult.from_dict(step) for step in data["steps"]],
         )
+
+
+def _fact(data: dict[str, Any] | None) -> Any:
+    return None if data is None else from_fact(data)
 
 
 def _warning(warning: Event | Carried) -> str:

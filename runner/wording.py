@@ -13,6 +13,7 @@ from functools import singledispatch
 
 from runner import events as ev
 from runner import reasons as why
+from runner.criteria import Criterion, CriterionName
 from runner.durations import format_duration
 from runner.outcomes import Outcome
 
@@ -205,7 +206,31 @@ def _(fact: why.RetryStopped) -> str:
 
 @text.register
 def _(fact: why.CriteriaFailed) -> str:
-    return "; ".join(c.reason or c.name for c in fact.criteria)
+    return "; ".join(criterion(c) for c in fact.criteria)
+
+
+def criterion(c: Criterion) -> str:
+    """Why a criterion failed, in words; '' for one that passed."""
+    if c.passed:
+        return ""
+    if c.name is CriterionName.STATE:
+        ended = f"run {c.run} ended {c.actual}"
+        return (
+            f"{ended}: {c.message}" if c.message else f"{ended} (accepted: {', '.join(c.expected)})"
+        )
+    if c.name is CriterionName.MAX_DURATION:
+        took = "an unknown time" if c.actual is None else format_duration(c.actual)
+        return f"the run took {took}, more than max_duration {format_duration(c.expected)}"
+    if c.error is not None:
+        return f"expect {c.expected} could not be evaluated: {c.error}"
+    said = f"expect {c.expected} is {_json(c.actual)}"
+    if c.operands:
+        said += f" ({', '.join(f'{source}: {_json(value)}' for source, value in c.operands)})"
+    return said
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 @text.register
@@ -290,21 +315,8 @@ def _(_: why.NoUpstreamSucceeded) -> str:
 
 
 @text.register
-def _(_: why.NoUpstreamRan) -> str:
-    return "no upstream ran"
-
-
-@text.register
 def _(_: why.NoUpstreamFailed) -> str:
     return "no upstream failed (run_if: at_least_one_failed)"
-
-
-def is_exclusion(reason: str) -> bool:
-    """The reason of a step its own run_if excluded (see `runner.engine.scheduler`), as a report has
-    it."""
-    return reason == "every upstream was excluded" or reason.endswith(
-        ("(run_if: at_least_one_failed)", "(run_if: all_failed)")
-    )
 
 
 @text.register

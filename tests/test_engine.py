@@ -191,6 +191,10 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": ["finished", "skipped"],
             "actual": "finished",
             "passed": True,
+            "run": None,
+            "message": None,
+            "operands": [],
+            "error": None,
             "reason": None,
         },
         {
@@ -198,6 +202,10 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": "result.docsWritten > `0`",
             "actual": False,
             "passed": False,
+            "run": None,
+            "message": None,
+            "operands": [["result.docsWritten", 0]],
+            "error": None,
             "reason": "expect result.docsWritten > `0` is false (result.docsWritten: 0)",
         },
         {
@@ -205,6 +213,10 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": "result.jobConfigId",
             "actual": "evaluate",
             "passed": True,
+            "run": None,
+            "message": None,
+            "operands": [],
+            "error": None,
             "reason": None,
         },
     ]

@@ -29,11 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runner import wording
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan, Step
-from runner.reasons import NotSelected
+from runner.reasons import EXCLUSIONS, NotSelected
 from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
 
 
@@ -126,7 +125,7 @@ def _still_failed(states: Mapping[str, StepState], out: list[str], begun: Beginn
         for name, record in ended.items()
         if record.outcome is Outcome.SKIPPED
         and record.reason is not None
-        and not wording.is_exclusion(wording.text(record.reason))
+        and not isinstance(record.reason, EXCLUSIONS)
     ]
     grown = True
     while grown:  # until no skip follows from the failures found so far

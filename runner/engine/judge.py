@@ -1,8 +1,10 @@
-"""Judging a finished run against the plan's success criteria; each result keeps both sides.
+"""Judging a finished run against the plan's success criteria; each result keeps both sides, and
+the figures that explain a failure (`runner.wording` says them).
 
 An `expect` expression passes when JMESPath finds a truthy value in the run's final status (false,
 null and empty strings, lists and objects are false; 0 is true). When a comparison fails, the
-reason shows what each side was, e.g. `result.docsWritten > `0` is false (result.docsWritten: 0)`.
+criterion keeps what each field side was, said as `result.docsWritten > `0` is false
+(result.docsWritten: 0)`.
 """
 
 from __future__ import annotations
@@ -14,45 +16,36 @@ import jmespath
 import jmespath.exceptions
 import jmespath.visitor
 
-from runner.criteria import Criterion
-from runner.durations import format_duration
+from runner.criteria import Criterion, CriterionName
 from runner.fusion.status import RunStatus
 from runner.plan import Success
 
 
 def judge(status: RunStatus, success: Success, *, duration: float | None) -> list[Criterion]:
     """Every criterion of `success` on `status`; `duration` is the run's, in seconds."""
+    passed = status.state in success.states
     results = [
         Criterion(
-            name="state",
+            name=CriterionName.STATE,
             expected=list(success.states),
             actual=status.state,
-            passed=status.state in success.states,
-            reason=None if status.state in success.states else _state_reason(status, success),
+            passed=passed,
+            run=None if passed else status.label,
+            message=None if passed else status.message,
         )
     ]
     if success.max_duration is not None:
-        results.append(_max_duration(success.max_duration, duration))
+        limit = success.max_duration
+        results.append(
+            Criterion(
+                name=CriterionName.MAX_DURATION,
+                expected=limit,
+                actual=duration,
+                passed=duration is not None and duration <= limit,
+            )
+        )
     results += [_expect(expression, status.raw) for expression in success.expect]
     return results
-
-
-def _max_duration(limit: int, duration: float | None) -> Criterion:
-    passed = duration is not None and duration <= limit
-    reason = None
-    if not passed:
-        took = "an unknown time" if duration is None else format_duration(duration)
-        reason = f"the run took {took}, more than max_duration {format_duration(limit)}"
-    return Criterion(
-        name="max_duration", expected=limit, actual=duration, passed=passed, reason=reason
-    )
-
-
-def _state_reason(status: RunStatus, success: Success) -> str:
-    reason = f"run {status.label} ended {status.state}"
-    if status.message:
-        return f"{reason}: {status.message}"
-    return f"{reason} (accepted: {', '.join(success.states)})"
 
 
 def _expect(expression: str, data: dict[str, Any]) -> Criterion:
@@ -61,26 +54,27 @@ def _expect(expression: str, data: dict[str, Any]) -> Criterion:
         value = compiled.search(data)
     except jmespath.exceptions.JMESPathError as error:
         return Criterion(
-            name="expect",
+            name=CriterionName.EXPECT,
             expected=expression,
             actual=None,
             passed=False,
-            reason=f"expect {expression} could not be evaluated: {error}",
+            error=str(error),
         )
     passed = _truthy(value)
-    reason = None
-    if not passed:
-        reason = f"expect {expression} is {_show(value)}"
-        operands = _operands(dict(compiled.parsed), data)
-        if operands:
-            reason += f" ({operands})"
-    return Criterion(name="expect", expected=expression, actual=value, passed=passed, reason=reason)
+    operands = () if passed else _operands(dict(compiled.parsed), data)
+    return Criterion(
+        name=CriterionName.EXPECT,
+        expected=expression,
+        actual=value,
+        passed=passed,
+        operands=operands,
+    )
 
 
-def _operands(node: dict[str, Any], data: dict[str, Any]) -> str:
-    """`left: value, right: value` for the field sides of a comparison; '' for anything else."""
+def _operands(node: dict[str, Any], data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """(field, value) for each field side of a comparison; () for anything else."""
     if node.get("type") != "comparator":
-        return ""
+        return ()
     shown = []
     interpreter = jmespath.visitor.TreeInterpreter()
     for child in node.get("children", []):
@@ -90,8 +84,8 @@ def _operands(node: dict[str, Any], data: dict[str, Any]) -> str:
             value = interpreter.visit(child, data)
         except jmespath.exceptions.JMESPathError:
             continue
-        shown.append(f"{_source(child)}: {_show(value)}")
-    return ", ".join(shown)
+        shown.append((_source(child), value))
+    return tuple(shown)
 
 
 def _source(node: dict[str, Any]) -> str:
@@ -112,7 +106,3 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str | list | dict):
         return bool(value)
     return value is not None
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from runner.outcomes import Outcome
 from runner.plan import RunIf, Step
 from runner.reasons import (
+    EXCLUSIONS,
     EveryUpstreamExcluded,
     NoUpstreamFailed,
-    NoUpstreamRan,
     NoUpstreamSucceeded,
     SkipReason,
     UpstreamDidNotFail,
@@ -46,7 +46,11 @@ class _Class(enum.Enum):
 class Skip:
     name: str
     reason: SkipReason
-    excluded: bool  # skipped because a failure it handles did not happen: counts as success
+
+    @property
+    def excluded(self) -> bool:
+        """Skipped because a failure it handles did not happen: counts as success."""
+        return isinstance(self.reason, EXCLUSIONS)
 
 
 class Scheduler:
@@ -193,23 +197,20 @@ class Scheduler:
         """None when `step` runs; else why it is skipped. Every upstream has ended."""
         classes = [self.classes[upstream] for upstream in step.depends_on]
         failed = [u for u in step.depends_on if self.classes[u] is _Class.FAILURE]
-        succeeded = [u for u in step.depends_on if self.classes[u] is _Class.SUCCESS]
         if all(cls is _Class.EXCLUDED for cls in classes):
-            return Skip(step.name, EveryUpstreamExcluded(), excluded=True)
+            return Skip(step.name, EveryUpstreamExcluded())
         rule = step.run_if
         if rule is RunIf.ALL_DONE:
             return None
         if rule in (RunIf.ALL_SUCCESS, RunIf.NONE_FAILED) and failed:
-            return Skip(step.name, self._upstream_failed(failed), excluded=False)
+            return Skip(step.name, self._upstream_failed(failed))
         if rule is RunIf.AT_LEAST_ONE_SUCCESS and len(failed) == len(classes):
-            return Skip(step.name, NoUpstreamSucceeded(), excluded=False)
-        if rule is RunIf.NONE_FAILED and not succeeded:
-            return Skip(step.name, NoUpstreamRan(), excluded=False)
+            return Skip(step.name, NoUpstreamSucceeded())
         if rule is RunIf.AT_LEAST_ONE_FAILED and not failed:
-            return Skip(step.name, NoUpstreamFailed(), excluded=True)
+            return Skip(step.name, NoUpstreamFailed())
         if rule is RunIf.ALL_FAILED and len(failed) < len(classes):
             fine = [u for u in step.depends_on if u not in failed]
-            return Skip(step.name, UpstreamDidNotFail(upstream=fine[0]), excluded=True)
+            return Skip(step.name, UpstreamDidNotFail(upstream=fine[0]))
         return None
 
     def _upstream_failed(self, failed: list[str]) -> UpstreamFailed:

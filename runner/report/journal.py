@@ -20,6 +20,7 @@ from runner import events as ev
 from runner.engine.reporter import NotDurable
 from runner.errors import FatalError, UsageError
 from runner.report.paths import file_in_the_way
+from runner.report.upgrade import upgrade_2
 from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
 
@@ -182,8 +183,14 @@ def _compact(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+# The report formats read back, each with its schema: the one written, and the one before it
+# (read as the one written: `runner.report.upgrade`).
+READS = {2: "report-2.schema.json", REPORT_VERSION: "report.schema.json"}
+
+
 def read_report(path: str, flag: str) -> dict[str, Any]:
-    """An earlier report, checked against its schema; UsageError naming `flag` and the fault."""
+    """An earlier report, checked against its schema, in the format written now; UsageError
+    naming `flag` and the fault."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -193,24 +200,26 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
     except ValueError as error:
         raise UsageError(f"{flag} {path}: not JSON ({error})") from None
     version = report.get("report_version") if isinstance(report, dict) else None
-    if isinstance(version, int) and version != REPORT_VERSION:
+    if isinstance(version, int) and version not in READS:
         writer = report.get("fusion_run_version")
         by = f"fusion-run {writer}" if isinstance(writer, str) else "another fusion-run"
         raise UsageError(
             f"{flag} {path}: the report is in format {version} ({by}); this fusion-run reads "
-            f"format {REPORT_VERSION} only: run the plan afresh, or use {by}"
+            f"formats {' and '.join(map(str, READS))} only: run the plan afresh, or use {by}"
         )
     from jsonschema import Draft202012Validator  # noqa: PLC0415 - 45 ms, for reading reports only
 
+    # not even a version: checked as the newest, which says what is wrong
+    schema = READS[version] if isinstance(version, int) else READS[REPORT_VERSION]
     problems = sorted(
-        Draft202012Validator(load_schema("report.schema.json")).iter_errors(report),
+        Draft202012Validator(load_schema(schema)).iter_errors(report),
         key=lambda e: list(e.absolute_path),
     )
     if problems:
         where = "".join(f"[{p!r}]" for p in problems[0].absolute_path)
         first = f"{where or 'top level'}: {problems[0].message}"
         raise UsageError(f"{flag} {path}: not a fusion-run report ({first})")
-    return dict(report)
+    return upgrade_2(report) if version == 2 else dict(report)
 
 
 def write_atomically(path: str, data: dict[str, Any]) -> None:

@@ -1,0 +1,79 @@
+"""A report of format 2 read as format 3, for --resume and --graph --report.
+
+Format 2 gave reasons in words only. The words a resume depends on become facts: a skip by the
+step's own run_if (an exclusion, which fails nothing), a cancel's cause, and a failed state
+criterion's run and message. Any other reason is kept as its words (`carried`). The sentences
+below are format 2's, frozen here: rewording a message now changes nothing a resume reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from typing import Any
+
+# format 2's words for a skip by the step's own run_if, and for a fail_fast skip
+_EXCLUSIONS = {
+    "every upstream was excluded": {"kind": "every_upstream_excluded"},
+    "no upstream failed (run_if: at_least_one_failed)": {"kind": "no_upstream_failed"},
+}
+_DID_NOT_FAIL = re.compile(r"upstream ('.*'|\".*\") did not fail \(run_if: all_failed\)")
+_STATE = re.compile(r"run (.+?) ended (\S+)(?:: (.*)| \(accepted: .*\))", re.S)
+_NOT_EVALUATED = re.compile(r"expect .* could not be evaluated: (.*)", re.S)
+
+
+def upgrade_2(report: dict[str, Any]) -> dict[str, Any]:
+    """`report` (format 2, valid against schemas/report-2.schema.json) in format 3."""
+    report = copy.deepcopy(report)
+    report["report_version"] = 3
+    report["error_fact"] = _carried(report["error"])
+    for step in report["steps"]:
+        step["reason_fact"] = _step_reason(step["reason"])
+        for attempt in step["attempts"]:
+            attempt.setdefault("accepted", False)
+            attempt.setdefault("result", None)
+            cancel = attempt.get("cancel")
+            attempt["cancel"] = None if cancel is None else _cancel(cancel)
+            attempt["criteria"] = [_criterion(c) for c in attempt["criteria"]]
+    return report
+
+
+def _carried(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else {"kind": "carried", "text": text}
+
+
+def _step_reason(text: str | None) -> dict[str, Any] | None:
+    if text in _EXCLUSIONS:
+        return dict(_EXCLUSIONS[text])
+    named = _DID_NOT_FAIL.fullmatch(text or "")
+    if named:
+        return {"kind": "upstream_did_not_fail", "upstream": ast.literal_eval(named.group(1))}
+    return _carried(text)
+
+
+def _cancel(cancel: dict[str, Any]) -> dict[str, Any]:
+    because, limit, step = cancel["because"], cancel["limit"], cancel["step"]
+    cause: dict[str, Any] | None
+    if because in ("step_timeout", "plan_timeout") and limit is not None:
+        cause = {"kind": because, "limit": limit}
+    elif because == "interrupted":
+        cause = {"kind": "interrupted"}
+    elif because == "fail_fast" and step is not None:
+        skipped = cancel["reason"] == f"step {step!r} was skipped and fail_fast is on"
+        cause = {"kind": "fail_fast", "step": step, "skipped": skipped}
+    else:
+        cause = _carried(cancel["reason"])
+    return {"outcome": cancel["outcome"], "cause": cause, "reason": cancel["reason"]}
+
+
+def _criterion(criterion: dict[str, Any]) -> dict[str, Any]:
+    reason = criterion["reason"] or ""
+    run = message = error = None
+    state = _STATE.fullmatch(reason) if criterion["name"] == "state" else None
+    if state:
+        run, message = state.group(1), state.group(3)
+    failed = _NOT_EVALUATED.fullmatch(reason) if criterion["name"] == "expect" else None
+    if failed:
+        error = failed.group(1)
+    return {**criterion, "run": run, "message": message, "operands": [], "error": error}
