@@ -1,6 +1,6 @@
 """The README and the documentation under docs/ say what fusion-run does: their commands run as
-shown, their examples of output are what fusion-run prints, and the tests they cite as proof
-exist.
+shown, their examples of output are what fusion-run prints, the tests they cite as proof exist,
+and the site builds without a warning.
 
 `readme_commands` finds every shell command in the fenced code blocks of the README and of every
 page under docs/: each line of an `sh` block (a line that ends in a backslash goes on in the
@@ -12,8 +12,8 @@ until it is one or the other. An example is checked wherever it is, and must be 
 
 What the runs here rewrite, and why:
 - `fusion-run` and `fusion-emulator` run as `python -m runner` and `python -m runner.emulator`,
-  with this checkout first on the path: what the installed scripts call (a test checks that), on
-  the code under test;
+  and `mkdocs` as `python -m mkdocs`, with this checkout first on the path: what the installed
+  scripts call (a test checks that), on the code under test;
 - the set-up command's virtual environment and `pip install` are not run (PART_NOT_RUN says why);
   the `fusion-run` it ends with is;
 - a command meant for a real Fusion gets `--emulate`: there is no Fusion here;
@@ -22,13 +22,16 @@ What the runs here rewrite, and why:
 - `--port 8764` becomes `--port 0`: a fixed port may be taken where the tests run;
 - `pytest --record-mode=rewrite` re-records the tests that use cassettes in a copy of the
   checkout, not the whole suite in it: the suite holds this test, and the checkout's cassettes
-  must not change under the other tests.
+  must not change under the other tests;
+- `mkdocs build --strict` gets `--site-dir` in a temporary folder, as .ci/run does: the checkout
+  keeps no `site/`.
 Everything else is run as the page spells it, in a folder that holds a copy of `examples/`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 import os
@@ -56,7 +59,7 @@ from runner.scenario import RunScript
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
-from tests.helpers.paths import EXAMPLES, ROOT, documentation
+from tests.helpers.paths import DOCS, EXAMPLES, ROOT, documentation
 from tests.helpers.process import Lines
 
 PAGES = documentation()  # the README and every page under docs/, by path
@@ -77,6 +80,7 @@ EMULATOR = (
     "--scenario examples/scenarios/nightly-failures.yaml"
 )
 RE_RECORD = "pytest --record-mode=rewrite"
+DOCS_BUILD = "mkdocs build --strict"
 
 # The part of a command that no test here runs, and why.
 PART_NOT_RUN = {
@@ -196,9 +200,12 @@ def test_every_readme_command_is_run_or_excused() -> None:
 # --- the two set-up commands ---------------------------------------------------------------------
 
 
+INSTALL = re.compile(r"(?:python -m )?pip install (?:--quiet )?'\.\[(?P<extras>[\w,-]+)\]'")
+
+
 def test_the_set_up_commands_are_what_ci_runs() -> None:
     """A newcomer pastes two commands, from the README or the first guide: they are what .ci/run
-    does, in the same order."""
+    does, in the same order, and the install installs what CI's does."""
     pages = [page for page, text in PAGES.items() if "\n## Set up\n" in text]
     assert "README.md" in pages
     for page in pages:
@@ -207,11 +214,35 @@ def test_the_set_up_commands_are_what_ci_runs() -> None:
         assert "Python 3.11 or newer" in section(page, "Set up"), page
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     ci = [line for line in ci if line and not line.startswith("#")]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+
+    def installed(named: str) -> set[str]:
+        """The extras `.[named]` installs: those named, and the ones of this project they name."""
+        todo, found = named.split(","), set()
+        while todo:
+            extra = todo.pop()
+            if extra not in found:
+                found.add(extra)
+                for dependency in extras[extra]:
+                    if itself := re.fullmatch(r"fusion-run\[([\w,-]+)\]", dependency):
+                        todo += itself[1].split(",")
+        return found
 
     def in_ci(command: str) -> int:
-        """Where .ci/run does `command` (pip through `python -m`, quietly)."""
+        """Where .ci/run does `command` (pip through `python -m`, quietly; this project with the
+        same extras, however many of them it names)."""
         spelt = {command, f"python -m {command}".replace("install ", "install --quiet ")}
-        [index] = [i for i, line in enumerate(ci) if line in spelt]
+        wanted = INSTALL.fullmatch(command)
+
+        def does(line: str) -> bool:
+            given = INSTALL.fullmatch(line)
+            if wanted and given:
+                return installed(given["extras"]) == installed(wanted["extras"])
+            return line in spelt
+
+        [index] = [i for i, line in enumerate(ci) if does(line)]
         return index
 
     done = [in_ci(part) for part in SET_UP.split(" && ")[:-1]]
@@ -219,6 +250,11 @@ def test_the_set_up_commands_are_what_ci_runs() -> None:
     assert in_ci("pytest") > done[-1]
     activate, tests = TESTS.split(" && ")
     assert in_ci(activate) < in_ci(tests) == ci.index("pytest")
+    # The README's `pytest` builds the documentation, so the test extra brings MkDocs; CI also
+    # builds it as docs/development.md says, into a folder of its own.
+    assert "docs" in installed("test")
+    [build] = [i for i, line in enumerate(ci) if line.startswith(f"{DOCS_BUILD} --site-dir ")]
+    assert done[-1] < build < ci.index("pytest")
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11"
@@ -685,3 +721,90 @@ def test_every_test_the_readme_cites_exists() -> None:
     assert missing == []
     for citation in cited:
         cited_file(citation.file)
+
+
+# --- the site ------------------------------------------------------------------------------------
+
+
+def load_hooks() -> Any:
+    """docs/hooks.py, the MkDocs hook that writes the reference pages."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_pages_name_every_property_and_option() -> None:
+    """The generated pages: one per schema, a row for each property of each, and every option
+    of the command with its help."""
+    pages: dict[str, str] = load_hooks().generated_pages(ROOT)
+    schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
+    assert len(schemas) == 3
+    for path in schemas:
+        page = pages[f"reference/schemas/{path.name.removesuffix('.schema.json')}.md"]
+        for name, node in properties(json.loads(path.read_text())):
+            assert f"| `{name}` |" in page, (path.name, name)
+            if "description" in node:
+                assert " ".join(node["description"].split()[:3]) in page, (path.name, name)
+    options = pages["reference/options.md"]
+    context = click.Context(cli.main, **cli.main.context_settings)
+    for param in cli.main.get_params(context):
+        if isinstance(param, click.Option):
+            assert all(f"{opt}" in options for opt in param.opts), param.opts
+            assert param.help is not None
+            assert " ".join(param.help.split()[:4]) in options, param.opts
+
+
+def properties(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property anywhere in a schema, with its schema."""
+    if isinstance(node, dict):
+        yield from node.get("properties", {}).items()
+        for value in node.values():
+            yield from properties(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from properties(item)
+
+
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(?:https?:)?//")
+
+
+@pytest.mark.slow
+@covers(DOCS_BUILD)
+def test_the_documentation_builds_strictly(tmp_path: Path) -> None:
+    """As docs/development.md says, into a folder of its own: every page in the nav, the
+    generated ones among them, with no warning, and nothing loaded from outside the site."""
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", *DOCS_BUILD.split(), "--site-dir", str(site)],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^WARNING\b", done.stderr, re.M) is None, done.stderr
+    assert not (ROOT / "site").exists()
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+    def nav_pages(entries: list[Any]) -> Iterator[str]:
+        for entry in entries:
+            for value in entry.values():
+                yield from nav_pages(value) if isinstance(value, list) else [value]
+
+    pages = list(nav_pages(config["nav"]))
+    generated = ["reference/options.md"] + [
+        f"reference/schemas/{p.name.removesuffix('.schema.json')}.md"
+        for p in sorted((ROOT / "schemas").glob("*.schema.json"))
+    ]
+    on_disk = [p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")]
+    assert sorted(pages) == sorted(on_disk + generated)
+    for page in pages:
+        built = (site / page).with_suffix(".html")
+        assert built.is_file(), page
+        assert EXTERNAL.findall(built.read_text(encoding="utf-8")) == [], page
