@@ -30,7 +30,7 @@ from runner.report.junit import junit_xml
 from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
-from tests.helpers.paths import EXAMPLES, INVALID, ROOT, WritePlan
+from tests.helpers.paths import DOCS, EXAMPLES, INVALID, ROOT, WritePlan
 
 XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
 
@@ -457,9 +457,9 @@ def test_the_github_workflow_example_is_a_valid_workflow_that_uses_the_action() 
     options = [word for word in shlex.split(step["with"]["args"]) if word.startswith("--")]
     help_text = invoke("--help").stdout
     assert all(option in help_text for option in options)
-    readme = (ROOT / "README.md").read_text()
-    in_ci = readme[readme.index("## In CI") : readme.index("### pre-commit")]
-    assert "uses: your-org/fusion-run@v0.1.0" in in_ci
+    guide = (DOCS / "guides" / "ci.md").read_text()
+    github = guide[guide.index("## GitHub Actions") : guide.index("## GitLab CI")]
+    assert "uses: your-org/fusion-run@v0.1.0" in github
 
 
 def test_pre_commit_hook() -> None:

@@ -70,7 +70,7 @@ def test_max_parallel_is_respected() -> None:
     assert result.outcome is PlanOutcome.SUCCEEDED
 
 
-SHARE, FLOOR = 0.1, 0.05  # as the README says: an end is seen at most 10 % (or 50 ms) late
+SHARE, FLOOR = 0.1, 0.05  # as the docs say: an end is seen at most 10 % (or 50 ms) late
 
 
 def reads_allowed(duration: float, poll_interval: float) -> float:

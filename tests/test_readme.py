@@ -1,17 +1,19 @@
-"""The README says what fusion-run does: its commands run as shown, and its examples of output are
-what fusion-run prints.
+"""The README and the documentation under docs/ say what fusion-run does: their commands run as
+shown, their examples of output are what fusion-run prints, the tests they cite as proof exist,
+and the site builds without a warning.
 
-`readme_commands` finds every shell command in the README's fenced code blocks: each line of an
-`sh` block (a line that ends in a backslash goes on in the next), each `fusion-run ...` line of a
-`text` block (the command line's synopsis), each item of a `script:` list in a `yaml` block (GitLab
-CI) and each `sh '...'` step of a `groovy` block (Jenkins). Each is either run by a test here
-(`@covers(...)`) or listed in NOT_RUN with the reason it is not, so a command added to the README
-fails `test_every_readme_command_is_run_or_excused` until it is one or the other.
+`readme_commands` finds every shell command in the fenced code blocks of the README and of every
+page under docs/: each line of an `sh` block (a line that ends in a backslash goes on in the
+next), each `fusion-run ...` line of a `text` block (the command line's synopsis), each item of a
+`script:` list in a `yaml` block (GitLab CI) and each `sh '...'` step of a `groovy` block
+(Jenkins). Each is either run by a test here (`@covers(...)`) or listed in NOT_RUN with the reason
+it is not, so a command added to any page fails `test_every_readme_command_is_run_or_excused`
+until it is one or the other. An example is checked wherever it is, and must be there once.
 
 What the runs here rewrite, and why:
 - `fusion-run` and `fusion-emulator` run as `python -m runner` and `python -m runner.cli.emulator`,
-  with this checkout first on the path: what the installed scripts call (a test checks that), on
-  the code under test;
+  and `mkdocs` as `python -m mkdocs`, with this checkout first on the path: what the installed
+  scripts call (a test checks that), on the code under test;
 - the set-up command's virtual environment and `pip install` are not run (PART_NOT_RUN says why);
   the `fusion-run` it ends with is;
 - a command meant for a real Fusion gets `--emulate`: there is no Fusion here;
@@ -20,13 +22,16 @@ What the runs here rewrite, and why:
 - `--port 8764` becomes `--port 0`: a fixed port may be taken where the tests run;
 - `pytest --record-mode=rewrite` re-records the tests that use cassettes in a copy of the
   checkout, not the whole suite in it: the suite holds this test, and the checkout's cassettes
-  must not change under the other tests.
-Everything else is run as the README spells it, in a folder that holds a copy of `examples/`.
+  must not change under the other tests;
+- `mkdocs build --strict` gets `--site-dir` in a temporary folder, as .ci/run does: the checkout
+  keeps no `site/`.
+Everything else is run as the page spells it, in a folder that holds a copy of `examples/`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 import os
@@ -53,10 +58,12 @@ from runner.report.console import Console
 from tests.helpers.cli import invoke
 from tests.helpers.engine import jobs, plan_of, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
-from tests.helpers.paths import EXAMPLES, ROOT
+from tests.helpers.paths import DOCS, EXAMPLES, ROOT, documentation
 from tests.helpers.process import Lines
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = documentation()  # the README and every page under docs/, by path
+README = PAGES["README.md"]
+EVERYWHERE = "\n".join(PAGES.values())
 FUSION_RUN = [sys.executable, "-m", "runner"]  # what the fusion-run script calls
 FUSION_EMULATOR = [sys.executable, "-m", "runner.cli.emulator"]  # and the fusion-emulator script
 
@@ -72,6 +79,7 @@ EMULATOR = (
     "--scenario examples/scenarios/nightly-failures.yaml"
 )
 RE_RECORD = "pytest --record-mode=rewrite"
+DOCS_BUILD = "mkdocs build --strict"
 
 # The part of a command that no test here runs, and why.
 PART_NOT_RUN = {
@@ -87,7 +95,7 @@ NOT_RUN = {
 }
 
 
-# --- the README's fenced blocks and the commands in them -----------------------------------------
+# --- the pages' fenced blocks and the commands in them -------------------------------------------
 
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w*)\n(?P<body>.*?)^(?P=indent)```$", re.M | re.S)
 LANGUAGES = {"sh", "text", "yaml", "json", "groovy"}
@@ -97,6 +105,7 @@ LANGUAGES = {"sh", "text", "yaml", "json", "groovy"}
 class Block:
     lang: str
     body: str
+    page: str  # its path from the root
     section: str  # the heading above it
 
     @property
@@ -105,13 +114,26 @@ class Block:
 
 
 def readme_blocks() -> list[Block]:
+    """The fenced blocks of the README and of every page under docs/."""
     blocks = []
-    for match in FENCE.finditer(README):
-        indent = len(match["indent"])
-        body = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
-        headings = re.findall(r"^#+ (.+)$", README[: match.start()], re.M)
-        blocks.append(Block(match["lang"], body, headings[-1]))
+    for page, text in PAGES.items():
+        # The text with each block blanked out, character for character: no "# " in a block
+        # is a heading.
+        outside = FENCE.sub(lambda match: re.sub(r"[^\n]", " ", match[0]), text)
+        for match in FENCE.finditer(text):
+            indent = len(match["indent"])
+            body = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
+            headings = re.findall(r"^#+ (.+)$", outside[: match.start()], re.M)
+            blocks.append(Block(match["lang"], body, page, headings[-1]))
     return blocks
+
+
+def section(page: str, heading: str) -> str:
+    """The text under `## heading` of a page, to the next heading of its level or above."""
+    text = PAGES[page]
+    start = text.index(f"\n## {heading}\n") + len(f"\n## {heading}\n")
+    end = re.search(r"^#{1,2} ", text[start:], re.M)
+    return text[start : start + end.start()] if end else text[start:]
 
 
 def commands_in(block: Block) -> list[str]:
@@ -151,11 +173,11 @@ def block_starting(first_line: str) -> Block:
     return block
 
 
-RUN: dict[str, str] = {}  # each README command a test here runs, and that test
+RUN: dict[str, str] = {}  # each documented command a test here runs, and that test
 
 
 def covers(*commands: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Marks a test as the one that runs these README commands."""
+    """Marks a test as the one that runs these documented commands."""
 
     def mark(test: Callable[..., None]) -> Callable[..., None]:
         for command in commands:
@@ -167,28 +189,59 @@ def covers(*commands: str) -> Callable[[Callable[..., None]], Callable[..., None
 
 def test_every_readme_command_is_run_or_excused() -> None:
     assert {block.lang for block in readme_blocks()} <= LANGUAGES, "a block of a new kind"
+    assert {block.page for block in readme_blocks()} > {"README.md"}, "no page under docs/"
     found = set(readme_commands())
     assert not set(RUN) & set(NOT_RUN)
-    assert found - set(RUN) - set(NOT_RUN) == set(), "run these README commands in a test here"
-    assert set(RUN) | set(NOT_RUN) <= found, "these commands are no longer in the README"
+    assert found - set(RUN) - set(NOT_RUN) == set(), "run these documented commands in a test here"
+    assert set(RUN) | set(NOT_RUN) <= found, "these commands are no longer in any page"
 
 
 # --- the two set-up commands ---------------------------------------------------------------------
 
 
+INSTALL = re.compile(r"(?:python -m )?pip install (?:--quiet )?'\.\[(?P<extras>[\w,-]+)\]'")
+
+
 def test_the_set_up_commands_are_what_ci_runs() -> None:
-    """A newcomer pastes two commands: they are what .ci/run does, in the same order."""
-    set_up = README[README.index("## Set up") : README.index("## The plan")]
-    blocks = [b for b in readme_blocks() if b.section == "Set up"]
-    assert [(b.lang, commands_in(b)) for b in blocks] == [("sh", [SET_UP]), ("sh", [TESTS])]
-    assert "Python 3.11 or newer" in set_up
+    """A newcomer pastes two commands, from the README or the first guide: they are what .ci/run
+    does, in the same order, and the install installs what CI's does."""
+    pages = [page for page, text in PAGES.items() if "\n## Set up\n" in text]
+    assert "README.md" in pages
+    for page in pages:
+        blocks = [b for b in readme_blocks() if b.page == page and b.section == "Set up"]
+        assert [(b.lang, commands_in(b)) for b in blocks] == [("sh", [SET_UP]), ("sh", [TESTS])]
+        assert "Python 3.11 or newer" in section(page, "Set up"), page
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     ci = [line for line in ci if line and not line.startswith("#")]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+
+    def installed(named: str) -> set[str]:
+        """The extras `.[named]` installs: those named, and the ones of this project they name."""
+        todo, found = named.split(","), set()
+        while todo:
+            extra = todo.pop()
+            if extra not in found:
+                found.add(extra)
+                for dependency in extras[extra]:
+                    if itself := re.fullmatch(r"fusion-run\[([\w,-]+)\]", dependency):
+                        todo += itself[1].split(",")
+        return found
 
     def in_ci(command: str) -> int:
-        """Where .ci/run does `command` (pip through `python -m`, quietly)."""
+        """Where .ci/run does `command` (pip through `python -m`, quietly; this project with the
+        same extras, however many of them it names)."""
         spelt = {command, f"python -m {command}".replace("install ", "install --quiet ")}
-        [index] = [i for i, line in enumerate(ci) if line in spelt]
+        wanted = INSTALL.fullmatch(command)
+
+        def does(line: str) -> bool:
+            given = INSTALL.fullmatch(line)
+            if wanted and given:
+                return installed(given["extras"]) == installed(wanted["extras"])
+            return line in spelt
+
+        [index] = [i for i, line in enumerate(ci) if does(line)]
         return index
 
     done = [in_ci(part) for part in SET_UP.split(" && ")[:-1]]
@@ -196,6 +249,11 @@ def test_the_set_up_commands_are_what_ci_runs() -> None:
     assert in_ci("pytest") > done[-1]
     activate, tests = TESTS.split(" && ")
     assert in_ci(activate) < in_ci(tests) == ci.index("pytest")
+    # The README's `pytest` builds the documentation, so the test extra brings MkDocs; CI also
+    # builds it as docs/development.md says, into a folder of its own.
+    assert "docs" in installed("test")
+    [build] = [i for i, line in enumerate(ci) if line.startswith(f"{DOCS_BUILD} --site-dir ")]
+    assert done[-1] < build < ci.index("pytest")
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11"
@@ -271,7 +329,7 @@ TINY = "version: 1\nname: tiny\nsteps:\n  - crawl\n"
 
 
 def test_the_synopsis_names_every_option() -> None:
-    """The README's command block and --help name the same options."""
+    """The synopsis under "Command line" and --help name the same options."""
     shown = set()
     for line in SYNOPSIS.lines:
         if line.startswith(("fusion-run ", "  -")):
@@ -283,7 +341,7 @@ def test_the_synopsis_names_every_option() -> None:
 
 
 SYNOPSIS_RUNS = {
-    # the command in the README: (the arguments run, the exit code, a line of stderr or stdout)
+    # the command in the synopsis: (the arguments run, the exit code, a line of stderr or stdout)
     "fusion-run PLAN": (["plan.yaml", "--emulate"], 0, "fusion-run: plan tiny succeeded in "),
     "fusion-run PLAN --emulate": (["plan.yaml", "--emulate"], 0, "fusion-run: plan tiny succeeded"),
     "fusion-run PLAN... --validate": (
@@ -319,12 +377,13 @@ def test_each_synopsis_command_runs(command: str, tmp_path: Path) -> None:
     assert any(shown.startswith(line) for shown in output.splitlines()), output
 
 
-# --- what the README shows fusion-run print ------------------------------------------------------
+# --- what the pages show fusion-run print --------------------------------------------------------
 
 
 def test_the_console_example_is_what_a_run_prints() -> None:
-    """The example under "Running a plan": a 40-second job, then one that fails after 2m30s
-    with its skipped dependent, followed on a fake clock against the emulator's model."""
+    """The example under "Running a plan" in the first guide: a 40-second job, then one that
+    fails after 2m30s with its skipped dependent, followed on a fake clock against the emulator's
+    model."""
     block = block_starting("fusion-run: plan nightly: 3 step(s) against ")
     out = io.StringIO()
     console = Console(out, live=False)
@@ -345,9 +404,9 @@ def test_the_console_example_is_what_a_run_prints() -> None:
 
 
 def test_the_heartbeat_example_is_what_a_ci_log_shows() -> None:
-    """The heartbeat line under "In CI", but for the counters: the emulator shows a crawl's
+    """The heartbeat line in the CI recipes, but for the counters: the emulator shows a crawl's
     counters only once it ends."""
-    [example] = re.findall(r"`( +\d+:\d\d crawl: still running [^`]*)`", README)
+    [example] = re.findall(r"`( +\d+:\d\d crawl: still running [^`]*)`", EVERYWHERE)
     out = io.StringIO()
     crawl = step("crawl", job="datasource:web", states=("success",))
     scenario = jobs(**{"datasource:web": runs(RunScript(duration=700, state="success"))})
@@ -397,7 +456,7 @@ def test_the_validation_examples_are_what_validate_prints(
     Path("plan.yaml").write_text(VALIDATED)
     result = invoke("plan.yaml", "--validate")
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", block.body)
-    [cycle] = re.findall(r"`(plan\.yaml:\d+:\d+: [^`]*dependency cycle[^`]*)`", README)
+    [cycle] = re.findall(r"`(plan\.yaml:\d+:\d+: [^`]*dependency cycle[^`]*)`", EVERYWHERE)
     Path("plan.yaml").write_text(CYCLE)
     result = invoke("plan.yaml", "--validate")
     assert (result.exit_code, result.stderr) == (2, cycle + "\n")
@@ -568,9 +627,10 @@ def test_the_ci_command_writes_what_gitlab_and_jenkins_keep(tmp_path: Path) -> N
 
 
 def test_the_readme_plans_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plan under "The plan" as it is, and each fragment of one (steps only) in a plan."""
+    """Each plan shown (the README's, the annotated one under "The plan file") as it is, and each
+    fragment of one (steps only) in a plan."""
     monkeypatch.chdir(tmp_path)
-    checked = 0
+    checked = []
     for block in readme_blocks():
         data = yaml.safe_load(block.body) if block.lang == "yaml" else None
         if not isinstance(data, dict) or "steps" not in data:
@@ -579,50 +639,171 @@ def test_the_readme_plans_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         Path("plan.yaml").write_text(text)
         result = invoke("plan.yaml", "--validate")
         assert (result.exit_code, result.stdout) == (0, ""), result.stderr
-        checked += 1
-    assert checked == 2
+        checked.append(block.page)
+    assert sorted(checked) == ["README.md", "docs/guides/first-plan.md", "docs/reference/plan.md"]
 
 
 def test_the_readme_action_and_hook_are_this_repositorys() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    [uses] = [b for b in readme_blocks() if "uses: your-org/fusion-run@" in b.body]
-    [step_] = yaml.safe_load(uses.body)
-    also = re.search(r"# also: (.+)$", uses.body, re.M)
-    assert also is not None
-    named = set(step_["with"]) | set(re.findall(r"([a-z-]+)(?: \([^)]*\))?(?:,|$)", also[1]))
-    assert named == set(action["inputs"])
-    assert set(step_["with"]) >= {i for i, spec in action["inputs"].items() if spec["required"]}
+    uses = [b for b in readme_blocks() if "uses: your-org/fusion-run@" in b.body]
+    assert {b.page for b in uses} == {"README.md", "docs/guides/ci.md"}
+    for block in uses:
+        [step_] = yaml.safe_load(block.body)
+        also = re.search(r"# also: (.+)$", block.body, re.M)
+        assert also is not None, block.page
+        named = set(step_["with"]) | set(re.findall(r"([a-z-]+)(?: \([^)]*\))?(?:,|$)", also[1]))
+        assert named == set(action["inputs"]), block.page
+        required = {i for i, spec in action["inputs"].items() if spec["required"]}
+        assert set(step_["with"]) >= required, block.page
     [config] = [b for b in readme_blocks() if "- id: fusion-run-validate" in b.body]
     assert yaml.safe_load(config.body)["repos"][0]["hooks"] == [{"id": hook["id"]}]
-    [editor] = [b for b in readme_blocks() if b.lang == "json"]
+    [editor] = [b for b in readme_blocks() if b.lang == "json" and "yaml.schemas" in b.body]
     for schema in json.loads(editor.body)["yaml.schemas"]:
         assert (ROOT / schema).is_file(), schema
 
 
+# --- the tests the pages cite as proof -----------------------------------------------------------
+
+# `test_x.py::test_y`, then `::test_z` in the same file; `tests/test_x.py` alone names the file.
+CITED = re.compile(r"`(?:tests/)?(?:[\w/]+/)?(test_\w+\.py)?(?:::(test_\w+))?`")
+
+
+@dataclasses.dataclass(frozen=True)
+class Citation:
+    page: str
+    file: str
+    test: str | None  # None: the file is cited as a whole
+
+
+def citations(text: str, page: str) -> Iterator[Citation]:
+    current = None
+    for match in CITED.finditer(text):
+        if not (match[1] or match[2]):
+            continue
+        current = match[1] or current
+        assert current is not None, f"{page}: {match[0]} follows no test file"
+        yield Citation(page, current, match[2])
+
+
+def cited_file(name: str) -> Path:
+    """The test file of that name, wherever it is under tests/."""
+    found = sorted((ROOT / "tests").rglob(name))
+    assert len(found) == 1, f"{name}: {found or 'no such file under tests/'}"
+    return found[0]
+
+
+def defines(name: str, test: str) -> bool:
+    source = cited_file(name).read_text(encoding="utf-8")
+    return re.search(rf"^def {test}\(", source, re.MULTILINE) is not None
+
+
 def test_the_tests_the_readme_names_exist() -> None:
-    """Each promise under "What fusion-run guarantees" names its test: that test exists."""
-    module = ""
-    for given, name in re.findall(r"`(?:tests/)?(test_\w+\.py)?::(test_\w+)`", README):
-        module = given or module
-        assert re.search(rf"^def {name}\(", (ROOT / "tests" / module).read_text(), re.M), name
-
-
-# --- the tests the README cites as proof ----------------------------------------------------------
-
-CITED = re.compile(r"`(test_\w+\.py)?::(test_\w+)`")
+    """Each promise in docs/guarantees.md names its test, and that test exists."""
+    promises = re.findall(r"^- (.+?)(?=^- |\Z)", PAGES["docs/guarantees.md"], re.M | re.S)
+    assert len(promises) >= 8
+    for promise in promises:
+        named = list(citations(promise, "docs/guarantees.md"))
+        assert named, promise[:80]
+        for citation in named:
+            cited_file(citation.file)
+            assert citation.test is None or defines(citation.file, citation.test), citation
 
 
 def test_every_test_the_readme_cites_exists() -> None:
-    """The README proves its promises by naming tests (`test_x.py::test_y`, then `::test_z` in
-    the same file): each named test is there, so that a promise never outlives its proof."""
-    cited, missing, current = 0, [], None
-    for match in CITED.finditer(README):
-        current = match[1] or current
-        assert current is not None, match[0]
-        source = (ROOT / "tests" / current).read_text(encoding="utf-8")
-        cited += 1
-        if not re.search(rf"^def {match[2]}\(", source, re.MULTILINE):
-            missing.append(f"{current}::{match[2]}")
-    assert cited > 30
+    """The README and the pages under docs/ prove their promises by naming tests
+    (`test_x.py::test_y`, then `::test_z` in the same file, or a file alone): each named test is
+    there, wherever its file is under tests/, so that a promise never outlives its proof."""
+    cited = [c for page, text in PAGES.items() for c in citations(text, page)]
+    assert sum(1 for c in cited if c.test) > 30
+    missing = [c for c in cited if c.test is not None and not defines(c.file, c.test)]
     assert missing == []
+    for citation in cited:
+        cited_file(citation.file)
+
+
+# --- the site ------------------------------------------------------------------------------------
+
+
+def load_hooks() -> Any:
+    """docs/hooks.py, the MkDocs hook that writes the reference pages."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_pages_name_every_property_and_option() -> None:
+    """The generated pages: one per schema, a row for each property of each, and every option
+    of the command with its help."""
+    pages: dict[str, str] = load_hooks().generated_pages(ROOT)
+    schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
+    assert len(schemas) == 4  # plan, scenario, report, and the report format before
+    for path in schemas:
+        page = pages[f"reference/schemas/{path.name.removesuffix('.schema.json')}.md"]
+        for name, node in properties(json.loads(path.read_text())):
+            assert f"| `{name}` |" in page, (path.name, name)
+            if "description" in node:
+                assert " ".join(node["description"].split()[:3]) in page, (path.name, name)
+    options = pages["reference/options.md"]
+    context = click.Context(cli.main, **cli.main.context_settings)
+    for param in cli.main.get_params(context):
+        if isinstance(param, click.Option):
+            assert all(f"{opt}" in options for opt in param.opts), param.opts
+            assert param.help is not None
+            assert " ".join(param.help.split()[:4]) in options, param.opts
+
+
+def properties(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property anywhere in a schema, with its schema."""
+    if isinstance(node, dict):
+        yield from node.get("properties", {}).items()
+        for value in node.values():
+            yield from properties(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from properties(item)
+
+
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(?:https?:)?//")
+
+
+@pytest.mark.slow
+@covers(DOCS_BUILD)
+def test_the_documentation_builds_strictly(tmp_path: Path) -> None:
+    """As docs/development.md says, into a folder of its own: every page in the nav, the
+    generated ones among them, with no warning, and nothing loaded from outside the site."""
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", *DOCS_BUILD.split(), "--site-dir", str(site)],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^WARNING\b", done.stderr, re.M) is None, done.stderr
+    assert not (ROOT / "site").exists()
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+    def nav_pages(entries: list[Any]) -> Iterator[str]:
+        for entry in entries:
+            for value in entry.values():
+                yield from nav_pages(value) if isinstance(value, list) else [value]
+
+    pages = list(nav_pages(config["nav"]))
+    generated = ["reference/options.md"] + [
+        f"reference/schemas/{p.name.removesuffix('.schema.json')}.md"
+        for p in sorted((ROOT / "schemas").glob("*.schema.json"))
+    ]
+    on_disk = [p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")]
+    assert sorted(pages) == sorted(on_disk + generated)
+    for page in pages:
+        built = (site / page).with_suffix(".html")
+        assert built.is_file(), page
+        assert EXTERNAL.findall(built.read_text(encoding="utf-8")) == [], page

@@ -11,7 +11,7 @@ from runner import wording
 from runner.engine.scheduler import Scheduler, Skip
 from runner.outcomes import Outcome
 from tests.helpers.fakes import step
-from tests.helpers.paths import ROOT
+from tests.helpers.paths import DOCS
 
 S, F = Outcome.SUCCEEDED, Outcome.FAILED
 
@@ -67,8 +67,9 @@ def test_run_if_truth_table(run_if: str) -> None:
     assert got == TABLE[run_if], dict(zip(PAIRS, got, strict=True))
 
 
-# What the README's words for each run_if mean, over the classes of the upstreams; a row whose
-# words are not here fails the test, so the README cannot drift into words nobody checked.
+# What the words of the plan file's reference (docs/reference/plan.md) for each run_if mean, over
+# the classes of the upstreams; a row whose words are not here fails the test, so the reference
+# cannot drift into words nobody checked.
 README_RUNS_WHEN: dict[str, Callable[[str], bool]] = {
     "every upstream succeeded or was excluded": lambda pair: all(c in "SE" for c in pair),
     "at least one upstream succeeded or was excluded": lambda pair: any(c in "SE" for c in pair),
@@ -83,8 +84,8 @@ README_SKIPPED_AS = {"upstream failed": "s", "excluded": "x", "(never skipped)":
 
 
 def test_the_readme_table_says_what_the_scheduler_does() -> None:
-    """Each row of the README's run_if table, read as a rule, gives the truth table above."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Each row of the documented run_if table, read as a rule, gives the truth table above."""
+    readme = (DOCS / "reference" / "plan.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ([^|]+) \| ([^|]+) \|$", readme, re.M)
     rows = [row for row in rows if row[0] != "run_if"]  # the header
     assert [rule for rule, _, _ in rows] == list(TABLE)

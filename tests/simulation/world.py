@@ -40,7 +40,7 @@ Each behaviour, its bound, and its source:
 
 Runs by someone else exist only before the plan: ended more than LAG ago, or going since more
 than LAG. A run another client starts while the plan runs, unseen by every channel, is the race
-no client can close (README, "Fusion compatibility").
+no client can close (docs/compatibility.md).
 """
 
 from __future__ import annotations
