@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from runner import __version__
 from runner.cli.exits import guarded
@@ -228,8 +228,8 @@ def _command() -> click.Command:
         validate: bool,
         dry_run: bool,
         check: bool,
-        graph: str | None,
-        output_format: str,
+        graph: Literal["mermaid", "dot"] | None,  # as click.Choice gives them
+        output_format: Literal["text", "json"],
         variables: tuple[str, ...],
         url: str | None,
         report: str,

@@ -6,6 +6,7 @@ import enum
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class Action(enum.StrEnum):
@@ -22,8 +23,8 @@ class Action(enum.StrEnum):
 class Options:
     plans: tuple[str, ...]
     action: Action
-    graph: str | None = None
-    output_format: str = "text"
+    graph: Literal["mermaid", "dot"] | None = None
+    output_format: Literal["text", "json"] = "text"
     format_given: bool = False  # --format on the command line, not its default
     variables: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None

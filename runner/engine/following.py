@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+from runner.criteria import CriterionName
 from runner.engine.context import (
     CANCEL_GRACE,
     EXPECTED_SLACK,
@@ -42,6 +43,7 @@ from runner.fusion import ErrorKind, FusionError
 from runner.fusion.status import RunStatus, with_counters_of
 from runner.jobs import CANCELLED
 from runner.outcomes import AttemptOutcome, Outcome
+from runner.plan import RetryOn
 from runner.reasons import (
     Cancelled,
     CancelUnconfirmed,
@@ -255,7 +257,7 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
             else AttemptOutcome.CANCELLED
         )
         cancelled = Cancelled(cause=order.cause, run_id=data.label)
-        if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, "timeout", cancelled):
+        if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, RetryOn.TIMEOUT, cancelled):
             return Phase.RETRY_DELAY
         return ctx.end(s, order.outcome, cancelled)
     attempt.criteria = judge(status, s.step.success, duration=attempt.duration)
@@ -265,7 +267,8 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
         return ctx.end(s, Outcome.SUCCEEDED, None)
     attempt.outcome = AttemptOutcome.FAILED
     reason = CriteriaFailed(criteria=failed)
-    if _retry(ctx, s, now, "state" if failed[0].name == "state" else "criteria", reason):
+    state_failed = failed[0].name is CriterionName.STATE
+    if _retry(ctx, s, now, RetryOn.STATE if state_failed else RetryOn.CRITERIA, reason):
         return Phase.RETRY_DELAY
     return ctx.end(s, Outcome.FAILED, reason)
 
@@ -292,7 +295,7 @@ def _duration(data: Following, status: RunStatus, observed: float | None) -> flo
     return max(duration, seen)
 
 
-def _retry(ctx: Context, s: StepState, now: float, kind: str, reason: Reason) -> bool:
+def _retry(ctx: Context, s: StepState, now: float, kind: RetryOn, reason: Reason) -> bool:
     """Wait out the retry delay before the next attempt, if the step retries this `kind` and
     has retries left in this round (attempts cancelled by fusion-run stopping do not count)."""
     step, failed = s.step, failures_in_round(s.result.attempts, s.round)

@@ -42,6 +42,14 @@ class Auth(enum.StrEnum):
     NONE = "none"
 
 
+class RetryOn(enum.StrEnum):
+    """What a failed attempt may be retried for."""
+
+    STATE = "state"  # the run ended in a state the plan does not accept
+    CRITERIA = "criteria"  # max_duration or an expect did not hold
+    TIMEOUT = "timeout"  # the step's timeout cancelled the run
+
+
 class SparkStart(enum.StrEnum):
     SPARK_API = "spark-api"  # POST {api}/spark/jobs/{id}
     JOBS_API = "jobs-api"  # POST {api}/jobs/spark:{id}/actions
@@ -88,7 +96,7 @@ class Step:
     retries: int
     retry_delay: int  # seconds
     retry_backoff: float
-    retry_on: frozenset[str]  # of "state", "criteria", "timeout"
+    retry_on: frozenset[RetryOn]
     on_running: OnRunning
     allow_failure: bool
     success: Success

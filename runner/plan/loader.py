@@ -23,6 +23,7 @@ from runner.plan import (
     OnInterrupt,
     OnRunning,
     Plan,
+    RetryOn,
     RunIf,
     SparkStart,
     Step,
@@ -149,7 +150,7 @@ def _build_step(
         retries=setting("retries"),
         retry_delay=parse_duration(setting("retry_delay")),
         retry_backoff=float(setting("retry_backoff")),
-        retry_on=frozenset(setting("retry_on")),
+        retry_on=frozenset(RetryOn(kind) for kind in setting("retry_on")),
         on_running=OnRunning(setting("on_running")),
         allow_failure=setting("allow_failure"),
         success=Success(

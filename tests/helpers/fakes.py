@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from runner.emulator.model import FIXED_EPOCH
-from runner.plan import OnRunning, RunIf, Step, Success
+from runner.plan import OnRunning, RetryOn, RunIf, Step, Success
 
 SPIN = 1_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
 
@@ -78,7 +78,7 @@ def step(
         retries=retries,
         retry_delay=retry_delay,
         retry_backoff=retry_backoff,
-        retry_on=frozenset(retry_on),
+        retry_on=frozenset(RetryOn(kind) for kind in retry_on),
         on_running=OnRunning(on_running),
         allow_failure=allow_failure,
         success=Success(states=states, max_duration=max_duration, expect=expect),
