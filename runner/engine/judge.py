@@ -93,7 +93,8 @@ def _source(node: dict[str, Any]) -> str:
     kind = node.get("type")
     if kind == "field":
         name = str(node["value"])
-        return name if name.isidentifier() else json.dumps(name)  # as JMESPath quotes it
+        bare = name.isascii() and name.isidentifier()  # JMESPath's bare names are ASCII only
+        return name if bare else json.dumps(name)  # as JMESPath quotes it
     if kind == "subexpression":
         return ".".join(_source(child) for child in node.get("children", []))
     return "value"

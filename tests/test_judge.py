@@ -1,0 +1,365 @@
+"""Judging a run that ended (`runner.engine.judge`) and the words that say why it failed
+(`runner.wording.criterion`): each criterion at its boundaries, with what it keeps and says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jmespath
+import pytest
+
+from runner import wording
+from runner.criteria import Criterion, CriterionName
+from runner.engine.judge import judge
+from runner.fusion.status import RunStatus, parse_history, parse_job_view, parse_status
+from runner.plan import Success
+
+
+def judged(
+    *,
+    state: str = "finished",
+    states: tuple[str, ...] = ("finished",),
+    max_duration: int | None = None,
+    expect: tuple[str, ...] = (),
+    duration: float | None = 1.0,
+    raw: dict[str, Any] | None = None,
+    message: str | None = None,
+) -> list[Criterion]:
+    """The criteria of a plan on a run r1 that ended in `state`."""
+    status = RunStatus(job="j", run_id="r1", state=state, message=message, raw=raw or {})
+    success = Success(states=states, max_duration=max_duration, expect=expect)
+    return judge(status, success, duration=duration)
+
+
+def expect(expression: str, raw: dict[str, Any]) -> Criterion:
+    """The criterion of `expression` on a finished run whose status is `raw`."""
+    state, criterion = judged(expect=(expression,), raw=raw)
+    assert state.passed
+    return criterion
+
+
+# --- expect: JMESPath's truth ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, 0.0, "0", [0], {"a": 0}, True, 1, -1, "false", [False], [None], {"a": None}],
+    ids=repr,
+)
+def test_a_value_jmespath_holds_true_passes(value: Any) -> None:
+    criterion = expect("value", {"value": value})
+    assert (criterion.passed, criterion.actual, criterion.operands) == (True, value, ())
+    assert wording.criterion(criterion) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [(False, "false"), (None, "null"), ("", '""'), ([], "[]"), ({}, "{}")],
+    ids=repr,
+)
+def test_a_value_jmespath_holds_false_fails(value: Any, said: str) -> None:
+    criterion = expect("value", {"value": value})
+    assert (criterion.passed, criterion.actual, criterion.operands) == (False, value, ())
+    assert criterion.error is None
+    assert wording.criterion(criterion) == f"expect value is {said}"
+
+
+def test_a_field_the_status_does_not_have_is_null_and_fails() -> None:
+    criterion = expect("result.docsWritten", {"result": {}})
+    assert (criterion.passed, criterion.actual) == (False, None)
+    assert wording.criterion(criterion) == "expect result.docsWritten is null"
+
+
+def test_a_literal_zero_passes() -> None:
+    assert expect("`0`", {}).passed
+
+
+# --- expect: an expression that cannot be evaluated -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "error"),
+    [
+        (
+            "result.docsWritten >",
+            'Invalid jmespath expression: Incomplete expression:\n"result.docsWritten >"\n'
+            "                     ^",
+        ),
+        (
+            "length(value)",
+            "In function length(), invalid type for value: 5, expected one of: "
+            "['string', 'array', 'object'], received: \"number\"",
+        ),
+        ("nope(value)", "Unknown function: nope()"),
+    ],
+    ids=["does not parse", "wrong type", "unknown function"],
+)
+def test_an_expression_that_cannot_be_evaluated_fails_keeping_why(
+    expression: str, error: str
+) -> None:
+    criterion = expect(expression, {"value": 5})
+    assert criterion == Criterion(
+        name=CriterionName.EXPECT, expected=expression, actual=None, passed=False, error=error
+    )
+    assert wording.criterion(criterion) == f"expect {expression} could not be evaluated: {error}"
+
+
+# --- expect: a failed comparison names its field sides, with their values -------------------------
+
+COUNTERS = {
+    "state": "error",
+    "result": {"docsWritten": 0, "docsRead": 7, "items": [1, 2], "name": "café"},
+    "extra": {"counter.failed": 12, "counters": {"pipeline.out": {"count": 0}}, "doc count": 3},
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "operands", "words"),
+    [
+        (
+            "result.docsWritten > `0`",
+            [("result.docsWritten", 0)],
+            "expect result.docsWritten > `0` is false (result.docsWritten: 0)",
+        ),
+        (  # a literal side is left out, on either side
+            "`10` < result.docsRead",
+            [("result.docsRead", 7)],
+            "expect `10` < result.docsRead is false (result.docsRead: 7)",
+        ),
+        (  # a raw string literal too
+            "state == 'finished'",
+            [("state", "error")],
+            "expect state == 'finished' is false (state: \"error\")",
+        ),
+        (  # two field sides, in their order
+            "result.docsWritten == result.docsRead",
+            [("result.docsWritten", 0), ("result.docsRead", 7)],
+            "expect result.docsWritten == result.docsRead is false "
+            "(result.docsWritten: 0, result.docsRead: 7)",
+        ),
+        (  # a name JMESPath must quote is quoted, as in the expression
+            'extra."counter.failed" == `0`',
+            [('extra."counter.failed"', 12)],
+            'expect extra."counter.failed" == `0` is false (extra."counter.failed": 12)',
+        ),
+        (
+            'extra."doc count" > `5`',
+            [('extra."doc count"', 3)],
+            'expect extra."doc count" > `5` is false (extra."doc count": 3)',
+        ),
+        (  # nested paths, quoted within
+            'extra.counters."pipeline.out".count > `0`',
+            [('extra.counters."pipeline.out".count', 0)],
+            'expect extra.counters."pipeline.out".count > `0` is false '
+            '(extra.counters."pipeline.out".count: 0)',
+        ),
+        (  # a name quoted needlessly in the expression is spelt as JMESPath reads it
+            'result."docsWritten" >= `1`',
+            [("result.docsWritten", 0)],
+            'expect result."docsWritten" >= `1` is false (result.docsWritten: 0)',
+        ),
+        (  # a field the status lacks: null, and a comparison of it is null
+            "result.missing > `0`",
+            [("result.missing", None)],
+            "expect result.missing > `0` is null (result.missing: null)",
+        ),
+        (  # a value that is no field path is named as a value
+            "length(result.items) > `3`",
+            [("value", 2)],
+            "expect length(result.items) > `3` is false (value: 2)",
+        ),
+        (  # Fusion's words are written as they are, not escaped
+            "result.name == 'cafe'",
+            [("result.name", "café")],
+            "expect result.name == 'cafe' is false (result.name: \"café\")",
+        ),
+    ],
+)
+def test_a_failed_comparison_keeps_each_field_side_and_its_value(
+    expression: str, operands: list[tuple[str, Any]], words: str
+) -> None:
+    criterion = expect(expression, COUNTERS)
+    assert criterion.passed is False
+    assert list(criterion.operands) == operands
+    assert wording.criterion(criterion) == words
+
+
+@pytest.mark.parametrize(
+    ("name", "spelt"),
+    [
+        ("docsWritten_2", "docsWritten_2"),
+        ("counter.failed", '"counter.failed"'),
+        ("doc count", '"doc count"'),
+        ("1st", '"1st"'),
+        ("with-dash", '"with-dash"'),
+        ("café", '"caf\\u00e9"'),  # JMESPath's bare names are ASCII only
+    ],
+)
+def test_each_field_side_is_spelt_as_jmespath_reads_it(name: str, spelt: str) -> None:
+    """The spelling of a field side, given to JMESPath, finds the value it is shown with."""
+    data = {"extra": {name: 12}}
+    quoted = '"' + name + '"'
+    [(source, value)] = expect(f"extra.{quoted} == `0`", data).operands
+    assert source == f"extra.{spelt}"
+    assert jmespath.search(source, data) == value == 12
+
+
+@pytest.mark.parametrize(
+    ("expression", "value", "said"),
+    [
+        ("result.docsWritten && result.name", "", '""'),  # no comparison at its top
+        ("!(result.docsWritten > `-1`)", False, "false"),
+        ("result.items[?@ > `5`]", [], "[]"),
+    ],
+)
+def test_a_failure_that_is_no_comparison_names_no_operands(
+    expression: str, value: Any, said: str
+) -> None:
+    raw = {"result": {"docsWritten": 0, "name": "", "items": [1, 2]}}
+    criterion = expect(expression, raw)
+    assert (criterion.passed, criterion.actual, criterion.operands) == (False, value, ())
+    assert wording.criterion(criterion) == f"expect {expression} is {said}"
+
+
+def test_a_comparison_that_holds_names_no_operands() -> None:
+    criterion = expect("result.docsWritten == `0`", COUNTERS)
+    assert (criterion.passed, criterion.actual, criterion.operands) == (True, True, ())
+
+
+# --- max_duration ---------------------------------------------------------------------------------
+
+
+def test_a_run_as_long_as_max_duration_passes() -> None:
+    _, limit = judged(max_duration=2, duration=2.0)
+    assert limit == Criterion(name=CriterionName.MAX_DURATION, expected=2, actual=2.0, passed=True)
+    assert wording.criterion(limit) == ""
+
+
+def test_a_run_a_hair_longer_than_max_duration_fails() -> None:
+    _, limit = judged(max_duration=2, duration=2.001)
+    assert limit == Criterion(
+        name=CriterionName.MAX_DURATION, expected=2, actual=2.001, passed=False
+    )
+    assert wording.criterion(limit) == "the run took 2.0s, more than max_duration 2s"
+
+
+def test_a_run_longer_than_max_duration_is_said_in_the_plans_units() -> None:
+    _, limit = judged(max_duration=60, duration=90.0)
+    assert wording.criterion(limit) == "the run took 1m30s, more than max_duration 1m"
+
+
+def test_a_run_of_unknown_duration_fails_max_duration() -> None:
+    _, limit = judged(max_duration=2, duration=None)
+    assert limit == Criterion(
+        name=CriterionName.MAX_DURATION, expected=2, actual=None, passed=False
+    )
+    assert wording.criterion(limit) == "the run took an unknown time, more than max_duration 2s"
+
+
+def test_no_max_duration_no_criterion_and_unknown_duration_passes() -> None:
+    assert [c.name for c in judged(duration=None)] == [CriterionName.STATE]
+    assert all(c.passed for c in judged(duration=None))
+
+
+# --- the state ------------------------------------------------------------------------------------
+
+
+def test_an_accepted_state_passes_naming_no_run_and_no_message() -> None:
+    [state] = judged(state="skipped", states=("finished", "skipped"), message="ignored")
+    assert state == Criterion(
+        name=CriterionName.STATE, expected=["finished", "skipped"], actual="skipped", passed=True
+    )
+    assert wording.criterion(state) == ""
+
+
+def test_a_state_not_accepted_fails_with_fusions_message() -> None:
+    [state] = judged(state="error", states=("finished", "skipped"), message="Spark died")
+    assert state == Criterion(
+        name=CriterionName.STATE,
+        expected=["finished", "skipped"],
+        actual="error",
+        passed=False,
+        run="r1",
+        message="Spark died",
+    )
+    assert wording.criterion(state) == "run r1 ended error: Spark died"
+
+
+def test_a_state_not_accepted_without_a_message_says_what_is_accepted() -> None:
+    [state] = judged(state="cancelled", states=("finished", "skipped"))
+    assert (state.passed, state.run, state.message) == (False, "r1", None)
+    assert wording.criterion(state) == "run r1 ended cancelled (accepted: finished, skipped)"
+
+
+def test_a_run_with_no_id_is_named_by_when_it_started() -> None:
+    status = parse_history(
+        {"resource": "datasource:crawl", "status": "failed", "startTime": "2026-01-01T00:00:00Z"},
+        "datasource:crawl",
+    )
+    [state] = judge(status, Success(states=("success",), max_duration=None, expect=()), duration=1)
+    assert wording.criterion(state) == (
+        "run started 2026-01-01T00:00:00.000Z ended failed (accepted: success)"
+    )
+
+
+def test_every_criterion_is_judged_in_the_plans_order() -> None:
+    criteria = judged(
+        state="error",
+        max_duration=2,
+        duration=3.0,
+        expect=("result.docsWritten > `0`", "state"),
+        raw={"state": "error", "result": {"docsWritten": 0}},
+    )
+    assert [(c.name, c.expected, c.passed) for c in criteria] == [
+        (CriterionName.STATE, ["finished"], False),
+        (CriterionName.MAX_DURATION, 2, False),
+        (CriterionName.EXPECT, "result.docsWritten > `0`", False),
+        (CriterionName.EXPECT, "state", True),
+    ]
+
+
+# --- a run's duration from its times: none from identical ones ------------------------------------
+
+START = "2026-01-01T00:00:00.000Z"
+A_MILLISECOND_LATER = "2026-01-01T00:00:00.001Z"
+
+
+@pytest.mark.parametrize(("ended", "duration"), [(START, None), (A_MILLISECOND_LATER, 0.001)])
+def test_identical_start_and_end_times_give_no_duration(ended: str, duration: float | None) -> None:
+    """Fusion 4.2.1's history gives identical times to runs that took longer: no duration is
+    known from them. A millisecond apart, the run took that millisecond."""
+    spark = parse_status(
+        {"state": "finished", "jobId": "r1", "startTime": START, "endTime": ended}, "j"
+    )
+    record = parse_history(
+        {"resource": "datasource:d", "status": "success", "startTime": START, "endTime": ended},
+        "datasource:d",
+    )
+    view = parse_job_view(
+        {
+            "resource": "datasource:d",
+            "status": "success",
+            "lastStartTime": START,
+            "lastEndTime": ended,
+        },
+        "datasource:d",
+    )
+    assert (spark.duration, record.duration, view.duration) == (duration, duration, duration)
+    assert spark.unit_assumed is False
+
+
+@pytest.mark.parametrize(
+    ("ended", "duration", "assumed"), [(START, 5.0, True), (A_MILLISECOND_LATER, 0.001, False)]
+)
+def test_identical_times_leave_fusions_duration_field_read_as_milliseconds(
+    ended: str, duration: float, assumed: bool
+) -> None:
+    data = {
+        "state": "finished",
+        "jobId": "r1",
+        "startTime": START,
+        "endTime": ended,
+        "duration": 5000,
+    }
+    status = parse_status(data, "j")
+    assert (status.duration, status.unit_assumed) == (duration, assumed)
