@@ -219,14 +219,25 @@ def criterion(c: Criterion) -> str:
             f"{ended}: {c.message}" if c.message else f"{ended} (accepted: {', '.join(c.expected)})"
         )
     if c.name is CriterionName.MAX_DURATION:
-        took = "an unknown time" if c.actual is None else format_duration(c.actual)
-        return f"the run took {took}, more than max_duration {format_duration(c.expected)}"
+        limit = format_duration(c.expected)
+        return f"the run took {_took(c.actual, c.expected)}, more than max_duration {limit}"
     if c.error is not None:
         return f"expect {c.expected} could not be evaluated: {c.error}"
     said = f"expect {c.expected} is {_json(c.actual)}"
     if c.operands:
         said += f" ({', '.join(f'{source}: {_json(value)}' for source, value in c.operands)})"
     return said
+
+
+def _took(seconds: float | None, limit: float) -> str:
+    """A run's duration beside the limit it passed: to the millisecond when the plan's spelling,
+    rounded, would not show it longer (60.3 s over 60 s is not "1m, more than 1m")."""
+    if seconds is None:
+        return "an unknown time"
+    took = format_duration(seconds)
+    if took == format_duration(limit) or seconds - limit < 1:
+        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    return took
 
 
 def _json(value: object) -> str:

@@ -240,7 +240,23 @@ def test_a_run_a_hair_longer_than_max_duration_fails() -> None:
     assert limit == Criterion(
         name=CriterionName.MAX_DURATION, expected=2, actual=2.001, passed=False
     )
-    assert wording.criterion(limit) == "the run took 2.0s, more than max_duration 2s"
+    assert wording.criterion(limit) == "the run took 2.001s, more than max_duration 2s"
+
+
+@pytest.mark.parametrize(
+    ("limit", "duration", "words"),
+    [
+        (60, 60.3, "the run took 60.3s, more than max_duration 1m"),
+        (3600, 3600.4, "the run took 3600.4s, more than max_duration 1h"),
+        (3600, 3661, "the run took 1h1m1s, more than max_duration 1h"),
+    ],
+)
+def test_a_duration_over_its_limit_never_reads_as_the_limit(
+    limit: int, duration: float, words: str
+) -> None:
+    """Rounded to the plan's units, 60.3 s would read "1m, more than max_duration 1m"."""
+    _, criterion = judged(max_duration=limit, duration=duration)
+    assert wording.criterion(criterion) == words
 
 
 def test_a_run_longer_than_max_duration_is_said_in_the_plans_units() -> None:
