@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import re
 import types
 import typing
@@ -40,27 +41,44 @@ def to_fact(value: Fact) -> dict[str, Any]:
     return {"kind": _kind(type(value)), **_fields(value)}
 
 
-def from_fact(data: dict[str, Any]) -> Fact:
-    """The reason `data` records; ValueError for a kind this fusion-run does not know."""
-    cls = KINDS.get(data.get("kind", ""))
+class BadFact(ValueError):
+    """A fact this fusion-run would not have written: says which field, and what is wrong."""
+
+
+def from_fact(data: Any) -> Fact:
+    """The reason `data` records; BadFact for anything but a fact as `to_fact` writes one: a kind
+    this fusion-run knows, every field it needs and no other, each of its type."""
+    if not isinstance(data, dict):
+        raise BadFact(f"a reason is an object with a kind, not {_short(data)}")
+    kind = data.get("kind")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ValueError(f"unknown kind of reason: {data.get('kind')!r}")
-    hints = typing.get_type_hints(cls)
-    given = {
-        field.name: _decode(data[field.name], hints[field.name])
-        for field in dataclasses.fields(cls)
-        if field.name in data
-    }
-    fact: Fact = cls(**given)
+        raise BadFact(f"unknown kind of reason: {_short(kind)}")
+    fact: Fact = _build(cls, data, str(kind), {"kind"})
     return fact
+
+
+def _build(cls: type, data: dict[str, Any], kind: str, skip: set[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    extra = sorted(set(data) - set(fields) - skip)
+    if extra:
+        raise BadFact(f"{kind} has no field {extra[0]!r}")
+    given = {}
+    for name, field in fields.items():
+        if name in data:
+            given[name] = _decode(data[name], hints[name], f"{kind}.{name}")
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise BadFact(f"{kind} lacks {name!r}")
+    return cls(**given)
 
 
 def criterion_fact(criterion: Criterion) -> dict[str, Any]:
     return _fields(criterion)
 
 
-def criterion_from_fact(data: dict[str, Any]) -> Criterion:
-    decoded: Criterion = _decode(data, Criterion)
+def criterion_from_fact(data: Any) -> Criterion:
+    decoded: Criterion = _decode(data, Criterion, "criterion")
     return decoded
 
 
@@ -80,23 +98,63 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any, hint: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, dict) and "kind" in value:
-        return from_fact(value)
-    origin = get_origin(hint)
+def _decode(value: Any, hint: Any, where: str) -> Any:
+    """`value` read as a field of type `hint`; BadFact naming the field (`where`) if it is not."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            if type(None) in args:
+                return None
+        elif isinstance(value, dict) and "kind" in value:
+            fact = from_fact(value)
+            if isinstance(fact, tuple(arg for arg in args if isinstance(arg, type))):
+                return fact
+            raise BadFact(f"{where} cannot be a {value['kind']}")
+        else:
+            for member in args:
+                try:
+                    return _decode(value, member, where)
+                except BadFact:
+                    continue
+        raise BadFact(f"{where} is {_short(value)}")
     if origin is tuple:
-        args = get_args(hint)
+        if not isinstance(value, list):
+            raise BadFact(f"{where} is {_short(value)}, not a list")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(item, args[0]) for item in value)
-        return tuple(_decode(item, arg) for item, arg in zip(value, args, strict=True))
+            return tuple(_decode(item, args[0], where) for item in value)
+        if len(value) != len(args):
+            raise BadFact(f"{where} has {len(value)} items, not {len(args)}")
+        return tuple(_decode(item, arg, where) for item, arg in zip(value, args, strict=True))
     if hint is Criterion:
-        hints = typing.get_type_hints(Criterion)
-        return Criterion(
-            **{name: _decode(value[name], hints[name]) for name in hints if name in value}
-        )
-    for member in get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,):
-        if isinstance(member, type) and issubclass(member, enum.Enum):
-            return member(value)
-    return value
+        if not isinstance(value, dict):
+            raise BadFact(f"{where} is {_short(value)}, not an object")
+        return _build(Criterion, value, where, {"reason"})  # its words, beside its figures
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise BadFact(f"{where} is {_short(value)}") from None
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        fact = from_fact(value)
+        if not isinstance(fact, hint):
+            raise BadFact(f"{where} cannot be a {value['kind']}")
+        return fact
+    if _fits(value, hint):
+        return value
+    raise BadFact(f"{where} is {_short(value)}, not {getattr(hint, '__name__', hint)}")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    if hint is float:  # an int is a float in JSON; NaN and infinities are no figures
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(hint, type) and isinstance(value, hint)
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."

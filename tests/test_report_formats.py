@@ -18,6 +18,7 @@ from runner import wording
 from runner.commands.resume import load_resume
 from runner.emulator.adapter import ModelFusion
 from runner.engine import Engine
+from runner.errors import UsageError
 from runner.report.journal import Journal, read_report, report_file
 from tests.helpers.earlier_reports import CASES, Case
 from tests.helpers.paths import ROOT
@@ -179,3 +180,177 @@ def _settled(sim: Simulation) -> Any:
     if report and report["resumed_from"]:
         report["resumed_from"]["path"] = "..."
     return report
+
+
+# --- reports no fusion-run wrote ------------------------------------------------------------------
+
+
+def _edited(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """The detached plan's report (a succeeded, b's run left going, c failed), edited."""
+    path = tmp_path / "report.json"
+    CASES["detached"].run(path)
+    report = json.loads(path.read_text())
+    edit(report)
+    path.write_text(json.dumps(report))
+    return path
+
+
+def _set(*where: str | int, to: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(report: dict[str, Any]) -> None:
+        node: Any = report
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = to
+
+    return edit
+
+
+B_GOING = {"kind": "still_running", "run_id": "x", "cause": {"kind": "detached"}}
+
+
+@pytest.mark.parametrize(
+    ("edit", "fault"),
+    [
+        (
+            _set(
+                "steps",
+                1,
+                "reason_fact",
+                to={"kind": "still_running", "cause": {"kind": "detached"}},
+            ),
+            "['steps'][1]['reason_fact']: still_running lacks 'run_id'",
+        ),
+        (
+            _set("steps", 1, "reason_fact", to={**B_GOING, "cause": {"kind": "zz"}}),
+            "['steps'][1]['reason_fact']: unknown kind of reason: 'zz'",
+        ),
+        (
+            _set("steps", 1, "reason_fact", to={**B_GOING, "z": 1}),
+            "['steps'][1]['reason_fact']: still_running has no field 'z'",
+        ),
+        (
+            _set("steps", 1, "reason_fact", to={**B_GOING, "run_id": 123}),
+            "['steps'][1]['reason_fact']: still_running.run_id is 123",
+        ),
+        (
+            _set(
+                "steps",
+                1,
+                "reason_fact",
+                to={**B_GOING, "cause": {"kind": "no_new_run", "job": "b", "waited": 1}},
+            ),
+            "['steps'][1]['reason_fact']: still_running.cause cannot be a no_new_run",
+        ),
+        (
+            _set("error_fact", to={"kind": "credentials_refused"}),
+            "['error_fact']: credentials_refused lacks 'error'",
+        ),
+        (
+            _set("steps", 0, "attempts", 0, "criteria", 0, "name", to="vibes"),
+            "['steps'][0]['attempts'][0]['criteria'][0]['name']: 'vibes' is not one of "
+            "['state', 'max_duration', 'expect']",
+        ),
+    ],
+)
+def test_a_fact_no_fusion_run_writes_is_one_line_naming_it(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], fault: str
+) -> None:
+    path = _edited(tmp_path, edit)
+    with pytest.raises(UsageError) as refused:
+        load_resume(str(path), CASES["detached"].plan(), force=False)
+    assert str(refused.value) == f"--resume {path}: not a fusion-run report ({fault})"
+
+
+@pytest.mark.parametrize(
+    ("edit", "odd"),
+    [
+        (_set("steps", 1, "attempts", to=[]), "its run may be going, with no attempt"),
+        (
+            _set("steps", 1, "attempts", 0, "outcome", to="failed"),
+            "its run may be going, with its last attempt failed",
+        ),
+        (
+            _set("steps", 1, "outcome", to="succeeded"),
+            "succeeded, with its last attempt left_running",
+        ),
+        (
+            _set("steps", 1, "reason_fact", to=B_GOING),
+            "its reason names run x, which none of its attempts has",
+        ),
+    ],
+)
+def test_a_step_record_no_fusion_run_writes_is_refused_before_anything_starts(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], odd: str
+) -> None:
+    """A resume trusts what a report says of a step's runs: a record that says b's run is going
+    but names no such attempt would start b again, and one that says b succeeded with its run
+    left going would start what waits for b while it runs."""
+    path = _edited(tmp_path, edit)
+    with pytest.raises(UsageError) as refused:
+        load_resume(str(path), CASES["detached"].plan(), force=False)
+    assert str(refused.value) == (
+        f"--resume {path}: step 'b' is not as fusion-run writes it ({odd}); restore the report as "
+        "it was written, or run the plan afresh"
+    )
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        {"kind": "no_upstream_failed"},  # w's run_if is all_success
+        {"kind": "upstream_did_not_fail", "upstream": "zzz"},  # w has no such upstream
+        {"kind": "every_upstream_excluded"},  # its upstream a failed
+    ],
+)
+def test_an_exclusion_the_plan_could_not_have_made_is_not_believed(
+    tmp_path: Path, fact: dict[str, Any]
+) -> None:
+    """w was skipped because a failed; an edit calling it an exclusion (which fails nothing)
+    would let a resume of v alone pass the plan."""
+    case = CASES["run-if"]
+    path = tmp_path / "report.json"
+    case.run(path)
+    report = json.loads(path.read_text())
+    [w] = [s for s in report["steps"] if s["name"] == "w"]
+    w["reason_fact"] = fact
+    path.write_text(json.dumps(report))
+    assert resumed(case, path, frozenset({"v"}))["outcome"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("content", "fault"),
+    [
+        (b"\xff\xfe{}", "not a report: not UTF-8 (byte 0)"),
+        (b"[" * 100_000, "not a report: nested too deeply"),
+    ],
+)
+def test_a_file_that_cannot_be_a_report_is_one_line(
+    tmp_path: Path, content: bytes, fault: str
+) -> None:
+    path = tmp_path / "report.json"
+    path.write_bytes(content)
+    with pytest.raises(UsageError) as refused:
+        read_report(str(path), "--resume")
+    assert str(refused.value) == f"--resume {path}: {fault}"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "upstream 'b' did not fail (run_if: all_failed) and upstream 'a' did not fail "
+        "(run_if: all_failed)",
+        "upstream 'b'' did not fail (run_if: all_failed)",
+        "upstream 'b\\x' did not fail (run_if: all_failed)",
+        "upstream 'b' + 'c' did not fail (run_if: all_failed)",
+        'upstream "b" did not fail (run_if: all_failed)',  # not how Python quotes it
+    ],
+)
+def test_format_2_words_that_only_look_like_an_exclusion_are_carried(
+    tmp_path: Path, words: str
+) -> None:
+    report = json.loads((FORMAT_2 / "run-if.json").read_text())
+    report["steps"][2]["reason"] = words
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    step = read_report(str(path), "--resume")["steps"][2]
+    assert step["reason_fact"] == {"kind": "carried", "text": words}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from runner.engine import Resume
 from runner.errors import UsageError
-from runner.outcomes import AttemptOutcome
+from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan
+from runner.reasons import CancelUnconfirmed, MayBeRunning, StartUnconfirmed, StillRunning
 from runner.report.journal import read_report
 from runner.result import PlanResult, StepResult
 
@@ -25,6 +26,13 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
             f"({'; '.join(plan_changes(earlier, plan))}); "
             "resume with --force to use the plan as it is now"
         )
+    for entry in earlier.steps:
+        odd = _inconsistency(entry)
+        if odd is not None:
+            raise UsageError(
+                f"--resume {path}: step {entry.name!r} is not as fusion-run writes it ({odd}); "
+                "restore the report as it was written, or run the plan afresh"
+            )
     jobs = {step.name: step.job for step in plan.steps}
     steps = {entry.name: entry for entry in earlier.steps if jobs.get(entry.name) == entry.job}
     for entry in earlier.steps:
@@ -47,6 +55,33 @@ def _run_going(entry: StepResult) -> str | None:
         return f"run {last.run_id or last.run_keys[0]} going"
     if last.requested_at is not None and not last.adopted:
         return "a start with no answer on record (its run may be going)"
+    return None
+
+
+def _inconsistency(entry: StepResult) -> str | None:
+    """What in a step's record no fusion-run writes: a resume trusts what a report says of a
+    step's runs, and must not start again a run it names as going, nor keep as succeeded a step
+    whose run may still be going."""
+    last = entry.attempts[-1] if entry.attempts else None
+    if entry.outcome is Outcome.SUCCEEDED and (
+        last is None or last.outcome is not AttemptOutcome.SUCCEEDED
+    ):
+        ended = "no attempt" if last is None else f"its last attempt {last.outcome or 'open'}"
+        return f"succeeded, with {ended}"
+    reason = entry.reason
+    if not isinstance(reason, StillRunning | CancelUnconfirmed | MayBeRunning | StartUnconfirmed):
+        return None
+    if entry.outcome is not None:
+        return f"{entry.outcome}, and its reason says its run may be going"
+    if last is None or last.outcome not in (None, AttemptOutcome.LEFT_RUNNING):
+        ended = "no attempt" if last is None else f"its last attempt {last.outcome}"
+        return f"its run may be going, with {ended}"
+    named = getattr(reason, "run_id", None)
+    runs = {a.run_id for a in entry.attempts} | {
+        key.removeprefix("id:") for a in entry.attempts for key in a.run_keys
+    }
+    if named is not None and named not in runs and f"start:{named}" not in last.run_keys:
+        return f"its reason names run {named}, which none of its attempts has"
     return None
 
 

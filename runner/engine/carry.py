@@ -31,8 +31,15 @@ from datetime import datetime
 
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
-from runner.plan import Plan, Step
-from runner.reasons import EXCLUSIONS, NotSelected
+from runner.plan import Plan, RunIf, Step
+from runner.reasons import (
+    EXCLUSIONS,
+    EveryUpstreamExcluded,
+    NotSelected,
+    NoUpstreamFailed,
+    Reason,
+    UpstreamDidNotFail,
+)
 from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
 
 
@@ -125,7 +132,7 @@ def _still_failed(states: Mapping[str, StepState], out: list[str], begun: Beginn
         for name, record in ended.items()
         if record.outcome is Outcome.SKIPPED
         and record.reason is not None
-        and not isinstance(record.reason, EXCLUSIONS)
+        and not _excluded(states[name].step, record.reason, ended)
     ]
     grown = True
     while grown:  # until no skip follows from the failures found so far
@@ -142,6 +149,24 @@ class Carry(enum.Enum):
     PICK_UP = "pick up"
     VERIFY = "verify"
     RUN = "run"
+
+
+def _excluded(step: Step, reason: Reason | None, ended: Mapping[str, StepResult]) -> bool:
+    """An earlier skip by the step's own run_if, as its plan has it now: it fails nothing. An
+    exclusion the plan could not have made (under another run_if, naming an upstream the step
+    does not have, or every upstream excluded when one of them is not) is not believed: the
+    skip counts as a failure's."""
+    if isinstance(reason, NoUpstreamFailed):
+        return step.run_if is RunIf.AT_LEAST_ONE_FAILED
+    if isinstance(reason, UpstreamDidNotFail):
+        return step.run_if is RunIf.ALL_FAILED and reason.upstream in step.depends_on
+    if isinstance(reason, EveryUpstreamExcluded):
+        upstreams = [ended.get(name) for name in step.depends_on]
+        return bool(upstreams) and all(
+            up is not None and up.outcome is Outcome.SKIPPED and isinstance(up.reason, EXCLUSIONS)
+            for up in upstreams
+        )
+    return False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from runner import events as ev
 from runner.engine.reporter import NotDurable
 from runner.errors import FatalError, UsageError
+from runner.facts import BadFact, criterion_from_fact, from_fact
 from runner.report.paths import file_in_the_way
 from runner.report.upgrade import upgrade_2
 from runner.result import REPORT_VERSION, PlanResult, summary
@@ -195,8 +196,12 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{flag} {path}: cannot read it: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{flag} {path}: not a report: not UTF-8 (byte {error.start})") from None
     try:
         report = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{flag} {path}: not a report: nested too deeply") from None
     except ValueError as error:
         raise UsageError(f"{flag} {path}: not JSON ({error})") from None
     version = report.get("report_version") if isinstance(report, dict) else None
@@ -219,7 +224,32 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
         where = "".join(f"[{p!r}]" for p in problems[0].absolute_path)
         first = f"{where or 'top level'}: {problems[0].message}"
         raise UsageError(f"{flag} {path}: not a fusion-run report ({first})")
-    return upgrade_2(report) if version == 2 else dict(report)
+    report = upgrade_2(report) if version == 2 else dict(report)
+    for at, fact in _facts(report):
+        try:
+            if at[-1] == "criteria":
+                criterion_from_fact(fact)
+            else:
+                from_fact(fact)
+        except BadFact as bad:
+            place = "".join(f"[{part!r}]" for part in at)
+            raise UsageError(f"{flag} {path}: not a fusion-run report ({place}: {bad})") from None
+    return report
+
+
+def _facts(report: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every fact of a report (valid against its schema), with where it is."""
+    if report["error_fact"] is not None:
+        yield ("error_fact",), report["error_fact"]
+    for i, step in enumerate(report["steps"]):
+        if step["reason_fact"] is not None:
+            yield ("steps", i, "reason_fact"), step["reason_fact"]
+        for j, attempt in enumerate(step["attempts"]):
+            where = ("steps", i, "attempts", j)
+            if attempt["cancel"] is not None:
+                yield (*where, "cancel", "cause"), attempt["cancel"]["cause"]
+            for criterion in attempt["criteria"]:
+                yield (*where, "criteria"), criterion
 
 
 def write_atomically(path: str, data: dict[str, Any]) -> None:

@@ -47,9 +47,19 @@ def _step_reason(text: str | None) -> dict[str, Any] | None:
     if text in _EXCLUSIONS:
         return dict(_EXCLUSIONS[text])
     named = _DID_NOT_FAIL.fullmatch(text or "")
-    if named:
-        return {"kind": "upstream_did_not_fail", "upstream": ast.literal_eval(named.group(1))}
+    upstream = _quoted(named.group(1)) if named else None
+    if upstream is not None:
+        return {"kind": "upstream_did_not_fail", "upstream": upstream}
     return _carried(text)
+
+
+def _quoted(spelled: str) -> str | None:
+    """The step name format 2 spelled as Python's repr does; None for any other text."""
+    try:
+        name = ast.literal_eval(spelled)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    return name if isinstance(name, str) and repr(name) == spelled else None
 
 
 def _cancel(cancel: dict[str, Any]) -> dict[str, Any]:
