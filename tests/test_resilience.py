@@ -40,8 +40,8 @@ from tests.helpers.recording import full_access
 from tests.helpers.reports import read_report, valid
 
 
-def fusion_run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    result = invoke(*args, env=env)
+def fusion_run(*args: str, env: dict[str, str], clock: FakeClock) -> tuple[int, str, str]:
+    result = invoke(*args, env=env, clock=clock)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -56,10 +56,16 @@ def secret_forms() -> list[str]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
+def clock() -> FakeClock:
+    """The time of the emulator's runs, and of the fusion-run that follows them."""
+    return FakeClock()
+
+
+@pytest.fixture
+def emulator(clock: FakeClock) -> Iterator[Emulator]:
     """Fusion as a careless proxy: a failed run's error quotes every credential in the
     environment, and the first status reads answer 503 with a body that quotes the tokens and
-    session cookies Fusion handed out; both in colour."""
+    session cookies Fusion handed out; both in colour. Its runs go by `clock`."""
     echo = "\x1b[31mrefused\x1b[0m " + " ".join(secret_forms())
     scenario = Scenario(
         jobs={
@@ -67,8 +73,9 @@ def emulator() -> Iterator[Emulator]:
             "train": JobScript(runs=(RunScript(duration=0.3, state="error", error=echo),)),
         }
     )
-    with Emulator(EmulatedFusion(scenario), access=full_access()) as running:
-        model, status, reads = running.model, running.model.status, [0]
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+    with Emulator(model, access=full_access()) as running:
+        status, reads = model.status, [0]
 
         def status_echoing(job_id: str) -> Any:
             reads[0] += 1
@@ -85,7 +92,13 @@ def emulator() -> Iterator[Emulator]:
 @pytest.mark.parametrize("auth", ["basic", "session", "oauth2", "api-key", "bearer"])
 @pytest.mark.parametrize("case", ["succeeds", "fails", "report-unwritable"])
 def test_no_credential_is_ever_shown_or_written(
-    emulator: Emulator, write_plan: WritePlan, monkeypatch: pytest.MonkeyPatch, auth: str, case: str
+    emulator: Emulator,
+    clock: FakeClock,
+    write_plan: WritePlan,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    auth: str,
+    case: str,
 ) -> None:
     """Every output, with Fusion echoing every secret it was sent or handed out: the console with
     --verbose, the report, JUnit, the GitHub summary and annotations, and the final report that
@@ -109,7 +122,7 @@ def test_no_credential_is_ever_shown_or_written(
         monkeypatch.setattr(reports, "write_atomically", full_at_the_end)
     github = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
     env = {**CREDENTIALS, **github}
-    result = invoke(plan, "--url", emulator.url, "-v", "--junit", "junit.xml", env=env)
+    result = invoke(plan, "--url", emulator.url, "-v", "--junit", "junit.xml", env=env, clock=clock)
     assert result.exit_code == code, result.stderr
     assert "GET " in result.stderr  # verbose: every request is shown
     assert "Fusion's final status of run " in result.stderr  # and what expect sees
@@ -136,11 +149,11 @@ def test_no_credential_is_ever_shown_or_written(
 
 @pytest.mark.slow
 def test_refused_credentials_mid_plan_exit_3_without_showing_them(
-    emulator: Emulator, write_plan: WritePlan
+    emulator: Emulator, clock: FakeClock, write_plan: WritePlan
 ) -> None:
     wrong = {**CREDENTIALS, "FUSION_PASSWORD": "Wr0ng-but-also-secret"}
     plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
-    code, _, err = fusion_run(plan, "--url", emulator.url, "-v", env=wrong)
+    code, _, err = fusion_run(plan, "--url", emulator.url, "-v", env=wrong, clock=clock)
     assert code == 3
     assert err.splitlines()[-1] == (
         f"fusion-run: GET {emulator.url}/api/spark/configurations/crawl: "
@@ -153,7 +166,7 @@ def test_refused_credentials_mid_plan_exit_3_without_showing_them(
 
 @pytest.mark.slow
 def test_an_error_line_that_quotes_the_credentials_masks_them(
-    emulator: Emulator, write_plan: WritePlan
+    emulator: Emulator, clock: FakeClock, write_plan: WritePlan
 ) -> None:
     """Fusion refuses the credentials in words that quote them: the one line fusion-run prints
     on stderr, the report and JUnit mask them."""
@@ -165,7 +178,9 @@ def test_an_error_line_that_quotes_the_credentials_masks_them(
 
     emulator.model.configuration = refusing  # type: ignore[method-assign]
     plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
-    code, _, err = fusion_run(plan, "--url", emulator.url, "--junit", "j.xml", env=CREDENTIALS)
+    code, _, err = fusion_run(
+        plan, "--url", emulator.url, "--junit", "j.xml", env=CREDENTIALS, clock=clock
+    )
     assert code == 3
     refused = (
         f"GET {emulator.url}/api/spark/configurations/crawl: "
@@ -372,10 +387,13 @@ def test_a_full_disk_mid_run_orphans_no_run(
         real(path, text)
         full = sum(bool(s["run_id"]) for s in json.loads(text)["steps"]) == 6
 
-    model = EmulatedFusion(scenario)
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
     with Emulator(model) as emulator:
         monkeypatch.setattr(reports, "write_text_atomically", full_once_six_runs_are_named)
-        code, _, err = fusion_run(str(plan), "--url", emulator.url, "--report", str(report), env={})
+        code, _, err = fusion_run(
+            str(plan), "--url", emulator.url, "--report", str(report), env={}, clock=clock
+        )
         monkeypatch.setattr(reports, "write_text_atomically", real)
         assert code == 3
         lines = err.splitlines()
@@ -411,6 +429,7 @@ def test_a_full_disk_mid_run_orphans_no_run(
             "--resume",
             str(report),
             env={},
+            clock=clock,
         )
         assert code == 0, err
         assert all(model.starts(job) == 1 for job in first + then)  # nothing started twice

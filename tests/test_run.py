@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from runner.clock import SystemClock
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import Phase
 from tests.helpers.cli import invoke
+from tests.helpers.fakes import FakeClock
 from tests.helpers.paths import EXAMPLES, WritePlan
 from tests.helpers.process import Lines
 from tests.helpers.reports import read_report
@@ -85,6 +87,19 @@ def test_max_parallel_flag(write_plan: WritePlan) -> None:
     assert events == ["started", "succeeded"] * 3  # one at a time
 
 
+def test_a_run_waits_on_the_clock_it_is_given(write_plan: WritePlan) -> None:
+    """The command and the emulator it starts share the clock the command is given: a run of ten
+    minutes is followed to its end in ten minutes of that clock, at once."""
+    Path("s.yaml").write_text("version: 1\njobs:\n  crawl: {runs: [{duration: 10m}]}\n")
+    clock = FakeClock()
+    result = invoke(
+        write_plan("version: 1\nsteps: [crawl]\n"), "--emulate", "--scenario", "s.yaml", clock=clock
+    )
+    assert result.exit_code == 0, result.stderr
+    assert 600 <= clock.now < 600 * 1.2  # seen ending at most 10 % late, as each read is
+    assert read_report()["steps"][0]["outcome"] == "succeeded"
+
+
 @pytest.mark.slow
 def test_unknown_jobs_exit_2_before_anything_starts(write_plan: WritePlan) -> None:
     Path("s.yaml").write_text("version: 1\nmissing: [trian, evalute]\n")
@@ -112,7 +127,7 @@ def test_a_fusion_that_never_answers_exits_3_within_its_first_contact(
         port = probe.getsockname()[1]
     plan = write_plan("version: 1\nfusion:\n  auth: none\n  first_contact: 2s\nsteps: [crawl]\n")
     began = time.monotonic()
-    result = invoke(plan, "--url", f"http://127.0.0.1:{port}")
+    result = invoke(plan, "--url", f"http://127.0.0.1:{port}", clock=SystemClock())
     took = time.monotonic() - began
     assert result.exit_code == 3
     assert took < 4  # the first-contact window, not the 5-minute retry budget

@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ import requests
 import urllib3.exceptions
 
 from runner import wording
+from runner.clock import SystemClock
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, RunScript
@@ -154,11 +155,12 @@ def test_the_client_tells_a_wrong_host_from_a_fusion_that_does_not_answer(
 
 
 @contextlib.contextmanager
-def tls_fusion() -> Iterator[str]:
-    """The emulator over HTTPS with the self-signed certificate in tests/fixtures/tls."""
+def tls_fusion(clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
+    """The emulator over HTTPS with the self-signed certificate in tests/fixtures/tls, its runs
+    on `clock` (the real one unless given)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
-    emulator = Emulator(EmulatedFusion(extra_jobs=["crawl"]))
+    emulator = Emulator(EmulatedFusion(extra_jobs=["crawl"], clock=clock))
     emulator.server.socket = context.wrap_socket(emulator.server.socket, server_side=True)
     with emulator:
         yield emulator.url.replace("http://", "https://")
@@ -169,7 +171,7 @@ def test_a_certificate_that_is_not_trusted_fails_at_once(write_plan: WritePlan) 
     plan = write_plan("version: 1\nfusion:\n  auth: none\nsteps: [crawl]\n")
     with tls_fusion() as url:
         began = time.monotonic()
-        result = invoke(plan, "--url", url)
+        result = invoke(plan, "--url", url, clock=SystemClock())
         took = time.monotonic() - began
     assert result.exit_code == 3
     assert took < 3  # no retrying: trying again cannot make the certificate trusted
@@ -184,8 +186,9 @@ def test_fusion_verify_names_the_ca_bundle_that_trusts_it(write_plan: WritePlan)
     plan = write_plan(
         f"version: 1\nfusion:\n  auth: none\n  verify: {TLS / 'cert.pem'}\nsteps: [crawl]\n"
     )
-    with tls_fusion() as url:
-        result = invoke(plan, "--url", url)
+    clock = FakeClock()
+    with tls_fusion(clock) as url:
+        result = invoke(plan, "--url", url, clock=clock)
     assert result.exit_code == 0, result.stderr
     assert read_report()["steps"][0]["outcome"] == "succeeded"
 
@@ -239,7 +242,7 @@ def test_a_fusion_that_takes_connections_but_never_answers_gets_the_first_contac
     )
     with silent_server(close=close) as url:
         began = time.monotonic()
-        result = invoke(plan, "--url", url)
+        result = invoke(plan, "--url", url, clock=SystemClock())
         took = time.monotonic() - began
     assert result.exit_code == 3
     assert took < 5  # the first-contact window (and one request's timeout), not the budget

@@ -10,10 +10,11 @@ import pytest
 
 from runner.clock import SystemClock
 from runner.signals import Interrupts, RequestInterrupted
+from tests.helpers.fakes import FakeClock
 
 
 def _interrupts(count: int) -> Interrupts:
-    interrupts = Interrupts(SystemClock())
+    interrupts = Interrupts(FakeClock())
     for _ in range(count):
         interrupts.receive(2, None)
     return interrupts
@@ -43,6 +44,16 @@ def test_no_request_begins_after_a_second_signal_that_came_between_requests(meth
     interrupts = _interrupts(2)  # e.g. while the cancel's record was being written
     with pytest.raises(RequestInterrupted), interrupts.request(method):
         pytest.fail("the request was sent")
+
+
+def test_each_signal_wakes_the_clock() -> None:
+    """So that a run asleep until its next read acts on the signal at once."""
+    clock = FakeClock()
+    interrupts = Interrupts(clock)
+    interrupts.receive(2, None)
+    with interrupts.request("GET"), pytest.raises(RequestInterrupted):
+        interrupts.receive(15, None)
+    assert clock.woken == 2
 
 
 def test_a_signal_between_requests_cuts_nothing() -> None:
