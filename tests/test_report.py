@@ -12,8 +12,9 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.engine import Engine
 from runner.report.journal import Journal, report_file, write_atomically
-from tests.helpers.engine import plan_of, random_plan
-from tests.helpers.fakes import EPOCH, FakeClock
+from tests.helpers.engine import jobs, plan_of, random_plan, run
+from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.reports import valid
 
 
 def test_writes_json_and_makes_folders(tmp_path: Path) -> None:
@@ -98,3 +99,19 @@ def test_the_report_file_is_compact_while_the_plan_runs_and_indented_at_the_end(
     assert (
         path.read_text(encoding="utf-8") == json.dumps(ended, indent=2, ensure_ascii=False) + "\n"
     )
+
+
+def test_the_tests_report_check_finds_what_is_wrong_among_steps_it_proved_before() -> None:
+    """`tests.helpers.reports.valid` checks each step once: a step changed since, or a step it
+    proved in another report beside one that is wrong, is still judged."""
+    report = run([step("a"), step("b", "a")], jobs()).report
+    assert valid(report) is report
+    changed = {**report, "steps": [report["steps"][0], {**report["steps"][1], "outcome": "bad"}]}
+    with pytest.raises(AssertionError, match="'bad' is not one of"):
+        valid(changed)
+    beside = {**report, "steps": [*report["steps"], {"name": "c"}]}
+    with pytest.raises(AssertionError, match="'job' is a required property"):
+        valid(beside)
+    as_tuple = {**report, "steps": [{**report["steps"][0], "attempts": ()}, report["steps"][1]]}
+    with pytest.raises(AssertionError, match="is not of type 'array'"):
+        valid(as_tuple)
