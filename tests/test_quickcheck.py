@@ -210,9 +210,21 @@ def near_document(draw: st.DrawFn, name: str) -> tuple[str, Any]:
     return name, draw(near(checking_schema(name), checking_schema(name)))
 
 
+_NEAR: dict[tuple[int, int], st.SearchStrategy[Any]] = {}
+
+
 def near(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values for `schema`, but for the fault: a bound crossed, an item repeated or missing, a
-    key too many or too few, a text a pattern nearly takes, or an odd value."""
+    key too many or too few, a text a pattern nearly takes, or an odd value. Built once for each
+    part of a schema (`checking_schema` keeps them), not at each draw: where the fault goes is
+    decided as the document is drawn."""
+    key = (id(schema), id(root))
+    if key not in _NEAR:
+        _NEAR[key] = _near(schema, root)
+    return _NEAR[key]
+
+
+def _near(schema: Any, root: dict[str, Any]) -> st.SearchStrategy[Any]:
     if not isinstance(schema, dict):
         return odd | values
     if "$ref" in schema:
