@@ -131,6 +131,7 @@ class World:
     steps: list[Step]
     scenario: Scenario
     tmp: Path
+    dead: float  # seconds fusion-run stays dead after a crash, while Fusion's runs go on
     clock: FakeClock = field(default_factory=FakeClock)
     model: EmulatedFusion = field(init=False)
     disk: Disk = field(init=False)
@@ -160,7 +161,7 @@ class World:
             engine.preflight()
             engine.execute()
         except Crash:
-            self.clock.advance(5)  # fusion-run is dead a while; Fusion's runs go on
+            self.clock.advance(self.dead)
         return points
 
     def outcomes(self) -> dict[str, str]:
@@ -197,11 +198,17 @@ class World:
 
 
 def explore(
-    steps: list[Step], scenario: Scenario, tmp_path: Path, *, points: int | None = None
+    steps: list[Step],
+    scenario: Scenario,
+    tmp_path: Path,
+    *,
+    dead: float = 5,
+    points: int | None = None,
 ) -> tuple[int, int]:
-    """Crash at every durable point (or `points` of them, sampled), resume, crash again at a
-    random later point, resume to the end; check after each. Returns (points, resumes)."""
-    baseline = World(steps, scenario, tmp_path / "baseline")
+    """Crash at every durable point (or `points` of them, sampled), stay `dead` a while, resume,
+    crash again at a random later point, resume to the end; check after each. Returns (points,
+    resumes)."""
+    baseline = World(steps, scenario, tmp_path / "baseline", dead)
     baseline.disk.path.parent.mkdir()
     total = baseline.fusion_run(None, seed=1).count
     baseline.check(final=True)
@@ -212,7 +219,7 @@ def explore(
     for k in chosen:
         folder = tmp_path / f"k{k}"
         folder.mkdir()
-        world = World(steps, scenario, folder)
+        world = World(steps, scenario, folder, dead)
         world.fusion_run(k, seed=1)
         world.check(final=False)
         kept = world.succeeded_on_disk()
@@ -235,30 +242,41 @@ def runs(*scripts: RunScript, **kwargs: Any) -> JobScript:
 FIGURES: dict[str, tuple[int, int]] = {}
 
 
+# Each plan's runs are short, so that a run takes few status reads: each read is two durable
+# points, and each point a run of the plan, so the explorer's work grows as the square of the
+# reads. What a crash can meet is kept: which runs end while fusion-run is dead (`dead`), which
+# go on past it, a resume within a step's timeout and one past it, a crash in a retry delay.
+
+
 def test_a_chain_with_a_retry_and_a_timeout(tmp_path: Path) -> None:
+    """a and b end while fusion-run is dead, c's first run outlives its timeout (3 s, longer
+    than the 1.5 s dead: a resume may come within it), its retry takes as long as the dead."""
     scenario = Scenario(
         jobs={
-            "a": runs(RunScript(duration=3)),
-            "b": runs(RunScript(duration=4, state="error", error="boom"), RunScript(duration=4)),
-            "c": runs(RunScript(duration=120), RunScript(duration=5)),
+            "a": runs(RunScript(duration=0.3)),
+            "b": runs(
+                RunScript(duration=0.4, state="error", error="boom"), RunScript(duration=0.4)
+            ),
+            "c": runs(RunScript(duration=120), RunScript(duration=1.5)),
         }
     )
     steps = [
         step("a"),
-        step("b", "a", retries=1, retry_delay=2),
-        step("c", "b", timeout=20, retries=1, retry_on=("timeout",), retry_delay=1),
+        step("b", "a", retries=1, retry_delay=1),
+        step("c", "b", timeout=3, retries=1, retry_on=("timeout",), retry_delay=1),
     ]
-    FIGURES["chain"] = explore(steps, scenario, tmp_path)
+    FIGURES["chain"] = explore(steps, scenario, tmp_path, dead=1.5)
 
 
 def test_a_diamond_with_run_if(tmp_path: Path) -> None:
+    """Every run ends while fusion-run is dead; b's takes exactly as long."""
     scenario = Scenario(
         jobs={
-            "a": runs(RunScript(duration=2)),
-            "b": runs(RunScript(duration=5)),
-            "c": runs(RunScript(duration=3, state="error")),
-            "d": runs(RunScript(duration=2)),
-            "e": runs(RunScript(duration=1)),
+            "a": runs(RunScript(duration=0.2)),
+            "b": runs(RunScript(duration=0.5)),
+            "c": runs(RunScript(duration=0.3, state="error")),
+            "d": runs(RunScript(duration=0.2)),
+            "e": runs(RunScript(duration=0.1)),
         }
     )
     steps = [
@@ -268,7 +286,7 @@ def test_a_diamond_with_run_if(tmp_path: Path) -> None:
         step("d", "b", "c", run_if="all_done"),
         step("e", "c", run_if="at_least_one_failed"),
     ]
-    FIGURES["diamond"] = explore(steps, scenario, tmp_path)
+    FIGURES["diamond"] = explore(steps, scenario, tmp_path, dead=0.5)
 
 
 @pytest.mark.parametrize(
@@ -277,12 +295,14 @@ def test_a_diamond_with_run_if(tmp_path: Path) -> None:
     ids=["documented", "no run ids, lag, oldest first"],
 )
 def test_a_lost_start_status_faults_and_jobs_api_jobs(tmp_path: Path, variant: Variant) -> None:
+    """The crawl outlives the dead (2.5 s), the others end within it; each lost start's run is
+    still going when fusion-run first looks for it (a second after the start)."""
     lost = (Fault(on=FaultTarget.START, answer="lost"),)
     flaky = (Fault(on=FaultTarget.STATUS, answer=503, times=2, after=1),)
     scenario = Scenario(
         jobs={
-            "datasource:web": runs(RunScript(duration=6), faults=lost),
-            "spark": runs(RunScript(duration=4), faults=flaky, stale_reads=1),
+            "datasource:web": runs(RunScript(duration=3), faults=lost),
+            "spark": runs(RunScript(duration=2), faults=flaky, stale_reads=1),
             "task:warm": runs(RunScript(duration=2), faults=lost + flaky),
         },
         variant=variant,
@@ -293,7 +313,7 @@ def test_a_lost_start_status_faults_and_jobs_api_jobs(tmp_path: Path, variant: V
         step("warm", "aggregate", job="task:warm", states=("success",)),
     ]
     FIGURES[f"lost start, {'documented' if variant == Variant() else 'no run ids'}"] = explore(
-        steps, scenario, tmp_path
+        steps, scenario, tmp_path, dead=2.5
     )
 
 
