@@ -23,7 +23,7 @@ def valid(report: dict[str, Any]) -> dict[str, Any]:
     changed. So each step is checked once (`steps` is a list of steps, each valid or not on
     its own; a step is known again by its repr), and `fits` proves a report valid in a fifth of
     jsonschema's time: it says yes only when jsonschema would, and "not proven" to any keyword
-    it does not know (tests/test_quickcheck.py compares the two). jsonschema judges what `fits`
+    it does not know (tests/unit/test_quickcheck.py compares the two). jsonschema judges what `fits`
     does not prove, and words what is wrong."""
     steps = report.get("steps")
     if isinstance(steps, list):

@@ -1,8 +1,8 @@
 """The client against the emulator: replayed from cassettes in cassettes/test_client/.
 
-Re-record with `pytest --record-mode=rewrite tests/test_client.py` (the emulator starts by itself).
-Dropped connections cannot be recorded (vcrpy stores answers, not failures), so those cases run
-live against the emulator instead.
+Re-record with `pytest --record-mode=rewrite tests/unit/test_client.py` (the emulator starts by
+itself). Dropped connections cannot be recorded (vcrpy stores answers, not failures), so those
+cases run live against the emulator instead.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from runner.emulator.scenario import JobScript, RunScript, Scenario, Variant
 from runner.emulator.server import Access, Emulator
 from runner.fusion.status import newest_first, parse_history, parse_job_view, parse_status
 from tests.helpers.fakes import EPOCH, FakeClock
+from tests.helpers.paths import ROOT
 
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "fusion"
+SAMPLES = ROOT / "tests" / "fixtures" / "fusion"
 
 
 def sample(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 Recorded against the emulator with one fake clock shared by the engine and the emulator, so a
 replay makes exactly the recorded requests. Re-record: `pytest --record-mode=rewrite
-tests/test_end_to_end.py`.
+tests/scenario/test_end_to_end.py`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every output boundary masks known credentials and drops terminal codes: the one module that does
 it, then every output of a plan whose Fusion echoes secrets in its error bodies, on a fake clock.
-(`tests/test_resilience.py` sweeps the same over HTTP, for each kind of auth.)"""
+(`tests/scenario/test_resilience.py` sweeps the same over HTTP, for each kind of auth.)"""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ from runner.plan.values import (
 from runner.plan.variables import Unset
 from runner.schemas import checking_schema, load_schema
 from tests.helpers.paths import EXAMPLES, ROOT
-from tests.test_hostile import EXAMPLE_DATA, KEYS, mutate, values
+from tests.process.test_hostile import EXAMPLE_DATA, KEYS, mutate, values
 
 PLAN, SCENARIO = "plan.schema.json", "scenario.schema.json"
 SCHEMAS = [PLAN, SCENARIO]
@@ -400,13 +400,13 @@ def test_every_example_is_proven_valid(path: Path, name: str) -> None:
 
 def plan_texts() -> Iterator[tuple[str, str]]:
     """The plans the tests write out, with where: every string constant that looks like one."""
-    for path in sorted((ROOT / "tests").glob("*.py")):
+    for path in sorted([*ROOT.glob("tests/*.py"), *ROOT.glob("tests/*/test_*.py")]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
                 continue
             text = node.value
             if re.search(r"^version: 1$", text, re.M) and "steps" in text:
-                yield f"{path.name}:{node.lineno}", text
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", text
 
 
 PLAN_TEXTS = dict(plan_texts())

@@ -268,7 +268,7 @@ def test_invalid_scenario_is_located(tmp_path: Path) -> None:
     ]
 
 
-SCENARIOS = sorted(Path(__file__).resolve().parent.parent.glob("examples/scenarios/*.yaml"))
+SCENARIOS = sorted(EXAMPLES.glob("scenarios/*.yaml"))
 
 
 def test_there_are_example_scenarios() -> None:

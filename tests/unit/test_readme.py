@@ -77,7 +77,7 @@ RE_RECORD = "pytest --record-mode=rewrite"
 PART_NOT_RUN = {
     SET_UP.rsplit(" && ", maxsplit=1)[0]: "it installs from the network: "
     "test_the_set_up_commands_are_what_ci_runs checks it against .ci/run and pyproject.toml, and "
-    "tests/test_packaging.py installs the wheel without the network",
+    "tests/process/test_packaging.py installs the wheel without the network",
 }
 # The commands no test here runs, and why.
 NOT_RUN = {
@@ -517,7 +517,11 @@ def test_re_recording_the_cassettes_gives_the_same_files(tmp_path: Path) -> None
             ".git", ".ci", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"
         ),
     )
-    modules = sorted(f"tests/{folder.name}.py" for folder in (ROOT / "cassettes").iterdir())
+    modules = sorted(  # cassettes/test_x/ holds the cassettes of test_x.py, in whichever folder
+        str(module.relative_to(ROOT))
+        for folder in (ROOT / "cassettes").iterdir()
+        for module in (ROOT / "tests").rglob(f"{folder.name}.py")
+    )
     assert modules, "no cassettes"
     command = [sys.executable, "-m", *RE_RECORD.split(), "-p", "no:cacheprovider", "-q", *modules]
     done = subprocess.run(
@@ -600,15 +604,25 @@ def test_the_readme_action_and_hook_are_this_repositorys() -> None:
         assert (ROOT / schema).is_file(), schema
 
 
+# --- the tests the README cites as proof ----------------------------------------------------------
+
+
+def cited_file(name: str) -> str:
+    """Every test file called `name`, anywhere under tests/, as one text: a file stands in the
+    folder of its tests' kind (unit, scenario, process), and a file of tests of several kinds
+    has a part in each, under the same name."""
+    found = sorted((ROOT / "tests").rglob(name))
+    assert found, f"no {name} under tests/"
+    return "\n".join(path.read_text(encoding="utf-8") for path in found)
+
+
 def test_the_tests_the_readme_names_exist() -> None:
     """Each promise under "What fusion-run guarantees" names its test: that test exists."""
     module = ""
     for given, name in re.findall(r"`(?:tests/)?(test_\w+\.py)?::(test_\w+)`", README):
         module = given or module
-        assert re.search(rf"^def {name}\(", (ROOT / "tests" / module).read_text(), re.M), name
+        assert re.search(rf"^def {name}\(", cited_file(module), re.M), name
 
-
-# --- the tests the README cites as proof ----------------------------------------------------------
 
 CITED = re.compile(r"`(test_\w+\.py)?::(test_\w+)`")
 
@@ -620,7 +634,7 @@ def test_every_test_the_readme_cites_exists() -> None:
     for match in CITED.finditer(README):
         current = match[1] or current
         assert current is not None, match[0]
-        source = (ROOT / "tests" / current).read_text(encoding="utf-8")
+        source = cited_file(current)
         cited += 1
         if not re.search(rf"^def {match[2]}\(", source, re.MULTILINE):
             missing.append(f"{current}::{match[2]}")
