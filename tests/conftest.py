@@ -11,6 +11,7 @@ import pytest
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import Access, Emulator
+from tests.helpers.ci import CI_PLAN, CI_VARIABLES
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import CASSETTES, ROOT, WritePlan
 from tests.helpers.recording import (
@@ -39,6 +40,18 @@ def write_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WritePlan:
         return "plan.yaml"
 
     return write
+
+
+@pytest.fixture
+def ci_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """CI_PLAN as plans/nightly.yaml in a folder made current, with none of its variables set."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "nightly.yaml").write_text(CI_PLAN)
+    (tmp_path / "ca.pem").write_text("")
+    return "plans/nightly.yaml"
 
 
 # --- cassettes: replay only, bodies matched, secrets scrubbed, every interaction replayed ------

@@ -10,12 +10,9 @@ import sysconfig
 import venv
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.paths import EXAMPLES, ROOT
 
 
-@pytest.mark.slow
 def test_installed_wheel_validates_a_plan_outside_the_checkout(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"

@@ -18,8 +18,6 @@ from runner.fusion import ErrorKind, FusionError
 from runner.fusion.client import FusionClient
 from runner.fusion.transport import MAX_ANSWER
 
-pytestmark = pytest.mark.slow  # real sockets, real time
-
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 

@@ -191,7 +191,6 @@ def test_check_with_credentials_refused_exits_3(
     assert not Path("fusion-run-report.json").exists()
 
 
-@pytest.mark.slow
 def test_check_with_fusion_out_of_reach_exits_3(write_plan: WritePlan) -> None:
     plan = write_plan("version: 1\nfusion:\n  auth: none\n  first_contact: 1s\nsteps: [crawl]\n")
     result = invoke(plan, "--check", "--url", "http://127.0.0.1:9")

@@ -1,21 +1,16 @@
-"""Where CI users look: JUnit XML, GitHub's summary and annotations, coloured graphs, the
-pre-commit hook, and our schemas checked by an independent validator."""
+"""Where CI users look, after a plan ran: JUnit XML, GitHub's summary and annotations, and
+graphs coloured by the report."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
-import re
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-import yaml
 
 from runner.emulator.scenario import RunScript
 from runner.plan.problems import Problem
@@ -30,7 +25,7 @@ from runner.report.junit import junit_xml
 from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
-from tests.helpers.paths import EXAMPLES, INVALID, ROOT, WritePlan
+from tests.helpers.paths import EXAMPLES, WritePlan
 
 XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
 
@@ -208,7 +203,6 @@ def test_annotations_of_a_plan_that_failed_around_its_steps(tmp_path: Path) -> N
     )
 
 
-@pytest.mark.slow
 def test_a_mixed_plan_on_the_emulator_in_github_actions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,7 +253,6 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
 FAILS = "jobs: {a: {runs: [{duration: 0.2, state: error}]}}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("scenario", "after", "code", "failures", "message"),
     [
@@ -308,20 +301,6 @@ def test_a_required_step_skipped_for_an_allowed_failure_is_annotated_and_said_un
     assert "fusion-run: cannot write the GitHub summary /dev/full: No space left on device" in lines
 
 
-def test_invalid_plans_are_annotated_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(INVALID)
-    result = invoke("unknown_dependency.yaml", "--validate", env={"GITHUB_ACTIONS": "true"})
-    assert result.exit_code == 2
-    assert result.stdout.splitlines() == [
-        "::error file=unknown_dependency.yaml,line=7,col=18,title=fusion-run%3A invalid plan::"
-        "$.steps[2].depends_on[0]: unknown step 'trian' (did you mean 'train'?)",
-        "::error file=unknown_dependency.yaml,line=7,col=25,title=fusion-run%3A invalid plan::"
-        "$.steps[2].depends_on[1]: unknown step 'aggregate-signal' (did you mean 'aggregate-signals'?)",
-    ]
-    elsewhere = invoke("unknown_dependency.yaml", "--validate", env={})
-    assert elsewhere.stdout == ""
-
-
 def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(
@@ -345,269 +324,6 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
     broken = invoke(str(plan), "--graph", "mermaid", "--report", str(plan))
     assert broken.exit_code == 2
     assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
-
-
-# --- an independent validator, the pre-commit hook, the CI example ---------------------------------
-
-
-def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "check_jsonschema", *args]
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-
-
-@pytest.mark.slow
-def test_check_jsonschema_accepts_the_examples_against_our_schemas() -> None:
-    plans = sorted(str(p.relative_to(ROOT)) for p in EXAMPLES.glob("*.yaml"))
-    result = check_jsonschema("--schemafile", "schemas/plan.schema.json", *plans)
-    assert result.returncode == 0, result.stdout + result.stderr
-    scenarios = sorted(str(p.relative_to(ROOT)) for p in EXAMPLES.glob("scenarios/*.yaml"))
-    result = check_jsonschema("--schemafile", "schemas/scenario.schema.json", *scenarios)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.slow
-def test_check_jsonschema_refuses_what_we_refuse() -> None:
-    result = check_jsonschema(
-        "--schemafile", "schemas/plan.schema.json", "tests/plans/invalid/unknown_keys.yaml"
-    )
-    assert result.returncode == 1
-    assert "Additional properties are not allowed" in result.stdout
-
-
-ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
-
-
-@pytest.mark.slow
-def test_the_action_is_a_valid_action() -> None:
-    result = check_jsonschema("--builtin-schema", "vendor.github-actions", "action.yml")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert ACTION["runs"]["using"] == "composite"
-    assert set(ACTION["inputs"]) == {"plan", "url", "report", "junit", "args", "python-version"}
-    assert [name for name, spec in ACTION["inputs"].items() if spec.get("required")] == ["plan"]
-    install = ACTION["runs"]["steps"][1]
-    assert install["env"] == {"FUSION_RUN_SOURCE": "${{ github.action_path }}"}
-    assert "${{ secrets." not in (ROOT / "action.yml").read_text()  # no credential as input
-    for action_step in ACTION["runs"]["steps"]:  # inputs reach commands through the environment
-        assert "${{" not in action_step.get("run", "")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("inputs", "argv"),
-    [
-        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml"]),
-        ({"plan": "plans/nightly.yaml", "args": "--check"}, ["plans/nightly.yaml", "--check"]),
-        (
-            {
-                "plan": "plans/my plan.yaml",
-                "url": "https://fusion.example.com",
-                "report": "out/r.json",
-                "junit": "out/j.xml",
-                "args": "--var 'LABEL=a b' --max-parallel 2",
-            },
-            [
-                "plans/my plan.yaml", "--report", "out/r.json", "--url", "https://fusion.example.com",
-                "--junit", "out/j.xml", "--var", "LABEL=a b", "--max-parallel", "2",
-            ],
-        ),
-    ],
-    ids=["plan-only", "check", "every-input"],
-)  # fmt: skip
-def test_the_action_runs_fusion_run_with_its_inputs(
-    tmp_path: Path, inputs: dict[str, str], argv: list[str]
-) -> None:
-    """The action's run step, with its inputs as GitHub passes them (defaults filled in), runs
-    `fusion-run` with one argument per input: a stand-in prints what it was given."""
-    stand_in = tmp_path / "fusion-run"
-    stand_in.write_text('#!/bin/sh\nfor word in "$@"; do echo "[$word]"; done\nexit 3\n')
-    stand_in.chmod(0o755)
-    given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()} | inputs
-    step = ACTION["runs"]["steps"][2]
-    assert step["shell"] == "python"
-    env = {
-        name: given[value.removeprefix("${{ inputs.").removesuffix(" }}")]
-        for name, value in step["env"].items()
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", step["run"]],
-        env={**env, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 3  # fusion-run's exit code is the step's
-    assert done.stdout.splitlines() == [f"[{word}]" for word in argv]
-
-
-@pytest.mark.slow
-def test_the_github_workflow_example_is_a_valid_workflow_that_uses_the_action() -> None:
-    result = check_jsonschema(
-        "--builtin-schema", "vendor.github-workflows", "examples/ci/github-workflow.yml"
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    workflow: dict[str, Any] = yaml.safe_load((EXAMPLES / "ci" / "github-workflow.yml").read_text())
-    [step] = [
-        s
-        for s in workflow["jobs"]["run-plan"]["steps"]
-        if s.get("uses", "").startswith("your-org/fusion-run@")
-    ]
-    assert set(step["with"]) <= set(ACTION["inputs"])
-    assert step["with"]["plan"] == "plans/nightly.yaml"
-    assert set(step["env"]) == {"FUSION_URL", "FUSION_USER", "FUSION_PASSWORD"}
-    options = [word for word in shlex.split(step["with"]["args"]) if word.startswith("--")]
-    help_text = invoke("--help").stdout
-    assert all(option in help_text for option in options)
-    readme = (ROOT / "README.md").read_text()
-    in_ci = readme[readme.index("## In CI") : readme.index("### pre-commit")]
-    assert "uses: your-org/fusion-run@v0.1.0" in in_ci
-
-
-def test_pre_commit_hook() -> None:
-    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert (hook["id"], hook["language"], hook["entry"]) == (
-        "fusion-run-validate",
-        "python",
-        "fusion-run --validate",
-    )
-    files = re.compile(hook["files"])
-    for path in ("plans/nightly.yaml", "ops/plans/recs.yml", "nightly.plan.yaml", "a/b/x.plan.yml"):
-        assert files.search(path), path
-    for path in (".github/workflows/ci.yml", "docker-compose.yaml", "plans.txt"):
-        assert not files.search(path), path
-    entry = [
-        *shlex.split(hook["entry"]),
-        str(EXAMPLES / "quickstart.yaml"),
-        str(INVALID / "cycle.yaml"),
-    ]
-    result = invoke(*entry[1:])
-    assert result.exit_code == 2
-    assert "dependency cycle: train -> evaluate -> train" in result.stderr
-
-
-# --- a plan whose variables CI sets ---------------------------------------------------------------
-
-CI_PLAN = """\
-version: 1
-fusion:
-  url: ${FUSION_URL}
-  auth: ${FUSION_AUTH:-basic}
-  verify: ${FUSION_CA}
-max_parallel: ${MAX_PARALLEL:-4}
-steps:
-  - job: crawl-${SITE}
-    retries: ${RETRIES:-2}
-    timeout: ${CRAWL_TIMEOUT}
-    run_if: ${RUN_IF:-all_success}
-  - index
-"""
-CI_VARIABLES = ["FUSION_URL", "FUSION_AUTH", "FUSION_CA", "MAX_PARALLEL", "SITE", "RETRIES"]
-CI_VARIABLES += ["CRAWL_TIMEOUT", "RUN_IF"]
-NOTE = "is not set here: its value is checked when the plan runs"
-
-
-@pytest.fixture
-def ci_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """CI_PLAN as plans/nightly.yaml in a folder made current, with none of its variables set."""
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "nightly.yaml").write_text(CI_PLAN)
-    (tmp_path / "ca.pem").write_text("")
-    return "plans/nightly.yaml"
-
-
-def test_a_plan_whose_variables_ci_sets_validates_without_them(ci_plan: str) -> None:
-    result = invoke(ci_plan, "--validate")
-    assert (result.exit_code, result.stdout) == (0, "")
-    assert result.stderr.splitlines() == [
-        f"plans/nightly.yaml:3:8: $.fusion.url: ${{FUSION_URL}} {NOTE}",
-        f"plans/nightly.yaml:5:11: $.fusion.verify: ${{FUSION_CA}} {NOTE}",
-        f"plans/nightly.yaml:8:10: $.steps[0].job: ${{SITE}} {NOTE}",
-        f"plans/nightly.yaml:10:14: $.steps[0].timeout: ${{CRAWL_TIMEOUT}} {NOTE}",
-        "plans/nightly.yaml: valid, 2 step(s)",
-    ]
-    as_json = invoke(ci_plan, "--validate", "--format", "json")
-    assert (as_json.exit_code, as_json.stdout) == (0, "[]\n")
-    assert as_json.stderr == result.stderr.rsplit("plans/", 1)[0]  # the notes, on stderr
-
-
-def test_with_its_variables_set_their_values_are_checked(ci_plan: str) -> None:
-    right = {"FUSION_URL": "https://fusion.example.com", "FUSION_CA": "ca.pem", "SITE": "docs"}
-    right["CRAWL_TIMEOUT"] = "90m"
-    result = invoke(ci_plan, "--validate", env=right)
-    assert (result.exit_code, result.stderr) == (0, "plans/nightly.yaml: valid, 2 step(s)\n")
-    wrong = {"FUSION_URL": "fusion.example.com", "FUSION_AUTH": "basik", "FUSION_CA": "ca.pen"}
-    wrong |= {"MAX_PARALLEL": "four", "SITE": "docs", "CRAWL_TIMEOUT": "400d", "RUN_IF": "sucess"}
-    result = invoke(ci_plan, "--validate", env={**wrong, "RETRIES": "1.5"})
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        "plans/nightly.yaml:3:8: $.fusion.url: expected an http:// or https:// URL with no "
-        "credentials, query or fragment",
-        "plans/nightly.yaml:4:9: $.fusion.auth: 'basik' is not one of: auto, basic, session, "
-        "oauth2, api-key, bearer, none (did you mean 'basic'?)",
-        "plans/nightly.yaml:5:11: $.fusion.verify: no CA bundle at 'ca.pen': give the path of a "
-        "CA bundle file (relative to the working directory), or true or false",
-        "plans/nightly.yaml:6:15: $.max_parallel: expected an integer, got the string 'four'",
-        "plans/nightly.yaml:9:14: $.steps[0].retries: expected an integer, got the number 1.5",
-        "plans/nightly.yaml:10:14: $.steps[0].timeout: expected a duration of at most 365d, got "
-        "'400d'",
-        "plans/nightly.yaml:11:13: $.steps[0].run_if: 'sucess' is not one of: all_success, "
-        "all_done, at_least_one_success, none_failed, at_least_one_failed, all_failed (did you "
-        "mean 'all_success'?)",
-    ]
-
-
-def test_when_the_plan_runs_an_unset_variable_is_still_an_error(ci_plan: str) -> None:
-    result = invoke(ci_plan, "--dry-run", env={"FUSION_CA": "ca.pem", "SITE": "docs"})
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        "plans/nightly.yaml:3:8: $.fusion.url: undefined variable FUSION_URL: pass --var "
-        "FUSION_URL=VALUE, set it in the environment, or write ${FUSION_URL:-default}",
-        "plans/nightly.yaml:10:14: $.steps[0].timeout: undefined variable CRAWL_TIMEOUT: pass "
-        "--var CRAWL_TIMEOUT=VALUE, set it in the environment, or write ${CRAWL_TIMEOUT:-default}",
-    ]
-
-
-def test_a_reference_left_in_a_value_is_not_a_value(ci_plan: str) -> None:
-    """The schema takes `${X}` for editors and other validators; fusion-run takes what it becomes."""
-    Path(ci_plan).write_text("version: 1\nsteps:\n  - job: a\n    retries: $${RETRIES}\n")
-    result = invoke(ci_plan, "--validate", env={"RETRIES": "${X}"})
-    assert (result.exit_code, result.stderr) == (
-        2,
-        "plans/nightly.yaml:4:14: $.steps[0].retries: expected an integer, got the string "
-        "'${RETRIES}'\n",
-    )
-
-
-def test_the_pre_commit_hook_passes_a_plan_whose_variables_ci_sets(ci_plan: str) -> None:
-    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert re.search(hook["files"], ci_plan)
-    result = invoke(*[*shlex.split(hook["entry"]), ci_plan][1:])
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr.count(NOTE) == 4
-
-
-@pytest.mark.slow
-def test_check_jsonschema_passes_a_plan_whose_variables_ci_sets(ci_plan: str) -> None:
-    path = str(Path(ci_plan).resolve())
-    result = check_jsonschema("--schemafile", "schemas/plan.schema.json", path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    Path(path).write_text(CI_PLAN.replace("${RETRIES:-2}", "two"))
-    result = check_jsonschema("--schemafile", "schemas/plan.schema.json", path)
-    assert result.returncode == 1  # what is not a whole reference is still checked
-    assert "$.steps[0].retries" in result.stdout
-
-
-def test_steps_named_by_unset_variables_are_not_judged(ci_plan: str) -> None:
-    """A dependency may name the step whose name CI gives; an unset one may name any step."""
-    Path(ci_plan).write_text(
-        "version: 1\nsteps:\n  - job: train\n    name: ${MODEL}\n  - job: publish\n"
-        "    depends_on: [train-v2, '${UPSTREAM}']\n    success:\n      expect: ['${CHECK}']\n"
-    )
-    result = invoke(ci_plan, "--validate", env={})
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr.count(NOTE) == 3
 
 
 def test_a_report_that_cannot_be_written_at_the_start_still_gets_junit_and_the_summary(

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
-
-import pytest
 
 from runner import wording
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.events import ActiveRun, Cancelling, InterruptReceived, Started, StateChanged, Tick
 from runner.reasons import AlreadyRunning, Interrupted, LostContact, MayBeRunning
-from runner.report import console as console_module
 from runner.report.console import Console, elapsed
 from tests.helpers.engine import jobs, run, runs
 from tests.helpers.fakes import FakeClock, step
@@ -75,23 +71,6 @@ def test_the_live_line_ages_the_runs_as_of_now_and_is_cleared_before_events() ->
         "\r\x1b[K   1:50 active: long polling 1m25s"
         "\r\x1b[K   1:50 long: running\n"
     )
-
-
-def test_the_live_line_keeps_its_own_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A terminal's redraws come from the console's timer, not from the engine waking up."""
-    monkeypatch.setattr(console_module, "REDRAW_EVERY", 0.01)
-    result = run([step("long")], Scenario()).engine.result
-    out = io.StringIO()
-    console = Console(out, live=True, report="r.json")
-    console.handle(Tick(at=1, active=(ActiveRun(step="long", phase="polling", age=1),)), result)
-    deadline = time.monotonic() + 5
-    while out.getvalue().count("active: long") < 3:
-        assert time.monotonic() < deadline, out.getvalue()
-        time.sleep(0.01)
-    console.finish(result)
-    drawn = out.getvalue().count("active: long")
-    time.sleep(0.05)
-    assert out.getvalue().count("active: long") == drawn  # the timer stops at the end
 
 
 def test_not_live_when_not_a_terminal() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import graphlib
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -78,37 +77,6 @@ def test_no_phase_in_which_a_run_may_go_on_ends_its_step_as_not_started() -> Non
     quiet = {stops.never_began, stops.not_started, stops.failed, stops._nothing}
     for phase in (Phase.PICK_UP, Phase.VERIFY, Phase.FOLLOW, Phase.CANCEL):
         assert not set(stops.STOPS[phase].values()) & quiet, phase
-
-
-CORE = [
-    "runner.plan",
-    "runner.engine.scheduler",
-    "runner.engine.judge",
-    "runner.engine",
-    "runner.events",
-    "runner.reasons",
-    "runner.result",
-    "runner.wording",
-    "runner.verdict",
-    "runner.redact",
-    "runner.fusion",
-    "runner.emulator.scenario",
-    "runner.emulator.model",
-    "runner.emulator.adapter",
-]
-IO_LIBRARIES = ["requests", "urllib3", "yaml", "jsonschema", "click", "http.server"]
-
-
-def test_the_core_imports_no_io_library() -> None:
-    """In a fresh interpreter, so that nothing another test imported hides a slip."""
-    probe = (
-        f"import sys\nimport {', '.join(CORE)}\n"
-        f"print([m for m in {IO_LIBRARIES!r} if m in sys.modules])"
-    )
-    found = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert found.stdout.strip() == "[]"
 
 
 def _module_name(path: Path) -> str:

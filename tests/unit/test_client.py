@@ -415,18 +415,6 @@ def test_validation_refuses_exactly_the_urls_the_client_cannot_send(
     assert (url_problem(url) is None) == sent, (url_problem(url), str(caught.value))
 
 
-def test_read_timeout() -> None:
-    with socket.socket() as silent:  # accepts connections, never answers
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        port = silent.getsockname()[1]
-        with pytest.raises(FusionError) as caught:
-            FusionClient(url=f"http://127.0.0.1:{port}", read_timeout=0.2).status("j")
-    error = caught.value
-    assert (error.kind, error.maybe_applied) == (ErrorKind.TRANSIENT, True)
-    assert str(error) == f"GET http://127.0.0.1:{port}/api/spark/jobs/j: no answer within 0.2s"
-
-
 # --- transport details, with a fake adapter ------------------------------------------------------
 
 

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,6 @@ from runner.emulator.scenario import (
 from runner.emulator.server import Access, Emulator
 from tests.helpers.fakes import EPOCH, FakeClock
 from tests.helpers.paths import EXAMPLES, ROOT
-from tests.helpers.process import Lines
 
 DOCUMENTED_START = {  # the answer in Fusion's API docs, "Start a job run"
     "state": "starting",
@@ -403,48 +400,6 @@ def test_the_standalone_emulator_knows_only_the_documented_job_and_its_scenarios
     assert (
         "The standalone fusion-emulator knows only these"
         in (schema["properties"]["jobs"]["description"])
-    )
-
-
-EMULATOR = [sys.executable, "-m", "runner.cli.emulator"]  # what the fusion-emulator script runs
-
-
-@pytest.mark.slow
-def test_fusion_emulator_command(tmp_path: Path) -> None:
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text("version: 1\njobs:\n  crawl: {}\n")
-    process = subprocess.Popen(
-        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    output = Lines(process.stderr)
-    try:
-        banner = output.until("fusion-emulator: serving Fusion's API at ")
-        assert banner.startswith("fusion-emulator: serving Fusion's API at http://127.0.0.1:")
-        url = banner.rsplit(" ", 1)[1].strip()
-        assert requests.post(f"{url}/spark/jobs/crawl", timeout=5).json()["state"] == "starting"
-        assert output.until("POST ") == "POST /api/spark/jobs/crawl -> 200"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.mark.slow
-def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text("version: 2\n")
-    result = subprocess.run(
-        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert (result.returncode, result.stderr) == (
-        2,
-        f"{scenario}:1:10: $.version: unsupported version 2: this fusion-run reads version 1\n",
     )
 
 

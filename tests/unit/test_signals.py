@@ -3,12 +3,8 @@ and after a second signal no request begins at all."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
-from runner.clock import SystemClock
 from runner.signals import Interrupts, RequestInterrupted
 from tests.helpers.fakes import FakeClock
 
@@ -61,23 +57,3 @@ def test_a_signal_between_requests_cuts_nothing() -> None:
     interrupts.receive(2, None)
     interrupts.receive(2, None)  # no request under way: counted, nothing raised
     assert interrupts() == 2
-
-
-def test_a_wake_ends_the_sleep_under_way_or_the_next_one_and_takes_no_lock() -> None:
-    """A signal handler wakes the clock between any two bytecodes of the main thread: a wake
-    that took a lock the sleep held would deadlock (a burst of SIGTERMs once did)."""
-    clock = SystemClock()
-    clock.wake()
-    began = time.monotonic()
-    clock.sleep(5)  # the wake came first: no wait
-    clock.sleep(0)
-    assert time.monotonic() - began < 1
-    timer = threading.Timer(0.2, clock.wake)
-    timer.start()
-    began = time.monotonic()
-    clock.sleep(5)
-    assert 0.1 < time.monotonic() - began < 2
-    timer.join()
-    began = time.monotonic()
-    clock.sleep(0.3)  # no wake pending: a whole sleep
-    assert time.monotonic() - began >= 0.29
