@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,7 @@ from runner.emulator.server import Access, Emulator
 from tests.helpers.ci import CI_PLAN, CI_VARIABLES
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import CASSETTES, ROOT, WritePlan
-from tests.helpers.recording import (
-    EMULATOR_PORT,
-    SortedYaml,
-    scrub_request,
-    scrub_response,
-)
+from tests.helpers.recording import RECORDED_URL, SortedYaml, scrub_request, scrub_response
 
 
 @pytest.fixture(autouse=True)
@@ -123,22 +118,27 @@ def fusion_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextManager[Any]]:
-    """Serves the emulator on EMULATOR_PORT while recording; does nothing during replay."""
+def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextManager[str]]:
+    """The URL to send the test's requests to: while recording, that of an emulator serving on
+    a free port (its requests are stored as sent to RECORDED_URL); during replay, RECORDED_URL,
+    where nothing listens and the cassette answers."""
 
+    @contextmanager
     def serve(
         scenario: Scenario | None = None,
         *,
         clock: FakeClock,
         access: Access | None = None,
         extra_jobs: Iterable[str] = (),
-    ) -> AbstractContextManager[Any]:
+    ) -> Iterator[str]:
         if not recording:
-            return nullcontext()
+            yield RECORDED_URL
+            return
         model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=extra_jobs)
         access = access or Access(
             user=CREDENTIALS["FUSION_USER"], password=CREDENTIALS["FUSION_PASSWORD"]
         )
-        return Emulator(model, port=EMULATOR_PORT, access=access)
+        with Emulator(model, access=access) as emulator:
+            yield emulator.url
 
     return serve

@@ -27,10 +27,10 @@ from runner.report.console import Console
 from runner.report.journal import Journal, write_atomically
 from tests.helpers.fakes import FakeClock
 from tests.helpers.paths import WritePlan
-from tests.helpers.recording import EMULATOR_URL
+from tests.helpers.recording import RECORDED_URL
 from tests.helpers.reports import valid
 
-Serve = Callable[..., AbstractContextManager[Any]]
+Serve = Callable[..., AbstractContextManager[str]]
 
 
 def run_plan(
@@ -42,7 +42,8 @@ def run_plan(
     interrupts: Callable[[float], int] = lambda _: 0,
     auth: Auth = Auth.BASIC,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the plan; return its final report (read back from disk) and the console's lines."""
+    """Run the plan; return its final report (read back from disk) and the console's lines, the
+    emulator's URL in them as the cassettes hold it (it has a port of its own while recording)."""
     clock = FakeClock()
     plan = load_plan(plan_path)
     out = io.StringIO()
@@ -54,23 +55,24 @@ def run_plan(
         write_atomically(report_path, valid(report))
         written.append(1)
 
-    with serve(scenario, clock=clock, extra_jobs=[step.job for step in plan.steps]):
-        fusion = FusionClient(url=EMULATOR_URL, api=plan.fusion.api, auth=auth, environ=env)
+    with serve(scenario, clock=clock, extra_jobs=[step.job for step in plan.steps]) as url:
+        fusion = FusionClient(url=url, api=plan.fusion.api, auth=auth, environ=env)
         engine = Engine(
             plan,
             fusion,
             clock,
-            url=EMULATOR_URL,
+            url=url,
             rng=random.Random(1),
             reporter=Reporters(Journal(write), console),
             interrupts=lambda: interrupts(clock.now),
         )
-        console.header(plan, EMULATOR_URL, emulated=False)
+        console.header(plan, url, emulated=False)
         engine.preflight()
         engine.execute()
         console.finish(engine.result)
     assert len(written) > 2
-    return json.loads(Path(report_path).read_text(encoding="utf-8")), out.getvalue().splitlines()
+    lines = out.getvalue().replace(url, RECORDED_URL).splitlines()
+    return json.loads(Path(report_path).read_text(encoding="utf-8")), lines
 
 
 def outcomes(report: dict[str, Any]) -> dict[str, str]:
@@ -87,7 +89,7 @@ def test_a_sequence_that_succeeds(
     assert report["outcome"] == "succeeded"
     assert outcomes(report) == dict.fromkeys(["my-python-job", "crawl", "index"], "succeeded")
     assert [a["duration"] for s in report["steps"] for a in s["attempts"]] == [2.0, 12.0, 2.0]
-    assert lines[0] == f"fusion-run: plan seq: 3 step(s) against {EMULATOR_URL}/api"
+    assert lines[0] == f"fusion-run: plan seq: 3 step(s) against {RECORDED_URL}/api"
     assert lines[-1] == "fusion-run: plan seq succeeded in 17s: 3 succeeded. Report: report.json"
 
 

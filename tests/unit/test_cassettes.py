@@ -1,5 +1,5 @@
 """No cassette may hold a credential: the known test values, their encoded forms, or any header or
-field that carries one."""
+field that carries one; nor the port the emulator happened to record on."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from vcr.request import Request
 
 from tests.helpers.fakes import CREDENTIALS
 from tests.helpers.paths import CASSETTES
-from tests.helpers.recording import scrub_response
+from tests.helpers.recording import RECORDED_URL, scrub_request, scrub_response
 
 _PAIR = f"{CREDENTIALS['FUSION_USER']}:{CREDENTIALS['FUSION_PASSWORD']}".encode()
 KNOWN = [
@@ -72,3 +73,24 @@ def test_tokens_and_cookies_are_scrubbed_before_they_are_stored() -> None:
     stored = scrub_response(response)
     assert stored["headers"] == {"Set-Cookie": ["id=<scrubbed>;HttpOnly;Path=/api"]}
     assert json.loads(stored["body"]["string"]) == {**token, "access_token": "<scrubbed>"}
+
+
+def test_every_request_is_stored_and_matched_as_sent_to_one_url() -> None:
+    """The emulator records on any free port; a cassette holds RECORDED_URL, and a replay, which
+    sends there, matches what was recorded elsewhere."""
+    for sent in (
+        "http://127.0.0.1:41234/api/spark/jobs/a?x=1",
+        f"{RECORDED_URL}/api/spark/jobs/a?x=1",
+    ):
+        request = scrub_request(Request("GET", sent, None, {}))
+        assert request.uri == f"{RECORDED_URL}/api/spark/jobs/a?x=1"
+        assert (request.host, request.port) == ("127.0.0.1", 8765)
+    elsewhere = scrub_request(Request("GET", "https://fusion.example.com:8764/api", None, {}))
+    assert elsewhere.uri == "https://fusion.example.com:8764/api"  # only the emulator's URL
+
+
+def test_no_cassette_holds_another_url() -> None:
+    for cassette in cassettes():
+        uris = re.findall(r"^\s*uri: (\S+)$", cassette.read_text(encoding="utf-8"), re.MULTILINE)
+        assert uris, cassette
+        assert all(uri.startswith(f"{RECORDED_URL}/") for uri in uris), cassette

@@ -28,13 +28,12 @@ from runner.fusion.status import RunStatus
 from runner.plan import Auth, SparkStart
 from runner.plan.validate import url_problem
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
-from tests.helpers.recording import EMULATOR_URL
 
-Serve = Callable[..., AbstractContextManager[Any]]
+Serve = Callable[..., AbstractContextManager[str]]
 
 
-def client(env: dict[str, str], auth: Auth = Auth.BASIC, **kwargs: Any) -> FusionClient:
-    return FusionClient(url=EMULATOR_URL, auth=auth, environ=env, **kwargs)
+def client(url: str, env: dict[str, str], auth: Auth = Auth.BASIC, **kwargs: Any) -> FusionClient:
+    return FusionClient(url=url, auth=auth, environ=env, **kwargs)
 
 
 def follow(fusion: FusionClient, job: str, clock: FakeClock) -> list[RunStatus]:
@@ -51,8 +50,8 @@ def test_documented_job_from_start_to_finish(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
     clock = FakeClock()
-    with emulator_for_recording(clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(clock=clock) as url:
+        fusion = client(url, fusion_env)
         started = fusion.start("my-python-job")
         seen = follow(fusion, "my-python-job", clock)
     assert started.state == "starting"
@@ -75,8 +74,8 @@ def test_error_run_gives_fusions_message(
     scenario = Scenario(
         jobs={"train": JobScript(runs=(RunScript(duration=1, state="error", error=error),))}
     )
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         fusion.start("train")
         final = follow(fusion, "train", clock)[-1]
     assert (final.state, final.message) == ("error", error)
@@ -88,8 +87,8 @@ def test_all_runs_newest_first(emulator_for_recording: Serve, fusion_env: dict[s
     scenario = Scenario(
         jobs={"j": JobScript(runs=(RunScript(duration=1, state="error"), RunScript(duration=1)))}
     )
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         first = fusion.start("j")
         clock.advance(2)
         second = fusion.start("j")
@@ -104,8 +103,8 @@ def test_all_runs_newest_first(emulator_for_recording: Serve, fusion_env: dict[s
 def test_cancel(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
     clock = FakeClock()
     scenario = Scenario(jobs={"long": JobScript(runs=(RunScript(duration=3600),))})
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         fusion.start("long")
         clock.advance(10)
         fusion.cancel("long")
@@ -118,8 +117,8 @@ def test_cancel(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> No
 def test_configuration_known_and_unknown(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    with emulator_for_recording(clock=FakeClock()):
-        fusion = client(fusion_env)
+    with emulator_for_recording(clock=FakeClock()) as url:
+        fusion = client(url, fusion_env)
         known = fusion.configuration("my-python-job")
         unknown = fusion.configuration("my-pyton-job")
     assert known is not None
@@ -131,12 +130,12 @@ def test_configuration_known_and_unknown(
 def test_unknown_job_is_not_found_in_fusions_words(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    with emulator_for_recording(clock=FakeClock()), pytest.raises(FusionError) as caught:
-        client(fusion_env).start("nightly-typo")
+    with emulator_for_recording(clock=FakeClock()) as url, pytest.raises(FusionError) as caught:
+        client(url, fusion_env).start("nightly-typo")
     error = caught.value
     assert (error.kind, error.status, error.maybe_applied) == (ErrorKind.NOT_FOUND, 404, False)
     assert str(error) == (
-        f"POST {EMULATOR_URL}/api/spark/jobs/nightly-typo: 404 Not Found: "
+        f"POST {url}/api/spark/jobs/nightly-typo: 404 Not Found: "
         "Job configuration 'nightly-typo' not found"
     )
 
@@ -144,12 +143,12 @@ def test_unknown_job_is_not_found_in_fusions_words(
 @pytest.mark.vcr
 def test_refused_credentials(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
     wrong = {**fusion_env, "FUSION_PASSWORD": "not-the-password"}
-    with emulator_for_recording(clock=FakeClock()), pytest.raises(FusionError) as caught:
-        client(wrong).status("my-python-job")
+    with emulator_for_recording(clock=FakeClock()) as url, pytest.raises(FusionError) as caught:
+        client(url, wrong).status("my-python-job")
     assert caught.value.kind is ErrorKind.CREDENTIALS
     assert (
         str(caught.value)
-        == f"GET {EMULATOR_URL}/api/spark/jobs/my-python-job: 401 Unauthorized: unauthorized"
+        == f"GET {url}/api/spark/jobs/my-python-job: 401 Unauthorized: unauthorized"
     )
 
 
@@ -174,8 +173,8 @@ def test_transient_answers_on_status_reads(
     seconds = None if retry_after is None else int(retry_after)
     fault = Fault(on=FaultTarget.STATUS, answer=status, retry_after=seconds)
     scenario = Scenario(jobs={"j": JobScript(faults=(fault,))})
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         started = fusion.start("j")
         with pytest.raises(FusionError) as caught:
             fusion.status("j")
@@ -187,7 +186,7 @@ def test_transient_answers_on_status_reads(
         retry_after,
     )
     assert (
-        str(error) == f"GET {EMULATOR_URL}/api/spark/jobs/j: {status} {reason}: "
+        str(error) == f"GET {url}/api/spark/jobs/j: {status} {reason}: "
         f"injected fault: {status} on status"
     )
     assert not error.maybe_applied
@@ -199,8 +198,11 @@ def test_transient_answer_to_a_start_may_have_started_it(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
     scenario = Scenario(jobs={"j": JobScript(faults=(Fault(on=FaultTarget.START, answer=502),))})
-    with emulator_for_recording(scenario, clock=FakeClock()), pytest.raises(FusionError) as caught:
-        client(fusion_env).start("j")
+    with (
+        emulator_for_recording(scenario, clock=FakeClock()) as url,
+        pytest.raises(FusionError) as caught,
+    ):
+        client(url, fusion_env).start("j")
     assert (caught.value.kind, caught.value.maybe_applied) == (ErrorKind.TRANSIENT, True)
 
 
@@ -210,8 +212,8 @@ def test_stale_status_right_after_a_start(
 ) -> None:
     clock = FakeClock()
     scenario = Scenario(jobs={"j": JobScript(stale_reads=2, runs=(RunScript(duration=1),))})
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         first = fusion.start("j")
         follow(fusion, "j", clock)
         second = fusion.start("j")
@@ -228,8 +230,8 @@ def test_quirks_are_tolerated(emulator_for_recording: Serve, fusion_env: dict[st
         "millis": JobScript(quirks=frozenset({"epoch_millis_times"})),
         "nanos": JobScript(quirks=frozenset({"nanosecond_times"})),
     }
-    with emulator_for_recording(Scenario(jobs=quirks), clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(Scenario(jobs=quirks), clock=clock) as url:
+        fusion = client(url, fusion_env)
         for job in quirks:
             fusion.start(job)
         clock.advance(5)
@@ -246,8 +248,8 @@ def test_session_auth_logs_in_again_when_the_session_expires(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
     scenario = Scenario(session_expires_after=2)
-    with emulator_for_recording(scenario, clock=FakeClock()):
-        fusion = client(fusion_env, Auth.SESSION)
+    with emulator_for_recording(scenario, clock=FakeClock()) as url:
+        fusion = client(url, fusion_env, Auth.SESSION)
         states = [fusion.status("my-python-job").state for _ in range(3)]
     assert states == ["idle", "idle", "idle"]  # the third read met a 401, logged in, read again
 
@@ -255,10 +257,10 @@ def test_session_auth_logs_in_again_when_the_session_expires(
 @pytest.mark.vcr
 def test_session_login_refused(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
     wrong = {**fusion_env, "FUSION_PASSWORD": "not-the-password"}
-    with emulator_for_recording(clock=FakeClock()), pytest.raises(FusionError) as caught:
-        client(wrong, Auth.SESSION).status("my-python-job")
+    with emulator_for_recording(clock=FakeClock()) as url, pytest.raises(FusionError) as caught:
+        client(url, wrong, Auth.SESSION).status("my-python-job")
     assert caught.value.kind is ErrorKind.CREDENTIALS
-    assert str(caught.value) == f"POST {EMULATOR_URL}/api/session: 401 Unauthorized: unauthorized"
+    assert str(caught.value) == f"POST {url}/api/session: 401 Unauthorized: unauthorized"
 
 
 @pytest.mark.vcr
@@ -267,16 +269,16 @@ def test_api_key_and_bearer(
     emulator_for_recording: Serve, fusion_env: dict[str, str], auth: Auth
 ) -> None:
     access = Access(api_key=CREDENTIALS["FUSION_API_KEY"], token=CREDENTIALS["FUSION_TOKEN"])
-    with emulator_for_recording(clock=FakeClock(), access=access):
-        assert client(fusion_env, auth).status("my-python-job").state == "idle"
+    with emulator_for_recording(clock=FakeClock(), access=access) as url:
+        assert client(url, fusion_env, auth).status("my-python-job").state == "idle"
 
 
 @pytest.mark.vcr
 def test_start_while_a_run_is_active(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    with emulator_for_recording(clock=FakeClock()):
-        fusion = client(fusion_env)
+    with emulator_for_recording(clock=FakeClock()) as url:
+        fusion = client(url, fusion_env)
         first = fusion.start("my-python-job")
         with pytest.raises(FusionError) as caught:
             fusion.start("my-python-job")
@@ -290,8 +292,8 @@ def test_start_while_a_run_is_active(
 def test_job_ids_stay_one_path_segment(
     emulator_for_recording: Serve, fusion_env: dict[str, str]
 ) -> None:
-    with emulator_for_recording(clock=FakeClock()):
-        fusion = client(fusion_env)
+    with emulator_for_recording(clock=FakeClock()) as url:
+        fusion = client(url, fusion_env)
         for job in (
             "../spark/jobs/my-python-job",
             "my-python-job/all",
@@ -308,8 +310,8 @@ def test_job_ids_stay_one_path_segment(
 
 @pytest.mark.vcr
 def test_fusion_4_prefix(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
-    with emulator_for_recording(clock=FakeClock()):
-        status = client(fusion_env, api="/api/apollo").start("my-python-job")
+    with emulator_for_recording(clock=FakeClock()) as url:
+        status = client(url, fusion_env, api="/api/apollo").start("my-python-job")
     assert status.state == "starting"
 
 
@@ -562,8 +564,8 @@ def test_datasource_job_through_the_jobs_api(
     scenario = Scenario(
         jobs={"datasource:docs": JobScript(runs=(RunScript(duration=3, result=counters),))}
     )
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         view_before = fusion.configuration("datasource:docs")
         started = fusion.start("datasource:docs")
         seen = follow(fusion, "datasource:docs", clock)
@@ -590,8 +592,8 @@ def test_datasource_job_through_the_jobs_api(
 def test_task_job_abort(emulator_for_recording: Serve, fusion_env: dict[str, str]) -> None:
     clock = FakeClock()
     scenario = Scenario(jobs={"task:reindex": JobScript(runs=(RunScript(duration=600),))})
-    with emulator_for_recording(scenario, clock=clock):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=clock) as url:
+        fusion = client(url, fusion_env)
         fusion.start("task:reindex")
         clock.advance(5)
         fusion.cancel("task:reindex")
@@ -607,15 +609,15 @@ def test_jobs_api_start_refused_and_faults(
     scenario = Scenario(
         jobs={"datasource:web": JobScript(runs=(RunScript(duration=60),), faults=faults)}
     )
-    with emulator_for_recording(scenario, clock=FakeClock()):
-        fusion = client(fusion_env)
+    with emulator_for_recording(scenario, clock=FakeClock()) as url:
+        fusion = client(url, fusion_env)
         fusion.start("datasource:web")
         with pytest.raises(FusionError) as busy:
             fusion.status("datasource:web")
         with pytest.raises(FusionError) as conflict:
             fusion.start("datasource:web")
     assert (busy.value.kind, busy.value.retry_after) == (ErrorKind.TRANSIENT, 4.0)
-    assert str(busy.value).startswith(f"GET {EMULATOR_URL}/api/jobs/datasource:web: 503")
+    assert str(busy.value).startswith(f"GET {url}/api/jobs/datasource:web: 503")
     assert conflict.value.status == 409
 
 
