@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -8,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from runner.clock import SystemClock
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import Access, Emulator
@@ -23,6 +26,27 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("FUSION_"):
             monkeypatch.delenv(name)
+
+
+PROCESS = Path(__file__).resolve().parent / "process"
+
+
+@pytest.fixture(autouse=True)
+def _in_this_process_on_a_fake_clock(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit or scenario test neither sleeps on the real clock nor starts a child process: one
+    that needs to belongs in tests/process/, which the fast loop leaves out."""
+    if PROCESS in request.path.resolve().parents:
+        return
+
+    def refused(*_: object, **__: object) -> None:
+        raise AssertionError("the real clock or a child process: a test for tests/process/")
+
+    monkeypatch.setattr(time, "sleep", refused)
+    monkeypatch.setattr(SystemClock, "sleep", refused)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refused)
+    monkeypatch.setattr(os, "fork", refused)  # a pool of worker processes
 
 
 @pytest.fixture
