@@ -18,6 +18,14 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class WakingClock(Clock, Protocol):
+    """A clock whose sleep a signal can end early (`runner.signals`): `wake()` ends the sleep
+    under way, or the next one at once. A command takes one, and builds a `SystemClock` when it
+    is given none."""
+
+    def wake(self) -> None: ...
+
+
 class SystemClock:
     """The real clock. `wake()` ends the current sleep early, or the next one at once.
 

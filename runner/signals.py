@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from runner.clock import SystemClock
+from runner.clock import WakingClock
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _DEFAULTS = (signal.SIG_DFL, signal.default_int_handler)
@@ -29,7 +29,7 @@ class RequestInterrupted(Exception):
 class Interrupts:
     """Counts the signals; cuts short the request under way when the signal calls for it."""
 
-    def __init__(self, clock: SystemClock) -> None:
+    def __init__(self, clock: WakingClock) -> None:
         self.count = 0
         self.clock = clock
         self._request: str | None = None  # the method of the request under way
@@ -59,7 +59,7 @@ class Interrupts:
 
 
 @contextmanager
-def catching_signals(clock: SystemClock) -> Iterator[Interrupts]:
+def catching_signals(clock: WakingClock) -> Iterator[Interrupts]:
     interrupts = Interrupts(clock)
     previous = {sig: signal.signal(sig, interrupts.receive) for sig in SIGNALS}
     try:

@@ -1,24 +1,23 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner.clock import SystemClock
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import Access, Emulator
+from tests.helpers.ci import CI_PLAN, CI_VARIABLES
 from tests.helpers.fakes import CREDENTIALS, EPOCH, FakeClock
 from tests.helpers.paths import CASSETTES, ROOT, WritePlan
-from tests.helpers.recording import (
-    EMULATOR_PORT,
-    SortedYaml,
-    scrub_request,
-    scrub_response,
-)
+from tests.helpers.recording import RECORDED_URL, SortedYaml, scrub_request, scrub_response
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +26,27 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("FUSION_"):
             monkeypatch.delenv(name)
+
+
+PROCESS = Path(__file__).resolve().parent / "process"
+
+
+@pytest.fixture(autouse=True)
+def _in_this_process_on_a_fake_clock(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit or scenario test neither sleeps on the real clock nor starts a child process: one
+    that needs to belongs in tests/process/, which the fast loop leaves out."""
+    if PROCESS in request.path.resolve().parents:
+        return
+
+    def refused(*_: object, **__: object) -> None:
+        raise AssertionError("the real clock or a child process: a test for tests/process/")
+
+    monkeypatch.setattr(time, "sleep", refused)
+    monkeypatch.setattr(SystemClock, "sleep", refused)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refused)
+    monkeypatch.setattr(os, "fork", refused)  # a pool of worker processes
 
 
 @pytest.fixture
@@ -39,6 +59,18 @@ def write_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WritePlan:
         return "plan.yaml"
 
     return write
+
+
+@pytest.fixture
+def ci_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """CI_PLAN as plans/nightly.yaml in a folder made current, with none of its variables set."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "nightly.yaml").write_text(CI_PLAN)
+    (tmp_path / "ca.pem").write_text("")
+    return "plans/nightly.yaml"
 
 
 # --- cassettes: replay only, bodies matched, secrets scrubbed, every interaction replayed ------
@@ -110,22 +142,27 @@ def fusion_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextManager[Any]]:
-    """Serves the emulator on EMULATOR_PORT while recording; does nothing during replay."""
+def emulator_for_recording(recording: bool) -> Callable[..., AbstractContextManager[str]]:
+    """The URL to send the test's requests to: while recording, that of an emulator serving on
+    a free port (its requests are stored as sent to RECORDED_URL); during replay, RECORDED_URL,
+    where nothing listens and the cassette answers."""
 
+    @contextmanager
     def serve(
         scenario: Scenario | None = None,
         *,
         clock: FakeClock,
         access: Access | None = None,
         extra_jobs: Iterable[str] = (),
-    ) -> AbstractContextManager[Any]:
+    ) -> Iterator[str]:
         if not recording:
-            return nullcontext()
+            yield RECORDED_URL
+            return
         model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=extra_jobs)
         access = access or Access(
             user=CREDENTIALS["FUSION_USER"], password=CREDENTIALS["FUSION_PASSWORD"]
         )
-        return Emulator(model, port=EMULATOR_PORT, access=access)
+        with Emulator(model, access=access) as emulator:
+            yield emulator.url
 
     return serve

@@ -23,6 +23,8 @@ from runner.report import annotate, echo
 if TYPE_CHECKING:
     import click
 
+    from runner.clock import WakingClock
+
 EXIT_CODES = """\b
 Exit codes:
   0    the plan succeeded (with --validate: every plan is valid; with --check:
@@ -39,17 +41,22 @@ Exit codes:
 
 
 def execute(
-    options: Options, environ: Mapping[str, str] = os.environ, redact: Redactor | None = None
+    options: Options,
+    environ: Mapping[str, str] = os.environ,
+    redact: Redactor | None = None,
+    *,
+    clock: WakingClock | None = None,
 ) -> int:
-    """The options checked against each other, then the action's command (`runner.commands`).
-    A plan found invalid on the way is also annotated on GitHub Actions."""
+    """The options checked against each other, then the action's command (`runner.commands`), on
+    `clock` (the real one unless given). A plan found invalid on the way is also annotated on
+    GitHub Actions."""
     from runner.cli.usage import check_options  # noqa: PLC0415
     from runner.commands import COMMANDS, command  # noqa: PLC0415
 
     redact = redact or Redactor.from_environ(environ)
     check_options(options, environ)
     try:
-        return command(COMMANDS[options.action])(options, environ, redact)
+        return command(COMMANDS[options.action])(options, environ, redact, clock=clock)
     except InvalidPlan as invalid:
         annotate(invalid.problems, environ, redact)
         raise
@@ -290,16 +297,18 @@ def _command() -> click.Command:
             format_given=_given("output_format"),
             heartbeat_given=_given("heartbeat"),
         )
-        _run(options)
+        # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
+        # the tests do) is the one the command waits on; fusion-run itself gives none.
+        _run(options, clock=click.get_current_context().obj)
 
     return main
 
 
-def _run(options: Options) -> NoReturn:
+def _run(options: Options, *, clock: WakingClock | None = None) -> NoReturn:
     redact = Redactor.from_environ(os.environ)
     sys.exit(
         guarded(
-            lambda: execute(options, redact=redact),
+            lambda: execute(options, redact=redact, clock=clock),
             show_traceback=options.show_traceback,
             clean=redact.line,
         )

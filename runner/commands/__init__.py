@@ -1,5 +1,6 @@
 """What `fusion-run` does, one module per action. `COMMANDS` names the module of each action; each
-has a `main(options, environ, redact) -> exit code` that writes what the action prints.
+has a `main(options, environ, redact, *, clock) -> exit code` that writes what the action prints.
+The clock is the one the command waits on: the real one (`runner.clock.SystemClock`) unless given.
 
 The modules are imported when their action is asked for: `--validate` runs in CI on every push
 and imports neither click nor the engine.
@@ -8,15 +9,26 @@ and imports neither click nor the engine.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from runner.commands.options import Action, Options
 
 if TYPE_CHECKING:
+    from runner.clock import WakingClock
     from runner.redact import Redactor
 
-    Main = Callable[[Options, Mapping[str, str], Redactor], int]
+
+class Main(Protocol):
+    def __call__(
+        self,
+        options: Options,
+        environ: Mapping[str, str],
+        redact: Redactor,
+        *,
+        clock: WakingClock | None = None,
+    ) -> int: ...
+
 
 COMMANDS: dict[Action, str] = {
     Action.VALIDATE: "validate",  # every plan checked offline, each problem at file:line:col

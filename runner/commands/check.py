@@ -17,7 +17,7 @@ from contextlib import ExitStack
 import click
 
 from runner import wording
-from runner.clock import SystemClock
+from runner.clock import SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.commands.run import connect
@@ -36,7 +36,14 @@ ON_RUNNING = {
 }
 
 
-def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+def main(
+    options: Options,
+    environ: Mapping[str, str],
+    redact: Redactor,
+    *,
+    clock: WakingClock | None = None,
+) -> int:
+    """Survey Fusion on `clock` (the real one unless given), as `runner.commands.run` runs."""
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
 
@@ -47,8 +54,8 @@ def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
         say(f"fusion-run: {wording.line(event)}")
 
     log = (lambda line: say(f"        {line}")) if options.verbose else None
+    clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
-        clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
         fusion, url = connect(
             plan,
@@ -59,6 +66,7 @@ def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
             stack=stack,
             interrupts=interrupts,
             redact=Redactor.from_environ(environ),
+            clock=clock,
         )
         try:
             found = survey(

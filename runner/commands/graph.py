@@ -4,6 +4,7 @@ step coloured by its outcome in that report."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from runner.commands.loading import load_selected
 from runner.commands.options import Options
@@ -12,8 +13,17 @@ from runner.redact import Redactor
 from runner.report import echo, graph
 from runner.report.journal import read_report
 
+if TYPE_CHECKING:
+    from runner.clock import WakingClock
 
-def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+
+def main(
+    options: Options,
+    environ: Mapping[str, str],
+    redact: Redactor,
+    *,
+    clock: WakingClock | None = None,  # nothing here waits: taken as every command takes it
+) -> int:
     plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
     outcomes = None
     if options.report_given:

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 import click
 
 from runner import wording
-from runner.clock import SystemClock
+from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, Unreachable
@@ -31,7 +31,15 @@ from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
 
 
-def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+def main(
+    options: Options,
+    environ: Mapping[str, str],
+    redact: Redactor,
+    *,
+    clock: WakingClock | None = None,
+) -> int:
+    """Run the plan on `clock` (the real one unless given: tests give a fake one, that an
+    emulator started here with --emulate shares)."""
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
     console = Console(
@@ -51,8 +59,8 @@ def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
     )
+    clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
-        clock = SystemClock()
         interrupts = stack.enter_context(catching_signals(clock))
         fusion, url = connect(
             plan,
@@ -63,6 +71,7 @@ def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
             stack=stack,
             interrupts=interrupts,
             redact=redact,
+            clock=clock,
         )
         journal = Journal(report_file(options.report), path=options.report, warn=console.write)
         engine = Engine(
@@ -153,8 +162,10 @@ def connect(
     stack: ExitStack,
     interrupts: Interrupts,
     redact: Redactor,
+    clock: Clock,
 ) -> tuple[Fusion, str]:
-    """A client for Fusion at `url`, or for the emulator started here with --emulate."""
+    """A client for Fusion at `url`, or for the emulator started here with --emulate, whose runs
+    go by `clock`, the engine's."""
     if options.emulate:
         from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
         from runner.emulator.scenario import load_scenario  # noqa: PLC0415
@@ -164,7 +175,9 @@ def connect(
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
-        model = EmulatedFusion(scenario, seed=None, extra_jobs=[step.job for step in plan.steps])
+        model = EmulatedFusion(
+            scenario, clock=clock.monotonic, seed=None, extra_jobs=[step.job for step in plan.steps]
+        )
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan
             url=url,

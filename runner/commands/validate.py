@@ -4,6 +4,7 @@ stdout with `--format json`), and notes of unset variables on stderr."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from runner.commands.options import Options
 from runner.errors import ExitCode
@@ -13,8 +14,17 @@ from runner.plan.variables import check_variables
 from runner.redact import Redactor
 from runner.report import annotate, echo
 
+if TYPE_CHECKING:
+    from runner.clock import WakingClock
 
-def main(options: Options, environ: Mapping[str, str], redact: Redactor) -> int:
+
+def main(
+    options: Options,
+    environ: Mapping[str, str],
+    redact: Redactor,
+    *,
+    clock: WakingClock | None = None,  # nothing here waits: taken as every command takes it
+) -> int:
     problems: list[Problem] = []
     used: set[str] = set()
     for path in options.plans:

@@ -14,11 +14,13 @@ SPIN = 1_000  # sleeps in a row that do not move time: an engine that spins, not
 @dataclass
 class FakeClock:
     """Monotonic time that moves only when told to: `sleep` advances it at once. A loop that
-    sleeps without time moving fails the test, rather than hanging it."""
+    sleeps without time moving fails the test, rather than hanging it. A `runner.clock.WakingClock`,
+    so that a command runs on it as on the real clock (`tests.helpers.cli.invoke`)."""
 
     now: float = 0.0
     sleeps: list[float] = field(default_factory=list)
     idle: int = 0  # sleeps in a row that moved no time
+    woken: int = 0  # wakes asked for, as a signal asks them of fusion-run's clock
 
     def __call__(self) -> float:
         return self.now
@@ -31,6 +33,10 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    def wake(self) -> None:
+        """Counted only: a sleep here never waits, so there is none to end early."""
+        self.woken += 1
 
     def monotonic(self) -> float:
         return self.now

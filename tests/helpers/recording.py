@@ -1,9 +1,10 @@
-"""Recording cassettes from the emulator: where it listens, and what is scrubbed from each
-interaction so that no credential is ever stored."""
+"""Recording cassettes from the emulator: the one URL cassettes hold, and what is scrubbed from
+each interaction so that no credential is ever stored."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from vcr.serializers import yamlserializer
@@ -11,13 +12,17 @@ from vcr.serializers import yamlserializer
 from runner.emulator.server import Access
 from tests.helpers.fakes import CREDENTIALS
 
-EMULATOR_PORT = 8765  # fixed while recording: host and port are part of what requests match on
-EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
+# The emulator records on any free port; every request is stored, and matched, as if sent here.
+# Host and port are part of what requests match on: replay sends them here, where nothing listens.
+RECORDED_URL = "http://127.0.0.1:8765"
+_EMULATOR = re.compile(r"^http://127\.0\.0\.1:\d+(?=/|$)")
 SCRUBBED = "<scrubbed>"
 
 
 def scrub_request(request: Any) -> Any:
-    """Runs on recorded and on incoming requests alike, so scrubbed bodies still match."""
+    """Runs on recorded and on incoming requests alike, so rewritten URLs and scrubbed bodies
+    still match: the emulator's URL, whatever its port, becomes RECORDED_URL."""
+    request.uri = _EMULATOR.sub(RECORDED_URL, request.uri)
     if request.path.endswith("/api/session") and request.body:
         request.body = SCRUBBED.encode()
     return request

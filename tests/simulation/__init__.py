@@ -9,6 +9,6 @@ and resuming on it: random plans x random Fusion behaviours x random crash point
   random durable points and resumed, then every output rendered;
 - `invariants`: what must hold after every run, whatever Fusion did.
 
-`tests/test_simulation.py` runs a fixed seed range in CI; `python bench/simulate.py --seeds N`
-runs as many as asked. A failing seed prints the line that reproduces it.
+`tests/process/test_simulation.py` runs a fixed seed range in CI; `python bench/simulate.py --seeds
+N` runs as many as asked. A failing seed prints the line that reproduces it.
 """

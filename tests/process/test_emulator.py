@@ -1,0 +1,51 @@
+"""The fusion-emulator command, in a process of its own: it serves its scenario, and refuses a bad
+one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.helpers.process import Lines
+
+EMULATOR = [sys.executable, "-m", "runner.cli.emulator"]  # what the fusion-emulator script runs
+
+
+def test_fusion_emulator_command(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("version: 1\njobs:\n  crawl: {}\n")
+    process = subprocess.Popen(
+        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    output = Lines(process.stderr)
+    try:
+        banner = output.until("fusion-emulator: serving Fusion's API at ")
+        assert banner.startswith("fusion-emulator: serving Fusion's API at http://127.0.0.1:")
+        url = banner.rsplit(" ", 1)[1].strip()
+        assert requests.post(f"{url}/spark/jobs/crawl", timeout=5).json()["state"] == "starting"
+        assert output.until("POST ") == "POST /api/spark/jobs/crawl -> 200"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("version: 2\n")
+    result = subprocess.run(
+        [*EMULATOR, "--port", "0", "--scenario", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{scenario}:1:10: $.version: unsupported version 2: this fusion-run reads version 1\n",
+    )
