@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -33,6 +34,10 @@ def main(
     """
 
     def serve() -> int:
+        # SIGINT and SIGTERM end it, even when it was started with SIGINT ignored (a background
+        # job of a shell script inherits that), as a CI script stops it: `kill -INT` or `kill`.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
         model = EmulatedFusion(load_scenario(scenario) if scenario else None, seed=None)
         access = Access(user=user, password=password, api_key=api_key)
         emulator = Emulator(
@@ -47,6 +52,10 @@ def main(
                 return 0
 
     sys.exit(guarded(serve, show_traceback=False))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

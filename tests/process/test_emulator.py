@@ -3,10 +3,12 @@ one."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.helpers.process import Lines
@@ -49,3 +51,25 @@ def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
         2,
         f"{scenario}:1:10: $.version: unsupported version 2: this fusion-run reads version 1\n",
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_fusion_emulator_stops_on_a_signal_even_started_with_sigint_ignored(
+    signum: signal.Signals,
+) -> None:
+    """A shell script's background job (`fusion-emulator &`) starts with SIGINT ignored; the
+    script's `kill -INT` must still stop it, as the tests' and CI's own stop do."""
+    process = subprocess.Popen(
+        [*EMULATOR, "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    assert process.stderr is not None
+    try:
+        Lines(process.stderr).until("fusion-emulator: serving Fusion's API at ")
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.wait(timeout=10)
