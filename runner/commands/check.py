@@ -65,7 +65,7 @@ def main(
             log=log,
             stack=stack,
             interrupts=interrupts,
-            redact=Redactor.from_environ(environ),
+            redact=redact,
             clock=clock,
         )
         try:
