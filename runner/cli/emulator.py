@@ -12,6 +12,7 @@ from runner.cli.exits import guarded
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import load_scenario
 from runner.emulator.server import Access, Emulator
+from runner.signals import SIGNALS
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +37,7 @@ def main(
     def serve() -> int:
         # SIGINT and SIGTERM end it, even when it was started with SIGINT ignored (a background
         # job of a shell script inherits that), as a CI script stops it: `kill -INT` or `kill`.
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in SIGNALS:
             signal.signal(signum, _interrupt)
         model = EmulatedFusion(load_scenario(scenario) if scenario else None, seed=None)
         access = Access(user=user, password=password, api_key=api_key)
