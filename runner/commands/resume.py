@@ -76,12 +76,6 @@ def _inconsistency(entry: StepResult) -> str | None:
     if last is None or last.outcome not in (None, AttemptOutcome.LEFT_RUNNING):
         ended = "no attempt" if last is None else f"its last attempt {last.outcome}"
         return f"its run may be going, with {ended}"
-    named = None if isinstance(reason, StartUnconfirmed) else reason.run_id
-    runs = {a.run_id for a in entry.attempts} | {
-        key.removeprefix("id:") for a in entry.attempts for key in a.run_keys
-    }
-    if named is not None and named not in runs and f"start:{named}" not in last.run_keys:
-        return f"its reason names run {named}, which none of its attempts has"
     return None
 
 

@@ -269,10 +269,6 @@ def test_a_fact_no_fusion_run_writes_is_one_line_naming_it(
             _set("steps", 1, "outcome", to="succeeded"),
             "succeeded, with its last attempt left_running",
         ),
-        (
-            _set("steps", 1, "reason_fact", to=B_GOING),
-            "its reason names run x, which none of its attempts has",
-        ),
     ],
 )
 def test_a_step_record_no_fusion_run_writes_is_refused_before_anything_starts(
