@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.criteria import Criterion
 from runner.outcomes import Outcome, PlanOutcome
 from runner.reasons import Cause, Reason
 
@@ -70,6 +71,25 @@ class FinalStatus(Event):
 
     run_id: str | None
     status: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CriterionWarned(Event):
+    """A criterion of level warn did not hold on a run of ours: a warning; the step goes on as
+    if it had held."""
+
+    run_id: str | None
+    criterion: Criterion
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CriterionNoted(Event):
+    """A criterion held, with something to say (`runner.wording.note`): an expression on
+    `previous` not judged for want of an earlier good run; counts that cover only the remainder
+    of an interrupted crawl."""
+
+    run_id: str | None
+    criterion: Criterion
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

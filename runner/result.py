@@ -22,13 +22,14 @@ from runner.events import Event
 from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
-    Carried,
     Cause,
     NotSelected,
     Reason,
 )
 
-REPORT_VERSION = 3  # 3: reasons as facts (`reason_fact`, `error_fact`, a cancel's `cause`)
+# 3: reasons as facts (`reason_fact`, `error_fact`, a cancel's `cause`); 4: criteria's levels, a
+# run's work and baseline (`previous`), warnings that name their step
+REPORT_VERSION = 4
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
 STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
 
@@ -55,6 +56,10 @@ class Attempt:
     error: str | None = None  # Fusion's failure message
     result: dict[str, Any] | None = None  # what Fusion reported at the end (`RunStatus.reported`)
     criteria: list[Criterion] = field(default_factory=list)
+    previous: dict[str, Any] | None = None  # the job's last good run before this start
+    remainder_of: str | None = (
+        None  # a datasource run interrupted just before: ours crawls the rest
+    )
     status_reads: int = 0
     cancel: CancelRecord | None = None  # fusion-run asked Fusion to cancel the run
 
@@ -81,8 +86,11 @@ class Attempt:
             "result": self.result,
             "status_reads": self.status_reads,
             "cancel": None if self.cancel is None else self.cancel.to_dict(),
+            "previous": self.previous,
+            "remainder_of": self.remainder_of,
             "criteria": [
-                {**criterion_fact(c), "reason": wording.criterion(c) or None} for c in self.criteria
+                {**criterion_fact(c), "reason": wording.criterion(c) or wording.note(c) or None}
+                for c in self.criteria
             ],
         }
 
@@ -107,6 +115,8 @@ class Attempt:
             result=data["result"],
             status_reads=data["status_reads"],
             cancel=None if data["cancel"] is None else CancelRecord.from_dict(data["cancel"]),
+            previous=data["previous"],
+            remainder_of=data["remainder_of"],
             criteria=[criterion_from_fact(criterion) for criterion in data["criteria"]],
         )
 
@@ -217,6 +227,14 @@ class StepResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Noted:
+    """A warning read back from a report: the step it is about (None: the plan), in words."""
+
+    step: str | None
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ResumedFrom:
     path: str
     outcome: str
@@ -237,7 +255,7 @@ class PlanResult:
     unrecorded: str | None = None  # runtime only: why the final report could not be written
     detached: bool = False
     resumed_from: ResumedFrom | None = None
-    warnings: list[Event | Carried] = field(default_factory=list)
+    warnings: list[Event | Noted] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
 
     def step(self, name: str) -> StepResult:
@@ -269,7 +287,7 @@ class PlanResult:
             "ended_at": _time(self.ended_at),
             "duration": self.duration,
             "summary": summary(steps),
-            "warnings": [_warning(w) for w in self.warnings],
+            "warnings": [warning_record(w) for w in self.warnings],
             "steps": steps,
         }
 
@@ -290,7 +308,7 @@ class PlanResult:
             error=typing.cast(Cause | None, _fact(data["error_fact"])),
             detached=data["detached"],
             resumed_from=None if resumed is None else ResumedFrom(**resumed),
-            warnings=[Carried(text=w) for w in data["warnings"]],
+            warnings=[Noted(step=w["step"], text=w["text"]) for w in data["warnings"]],
             steps=[StepResult.from_dict(step) for step in data["steps"]],
         )
 
@@ -299,8 +317,11 @@ def _fact(data: dict[str, Any] | None) -> Any:
     return None if data is None else from_fact(data)
 
 
-def _warning(warning: Event | Carried) -> str:
-    return wording.text(warning) if isinstance(warning, Carried) else wording.line(warning)
+def warning_record(warning: Event | Noted) -> dict[str, Any]:
+    """A warning as the report writes it: the step it is about (None: the plan), in words."""
+    if isinstance(warning, Noted):
+        return {"step": warning.step, "text": warning.text}
+    return {"step": warning.step, "text": wording.line(warning)}
 
 
 def _time(value: datetime | None) -> str | None:

@@ -13,7 +13,7 @@ from functools import singledispatch
 
 from runner import events as ev
 from runner import reasons as why
-from runner.criteria import Criterion, CriterionName
+from runner.criteria import Criterion, CriterionName, Level
 from runner.durations import format_duration
 from runner.outcomes import Outcome
 
@@ -221,12 +221,48 @@ def criterion(c: Criterion) -> str:
     if c.name is CriterionName.MAX_DURATION:
         limit = format_duration(c.expected)
         return f"the run took {_took(c.actual, c.expected)}, more than max_duration {limit}"
+    if c.name is CriterionName.WORK:
+        return _work(c)
+    keyword = "warn" if c.level is Level.WARN else "expect"
     if c.error is not None:
-        return f"expect {c.expected} could not be evaluated: {c.error}"
-    said = f"expect {c.expected} is {_json(c.actual)}"
+        return f"{keyword} {c.expected} could not be evaluated: {c.error}"
+    said = f"{keyword} {c.expected} is {_json(c.actual)}"
     if c.operands:
         said += f" ({', '.join(f'{source}: {_json(value)}' for source, value in c.operands)})"
     return said
+
+
+def _work(c: Criterion) -> str:
+    """A run that did less work than the plan asks: none (a warning), or fewer documents than
+    `min_documents`, or no count at all."""
+    least = "" if c.level is Level.WARN else f", fewer than min_documents {c.expected}"
+    if c.actual is None:
+        said = f"Fusion reported no count of the documents {run_words(c.run)} indexed or wrote"
+        return f"{said}, and min_documents is {c.expected}"
+    if c.counted == "state skipped":
+        said = f"{run_words(c.run)} ended skipped: it wrote no documents{least}"
+    else:
+        verb = "wrote" if c.counted == "docsWritten" else "indexed"
+        count = f"{_number(c.actual)} document{'' if c.actual == 1 else 's'} ({c.counted})"
+        said = f"{run_words(c.run)} {verb} {count}{least or ': it did no work'}"
+    if c.remainder_of:
+        said += f"; it crawled only what {run_words(c.remainder_of)}, interrupted, left"
+    return said
+
+
+def note(c: Criterion) -> str:
+    """What a criterion that held has to say, in words; '' for most."""
+    if not c.passed:
+        return ""
+    if c.no_previous:
+        keyword = "warn" if c.level is Level.WARN else "expect"
+        return f"{keyword} {c.expected} not judged: no earlier good run of the job to compare with"
+    if c.remainder_of:
+        return (
+            f"{run_words(c.run)} crawled only what {run_words(c.remainder_of)}, interrupted, "
+            "left: its counts cover that remainder"
+        )
+    return ""
 
 
 def _took(seconds: float | None, limit: float) -> str:
@@ -414,6 +450,16 @@ def _number(value: float) -> str:
     if isinstance(value, int) or value.is_integer():
         return str(int(value))
     return str(round(value, 3))
+
+
+@line.register
+def _(event: ev.CriterionWarned) -> str:
+    return criterion(event.criterion)
+
+
+@line.register
+def _(event: ev.CriterionNoted) -> str:
+    return note(event.criterion)
 
 
 @line.register

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from runner.criteria import CriterionName
+from runner import wording
+from runner.criteria import CriterionName, Level
 from runner.engine.context import (
     CANCEL_GRACE,
     EXPECTED_SLACK,
@@ -34,6 +35,8 @@ from runner.events import (
     ActiveRun,
     CancelFailed,
     Cancelling,
+    CriterionNoted,
+    CriterionWarned,
     FinalStatus,
     Retrying,
     RunIdentified,
@@ -260,8 +263,19 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
         if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, RetryOn.TIMEOUT, cancelled):
             return Phase.RETRY_DELAY
         return ctx.end(s, order.outcome, cancelled)
-    attempt.criteria = judge(status, s.step.success, duration=attempt.duration)
-    failed = tuple(c for c in attempt.criteria if not c.passed)
+    attempt.criteria = judge(
+        status,
+        s.step.success,
+        duration=attempt.duration,
+        previous=attempt.previous,
+        remainder_of=attempt.remainder_of,
+    )
+    for criterion in attempt.criteria:
+        if criterion.level is Level.WARN and not criterion.passed:
+            ctx.warn(CriterionWarned(step=s.step.name, run_id=data.label, criterion=criterion))
+        elif wording.note(criterion):
+            ctx.emit(CriterionNoted(step=s.step.name, run_id=data.label, criterion=criterion))
+    failed = tuple(c for c in attempt.criteria if not c.passed and c.level is Level.FAIL)
     if not failed:
         attempt.outcome = AttemptOutcome.SUCCEEDED
         return ctx.end(s, Outcome.SUCCEEDED, None)

@@ -123,6 +123,8 @@ class Before:
     active: frozenset[str] = frozenset()  # ... of those it saw going
     wall: datetime = LONG_AGO  # when we asked Fusion to start
     expected: float | None = None  # seconds the job's last good run took
+    previous: RunStatus | None = None  # the job's last good run listed before our start
+    remainder_of: str | None = None  # a datasource's latest run, interrupted: ours crawls the rest
 
     def revived(self, status: RunStatus) -> bool:
         """A run seen ended before that shows as going now: no run does that, so it is a new

@@ -35,6 +35,7 @@ from runner.engine.context import (
     phase_data,
 )
 from runner.engine.following import ended, order_cancel
+from runner.engine.judge import baseline
 from runner.engine.phases import (
     Before,
     Checking,
@@ -60,6 +61,7 @@ from runner.events import (
 )
 from runner.fusion import ErrorKind, FusionError
 from runner.fusion.status import RunStatus
+from runner.jobs import job_kind
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import OnRunning
 from runner.reasons import (
@@ -74,6 +76,9 @@ from runner.reasons import (
 )
 from runner.result import Attempt
 
+# A datasource run that ended so left work undone: a V2 connector's next run crawls only what it
+# left (its checkpoints), so that run's counts cover a remainder.
+INTERRUPTED = frozenset({"aborted", "failed"})
 REFUSED_BACKOFF = 60.0  # seconds: the longest wait before a refused start is sent again
 
 
@@ -255,11 +260,20 @@ def _prepare_start(
     newest = listed[0] if listed else None
     if newest is not None and newest.active and newest.visible:
         return _run_active(ctx, s, now, newest, failures, adoptable=True)
+    accepted, remainder_of = s.step.success.states, None
+    if (
+        newest is not None
+        and newest.state in INTERRUPTED
+        and job_kind(s.step.job)[0] == "datasource"
+    ):
+        remainder_of = newest.label
     before = Before(
         known=frozenset(s.seen),
         ended=frozenset(s.seen_ended),
         active=frozenset(s.seen_active),
         expected=expected,
+        previous=next((r for r in listed if r.terminal and r.state in accepted), None),
+        remainder_of=remainder_of,
     )
     s.data = Starting(before=before, failures=failures, refusals=refusals)
     s.due = now
@@ -274,6 +288,8 @@ def start(ctx: Context, s: StepState, now: float) -> Phase:
     before = replace(data.before, wall=ctx.clock.wall())
     attempt = _intent(s)
     attempt.requested_at, attempt.listed_before = before.wall, tuple(sorted(before.known))
+    attempt.previous = None if before.previous is None else baseline(before.previous)
+    attempt.remainder_of = before.remainder_of
     try:
         ctx.emit(StartRequested(step=s.step.name, attempt=attempt.number))  # on disk first
     except NotDurable as unwritten:  # a start the report cannot name is never sent

@@ -2,7 +2,8 @@
 
 `runner.plan.loader` is the only place raw plan data becomes these records. Settings resolve per
 step in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
-`success:`, each of `states`, `max_duration` and `expect` resolves on its own.
+`success:`, each of its keys (`states`, `max_duration`, `expect`, `warn`, `min_documents`)
+resolves on its own.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "states": None,  # by kind: DEFAULT_STATES
     "max_duration": None,
     "expect": [],
+    "warn": [],
+    "min_documents": None,  # None: a run that did no work is a warning, where Fusion counts work
 }
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_STATES = {
@@ -82,6 +85,8 @@ class Success:
     states: tuple[str, ...]
     max_duration: int | None  # seconds
     expect: tuple[str, ...]  # JMESPath expressions, each must be truthy on the final status
+    warn: tuple[str, ...] = ()  # ... each a warning when it is not; the step still succeeds
+    min_documents: int | None = None  # fewer documents fail the step (None: none warn)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -157,6 +157,8 @@ def _build_step(
             states=tuple(success("states") or DEFAULT_STATES[job_kind(raw["job"])[0]]),
             max_duration=None if max_duration is None else parse_duration(max_duration),
             expect=tuple(success("expect")),
+            warn=tuple(success("warn")),
+            min_documents=success("min_documents"),
         ),
         line=line,
         column=column,

@@ -409,12 +409,13 @@ def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> I
 
 def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> Iterator[Problem]:
     success = settings.get("success")
-    expect = success.get("expect") if isinstance(success, dict) else None
-    if not isinstance(expect, list):
-        return
-    for position, expression in enumerate(expect):
-        if not isinstance(expression, str) or not expression or isinstance(expression, Unset):
+    for key in ("expect", "warn"):
+        expressions = success.get(key) if isinstance(success, dict) else None
+        if not isinstance(expressions, list):
             continue
-        message = expression_problem(expression)
-        if message:
-            yield doc.problem((*where, "success", "expect", position), message)
+        for position, expression in enumerate(expressions):
+            if not isinstance(expression, str) or not expression or isinstance(expression, Unset):
+                continue
+            message = expression_problem(expression)
+            if message:
+                yield doc.problem((*where, "success", key, position), message)

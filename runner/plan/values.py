@@ -81,7 +81,7 @@ def expression_problem(expression: str) -> str | None:
                 f"the expression nests {depth} levels deep, more than {MAX_EXPRESSION_DEPTH}: "
                 "split it into several expect entries"
             )
-        jmespath.compile(expression)
+        parsed = jmespath.compile(expression).parsed
     except jmespath.exceptions.ParseError as error:
         if isinstance(error, jmespath.exceptions.LexerError):
             what = error.message
@@ -92,6 +92,11 @@ def expression_problem(expression: str) -> str | None:
         return f"invalid JMESPath expression: {what} at character {(error.lex_position or 0) + 1}"
     except ValueError as error:  # a number too long for Python to convert
         return f"invalid JMESPath expression: {error}"
+    from runner.expressions import unknown_functions  # noqa: PLC0415 - it imports jmespath
+
+    unknown = unknown_functions(dict(parsed))
+    if unknown:
+        return f"unknown function {unknown[0]}(): use one of JMESPath's functions, or ratio(a, b)"
     return None
 
 

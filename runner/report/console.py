@@ -17,7 +17,7 @@ from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
 from runner.redact import one_line, strip_controls
-from runner.result import PlanResult
+from runner.result import PlanResult, warning_record
 
 _CLEAR = "\r\x1b[K"
 REDRAW_EVERY = 1.0  # seconds between redraws of the live line
@@ -105,12 +105,16 @@ class Console:
                 self._timer.start()
             self._beat(event)
             return
-        if isinstance(event, _SILENT) or (self.quiet and not isinstance(event, _WARNINGS)):
+        warned = bool(result.warnings) and result.warnings[-1] is event  # kept as a warning
+        if isinstance(event, _SILENT) or (
+            self.quiet and not (warned or isinstance(event, _WARNINGS))
+        ):
             return
         if isinstance(event, _VERBOSE) and not self.verbose:
             return
         who = f"{event.step}: " if event.step else ""
-        self.write(f"{elapsed(event.at):>7} {who}{wording.line(event)}")
+        said = ("warning: " if warned else "") + wording.line(event)
+        self.write(f"{elapsed(event.at):>7} {who}{said}")
 
     def _redraw(self) -> None:
         while not self._done.wait(REDRAW_EVERY):
@@ -195,6 +199,11 @@ class Console:
             assert step.reason is not None
             outcome = wording.step_ended(step.status)
             self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
+        if result.warnings and not (trouble or result.error is not None):
+            self.write("")
+        for record in map(warning_record, result.warnings):
+            who = f"{record['step']}: " if record["step"] else ""
+            self.write(f"{who}warning: {record['text']}")
         counts: dict[str, int] = {}
         for step in result.steps:
             key = str(step.outcome) if step.outcome else "running"

@@ -56,6 +56,9 @@ def _describe_step(step: Step) -> list[str]:
     if step.success.max_duration is not None:
         criteria.append(f"took at most {format_duration(step.success.max_duration)}")
     criteria += step.success.expect
+    criteria += [f"warn unless {expression}" for expression in step.success.warn]
+    if step.success.min_documents:
+        criteria.append(f"at least {step.success.min_documents} documents")
     lines = [
         head,
         f"    waits for: {waits}",

@@ -1,6 +1,7 @@
 """GitHub Actions: a Markdown summary for $GITHUB_STEP_SUMMARY, and `::error` annotations that
 point at the plan's own lines, for failed steps and for invalid plans, and at the plan when it
-failed around its steps. Every string is cleaned of terminal codes by `runner.redact` first."""
+failed around its steps; a `::warning` for each warning, at its step's line (or the plan's).
+Every string is cleaned of terminal codes by `runner.redact` first."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class GitHubActions:
         for line in [
             *plan_annotations(judged, why, self.plan),
             *step_annotations(report, self.plan, failing),
+            *warning_annotations(report, self.plan),
         ]:
             self.echo(line)
         summary = self.environ.get("GITHUB_STEP_SUMMARY")
@@ -104,6 +106,12 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
             outcome = f"⚠️ {step['outcome'].replace('_', ' ')} (allowed to fail)"
         cells = [_cell(step["name"]), outcome, took, run, _cell(step["reason"] or "")]
         lines.append("| " + " | ".join(cells) + " |")
+    if report["warnings"]:
+        lines += ["", f"#### ⚠️ {len(report['warnings'])} warning(s)", ""]
+        lines += [
+            f"- {'**' + _cell(w['step']) + '**: ' if w['step'] else ''}{_cell(w['text'])}"
+            for w in report["warnings"]
+        ]
     outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
     lines += ["", "```mermaid", mermaid(plan, outcomes).rstrip(), "```", ""]
     return "\n".join(lines)
@@ -119,6 +127,18 @@ def step_annotations(report: dict[str, Any], plan: Plan, failing: Collection[str
             what = "left running" if entry["outcome"] == "running" else entry["outcome"]
             title = f"fusion-run: step {step.name} {what.replace('_', ' ')}"
             lines.append(_command(plan.file, step.line, step.column, title, entry["reason"] or ""))
+    return lines
+
+
+def warning_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
+    """A `::warning` for each warning, at its step's line in the plan (or at the plan)."""
+    steps = {step.name: step for step in plan.steps}
+    lines = []
+    for warning in report["warnings"]:
+        step = steps.get(warning["step"] or "")
+        line, column = (None, None) if step is None else (step.line, step.column)
+        title = "fusion-run: " + (f"step {step.name} warning" if step else "warning")
+        lines.append(_command(plan.file, line, column, title, warning["text"], kind="warning"))
     return lines
 
 
@@ -138,11 +158,19 @@ def problem_annotations(problems: Iterable[Problem]) -> list[str]:
     ]
 
 
-def _command(file: str, line: int | None, column: int | None, title: str, message: str) -> str:
+def _command(
+    file: str,
+    line: int | None,
+    column: int | None,
+    title: str,
+    message: str,
+    *,
+    kind: str = "error",
+) -> str:
     place = f"file={_property(file)}"
     if line is not None:
         place += f",line={line},col={column}"
-    return f"::error {place},title={_property(title)}::{_data(message)}"
+    return f"::{kind} {place},title={_property(title)}::{_data(message)}"
 
 
 def _data(value: str) -> str:

@@ -21,7 +21,7 @@ from runner.engine.reporter import NotDurable
 from runner.errors import FatalError, UsageError
 from runner.facts import BadFact, criterion_from_fact, from_fact
 from runner.report.paths import file_in_the_way
-from runner.report.upgrade import upgrade_2
+from runner.report.upgrade import upgrade
 from runner.result import REPORT_VERSION, PlanResult, summary
 from runner.schemas import load_schema
 
@@ -184,9 +184,9 @@ def _compact(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-# The report formats read back, each with its schema: the one written, and the one before it
-# (read as the one written: `runner.report.upgrade`).
-READS = {2: "report-2.schema.json", REPORT_VERSION: "report.schema.json"}
+# The report formats read back, each with its schema: the one written, and those before it (read
+# as the one written: `runner.report.upgrade`).
+READS = {2: "report-2.schema.json", 3: "report-3.schema.json", REPORT_VERSION: "report.schema.json"}
 
 
 def read_report(path: str, flag: str) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
         by = f"fusion-run {writer}" if isinstance(writer, str) else "another fusion-run"
         raise UsageError(
             f"{flag} {path}: the report is in format {version} ({by}); this fusion-run reads "
-            f"formats {' and '.join(map(str, READS))} only: run the plan afresh, or use {by}"
+            f"formats {min(READS)} to {max(READS)} only: run the plan afresh, or use {by}"
         )
     from jsonschema import Draft202012Validator  # noqa: PLC0415 - 45 ms, for reading reports only
 
@@ -224,7 +224,7 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
         where = "".join(f"[{p!r}]" for p in problems[0].absolute_path)
         first = f"{where or 'top level'}: {problems[0].message}"
         raise UsageError(f"{flag} {path}: not a fusion-run report ({first})")
-    report = upgrade_2(report) if version == 2 else dict(report)
+    report = upgrade(report)
     for at, fact in _facts(report):
         try:
             if at[-1] == "criteria":

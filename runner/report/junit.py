@@ -8,7 +8,9 @@ failed criterion; a step whose run was left going has an `error`; a step that fa
 `allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
 `skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
 properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
-repeated in the case's system-out. Every string is cleaned by `runner.redact` first: no terminal
+repeated in the case's system-out. Warnings never fail a testcase: each is in its step's
+`system-err` (the plan's own in the plan's testcase), and the suite's `warnings` property counts
+them. Every string is cleaned by `runner.redact` first: no terminal
 code, no control character that XML refuses (Fusion's words were masked as they arrived).
 """
 
@@ -68,12 +70,14 @@ def junit_xml(result: PlanResult) -> str:
         ("fusion.url", report["fusion"]["url"]),
         ("outcome", report["outcome"]),
         ("exit_code", str(int(judged.code))),
+        ("warnings", str(len(report["warnings"]))),
         *((f"{s['name']}.run_id", s["run_id"]) for s in steps if s["run_id"]),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     _plan_case(suite, report, judged, message)
     for step, element in zip(steps, elements, strict=True):
         _testcase(suite, plan["name"], step, element)
+        _warnings(suite[-1], report, step["name"])
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
@@ -110,6 +114,14 @@ def _plan_case(
         )
     out = ET.SubElement(case, "system-out")
     out.text = f"outcome: {report['outcome']}\nexit code: {int(judged.code)}"
+    _warnings(case, report, None)
+
+
+def _warnings(case: ET.Element, report: dict[str, Any], step: str | None) -> None:
+    """The warnings about `step` (None: the plan's own) as the testcase's system-err."""
+    said = [f"warning: {w['text']}" for w in report["warnings"] if w["step"] == step]
+    if said:
+        ET.SubElement(case, "system-err").text = "\n".join(said)
 
 
 def _element(step: dict[str, Any]) -> tuple[str | None, dict[str, str]]:

@@ -1,4 +1,9 @@
-"""A report of format 2 read as format 3, for --resume and --graph --report.
+"""A report of an earlier format read as the format written now (4), for --resume and --graph
+--report: format 2 through 3, each step at a time.
+
+Format 3 had no levels of criteria (each was a failure), no baseline or work check, and warnings
+in words alone: its criteria are of level fail, its attempts have no `previous`, and its warnings
+are the plan's.
 
 Format 2 gave reasons in words only. The words a resume depends on become facts: a skip by the
 step's own run_if (an exclusion, which fails nothing), a cancel's cause, and a failed state
@@ -21,6 +26,36 @@ _EXCLUSIONS = {
 _DID_NOT_FAIL = re.compile(r"upstream ('.*'|\".*\") did not fail \(run_if: all_failed\)")
 _STATE = re.compile(r"run (.+?) ended (\S+)(?:: (.*)| \(accepted: .*\))", re.S)
 _NOT_EVALUATED = re.compile(r"expect .* could not be evaluated: (.*)", re.S)
+
+
+def upgrade(report: dict[str, Any]) -> dict[str, Any]:
+    """`report`, valid against the schema of its format (2, 3 or 4), in format 4."""
+    if report["report_version"] == 2:
+        report = upgrade_2(report)
+    if report["report_version"] == 3:
+        report = upgrade_3(report)
+    return report
+
+
+def upgrade_3(report: dict[str, Any]) -> dict[str, Any]:
+    """`report` (format 3, valid against schemas/report-3.schema.json) in format 4."""
+    report = copy.deepcopy(report)
+    report["report_version"] = 4
+    report["warnings"] = [{"step": None, "text": text} for text in report["warnings"]]
+    for step in report["steps"]:
+        for attempt in step["attempts"]:
+            attempt["previous"] = attempt["remainder_of"] = None
+            attempt["criteria"] = [
+                {
+                    **criterion,
+                    "level": "fail",
+                    "counted": None,
+                    "remainder_of": None,
+                    "no_previous": False,
+                }
+                for criterion in attempt["criteria"]
+            ]
+    return report
 
 
 def upgrade_2(report: dict[str, Any]) -> dict[str, Any]:

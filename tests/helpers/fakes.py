@@ -71,6 +71,8 @@ def step(
     states: tuple[str, ...] = ("finished", "skipped"),
     max_duration: int | None = None,
     expect: tuple[str, ...] = (),
+    warn: tuple[str, ...] = (),
+    min_documents: int | None = None,
 ) -> Step:
     """A step as the plan would build it, for tests that need no YAML."""
     return Step(
@@ -87,7 +89,13 @@ def step(
         retry_on=frozenset(RetryOn(kind) for kind in retry_on),
         on_running=OnRunning(on_running),
         allow_failure=allow_failure,
-        success=Success(states=states, max_duration=max_duration, expect=expect),
+        success=Success(
+            states=states,
+            max_duration=max_duration,
+            expect=expect,
+            warn=warn,
+            min_documents=min_documents,
+        ),
         line=1,
         column=1,
     )

@@ -11,7 +11,8 @@ from runner.verdict import verdict
 
 
 def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
-    """The exit code, after checking that the JUnit of `result` agrees with it in every way."""
+    """The exit code, after checking that the JUnit of `result` agrees with it in every way, and
+    holds every warning, in its step's testcase, without failing it."""
     judged = verdict(result)
     root = ET.fromstring(junit_xml(result))  # parses: nothing Fusion said broke it
     suite = root[0]
@@ -27,8 +28,16 @@ def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
         assert element.get("errors") == str(len(errors))
     assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
     assert suite.get("tests") == str(len(result.steps) + 1)
-    for entry, case in zip(result.to_dict()["steps"], step_cases, strict=True):
-        kinds = [child.tag for child in case if child.tag != "system-out"]
+    report = result.to_dict()
+    counted = suite.find("properties/property[@name='warnings']")
+    assert counted is not None
+    assert counted.get("value") == str(len(report["warnings"]))
+    for entry, case in zip([{"name": None}, *report["steps"]], cases, strict=True):
+        said = [w["text"] for w in report["warnings"] if w["step"] == entry["name"]]
+        err = "\n".join(e.text or "" for e in case.findall("system-err"))
+        assert err == "\n".join(f"warning: {text}" for text in said), entry["name"]
+    for entry, case in zip(report["steps"], step_cases, strict=True):
+        kinds = [child.tag for child in case if child.tag not in ("system-out", "system-err")]
         if entry["outcome"] in ("running", "pending"):
             assert kinds == ["error"]
         elif entry["outcome"] in ("failed", "timed_out", "cancelled"):

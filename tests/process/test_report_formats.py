@@ -12,8 +12,9 @@ import pytest
 
 from tests.helpers.earlier_reports import CASES
 from tests.scenario.test_report_formats import (
+    FORMATS,
+    earlier_format_resumes_alike,
     facts_only,
-    format_2_resumes_alike,
     reworded,
     rewording_changes_nothing,
 )
@@ -24,12 +25,13 @@ from tests.simulation.simulate import Simulation, simulate
 __all__ = ["reworded"]  # the fixture that rewords
 
 
+@pytest.mark.parametrize("version", sorted(FORMATS))
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_a_format_2_report_is_resumed_as_its_new_report_is_whatever_is_selected(
-    name: str, tmp_path: Path
+def test_an_earlier_format_s_report_is_resumed_as_its_new_report_is_whatever_is_selected(
+    name: str, version: int, tmp_path: Path
 ) -> None:
     """Each step alone and each step left out, as well as the selections the fast loop tries."""
-    format_2_resumes_alike(name, tmp_path, every=True)
+    earlier_format_resumes_alike(name, version, tmp_path, every=True)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -69,6 +69,7 @@ def test_junit(mixed: Result) -> None:
       <property name="fusion.url" value="http://emulated" />
       <property name="outcome" value="failed" />
       <property name="exit_code" value="1" />
+      <property name="warnings" value="0" />
       <property name="crawl.run_id" value="{ids["crawl"]}" />
       <property name="train.run_id" value="{ids["train"]}" />
       <property name="notify.run_id" value="{ids["notify"]}" />

@@ -191,10 +191,14 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": ["finished", "skipped"],
             "actual": "finished",
             "passed": True,
+            "level": "fail",
             "run": None,
             "message": None,
             "operands": [],
             "error": None,
+            "counted": None,
+            "remainder_of": None,
+            "no_previous": False,
             "reason": None,
         },
         {
@@ -202,10 +206,14 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": "result.docsWritten > `0`",
             "actual": False,
             "passed": False,
+            "level": "fail",
             "run": None,
             "message": None,
             "operands": [["result.docsWritten", 0]],
             "error": None,
+            "counted": None,
+            "remainder_of": None,
+            "no_previous": False,
             "reason": "expect result.docsWritten > `0` is false (result.docsWritten: 0)",
         },
         {
@@ -213,11 +221,30 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "expected": "result.jobConfigId",
             "actual": "evaluate",
             "passed": True,
+            "level": "fail",
             "run": None,
             "message": None,
             "operands": [],
             "error": None,
+            "counted": None,
+            "remainder_of": None,
+            "no_previous": False,
             "reason": None,
+        },
+        {  # and it did no work: a warning of its own
+            "name": "work",
+            "expected": 1,
+            "actual": 0,
+            "passed": False,
+            "level": "warn",
+            "run": evaluate["run_id"],
+            "message": None,
+            "operands": [],
+            "error": None,
+            "counted": "docsWritten",
+            "remainder_of": None,
+            "no_previous": False,
+            "reason": f"run {evaluate['run_id']} wrote 0 documents (docsWritten): it did no work",
         },
     ]
 
@@ -506,7 +533,9 @@ def test_preflight_goes_on_when_configurations_may_not_be_read() -> None:
         "these credentials may not read job configurations (403), so fusion-run cannot check "
         "that every job exists before starting"
     ]
-    assert engine.result.to_dict()["warnings"] == [wording.line(recorder.events[0])]
+    assert engine.result.to_dict()["warnings"] == [
+        {"step": None, "text": wording.line(recorder.events[0])}
+    ]
 
 
 # --- many plans -----------------------------------------------------------------------------------

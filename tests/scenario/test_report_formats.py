@@ -1,7 +1,8 @@
 """A resume decides from facts, never from words: each reason in the report has its kind and
 figures beside its words, and a resume reads only those. Rewording every message changes nothing
-a resume does; a report of the format before (2, words only) is read as the format written now
-and resumed as the same plan's new report is."""
+a resume does; a report of a format before (2, words only; 3, criteria with no levels and
+warnings in words alone) is read as the format written now and resumed as the same plan's new
+report is."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from runner.emulator.adapter import ModelFusion
 from runner.engine import Engine
 from runner.errors import UsageError
 from runner.report.journal import Journal, read_report, report_file
+from runner.result import REPORT_VERSION
 from tests.helpers.earlier_reports import CASES, Case
 from tests.helpers.paths import ROOT
 from tests.helpers.reports import valid
 
-FORMAT_2 = ROOT / "tests" / "fixtures" / "report-2"
+FORMATS = {version: ROOT / "tests" / "fixtures" / f"report-{version}" for version in (2, 3)}
+FORMAT_2, FORMAT_3 = FORMATS[2], FORMATS[3]
 WORDS = {"reason", "error", "warnings"}  # what a report says in words
 
 
@@ -86,29 +89,45 @@ def resumed(case: Case, report: Path, selected: frozenset[str] | None) -> dict[s
     return valid(json.loads(report.read_text()))
 
 
+@pytest.mark.parametrize("version", sorted(FORMATS))
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_a_format_2_report_is_resumed_as_its_plan_s_new_report_is(
-    name: str, tmp_path: Path
+def test_an_earlier_format_s_report_is_resumed_as_its_plan_s_new_report_is(
+    name: str, version: int, tmp_path: Path
 ) -> None:
-    format_2_resumes_alike(name, tmp_path, every=False)
+    earlier_format_resumes_alike(name, version, tmp_path, every=False)
 
 
-def format_2_resumes_alike(name: str, tmp_path: Path, *, every: bool) -> None:
+def earlier_format_resumes_alike(name: str, version: int, tmp_path: Path, *, every: bool) -> None:
     case = CASES[name]
     new, old = tmp_path / "new.json", tmp_path / "old.json"
     for selected in selections(case, every=every):
-        shutil.copy(FORMAT_2 / f"{name}.json", old)
+        shutil.copy(FORMATS[version] / f"{name}.json", old)
         case.run(new)
         assert what_it_did(resumed(case, old, selected)) == what_it_did(
             resumed(case, new, selected)
         ), selected
 
 
-def test_a_format_2_report_reads_as_format_3_with_the_facts_a_resume_needs() -> None:
+def test_a_format_3_report_reads_as_format_4_with_levels_and_warnings_of_the_plan() -> None:
+    reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_3.glob("*.json")}
+    assert set(reports) == set(CASES)
+    for name, report in reports.items():
+        assert valid(report)["report_version"] == REPORT_VERSION
+        written = json.loads((FORMAT_3 / f"{name}.json").read_text())
+        assert report["warnings"] == [{"step": None, "text": w} for w in written["warnings"]]
+        for step in report["steps"]:
+            for attempt in step["attempts"]:
+                assert (attempt["previous"], attempt["remainder_of"]) == (None, None)
+                assert {c["level"] for c in attempt["criteria"]} <= {"fail"}
+    criteria = reports["run-if"]["steps"][0]["attempts"][0]["criteria"]
+    assert [(c["name"], c["passed"], c["level"]) for c in criteria] == [("state", False, "fail")]
+
+
+def test_a_format_2_report_reads_as_format_4_with_the_facts_a_resume_needs() -> None:
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_2.glob("*.json")}
     assert set(reports) == set(CASES)
     for report in reports.values():
-        assert valid(report)["report_version"] == 3
+        assert valid(report)["report_version"] == REPORT_VERSION
     facts = {s["name"]: s["reason_fact"] for s in reports["run-if"]["steps"]}
     assert facts == {
         "a": {"kind": "carried", "text": "run 41pjso2krv ended error: The job run failed"},
@@ -244,7 +263,7 @@ B_GOING = {"kind": "still_running", "run_id": "x", "cause": {"kind": "detached"}
         (
             _set("steps", 0, "attempts", 0, "criteria", 0, "name", to="vibes"),
             "['steps'][0]['attempts'][0]['criteria'][0]['name']: 'vibes' is not one of "
-            "['state', 'max_duration', 'expect']",
+            "['state', 'max_duration', 'expect', 'work']",
         ),
     ],
 )

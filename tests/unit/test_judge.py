@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
 import jmespath
 import pytest
 
 from runner import wording
-from runner.criteria import Criterion, CriterionName
+from runner.criteria import Criterion, CriterionName, Level
 from runner.engine.judge import judge
 from runner.fusion.status import RunStatus, parse_history, parse_job_view, parse_status
 from runner.plan import Success
@@ -24,10 +26,14 @@ def judged(
     duration: float | None = 1.0,
     raw: dict[str, Any] | None = None,
     message: str | None = None,
+    min_documents: int | None = 0,
 ) -> list[Criterion]:
-    """The criteria of a plan on a run r1 that ended in `state`."""
+    """The criteria of a plan on a run r1 of Spark job j that ended in `state` (with no work
+    check, unless `min_documents` asks for one)."""
     status = RunStatus(job="j", run_id="r1", state=state, message=message, raw=raw or {})
-    success = Success(states=states, max_duration=max_duration, expect=expect)
+    success = Success(
+        states=states, max_duration=max_duration, expect=expect, min_documents=min_documents
+    )
     return judge(status, success, duration=duration)
 
 
@@ -165,8 +171,8 @@ COUNTERS = {
         ),
         (  # a value that is no field path is named as a value
             "length(result.items) > `3`",
-            [("value", 2)],
-            "expect length(result.items) > `3` is false (value: 2)",
+            [("length(result.items)", 2)],
+            "expect length(result.items) > `3` is false (length(result.items): 2)",
         ),
         (  # Fusion's words are written as they are, not escaped
             "result.name == 'cafe'",
@@ -379,3 +385,161 @@ def test_identical_times_leave_fusions_duration_field_read_as_milliseconds(
     }
     status = parse_status(data, "j")
     assert (status.duration, status.unit_assumed) == (duration, assumed)
+
+
+# --- the work check -------------------------------------------------------------------------------
+
+
+def crawled(
+    extra: dict[str, Any],
+    *,
+    state: str = "success",
+    min_documents: int | None = None,
+    remainder_of: str | None = None,
+) -> list[Criterion]:
+    """The criteria of a datasource run r1 whose history record has `extra` counters."""
+    record = {"resource": "datasource:web", "runId": "r1", "status": state, "extra": extra}
+    status = parse_history(record, "datasource:web")
+    success = Success(
+        states=("success",), max_duration=None, expect=(), min_documents=min_documents
+    )
+    return judge(status, success, duration=1.0, remainder_of=remainder_of)
+
+
+def test_a_run_that_did_no_work_is_a_warning_by_default() -> None:
+    _, work = crawled({"counter.output": 3, "counter.failed": 3})
+    assert (work.name, work.passed, work.level) == (CriterionName.WORK, False, Level.WARN)
+    assert (work.expected, work.actual, work.run) == (1, 0, "r1")
+    assert wording.criterion(work) == (
+        "run r1 indexed 0 documents (counter.output - counter.failed): it did no work"
+    )
+
+
+def test_a_run_that_did_work_passes_the_check_saying_nothing() -> None:
+    _, work = crawled({"counter.output": 1})
+    assert (work.passed, work.actual, work.counted) == (True, 1, "counter.output")
+    assert wording.criterion(work) == wording.note(work) == ""
+
+
+def test_a_run_whose_work_fusion_does_not_count_is_not_checked_by_default() -> None:
+    assert [c.name for c in crawled({})] == [CriterionName.STATE]
+
+
+def test_min_documents_0_checks_nothing() -> None:
+    assert [c.name for c in crawled({"counter.output": 0}, min_documents=0)] == [
+        CriterionName.STATE
+    ]
+
+
+def test_min_documents_fails_a_run_with_fewer() -> None:
+    _, work = crawled({"counter.output": 40}, min_documents=100)
+    assert (work.passed, work.level, work.expected, work.actual) == (False, Level.FAIL, 100, 40)
+    assert wording.criterion(work) == (
+        "run r1 indexed 40 documents (counter.output), fewer than min_documents 100"
+    )
+    _, enough = crawled({"counter.output": 100}, min_documents=100)
+    assert enough.passed
+
+
+def test_min_documents_fails_a_run_whose_work_fusion_does_not_count() -> None:
+    _, work = crawled({}, min_documents=1)
+    assert (work.passed, work.actual, work.counted) == (False, None, None)
+    assert wording.criterion(work) == (
+        "Fusion reported no count of the documents run r1 indexed or wrote, and min_documents is 1"
+    )
+
+
+def test_a_skipped_spark_run_wrote_nothing() -> None:
+    status = RunStatus(job="agg", run_id="r1", state="skipped", raw={"state": "skipped"})
+    success = Success(states=("finished", "skipped"), max_duration=None, expect=())
+    _, work = judge(status, success, duration=1.0)
+    assert (work.passed, work.level, work.counted) == (False, Level.WARN, "state skipped")
+    assert wording.criterion(work) == "run r1 ended skipped: it wrote no documents"
+    _, required = judge(status, replace(success, min_documents=1), duration=1.0)
+    assert wording.criterion(required) == (
+        "run r1 ended skipped: it wrote no documents, fewer than min_documents 1"
+    )
+
+
+def test_a_run_that_failed_has_no_work_check() -> None:
+    assert [c.name for c in crawled({"counter.output": 0}, state="failed")] == [CriterionName.STATE]
+
+
+def test_a_crawl_after_an_interrupted_one_says_its_counts_cover_the_remainder() -> None:
+    _, work = crawled({"counter.output": 5}, remainder_of="r0")
+    assert (work.passed, work.remainder_of) == (True, "r0")
+    assert wording.note(work) == (
+        "run r1 crawled only what run r0, interrupted, left: its counts cover that remainder"
+    )
+    _, none = crawled({"counter.output": 0}, remainder_of="r0")
+    assert wording.criterion(none) == (
+        "run r1 indexed 0 documents (counter.output): it did no work; "
+        "it crawled only what run r0, interrupted, left"
+    )
+
+
+# --- warn, and the last good run ------------------------------------------------------------------
+
+
+def baselined(expression: str, previous: dict[str, Any] | None, *, level: str) -> Criterion:
+    """The criterion of `expression` (under `expect` or `warn`) on a datasource run that indexed
+    40 documents, after `previous`."""
+    record = {"resource": "datasource:web", "runId": "r2", "status": "success"}
+    status = parse_history({**record, "extra": {"counter.output": 40}}, "datasource:web")
+    success = Success(
+        states=("success",),
+        max_duration=None,
+        min_documents=0,
+        expect=(expression,) if level == "expect" else (),
+        warn=(expression,) if level == "warn" else (),
+    )
+    _, criterion = judge(status, success, duration=1.0, previous=previous)
+    return criterion
+
+
+LAST_NIGHT = {
+    "run": "r1",
+    "state": "success",
+    "ended_at": "2026-12-06T03:00:00.000Z",
+    "duration": 600.0,
+    "documents": 900,
+    "status": {"runId": "r1", "status": "success", "extra": {"counter.output": 900}},
+}
+
+
+def test_a_warn_that_does_not_hold_is_a_warning_with_its_figures() -> None:
+    criterion = baselined("ratio(documents, previous.documents) >= `0.7`", LAST_NIGHT, level="warn")
+    assert (criterion.passed, criterion.level) == (False, Level.WARN)
+    assert criterion.operands == (("ratio(documents, previous.documents)", 40 / 900),)
+    assert wording.criterion(criterion) == (
+        "warn ratio(documents, previous.documents) >= `0.7` is false "
+        f"(ratio(documents, previous.documents): {json.dumps(40 / 900)})"
+    )
+
+
+def test_previous_is_the_last_good_run_s_status_with_its_documents() -> None:
+    assert baselined('previous.extra."counter.output" == `900`', LAST_NIGHT, level="expect").passed
+    assert baselined("previous.documents == `900`", LAST_NIGHT, level="expect").passed
+    assert baselined("previous.runId == 'r1'", LAST_NIGHT, level="expect").passed
+
+
+def test_an_expression_on_previous_with_no_earlier_good_run_passes_and_says_so() -> None:
+    for level in ("expect", "warn"):
+        criterion = baselined("ratio(documents, previous.documents) >= `0.7`", None, level=level)
+        assert (criterion.passed, criterion.no_previous, criterion.actual) == (True, True, None)
+        assert wording.criterion(criterion) == ""
+        assert wording.note(criterion) == (
+            f"{level} ratio(documents, previous.documents) >= `0.7` not judged: "
+            "no earlier good run of the job to compare with"
+        )
+
+
+def test_documents_is_the_run_s_own_count() -> None:
+    assert baselined("documents == `40`", None, level="expect").passed
+
+
+def test_ratio_of_nothing_is_null() -> None:
+    criterion = baselined(
+        "ratio(documents, previous.documents)", {**LAST_NIGHT, "documents": 0}, level="warn"
+    )
+    assert (criterion.passed, criterion.actual) == (False, None)

@@ -23,15 +23,18 @@ defaults:
   success:
     states: [finished]
     expect: ["a"]
+    warn: ["w"]
 steps:
   - crawl
   - job: index
     retries: 3
     success:
       max_duration: 10m
+      min_documents: 5
   - job: train
     success:
       expect: ["b"]
+      warn: []
 """
         )
     )
@@ -42,10 +45,18 @@ steps:
         10,
         30,
     )
-    assert crawl.success == Success(states=("finished",), max_duration=None, expect=("a",))
+    assert crawl.success == Success(
+        states=("finished",), max_duration=None, expect=("a",), warn=("w",)
+    )
     assert index.retries == 3
-    assert index.success == Success(states=("finished",), max_duration=600, expect=("a",))
-    assert train.success.expect == ("b",)
+    assert index.success == Success(
+        states=("finished",), max_duration=600, expect=("a",), warn=("w",), min_documents=5
+    )
+    assert (train.success.expect, train.success.warn, train.success.min_documents) == (
+        ("b",),
+        (),
+        None,
+    )
     assert crawl.run_if is RunIf.ALL_SUCCESS
     assert not crawl.allow_failure
 

@@ -81,8 +81,9 @@ def accepts(schema: Any, value: Any) -> bool:
 def test_the_walk_finds_every_setting() -> None:
     paths = {".".join(path) for path, _ in LEAVES}
     assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
-    assert "steps.[].success.expect.[]" in paths
-    assert len(paths) == 43
+    assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
+    assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
+    assert len(paths) == 47
 
 
 @pytest.mark.parametrize(

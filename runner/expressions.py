@@ -1,0 +1,50 @@
+"""JMESPath as a plan's `expect` and `warn` use it: JMESPath's own functions, and `ratio` (JMESPath
+has no arithmetic, and a baseline is a ratio: `ratio(documents, previous.documents) >= `0.7``).
+
+    >>> import jmespath
+    >>> jmespath.search("ratio(a, b)", {"a": 3, "b": 4}, options=OPTIONS)
+    0.75
+    >>> [jmespath.search(f"ratio({a}, {b})", {}, options=OPTIONS) for a, b in [(1, 0), (1, "null")]]
+    [None, None]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jmespath
+import jmespath.functions
+
+
+class _Functions(jmespath.functions.Functions):
+    @jmespath.functions.signature({"types": ["number", "null"]}, {"types": ["number", "null"]})
+    def _func_ratio(self, numerator: float | None, denominator: float | None) -> float | None:
+        """`numerator / denominator`; null when either is null or the denominator is 0."""
+        if numerator is None or denominator is None or denominator == 0:
+            return None
+        return numerator / denominator
+
+
+OPTIONS = jmespath.Options(custom_functions=_Functions())
+FUNCTIONS = frozenset(_Functions.FUNCTION_TABLE)
+
+
+def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """`node` of a parsed expression and every node below it, without recursion."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack += [child for child in current.get("children", []) if isinstance(child, dict)]
+
+
+def unknown_functions(parsed: dict[str, Any]) -> list[str]:
+    """The functions a parsed expression calls that neither JMESPath nor fusion-run has."""
+    called = (n["value"] for n in nodes(parsed) if n.get("type") == "function_expression")
+    return sorted({str(name) for name in called} - FUNCTIONS)
+
+
+def names_field(parsed: dict[str, Any], name: str) -> bool:
+    """The parsed expression reads a field called `name`, at any depth."""
+    return any(n.get("type") == "field" and n.get("value") == name for n in nodes(parsed))
