@@ -122,7 +122,7 @@ def _(fact: why.ReportUnwritable) -> str:
 @text.register
 def _(fact: why.Stalled) -> str:
     return (
-        f"no counter moved for {format_duration(fact.still)} (stall_after "
+        f"no counter moved for {format_duration(round(fact.still, 1))} (stall_after "
         f"{format_duration(fact.limit)}): {counters(fact.counters)}"
     )
 
@@ -470,7 +470,7 @@ def _(event: ev.RunLate) -> str:
     limit = format_duration(event.limit)
     if event.times is not None and event.expected is not None:
         limit += f" ({event.times:g}x its last good run, {format_duration(event.expected)})"
-    age = format_duration(event.age)
+    age = format_duration(round(event.age, 1))
     return f"{run_words(event.run_id)} has run {age}, longer than warn_after {limit}"
 
 

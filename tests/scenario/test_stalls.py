@@ -7,14 +7,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import FaultTarget, RunScript, Scenario, Stall
 from runner.events import Cancelling, NoBaseline, RunLate, RunStalled
 from runner.outcomes import PlanOutcome
 from runner.plan import OnStall, Step, WarnAfter
+from tests.helpers.cli import invoke
 from tests.helpers.crashes import World, explore
 from tests.helpers.engine import Result, jobs, run, runs
 from tests.helpers.fakes import FakeClock, step
+from tests.helpers.paths import EXAMPLES
+from tests.helpers.reports import read_report
 
 COUNTING: dict[str, float] = {"counter.input": 10, "counter.output": 9}
 
@@ -221,3 +226,28 @@ def test_every_crash_of_a_stall_cancel_resumes_to_the_same_verdict(tmp_path: Pat
     scenario = jobs(crawl=runs(counting(Stall(at=0.3), duration=600)))
     points, _ = explore(steps, scenario, tmp_path, dead=0.5)
     assert points > 20
+
+
+# --- the command line, on the emulator ------------------------------------------------------------
+
+
+def test_the_stuck_crawl_example_rehearses_a_warning_and_a_stall_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan, scenario = EXAMPLES / "stuck-crawl.yaml", EXAMPLES / "scenarios" / "stuck-crawl.yaml"
+    result = invoke(str(plan), "--emulate", "--scenario", str(scenario), "--quiet")
+    assert result.exit_code == 1  # a failed step's
+    report = read_report()
+    crawl_id = report["steps"][0]["run_id"]
+    late = f"run {crawl_id} has run 5s, longer than warn_after 5s"
+    stalled = (
+        "no counter moved for 6s (stall_after 6s): counter.input 120, counter.output 114, "
+        "counter.failed 0"
+    )
+    lines = result.stderr.splitlines()
+    assert f"   0:05 crawl: {late}" in lines  # a warning: --quiet prints it
+    assert f"crawl failed: {stalled}; run {crawl_id} cancelled" in lines
+    assert report["warnings"] == [late]
+    assert report["steps"][0]["outcome"] == "failed"
+    assert report["steps"][0]["attempts"][0]["state"] == "aborted"
