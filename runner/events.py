@@ -15,7 +15,7 @@ from typing import Any
 
 from runner.criteria import Criterion
 from runner.outcomes import Outcome, PlanOutcome
-from runner.reasons import Cause, Reason
+from runner.reasons import Cause, Reason, Stalled
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -134,6 +134,33 @@ class Cancelling(Event):
 class CancelFailed(Event):
     run_id: str | None
     error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunLate(Event):
+    """Our run was still going `age` seconds after its start, past warn_after (`limit`
+    seconds; `times` its job's last good run's duration, `expected`, when given so)."""
+
+    run_id: str | None
+    age: float
+    limit: float
+    times: float | None = None
+    expected: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoBaseline(Event):
+    """warn_after is a multiple of the job's last good run, and none is known for this run."""
+
+    times: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunStalled(Event):
+    """No counter of our run moved for stall_after; on_stall: warn, so the run goes on."""
+
+    run_id: str | None
+    stall: Stalled
 
 
 # --- Fusion's faults ------------------------------------------------------------------------------

@@ -88,6 +88,15 @@ class ReportUnwritable:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Stalled:
+    """No counter of the run moved for `still` seconds, `limit` (stall_after) or more."""
+
+    counters: tuple[tuple[str, int | float], ...]  # as the last read showed them
+    still: float  # seconds
+    limit: float  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Carried:
     """Words written earlier (an earlier report, or an error's own message)."""
 
@@ -107,6 +116,7 @@ Cause = (
     | HostNotFound
     | NoFirstContact
     | ReportUnwritable
+    | Stalled
     | Carried
 )
 

@@ -133,9 +133,10 @@ def summary(steps: list[dict[str, Any]]) -> dict[str, int]:
 class CancelRecord:
     """fusion-run asked Fusion to cancel an attempt's run: the step's outcome once Fusion shows
     the run ended, and why. On disk before the cancel goes out, so that a resume after a crash
-    judges the run as the cancel meant (a step timeout is retried if retry_on says so)."""
+    judges the run as the cancel meant (a step timeout is retried if retry_on says so; a
+    stall, as a criteria failure)."""
 
-    outcome: Outcome  # timed_out or cancelled
+    outcome: Outcome  # timed_out, cancelled, or failed (a stall: on_stall: cancel)
     cause: Cause
 
     def to_dict(self) -> dict[str, Any]:

@@ -120,6 +120,24 @@ def _(fact: why.ReportUnwritable) -> str:
 
 
 @text.register
+def _(fact: why.Stalled) -> str:
+    return (
+        f"no counter moved for {format_duration(round(fact.still, 1))} (stall_after "
+        f"{format_duration(fact.limit)}): {counters(fact.counters)}"
+    )
+
+
+SHOWN_COUNTERS = 5  # counters named in a line; the others are counted
+
+
+def counters(shown: tuple[tuple[str, int | float], ...]) -> str:
+    """`counter.input 1200, counter.output 1180`: the first few, and how many more."""
+    words = ", ".join(f"{name} {_number(value)}" for name, value in shown[:SHOWN_COUNTERS])
+    more = len(shown) - SHOWN_COUNTERS
+    return words + (f" and {more} more" if more > 0 else "")
+
+
+@text.register
 def _(fact: why.Carried) -> str:
     return fact.text
 
@@ -491,6 +509,31 @@ def _(event: ev.Cancelling) -> str:
 @line.register
 def _(event: ev.CancelFailed) -> str:
     return f"cancelling {run_words(event.run_id)} failed: {event.error}"
+
+
+@line.register
+def _(event: ev.RunLate) -> str:
+    limit = format_duration(event.limit)
+    if event.times is not None and event.expected is not None:
+        limit += f" ({event.times:g}x its last good run, {format_duration(event.expected)})"
+    age = format_duration(round(event.age, 1))
+    return f"{run_words(event.run_id)} has run {age}, longer than warn_after {limit}"
+
+
+@line.register
+def _(event: ev.NoBaseline) -> str:
+    return (
+        f"no last good run of the job is known, so warn_after {event.times:g}x gives no "
+        "warning for this run"
+    )
+
+
+@line.register
+def _(event: ev.RunStalled) -> str:
+    return (
+        f"{run_words(event.run_id)} may be stuck: {text(event.stall)}; it goes on "
+        "(on_stall: cancel would cancel it)"
+    )
 
 
 @line.register

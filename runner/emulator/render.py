@@ -51,6 +51,10 @@ class Run:
     def ended(self, now: float) -> bool:
         return self.state(now) in TERMINAL
 
+    def counted(self, now: float) -> dict[str, int]:
+        """Its scripted counters as of `now` (they stop when it ends, or is cancelled)."""
+        return self.script.counted(min(now, self.end()) - self.started)
+
 
 @dataclass
 class Render:
@@ -82,6 +86,7 @@ class Render:
             "hostname": HOSTNAME,
             "result": result,
         }
+        result.update(run.counted(now))  # scripted counters, as they go (none by default)
         if state in TERMINAL:
             end = run.end()
             if state in ("finished", "skipped"):
@@ -121,7 +126,7 @@ class Render:
             record["error"] = run.script.error or "The job run failed"
         if self.variant.history_run_ids:
             ended = status in ("success", "failed")
-            record["extra"] = self._counters(run, script) if ended else {}
+            record["extra"] = self._counters(run, script) if ended else self._live(run, now)
             record["startedBy"] = STARTED_BY
         return record
 
@@ -129,10 +134,20 @@ class Render:
         """A Jobs API run's `extra`: its counters, and its own times in epoch milliseconds, as
         the 4.2 samples show them (what tells a view's counters as this run's)."""
         return {
+            **run.counted(run.end()),
             **run.script.result,
             "startTime": round((self.epoch + run.started + self.variant.clock_offset) * 1000),
             "endTime": round((self.epoch + run.end() + self.variant.clock_offset) * 1000),
         }
+
+    def _live(self, run: Run, now: float) -> dict[str, Any]:
+        """A Jobs API run's `extra` while it goes: its scripted counters so far, with its start
+        time; nothing for a run that scripts no counters (as before the counters show)."""
+        counted = run.counted(now)
+        if not counted:
+            return {}
+        started = round((self.epoch + run.started + self.variant.clock_offset) * 1000)
+        return {**counted, "startTime": started}
 
     def job_view(
         self, job_id: str, script: JobScript, shown: list[Run], now: float
@@ -144,7 +159,8 @@ class Render:
         latest = shown[-1]
         status = JOBS_STATUS.get(latest.state(now), latest.state(now))
         view["status"] = status.upper() if "upper_case_states" in script.quirks else status
-        view["extra"] = self._counters(latest, script) if status in ("success", "failed") else {}
+        done = status in ("success", "failed")
+        view["extra"] = self._counters(latest, script) if done else self._live(latest, now)
         view["lastStartTime"] = self.time(latest.started, script)
         ended = [run for run in shown if run.ended(now)]
         if ended:

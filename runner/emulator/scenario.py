@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,29 @@ DEFAULT_RESULT = {"docsWritten": 100}  # what an unscripted job's run reports
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Stall:
+    """A while in a run when its counters stand still: from `at` seconds into the run, for
+    `lasts` seconds (None: to its end)."""
+
+    at: float
+    lasts: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RunScript:
     duration: float = DEFAULT_DURATION  # seconds
     state: str = "finished"
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    counters: dict[str, float] = field(default_factory=dict)  # name -> counts per second
+    stalls: tuple[Stall, ...] = ()
+
+    def counted(self, elapsed: float) -> dict[str, int]:
+        """Each counter `elapsed` seconds into the run: its rate times the seconds it moved."""
+        ends = [(s.at, math.inf if s.lasts is None else s.at + s.lasts) for s in self.stalls]
+        still = sum(max(0.0, min(elapsed, end) - at) for at, end in ends)
+        moving = max(0.0, elapsed - still)
+        return {name: int(rate * moving) for name, rate in self.counters.items()}
 
 
 class FaultTarget(enum.StrEnum):
@@ -110,6 +129,14 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
                     state=run.get("state", "finished"),
                     result=run.get("result", {}),
                     error=run.get("error"),
+                    counters=run.get("counters", {}),
+                    stalls=tuple(
+                        Stall(
+                            at=_seconds(stall["at"]),
+                            lasts=None if "for" not in stall else _seconds(stall["for"]),
+                        )
+                        for stall in run.get("stalls", [])
+                    ),
                 )
                 for run in raw.get("runs", [])
             )

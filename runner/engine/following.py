@@ -31,6 +31,7 @@ from runner.engine.context import (
 )
 from runner.engine.judge import judge
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
+from runner.engine.watch import counted, due, watch
 from runner.events import (
     ActiveRun,
     CancelFailed,
@@ -55,6 +56,7 @@ from runner.reasons import (
     HistorySilent,
     NoNewRun,
     Reason,
+    Stalled,
     StepTimeout,
     Unconfirmed,
 )
@@ -62,7 +64,8 @@ from runner.result import Attempt, CancelRecord
 
 
 def follow(ctx: Context, s: StepState, now: float) -> Phase:
-    """Read our run's status; judge it when it ends; cancel it when the step's timeout passes.
+    """Read our run's status; judge it when it ends; cancel it when the step's timeout passes,
+    or when it stalled and on_stall is cancel (it is late or stalled: `runner.engine.watch`).
     Fusion took the start but shows no new run: after IDENTIFY_WITHIN, the step stops following
     (the run may be going; the report keeps the start open for --resume). A job view says our
     run ended but the history never lists it: after IDENTIFY_WITHIN, the same (a view's status
@@ -78,6 +81,9 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     phase = Phase.FOLLOW
     if now >= data.started + s.step.timeout:
         order_cancel(ctx, s, now, Outcome.TIMED_OUT, StepTimeout(limit=s.step.timeout))
+        phase = Phase.CANCEL
+    elif (stall := watch(ctx, s, data, now)) is not None:
+        order_cancel(ctx, s, now, Outcome.FAILED, stall)
         phase = Phase.CANCEL
     _next_read(s, data, now, phase)
     return phase
@@ -178,6 +184,7 @@ def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: 
     """What a read showed of our run: its state and counters, and when it was seen going (what
     fusion-run saw of its duration)."""
     s.result.attempts[-1].state, data.counters = status.state, status.counters
+    counted(data, status, now)
     if status.active and status.visible:
         data.first_active = now if data.first_active is None else data.first_active
         data.last_active = now
@@ -218,21 +225,29 @@ def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
 
 def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
     """When to read again: a tenth of the run's age (of the cancel's, while cancelling), but
-    never past a deadline, so that a timeout or the end of a cancellation's grace is acted on
-    when it falls due. When the job's last good run says when this one should end, read just
-    after that too: a run that takes as long as last time is seen ending at once."""
+    never past a deadline, so that a timeout, the end of a cancellation's grace, warn_after or
+    stall_after (`runner.engine.watch.due`) is acted on when it falls due. When the job's last
+    good run says when this one should end, read just after that too: a run that takes as long
+    as last time is seen ending at once."""
     since = data.cancel.ordered if phase is Phase.CANCEL and data.cancel else data.started
     wait = interval(s.step, now - since)
     if data.expected is not None and phase is Phase.FOLLOW:
         until_expected = data.started + data.expected + EXPECTED_SLACK - now
         if until_expected > 0:
             wait = min(wait, until_expected)
+    if phase is Phase.FOLLOW:
+        wait = min([wait, *(at - now for at in due(s.step, data) if at > now)])
     if phase is Phase.CANCEL:
         assert data.cancel is not None
         deadline = data.cancel.deadline
     else:
         deadline = data.started + s.step.timeout
     s.due = now + (wait if deadline <= now else min(wait, deadline - now))
+
+
+# How an attempt whose run we cancelled ends, by the step's outcome the cancel was for: a run
+# cancelled because it stalled failed, as a criterion it did not meet (retry_on: criteria).
+_CANCELLED_AS = {Outcome.TIMED_OUT: AttemptOutcome.TIMED_OUT, Outcome.FAILED: AttemptOutcome.FAILED}
 
 
 def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
@@ -254,13 +269,11 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     )
     if order is not None and not ended_on_its_own:
         attempt.criteria = []
-        attempt.outcome = (
-            AttemptOutcome.TIMED_OUT
-            if order.outcome is Outcome.TIMED_OUT
-            else AttemptOutcome.CANCELLED
-        )
+        attempt.outcome = _CANCELLED_AS.get(order.outcome, AttemptOutcome.CANCELLED)
         cancelled = Cancelled(cause=order.cause, run_id=data.label)
         if isinstance(order.cause, StepTimeout) and _retry(ctx, s, now, RetryOn.TIMEOUT, cancelled):
+            return Phase.RETRY_DELAY
+        if isinstance(order.cause, Stalled) and _retry(ctx, s, now, RetryOn.CRITERIA, cancelled):
             return Phase.RETRY_DELAY
         return ctx.end(s, order.outcome, cancelled)
     attempt.criteria = judge(

@@ -186,7 +186,7 @@ class Verifying:
 
 @dataclass(kw_only=True, slots=True)
 class CancelOrder:
-    outcome: Outcome  # the step's outcome once Fusion confirms: timed_out or cancelled
+    outcome: Outcome  # the step's outcome once Fusion confirms: timed_out, cancelled, failed
     cause: Cause
     ordered: float  # clock time the cancel was ordered
     deadline: float  # clock time after which we stop waiting for the confirmation
@@ -209,6 +209,10 @@ class Following:
     first_active: float | None = None  # clock time of the first read that showed it going
     last_active: float | None = None  # ... and of the last
     view_ended: float | None = None  # when a Jobs API view first said it ended
+    late: bool = False  # warn_after was acted on (or it can give no warning for this run)
+    still: tuple[tuple[str, int | float], ...] = ()  # the counters last shown going ...
+    still_since: float | None = None  # ... and the clock time they were first shown so
+    stalled: bool = False  # stall_after was acted on
 
 
 PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Following | None

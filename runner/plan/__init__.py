@@ -51,6 +51,22 @@ class RetryOn(enum.StrEnum):
     TIMEOUT = "timeout"  # the step's timeout cancelled the run
 
 
+class OnStall(enum.StrEnum):
+    """What a run whose counters stood still for stall_after gets."""
+
+    WARN = "warn"  # a warning; the run goes on
+    CANCEL = "cancel"  # cancelled: the step fails
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WarnAfter:
+    """When a run still going is late: after `seconds`, or after `times` its job's last good
+    run's duration (no warning when no such run is known)."""
+
+    seconds: int | None = None
+    times: float | None = None
+
+
 class SparkStart(enum.StrEnum):
     SPARK_API = "spark-api"  # POST {api}/spark/jobs/{id}
     JOBS_API = "jobs-api"  # POST {api}/jobs/spark:{id}/actions
@@ -71,6 +87,9 @@ DEFAULTS: dict[str, Any] = {
     "expect": [],
     "warn": [],
     "min_documents": None,  # None: a run that did no work is a warning, where Fusion counts work
+    "warn_after": None,
+    "stall_after": None,
+    "on_stall": "warn",
 }
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_STATES = {
@@ -107,6 +126,9 @@ class Step:
     success: Success
     line: int  # where the step stands in the plan, for messages and annotations
     column: int
+    warn_after: WarnAfter | None = None  # a run still going then is late: a warning
+    stall_after: int | None = None  # seconds a run's counters may stand still
+    on_stall: OnStall = OnStall.WARN
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,12 +22,14 @@ from runner.plan import (
     FusionSettings,
     OnInterrupt,
     OnRunning,
+    OnStall,
     Plan,
     RetryOn,
     RunIf,
     SparkStart,
     Step,
     Success,
+    WarnAfter,
 )
 from runner.plan.problems import InvalidPlan, Problem
 from runner.plan.source import Document, parse, read_text
@@ -162,4 +164,16 @@ def _build_step(
         ),
         line=line,
         column=column,
+        warn_after=_warn_after(setting("warn_after")),
+        stall_after=None if (stall := setting("stall_after")) is None else parse_duration(stall),
+        on_stall=OnStall(setting("on_stall")),
     )
+
+
+def _warn_after(value: int | str | None) -> WarnAfter | None:
+    """warn_after as written: a duration (45m), or a multiple of the last good run (3x)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.endswith("x"):
+        return WarnAfter(times=float(value[:-1]))
+    return WarnAfter(seconds=parse_duration(value))

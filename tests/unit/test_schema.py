@@ -83,7 +83,8 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
-    assert len(paths) == 47
+    assert {"steps.[].stall_after", "defaults.warn_after"} <= paths
+    assert len(paths) == 53
 
 
 @pytest.mark.parametrize(
