@@ -431,8 +431,10 @@ def _(event: ev.DriverLogKept) -> str:
         return f"no driver log of {run} in the report: {event.note}"
     if event.lines == 0:
         return f"the driver log of {run} is empty"
-    last = "the last line is" if event.lines == 1 else f"the last {event.lines} lines are"
-    return f"{last} of {run}'s driver log in the report"
+    last, verb = (
+        ("the last line", "is") if event.lines == 1 else (f"the last {event.lines} lines", "are")
+    )
+    return f"{last} of {run}'s driver log {verb} in the report"
 
 
 def driver_log_unread(error: str, *, missing: bool, refused: bool) -> str:

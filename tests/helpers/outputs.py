@@ -28,7 +28,7 @@ def checked(result: PlanResult) -> tuple[ExitCode, ET.Element]:
     assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
     assert suite.get("tests") == str(len(result.steps) + 1)
     for entry, case in zip(result.to_dict()["steps"], step_cases, strict=True):
-        kinds = [child.tag for child in case if child.tag != "system-out"]
+        kinds = [child.tag for child in case if child.tag not in ("system-out", "system-err")]
         if entry["outcome"] in ("running", "pending"):
             assert kinds == ["error"]
         elif entry["outcome"] in ("failed", "timed_out", "cancelled"):
