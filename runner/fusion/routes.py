@@ -4,7 +4,8 @@ emulator and the test suite's simulated Fusion read requests back with `parse`.
 Spark jobs run through the Spark Job Controller (`/spark/jobs/{id}`: start, latest run, all runs,
 cancel) and have configurations (`/spark/configurations/{id}`); datasource and task jobs (and
 Spark jobs started through the Jobs API, `spark:{id}`) through the Jobs API (`/jobs/{resource}`:
-the job's view, its `history`, and `actions`). Paths are relative to the API base (`/api`,
+the job's view, its `history`, and `actions`); a failed Spark run's driver log is read from
+`/spark/driver/log/{id}`. Paths are relative to the API base (`/api`,
 `/api/apollo`, `/api/apps/<app>`); each job id is exactly one path segment (`job_segment`).
 """
 
