@@ -163,6 +163,16 @@ class RunStalled(Event):
     stall: Stalled
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriverLogKept(Event):
+    """A Spark run of ours failed: the end of its driver log is in the report (`lines` of it),
+    or `note` says why there is none."""
+
+    run_id: str | None
+    lines: int
+    note: str | None = None
+
+
 # --- Fusion's faults ------------------------------------------------------------------------------
 
 

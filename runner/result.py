@@ -62,6 +62,7 @@ class Attempt:
     )
     status_reads: int = 0
     cancel: CancelRecord | None = None  # fusion-run asked Fusion to cancel the run
+    evidence: Evidence | None = None  # what explains the run's failure, kept when it failed
 
     @property
     def open(self) -> bool:
@@ -88,6 +89,7 @@ class Attempt:
             "cancel": None if self.cancel is None else self.cancel.to_dict(),
             "previous": self.previous,
             "remainder_of": self.remainder_of,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
             "criteria": [
                 {**criterion_fact(c), "reason": wording.criterion(c) or wording.note(c) or None}
                 for c in self.criteria
@@ -118,6 +120,7 @@ class Attempt:
             previous=data["previous"],
             remainder_of=data["remainder_of"],
             criteria=[criterion_from_fact(criterion) for criterion in data["criteria"]],
+            evidence=Evidence.from_dict(data["evidence"]),
         )
 
 
@@ -150,6 +153,30 @@ class CancelRecord:
     def from_dict(cls, data: dict[str, Any]) -> CancelRecord:
         cause = typing.cast(Cause, from_fact(data["cause"]))
         return cls(outcome=Outcome(data["outcome"]), cause=cause)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Evidence:
+    """What fusion-run kept of a failed Spark run before Fusion deletes its driver pod: the end
+    of its driver log (masked, each line cut short), or a note saying why there is none."""
+
+    driver_log: tuple[str, ...] | None = None  # None: none was read (the note says why)
+    log_by: str | None = None  # the id Fusion served the log by: "run", or the job's ("job")
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        log = None if self.driver_log is None else list(self.driver_log)
+        return {"driver_log": log, "log_by": self.log_by, "note": self.note}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Evidence | None:
+        """None for None: an attempt that kept none."""
+        if data is None:
+            return None
+        log = data["driver_log"]
+        return cls(
+            driver_log=None if log is None else tuple(log), log_by=data["log_by"], note=data["note"]
+        )
 
 
 @dataclass(kw_only=True)

@@ -489,6 +489,31 @@ def _(event: ev.Retrying) -> str:
 
 
 @line.register
+def _(event: ev.DriverLogKept) -> str:
+    run = run_words(event.run_id)
+    if event.note is not None:
+        return f"no driver log of {run} in the report: {event.note}"
+    if event.lines == 0:
+        return f"the driver log of {run} is empty"
+    last, verb = (
+        ("the last line", "is") if event.lines == 1 else (f"the last {event.lines} lines", "are")
+    )
+    return f"{last} of {run}'s driver log {verb} in the report"
+
+
+def driver_log_unread(error: str, *, missing: bool, refused: bool) -> str:
+    """Why a failed run's driver log could not be kept: one line, from the request's error."""
+    if missing:
+        return (
+            f"Fusion has none ({error}): the driver pod is deleted, or this Fusion has no "
+            "driver log endpoint (Fusion 4.x)"
+        )
+    if refused:
+        return f"Fusion refused it ({error}): the credentials may not read Spark driver logs"
+    return f"it could not be read ({error})"
+
+
+@line.register
 def _(event: ev.WaitingForOther) -> str:
     return f"waiting for {run_words(event.run_id)}, already running, to end"
 

@@ -69,6 +69,10 @@ class App:
             call = routes.parse(method, segments or [])
             if call is None:
                 raise Reply(404, error_body(404, f"No endpoint {method} {target}"))
+            if call.op is Op.DRIVER_LOG:
+                rows = (parse_qs(url.query).get("rows") or ["100"])[0]
+                text = self.model.driver_log(call.job, int(rows) if rows.isdigit() else 100)
+                return Served(200, {"Content-Type": "text/plain"}, text.encode())
             return self._json(200, self._call(call, parse_qs(url.query), body), call.job)
         except Reply as reply:
             if reply.status in (0, HANG):

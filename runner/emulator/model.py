@@ -208,6 +208,35 @@ class EmulatedFusion:
                 raise _fault_reply(fault)
             return config(job_id, job.script)
 
+    def driver_log(self, ident: str, rows: int) -> str:
+        """GET /spark/driver/log/{id}: the last `rows` lines of a run's driver log, by the run's
+        id, or by its job's for the job's latest run, as the variant's `driver_log_by` says."""
+        with self.lock:
+            self.requests.append((FaultTarget.DRIVER_LOG, ident))
+            by = self.variant.driver_log_by
+            found = None
+            if by == "job" and ident in self.jobs and self.jobs[ident].runs:
+                found = ident, self.jobs[ident].runs[-1]
+            if by == "run":
+                found = next(
+                    (
+                        (key, run)
+                        for key, job in self.jobs.items()
+                        for run in job.runs
+                        if ident in (run.run_id, run.alt_id)
+                    ),
+                    None,
+                )
+            if found is None:
+                raise Reply(404, error_body(404, f"No driver pod found for {ident}"))
+            key, run = found
+            if fault := self._fault(self.jobs[key], FaultTarget.DRIVER_LOG):
+                raise _fault_reply(fault)
+            lines = run.script.log
+            if lines is None:
+                lines = tuple(self.render.driver_log(key, run, self.clock()))
+            return "".join(line + "\n" for line in lines[max(0, len(lines) - rows) :])
+
     # --- helpers ---------------------------------------------------------------------------------
 
     def _while_active(

@@ -167,6 +167,38 @@ class Render:
             view["lastEndTime"] = self.time(ended[-1].end(), script)
         return view
 
+    def driver_log(self, job_id: str, run: Run, now: float) -> list[str]:
+        """A Spark run's driver log as log4j writes it: the context starting, the job going,
+        then how it ended; a failed run's ends in its exception and the first frames of its
+        stack."""
+
+        def at(offset: float) -> str:
+            wall = datetime.fromtimestamp(self.epoch + run.started + offset, UTC)
+            return wall.strftime("%y/%m/%d %H:%M:%S")
+
+        lines = [
+            f"{at(0)} INFO SparkContext: Running Spark version 3.4.1",
+            f"{at(0)} INFO SparkContext: Submitted application: {job_id}",
+            f"{at(1)} INFO DAGScheduler: Got job 0 (save at {job_id}.scala:42) with 4 partitions",
+        ]
+        state, took = run.state(now), run.end() - run.started
+        if state == "error":
+            message = run.script.error or "The job run failed"
+            lines += [
+                f"{at(took)} ERROR Executor: Exception in task 0.0 in stage 0.0 (TID 0)",
+                f"{at(took)} ERROR {job_id}: Job run {run.run_id} failed",
+                f"org.apache.spark.SparkException: Job aborted due to stage failure: {message}",
+                "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages"
+                "(DAGScheduler.scala:2672)",
+                "\tat org.apache.spark.scheduler.DAGScheduler.abortStage(DAGScheduler.scala:2608)",
+            ]
+        elif state in TERMINAL:
+            lines += [
+                f"{at(took)} INFO DAGScheduler: Job 0 finished: save at {job_id}.scala:42",
+                f"{at(took)} INFO SparkContext: Successfully stopped SparkContext",
+            ]
+        return lines
+
 
 def config(job_id: str, script: JobScript) -> dict[str, Any]:
     return {"type": script.type, "id": job_id, **script.config}

@@ -39,6 +39,7 @@ class RunScript:
     state: str = "finished"
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    log: tuple[str, ...] | None = None  # its driver log; None: as `render.driver_log` writes it
     counters: dict[str, float] = field(default_factory=dict)  # name -> counts per second
     stalls: tuple[Stall, ...] = ()
 
@@ -58,6 +59,7 @@ class FaultTarget(enum.StrEnum):
     ALL = "all"
     CANCEL = "cancel"
     CONFIGURATION = "configuration"
+    DRIVER_LOG = "driver_log"
 
 
 class OnStartWhileActive(enum.StrEnum):
@@ -83,6 +85,7 @@ class Variant:
     upper_case_actions: bool = False
     token_lifetime: float = 1800.0
     session_idle_timeout: float | None = None
+    driver_log_by: str = "run"  # the id the driver log is served by: run, job or none
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -137,6 +140,7 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
                         )
                         for stall in run.get("stalls", [])
                     ),
+                    log=None if run.get("log") is None else tuple(run["log"]),
                 )
                 for run in raw.get("runs", [])
             )
@@ -175,6 +179,7 @@ def _variant(data: dict[str, Any]) -> Variant:
         upper_case_actions=data.get("actions", "any") == "upper_case",
         token_lifetime=_seconds(data.get("token_lifetime", 1800)),
         session_idle_timeout=None if idle is None else _seconds(idle),
+        driver_log_by=data.get("driver_log_by", "run"),
     )
 
 

@@ -29,6 +29,7 @@ from runner.engine.context import (
     is_ours,
     phase_data,
 )
+from runner.engine.evidence import keep_evidence, said
 from runner.engine.judge import judge
 from runner.engine.phases import CancelOrder, Checking, Following, Phase, StepState
 from runner.engine.watch import counted, due, watch
@@ -295,9 +296,11 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     attempt.outcome = AttemptOutcome.FAILED
     reason = CriteriaFailed(criteria=failed)
     state_failed = failed[0].name is CriterionName.STATE
+    if state_failed:  # before the step ends: the report that says it failed holds why
+        keep_evidence(ctx, s, attempt)
     if _retry(ctx, s, now, RetryOn.STATE if state_failed else RetryOn.CRITERIA, reason):
-        return Phase.RETRY_DELAY
-    return ctx.end(s, Outcome.FAILED, reason)
+        return said(ctx, s, attempt, Phase.RETRY_DELAY)
+    return said(ctx, s, attempt, ctx.end(s, Outcome.FAILED, reason))
 
 
 def _duration(data: Following, status: RunStatus, observed: float | None) -> float | None:

@@ -8,6 +8,7 @@ Fusion's own words and classifies it, so the engine decides from the kind, never
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -63,6 +64,14 @@ class FusionError(FatalError):
         self.unreadable = unreadable  # an answer that is not what the API says: Fusion's fault
 
 
+@dataclass(frozen=True, slots=True)
+class DriverLog:
+    """The end of a Spark run's driver log, as Fusion served it, masked: one string a line."""
+
+    lines: tuple[str, ...]
+    by_run: bool  # served for the run's id; False: for the job configuration's id
+
+
 class Fusion(Protocol):
     """Fusion's job APIs as the engine uses them, whatever carries the requests."""
 
@@ -71,6 +80,7 @@ class Fusion(Protocol):
     def runs(self, job: str) -> list[RunStatus]: ...
     def cancel(self, job: str) -> None: ...
     def configuration(self, job: str) -> dict[str, Any] | None: ...
+    def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog: ...
 
 
 def http_error(

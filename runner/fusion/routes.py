@@ -4,7 +4,8 @@ emulator and the test suite's simulated Fusion read requests back with `parse`.
 Spark jobs run through the Spark Job Controller (`/spark/jobs/{id}`: start, latest run, all runs,
 cancel) and have configurations (`/spark/configurations/{id}`); datasource and task jobs (and
 Spark jobs started through the Jobs API, `spark:{id}`) through the Jobs API (`/jobs/{resource}`:
-the job's view, its `history`, and `actions`). Paths are relative to the API base (`/api`,
+the job's view, its `history`, and `actions`); a failed Spark run's driver log is read from
+`/spark/driver/log/{id}`. Paths are relative to the API base (`/api`,
 `/api/apollo`, `/api/apps/<app>`); each job id is exactly one path segment (`job_segment`).
 """
 
@@ -59,6 +60,12 @@ def configuration(job: str) -> Route:
     return "GET", f"/jobs/{resource(kind, ident)}"
 
 
+def driver_log(ident: str, rows: int) -> Route:
+    """The last `rows` lines of a Spark driver's log (text/plain). Fusion's sources disagree on
+    what `ident` is: the 5.x spec names the job configuration, the survival guide the run."""
+    return "GET", f"/spark/driver/log/{job_segment(ident)}?rows={rows}"
+
+
 # --- reading a request back ---------------------------------------------------------------------
 
 
@@ -71,6 +78,7 @@ class Op(enum.Enum):
     VIEW = "view"  # GET /jobs/{resource}
     HISTORY = "history"  # GET /jobs/{resource}/history
     ACTION = "action"  # POST /jobs/{resource}/actions
+    DRIVER_LOG = "driver log"  # GET /spark/driver/log/{id}: `job` is the run's or the job's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,8 @@ def parse(method: str, segments: list[str]) -> Call | None:
             return Call(Op.ALL, job) if segments[3] == "all" and method == "GET" else None
         spark = {"POST": Op.START, "GET": Op.STATUS, "DELETE": Op.CANCEL}
         return Call(spark[method], job) if method in spark else None
+    if len(segments) == 4 and segments[:3] == ["spark", "driver", "log"] and method == "GET":
+        return Call(Op.DRIVER_LOG, unquote(segments[3]))
     if len(segments) == 3 and segments[:2] == ["spark", "configurations"] and method == "GET":
         return Call(Op.CONFIGURATION, unquote(segments[2]))
     if len(segments) in (2, 3) and segments[0] == "jobs":

@@ -5,6 +5,8 @@ Every string is cleaned of terminal codes by `runner.redact` first."""
 
 from __future__ import annotations
 
+import html
+import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
@@ -16,6 +18,7 @@ from runner.plan import Plan
 from runner.plan.problems import Problem
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
+from runner.report.evidence import failed_attempts
 from runner.report.graph import mermaid
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
@@ -112,9 +115,28 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
             f"- {'**' + _cell(w['step']) + '**: ' if w['step'] else ''}{_cell(w['text'])}"
             for w in report["warnings"]
         ]
+    for step in report["steps"]:
+        lines += _evidence(step)
     outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
     lines += ["", "```mermaid", mermaid(plan, outcomes).rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def _evidence(step: dict[str, Any]) -> list[str]:
+    """Under the table, a folded block for each failed attempt of a step that failed: its
+    driver log's end, Fusion's message, its counters. Fenced with more backticks than any line
+    holds in a row, so no line of it can end the fence, nor open HTML (`</details>`)."""
+    lines = []
+    for shown in failed_attempts(step):
+        longest = max((len(run) for line in shown.lines for run in _TICKS.findall(line)), default=0)
+        fence = "`" * max(3, longest + 1)
+        title = html.escape(f"{step['name']}, {shown.title}")
+        lines += ["", f"<details><summary>{title}</summary>", "", f"{fence}text"]
+        lines += [*shown.lines, fence, "", "</details>"]
+    return lines
+
+
+_TICKS = re.compile("`+")
 
 
 def step_annotations(report: dict[str, Any], plan: Plan, failing: Collection[str]) -> list[str]:

@@ -8,9 +8,11 @@ failed criterion; a step whose run was left going has an `error`; a step that fa
 `allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
 `skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
 properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
-repeated in the case's system-out. Warnings never fail a testcase: each is in its step's
-`system-err` (the plan's own in the plan's testcase), and the suite's `warnings` property counts
-them. Every string is cleaned by `runner.redact` first: no terminal
+repeated in the case's system-out. A failed step's system-err holds what explains each failed
+attempt (`runner.report.evidence`): Fusion's failure message, a datasource's counters, the end of
+a Spark run's driver log. Warnings never fail a testcase: each is in its step's `system-err` (the
+plan's own in the plan's testcase), and the suite's `warnings` property counts them. Every string
+is cleaned by `runner.redact` first: no terminal
 code, no control character that XML refuses (Fusion's words were masked as they arrived).
 """
 
@@ -25,6 +27,7 @@ from runner.errors import FatalError
 from runner.events import Event
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
+from runner.report.evidence import failed_attempts
 from runner.report.journal import why_unwritable, write_text_atomically
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
@@ -158,6 +161,9 @@ def _testcase(
         [f"job: {step['job']}", f"outcome: {step['outcome']}"]
         + [_attempt_line(a) for a in step["attempts"]]
     )
+    if evidence := failed_attempts(step):
+        err = ET.SubElement(case, "system-err")
+        err.text = "\n\n".join("\n".join([f"{e.title}:", *e.lines]) for e in evidence)
 
 
 def _attempt_line(attempt: dict[str, Any]) -> str:

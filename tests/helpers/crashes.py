@@ -35,6 +35,7 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
+from runner.fusion import DriverLog
 from runner.fusion.status import RunStatus
 from runner.plan import Step
 from runner.report.journal import Journal
@@ -96,6 +97,12 @@ class Dying:
     def configuration(self, job: str) -> dict[str, Any] | None:
         result: dict[str, Any] | None = self._call(
             f"configuration {job}", lambda: self.inner.configuration(job)
+        )
+        return result
+
+    def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog:
+        result: DriverLog = self._call(
+            f"driver log {job}", lambda: self.inner.driver_log(job, run_id, rows)
         )
         return result
 

@@ -16,6 +16,7 @@ from runner.engine.reporter import Reporter
 from runner.events import Event
 from runner.outcomes import PlanOutcome
 from runner.plan import Auth, FusionSettings, Plan, Step
+from runner.redact import Redactor
 from runner.report import Reporters
 from runner.report.journal import Journal
 from runner.result import PlanResult
@@ -95,10 +96,11 @@ def run(
     interrupts: Callable[[float], int] | None = None,
     selected: Iterable[str] | None = None,
     reporter: Reporter | None = None,
+    redact: Redactor | None = None,
     **settings: Any,
 ) -> Result:
     """Run `steps` against the emulator's model; every report the journal writes is checked.
-    `reporter` (a console, say) gets the events too."""
+    `reporter` (a console, say) gets the events too; `redact` masks what Fusion says."""
     clock = FakeClock()
     model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
     if before:
@@ -107,7 +109,7 @@ def run(
     reports: list[dict[str, Any]] = []
     engine = Engine(
         plan_of(steps, **settings),
-        ModelFusion(model),
+        ModelFusion(model, redact=redact),
         clock,
         url="http://emulated",
         rng=random.Random(7),

@@ -35,13 +35,23 @@ def clean(report: dict[str, Any]) -> dict[str, Any]:
     return cleaned(report)
 
 
+LOG = ("INFO SparkContext: Running Spark version 3.4.1", "ERROR java.lang.OutOfMemoryError: heap")
+
+
 @pytest.fixture(scope="module")
 def mixed() -> Result:
     scenario = jobs(
         **{
             "datasource:web": runs(RunScript(duration=40, result={"counter.failed": 3})),
-            "train": runs(RunScript(duration=5, state="error", error="OOM | heap")),
-            "notify": runs(RunScript(duration=2, state="error", error="\x1b[31mSMTP\x1b[0m down")),
+            "train": runs(RunScript(duration=5, state="error", error="OOM | heap", log=LOG)),
+            "notify": runs(
+                RunScript(
+                    duration=2,
+                    state="error",
+                    error="\x1b[31mSMTP\x1b[0m down",
+                    log=("ERROR Mailer: ```SMTP``` down",),
+                )
+            ),
         }
     )
     steps = [
@@ -92,6 +102,15 @@ state: expected ["finished", "skipped"], actual "error"</failure>
 outcome: failed
 attempt 1: run {first_train} error in 5s: OOM | heap
 attempt 2: run {ids["train"]} error in 5s: OOM | heap</system-out>
+      <system-err>attempt 1: driver log of run {first_train} (last 2 lines):
+error: OOM | heap
+INFO SparkContext: Running Spark version 3.4.1
+ERROR java.lang.OutOfMemoryError: heap
+
+attempt 2: driver log of run {ids["train"]} (last 2 lines):
+error: OOM | heap
+INFO SparkContext: Running Spark version 3.4.1
+ERROR java.lang.OutOfMemoryError: heap</system-err>
     </testcase>
     <testcase classname="fusion-run.test" name="publish" time="0.000">
       <skipped message="upstream 'train' failed" type="skipped" />
@@ -104,6 +123,9 @@ state: expected ["finished", "skipped"], actual "error"</skipped>
       <system-out>job: notify
 outcome: failed
 attempt 1: run {ids["notify"]} error in 2s: SMTP down</system-out>
+      <system-err>attempt 1: driver log of run {ids["notify"]} (last line):
+error: SMTP down
+ERROR Mailer: ```SMTP``` down</system-err>
     </testcase>
   </testsuite>
 </testsuites>
@@ -130,7 +152,10 @@ def test_junit_validates_against_the_schema_jenkins_uses(mixed: Result, tmp_path
 
 
 def test_summary_markdown(mixed: Result) -> None:
+    """A folded block under the table holds each failed attempt's driver log, fenced with more
+    backticks than the log has in a row."""
     ids = {s["name"]: s["run_id"] for s in mixed.report["steps"]}
+    first_train = mixed.step("train")["attempts"][0]["run_id"]
     assert (
         summary_markdown(clean(mixed.report), mixed.engine.plan, "exit 1: step 'train' failed")
         == f"""\
@@ -144,6 +169,35 @@ def test_summary_markdown(mixed: Result) -> None:
 | train | ❌ failed | 5s (2 attempts) | `{ids["train"]}` | run {ids["train"]} ended error: OOM \\| heap |
 | publish | ⏭️ skipped | - | - | upstream 'train' failed |
 | notify | ⚠️ failed (allowed to fail) | 2s | `{ids["notify"]}` | run {ids["notify"]} ended error: SMTP down |
+
+<details><summary>train, attempt 1: driver log of run {first_train} (last 2 lines)</summary>
+
+```text
+error: OOM | heap
+INFO SparkContext: Running Spark version 3.4.1
+ERROR java.lang.OutOfMemoryError: heap
+```
+
+</details>
+
+<details><summary>train, attempt 2: driver log of run {ids["train"]} (last 2 lines)</summary>
+
+```text
+error: OOM | heap
+INFO SparkContext: Running Spark version 3.4.1
+ERROR java.lang.OutOfMemoryError: heap
+```
+
+</details>
+
+<details><summary>notify, attempt 1: driver log of run {ids["notify"]} (last line)</summary>
+
+````text
+error: SMTP down
+ERROR Mailer: ```SMTP``` down
+````
+
+</details>
 
 ```mermaid
 flowchart LR

@@ -264,7 +264,7 @@ class SimulatedFusion:
             return self._fault(exchange, read_timeout, ["500", "502", "504"])  # or 503 did not)
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         if not writes and status == 200 and self.rng.random() < self.behaviour.odd_answers:
-            data = self._odd(payload)
+            data = data if isinstance(payload, bytes) else self._odd(payload)  # a log: any text
         return self._answer(exchange, status, data, read_timeout, deadline)
 
     def _fault(self, exchange: Exchange, read_timeout: float, statuses: list[str]) -> Answer:
@@ -409,6 +409,8 @@ class SimulatedFusion:
             return 200, [self._spark(run, at) for run in listed]
         if call.op is Op.VIEW:
             return 200, self._view(job)
+        if call.op is Op.DRIVER_LOG:  # any id: a log whose exception quotes a credential
+            return 200, f"INFO SparkContext: started\nERROR failed while {self._echo()}\n".encode()
         assert call.op is Op.HISTORY
         return 200, self._history(job)
 

@@ -261,7 +261,7 @@ def test_invalid_scenario_is_located(tmp_path: Path) -> None:
         load_scenario(str(path))
     assert [str(p) for p in caught.value.problems] == [
         f"{path}:5:30: $.jobs.j.faults[0].answer: "
-        "418 is not one of: 429, 500, 502, 503, 504, reset, hang, lost"
+        "418 is not one of: 429, 500, 502, 503, 504, 403, 404, reset, hang, lost"
     ]
 
 
