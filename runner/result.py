@@ -18,7 +18,7 @@ from typing import Any
 from runner import __version__, wording
 from runner.clock import parse_time
 from runner.criteria import Criterion
-from runner.events import Event
+from runner.events import Event, FusionMayStart
 from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
@@ -239,6 +239,8 @@ class PlanResult:
     resumed_from: ResumedFrom | None = None
     warnings: list[Event | Carried] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
+    # the triggers of Fusion's own scheduler that may start a plan job during the plan
+    schedules: list[FusionMayStart] = field(default_factory=list)
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -271,6 +273,7 @@ class PlanResult:
             "summary": summary(steps),
             "warnings": [_warning(w) for w in self.warnings],
             "steps": steps,
+            "schedules": [_schedule(found) for found in self.schedules],
         }
 
     @classmethod
@@ -292,6 +295,16 @@ class PlanResult:
             resumed_from=None if resumed is None else ResumedFrom(**resumed),
             warnings=[Carried(text=w) for w in data["warnings"]],
             steps=[StepResult.from_dict(step) for step in data["steps"]],
+            schedules=[
+                FusionMayStart(
+                    step=found["step"],
+                    job=found["job"],
+                    trigger=found["trigger"],
+                    says=found["says"],
+                    next_start=found["next_start"],
+                )
+                for found in data.get("schedules", [])  # not in a report written before them
+            ],
         )
 
 
@@ -301,6 +314,17 @@ def _fact(data: dict[str, Any] | None) -> Any:
 
 def _warning(warning: Event | Carried) -> str:
     return wording.text(warning) if isinstance(warning, Carried) else wording.line(warning)
+
+
+def _schedule(found: FusionMayStart) -> dict[str, Any]:
+    return {
+        "step": found.step,
+        "job": found.job,
+        "trigger": found.trigger,
+        "says": found.says,
+        "next_start": found.next_start,
+        "finding": wording.line(found),
+    }
 
 
 def _time(value: datetime | None) -> str | None:

@@ -14,7 +14,7 @@ from runner import wording
 from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
-from runner.engine import Engine, JobsNotFound, Unreachable
+from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
 from runner.fusion.client import FusionClient
@@ -135,6 +135,21 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
             for index, step in missing.steps
         ]
         engine.abort(JobsMissing(count=len(problems)))
+        raise InvalidPlan(problems) from None
+    except ScheduledByFusion as scheduled:
+        problems = []
+        for finding in scheduled.found:
+            index, step = next((i, s) for i, s in enumerate(plan.steps) if s.name == finding.step)
+            problems.append(
+                Problem(
+                    file=plan.file,
+                    line=step.line,
+                    column=step.column,
+                    path=("steps", index),
+                    message=wording.scheduled_problem(finding),
+                )
+            )
+        engine.abort(Carried(text=wording.scheduled_count(len(problems))))
         raise InvalidPlan(problems) from None
     except Unreachable as unreachable:
         engine.abort(unreachable.reason)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from runner.errors import ExitCode, FatalError
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 
 # 500 too: a proxy or a pod restarting answers it as often as Fusion's own bugs do. The engine
@@ -71,6 +72,7 @@ class Fusion(Protocol):
     def runs(self, job: str) -> list[RunStatus]: ...
     def cancel(self, job: str) -> None: ...
     def configuration(self, job: str) -> dict[str, Any] | None: ...
+    def schedule(self, job: str) -> Schedule | None: ...
 
 
 def http_error(

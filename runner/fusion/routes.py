@@ -59,6 +59,18 @@ def configuration(job: str) -> Route:
     return "GET", f"/jobs/{resource(kind, ident)}"
 
 
+def schedule(job: str) -> Route:
+    """Fusion's own schedule of a job (a `JobConfig`), Spark jobs included, as `spark:{id}`."""
+    kind, ident = job_kind(job)
+    return "GET", f"/jobs/{resource(kind, ident)}/schedule"
+
+
+def view(job: str) -> Route:
+    """The Jobs API's view of a job (its `nextStartTime`), Spark jobs included."""
+    kind, ident = job_kind(job)
+    return "GET", f"/jobs/{resource(kind, ident)}"
+
+
 # --- reading a request back ---------------------------------------------------------------------
 
 
@@ -71,6 +83,7 @@ class Op(enum.Enum):
     VIEW = "view"  # GET /jobs/{resource}
     HISTORY = "history"  # GET /jobs/{resource}/history
     ACTION = "action"  # POST /jobs/{resource}/actions
+    SCHEDULE = "schedule"  # GET /jobs/{resource}/schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +132,6 @@ def parse(method: str, segments: list[str]) -> Call | None:
             return Call(Op.HISTORY, job)
         if rest == ["actions"] and method == "POST":
             return Call(Op.ACTION, job, resource=written)
+        if rest == ["schedule"] and method == "GET":
+            return Call(Op.SCHEDULE, job)
     return None

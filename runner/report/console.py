@@ -33,6 +33,8 @@ _WARNINGS = (
     ev.LostStartFound,
     ev.RunGone,
     ev.StartAnswerLost,
+    ev.FusionMayStart,
+    ev.SchedulesUnreadable,
 )
 
 

@@ -35,6 +35,7 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 from runner.plan import Step
 from runner.report.journal import Journal
@@ -98,6 +99,10 @@ class Dying:
             f"configuration {job}", lambda: self.inner.configuration(job)
         )
         return result
+
+    def schedule(self, job: str) -> Schedule | None:
+        found: Schedule | None = self._call(f"schedule {job}", lambda: self.inner.schedule(job))
+        return found
 
 
 @dataclass

@@ -13,6 +13,7 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 from runner.outcomes import PlanOutcome
 from runner.reasons import CredentialsRefused, InterruptedBeforeStart, JobsMissing
@@ -71,6 +72,10 @@ class Watching:
     def configuration(self, job: str) -> dict[str, Any] | None:
         self._before()
         return self.inner.configuration(job)
+
+    def schedule(self, job: str) -> Schedule | None:
+        self._before()
+        return self.inner.schedule(job)
 
 
 def test_each_start_is_on_disk_before_its_request_and_its_run_id_before_the_next() -> None:

@@ -82,7 +82,7 @@ def test_the_walk_finds_every_setting() -> None:
     paths = {".".join(path) for path, _ in LEAVES}
     assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
     assert "steps.[].success.expect.[]" in paths
-    assert len(paths) == 43
+    assert len(paths) == 44
 
 
 @pytest.mark.parametrize(
