@@ -190,8 +190,14 @@ def connect(
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
+        # Its wall time is fusion-run's: a scenario's next starts fall where the plan reads them.
+        epoch = clock.wall().timestamp() - clock.monotonic()
         model = EmulatedFusion(
-            scenario, clock=clock.monotonic, seed=None, extra_jobs=[step.job for step in plan.steps]
+            scenario,
+            clock=clock.monotonic,
+            epoch=epoch,
+            seed=None,
+            extra_jobs=[step.job for step in plan.steps],
         )
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan
