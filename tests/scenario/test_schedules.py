@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from runner.events import FusionMayStart, SchedulesUnreadable
 from runner.outcomes import PlanOutcome
 from runner.plan import Schedules
 from runner.plan.loader import load_plan
+from runner.redact import Redactor
 from runner.result import PlanResult
 from tests.helpers.cli import invoke
 from tests.helpers.engine import Recorder, plan_of, run
@@ -279,3 +281,30 @@ def test_the_scenario_s_runs_are_unchanged_by_a_schedule() -> None:
 def test_the_setting(write_plan: WritePlan, setting: str, read: Schedules) -> None:
     plan = load_plan(write_plan(f"version: 1\nfusion:\n  api: /api\n{setting}steps: [crawl]\n"))
     assert plan.fusion.schedules is read
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+
+def test_the_client_reads_the_view_only_for_a_timed_trigger_and_masks_fusion_s_words() -> None:
+    secret = "Pa55-w0rd-for-tests"
+    jobs = {
+        "train": JobScript(schedule=JobSchedule(triggers=(CRON,), next_start=60)),
+        "datasource:web": JobScript(
+            schedule=JobSchedule(triggers=({**CHAIN, "otherJob": f"spark:{secret}"},))
+        ),
+    }
+    model = EmulatedFusion(Scenario(jobs=jobs), clock=FakeClock(), epoch=EPOCH)
+    fusion = ModelFusion(model, redact=Redactor([secret]))
+    timed = fusion.schedule("train")
+    assert timed is not None
+    assert timed.next_start == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    chained = fusion.schedule("datasource:web")
+    assert chained is not None
+    assert [t.other_job for t in chained.triggers] == ["spark:***"]
+    assert model.requests == [
+        (FaultTarget.SCHEDULE, "train"),
+        (FaultTarget.STATUS, "train"),  # the view, for the next start
+        (FaultTarget.SCHEDULE, "datasource:web"),  # a chain has no next start: no view
+    ]
+    assert fusion.schedule("unknown") is None  # 404: no schedule
