@@ -216,6 +216,27 @@ class ConfigurationsUnreadable(Event):
     """403 on reading job configurations: the preflight cannot check that the jobs exist."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FusionMayStart(Event):
+    """Fusion's own scheduler may start the step's job during the plan: an enabled cron or
+    interval trigger whose next start falls in the plan's expected window (or is unknown), or an
+    enabled chain trigger that follows another job of the plan."""
+
+    job: str
+    trigger: str  # cron, interval or chain
+    says: str  # its expression, its interval, or the job it follows and on which ends
+    next_start: str | None = None  # the job view's nextStartTime (ISO-8601); None: none given
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SchedulesUnreadable(Event):
+    """A read of Fusion's own schedule of a job failed: whether Fusion may start a plan job
+    during the plan is unknown."""
+
+    job: str
+    error: str
+
+
 # --- the plan -------------------------------------------------------------------------------------
 
 

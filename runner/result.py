@@ -18,7 +18,7 @@ from typing import Any
 from runner import __version__, wording
 from runner.clock import parse_time
 from runner.criteria import Criterion
-from runner.events import Event
+from runner.events import Event, FusionMayStart
 from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
@@ -285,6 +285,8 @@ class PlanResult:
     resumed_from: ResumedFrom | None = None
     warnings: list[Event | Noted] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
+    # the triggers of Fusion's own scheduler that may start a plan job during the plan
+    schedules: list[FusionMayStart] = field(default_factory=list)
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -316,6 +318,7 @@ class PlanResult:
             "duration": self.duration,
             "summary": summary(steps),
             "warnings": [warning_record(w) for w in self.warnings],
+            "schedules": [_schedule(found) for found in self.schedules],
             "steps": steps,
         }
 
@@ -338,6 +341,16 @@ class PlanResult:
             resumed_from=None if resumed is None else ResumedFrom(**resumed),
             warnings=[Noted(step=w["step"], text=w["text"]) for w in data["warnings"]],
             steps=[StepResult.from_dict(step) for step in data["steps"]],
+            schedules=[
+                FusionMayStart(
+                    step=found["step"],
+                    job=found["job"],
+                    trigger=found["trigger"],
+                    says=found["says"],
+                    next_start=found["next_start"],
+                )
+                for found in data["schedules"]
+            ],
         )
 
 
@@ -350,6 +363,17 @@ def warning_record(warning: Event | Noted) -> dict[str, Any]:
     if isinstance(warning, Noted):
         return {"step": warning.step, "text": warning.text}
     return {"step": warning.step, "text": wording.line(warning)}
+
+
+def _schedule(found: FusionMayStart) -> dict[str, Any]:
+    return {
+        "step": found.step,
+        "job": found.job,
+        "trigger": found.trigger,
+        "says": found.says,
+        "next_start": found.next_start,
+        "finding": wording.line(found),
+    }
 
 
 def _time(value: datetime | None) -> str | None:

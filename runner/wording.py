@@ -600,6 +600,81 @@ def _(_: ev.ConfigurationsUnreadable) -> str:
 
 
 @line.register
+def _(event: ev.FusionMayStart) -> str:
+    head = (
+        f"Fusion's own scheduler may start job {event.job} during the plan: "
+        f"its {event.trigger} trigger ({event.says})"
+    )
+    if event.trigger == "chain":
+        return (
+            f"{head} follows another job of the plan; disable that trigger in Fusion, "
+            "since the plan orders its jobs itself"
+        )
+    when = (
+        f"starts it next at {event.next_start}, inside the plan's expected window"
+        if event.next_start
+        else "is enabled and its next start is unknown (Fusion gives none)"
+    )
+    return f"{head} {when}; disable that trigger in Fusion, since the plan starts the job itself"
+
+
+@line.register
+def _(event: ev.SchedulesUnreadable) -> str:
+    return (
+        f"Fusion's schedule of job {event.job} cannot be read ({event.error}), so fusion-run "
+        "cannot tell whether Fusion may start the plan's jobs itself; set fusion.schedules: off "
+        "to skip this check"
+    )
+
+
+def trigger_says(
+    kind: str,
+    *,
+    expression: str | None = None,
+    interval: float | None = None,
+    unit: str | None = None,
+    start_time: str | None = None,
+    other_job: str | None = None,
+    on: tuple[str, ...] = (),
+) -> str:
+    """What a trigger of Fusion's scheduler says, in a few words.
+
+    >>> trigger_says("cron", expression="0 0 6 ? * MON-FRI")
+    '0 0 6 ? * MON-FRI'
+    >>> trigger_says("interval", interval=1, unit="hour", start_time="2018-10-25T20:31:44.158Z")
+    'every 1 hour from 2018-10-25T20:31:44.158Z'
+    >>> trigger_says("chain", other_job="spark:als", on=("success", "failure"))
+    'after job spark:als succeeds or fails'
+    """
+    if kind == "cron":
+        return expression or "no expression given"
+    if kind == "interval":
+        every = "every " + " ".join(
+            part for part in (None if interval is None else _number(interval), unit) if part
+        )
+        every = every if every != "every " else "at an interval Fusion does not give"
+        return f"{every} from {start_time}" if start_time else every
+    ends = " or ".join(_ENDS[end] for end in on) or "ends"
+    return f"after job {other_job or '(not named)'} {ends}"
+
+
+_ENDS = {"success": "succeeds", "failure": "fails", "abort": "is aborted"}
+
+
+def scheduled_problem(event: ev.FusionMayStart) -> str:
+    """The problem at a step whose job Fusion may start, with fusion.schedules: fail."""
+    return f"{line(event)} (fusion.schedules: fail stops the plan before anything starts)"
+
+
+def scheduled_count(count: int) -> str:
+    """Why the plan stopped before anything started, with fusion.schedules: fail."""
+    return (
+        f"{count} trigger(s) of Fusion's own scheduler may start the plan's jobs during the plan "
+        "(fusion.schedules: fail)"
+    )
+
+
+@line.register
 def _(event: ev.InterruptReceived) -> str:
     if event.detach:
         return "interrupted: detaching, the active runs go on in Fusion"

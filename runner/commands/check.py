@@ -5,7 +5,10 @@ It reaches Fusion (or the emulator) as a run would (`runner.commands.run.connect
 credentials, and asks through the engine's preflight (`runner.engine.preflight.survey`), so faults
 are ridden out the same way. It prints one line per step on stderr: whether its job exists, whether
 a run of it is going now, and what the step's on_running would do about that; then one line for
-the plan. Exit 0 ready, 2 a job missing, 3 Fusion out of reach or the credentials refused.
+each trigger of Fusion's own scheduler that may start a plan job during the plan
+(`runner.engine.preflight.check_schedules`); then one line for the plan. Exit 0 ready, 2 a job
+missing (or such a trigger, with fusion.schedules: fail), 3 Fusion out of reach or the credentials
+refused.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.commands.run import connect
 from runner.engine import Unreachable
-from runner.engine.preflight import Readiness, survey
+from runner.engine.preflight import Readiness, check_schedules, survey
 from runner.errors import ExitCode, FatalError
-from runner.events import Event
-from runner.plan import OnRunning
+from runner.events import Event, FusionMayStart
+from runner.plan import OnRunning, Schedules
 from runner.redact import Redactor
 from runner.signals import catching_signals
 
@@ -53,6 +56,10 @@ def main(
     def warn(event: Event) -> None:
         say(f"fusion-run: {wording.line(event)}")
 
+    def warn_unread(event: Event) -> None:  # the triggers found are printed with the steps
+        if not isinstance(event, FusionMayStart):
+            warn(event)
+
     log = (lambda line: say(f"        {line}")) if options.verbose else None
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
@@ -79,14 +86,31 @@ def main(
                 warn=warn,
                 only=selected,
             )
+            scheduled = check_schedules(
+                plan,
+                fusion,
+                clock,
+                rng=random.Random(),
+                interrupts=interrupts,
+                emit=warn,
+                warn=warn_unread,
+                only=selected,
+            )
         except Unreachable as unreachable:
             raise FatalError(wording.text(unreachable.reason)) from None
     if not options.quiet:
         for readiness in found:
             say(step_line(readiness))
+    for finding in scheduled:  # warnings: printed even with --quiet
+        say(f"{finding.step} ({finding.job}): {wording.line(finding)}")
     where = f"the emulator at {url}" if options.emulate else f"Fusion at {url}{plan.fusion.api}"
-    say(f"fusion-run: {plan_line(plan.name, found, where)}")
     missing = any(readiness.exists is False for readiness in found)
+    stops = bool(scheduled) and plan.fusion.schedules is Schedules.FAIL
+    if stops and not missing:
+        why = wording.scheduled_count(len(scheduled))
+        say(f"fusion-run: plan {plan.name} is not ready: {why}; nothing was started")
+        return ExitCode.INVALID
+    say(f"fusion-run: {plan_line(plan.name, found, where)}")
     return ExitCode.INVALID if missing else ExitCode.SUCCEEDED
 
 

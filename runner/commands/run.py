@@ -14,7 +14,7 @@ from runner import wording
 from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
-from runner.engine import Engine, JobsNotFound, Unreachable
+from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
 from runner.fusion.client import FusionClient
@@ -136,6 +136,21 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
         ]
         engine.abort(JobsMissing(count=len(problems)))
         raise InvalidPlan(problems) from None
+    except ScheduledByFusion as scheduled:
+        problems = []
+        for finding in scheduled.found:
+            index, step = next((i, s) for i, s in enumerate(plan.steps) if s.name == finding.step)
+            problems.append(
+                Problem(
+                    file=plan.file,
+                    line=step.line,
+                    column=step.column,
+                    path=("steps", index),
+                    message=wording.scheduled_problem(finding),
+                )
+            )
+        engine.abort(Carried(text=wording.scheduled_count(len(problems))))
+        raise InvalidPlan(problems) from None
     except Unreachable as unreachable:
         engine.abort(unreachable.reason)
         raise FatalError(wording.text(unreachable.reason)) from None
@@ -175,8 +190,14 @@ def connect(
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
+        # Its wall time is fusion-run's: a scenario's next starts fall where the plan reads them.
+        epoch = clock.wall().timestamp() - clock.monotonic()
         model = EmulatedFusion(
-            scenario, clock=clock.monotonic, seed=None, extra_jobs=[step.job for step in plan.steps]
+            scenario,
+            clock=clock.monotonic,
+            epoch=epoch,
+            seed=None,
+            extra_jobs=[step.job for step in plan.steps],
         )
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan

@@ -84,8 +84,12 @@ class App:
         model, op, job = self.model, call.op, call.job
         if op is Op.START:
             return model.start(job)
-        if op in (Op.STATUS, Op.VIEW):
-            return model.status(job)  # a job's view is its status
+        if op is Op.STATUS:
+            return model.status(job)
+        if op is Op.VIEW:
+            return model.view(job)  # a job's view is its status, with its schedule's next start
+        if op is Op.SCHEDULE:
+            return model.schedule(job)
         if op is Op.ALL:
             return model.all_runs(job)
         if op is Op.HISTORY:

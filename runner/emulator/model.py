@@ -10,7 +10,8 @@ Where Fusion's API documentation is silent, the emulator decides, and says so he
 allows. By default: a start while a run is active answers 409 (`on_start_while_active` changes it);
 `/all` lists runs newest first; `duration` is in milliseconds; a start's answer has one run id;
 history records carry `runId` and list running runs at once; times agree with the clock; an unknown
-configuration answers 404 with a JSON `message`; a cancel with no active run answers 200.
+configuration answers 404 with a JSON `message`; a cancel with no active run answers 200; a job
+that the scenario gives no schedule has an enabled schedule with no trigger.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from runner.emulator.render import Render, Run, action_answer, config
 from runner.emulator.scenario import (
     Fault,
     FaultTarget,
+    JobSchedule,
     JobScript,
     OnStartWhileActive,
     RunScript,
@@ -91,6 +93,7 @@ class EmulatedFusion:
         self.scenario = scenario or Scenario()
         self.variant = self.scenario.variant
         self.clock = clock
+        self.began = clock()  # a scenario's next starts count from here
         self.render = Render(time.time() - clock() if epoch is None else epoch, self.variant)
         self.random = random.Random(seed)
         self.lock = threading.Lock()
@@ -236,6 +239,29 @@ class EmulatedFusion:
             if lines is None:
                 lines = tuple(self.render.driver_log(key, run, self.clock()))
             return "".join(line + "\n" for line in lines[max(0, len(lines) - rows) :])
+
+    def schedule(self, job_id: str) -> dict[str, Any]:
+        """GET /jobs/{resource}/schedule: the job's `JobConfig`."""
+        with self.lock:
+            job = self._job(job_id, FaultTarget.SCHEDULE)
+            if fault := self._fault(job, FaultTarget.SCHEDULE):
+                raise _fault_reply(fault)
+            given = job.script.schedule or JobSchedule()
+            resource = job_id if ":" in job_id else f"spark:{job_id}"
+            triggers = list(given.triggers)
+            return {"resource": resource, "enabled": given.enabled, "triggers": triggers}
+
+    def view(self, job_id: str) -> Any:
+        """GET /jobs/{resource}: a status read, with the schedule's `enabled` and next start."""
+        answer = self.status(job_id)
+        given = self.jobs[job_id].script.schedule
+        if given is None or not isinstance(answer, dict):
+            return answer
+        answer = {**answer, "enabled": given.enabled}
+        if given.next_start is not None:
+            when = self.began + given.next_start
+            answer["nextStartTime"] = self.render.time(when, self.jobs[job_id].script)
+        return answer
 
     # --- helpers ---------------------------------------------------------------------------------
 

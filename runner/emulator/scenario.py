@@ -60,6 +60,7 @@ class FaultTarget(enum.StrEnum):
     CANCEL = "cancel"
     CONFIGURATION = "configuration"
     DRIVER_LOG = "driver_log"
+    SCHEDULE = "schedule"
 
 
 class OnStartWhileActive(enum.StrEnum):
@@ -98,6 +99,15 @@ class Fault:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class JobSchedule:
+    """Fusion's own schedule of a job: its triggers as Fusion writes them, and its next start."""
+
+    enabled: bool = True
+    triggers: tuple[dict[str, Any], ...] = ()
+    next_start: float | None = None  # seconds after the emulator starts; None: the view gives none
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class JobScript:
     type: str = "spark"
     config: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +115,7 @@ class JobScript:
     stale_reads: int = 0
     quirks: frozenset[str] = frozenset()
     faults: tuple[Fault, ...] = ()
+    schedule: JobSchedule | None = None
 
     def run(self, attempt: int) -> RunScript:
         """The script of the `attempt`-th start (0-based); the last one repeats."""
@@ -156,6 +167,7 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
                 Fault(**{**fault, "on": FaultTarget(fault["on"])})
                 for fault in raw.get("faults", [])
             ),
+            schedule=_schedule(raw["schedule"]) if "schedule" in raw else None,
         )
     return Scenario(
         jobs=jobs,
@@ -163,6 +175,15 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
         on_start_while_active=OnStartWhileActive(data.get("on_start_while_active", "conflict")),
         session_expires_after=data.get("session_expires_after"),
         variant=_variant(data.get("fusion") or {}),
+    )
+
+
+def _schedule(data: dict[str, Any]) -> JobSchedule:
+    next_start = data.get("next_start")
+    return JobSchedule(
+        enabled=data.get("enabled", True),
+        triggers=tuple(data.get("triggers", [])),
+        next_start=None if next_start is None else _seconds(next_start),
     )
 
 

@@ -12,6 +12,6 @@ reporters (`reporter`).
 
 from runner.engine.carry import Resume
 from runner.engine.driver import Engine
-from runner.engine.preflight import JobsNotFound, Unreachable
+from runner.engine.preflight import JobsNotFound, ScheduledByFusion, Unreachable
 
-__all__ = ["Engine", "JobsNotFound", "Resume", "Unreachable"]
+__all__ = ["Engine", "JobsNotFound", "Resume", "ScheduledByFusion", "Unreachable"]

@@ -32,7 +32,7 @@ from runner.engine.phases import (
     StepState,
     Verifying,
 )
-from runner.engine.preflight import check_jobs
+from runner.engine.preflight import ScheduledByFusion, check_jobs, check_schedules
 from runner.engine.reporter import Reporter, Silent
 from runner.engine.scheduler import Scheduler, Skip
 from runner.engine.starting import open_intent
@@ -40,7 +40,7 @@ from runner.engine.stopping import PlanState, Stage, stop_all, take_signals, tim
 from runner.events import Event, PlanEnded, PlanStarted, StepEnded, Tick
 from runner.fusion import Fusion, FusionError
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
-from runner.plan import Plan, Step
+from runner.plan import Plan, Schedules, Step
 from runner.reasons import Cause, FailFast, NotStarted, Reason
 
 
@@ -97,7 +97,9 @@ class Engine:
     # --- before the steps start -------------------------------------------------------------------
 
     def preflight(self) -> None:
-        """Every step's job must exist: JobsNotFound naming all that do not; nothing starts."""
+        """Every step's job must exist: JobsNotFound naming all that do not; nothing starts.
+        Then Fusion's own schedules: the triggers that may start a plan job during the plan go
+        in the result, and are warnings, or, with fusion.schedules: fail, ScheduledByFusion."""
         check_jobs(
             self.plan,
             self.fusion,
@@ -108,6 +110,19 @@ class Engine:
             warn=self.warn,
             only=self.selected,
         )
+        found = check_schedules(
+            self.plan,
+            self.fusion,
+            self.clock,
+            rng=self.rng,
+            interrupts=self.interrupts,
+            emit=self.emit,
+            warn=self.warn,
+            only=self.selected,
+        )
+        self.result.schedules = found
+        if found and self.plan.fusion.schedules is Schedules.FAIL:
+            raise ScheduledByFusion(found)
 
     def abort(self, cause: Cause) -> None:
         """Before anything started: end the run and say why. Nothing was observed in Fusion, so

@@ -7,6 +7,8 @@ ridden out within the plan's retry budget, as the steps' reads are. Past either,
 Credentials that may not read configurations (403) make the check impossible, which is a
 warning, not a failure: the steps' own requests will tell. `survey` also reads each job's latest
 run, for --check: what is going now, and so what each step's on_running would do.
+`check_schedules` reads Fusion's own schedule of each job, once, and says which triggers may start
+a plan job during the plan (`runner.engine.schedules`); a read that fails is a warning.
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from runner import wording
 from runner.clock import Clock
 from runner.engine.context import backoff
-from runner.events import ConfigurationsUnreadable, ContactLost, Event
+from runner.engine.schedules import findings
+from runner.events import (
+    ConfigurationsUnreadable,
+    ContactLost,
+    Event,
+    FusionMayStart,
+    SchedulesUnreadable,
+)
 from runner.fusion import ErrorKind, Fusion, FusionError, Unreached
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
-from runner.plan import Plan, Step
+from runner.plan import Plan, Schedules, Step
 from runner.reasons import HostNotFound, LostContact, NoFirstContact
 
 T = TypeVar("T")
@@ -66,6 +77,55 @@ def check_jobs(
     missing = [(index, step) for index, step in steps if not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
+
+
+class ScheduledByFusion(Exception):
+    """With fusion.schedules: fail, triggers of Fusion's own scheduler may start plan jobs."""
+
+    def __init__(self, found: list[FusionMayStart]) -> None:
+        super().__init__(f"{len(found)} trigger(s) may start plan jobs")
+        self.found = found
+
+
+def check_schedules(
+    plan: Plan,
+    fusion: Fusion,
+    clock: Clock,
+    *,
+    rng: random.Random,
+    interrupts: Callable[[], int],
+    emit: Callable[[Event], None],
+    warn: Callable[[Event], None],
+    only: Collection[str] | None = None,
+) -> list[FusionMayStart]:
+    """The triggers of Fusion's own scheduler that may start a job of the plan (of the steps
+    named `only`, if given) during the plan; each job's schedule is read once, and not at all
+    with fusion.schedules: off. Each is warned of with fusion.schedules: warn. A read that fails
+    (refused, or Fusion out of reach after the usual patience) is one warning, and no more are
+    read: the plan goes on."""
+    if plan.fusion.schedules is Schedules.OFF:
+        return []
+    # after the jobs' own checks: Fusion has answered, and its faults get the retry budget
+    asking = _Asking(
+        plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit, answered=True
+    )
+    schedules: dict[str, Schedule | None] = {}
+    for step in plan.steps:
+        if step.job in schedules or (only is not None and step.name not in only):
+            continue
+        try:
+            schedules[step.job] = asking.patiently(partial(fusion.schedule, step.job))
+        except FusionError as error:
+            warn(SchedulesUnreadable(job=step.job, error=str(error)))
+            return []
+        except Unreachable as unreachable:
+            warn(SchedulesUnreadable(job=step.job, error=wording.text(unreachable.reason)))
+            return []
+    found = findings(plan, schedules, clock.wall(), only)
+    if plan.fusion.schedules is Schedules.WARN:
+        for finding in found:
+            warn(finding)
+    return found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

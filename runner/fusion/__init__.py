@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from runner.errors import ExitCode, FatalError
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 
 # 500 too: a proxy or a pod restarting answers it as often as Fusion's own bugs do. The engine
@@ -81,6 +82,7 @@ class Fusion(Protocol):
     def cancel(self, job: str) -> None: ...
     def configuration(self, job: str) -> dict[str, Any] | None: ...
     def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog: ...
+    def schedule(self, job: str) -> Schedule | None: ...
 
 
 def http_error(

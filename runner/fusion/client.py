@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 from runner import __version__
 from runner.fusion import DriverLog, ErrorKind, FusionError, Unreached, http_error, routes
 from runner.fusion.auth import Credentials
+from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
 from runner.fusion.status import (
     RunStatus,
     newest_first,
@@ -227,6 +228,27 @@ class FusionClient:
         reply = self._request(method, self._api_url(path), headers=TEXT)
         lines = self.redact.mask(reply.body.decode("utf-8", "replace")).splitlines()
         return DriverLog(lines=tuple(lines[max(0, len(lines) - rows) :]), by_run=by_run)
+
+    def schedule(self, job: str) -> Schedule | None:
+        """Fusion's own schedule of the job, or None when it has none (404). Only when it has an
+        enabled cron or interval trigger is the job's view read too, for its next start (a view
+        that answers 404 gives none). Nothing is changed: both are GETs."""
+        method, path = routes.schedule(job)
+        try:
+            schedule = masked(self._parsed(method, path, parse_schedule), self.redact.mask)
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+        if not schedule.timed:
+            return schedule
+        method, path = routes.view(job)
+        try:
+            return with_view(schedule, self._parsed(method, path, lambda data: data))
+        except FusionError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return schedule
+            raise
 
     def _action(self, kind: str, ident: str, action: str) -> dict[str, Any]:
         """POST a Jobs API action. The docs send it in lower case, the spec's enum is upper case:

@@ -66,6 +66,18 @@ def driver_log(ident: str, rows: int) -> Route:
     return "GET", f"/spark/driver/log/{job_segment(ident)}?rows={rows}"
 
 
+def schedule(job: str) -> Route:
+    """Fusion's own schedule of a job (a `JobConfig`), Spark jobs included, as `spark:{id}`."""
+    kind, ident = job_kind(job)
+    return "GET", f"/jobs/{resource(kind, ident)}/schedule"
+
+
+def view(job: str) -> Route:
+    """The Jobs API's view of a job (its `nextStartTime`), Spark jobs included."""
+    kind, ident = job_kind(job)
+    return "GET", f"/jobs/{resource(kind, ident)}"
+
+
 # --- reading a request back ---------------------------------------------------------------------
 
 
@@ -79,6 +91,7 @@ class Op(enum.Enum):
     HISTORY = "history"  # GET /jobs/{resource}/history
     ACTION = "action"  # POST /jobs/{resource}/actions
     DRIVER_LOG = "driver log"  # GET /spark/driver/log/{id}: `job` is the run's or the job's id
+    SCHEDULE = "schedule"  # GET /jobs/{resource}/schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,4 +142,6 @@ def parse(method: str, segments: list[str]) -> Call | None:
             return Call(Op.HISTORY, job)
         if rest == ["actions"] and method == "POST":
             return Call(Op.ACTION, job, resource=written)
+        if rest == ["schedule"] and method == "GET":
+            return Call(Op.SCHEDULE, job)
     return None

@@ -99,6 +99,14 @@ DEFAULT_STATES = {
 }
 
 
+class Schedules(enum.StrEnum):
+    """What a plan job that Fusion's own scheduler may start during the plan does to the plan."""
+
+    WARN = "warn"  # a warning before the first start
+    FAIL = "fail"  # the plan stops before anything starts
+    OFF = "off"  # Fusion's schedules are not read
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Success:
     states: tuple[str, ...]
@@ -143,6 +151,7 @@ class FusionSettings:
     read_timeout: int = 60  # seconds
     retry_budget: int = 300  # seconds a step may be out of contact with Fusion
     first_contact: int = 30  # seconds to keep trying before Fusion has answered once
+    schedules: Schedules = Schedules.WARN
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

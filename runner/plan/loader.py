@@ -26,6 +26,7 @@ from runner.plan import (
     Plan,
     RetryOn,
     RunIf,
+    Schedules,
     SparkStart,
     Step,
     Success,
@@ -112,6 +113,7 @@ def build(doc: Document, sha256: str) -> Plan:
             read_timeout=parse_duration(fusion.get("read_timeout", 60)),
             retry_budget=parse_duration(fusion.get("retry_budget", 300)),
             first_contact=parse_duration(fusion.get("first_contact", 30)),
+            schedules=Schedules(fusion.get("schedules", "warn") or "off"),  # YAML reads off: false
         ),
         max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
         fail_fast=data.get("fail_fast", False),

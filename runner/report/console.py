@@ -35,6 +35,8 @@ _WARNINGS = (
     ev.StartAnswerLost,
     ev.RunLate,
     ev.RunStalled,
+    ev.FusionMayStart,
+    ev.SchedulesUnreadable,
 )
 
 

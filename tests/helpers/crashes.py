@@ -36,6 +36,7 @@ from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
 from runner.fusion import DriverLog
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 from runner.plan import Step
 from runner.report.journal import Journal
@@ -105,6 +106,10 @@ class Dying:
             f"driver log {job}", lambda: self.inner.driver_log(job, run_id, rows)
         )
         return result
+
+    def schedule(self, job: str) -> Schedule | None:
+        found: Schedule | None = self._call(f"schedule {job}", lambda: self.inner.schedule(job))
+        return found
 
 
 @dataclass

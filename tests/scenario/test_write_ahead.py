@@ -14,6 +14,7 @@ from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
 from runner.fusion import DriverLog
+from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 from runner.outcomes import PlanOutcome
 from runner.reasons import CredentialsRefused, InterruptedBeforeStart, JobsMissing
@@ -76,6 +77,10 @@ class Watching:
     def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog:
         self._before()
         return self.inner.driver_log(job, run_id, rows)
+
+    def schedule(self, job: str) -> Schedule | None:
+        self._before()
+        return self.inner.schedule(job)
 
 
 def test_each_start_is_on_disk_before_its_request_and_its_run_id_before_the_next() -> None:

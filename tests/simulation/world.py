@@ -238,6 +238,9 @@ class SimulatedFusion:
         self.exchanges.append(exchange)
         call = routes.parse(method, routes.api_path(parts.path) or [])
         assert call is not None, f"fusion-run asked for an endpoint Fusion has not: {url}"
+        if call.op is Op.SCHEDULE:  # no job here has a schedule of its own; no fault is drawn
+            exchange.ended = self.clock.now
+            return Answer(status=404, reason="Not Found", headers={}, chunks=[b"{}"])
         writes = call.op in (Op.START, Op.CANCEL, Op.ACTION)
         chance = self.behaviour.start_faults if writes else self.behaviour.read_faults
         if call.op in (Op.STATUS, Op.VIEW) and self._odd_left:

@@ -83,8 +83,8 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
-    assert {"steps.[].stall_after", "defaults.warn_after"} <= paths
-    assert len(paths) == 53
+    assert {"steps.[].stall_after", "defaults.warn_after", "fusion.schedules"} <= paths
+    assert len(paths) == 54
 
 
 @pytest.mark.parametrize(
