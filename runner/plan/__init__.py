@@ -85,6 +85,14 @@ class Success:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Gate:
+    """`require:` a step that starts nothing: it passes when Fusion lists a run of the step's job
+    that ended in an accepted state (`Success.states`) within `succeeded_within` before now."""
+
+    succeeded_within: int  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
     name: str
     job: str
@@ -102,6 +110,7 @@ class Step:
     success: Success
     line: int  # where the step stands in the plan, for messages and annotations
     column: int
+    gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -47,10 +47,10 @@ def test_every_object_is_closed_and_every_property_described(
         assert resolve(prop).get("description"), f"{where}/properties/{name} has no description"
 
 
-def test_defaults_take_every_step_setting_but_job_name_depends_on() -> None:
+def test_defaults_take_every_step_setting_but_job_require_name_depends_on() -> None:
     step = set(PLAN["$defs"]["step_mapping"]["properties"])
     defaults = set(PLAN["properties"]["defaults"]["properties"])
-    assert defaults == step - {"job", "name", "depends_on"}
+    assert defaults == step - {"job", "require", "name", "depends_on"}
 
 
 # --- `${NAME}` wherever a value is not free text -------------------------------------------------
@@ -82,7 +82,7 @@ def test_the_walk_finds_every_setting() -> None:
     paths = {".".join(path) for path, _ in LEAVES}
     assert {"version", "fusion.url", "max_parallel", "steps.[].retry_on.[]"} <= paths
     assert "steps.[].success.expect.[]" in paths
-    assert len(paths) == 43
+    assert len(paths) == 45  # with steps.[].require.job and .succeeded_within
 
 
 @pytest.mark.parametrize(
