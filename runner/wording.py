@@ -245,6 +245,29 @@ def _json(value: object) -> str:
 
 
 @text.register
+def _(fact: why.GateFailed) -> str:
+    said = (
+        f"no run of job {fact.job} ended {' or '.join(fact.states)} in the last "
+        f"{format_duration(fact.within)}: "
+    )
+    if fact.ended is not None and fact.ago is not None:
+        said += (
+            f"the newest that did, {run_words(fact.run_id)} ({fact.state}), ended {fact.ended}, "
+            f"{format_duration(fact.ago)} ago"
+        )
+    else:
+        said += "Fusion lists none that did"
+    if fact.cut:
+        said += " among the newest runs it lists (it lists 100 at most)"
+    if fact.future:
+        said += (
+            f"; {fact.future} run(s) that ended in the future by Fusion's clock, more than "
+            "1m ahead of this machine's, were not trusted"
+        )
+    return said
+
+
+@text.register
 def _(fact: why.FusionAnswered) -> str:
     return f"Fusion answered with an error: {fact.error}"
 
@@ -414,6 +437,26 @@ def _number(value: float) -> str:
     if isinstance(value, int) or value.is_integer():
         return str(int(value))
     return str(round(value, 3))
+
+
+@line.register
+def _(event: ev.Checked) -> str:
+    checked = f"checked job {event.job}, started nothing"
+    if event.ago is None or not event.passed:
+        return checked
+    return (
+        f"{checked}: {run_words(event.run_id)} ended {event.state} "
+        f"{format_duration(event.ago)} ago, within {format_duration(event.within)}"
+    )
+
+
+@line.register
+def _(event: ev.EndInFuture) -> str:
+    return (
+        f"{run_words(event.run_id)} of job {event.job} ended {format_duration(event.ahead)} in "
+        "the future by Fusion's clock: its time is not trusted and the run does not count; "
+        "check the clocks of Fusion and of this machine"
+    )
 
 
 @line.register

@@ -31,6 +31,14 @@ class RunScript:
     error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PastRun:
+    """A run that ended `ended_ago` s before the emulator started: history for a `require:`."""
+
+    ended_ago: float  # seconds
+    run: RunScript
+
+
 class FaultTarget(enum.StrEnum):
     """The request a fault answers: one per endpoint the engine uses."""
 
@@ -83,6 +91,7 @@ class JobScript:
     stale_reads: int = 0
     quirks: frozenset[str] = frozenset()
     faults: tuple[Fault, ...] = ()
+    history: tuple[PastRun, ...] = ()  # runs ended before the emulator started
 
     def run(self, attempt: int) -> RunScript:
         """The script of the `attempt`-th start (0-based); the last one repeats."""
@@ -125,6 +134,7 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
                 Fault(**{**fault, "on": FaultTarget(fault["on"])})
                 for fault in raw.get("faults", [])
             ),
+            history=tuple(_past_run(past) for past in raw.get("history", [])),
         )
     return Scenario(
         jobs=jobs,
@@ -133,6 +143,16 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
         session_expires_after=data.get("session_expires_after"),
         variant=_variant(data.get("fusion") or {}),
     )
+
+
+def _past_run(data: dict[str, Any]) -> PastRun:
+    script = RunScript(
+        duration=_seconds(data.get("duration", DEFAULT_DURATION)),
+        state=data.get("state", "finished"),
+        result=data.get("result", {}),
+        error=data.get("error"),
+    )
+    return PastRun(ended_ago=_seconds(data["ended_ago"]), run=script)
 
 
 def _variant(data: dict[str, Any]) -> Variant:
