@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from functools import singledispatch
+from typing import Any
 
 from runner import events as ev
 from runner import reasons as why
@@ -361,6 +362,17 @@ def _(fact: why.UpstreamDidNotFail) -> str:
 @text.register
 def _(_: why.EveryUpstreamExcluded) -> str:
     return "every upstream was excluded"
+
+
+def gate_found(gate: dict[str, Any]) -> str:
+    """What a `require:` step found, from the report's `steps[].gate`: for JUnit's output."""
+    window = f"within {format_duration(gate['succeeded_within'])}"
+    if gate["checked_at"] is None:
+        return f"checks, starts nothing: not checked ({window})"
+    if gate["run_id"] is None:
+        return f"checked, started nothing: no run ended in an accepted state ({window})"
+    run = run_words(str(gate["run_id"]))
+    return f"checked, started nothing: {run} {gate['state']}, ended {gate['ended_at']} ({window})"
 
 
 # --- event lines ----------------------------------------------------------------------------------

@@ -176,7 +176,11 @@ def connect(
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
         model = EmulatedFusion(
-            scenario, clock=clock.monotonic, seed=None, extra_jobs=[step.job for step in plan.steps]
+            scenario,
+            clock=clock.monotonic,
+            epoch=clock.wall().timestamp() - clock.monotonic(),  # its times agree with ours
+            seed=None,
+            extra_jobs=[step.job for step in plan.steps],
         )
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan
