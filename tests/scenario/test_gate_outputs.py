@@ -103,3 +103,18 @@ def test_dry_run_and_graph_say_a_gate_is_checked(write_plan: WritePlan) -> None:
     assert '  s2["stale<br/>checks datasource:crawl"]' in mermaid
     dot = invoke(plan, "--graph", "dot").stdout
     assert '"fresh" [label="fresh\\nchecks signals"];' in dot
+
+
+def test_check_says_a_gate_is_checked_when_due_and_never_started(write_plan: WritePlan) -> None:
+    Path("s.yaml").write_text(SCENARIO)
+    result = invoke(write_plan(PLAN), "--check", "--emulate", "--scenario", "s.yaml")
+    assert result.exit_code == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert (
+        "fresh (signals): exists; checked when due, never started: needs a run ended finished or "
+        "skipped within 1d2h"
+    ) in lines
+    assert (
+        "stale (datasource:crawl): exists; checked when due, never started: needs a run ended "
+        "success within 2h"
+    ) in lines
