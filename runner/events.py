@@ -103,6 +103,29 @@ class StepEnded(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Checked(Event):
+    """A `require:` step read the job's runs, and started nothing: the newest run that ended in
+    an accepted state (None: none that counts), and whether it ended within the window."""
+
+    job: str
+    run_id: str | None
+    state: str | None
+    ago: float | None  # seconds between its end and the check
+    within: float  # seconds
+    passed: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EndInFuture(Event):
+    """A warning: a `require:` step found a run whose end time is over a minute ahead of this
+    machine's clock. Its time is not trusted, and the run does not count."""
+
+    job: str
+    run_id: str | None
+    ahead: float  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Retrying(Event):
     attempt: int  # the attempt that failed
     reason: Reason

@@ -199,6 +199,24 @@ class HistorySilent:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class GateFailed:
+    """A `require:` step: Fusion listed no run of `job` that ended in an accepted state within
+    `within` s before now. `run_id`, `state`, `ended` and `ago` are of the newest that did (ended
+    before the window), if any; `cut`: the list held as many runs as Fusion lists at most;
+    `future`: accepted runs whose end was over a minute ahead of now, not trusted."""
+
+    job: str
+    states: tuple[str, ...]
+    within: float  # seconds
+    run_id: str | None = None
+    state: str | None = None
+    ended: str | None = None  # ISO-8601, as the report writes times
+    ago: float | None = None  # seconds before the check
+    cut: bool = False
+    future: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CriteriaFailed:
     criteria: tuple[Criterion, ...]  # the ones that failed
 
@@ -325,6 +343,7 @@ Reason = (
     | MayBeRunning
     | RetryStopped
     | CriteriaFailed
+    | GateFailed
     | FusionAnswered
     | LostContact
     | StillRunning

@@ -180,6 +180,40 @@ class Evidence:
 
 
 @dataclass(kw_only=True)
+class GateRecord:
+    """What a `require:` step found: its window, when it read the job's runs, and the newest run
+    that ended in an accepted state (all None until it reads them, or when none counts)."""
+
+    succeeded_within: float  # seconds
+    checked_at: datetime | None = None
+    run_id: str | None = None  # how to name the run: its id, or when it started
+    state: str | None = None
+    ended_at: datetime | None = None
+    listed: int | None = None  # how many runs Fusion listed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "succeeded_within": self.succeeded_within,
+            "checked_at": _time(self.checked_at),
+            "run_id": self.run_id,
+            "state": self.state,
+            "ended_at": _time(self.ended_at),
+            "listed": self.listed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateRecord:
+        return cls(
+            succeeded_within=data["succeeded_within"],
+            checked_at=parse_time(data["checked_at"]),
+            run_id=data["run_id"],
+            state=data["state"],
+            ended_at=parse_time(data["ended_at"]),
+            listed=data["listed"],
+        )
+
+
+@dataclass(kw_only=True)
 class StepResult:
     name: str
     job: str
@@ -191,6 +225,7 @@ class StepResult:
     started: bool = False  # came due: "running" rather than "pending" until it ends
     excused: bool = False  # runtime only: skipped, and failing nothing (see fails_the_plan)
     attempts: list[Attempt] = field(default_factory=list)
+    gate: GateRecord | None = None  # a `require:` step's findings; None for a step that runs
 
     @property
     def run_id(self) -> str | None:
@@ -236,6 +271,7 @@ class StepResult:
             "started_at": attempts[0]["started_at"] if attempts else None,
             "ended_at": attempts[-1]["ended_at"] if attempts else None,
             "attempts": attempts,
+            "gate": None if self.gate is None else self.gate.to_dict(),
         }
 
     @classmethod
@@ -251,6 +287,7 @@ class StepResult:
             reason=_fact(data["reason_fact"]),
             started=status == RUNNING,
             attempts=[Attempt.from_dict(attempt) for attempt in data["attempts"]],
+            gate=None if data["gate"] is None else GateRecord.from_dict(data["gate"]),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from functools import singledispatch
+from typing import Any
 
 from runner import events as ev
 from runner import reasons as why
@@ -299,6 +300,29 @@ def _json(value: object) -> str:
 
 
 @text.register
+def _(fact: why.GateFailed) -> str:
+    said = (
+        f"no run of job {fact.job} ended {' or '.join(fact.states)} in the last "
+        f"{format_duration(fact.within)}: "
+    )
+    if fact.ended is not None and fact.ago is not None:
+        said += (
+            f"the newest that did, {run_words(fact.run_id)} ({fact.state}), ended {fact.ended}, "
+            f"{format_duration(fact.ago)} ago"
+        )
+    else:
+        said += "Fusion lists none that did"
+    if fact.cut:
+        said += " among the newest runs it lists (it lists 100 at most)"
+    if fact.future:
+        said += (
+            f"; {fact.future} run(s) that ended in the future by Fusion's clock, more than "
+            "1m ahead of this machine's, were not trusted"
+        )
+    return said
+
+
+@text.register
 def _(fact: why.FusionAnswered) -> str:
     return f"Fusion answered with an error: {fact.error}"
 
@@ -394,6 +418,17 @@ def _(_: why.EveryUpstreamExcluded) -> str:
     return "every upstream was excluded"
 
 
+def gate_found(gate: dict[str, Any]) -> str:
+    """What a `require:` step found, from the report's `steps[].gate`: for JUnit's output."""
+    window = f"within {format_duration(gate['succeeded_within'])}"
+    if gate["checked_at"] is None:
+        return f"checks, starts nothing: not checked ({window})"
+    if gate["run_id"] is None:
+        return f"checked, started nothing: no run ended in an accepted state ({window})"
+    run = run_words(str(gate["run_id"]))
+    return f"checked, started nothing: {run} {gate['state']}, ended {gate['ended_at']} ({window})"
+
+
 # --- event lines ----------------------------------------------------------------------------------
 
 
@@ -478,6 +513,26 @@ def _(event: ev.CriterionWarned) -> str:
 @line.register
 def _(event: ev.CriterionNoted) -> str:
     return note(event.criterion)
+
+
+@line.register
+def _(event: ev.Checked) -> str:
+    checked = f"checked job {event.job}, started nothing"
+    if event.ago is None or not event.passed:
+        return checked
+    return (
+        f"{checked}: {run_words(event.run_id)} ended {event.state} "
+        f"{format_duration(event.ago)} ago, within {format_duration(event.within)}"
+    )
+
+
+@line.register
+def _(event: ev.EndInFuture) -> str:
+    return (
+        f"{run_words(event.run_id)} of job {event.job} ended {format_duration(event.ahead)} in "
+        "the future by Fusion's clock: its time is not trusted and the run does not count; "
+        "check the clocks of Fusion and of this machine"
+    )
 
 
 @line.register

@@ -24,6 +24,7 @@ from runner.clock import SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.commands.run import connect
+from runner.durations import format_duration
 from runner.engine import Unreachable
 from runner.engine.preflight import Readiness, check_schedules, survey
 from runner.errors import ExitCode, FatalError
@@ -123,6 +124,11 @@ def step_line(readiness: Readiness) -> str:
     if readiness.exists is False:
         return f"{head}: no configuration in Fusion"
     exists = "exists" if readiness.exists else "not known to exist (configurations unreadable)"
+    if step.gate is not None:  # a run going now changes nothing: it is checked, never started
+        within = format_duration(step.gate.succeeded_within)
+        states = " or ".join(step.success.states)
+        needs = f"needs a run ended {states} within {within}"
+        return f"{head}: {exists}; checked when due, never started: {needs}"
     active = readiness.active
     if active is None:
         return f"{head}: {exists}; not running"

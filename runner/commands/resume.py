@@ -33,8 +33,12 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
                 f"--resume {path}: step {entry.name!r} is not as fusion-run writes it ({odd}); "
                 "restore the report as it was written, or run the plan afresh"
             )
-    jobs = {step.name: step.job for step in plan.steps}
-    steps = {entry.name: entry for entry in earlier.steps if jobs.get(entry.name) == entry.job}
+    jobs = {step.name: (step.job, step.gate is None) for step in plan.steps}
+    steps = {
+        entry.name: entry
+        for entry in earlier.steps
+        if jobs.get(entry.name) == (entry.job, entry.gate is None)  # a gate stays one
+    }
     for entry in earlier.steps:
         going = _run_going(entry)
         if entry.name not in steps and going is not None:
@@ -63,8 +67,10 @@ def _inconsistency(entry: StepResult) -> str | None:
     step's runs, and must not start again a run it names as going, nor keep as succeeded a step
     whose run may still be going."""
     last = entry.attempts[-1] if entry.attempts else None
+    checked = entry.gate is not None and entry.gate.checked_at is not None  # a gate's pass
     if entry.outcome is Outcome.SUCCEEDED and (
-        last is None or last.outcome is not AttemptOutcome.SUCCEEDED
+        (last is None and not checked)
+        or (last is not None and last.outcome is not AttemptOutcome.SUCCEEDED)
     ):
         ended = "no attempt" if last is None else f"its last attempt {last.outcome or 'open'}"
         return f"succeeded, with {ended}"

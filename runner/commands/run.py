@@ -190,7 +190,8 @@ def connect(
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
-        # Its wall time is fusion-run's: a scenario's next starts fall where the plan reads them.
+        # Its wall time is fusion-run's: a scenario's next starts and past runs fall where the plan
+        # reads them.
         epoch = clock.wall().timestamp() - clock.monotonic()
         model = EmulatedFusion(
             scenario,

@@ -109,6 +109,8 @@ class EmulatedFusion:
             if key_of(job) not in missing
         }
         self.requests: list[tuple[FaultTarget, str]] = []  # (kind, job), for tests and benchmarks
+        for job_id, job in self.jobs.items():
+            job.runs = self._history(job_id, job.script, clock())
 
     def starts(self, job: str) -> int:
         wanted = (FaultTarget.START, key_of(job))
@@ -289,7 +291,8 @@ class EmulatedFusion:
             raise _fault_reply(fault)
         run_id = self._run_id()
         alt_id = self._run_id() if self.variant.two_run_ids else run_id
-        run = Run(job_id, run_id, alt_id, now, job.script.run(len(job.runs)))
+        starts = len(job.runs) - len(job.script.history)  # the scenario's runs follow its history
+        run = Run(job_id, run_id, alt_id, now, job.script.run(starts))
         job.runs.append(run)
         job.stale = job.script.stale_reads
         if fault:  # lost: the run has begun, but its answer never arrives
@@ -326,6 +329,15 @@ class EmulatedFusion:
             if met is None and fault.after <= seen < fault.after + fault.times:
                 met = fault
         return met
+
+    def _history(self, job_id: str, script: JobScript, now: float) -> list[Run]:
+        """The runs a scenario says ended before now, oldest first, with ids of their own."""
+        past = sorted(script.history, key=lambda p: -p.ended_ago)
+        return [
+            Run(job_id, run_id, run_id, now - p.ended_ago - p.run.duration, p.run)
+            for p in past
+            for run_id in [self._run_id()]
+        ]
 
     def _run_id(self) -> str:
         return "".join(self.random.choices(string.ascii_lowercase + string.digits, k=10))

@@ -51,6 +51,14 @@ class RunScript:
         return {name: int(rate * moving) for name, rate in self.counters.items()}
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PastRun:
+    """A run that ended `ended_ago` s before the emulator started: history for a `require:`."""
+
+    ended_ago: float  # seconds
+    run: RunScript
+
+
 class FaultTarget(enum.StrEnum):
     """The request a fault answers: one per endpoint the engine uses."""
 
@@ -116,6 +124,7 @@ class JobScript:
     quirks: frozenset[str] = frozenset()
     faults: tuple[Fault, ...] = ()
     schedule: JobSchedule | None = None
+    history: tuple[PastRun, ...] = ()  # runs ended before the emulator started
 
     def run(self, attempt: int) -> RunScript:
         """The script of the `attempt`-th start (0-based); the last one repeats."""
@@ -168,6 +177,7 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
                 for fault in raw.get("faults", [])
             ),
             schedule=_schedule(raw["schedule"]) if "schedule" in raw else None,
+            history=tuple(_past_run(past) for past in raw.get("history", [])),
         )
     return Scenario(
         jobs=jobs,
@@ -185,6 +195,16 @@ def _schedule(data: dict[str, Any]) -> JobSchedule:
         triggers=tuple(data.get("triggers", [])),
         next_start=None if next_start is None else _seconds(next_start),
     )
+
+
+def _past_run(data: dict[str, Any]) -> PastRun:
+    script = RunScript(
+        duration=_seconds(data.get("duration", DEFAULT_DURATION)),
+        state=data.get("state", "finished"),
+        result=data.get("result", {}),
+        error=data.get("error"),
+    )
+    return PastRun(ended_ago=_seconds(data["ended_ago"]), run=script)
 
 
 def _variant(data: dict[str, Any]) -> Variant:

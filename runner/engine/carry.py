@@ -40,7 +40,7 @@ from runner.reasons import (
     Reason,
     UpstreamDidNotFail,
 )
-from runner.result import Attempt, PlanResult, ResumedFrom, StepResult
+from runner.result import Attempt, GateRecord, PlanResult, ResumedFrom, StepResult
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +78,8 @@ def begin(
         begun.earlier[name] = earlier
         if carried.how is Carry.KEEP:
             state.result.outcome = Outcome.SUCCEEDED
+            if state.step.gate is not None:  # what it found then, which passed it
+                state.result.gate = earlier.gate or state.result.gate
             begun.kept.append(name)
         elif carried.how is Carry.PICK_UP:
             assert carried.attempt is not None
@@ -212,6 +214,9 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
                 allow_failure=step.allow_failure,
                 depends_on=step.depends_on,
                 line=step.line,
+                gate=None
+                if step.gate is None
+                else GateRecord(succeeded_within=step.gate.succeeded_within),
             )
             for step in plan.steps
         ],

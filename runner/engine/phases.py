@@ -26,6 +26,8 @@ Every move, `FROM -> TO  when`:
     CHECK       -> WAIT_OTHER   another run is active, and on_running is wait
     CHECK       -> FOLLOW       another run is active, and on_running is adopt
     CHECK       -> DONE         another run is active and on_running is fail; an error; a stop
+                                a require: step read its job's runs and passed or failed
+                                (`runner.engine.gating`): it never moves to START
     WAIT_OTHER  -> WAIT_OTHER   the other run is still going, or a refused start waits to try again
     WAIT_OTHER  -> START        the other run ended (or none shows, after a refusal's backoff)
     WAIT_OTHER  -> FOLLOW       on_running is adopt, and the run that refused our start shows now

@@ -111,8 +111,8 @@ def check_schedules(
     )
     schedules: dict[str, Schedule | None] = {}
     for step in plan.steps:
-        if step.job in schedules or (only is not None and step.name not in only):
-            continue
+        if step.job in schedules or (only is not None and step.name not in only) or step.gate:
+            continue  # a require: step's job is Fusion's to start: the plan starts it never
         try:
             schedules[step.job] = asking.patiently(partial(fusion.schedule, step.job))
         except FusionError as error:

@@ -10,6 +10,9 @@ moving the chain into a plan. Two kinds of trigger are found, enabled on an enab
   other ends, and so would the plan. A bare id in the trigger (no `spark:`, `datasource:` or
   `task:`) is taken as a job of that id of any kind.
 
+A `require:` step's job is not read: Fusion starts it, and the plan only checks it. A chain that
+follows it is found all the same: when it ends, Fusion starts a job the plan starts too.
+
 The expected window runs from now for the plan's `timeout` when it has one; else for the longest
 chain of step timeouts through the dependency graph: the largest sum of `timeout` along steps that
 wait for one another (each step's timeout once: retries are not counted). Only the steps taking
@@ -56,6 +59,8 @@ def findings(
     ends = now + timedelta(seconds=expected_window(plan, only))
     found = []
     for step in steps:
+        if step.gate is not None:  # Fusion's to start; the plan only checks it
+            continue
         schedule = schedules.get(step.job)
         if schedule is None or not schedule.enabled:
             continue
@@ -69,7 +74,8 @@ def findings(
                 when = None if next_start is None else _time(next_start)
                 found.append(_finding(step, trigger, when))
             elif trigger.kind is TriggerKind.CHAIN and trigger.other_job is not None:
-                others = {s.job for s in steps if s.job != step.job}
+                others = {s.job for s in steps if s.job != step.job}  # a gate's job too: when it
+                # ends, Fusion starts this job, which the plan starts as well
                 if any(same_job(trigger.other_job, job) for job in others):
                     found.append(_finding(step, trigger, None))
     return found

@@ -35,6 +35,7 @@ from runner.engine.context import (
     phase_data,
 )
 from runner.engine.following import ended, order_cancel
+from runner.engine.gating import check_gate
 from runner.engine.judge import baseline
 from runner.engine.phases import (
     Before,
@@ -83,7 +84,10 @@ REFUSED_BACKOFF = 60.0  # seconds: the longest wait before a refused start is se
 
 
 def check(ctx: Context, s: StepState, now: float) -> Phase:
-    """Read the job's latest run: start, or do as on_running says if a run is active."""
+    """Read the job's latest run: start, or do as on_running says if a run is active. A
+    `require:` step reads the job's runs instead, and ends (`runner.engine.gating`)."""
+    if s.step.gate is not None:
+        return check_gate(ctx, s, now)
     step, failures = s.step, phase_data(s, Checking).failures
     latest = ctx.fusion.status(step.job)
     s.contact = None

@@ -117,6 +117,14 @@ class Success:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Gate:
+    """`require:` a step that starts nothing: it passes when Fusion lists a run of the step's job
+    that ended in an accepted state (`Success.states`) within `succeeded_within` before now."""
+
+    succeeded_within: int  # seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
     name: str
     job: str
@@ -137,6 +145,7 @@ class Step:
     warn_after: WarnAfter | None = None  # a run still going then is late: a warning
     stall_after: int | None = None  # seconds a run's counters may stand still
     on_stall: OnStall = OnStall.WARN
+    gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -20,6 +20,7 @@ from runner.plan import (
     DEFAULTS,
     Auth,
     FusionSettings,
+    Gate,
     OnInterrupt,
     OnRunning,
     OnStall,
@@ -142,6 +143,10 @@ def _build_step(
 
     implicit = "depends_on" not in raw
     depends_on = ([] if previous is None else [previous]) if implicit else raw["depends_on"]
+    if "require" in raw:
+        return _build_gate(
+            raw, defaults, name=name, depends_on=depends_on, line=line, column=column
+        )
     max_duration = success("max_duration")
     return Step(
         name=name,
@@ -179,3 +184,41 @@ def _warn_after(value: int | str | None) -> WarnAfter | None:
     if isinstance(value, str) and value.endswith("x"):
         return WarnAfter(times=float(value[:-1]))
     return WarnAfter(seconds=parse_duration(value))
+
+
+def _build_gate(
+    raw: dict[str, Any],
+    defaults: dict[str, Any],
+    *,
+    name: str,
+    depends_on: list[str],
+    line: int,
+    column: int,
+) -> Step:
+    """A `require:` step: it takes run_if, allow_failure and success.states (its own, else the
+    plan's defaults), and none of the settings about a run (validation refuses them on it)."""
+    job, previous_given = raw["require"]["job"], "depends_on" not in raw and bool(depends_on)
+    states = raw.get("success", {}).get("states", defaults.get("success", {}).get("states"))
+    return Step(
+        name=name,
+        job=job,
+        depends_on=tuple(depends_on),
+        implicit_dependency=previous_given,
+        run_if=RunIf(raw.get("run_if", defaults.get("run_if", DEFAULTS["run_if"]))),
+        timeout=parse_duration(DEFAULTS["timeout"]),
+        poll_interval=parse_duration(DEFAULTS["poll_interval"]),
+        retries=0,
+        retry_delay=parse_duration(DEFAULTS["retry_delay"]),
+        retry_backoff=float(DEFAULTS["retry_backoff"]),
+        retry_on=frozenset(RetryOn(kind) for kind in DEFAULTS["retry_on"]),
+        on_running=OnRunning(DEFAULTS["on_running"]),
+        allow_failure=raw.get("allow_failure", defaults.get("allow_failure", False)),
+        success=Success(
+            states=tuple(states or DEFAULT_STATES[job_kind(job)[0]]),
+            max_duration=None,
+            expect=(),
+        ),
+        line=line,
+        column=column,
+        gate=Gate(succeeded_within=parse_duration(raw["require"]["succeeded_within"])),
+    )

@@ -24,7 +24,7 @@ ANNOTATIONS = frozenset({"$defs", "title", "description", "patternErrorMessage"}
 KEYWORDS = frozenset(
     {"$schema", "$id", "$ref", "type", "enum", "const", "pattern", "minLength", "minimum"}
     | {"maximum", "maxDuration", "items", "minItems", "uniqueItems", "properties"}
-    | {"additionalProperties", "required", "anyOf"}
+    | {"additionalProperties", "required", "anyOf", "oneOf"}
 )
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -113,6 +113,14 @@ def _ref(value: Any, expected: Any, schema: dict[str, Any], root: dict[str, Any]
     return _fits(value, target, root)
 
 
+def _one_of(value: Any, expected: Any, schema: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Only branches of `required` alone, whose answers are exact: exactly one must fit. Any
+    other branch may be "not proven" where jsonschema says yes, so the count is not proven."""
+    if not all(isinstance(b, dict) and set(b) == {"required"} for b in expected):
+        return False
+    return sum(_fits(value, branch, root) for branch in expected) == 1
+
+
 _Check = Callable[[Any, Any, dict[str, Any], dict[str, Any]], bool]
 _CHECKS: dict[str, _Check] = {
     "$schema": lambda v, e, s, r: s is r,  # anywhere else, a schema of its own: not proven
@@ -133,4 +141,5 @@ _CHECKS: dict[str, _Check] = {
     "additionalProperties": _additional,
     "required": lambda v, e, s, r: type(v) is not dict or all(k in v for k in e),
     "anyOf": lambda v, e, s, r: any(_fits(v, branch, r) for branch in e),
+    "oneOf": _one_of,
 }

@@ -140,6 +140,28 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         yield doc.problem(path, error.message)
 
 
+def _keys_only(branches: Any) -> bool:
+    """A oneOf of `required` alone: exactly one of these keys (`job`, `require`)."""
+    return isinstance(branches, list) and all(
+        isinstance(b, dict) and set(b) == {"required"} and len(b["required"]) == 1 for b in branches
+    )
+
+
+def _one_of_keys(doc: Document, path: Path, branches: Any, instance: Any) -> Problem:
+    """A mapping that must have exactly one of the keys has none (said at the mapping), or
+    several (said at the second)."""
+    keys = [branch["required"][0] for branch in branches]
+    given = [key for key in keys if isinstance(instance, dict) and key in instance]
+    if not given:
+        listed = " or ".join(repr(key) for key in keys)
+        return doc.problem(
+            path, f"missing {listed}: a step runs a job (job:) or checks one (require:)"
+        )
+    both = " and ".join(repr(key) for key in given)
+    message = f"{both} together: a step runs a job (job:) or checks one (require:), not both"
+    return doc.problem((*path, given[1]), message, key=True)
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be Fusion's base URL, or None. Never echoes `url`: it may hold a secret."""
     rule = _url_rule()
@@ -168,7 +190,11 @@ def _whole_variable(wanted: Any) -> str:
 
 
 def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Problem]:
-    """Explain an anyOf by the branch whose type fits the value; name the types when none does."""
+    """Explain an anyOf by the branch whose type fits the value; name the types when none does.
+    A oneOf of keys (`job` or `require`) says which the mapping has."""
+    if error.validator == "oneOf" and _keys_only(error.validator_value):
+        yield _one_of_keys(doc, tuple(error.absolute_path), error.validator_value, error.instance)
+        return
     branches = [[sub for sub in errors if _judged(sub, doc)] for errors in _branches(error)]
     fitting = [
         errors
@@ -279,12 +305,26 @@ def step_name(step: Any) -> str | None:
             value = step.get(key)
             if isinstance(value, str):
                 return value  # as it is: an `Unset` name stays one
+        gated = _gated_job(step)
+        if gated is not None:
+            return gated
     return None
+
+
+def _gated_job(step: dict[str, Any]) -> str | None:
+    """The job a `require:` step checks, if it names one."""
+    require = step.get("require")
+    job = require.get("job") if isinstance(require, dict) else None
+    return job if isinstance(job, str) else None
 
 
 def _name_path(index: int, step: Any) -> Path:
     if isinstance(step, dict):
-        return ("steps", index, "name") if "name" in step else ("steps", index, "job")
+        if "name" in step:
+            return ("steps", index, "name")
+        if "job" not in step and _gated_job(step) is not None:
+            return ("steps", index, "require", "job")
+        return ("steps", index, "job")
     return ("steps", index)
 
 
@@ -314,6 +354,7 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
         if not isinstance(step, dict):
             continue
         yield from _expect_problems(doc, ("steps", index), step)
+        yield from _gate_problems(doc, index, step)
         depends_on = step.get("depends_on")
         if not isinstance(depends_on, list):
             continue
@@ -338,9 +379,11 @@ def _kind_problems(
 ) -> Iterator[Problem]:
     """A job type that is nearly right, and accepted states that the job's kind never ends in."""
     raw = step.get("job") if isinstance(step, dict) else step
+    where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
+    if isinstance(step, dict) and "job" not in step:  # a gate: the job it checks
+        raw, where = _gated_job(step), ("steps", index, "require", "job")
     if not isinstance(raw, str) or isinstance(raw, Unset):
         return
-    where: Path = ("steps", index, "job") if isinstance(step, dict) else ("steps", index)
     message = job_problem(raw)
     if message:
         yield doc.problem(where, message)
@@ -368,6 +411,30 @@ def _kind_problems(
                     f"it ends {', '.join(END_STATES[kind])}{which}",
                 )
         return  # the step's own states win over the defaults'
+
+
+# The settings of a step that starts a run, which a `require:` step never does.
+NOT_FOR_GATES = (
+    *("timeout", "poll_interval", "retries", "retry_delay", "retry_backoff", "retry_on"),
+    "on_running",
+)
+NOT_FOR_GATES_SUCCESS = ("max_duration", "expect")
+
+
+def _gate_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[Problem]:
+    """Each setting about a run on a `require:` step, at its key: a gate starts no run."""
+    if "require" not in step or "job" in step:
+        return
+    success = step.get("success")
+    found: list[Path] = [("steps", index, key) for key in NOT_FOR_GATES if key in step]
+    if isinstance(success, dict):
+        found += [("steps", index, "success", k) for k in NOT_FOR_GATES_SUCCESS if k in success]
+    for path in found:
+        yield doc.problem(
+            path,
+            f"{path[-1]!r} does not apply to a step with 'require:': it starts no run; remove it",
+            key=True,
+        )
 
 
 def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> Iterator[Problem]:

@@ -17,7 +17,7 @@ from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
 from runner.redact import one_line, strip_controls
-from runner.result import PlanResult, warning_record
+from runner.result import PlanResult, StepResult, warning_record
 
 _CLEAR = "\r\x1b[K"
 REDRAW_EVERY = 1.0  # seconds between redraws of the live line
@@ -174,8 +174,8 @@ class Console:
                     step.name,
                     str(step.outcome) if step.outcome else "running",
                     duration,
-                    str(len(step.attempts)),
-                    step.run_id or "-",
+                    "-" if step.gate else str(len(step.attempts)),
+                    _run_cell(step),
                     reason if len(reason) <= 60 else reason[:59] + "…",
                 )
             )
@@ -222,3 +222,12 @@ class Console:
             else f"The report {self.report} could not be written: its final state follows"
         )
         self.write(f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}")
+
+
+def _run_cell(step: StepResult) -> str:
+    """The RUN column: the run id; for a `require:` step, `checked` and the run it found."""
+    if step.gate is None:
+        return step.run_id or "-"
+    if step.gate.checked_at is None:
+        return "-"
+    return f"checked {step.gate.run_id}" if step.gate.run_id else "checked"

@@ -37,12 +37,18 @@ def describe(plan: Plan, *, url: str | None, url_source: str) -> str:
     for step in plan.steps:
         lines += _describe_step(step)
     lines += ["", "start order, if every step succeeds:"]
-    lines += [f"  {number}. {', '.join(wave)}" for number, wave in enumerate(waves(plan), start=1)]
+    checks = {step.name for step in plan.steps if step.gate is not None}
+    named = [
+        [f"{name} (checked)" if name in checks else name for name in wave] for wave in waves(plan)
+    ]
+    lines += [f"  {number}. {', '.join(wave)}" for number, wave in enumerate(named, start=1)]
     return "\n".join(lines) + "\n"
 
 
 def _describe_step(step: Step) -> list[str]:
     head = f"  {step.name}" + ("" if step.name == step.job else f" (job {step.job})")
+    if step.gate is not None:
+        head = f"  {step.name} (checks job {step.job}, starts nothing)"
     if not step.depends_on:
         waits = "nothing"
     elif step.implicit_dependency:
@@ -66,6 +72,12 @@ def _describe_step(step: Step) -> list[str]:
         f"{format_duration(step.poll_interval)} apart; {retries}",
         f"    success: {'; '.join(criteria)}",
     ]
+    if step.gate is not None:  # read once: no run, so no timeout, polls or retries
+        within = format_duration(step.gate.succeeded_within)
+        lines[2:] = [
+            f"    success: a run ended in a state in [{', '.join(step.success.states)}] "
+            f"within {within} before the check"
+        ]
     if step.allow_failure:
         lines.append("    allowed to fail: its failure does not fail the plan")
     return lines

@@ -104,6 +104,8 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         if len(attempts) > 1:
             took += f" ({len(attempts)} attempts)"
         run = f"`{step['run_id']}`" if step["run_id"] else "-"
+        if step.get("gate"):  # a require: step starts nothing
+            run = _checked(step["gate"])
         outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
         if step["allow_failure"] and step["outcome"] in ("failed", "timed_out", "cancelled"):
             outcome = f"⚠️ {step['outcome'].replace('_', ' ')} (allowed to fail)"
@@ -137,6 +139,13 @@ def _evidence(step: dict[str, Any]) -> list[str]:
 
 
 _TICKS = re.compile("`+")
+
+
+def _checked(gate: dict[str, Any]) -> str:
+    """A `require:` step's Run cell: `checked`, with the run it found, if any."""
+    if gate["checked_at"] is None:
+        return "-"
+    return f"checked `{gate['run_id']}`" if gate["run_id"] else "checked"
 
 
 def step_annotations(report: dict[str, Any], plan: Plan, failing: Collection[str]) -> list[str]:

@@ -27,8 +27,10 @@ def waves(plan: Plan) -> list[list[str]]:
 
 
 def _label(plan: Plan, name: str) -> str:
-    job = plan.step(name).job
-    return name if job == name else f"{name}\n{job}"
+    step = plan.step(name)
+    if step.gate is not None:  # it starts nothing: says so
+        return f"{name}\nchecks {step.job}"
+    return name if step.job == name else f"{name}\n{step.job}"
 
 
 # Fill and stroke per outcome: green, red, amber, grey, blue.

@@ -2,9 +2,9 @@
 --report: format 2 through 3, each step at a time.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
-a failure, no schedules read, and warnings in words alone: its criteria are of level fail, its
-attempts have no `previous` and no `evidence`, its `schedules` are none, and its warnings are the
-plan's.
+a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
+level fail, its attempts have no `previous` and no `evidence`, its steps no `gate`, its
+`schedules` are none, and its warnings are the plan's.
 
 Format 2 gave reasons in words only. The words a resume depends on become facts: a skip by the
 step's own run_if (an exclusion, which fails nothing), a cancel's cause, and a failed state
@@ -45,6 +45,7 @@ def upgrade_3(report: dict[str, Any]) -> dict[str, Any]:
     report["warnings"] = [{"step": None, "text": text} for text in report["warnings"]]
     report["schedules"] = []
     for step in report["steps"]:
+        step["gate"] = None
         for attempt in step["attempts"]:
             attempt["previous"] = attempt["remainder_of"] = attempt["evidence"] = None
             attempt["criteria"] = [

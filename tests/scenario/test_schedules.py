@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from runner.emulator.scenario import (
 from runner.engine import Engine, ScheduledByFusion
 from runner.events import FusionMayStart, SchedulesUnreadable
 from runner.outcomes import PlanOutcome
-from runner.plan import Schedules
+from runner.plan import Gate, Schedules
 from runner.plan.loader import load_plan
 from runner.redact import Redactor
 from runner.result import PlanResult
@@ -311,3 +312,22 @@ def test_the_client_reads_the_view_only_for_a_timed_trigger_and_masks_fusion_s_w
         (FaultTarget.SCHEDULE, "datasource:web"),  # a chain has no next start: no view
     ]
     assert fusion.schedule("unknown") is None  # 404: no schedule
+
+
+def test_a_require_step_s_job_is_fusion_s_to_start_and_its_schedule_is_not_read() -> None:
+    """A job the plan only checks (`require:`) is meant to be on Fusion's schedule: no warning,
+    no read. A chain on a plan job that follows it is still found: it starts a job the plan does."""
+    checked = replace(step("train", "crawl"), gate=Gate(succeeded_within=3600))
+    scenario = Scenario(
+        jobs={
+            "train": JobScript(schedule=JobSchedule(triggers=(CRON,), next_start=1800)),
+            "crawl": JobScript(
+                schedule=JobSchedule(triggers=({**CHAIN, "otherJob": "spark:train"},))
+            ),
+        }
+    )
+    result = run([step("crawl"), checked], scenario)
+    assert (FaultTarget.SCHEDULE, "train") not in result.model.requests
+    assert [(w["step"], w["text"].split(":")[1]) for w in result.reports[-1]["warnings"]] == [
+        ("crawl", " its chain trigger (after job spark")
+    ]

@@ -47,10 +47,10 @@ def test_every_object_is_closed_and_every_property_described(
         assert resolve(prop).get("description"), f"{where}/properties/{name} has no description"
 
 
-def test_defaults_take_every_step_setting_but_job_name_depends_on() -> None:
+def test_defaults_take_every_step_setting_but_job_require_name_depends_on() -> None:
     step = set(PLAN["$defs"]["step_mapping"]["properties"])
     defaults = set(PLAN["properties"]["defaults"]["properties"])
-    assert defaults == step - {"job", "name", "depends_on"}
+    assert defaults == step - {"job", "require", "name", "depends_on"}
 
 
 # --- `${NAME}` wherever a value is not free text -------------------------------------------------
@@ -84,7 +84,8 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
     assert {"steps.[].stall_after", "defaults.warn_after", "fusion.schedules"} <= paths
-    assert len(paths) == 54
+    assert len(paths) == 56
+    assert {"steps.[].require.job", "steps.[].require.succeeded_within"} <= paths
 
 
 @pytest.mark.parametrize(
