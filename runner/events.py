@@ -189,11 +189,13 @@ class RunStalled(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DriverLogKept(Event):
     """A Spark run of ours failed: the end of its driver log is in the report (`lines` of it),
-    or `note` says why there is none."""
+    or `note` says why there is none; `error` is the last line of it that names an exception or
+    an error, if one does."""
 
     run_id: str | None
     lines: int
     note: str | None = None
+    error: str | None = None
 
 
 # --- Fusion's faults ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ two ways.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from functools import singledispatch
 from typing import Any
@@ -296,6 +297,13 @@ def _took(seconds: float | None, limit: float) -> str:
 
 
 def _json(value: object) -> str:
+    """A value as JSON, a fraction to 4 significant digits (the report keeps it whole).
+
+    >>> _json(40 / 900), _json(0.5), _json(1 / 3 * 1e9), _json("café")
+    ('0.04444', '0.5', '333333333.3', '"café"')
+    """
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -553,7 +561,8 @@ def _(event: ev.DriverLogKept) -> str:
     last, verb = (
         ("the last line", "is") if event.lines == 1 else (f"the last {event.lines} lines", "are")
     )
-    return f"{last} of {run}'s driver log {verb} in the report"
+    kept = f"{last} of {run}'s driver log {verb} in the report"
+    return kept if event.error is None else f"{kept}; the last error in it: {event.error}"
 
 
 def driver_log_unread(error: str, *, missing: bool, refused: bool) -> str:

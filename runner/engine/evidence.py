@@ -10,6 +10,8 @@ the attempt keeps already, say why it failed.
 
 from __future__ import annotations
 
+import re
+
 from runner import wording
 from runner.engine.context import Context
 from runner.engine.phases import Phase, StepState
@@ -46,14 +48,40 @@ def keep_evidence(ctx: Context, s: StepState, attempt: Attempt) -> None:
     attempt.evidence = Evidence(driver_log=lines, log_by="run" if log.by_run else "job")
 
 
+# A line that names a Java or Python exception or error (`org.apache.spark.SparkException: ...`,
+# `java.lang.OutOfMemoryError`, `ValueError: ...`), not a frame of a stack (`\tat ...`).
+_ERROR = re.compile(r"\b[\w.$]*(?:Exception|Error)\b")
+ERROR_CHARACTERS = 300  # of that line, said on the console
+
+
+def last_error(lines: tuple[str, ...]) -> str | None:
+    """The last of `lines` that names an exception or an error, stripped and cut: the console's
+    one line of what went wrong.
+
+    >>> last_error(("INFO start", "org.apache.spark.SparkException: Job aborted", "\tat a.b(c)"))
+    'org.apache.spark.SparkException: Job aborted'
+    >>> last_error(("INFO all well",)) is None
+    True
+    """
+    for line in reversed(lines):
+        text = line.strip()
+        if _ERROR.search(text) and not text.startswith("at "):
+            return text if len(text) <= ERROR_CHARACTERS else text[: ERROR_CHARACTERS - 1] + CUT
+    return None
+
+
 def said(ctx: Context, s: StepState, attempt: Attempt, phase: Phase) -> Phase:
     """`phase`, once the console has been told where the attempt's evidence is (after the line
     that says the attempt failed)."""
     evidence = attempt.evidence
     if evidence is not None:
-        lines = len(evidence.driver_log or ())
+        log = evidence.driver_log or ()
         kept = DriverLogKept(
-            step=s.step.name, run_id=attempt.run_id, lines=lines, note=evidence.note
+            step=s.step.name,
+            run_id=attempt.run_id,
+            lines=len(log),
+            note=evidence.note,
+            error=last_error(log),
         )
         ctx.emit(kept)
     return phase

@@ -401,6 +401,39 @@ def test_the_console_example_is_what_a_run_prints() -> None:
     assert printed[: len(block.lines)] == block.lines
 
 
+NIGHTLY_SEARCH = (
+    "fusion-run examples/nightly-search.yaml --emulate --scenario "
+    "examples/scenarios/nightly-search.yaml"
+)
+
+
+def _alike(text: str) -> str:
+    """What two rehearsals share: the emulator's port, run ids (new in each process) and
+    durations to a tenth of a second (the emulator's thread reads the clock too) set aside."""
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"\b[a-z0-9]{10}\b", "RUN", text)
+    return re.sub(r"\b\d+\.\ds\b", "N.Ns", text)
+
+
+@covers(NIGHTLY_SEARCH)
+def test_the_nightly_search_example_prints_what_the_readme_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warning (a late run, a baseline not met), a stall cancelled, a driver log's last error
+    and a freshness check: the README's rehearsal, on a fake clock."""
+    block = block_starting("fusion-run: plan nightly-search: 4 step(s) against the emulator")
+    monkeypatch.chdir(tmp_path)
+    _, *args = NIGHTLY_SEARCH.split()
+    result = invoke(*(str(ROOT / arg) if arg.startswith("examples/") else arg for arg in args))
+    assert result.exit_code == 1
+    assert _alike(result.stderr).splitlines() == _alike(block.body).splitlines()
+    report = json.loads((tmp_path / "fusion-run-report.json").read_text())
+    warnings = [(w["step"], w["text"].split(" ")[0]) for w in report["warnings"]]
+    assert warnings == [("crawl-catalog", "run"), ("crawl-catalog", "warn")]
+    [train] = [s for s in report["steps"] if s["name"] == "train"]
+    assert train["attempts"][0]["evidence"]["driver_log"][-1].startswith("\tat org.apache.spark")
+
+
 def test_the_heartbeat_example_is_what_a_ci_log_shows() -> None:
     """The heartbeat line in the CI recipes, but for the counters: the emulator shows a crawl's
     counters only once it ends."""

@@ -52,7 +52,8 @@ def test_a_failed_spark_run_keeps_the_end_of_its_driver_log_and_says_so_after_fa
     assert log[-1].startswith("\tat org.apache.spark.scheduler.DAGScheduler.abortStage")
     assert asked(result) == [run_id]
     assert result.lines(DriverLogKept) == [
-        f"train: the last 8 lines of run {run_id}'s driver log are in the report"
+        f"train: the last 8 lines of run {run_id}'s driver log are in the report; the last "
+        f"error in it: {log[5]}"  # the exception, not the frames of its stack after it
     ]
     ended = next(i for i, e in enumerate(result.events) if isinstance(e, StepEnded))
     said = next(i for i, e in enumerate(result.events) if isinstance(e, DriverLogKept))
