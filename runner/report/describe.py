@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.durations import format_duration
-from runner.plan import Plan, RunIf, Step
+from runner.plan import OnStall, Plan, RunIf, Step
 from runner.report.graph import waves
 
 RUN_IF_WORDS = {
@@ -62,9 +62,22 @@ def _describe_step(step: Step) -> list[str]:
     if step.success.max_duration is not None:
         criteria.append(f"took at most {format_duration(step.success.max_duration)}")
     criteria += step.success.expect
-    criteria += [f"warn unless {expression}" for expression in step.success.warn]
-    if step.success.min_documents:
-        criteria.append(f"at least {step.success.min_documents} documents")
+    least = step.success.min_documents
+    if least:
+        criteria.append(f"at least {least} document{'' if least == 1 else 's'}")
+    warnings = [f"unless {expression}" for expression in step.success.warn]  # and the work
+    # check, by default: said in the plan reference, not on every step
+    if step.warn_after is not None:
+        late = step.warn_after
+        warnings.append(
+            f"if it runs longer than {late.times:g}x its last good run"
+            if late.times is not None
+            else f"if it runs longer than {format_duration(late.seconds or 0)}"
+        )
+    if step.stall_after is not None:
+        after = format_duration(step.stall_after)
+        then = "cancels it" if step.on_stall is OnStall.CANCEL else "a warning"
+        stalled = f"no counter moved for {after}: {then}"
     lines = [
         head,
         f"    waits for: {waits}",
@@ -72,9 +85,13 @@ def _describe_step(step: Step) -> list[str]:
         f"{format_duration(step.poll_interval)} apart; {retries}",
         f"    success: {'; '.join(criteria)}",
     ]
+    if warnings:
+        lines.append(f"    warns: {'; '.join(warnings)}")
+    if step.stall_after is not None:
+        lines.append(f"    stalled when {stalled}")
     if step.gate is not None:  # read once: no run, so no timeout, polls or retries
         within = format_duration(step.gate.succeeded_within)
-        lines[2:] = [
+        lines[2:] = [  # no work check, no warnings: it has no run
             f"    success: a run ended in a state in [{', '.join(step.success.states)}] "
             f"within {within} before the check"
         ]

@@ -279,3 +279,19 @@ def test_a_list_given_as_one_variable_is_refused_when_the_variable_is_set(
             "plan.yaml:5:17: $.steps[1].depends_on: a variable stands for one value, not a list: "
             "write the list, with variables in its items\n",
         ), env
+
+
+def test_dry_run_says_what_warns_and_what_counts_as_stalled() -> None:
+    result = invoke(str(EXAMPLES / "nightly-search.yaml"), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    catalog = lines.index("  crawl-catalog (job datasource:products-catalog)")
+    assert lines[catalog + 3 : catalog + 5] == [
+        "    success: state in [success]",
+        "    warns: unless ratio(documents, previous.documents) >= `0.7`; "
+        "if it runs longer than 2x its last good run",
+    ]
+    reviews = lines.index("  crawl-reviews (job datasource:products-reviews)")
+    assert lines[reviews + 4] == "    stalled when no counter moved for 6s: cancels it"
+    train = lines.index("  train (job products_recs_als)")
+    assert lines[train + 3] == "    success: state in [finished]; at least 1 document"
