@@ -419,8 +419,8 @@ def _alike(text: str) -> str:
 def test_the_nightly_search_example_prints_what_the_readme_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A warning (a late run, a baseline not met), a stall cancelled, a driver log's last error
-    and a freshness check: the README's rehearsal, on a fake clock."""
+    """Warnings (Fusion's own schedule, a late run, a baseline not met), a stall cancelled, a
+    driver log's last error and a freshness check: the README's rehearsal, on a fake clock."""
     block = block_starting("fusion-run: plan nightly-search: 4 step(s) against the emulator")
     monkeypatch.chdir(tmp_path)
     _, *args = NIGHTLY_SEARCH.split()
@@ -429,7 +429,12 @@ def test_the_nightly_search_example_prints_what_the_readme_shows(
     assert _alike(result.stderr).splitlines() == _alike(block.body).splitlines()
     report = json.loads((tmp_path / "fusion-run-report.json").read_text())
     warnings = [(w["step"], w["text"].split(" ")[0]) for w in report["warnings"]]
-    assert warnings == [("crawl-catalog", "run"), ("crawl-catalog", "warn")]
+    assert warnings == [
+        ("crawl-catalog", "Fusion's"),  # its own schedule
+        ("crawl-catalog", "run"),  # late
+        ("crawl-catalog", "warn"),  # short of its baseline
+    ]
+    assert [s["job"] for s in report["schedules"]] == ["datasource:products-catalog"]
     [train] = [s for s in report["steps"] if s["name"] == "train"]
     assert train["attempts"][0]["evidence"]["driver_log"][-1].startswith("\tat org.apache.spark")
 
