@@ -20,10 +20,14 @@ import jmespath.functions
 class _Functions(jmespath.functions.Functions):
     @jmespath.functions.signature({"types": ["number", "null"]}, {"types": ["number", "null"]})
     def _func_ratio(self, numerator: float | None, denominator: float | None) -> float | None:
-        """`numerator / denominator`; null when either is null or the denominator is 0."""
+        """`numerator / denominator`; null when either is null, the denominator is 0, or the
+        quotient is beyond a float (counts of hundreds of digits)."""
         if numerator is None or denominator is None or denominator == 0:
             return None
-        return numerator / denominator
+        try:
+            return numerator / denominator
+        except OverflowError:
+            return None
 
 
 OPTIONS = jmespath.Options(custom_functions=_Functions())
@@ -39,10 +43,24 @@ def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         stack += [child for child in current.get("children", []) if isinstance(child, dict)]
 
 
-def unknown_functions(parsed: dict[str, Any]) -> list[str]:
-    """The functions a parsed expression calls that neither JMESPath nor fusion-run has."""
-    called = (n["value"] for n in nodes(parsed) if n.get("type") == "function_expression")
-    return sorted({str(name) for name in called} - FUNCTIONS)
+def function_problem(parsed: dict[str, Any]) -> str | None:
+    """Why a parsed expression's function call cannot be evaluated, whatever the run's status: a
+    function neither JMESPath nor fusion-run has, or the wrong number of arguments."""
+    calls = [n for n in nodes(parsed) if n.get("type") == "function_expression"]
+    unknown = sorted({str(call["value"]) for call in calls} - FUNCTIONS)
+    if unknown:
+        return f"unknown function {unknown[0]}(): use one of JMESPath's functions, or ratio(a, b)"
+    for call in calls:
+        signature = _Functions.FUNCTION_TABLE[call["value"]]["signature"]
+        given, wanted = len(call.get("children", [])), len(signature)
+        variadic = bool(signature) and signature[-1].get("variadic", False)
+        if given < wanted or (given > wanted and not variadic):
+            least = "at least " if variadic else ""
+            return (
+                f"{call['value']}() takes {least}{wanted} argument{'' if wanted == 1 else 's'}, "
+                f"not {given}"
+            )
+    return None
 
 
 def names_field(parsed: dict[str, Any], name: str) -> bool:

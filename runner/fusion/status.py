@@ -25,6 +25,7 @@ from runner.clock import parse_time
 from runner.jobs import NO_RUN, TERMINAL, job_kind
 
 MAX_DURATION = 366 * 86400.0  # seconds: a `duration` beyond this is not milliseconds
+COUNT_DIGITS = 4000  # a count given as text longer than this stays text (Python reads 4,300)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -237,9 +238,13 @@ def normalised(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _counted(value: Any) -> Any:
+    """A nested counter with its count as a number, when Fusion wrote it as a string of ASCII
+    digits Python can read (other digits, "²", and counts of thousands of digits stay text)."""
     count = value.get("count") if isinstance(value, dict) else None
-    if isinstance(count, str) and count.strip().isdigit():
-        return {**value, "count": int(count)}
+    if isinstance(count, str):
+        digits = count.strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= COUNT_DIGITS:
+            return {**value, "count": int(digits)}
     return value
 
 

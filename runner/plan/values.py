@@ -92,12 +92,9 @@ def expression_problem(expression: str) -> str | None:
         return f"invalid JMESPath expression: {what} at character {(error.lex_position or 0) + 1}"
     except ValueError as error:  # a number too long for Python to convert
         return f"invalid JMESPath expression: {error}"
-    from runner.expressions import unknown_functions  # noqa: PLC0415 - it imports jmespath
+    from runner.expressions import function_problem  # noqa: PLC0415 - it imports jmespath
 
-    unknown = unknown_functions(dict(parsed))
-    if unknown:
-        return f"unknown function {unknown[0]}(): use one of JMESPath's functions, or ratio(a, b)"
-    return None
+    return function_problem(dict(parsed))
 
 
 def verify_problem(verify: str) -> str | None:

@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
+from runner.engine.judge import judge
 from runner.fusion.status import RunStatus, parse_history, parse_job_view, parse_status
 from runner.fusion.work import Work, work
+from runner.plan import Success
 from tests.unit.test_fusion_samples import SAMPLES, sample
+
+INDEXED = "content-indexer.result.success.counter"
 
 
 def crawl(extra: dict[str, Any], state: str = "success") -> RunStatus:
@@ -85,3 +89,38 @@ def test_a_spark_run_counts_docs_written_and_a_skipped_run_wrote_none() -> None:
 def test_a_task_s_work_is_unknown() -> None:
     record = {"resource": "task:purge", "status": "success", "extra": {"counter.output": 0}}
     assert work(parse_history(record, "task:purge")) is None
+
+
+@pytest.mark.parametrize("count", ["²", "٣", "1" * 4001, "-1", "1.5", ""], ids=repr)
+def test_a_nested_count_that_is_no_plain_number_is_left_as_text(count: str) -> None:
+    """One odd counter never makes the whole answer unreadable: it is not counted, and the rest
+    of the record is read."""
+    extra = {"counters": {INDEXED: {"count": count}}, "counter.input": 7}
+    run = crawl(extra)
+    assert run.reported is not None
+    assert run.reported["counters"][INDEXED]["count"] == count
+    assert work(run) == Work(7, "counter.input")
+
+
+def test_a_count_of_hundreds_of_digits_is_judged_not_a_crash() -> None:
+    """A ratio beyond a float is null, and avg() beyond one is an expression that could not
+    be evaluated: neither stops fusion-run."""
+    huge = 10**400
+    run = crawl({"counter.output": huge})
+    previous = {"status": {}, "documents": 3}
+    success = Success(
+        states=("success",),
+        max_duration=None,
+        expect=("avg([documents]) > `1`",),
+        warn=("ratio(documents, previous.documents) >= `0.7`",),
+    )
+    _, average, ratio, did = judge(run, success, duration=1.0, previous=previous)
+    assert (average.passed, average.error) == (
+        False,
+        "integer division result too large for a float",
+    )
+    assert (ratio.passed, ratio.operands) == (
+        False,
+        (("ratio(documents, previous.documents)", None),),
+    )
+    assert (did.passed, did.actual) == (True, huge)
