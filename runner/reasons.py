@@ -58,6 +58,14 @@ class JobsMissing:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TriggersFound:
+    """fusion.schedules: fail, and `count` triggers of Fusion's own scheduler may start plan
+    jobs during the plan: it stopped before anything started, as for an invalid plan."""
+
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LostContact:
     seconds: float
     error: str
@@ -112,6 +120,7 @@ Cause = (
     | Detached
     | CredentialsRefused
     | JobsMissing
+    | TriggersFound
     | LostContact
     | HostNotFound
     | NoFirstContact

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from runner import wording
 from runner.errors import ExitCode
 from runner.outcomes import PlanOutcome
-from runner.reasons import Interrupted, JobsMissing, ReportLost, StepsFailed
+from runner.reasons import Interrupted, JobsMissing, ReportLost, StepsFailed, TriggersFound
 from runner.result import PlanResult
 
 
@@ -49,7 +49,7 @@ def verdict(result: PlanResult) -> Verdict:
         code = ExitCode.FUSION
     elif result.outcome is PlanOutcome.INTERRUPTED:
         code = ExitCode.INTERRUPTED
-    elif isinstance(result.error, JobsMissing):
+    elif isinstance(result.error, JobsMissing | TriggersFound):
         code = ExitCode.INVALID
     elif result.error is not None:
         code = ExitCode.FUSION

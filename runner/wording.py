@@ -730,11 +730,12 @@ def scheduled_problem(event: ev.FusionMayStart) -> str:
     return f"{line(event)} (fusion.schedules: fail stops the plan before anything starts)"
 
 
-def scheduled_count(count: int) -> str:
+@text.register
+def _(fact: why.TriggersFound) -> str:
     """Why the plan stopped before anything started, with fusion.schedules: fail."""
     return (
-        f"{count} trigger(s) of Fusion's own scheduler may start the plan's jobs during the plan "
-        "(fusion.schedules: fail)"
+        f"{fact.count} trigger(s) of Fusion's own scheduler may start the plan's jobs during the "
+        "plan (fusion.schedules: fail)"
     )
 
 

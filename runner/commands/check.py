@@ -30,7 +30,8 @@ from runner.engine.preflight import Readiness, check_schedules, survey
 from runner.errors import ExitCode, FatalError
 from runner.events import Event, FusionMayStart
 from runner.plan import OnRunning, Schedules
-from runner.redact import Redactor
+from runner.reasons import TriggersFound
+from runner.redact import Redactor, one_line
 from runner.signals import catching_signals
 
 ON_RUNNING = {
@@ -51,8 +52,8 @@ def main(
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
 
-    def say(line: str) -> None:
-        click.echo(line, err=True)
+    def say(line: str) -> None:  # one line each: Fusion's words may hold a newline and `::error`
+        click.echo(one_line(line), err=True)
 
     def warn(event: Event) -> None:
         say(f"fusion-run: {wording.line(event)}")
@@ -108,7 +109,7 @@ def main(
     missing = any(readiness.exists is False for readiness in found)
     stops = bool(scheduled) and plan.fusion.schedules is Schedules.FAIL
     if stops and not missing:
-        why = wording.scheduled_count(len(scheduled))
+        why = wording.text(TriggersFound(count=len(scheduled)))
         say(f"fusion-run: plan {plan.name} is not ready: {why}; nothing was started")
         return ExitCode.INVALID
     say(f"fusion-run: {plan_line(plan.name, found, where)}")

@@ -20,7 +20,7 @@ from runner.fusion import Fusion
 from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.plan.problems import InvalidPlan, Problem
-from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing
+from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing, TriggersFound
 from runner.redact import Redactor
 from runner.report import Reporters
 from runner.report.console import Console
@@ -149,7 +149,7 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
                     message=wording.scheduled_problem(finding),
                 )
             )
-        engine.abort(Carried(text=wording.scheduled_count(len(problems))))
+        engine.abort(TriggersFound(count=len(problems)))
         raise InvalidPlan(problems) from None
     except Unreachable as unreachable:
         engine.abort(unreachable.reason)

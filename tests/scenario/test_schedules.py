@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -241,7 +242,9 @@ def test_a_run_with_fail_exits_2_at_the_step_with_nothing_started(write_plan: Wr
     plan = write_plan(
         "version: 1\nname: nightly\nfusion:\n  schedules: fail\nsteps:\n  - crawl\n  - train\n"
     )
-    result = invoke(plan, "--emulate", "--scenario", "s.yaml", "-q")
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
+    args = ("--emulate", "--scenario", "s.yaml", "-q", "--junit", "fusion-run.xml")
+    result = invoke(plan, *args, env=github)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-2:] == [  # at the step, in the order of their words
         f"{plan}:7:5: $.steps[1]: {CHAIN_WORDS} (fusion.schedules: fail stops the plan before "
@@ -254,8 +257,27 @@ def test_a_run_with_fail_exits_2_at_the_step_with_nothing_started(write_plan: Wr
         "2 trigger(s) of Fusion's own scheduler may start the plan's jobs during the plan "
         "(fusion.schedules: fail)"
     )
+    assert report["error_fact"] == {"kind": "triggers_found", "count": 2}
     assert [s["attempts"] for s in report["steps"]] == [[], []]
     assert [s["finding"] for s in report["schedules"]] == [CRON_WORDS, CHAIN_WORDS]
+    # every output says exit 2, as the process does
+    junit = ET.fromstring(Path("fusion-run.xml").read_text(encoding="utf-8"))
+    assert junit.find(".//property[@name='exit_code']").get("value") == "2"  # type: ignore[union-attr]
+    summary = Path("summary.md").read_text(encoding="utf-8")
+    assert "> exit 2: 2 trigger(s) of Fusion's own scheduler" in summary
+
+
+def test_check_says_each_trigger_on_one_line_whatever_fusion_wrote(write_plan: WritePlan) -> None:
+    """A trigger's words are Fusion's: a newline in them never starts a line of its own, where
+    a CI would read `::error::` as a command."""
+    Path("s.yaml").write_text(
+        SCENARIO.replace('"0 0 6 ? * MON-FRI"', '"0 0 6 ? * MON-FRI\\n::error::injected"')
+    )
+    plan = write_plan("version: 1\nname: nightly\ndefaults: {timeout: 1h}\nsteps: [crawl, train]\n")
+    result = invoke(plan, "--check", "--emulate", "--scenario", "s.yaml", "-q")
+    assert result.exit_code == 0
+    assert not any(line.startswith("::") for line in result.stderr.splitlines())
+    assert "MON-FRI \u21b5 ::error::injected" in result.stderr
 
 
 def test_a_rehearsal_warns_and_runs(write_plan: WritePlan) -> None:
