@@ -57,6 +57,7 @@ class Attempt:
     result: dict[str, Any] | None = None  # what Fusion reported at the end (`RunStatus.reported`)
     criteria: list[Criterion] = field(default_factory=list)
     previous: dict[str, Any] | None = None  # the job's last good run before this start
+    warned: list[str] = field(default_factory=list)  # "late", "stalled": said of its run
     remainder_of: str | None = (
         None  # a datasource run interrupted just before: ours crawls the rest
     )
@@ -88,6 +89,7 @@ class Attempt:
             "status_reads": self.status_reads,
             "cancel": None if self.cancel is None else self.cancel.to_dict(),
             "previous": self.previous,
+            "warned": list(self.warned),
             "remainder_of": self.remainder_of,
             "evidence": None if self.evidence is None else self.evidence.to_dict(),
             "criteria": [
@@ -118,6 +120,7 @@ class Attempt:
             status_reads=data["status_reads"],
             cancel=None if data["cancel"] is None else CancelRecord.from_dict(data["cancel"]),
             previous=data["previous"],
+            warned=list(data["warned"]),
             remainder_of=data["remainder_of"],
             criteria=[criterion_from_fact(criterion) for criterion in data["criteria"]],
             evidence=Evidence.from_dict(data["evidence"]),

@@ -15,7 +15,7 @@ from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan
 from runner.reasons import CancelUnconfirmed, MayBeRunning, StartUnconfirmed, StillRunning
 from runner.report.journal import read_report
-from runner.result import PlanResult, StepResult
+from runner.result import Noted, PlanResult, StepResult
 
 
 def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
@@ -47,7 +47,12 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
                 "the plan no longer has that step with that job: put it back to follow the "
                 "run, or stop the run in Fusion and run the plan afresh"
             )
-    return Resume(path=path, outcome=str(earlier.outcome), steps=steps)
+    warnings = tuple(
+        warning
+        for warning in earlier.warnings
+        if isinstance(warning, Noted) and warning.step in steps
+    )
+    return Resume(path=path, outcome=str(earlier.outcome), steps=steps, warnings=warnings)
 
 
 def _run_going(entry: StepResult) -> str | None:

@@ -40,16 +40,18 @@ from runner.reasons import (
     Reason,
     UpstreamDidNotFail,
 )
-from runner.result import Attempt, GateRecord, PlanResult, ResumedFrom, StepResult
+from runner.result import Attempt, GateRecord, Noted, PlanResult, ResumedFrom, StepResult
 
 
 @dataclass(frozen=True, kw_only=True)
 class Resume:
-    """What an earlier report hands on: its record of each step that still runs the same job."""
+    """What an earlier report hands on: its record of each step that still runs the same job,
+    and its warnings about those steps (they happened; the plan's own are found again)."""
 
     path: str
     outcome: str
     steps: dict[str, StepResult]
+    warnings: tuple[Noted, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -207,6 +209,7 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
         api=plan.fusion.api,
         started_at=started_at,
         resumed_from=resumed,
+        warnings=[] if resume is None else list(resume.warnings),
         steps=[
             StepResult(
                 name=step.name,

@@ -49,6 +49,7 @@ from runner.engine.phases import (
     WaitingOther,
 )
 from runner.engine.reporter import NotDurable
+from runner.engine.watch import resumed
 from runner.events import (
     LostStartFound,
     RunGone,
@@ -447,7 +448,9 @@ def take(
             intent.outcome = AttemptOutcome.NOT_STARTED
         attempt = Attempt(number=len(attempts) + 1, round=s.round, adopted=True)
         attempts.append(attempt)
-    attempt.run_id, attempt.state, attempt.outcome = status.run_id, status.state, None
+    # a job view names no run: a run picked up keeps the id the earlier report gave it
+    attempt.run_id = status.run_id or attempt.run_id
+    attempt.state, attempt.outcome = status.state, None
     attempt.accepted = attempt.accepted or not (status.keys or attempt.run_keys)
     s.failure = None  # an attempt runs: a retry no longer pending
     attempt.run_keys = tuple(sorted(status.keys | frozenset(attempt.run_keys)))
@@ -456,7 +459,7 @@ def take(
         age = max(0.0, (ctx.clock.wall() - attempt.requested_at).total_seconds())
     s.data = Following(
         ours=frozenset(attempt.run_keys),
-        label=status.label or attempt.run_id,
+        label=status.run_id or attempt.run_id or status.label,
         started=now - age,
         before=before,
         expected=before.expected,
@@ -465,7 +468,8 @@ def take(
     )
     record = attempt.cancel if picked_up else None
     if picked_up:
-        label = status.label or attempt.run_keys[0]
+        resumed(s.data, attempt.warned)
+        label = attempt.run_id or status.label or attempt.run_keys[0]
         ctx.emit(RunPickedUp(step=s.step.name, run_id=label, attempt=attempt.number))
         if record is not None:  # an earlier fusion-run was cancelling it: the cancel goes on
             order_cancel(ctx, s, now, record.outcome, record.cause)

@@ -20,6 +20,14 @@ from runner.plan import OnStall, Step
 from runner.reasons import Stalled
 
 TIMES = frozenset({"startTime", "endTime"})  # a Jobs API run's own times in `extra`: no counters
+# What the attempt records it was warned of (`Attempt.warned`): a resume that picks the run up
+# does not say it again.
+LATE, STALLED = "late", "stalled"
+
+
+def resumed(data: Following, warned: list[str]) -> None:
+    """A run picked up by --resume: what an earlier fusion-run warned of is not said again."""
+    data.late, data.stalled = LATE in warned, STALLED in warned
 
 
 def counted(data: Following, status: RunStatus, now: float) -> None:
@@ -62,6 +70,7 @@ def watch(ctx: Context, s: StepState, data: Following, now: float) -> Stalled | 
         ctx.emit(NoBaseline(step=step.name, times=step.warn_after.times or 0.0))
     if not data.late and late is not None and now >= data.started + late:
         data.late = True
+        s.result.attempts[-1].warned.append(LATE)
         times = None if step.warn_after is None else step.warn_after.times
         expected = None if times is None else data.expected
         age = now - data.started
@@ -80,6 +89,7 @@ def watch(ctx: Context, s: StepState, data: Following, now: float) -> Stalled | 
     if now < data.still_since + step.stall_after:
         return None
     data.stalled = True
+    s.result.attempts[-1].warned.append(STALLED)
     stall = Stalled(counters=data.still, still=now - data.still_since, limit=step.stall_after)
     if step.on_stall is OnStall.CANCEL:
         return stall

@@ -35,7 +35,8 @@ _AT_ONCE = (
     ev.RunIdentified,
     ev.PlanEnded,
 )
-# After these the report shows something new: on disk by the end of the engine's pass.
+# After these the report shows something new: on disk by the end of the engine's pass; so does
+# any event kept among the report's warnings.
 _URGENT = (ev.Cancelling, ev.Retrying, ev.StepEnded, ev.InterruptReceived)
 _MINOR = (ev.StateChanged,)  # written within a second
 MINOR_DELAY = 1.0
@@ -91,8 +92,8 @@ class Journal:
             due = self._urgent or event.at - self._written >= MINOR_DELAY
             if self._dirty and due and not self._save(result, event.at):
                 self._warn_once()
-        elif isinstance(event, _URGENT):
-            self._dirty = self._urgent = True
+        elif isinstance(event, _URGENT) or (result.warnings and result.warnings[-1] is event):
+            self._dirty = self._urgent = True  # a warning too: kept, so said in the report
         elif isinstance(event, _MINOR):
             self._dirty = True
 

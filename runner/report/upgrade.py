@@ -48,6 +48,7 @@ def upgrade_3(report: dict[str, Any]) -> dict[str, Any]:
         step["gate"] = None
         for attempt in step["attempts"]:
             attempt["previous"] = attempt["remainder_of"] = attempt["evidence"] = None
+            attempt["warned"] = []
             attempt["criteria"] = [
                 {
                     **criterion,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from runner.emulator.model import FIXED_EPOCH
-from runner.plan import OnRunning, RetryOn, RunIf, Step, Success
+from runner.plan import OnRunning, RetryOn, RunIf, Step, Success, WarnAfter
 
 SPIN = 1_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
 
@@ -73,6 +73,7 @@ def step(
     expect: tuple[str, ...] = (),
     warn: tuple[str, ...] = (),
     min_documents: int | None = None,
+    warn_after: int | None = None,
 ) -> Step:
     """A step as the plan would build it, for tests that need no YAML."""
     return Step(
@@ -98,4 +99,5 @@ def step(
         ),
         line=1,
         column=1,
+        warn_after=None if warn_after is None else WarnAfter(seconds=warn_after),
     )

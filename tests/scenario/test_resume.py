@@ -396,3 +396,46 @@ def test_a_run_picked_up_keeps_the_timeout_it_started_with(tmp_path: Path) -> No
     [run] = session.model.runs_of("b")
     assert run.cancelled is not None
     assert 100 <= run.cancelled - run.started <= 101
+
+
+CRAWLS = Scenario(
+    jobs={
+        "datasource:empty": JobScript(
+            runs=(RunScript(duration=5, state="success", result={"counter.output": 0}),)
+        ),
+        "datasource:long": JobScript(
+            runs=(RunScript(duration=120, state="success", result={"counter.output": 9}),)
+        ),
+    }
+)
+CRAWL_STEPS = [
+    step("empty", job="datasource:empty", states=("success",)),
+    step("long", job="datasource:long", states=("success",), warn_after=30),
+]
+
+
+def test_a_resume_keeps_the_warnings_said_and_the_id_of_a_jobs_api_run_it_picks_up(
+    tmp_path: Path,
+) -> None:
+    """A warning is on disk once said (a kill after it keeps it), a resume keeps the earlier
+    process's warnings, and a Jobs API run picked up (whose job view names no run) keeps the id
+    the earlier report gave it."""
+    session = Session(tmp_path, CRAWLS)
+    session.run(steps=CRAWL_STEPS, detach_at=40)
+    said = session.report()["warnings"]
+    assert [(w["step"], w["text"].split(" ")[-1]) for w in said] == [
+        ("empty", "work"),  # indexed 0 documents: it did no work
+        ("long", "30s"),  # has run 30s, longer than warn_after 30s
+    ]
+    late = next(r for r in session.reports if len(r["warnings"]) == 2)
+    assert late["steps"][1]["outcome"] == "running"  # written when said, not at the end
+    long_run = session.report()["steps"][1]["run_id"]
+    assert long_run
+    session.clock.advance(60)
+    engine = session.run(steps=CRAWL_STEPS, resume=session.path)
+    report = session.report()
+    assert engine.result.outcome == "succeeded"
+    assert report["warnings"] == said  # kept, and the late run not warned of twice
+    assert report["steps"][1]["attempts"][0]["warned"] == ["late"]
+    long = report["steps"][1]
+    assert (long["run_id"], long["attempts"][0]["run_id"]) == (long_run, long_run)
