@@ -211,7 +211,8 @@ def connect(
             guard=interrupts.request,
             spark_start=plan.fusion.spark_start,
             environ={},
-        )
+            redact=redact,  # the environment's credentials, masked as for Fusion: a CI job that
+        )  # rehearses has them set, and a scenario's words may hold them
         return client, url
     if url is None:
         raise UsageError(

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from xml.etree import ElementTree as ET
+
+import pytest
 
 from runner import wording
 from runner.emulator.scenario import Fault, FaultTarget, RunScript, Scenario, Variant
@@ -16,6 +19,7 @@ from runner.redact import Redactor, cleaned
 from runner.report.github import summary_markdown
 from runner.report.junit import junit_xml
 from runner.result import Evidence
+from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, run, runs
 from tests.helpers.fakes import CREDENTIALS, step
 
@@ -239,3 +243,25 @@ def test_the_console_words_of_a_kept_log() -> None:
         "the driver log of run r1 is empty",
         "no driver log of its run in the report: it could not be read (x)",
     ]
+
+
+def test_a_rehearsal_masks_the_environment_s_credentials_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job that rehearses with --emulate has its real credentials set: a scenario's driver
+    log or error that holds them is masked in every output, as Fusion's words are."""
+    monkeypatch.chdir(tmp_path)
+    password = CREDENTIALS["FUSION_PASSWORD"]
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\njobs:\n  train:\n    runs:\n"
+        f"      - {{state: error, error: 'bad {password}', log: ['x {password} y']}}\n"
+    )
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [train]\n")
+    env = {**CREDENTIALS, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
+    result = invoke("plan.yaml", "--emulate", "--scenario", "s.yaml", "--junit", "j.xml", env=env)
+    assert result.exit_code == 1
+    outputs = [result.stdout, result.stderr] + [
+        (tmp_path / name).read_text() for name in ("fusion-run-report.json", "j.xml", "summary.md")
+    ]
+    assert all(password not in output for output in outputs)
+    assert "x *** y" in (tmp_path / "fusion-run-report.json").read_text()
