@@ -713,10 +713,9 @@ def trigger_says(
     if kind == "cron":
         return expression or "no expression given"
     if kind == "interval":
-        every = "every " + " ".join(
-            part for part in (None if interval is None else _number(interval), unit) if part
-        )
-        every = every if every != "every " else "at an interval Fusion does not give"
+        every = "at an interval Fusion does not give"
+        if interval is not None:
+            every = f"every {_number(interval)}" + (f" {unit}" if unit else "")
         return f"{every} from {start_time}" if start_time else every
     ends = " or ".join(_ENDS[end] for end in on) or "ends"
     return f"after job {other_job or '(not named)'} {ends}"

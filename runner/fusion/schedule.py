@@ -112,8 +112,7 @@ def parse_trigger(data: dict[str, Any]) -> Trigger:
         expression = data.get("expression", data.get("value"))
         return Trigger(kind=TriggerKind.CRON, enabled=enabled, expression=_text(expression))
     if kind == "interval":
-        interval = data.get("interval")
-        number = interval if isinstance(interval, int | float) and interval is not True else None
+        number = _interval(data.get("interval"))
         unit = _text(data.get("timeUnit", data.get("repeatUnit")))
         return Trigger(
             kind=TriggerKind.INTERVAL,
@@ -123,6 +122,20 @@ def parse_trigger(data: dict[str, Any]) -> Trigger:
             start_time=_text(data.get("startTime")),
         )
     return Trigger(kind=TriggerKind.OTHER, enabled=enabled)
+
+
+def _interval(value: Any) -> int | float | None:
+    """An interval trigger's `interval`: a number more than 0, or a string of digits; else
+    None (it is said as not given, never as a number it is not).
+
+    >>> _interval(30), _interval("30"), _interval(-5), _interval(True), _interval("x")
+    (30, 30, None, None, None)
+    """
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) <= 18 else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if 0 < value < float("inf") else None
 
 
 def with_view(schedule: Schedule, view: Any) -> Schedule:

@@ -272,3 +272,24 @@ def test_a_disabled_trigger_or_schedule_is_silent() -> None:
         "datasource:web": None,
     }
     assert findings(PLAN, schedules, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("trigger", "says"),
+    [
+        ({"interval": 30, "timeUnit": "MINUTE"}, "every 30 minute"),
+        ({"interval": "30", "timeUnit": "minute"}, "every 30 minute"),
+        ({"interval": -5, "timeUnit": 7}, "at an interval Fusion does not give"),
+        ({"interval": True, "timeUnit": "hour"}, "at an interval Fusion does not give"),
+        ({"timeUnit": "hour"}, "at an interval Fusion does not give"),
+    ],
+    ids=repr,
+)
+def test_an_interval_is_said_as_given_or_as_not_given(trigger: dict[str, Any], says: str) -> None:
+    [read] = parse_schedule({"triggers": [{"type": "interval", **trigger}]}).triggers
+    assert (
+        wording.trigger_says(
+            "interval", interval=read.interval, unit=read.unit, start_time=read.start_time
+        )
+        == says
+    )
