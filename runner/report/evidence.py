@@ -30,7 +30,7 @@ def failed_attempts(step: dict[str, Any]) -> list[Shown]:
     for attempt in step["attempts"]:
         if attempt["outcome"] != "failed":
             continue
-        evidence = attempt.get("evidence")
+        evidence = attempt["evidence"]
         run = f"run {attempt['run_id']}" if attempt["run_id"] else "its run"
         lines = [f"error: {attempt['error']}"] if attempt["error"] else []
         if not spark and attempt["result"]:

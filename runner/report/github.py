@@ -104,7 +104,7 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         if len(attempts) > 1:
             took += f" ({len(attempts)} attempts)"
         run = f"`{step['run_id']}`" if step["run_id"] else "-"
-        if step.get("gate"):  # a require: step starts nothing
+        if step["gate"]:  # a require: step starts nothing
             run = _checked(step["gate"])
         outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
         if step["allow_failure"] and step["outcome"] in ("failed", "timed_out", "cancelled"):

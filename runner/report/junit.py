@@ -160,7 +160,7 @@ def _testcase(
     out.text = "\n".join(
         [f"job: {step['job']}", f"outcome: {step['outcome']}"]
         + [_attempt_line(a) for a in step["attempts"]]
-        + ([wording.gate_found(step["gate"])] if step.get("gate") else [])
+        + ([wording.gate_found(step["gate"])] if step["gate"] else [])
     )
     if evidence := failed_attempts(step):
         err = ET.SubElement(case, "system-err")
