@@ -41,7 +41,7 @@ import jmespath
 from runner.clock import parse_time
 from runner.criteria import Level
 from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
-from runner.events import Cancelling, PlanStarted, StepEnded
+from runner.events import Cancelling, PlanStarted, Retrying, StepEnded
 from runner.fusion import routes
 from runner.fusion.status import RunStatus
 from runner.fusion.transport import MAX_ANSWER
@@ -568,27 +568,34 @@ def _min_documents(sim: Simulation) -> list[str]:
 
 
 def _cancels(sim: Simulation) -> list[str]:
-    """Each cancel ordered on disk before it went out; an attempt cancelled for a stall ends
-    failed only once Fusion showed its run ended."""
+    """Each cancel ordered on disk before it went out; an attempt that ends by its cancel (a
+    stall's: failed) ends only once Fusion showed its run ended."""
     found = [f"{sent}: no cancel was ordered in the report on disk" for sent in sim.unordered]
     report = sim.disk.report()
     if report is None:
         return found
-    ends = {event.step: at for at, event in sim.events if isinstance(event, StepEnded)}
+    ends: dict[tuple[str | None, int | None], float] = {}  # (step, attempt or None) -> when
+    for at, event in sim.events:
+        if isinstance(event, StepEnded):
+            ends[event.step, None] = at
+        elif isinstance(event, Retrying):
+            ends[event.step, event.attempt] = at
     for entry in report["steps"]:
         for attempt in entry["attempts"]:
-            order = attempt["cancel"] or {}
-            if (order.get("cause") or {}).get("kind") != "stalled" or attempt["outcome"] in (
-                None,
-                "left_running",  # Fusion did not confirm the cancel: the run may be going
-            ):
-                continue
+            order = attempt["cancel"]
+            if order is None or attempt["outcome"] in (None, "left_running"):
+                continue  # left running: Fusion did not confirm the cancel; the run may be going
             count(2)
-            label = f"{entry['name']} attempt {attempt['number']}, cancelled as stalled,"
-            if attempt["outcome"] != "failed" or attempt["state"] not in TERMINAL:
+            cause = (order.get("cause") or {}).get("kind")
+            label = f"{entry['name']} attempt {attempt['number']}, cancelled ({cause}),"
+            if attempt["state"] not in TERMINAL:
                 found.append(f"{label} ended {attempt['outcome']} in state {attempt['state']}")
+            if cause == "stalled" and attempt["outcome"] != "failed":
+                found.append(f"{label} ended {attempt['outcome']}")
             run = None if sim.case.behaviour.reused_ids else _run_of(sim, entry, attempt)
-            if run is not None and not run.ended(ends.get(entry["name"], sim.clock.now)):
+            key = (entry["name"], attempt["number"])
+            at = ends.get(key, ends.get((entry["name"], None), sim.clock.now))
+            if run is not None and not run.ended(at):
                 found.append(f"{label} ended before its run {run.ids[1]} did")
     return found
 
