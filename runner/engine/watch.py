@@ -12,6 +12,7 @@ that each is acted on when it falls due.
 
 from __future__ import annotations
 
+from runner.clock import parse_time
 from runner.engine.context import Context
 from runner.engine.phases import Following, StepState
 from runner.events import NoBaseline, RunLate, RunStalled
@@ -33,8 +34,19 @@ def resumed(data: Following, warned: list[str]) -> None:
 def counted(data: Following, status: RunStatus, now: float) -> None:
     """Start the stall clock again if a read of the run going shows its counters changed."""
     shown = tuple(counter for counter in status.counters if counter[0] not in TIMES)
+    if status.view and not _own_counters(data, status):
+        return
     if shown and status.active and status.visible and shown != data.still:
         data.still, data.still_since = shown, now
+
+
+def _own_counters(data: Following, status: RunStatus) -> bool:
+    """A view's counters carry the start time (epoch milliseconds) of our run, within a second."""
+    own = parse_time((status.reported or {}).get("startTime"))
+    ours = (parse_time(key.removeprefix("start:")) for key in data.ours if key.startswith("start:"))
+    return own is not None and any(
+        started is not None and abs((own - started).total_seconds()) <= 1 for started in ours
+    )
 
 
 def late_after(step: Step, data: Following) -> float | None:

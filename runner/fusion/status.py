@@ -177,10 +177,12 @@ def parse_job_view(view: Any, job: str) -> RunStatus:
 def with_counters_of(record: RunStatus, view: RunStatus) -> RunStatus:
     """`record`, a history record that has no `extra` (the 4.2 reference's have none), with the
     counters of the job's view if they say they are this run's: their `startTime` (epoch
-    milliseconds, as Fusion's datasource counters carry it) within a second of the record's.
-    Otherwise the view's counters may be another run's, and `record` stays as it is."""
+    milliseconds, as Fusion's datasource counters carry it) within a second of the record's,
+    and the view says the run ended (a view that lags or sticks shows its counters of a moment
+    it went on). Otherwise the view's counters may be another run's, or not the run's final
+    ones, and `record` stays as it is."""
     extra = view.raw.get("extra")
-    if isinstance(record.raw.get("extra"), dict) or record.started is None:
+    if isinstance(record.raw.get("extra"), dict) or record.started is None or not view.terminal:
         return record
     own = parse_time(extra.get("startTime")) if isinstance(extra, dict) else None
     if own is None or abs((own - record.started).total_seconds()) > 1:

@@ -13,12 +13,20 @@ from typing import Any
 import pytest
 
 from runner import redact
-from runner.engine import context
+from runner.criteria import Criterion, Level
+from runner.engine import context, following, judge, watch
+from runner.engine.handlers import HANDLERS
+from runner.engine.phases import Following, Phase, StepState
+from runner.errors import ExitCode
+from runner.events import Cancelling, CriterionWarned, Event, RunStalled
 from runner.fusion.status import RunStatus, parse_job_view
+from runner.fusion.work import Work, work
+from runner.reasons import Stalled
 from runner.redact import Redactor
 from runner.result import StepResult
+from runner.verdict import Verdict, verdict
 from tests.simulation import invariants
-from tests.simulation.plans import case
+from tests.simulation.plans import Case, case
 from tests.simulation.seeds import check, reproduction
 from tests.simulation.simulate import simulate
 
@@ -61,12 +69,95 @@ PINNED = {
     21816: "a list cut short and a lagging status: succeeded on an old run, its own still going",
     25434: "a resume skipped (run_if) a step whose run was going, as its upstream ran again: the "
     "run named nowhere, then an internal error",
+    1197: "a job view stuck at `running` showed the previous run's frozen counters: taken for "
+    "ours, they stood still for stall_after, and a healthy run was cancelled as stalled",
+    2636: "a history record with no counters took its view's, of a moment the run went on: a run "
+    "that indexed 5 documents passed min_documents 100",
+    252: "the same: a run judged on counters of a moment it went on failed min_documents at 0",
+}
+# Seeds that exercise warnings and stall cancels, with what each must still show.
+EXERCISED: dict[int, tuple[str, set[type[Event]]]] = {
+    92: ("a stall cancel, a warning, a crash", {Cancelling, CriterionWarned}),
+    176: ("a stall cancel, a warning, two crashes", {Cancelling, CriterionWarned}),
+    310: ("a stall cancel, a warning, a step failed on min_documents", {Cancelling}),
+    2062: ("a crash after a stall cancel was ordered: the resume cancels it again", {Cancelling}),
 }
 
 
 @pytest.mark.parametrize("seed", sorted(PINNED))
 def test_pinned_seeds_hold(seed: int) -> None:
     assert invariants.violations(simulate(case(seed))) == [], PINNED[seed]
+
+
+@pytest.mark.parametrize("seed", sorted(EXERCISED))
+def test_seeds_that_cancel_stalled_runs_and_warn_hold(seed: int) -> None:
+    what, kinds = EXERCISED[seed]
+    sim = simulate(case(seed))
+    assert invariants.violations(sim) == [], what
+    shown = {type(event) for _, event in sim.events}
+    assert kinds <= shown, what
+    stalls = [
+        e for _, e in sim.events if isinstance(e, Cancelling) and isinstance(e.cause, Stalled)
+    ]
+    assert stalls, what
+
+
+def test_the_seeds_draw_warnings_stalls_and_min_documents() -> None:
+    """Of the first 200 seeds, enough warn, cancel stalled runs and fail on min_documents."""
+    sims = [simulate(case(seed)) for seed in range(200)]
+
+    def seeds_with(kind: type, cause: type | None = None) -> int:
+        return sum(
+            any(
+                isinstance(e, kind)
+                and (cause is None or isinstance(getattr(e, "cause", None), cause))
+                for _, e in sim.events
+            )
+            for sim in sims
+        )
+
+    assert seeds_with(CriterionWarned) > 50
+    assert seeds_with(RunStalled) > 5
+    assert seeds_with(Cancelling, Stalled) > 2
+    below = sum(
+        any(
+            c["name"] == "work" and c["level"] == "fail" and not c["passed"]
+            for step in (sim.disk.report() or {"steps": []})["steps"]
+            for a in step["attempts"]
+            for c in a["criteria"]
+        )
+        for sim in sims
+    )
+    assert below > 10
+
+
+def _stripped(given: Case) -> Case:
+    """`given` without its warn entries."""
+    steps = [replace(s, success=replace(s.success, warn=())) for s in given.steps]
+    return replace(given, steps=steps)
+
+
+def test_a_plan_ends_as_it_would_without_its_warn_entries() -> None:
+    """Seeds with warn entries and no crash, each run again with them taken out: every step ends
+    as it did, and the exit code is the same."""
+    seeds = [
+        seed
+        for seed in range(300)
+        if any(s.success.warn for s in case(seed).steps)
+        and (case(seed).crash_chance == 0 or case(seed).crashes == 0)
+    ][:25]
+    assert len(seeds) == 25
+    warned = 0
+    for seed in seeds:
+        full, plain = simulate(case(seed)), simulate(_stripped(case(seed)))
+        warned += any(isinstance(e, CriterionWarned) for _, e in full.events)
+        assert full.last.result is not None, seed
+        assert plain.last.result is not None, seed
+        assert [(s.name, s.outcome) for s in full.last.result.steps] == [
+            (s.name, s.outcome) for s in plain.last.result.steps
+        ], seed
+        assert verdict(full.last.result).code == verdict(plain.last.result).code, seed
+    assert warned > 10
 
 
 def test_on_a_documented_fusion_the_first_seeds_judge_each_run_as_it_ended() -> None:
@@ -159,3 +250,101 @@ def test_the_invariants_catch_a_spelling_masking_misses(monkeypatch: pytest.Monk
     )
     found = _first_failing(seed for seed in range(3000) if case(seed).behaviour.hostile_text)
     assert any("a credential in an output" in line for line in found), found
+
+
+# --- the invariants of warnings, min_documents and stalls are not blind ---------------------------
+
+
+def _finds(text: str, seeds: Iterable[int] = range(1000)) -> list[str]:
+    """The violations of the first seed that breaks an invariant saying `text`."""
+    for seed in seeds:
+        found = invariants.violations(simulate(case(seed)))
+        if any(text in line for line in found):
+            return found
+    return []
+
+
+def test_the_invariants_catch_a_runner_that_judges_warn_entries_as_expect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def as_expect(*args: Any, **kwargs: Any) -> list[Criterion]:
+        return [replace(c, level=Level.FAIL) for c in judge.judge(*args, **kwargs)]
+
+    monkeypatch.setattr(following, "judge", as_expect)
+    assert _finds("judged at fail")
+
+
+def test_the_invariants_catch_a_runner_whose_exit_code_counts_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def strict(result: Any) -> Verdict:
+        found = verdict(result)
+        if result.warnings and found.succeeded:
+            return Verdict(code=ExitCode.PLAN_FAILED, causes=("warnings",))
+        return found
+
+    monkeypatch.setattr(invariants, "verdict", strict)
+    assert _finds("without its warnings, another")
+
+
+def test_the_invariants_catch_a_runner_that_miscounts_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counts off by a factor: runs below min_documents pass, and runs above it fail."""
+    counted = work
+
+    def tenfold(status: RunStatus) -> Work | None:
+        did = counted(status)
+        return None if did is None else replace(did, documents=did.documents * 10 + 1)
+
+    def none(status: RunStatus) -> Work | None:
+        did = counted(status)
+        return None if did is None else replace(did, documents=0)
+
+    monkeypatch.setattr(judge, "work", tenfold)
+    assert _finds("documents (min")
+    monkeypatch.setattr(judge, "work", none)
+    assert _finds("failed on min_documents")
+
+
+def test_the_invariants_catch_a_runner_that_cancels_before_the_order_is_on_disk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ordered = following.order_cancel
+
+    def hasty(ctx: Any, s: StepState, now: float, *args: Any) -> None:
+        ctx.fusion.cancel(s.step.job)
+        ordered(ctx, s, now, *args)
+
+    monkeypatch.setattr(following, "order_cancel", hasty)
+    assert _finds("no cancel was ordered in the report on disk")
+
+
+def test_the_invariants_catch_a_runner_that_takes_a_cancel_sent_for_one_confirmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cancel = following.cancel
+
+    def trusting(ctx: Any, s: StepState, now: float) -> Any:
+        phase = cancel(ctx, s, now)
+        data = s.data
+        if isinstance(data, Following) and data.cancel is not None and data.cancel.sent:
+            gone = RunStatus(job=s.step.job, run_id=data.label, state="cancelled")
+            return following.ended(ctx, s, now, gone)
+        return phase
+
+    monkeypatch.setitem(HANDLERS, Phase.CANCEL, trusting)
+    assert _finds("ended before its run")
+
+
+def test_the_invariants_catch_a_runner_that_never_sees_counters_move_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stall clock started at the first counters shown, and never again."""
+
+    def once(data: Following, status: RunStatus, now: float) -> None:
+        if data.still_since is None:
+            watch.counted(data, status, now)
+
+    monkeypatch.setattr(following, "counted", once)
+    assert _finds("declared its run")

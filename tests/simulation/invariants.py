@@ -14,11 +14,22 @@ violations it found, in words that name the step, the attempt and the run.
 - no internal error, and no exit code but 0, 1 and 130 (3 only for a Fusion out of reach);
 - no credential in any output (the report at every write, the console, JUnit, the summary);
 - the report valid against its schema at every write;
-- the exit code, the report, JUnit, the GitHub summary and the console's closing line agree.
+- the exit code, the report, JUnit, the GitHub summary and the console's closing line agree;
+- a warning never changes a verdict: a judged attempt failed exactly when a criterion of level
+  fail did not hold; a `warn` entry is judged at level warn, the work check at level warn unless
+  `min_documents` is set; no step's reason holds a criterion of level warn; the exit code is the
+  one of the same result without its warnings and warn-level criteria;
+- a step that succeeded with `min_documents` ran a run that did that many documents; one that
+  failed on it, a run whose documents were fewer (or that Fusion did not count);
+- a cancel is ordered in the report on disk before its request reaches Fusion; an attempt
+  cancelled because its run stalled ends failed only once Fusion showed the run ended; and a
+  stall is declared only when every read fusion-run took for its run over `stall_after` showed
+  the same counters, counters the run really had then.
 """
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
@@ -28,15 +39,18 @@ from typing import Any
 import jmespath
 
 from runner.clock import parse_time
+from runner.criteria import Level
 from runner.engine.context import CANCEL_GRACE, IDENTIFY_WITHIN
-from runner.events import PlanStarted, StepEnded
+from runner.events import Cancelling, PlanStarted, Retrying, StepEnded
 from runner.fusion import routes
+from runner.fusion.status import RunStatus
 from runner.fusion.transport import MAX_ANSWER
-from runner.jobs import job_kind
-from runner.reasons import HostNotFound, LostContact, NoFirstContact
+from runner.jobs import TERMINAL, job_kind
+from runner.reasons import HostNotFound, LostContact, NoFirstContact, Stalled
 from runner.report.github import summary_markdown
 from runner.report.junit import junit_xml
 from runner.verdict import verdict
+from tests.helpers.fakes import EPOCH
 from tests.helpers.outputs import checked
 from tests.simulation.simulate import GIVE_UP, Simulation
 from tests.simulation.world import JOBS_STATUS, LAG, TrueRun
@@ -51,7 +65,8 @@ def count(checks: int = 1) -> None:
 
 def violations(sim: Simulation) -> list[str]:
     found: list[str] = []
-    for check in (_process, _fields, _runs, _success, _bounds, _credentials, _outputs):
+    checks = (_process, _fields, _runs, _success, _bounds, _credentials, _outputs)
+    for check in (*checks, _warnings, _min_documents, _cancels, _stalls):
         try:
             found += check(sim)
         except Exception as error:
@@ -248,6 +263,9 @@ def _success(sim: Simulation) -> list[str]:
             value = jmespath.search(expression, _truth_record(run, entry["job"], sim))
             if value in (None, False, "", [], {}):
                 found.append(f"{label}, but on its run {run.ids[1]}, {expression} is {value!r}")
+        least, did = step.success.min_documents, documents(run, entry["job"])
+        if least and (did is None or did < least):
+            found.append(f"{label}, but its run {run.ids[1]} did {did} documents (min {least})")
     return found
 
 
@@ -428,6 +446,8 @@ def disagreements(sim: Simulation) -> tuple[list[str], int]:
                 jmespath.search(e, record) not in (None, False, "", [], {})
                 for e in step.success.expect
             )
+            least, did = step.success.min_documents, documents(run, entry["job"])
+            good = good and not (least and (did is None or did < least))
             if good != (attempt["outcome"] == "succeeded"):
                 found.append(
                     f"{entry['name']} attempt {attempt['number']} {attempt['outcome']}; its run "
@@ -437,3 +457,215 @@ def disagreements(sim: Simulation) -> tuple[list[str], int]:
         if entry["outcome"] in ("running", "pending"):
             found.append(f"{entry['name']} ended {entry['outcome']}")
     return found, judged
+
+
+# --- warnings, min_documents, stalls --------------------------------------------------------------
+
+
+def documents(run: TrueRun, job: str) -> int | None:
+    """The documents `run` really indexed or wrote, as `runner.fusion.work` counts them."""
+    kind, counters = job_kind(job)[0], run.script.counters
+    if kind == "spark":
+        return 0 if run.final() == "skipped" else counters.get("docsWritten")
+    if kind != "datasource":
+        return None
+    if "counter.output" in counters:
+        return max(counters["counter.output"] - counters.get("counter.failed", 0), 0)
+    return counters.get("content-indexer.completed.count")
+
+
+def _run_of(sim: Simulation, entry: dict[str, Any], attempt: dict[str, Any]) -> TrueRun | None:
+    """The run the attempt was on: the one its start began, or, adopted, the one its keys name."""
+    if attempt["adopted"]:
+        held = set(attempt["run_keys"])
+        runs = [run for run in sim.truth.of(entry["job"]) if held & keys(sim, run)]
+    else:
+        owner = (entry["name"], attempt["number"])
+        runs = [run for run in sim.truth.ours() if sim.attributed.get(run.by or 0) == owner]
+    return runs[0] if len(runs) == 1 else None
+
+
+def _levels(value: Any) -> Iterable[str]:
+    """Every criterion's level anywhere in a fact."""
+    if isinstance(value, dict):
+        if "level" in value and "passed" in value:
+            yield value["level"]
+        for item in value.values():
+            yield from _levels(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _levels(item)
+
+
+def _warnings(sim: Simulation) -> list[str]:
+    report = sim.disk.report()
+    if report is None:
+        return []
+    found, steps = [], {step.name: step for step in sim.case.steps}
+    for entry in report["steps"]:
+        step = steps[entry["name"]]
+        for attempt in entry["attempts"]:
+            criteria = attempt["criteria"]
+            if not criteria or attempt["outcome"] not in ("succeeded", "failed"):
+                continue
+            count(1 + len(criteria))
+            label = f"{entry['name']} attempt {attempt['number']}"
+            failing = [c["name"] for c in criteria if not c["passed"] and c["level"] == "fail"]
+            if (attempt["outcome"] == "failed") != bool(failing):
+                found.append(
+                    f"{label} {attempt['outcome']}; unmet criteria of level fail: {failing}"
+                )
+            for c in criteria:
+                if c["name"] == "expect" and c["expected"] not in step.success.expect:
+                    level = "warn"
+                elif c["name"] == "work":
+                    level = "warn" if step.success.min_documents is None else "fail"
+                else:
+                    continue
+                if c["level"] != level:
+                    found.append(f"{label}: {c['name']} {c['expected']!r} judged at {c['level']}")
+        count()
+        if "warn" in set(_levels(entry.get("reason_fact"))):
+            found.append(f"{entry['name']} {entry['outcome']}: its reason holds a warning")
+    result = sim.last.result
+    if result is not None:
+        plain = copy.deepcopy(result)
+        plain.warnings = []
+        for each in plain.steps:
+            for attempt in each.attempts:
+                attempt.criteria = [c for c in attempt.criteria if c.level is Level.FAIL]
+        if verdict(plain).code != verdict(result).code:
+            found.append(f"exit {int(verdict(result).code)}; without its warnings, another")
+    return found
+
+
+def _min_documents(sim: Simulation) -> list[str]:
+    """A step failed on min_documents on a run whose documents were fewer, or not counted by
+    Fusion (a task's; a Jobs API history that gives no `extra`)."""
+    report = sim.disk.report()
+    if report is None or sim.case.behaviour.reused_ids:
+        return []
+    found = []
+    for entry in report["steps"]:
+        for attempt in entry["attempts"]:
+            unmet = [
+                c
+                for c in attempt["criteria"]
+                if c["name"] == "work" and c["level"] == "fail" and not c["passed"]
+            ]
+            run = _run_of(sim, entry, attempt) if unmet else None
+            if run is None:
+                continue
+            count()
+            did, least = documents(run, entry["job"]), unmet[0]["expected"]
+            label = f"{entry['name']} attempt {attempt['number']} failed on min_documents {least}"
+            if unmet[0]["actual"] is None:
+                if did is not None and sim.case.behaviour.history_run_ids:
+                    found.append(f"{label} as not counted; its run {run.ids[1]} did {did}")
+            elif did != unmet[0]["actual"] or did >= least:
+                found.append(f"{label} at {unmet[0]['actual']}; its run {run.ids[1]} did {did}")
+    return found
+
+
+def _cancels(sim: Simulation) -> list[str]:
+    """Each cancel ordered on disk before it went out; an attempt that ends by its cancel (a
+    stall's: failed) ends only once Fusion showed its run ended."""
+    found = [f"{sent}: no cancel was ordered in the report on disk" for sent in sim.unordered]
+    report = sim.disk.report()
+    if report is None:
+        return found
+    ends: dict[tuple[str | None, int | None], float] = {}  # (step, attempt or None) -> when
+    for at, event in sim.events:
+        if isinstance(event, StepEnded):
+            ends[event.step, None] = at
+        elif isinstance(event, Retrying):
+            ends[event.step, event.attempt] = at
+    for entry in report["steps"]:
+        for attempt in entry["attempts"]:
+            order = attempt["cancel"]
+            if order is None or attempt["outcome"] in (None, "left_running"):
+                continue  # left running: Fusion did not confirm the cancel; the run may be going
+            count(2)
+            cause = (order.get("cause") or {}).get("kind")
+            label = f"{entry['name']} attempt {attempt['number']}, cancelled ({cause}),"
+            if attempt["state"] not in TERMINAL:
+                found.append(f"{label} ended {attempt['outcome']} in state {attempt['state']}")
+            if cause == "stalled" and attempt["outcome"] != "failed":
+                found.append(f"{label} ended {attempt['outcome']}")
+            run = None if sim.case.behaviour.reused_ids else _run_of(sim, entry, attempt)
+            key = (entry["name"], attempt["number"])
+            at = ends.get(key, ends.get((entry["name"], None), sim.clock.now))
+            if run is not None and not run.ended(at):
+                found.append(f"{label} ended before its run {run.ids[1]} did")
+    return found
+
+
+def _stalls(sim: Simulation) -> list[str]:
+    found = []
+    steps = {step.name: step for step in sim.case.steps}
+    declared = set()  # a resume orders again the cancel its report holds: declared once
+    for at, event in sim.events:
+        if isinstance(event, Cancelling) and isinstance(event.cause, Stalled):
+            if (event.step, event.cause) in declared:
+                continue
+            declared.add((event.step, event.cause))
+            count(3)
+            found += _stalled(sim, steps[event.step or ""].job, at, event)
+    return found
+
+
+def _stalled(sim: Simulation, job: str, at: float, event: Cancelling) -> list[str]:
+    """From the stall clock's start to the read that declared the stall, every read fusion-run
+    took for its run that showed the run's own counters (a job view's may be another run's:
+    those carry another start time) showed the cause's; those counters were the run's, at some
+    moment from the first read (less the lag) to the declaration."""
+    cause = event.cause
+    assert isinstance(cause, Stalled)
+    label = f"{event.step} declared its run {event.run_id} stalled at {at:.1f}s"
+    limit = next(s.stall_after for s in sim.case.steps if s.job == job)
+    reads = [(now, status) for now, status in sim.shown if status.job == job and now <= at]
+    if cause.limit != limit or cause.still < limit - 1e-6 or not reads:
+        return [f"{label}: still {cause.still}s, limit {cause.limit}, stall_after {limit}"]
+    run = None if sim.case.behaviour.reused_ids else _named(sim, job, event.run_id)
+    if run is None:
+        return []  # which run's counters a read showed cannot be told
+    declared = reads[-1][0]
+    since = declared - cause.still
+    started = round((EPOCH + run.started + sim.case.behaviour.clock_offset) * 1000)
+    going = [
+        (now, tuple(c for c in status.counters if c[0] not in ("startTime", "endTime")))
+        for now, status in reads
+        if now >= since - 1e-6
+        and status.active
+        and status.visible
+        and (not status.view or _at(status, started))
+    ]
+    going = [(now, shown) for now, shown in going if shown]
+    moved = [(now, shown) for now, shown in going if shown != cause.counters]
+    if moved or not going or abs(going[0][0] - since) > 1e-6:
+        return [f"{label}: reads since {since:.1f}s showed {moved[:1] or going[:1]}"]
+    lag = max(sim.case.behaviour.lag.values(), default=0.0)
+    low, high = run.going_counters(since - lag), run.going_counters(at)
+    for name, value in cause.counters:
+        base = name.removeprefix("counters.")
+        if base not in low or not low[base] <= value <= high[base]:
+            return [f"{label}: {name} {value} shown; the run had {low.get(base)}..{high.get(base)}"]
+    return []
+
+
+def _at(view: RunStatus, started: int) -> bool:
+    """The view's counters carry the start time `started` (epoch ms), within a second."""
+    own = (view.reported or {}).get("startTime")
+    return isinstance(own, int | float) and abs(own - started) <= 1000
+
+
+def _named(sim: Simulation, job: str, label: str | None) -> TrueRun | None:
+    """The one run of `job` a label (an id, or `started <time>`) names, if one."""
+    if label is None:
+        return None
+    key = f"id:{label}"
+    if label.startswith("started "):
+        started = parse_time(label.removeprefix("started "))
+        key = "" if started is None else "start:" + started.isoformat(timespec="milliseconds")
+    runs = [run for run in sim.truth.of(job) if key in keys(sim, run)]
+    return runs[0] if len(runs) == 1 else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.fusion import routes
 from runner.jobs import job_kind
-from runner.plan import Plan, SparkStart, Step
+from runner.plan import OnStall, Plan, SparkStart, Step, WarnAfter
 from tests.helpers.engine import RUN_IFS, plan_of
 from tests.helpers.fakes import step
 from tests.simulation.world import LAG, Behaviour, Script, TrueRun
@@ -22,6 +22,13 @@ EXPECT = {
     "4.2": 'extra."counter.failed" == `0`',
     "5.x": 'extra.counters."pipeline.out".count > `0`',
 }
+# `success.warn` entries: each holds for some runs and not for others (a task counts no work)
+WARN = {
+    "spark": ("result.docsWritten > `100`", 'state == `"finished"`'),
+    "4.2": ('extra."counter.output" > `100`', 'extra."counter.failed" == `0`'),
+    "5.x": ('extra.counters."pipeline.out".count > `100`', 'status == `"success"`'),
+}
+COMMON_WARN = ("documents >= `1`", "documents >= previous.documents")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +61,7 @@ class Case:
     def brief(self) -> str:
         jobs = ", ".join(
             f"{s.name}({s.job}, on_running={s.on_running}, retries={s.retries}, "
-            f"timeout={s.timeout})"
+            f"timeout={s.timeout}{_watched(s)})"
             for s in self.steps
         )
         return (
@@ -129,6 +136,7 @@ def case(seed: int, *, adversity: bool = True) -> Case:
         interrupt = Interrupt(
             at=rng.uniform(0, 120), twice=rng.random() < 0.3, detach=rng.random() < 0.2
         )
+    steps = _warned(random.Random(f"{seed} warned"), steps, scripts, earlier, behaviour)
     return Case(
         seed=seed,
         steps=steps,
@@ -209,7 +217,58 @@ def _script(rng: random.Random, kind: str, behaviour: Behaviour) -> Script:
         counters = {"counter.input": count, "counter.output": count, "counter.failed": count % 2}
     else:
         counters = {"pipeline.in": count, "pipeline.out": count}
+        counters["content-indexer.completed.count"] = count  # what `work` reads
     return Script(duration=duration, final=final, counters=counters)
+
+
+def _warned(
+    rng: random.Random,
+    steps: list[Step],
+    scripts: dict[str, list[Script]],
+    earlier: list[TrueRun],
+    behaviour: Behaviour,
+) -> list[Step]:
+    """Warnings and stalls, drawn from a stream of their own (each seed's other draws stay what
+    they were): on some steps `warn` entries, `min_documents`, `warn_after`, `stall_after` with
+    `on_stall`; in some runs, counters that stand still for a while, or to the end."""
+    warned = []
+    for each in steps:
+        kind = job_kind(each.job)[0]
+        shape = "spark" if kind == "spark" else behaviour.shape
+        success = each.success
+        if rng.random() < 0.3:
+            pool = [*COMMON_WARN, *(WARN[shape] if kind != "task" else ())]
+            success = replace(success, warn=tuple(rng.sample(pool, k=rng.randint(1, 2))))
+        if rng.random() < 0.2:
+            success = replace(success, min_documents=rng.choice([0, 1, 5, 100, 1000]))
+        changes: dict[str, Any] = {"success": success}
+        if rng.random() < 0.2:
+            changes["warn_after"] = rng.choice(
+                [WarnAfter(seconds=rng.choice([2, 10, 60])), WarnAfter(times=rng.choice([0.5, 2]))]
+            )
+        if rng.random() < 0.35:
+            changes["stall_after"] = rng.choice([2, 5, 10, 30, 60])
+            changes["on_stall"] = rng.choice([OnStall.WARN, OnStall.CANCEL])
+        warned.append(replace(each, **changes))
+    for script in [*(s for runs in scripts.values() for s in runs), *(r.script for r in earlier)]:
+        if rng.random() < 0.3:
+            begin = rng.uniform(0, script.duration * 0.9)
+            script.still = (begin, rng.choice([3.0, 15.0, 45.0, 120.0, float("inf")]))
+    return warned
+
+
+def _watched(s: Step) -> str:
+    """What `_warned` drew for a step, for a case's brief."""
+    drawn = {
+        "warn": s.success.warn,
+        "min_documents": s.success.min_documents,
+        "warn_after": s.warn_after,
+        "stall_after": s.stall_after,
+    }
+    said = [f"{name}={value!r}" for name, value in drawn.items() if value not in (None, ())]
+    if s.stall_after is not None:
+        said.append(f"on_stall={s.on_stall}")
+    return "".join(f", {each}" for each in said)
 
 
 def _earlier(

@@ -1,6 +1,8 @@
 """fusion-run on a simulated Fusion: the real client, engine, journal and console, on one fake
 clock, crashed at random durable points and resumed from the report on disk, as a CI runner
-that dies would leave it.
+that dies would leave it. Each read of its run that fusion-run gives its stall clock
+(`runner.engine.watch.counted`) is observed on its way in (`Simulation.shown`), for the stall
+invariant.
 
 A durable point is a moment after which something outside fusion-run has changed: just before
 and just after each request, and each report write. At each, fusion-run dies with the case's
@@ -20,11 +22,12 @@ from typing import Any
 
 from runner.commands.resume import load_resume
 from runner.commands.run import _begin
-from runner.engine import Engine
+from runner.engine import Engine, following
 from runner.errors import FatalError
 from runner.events import Event
 from runner.fusion import routes
 from runner.fusion.client import FusionClient
+from runner.fusion.status import RunStatus
 from runner.fusion.transport import Answer
 from runner.plan import Auth
 from runner.plan.problems import InvalidPlan
@@ -155,6 +158,9 @@ class Simulation:
     environ: Mapping[str, str]
     attributed: dict[int, tuple[str, int]] = field(default_factory=dict)  # start -> step, attempt
     unrecorded: list[str] = field(default_factory=list)  # starts with no intent on disk
+    unordered: list[str] = field(default_factory=list)  # cancels with no order on disk
+    # what each read fusion-run took for its run showed (the stall clock's input): when, and what
+    shown: list[tuple[float, RunStatus]] = field(default_factory=list)
     processes: list[Process] = field(default_factory=list)
     events: list[tuple[float, Event]] = field(default_factory=list)
 
@@ -181,6 +187,14 @@ def simulate(case: Case) -> Simulation:
             return
         sim.attributed[start] = (entry["name"], last["number"])
 
+    def cancelled(job: str) -> None:
+        """A cancel of fusion-run's reached Fusion: the report on disk must order it."""
+        steps = (disk.report() or {"steps": []})["steps"]
+        entry = next((s for s in steps if routes.key(s["job"]) == job), None)
+        last = entry["attempts"][-1] if entry and entry["attempts"] else None
+        if last is None or last.get("cancel") is None:
+            sim.unordered.append(f"a cancel of {job} at {clock.now:.1f}s")
+
     fusion = SimulatedFusion(
         truth,
         case.behaviour,
@@ -189,6 +203,7 @@ def simulate(case: Case) -> Simulation:
         random.Random(case.seed * 7 + 1),
         echo=f"user {USER} password {case.secret}",
         attribute=attribute,
+        cancelled=cancelled,
     )
     environ = {"FUSION_USER": USER, "FUSION_PASSWORD": case.secret}
     sim = Simulation(case, clock, truth, fusion, disk, environ)
@@ -253,6 +268,14 @@ def _process(sim: Simulation, points: Points, number: int) -> Process:
         resume=resume,
     )
     how = "ended"
+    names = vars(following)  # the stall clock's input, observed as it is (`Simulation.shown`)
+    counted = names["counted"]
+
+    def shown(data: Any, status: RunStatus, now: float) -> None:
+        sim.shown.append((now, status))
+        counted(data, status, now)
+
+    names["counted"] = shown
     try:
         try:
             _begin(engine, plan, URL)
@@ -264,6 +287,7 @@ def _process(sim: Simulation, points: Points, number: int) -> Process:
     except Exception:
         return Process("internal error", error=traceback.format_exc(limit=-8))
     finally:
+        names["counted"] = counted
         sim.events += recorder.events
     again = [name for job, name in succeeded.items() if _starts(sim, job) != starts[job]]
     return Process(how, result=engine.result, console=stream.getvalue(), restarted_succeeded=again)

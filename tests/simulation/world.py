@@ -31,6 +31,11 @@ Each behaviour, its bound, and its source:
   start), is not JSON, is lost after the run began, or is a 5xx before or after it began: §6
   ("jobId lag right after start"), gateways. A 429 or 503 means the request was not handled.
 - 404 for the status of a Spark job that never ran: undocumented (§7.1).
+- a run's counters while it goes (a Spark status's `result`, a job view's and a history
+  record's `extra`) grow by RATE a second, but stand still for a span of some runs (`Script.still`),
+  and freeze when it is cancelled; a lagging channel shows them as they were when it shows the
+  run; at its end they are the script's final counts (`runner.fusion.work` reads them). A Jobs
+  API run's `extra` carries its start time in epoch milliseconds, as the 4.2 samples do.
 - counters nested (`extra.counters.{name}.count`, counts as strings) or under `extra.extra`:
   5.x connectors (§8.6, §9.3).
 - 429, 500, 502, 503, 504 (with Retry-After), dropped connections, requests that hang: §5.
@@ -64,6 +69,7 @@ from tests.helpers.fakes import EPOCH, FakeClock
 
 LAG = 20.0  # seconds: the most any channel shows Fusion late
 CANCELLING = 1.0  # seconds a cancelled run shows `cancelling`
+RATE = 10  # counts a second a going run's counters grow by, while they move
 SPARK_END = {"success": "finished", "failed": "error", "aborted": "cancelled"}
 JOBS_STATUS = {
     "starting": "running", "running": "running", "finishing": "running", "cancelling": "running",
@@ -130,8 +136,10 @@ class Script:
 
     duration: float
     final: str  # a Spark end state: finished | error | skipped (Jobs API: success | failed)
-    counters: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)  # at its end
     error: str | None = None
+    still: tuple[float, float] | None = None  # its counters stand still from (seconds after it
+    # began) for (seconds)
 
 
 @dataclass(kw_only=True)
@@ -168,6 +176,18 @@ class TrueRun:
 
     def ended(self, at: float) -> bool:
         return at >= self.end()
+
+    def going_counters(self, at: float) -> dict[str, int]:
+        """The counters the run shows while it goes, at `at`: RATE a second but while they
+        stand still, frozen once cancelled or ended (a stuck view shows them after). Never
+        smaller at a later `at`."""
+        upto = min(at, self.started + self.script.duration)
+        upto = upto if self.cancelled is None else min(upto, self.cancelled)
+        elapsed = max(0.0, upto - self.started)
+        if self.script.still is not None:
+            begin, span = self.script.still
+            elapsed -= max(0.0, min(elapsed, begin + span) - begin)
+        return {name: int(elapsed * RATE) for name in self.script.counters}
 
 
 @dataclass
@@ -208,6 +228,7 @@ class SimulatedFusion:
         *,
         echo: str,
         attribute: Callable[[str, int], None],
+        cancelled: Callable[[str], None] | None = None,
     ) -> None:
         self.truth = truth
         self.behaviour = behaviour
@@ -216,6 +237,7 @@ class SimulatedFusion:
         self.rng = rng
         self.echo = echo  # words with a credential in them, that Fusion puts in its messages
         self.attribute = attribute  # told of each run a start of fusion-run's began
+        self.cancelled = cancelled  # told of each cancel request that reaches Fusion
         self.exchanges: list[Exchange] = []
         self._odd_left = list(behaviour.odd)
         self._lost_left = behaviour.lost_answers
@@ -488,6 +510,8 @@ class SimulatedFusion:
 
     def _cancel(self, job: str) -> None:
         now = self.clock.now
+        if self.cancelled is not None:
+            self.cancelled(routes.key(job))
         for run in self.truth.of(job):
             if not run.ended(now) and run.cancelled is None:
                 run.cancelled = now
@@ -537,6 +561,8 @@ class SimulatedFusion:
             "hostname": "10.0.0.1",
             "result": result,
         }
+        if state in ("starting", "running", "cancelling"):
+            result.update(run.going_counters(at))
         if state in ("finished", "skipped", "error", "cancelled"):
             end = run.end()
             if state in ("finished", "skipped"):
@@ -556,8 +582,9 @@ class SimulatedFusion:
         state = run.state(at) or "starting"
         return JOBS_STATUS.get(state, state)
 
-    def _extra(self, run: TrueRun) -> dict[str, Any]:
-        counters = run.script.counters
+    def _extra(self, run: TrueRun, going_at: float | None = None) -> dict[str, Any]:
+        """The run's `extra`: its final counters, or those it shows going at `going_at`."""
+        counters = run.script.counters if going_at is None else run.going_counters(going_at)
         if self.behaviour.shape == "4.2":
             extra: dict[str, Any] = dict(counters)
         else:
@@ -565,6 +592,9 @@ class SimulatedFusion:
                 "counters": {name: {"count": value} for name, value in counters.items()},
                 "timers": {"fetch.item.add.time": {"count": str(counters.get("pipeline.out", 0))}},
             }
+        # its start time, in epoch milliseconds, as the 4.2 samples carry it (what tells a view's
+        # counters as this run's)
+        extra["startTime"] = round((EPOCH + run.started + self.behaviour.clock_offset) * 1000)
         return {"extra": extra} if self.behaviour.nested_extra else extra
 
     def _history(self, job: str) -> list[dict[str, Any]]:
@@ -588,6 +618,8 @@ class SimulatedFusion:
                 record["error"] = run.script.error or "The job run failed"
             if self.behaviour.history_run_ids and status in ("success", "failed"):
                 record["extra"] = self._extra(run)
+            elif self.behaviour.history_run_ids and status == "running":
+                record["extra"] = self._extra(run, going_at=at)
             records.append(record)
             if status == "aborted" and self.behaviour.history_twice:
                 records.append(dict(record))
@@ -619,6 +651,8 @@ class SimulatedFusion:
                 view["status"] = "running"
             ended = view["status"] in ("success", "failed")
             view["extra"] = self._extra(run) if ended else {}
+            if view["status"] == "running":
+                view["extra"] = self._extra(run, going_at=status_at)
         if by_time:
             view["lastStartTime"] = self._time(by_time[-1].started)
             done = [run for run in by_time if run.ended(times_at)]

@@ -12,7 +12,13 @@ import pytest
 from runner import wording
 from runner.criteria import Criterion, CriterionName, Level
 from runner.engine.judge import judge
-from runner.fusion.status import RunStatus, parse_history, parse_job_view, parse_status
+from runner.fusion.status import (
+    RunStatus,
+    parse_history,
+    parse_job_view,
+    parse_status,
+    with_counters_of,
+)
 from runner.plan import Success
 
 
@@ -384,6 +390,26 @@ def test_identical_times_leave_fusions_duration_field_read_as_milliseconds(
     }
     status = parse_status(data, "j")
     assert (status.duration, status.unit_assumed) == (duration, assumed)
+
+
+@pytest.mark.parametrize(("status", "documents"), [("running", None), ("success", 900)])
+def test_a_history_record_takes_its_views_counters_only_once_the_view_says_it_ended(
+    status: str, documents: int | None
+) -> None:
+    """The 4.2 history gives no counters; the view's are the run's when their start time is the
+    record's, but a view that lags or sticks at `running` shows those of a moment it went on:
+    judged on them, a run that indexed 5 documents would pass min_documents 100."""
+    record = parse_history(
+        {"resource": "datasource:d", "status": "success", "startTime": START, "endTime": START},
+        "datasource:d",
+    )
+    extra = {"counter.input": 900, "counter.output": 900, "startTime": 1767225600000}
+    view = parse_job_view(
+        {"resource": "datasource:d", "status": status, "lastStartTime": START, "extra": extra},
+        "datasource:d",
+    )
+    taken = with_counters_of(record, view)
+    assert taken.raw.get("extra", {}).get("counter.output") == documents
 
 
 # --- the work check -------------------------------------------------------------------------------

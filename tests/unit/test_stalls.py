@@ -10,8 +10,11 @@ import pytest
 from runner import wording
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import JobScript, RunScript, Scenario, Stall, load_scenario
+from runner.engine.phases import Before, Following
+from runner.engine.watch import counted
 from runner.events import NoBaseline, RunLate, RunStalled
 from runner.facts import from_fact, to_fact
+from runner.fusion.status import RunStatus, parse_job_view
 from runner.outcomes import Outcome
 from runner.plan import OnStall, WarnAfter
 from runner.plan.loader import load_plan
@@ -20,6 +23,8 @@ from runner.reasons import Cancelled, Stalled
 from runner.result import CancelRecord
 from tests.helpers.fakes import EPOCH, FakeClock
 from tests.helpers.paths import WritePlan
+
+EPOCH_MS = 1767225600000  # 2026-01-01T00:00:00Z
 
 PLAN = """\
 version: 1
@@ -175,3 +180,27 @@ def test_a_scenario_scripts_counters_and_stalls(tmp_path: Path) -> None:
     (run,) = load_scenario(str(path)).jobs["crawl"].runs
     assert run.counters == {"counter.input": 40}
     assert run.stalls == (Stall(at=3, lasts=120), Stall(at=600))
+
+
+# --- the stall clock ------------------------------------------------------------------------------
+
+
+def _view(started_ms: int, count: int) -> RunStatus:
+    view = {
+        "resource": "datasource:crawl",
+        "status": "running",
+        "lastStartTime": "2026-01-01T00:00:00.000Z",
+        "extra": {"counter.input": count, "startTime": started_ms},
+    }
+    return parse_job_view(view, "datasource:crawl")
+
+
+def test_a_views_counters_start_the_stall_clock_only_when_they_say_they_are_our_runs() -> None:
+    """A stuck or lagging view shows the latest run's status and counters of another moment:
+    the previous run's frozen counters are no stall of ours."""
+    ours = frozenset({"start:2026-01-01T00:00:00.000+00:00"})
+    data = Following(ours=ours, label=None, started=0.0, before=Before(known=frozenset()))
+    counted(data, _view(EPOCH_MS - 3_600_000, 900), 10.0)  # an hour-old run's counters
+    assert (data.still, data.still_since) == ((), None)
+    counted(data, _view(EPOCH_MS + 400, 30), 11.0)  # ours, by their start time
+    assert (data.still, data.still_since) == ((("counter.input", 30),), 11.0)
