@@ -18,13 +18,17 @@ _LEVEL = frozenset(
 )
 _OPEN = frozenset({"lparen", "lbracket", "lbrace", "filter"})
 _CLOSE = frozenset({"rparen", "rbracket", "rbrace"})
-# The shape most `expect` entries take: a path, perhaps compared with a JSON literal, such as
-# result.docsWritten > `0` or extra."counter.failed" == `0`. Every text of this shape is JMESPath
-# that nests at most 41 levels (40 dots and a comparison), so it is known valid without
-# importing jmespath, which --validate then spares. Anything else, jmespath judges.
+# The shape most `expect` and `warn` entries take: a path, or a baseline's ratio of two paths,
+# perhaps compared with a JSON literal, such as result.docsWritten > `0`, extra."counter.failed"
+# == `0` or ratio(documents, previous.documents) >= `0.7`. Every text of this shape is JMESPath
+# that nests at most 41 levels (40 dots and a comparison; a ratio's two paths 18 dots each, its
+# call and a comparison), with known functions given the arguments they take, so it is known
+# valid without importing jmespath, which --validate then spares. Anything else, jmespath judges.
 _NAME = r'(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\\x00-\x1f]+")'
 _LITERAL = r"`(?:-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?|true|false|null)`"
-_SIMPLE = re.compile(rf"{_NAME}(?:\.{_NAME}){{0,40}}(?: *(?:==|!=|<=?|>=?) *{_LITERAL})?")
+_PATH = rf"{_NAME}(?:\.{_NAME}){{0,18}}"
+_TERM = rf"(?:{_NAME}(?:\.{_NAME}){{0,40}}|ratio\({_PATH}, {_PATH}\))"
+_SIMPLE = re.compile(rf"{_TERM}(?: *(?:==|!=|<=?|>=?) *{_LITERAL})?")
 # YAML 1.1 reads these, unquoted, as true or false.
 _BOOLEAN_WORDS = frozenset(
     spelling

@@ -239,6 +239,8 @@ def jmespath_judges_valid(expression: str) -> bool:
 @example("result.docsWritten > `0`")
 @example('extra."counter.failed" == `0`')
 @example(".".join(["a"] * 41) + " >= `-0.5`")
+@example("ratio(documents, previous.documents) >= `0.7`")
+@example(f"ratio({'.'.join(['a'] * 19)}, {'.'.join(['b'] * 19)}) < `1`")
 def test_an_expression_of_the_simple_shape_is_valid_jmespath(expression: str) -> None:
     assert len(expression) > MAX_EXPRESSION_LENGTH or jmespath_judges_valid(expression)
     assert (expression_problem(expression) is None) is (len(expression) <= MAX_EXPRESSION_LENGTH)

@@ -231,7 +231,21 @@ def test_any_other_command_line_goes_to_click() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    [".".join(["a"] * 42), "a >", "a[0]", "a | b", '"a\\"b"', "a == `1e3`", " a", "a.b ", "`0`"],
+    [
+        ".".join(["a"] * 42),
+        "a >",
+        "a[0]",
+        "a | b",
+        '"a\\"b"',
+        "a == `1e3`",
+        " a",
+        "a.b ",
+        "`0`",
+        "ratio(a)",
+        "ratio(a, b, c)",
+        "rati(a, b)",
+        f"ratio({'.'.join(['a'] * 20)}, b)",
+    ],
 )
 def test_other_expressions_are_left_to_jmespath(expression: str) -> None:
     assert not values_module._SIMPLE.fullmatch(expression)
