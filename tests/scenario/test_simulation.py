@@ -33,6 +33,9 @@ from tests.simulation.simulate import simulate
 BENIGN_HERE = 20  # benign seeds run here, in this process
 # Seeds that once broke an invariant, with what they found; each must hold for good.
 PINNED = {
+    8229: "5.9.11's twelve hours wrong: the invariant took a view's counters for the run's that "
+    "fusion-run could not know as its run's, and called a stall unseen",
+    9740: "the same, with the history's counters standing still for the stall",
     4831: "a detached run named by its start time (no run id): the resume refused its own report "
     "as naming a run none of its attempts had",
     35: "the plan's timeout compared clock times differently from when it was due: a busy loop",

@@ -50,7 +50,6 @@ from runner.reasons import HostNotFound, LostContact, NoFirstContact, Stalled
 from runner.report.github import summary_markdown
 from runner.report.junit import junit_xml
 from runner.verdict import verdict
-from tests.helpers.fakes import EPOCH
 from tests.helpers.outputs import checked
 from tests.simulation.simulate import GIVE_UP, Simulation
 from tests.simulation.world import JOBS_STATUS, LAG, TrueRun
@@ -610,11 +609,31 @@ def _stalls(sim: Simulation) -> list[str]:
                 continue
             declared.add((event.step, event.cause))
             count(3)
-            found += _stalled(sim, steps[event.step or ""].job, at, event)
+            found += _stalled(sim, steps[event.step or ""].job, at, event, _starts(sim, event))
     return found
 
 
-def _stalled(sim: Simulation, job: str, at: float, event: Cancelling) -> list[str]:
+def _starts(sim: Simulation, event: Cancelling) -> list[float]:
+    """The start times (epoch ms) by which fusion-run knew the run it declared stalled: a job
+    view's counters are its run's when they carry one of them (`runner.engine.watch`). As
+    fusion-run knows them: with 5.9.11's twelve hours wrong, a view's counters are never taken
+    for its run's, and the invariant asks no more of fusion-run than it can know."""
+    report = sim.disk.report() or {"steps": []}
+    keys = [
+        key
+        for entry in report["steps"]
+        if entry["name"] == event.step
+        for attempt in entry["attempts"]
+        for key in attempt["run_keys"]
+        if key.startswith("start:")
+    ]
+    times = [parse_time(key.removeprefix("start:")) for key in keys]
+    return [time.timestamp() * 1000 for time in times if time is not None]
+
+
+def _stalled(
+    sim: Simulation, job: str, at: float, event: Cancelling, starts: list[float]
+) -> list[str]:
     """From the stall clock's start to the read that declared the stall, every read fusion-run
     took for its run that showed the run's own counters (a job view's may be another run's:
     those carry another start time) showed the cause's; those counters were the run's, at some
@@ -631,14 +650,13 @@ def _stalled(sim: Simulation, job: str, at: float, event: Cancelling) -> list[st
         return []  # which run's counters a read showed cannot be told
     declared = reads[-1][0]
     since = declared - cause.still
-    started = round((EPOCH + run.started + sim.case.behaviour.clock_offset) * 1000)
     going = [
         (now, tuple(c for c in status.counters if c[0] not in ("startTime", "endTime")))
         for now, status in reads
         if now >= since - 1e-6
         and status.active
         and status.visible
-        and (not status.view or _at(status, started))
+        and (not status.view or any(_at(status, started) for started in starts))
     ]
     going = [(now, shown) for now, shown in going if shown]
     moved = [(now, shown) for now, shown in going if shown != cause.counters]
@@ -653,7 +671,7 @@ def _stalled(sim: Simulation, job: str, at: float, event: Cancelling) -> list[st
     return []
 
 
-def _at(view: RunStatus, started: int) -> bool:
+def _at(view: RunStatus, started: float) -> bool:
     """The view's counters carry the start time `started` (epoch ms), within a second."""
     own = (view.reported or {}).get("startTime")
     return isinstance(own, int | float) and abs(own - started) <= 1000
