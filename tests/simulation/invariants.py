@@ -619,11 +619,17 @@ def _starts(sim: Simulation, event: Cancelling) -> list[float]:
     fusion-run knows them: with 5.9.11's twelve hours wrong, a view's counters are never taken
     for its run's, and the invariant asks no more of fusion-run than it can know."""
     report = sim.disk.report() or {"steps": []}
-    keys = [
+    label = event.run_id or ""
+    named = f"id:{label}"
+    if label.startswith("started "):
+        started = parse_time(label.removeprefix("started "))
+        named = "" if started is None else "start:" + started.isoformat(timespec="milliseconds")
+    keys = [  # of the attempt whose run it was: an earlier attempt's run is another run
         key
         for entry in report["steps"]
         if entry["name"] == event.step
         for attempt in entry["attempts"]
+        if named in attempt["run_keys"]
         for key in attempt["run_keys"]
         if key.startswith("start:")
     ]
