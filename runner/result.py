@@ -28,7 +28,8 @@ from runner.reasons import (
 )
 
 # 3: reasons as facts (`reason_fact`, `error_fact`, a cancel's `cause`); 4: criteria's levels, a
-# run's work and baseline (`previous`), warnings that name their step
+# run's work and baseline (`previous`), failure evidence, `require:` steps' `gate`, Fusion's
+# `schedules`, and warnings that name their step
 REPORT_VERSION = 4
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
 STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
@@ -58,9 +59,7 @@ class Attempt:
     criteria: list[Criterion] = field(default_factory=list)
     previous: dict[str, Any] | None = None  # the job's last good run before this start
     warned: list[str] = field(default_factory=list)  # "late", "stalled": said of its run
-    remainder_of: str | None = (
-        None  # a datasource run interrupted just before: ours crawls the rest
-    )
+    remainder_of: str | None = None  # the interrupted datasource run whose rest ours crawls
     status_reads: int = 0
     cancel: CancelRecord | None = None  # fusion-run asked Fusion to cancel the run
     evidence: Evidence | None = None  # what explains the run's failure, kept when it failed

@@ -33,11 +33,7 @@ _WARNINGS = (
     ev.LostStartFound,
     ev.RunGone,
     ev.StartAnswerLost,
-    ev.RunLate,
-    ev.RunStalled,
-    ev.FusionMayStart,
-    ev.SchedulesUnreadable,
-)
+)  # and every event kept among the report's warnings
 
 
 def elapsed(seconds: float) -> str:

@@ -37,6 +37,8 @@ PINNED = {
     "fusion-run could not know as its run's, and called a stall unseen",
     9740: "the same, with the history's counters standing still for the stall",
     1951: "a retried step: the invariant took the earlier attempt's run's start for this run's",
+    10676: "a stall declared in a pass whose requests hung: the invariant took a later read, "
+    "before the event's own time, for the one that declared it",
     4831: "a detached run named by its start time (no run id): the resume refused its own report "
     "as naming a run none of its attempts had",
     35: "the plan's timeout compared clock times differently from when it was due: a busy loop",

@@ -654,12 +654,18 @@ def _stalled(
     run = None if sim.case.behaviour.reused_ids else _named(sim, job, event.run_id)
     if run is None:
         return []  # which run's counters a read showed cannot be told
-    declared = reads[-1][0]
+    # the read that declared it: the last one whose time less the stillness is a read's time (a
+    # read after it, in the same pass as the event, may come before the event's own time)
+    times = sorted({now for now, _ in reads})
+    declared = max(
+        (t for t in times if any(abs(t - cause.still - u) < 1e-6 for u in times)),
+        default=times[-1],
+    )
     since = declared - cause.still
     going = [
         (now, tuple(c for c in status.counters if c[0] not in ("startTime", "endTime")))
         for now, status in reads
-        if now >= since - 1e-6
+        if since - 1e-6 <= now <= declared + 1e-6
         and status.active
         and status.visible
         and (not status.view or any(_at(status, started) for started in starts))
