@@ -28,6 +28,7 @@ from runner.expressions import OPTIONS, names_field
 from runner.fusion.status import RunStatus
 from runner.fusion.work import Work, work
 from runner.plan import Success
+from runner.plan.values import quiet_literals
 
 
 def judge(
@@ -117,7 +118,8 @@ def _work(
 
 def _expect(expression: str, data: dict[str, Any], level: Level) -> Criterion:
     try:
-        compiled = jmespath.compile(expression)
+        with quiet_literals():
+            compiled = jmespath.compile(expression)
         if data["previous"] is None and names_field(dict(compiled.parsed), "previous"):
             return Criterion(
                 name=CriterionName.EXPECT,

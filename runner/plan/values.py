@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from runner.jobs import job_kind
@@ -66,6 +69,16 @@ def nesting(expression: str) -> int:
     return deepest
 
 
+@contextlib.contextmanager
+def quiet_literals() -> Iterator[None]:
+    """jmespath warns of a literal that is not JSON (`` `{a` `` reads as the string `{a`, JMESPath's
+    old syntax) with a PendingDeprecationWarning; it is still JMESPath, and no warning of a
+    library's is fusion-run's to print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        yield
+
+
 def expression_problem(expression: str) -> str | None:
     """Why `expression` cannot be an `expect`: too long, too deep, or not JMESPath."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
@@ -79,13 +92,14 @@ def expression_problem(expression: str) -> str | None:
     import jmespath.exceptions  # noqa: PLC0415
 
     try:
-        depth = nesting(expression)
-        if depth > MAX_EXPRESSION_DEPTH:
-            return (
-                f"the expression nests {depth} levels deep, more than {MAX_EXPRESSION_DEPTH}: "
-                "split it into several expect entries"
-            )
-        parsed = jmespath.compile(expression).parsed
+        with quiet_literals():
+            depth = nesting(expression)
+            if depth > MAX_EXPRESSION_DEPTH:
+                return (
+                    f"the expression nests {depth} levels deep, more than "
+                    f"{MAX_EXPRESSION_DEPTH}: split it into several expect entries"
+                )
+            parsed = jmespath.compile(expression).parsed
     except jmespath.exceptions.ParseError as error:
         if isinstance(error, jmespath.exceptions.LexerError):
             what = error.message
