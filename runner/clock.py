@@ -66,6 +66,15 @@ class SystemClock:
 _FRACTION = re.compile(r"\.(\d+)")
 
 
+def format_time(value: datetime) -> str:
+    """A time as the report and every message write it: UTC, to the millisecond, with `Z`.
+
+    >>> format_time(datetime(2026, 1, 1, 3, 0, 5, 123456, tzinfo=UTC))
+    '2026-01-01T03:00:05.123Z'
+    """
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_time(value: Any) -> datetime | None:
     """ISO-8601 (any fraction, `Z` or offset) or epoch milliseconds, as an aware UTC datetime;
     None for anything else, a time no calendar holds included."""

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from runner import __version__, wording
-from runner.clock import parse_time
+from runner.clock import format_time, parse_time
 from runner.criteria import Criterion
 from runner.events import Event, FusionMayStart
 from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
@@ -416,9 +416,7 @@ def _schedule(found: FusionMayStart) -> dict[str, Any]:
 
 
 def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if value is None else format_time(value)
 
 
 def _to_ms(value: datetime) -> datetime:

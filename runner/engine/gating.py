@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from runner.clock import format_time
 from runner.engine.context import Context
 from runner.engine.phases import Phase, StepState
 from runner.events import Checked, EndInFuture
@@ -95,13 +96,9 @@ def check_gate(ctx: Context, s: StepState, now: float) -> Phase:
         within=gate.succeeded_within,
         run_id=record.run_id,
         state=record.state,
-        ended=None if record.ended_at is None else _iso(record.ended_at),
+        ended=None if record.ended_at is None else format_time(record.ended_at),
         ago=found.ago,
         cut=newest is None and found.listed >= HISTORY_LIMIT,
         future=len(found.ahead),
     )
     return ctx.end(s, Outcome.FAILED, reason)
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")

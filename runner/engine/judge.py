@@ -23,6 +23,7 @@ import jmespath
 import jmespath.exceptions
 import jmespath.visitor
 
+from runner.clock import format_time
 from runner.criteria import Criterion, CriterionName, Level
 from runner.expressions import OPTIONS, names_field
 from runner.fusion.status import RunStatus
@@ -80,13 +81,10 @@ def baseline(run: RunStatus) -> dict[str, Any]:
     """The job's last good run before ours, as an attempt records it (`Attempt.previous`): what
     identifies it, its work, and its status as Fusion listed it, which `expect` reads."""
     did = work(run)
-    ended = None
-    if run.ended is not None:
-        ended = run.ended.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "run": run.label,
         "state": run.state,
-        "ended_at": ended,
+        "ended_at": None if run.ended is None else format_time(run.ended),
         "duration": run.duration,
         "documents": None if did is None else did.documents,
         "status": run.raw,

@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from runner import wording
+from runner.clock import format_time
 from runner.events import FusionMayStart
 from runner.fusion.schedule import Schedule, Trigger, TriggerKind
 from runner.jobs import JOB_KINDS, job_kind
@@ -71,7 +72,7 @@ def findings(
                 next_start = schedule.next_start
                 if next_start is not None and next_start > ends:
                     continue
-                when = None if next_start is None else _time(next_start)
+                when = None if next_start is None else format_time(next_start)
                 found.append(_finding(step, trigger, when))
             elif trigger.kind is TriggerKind.CHAIN and trigger.other_job is not None:
                 others = {s.job for s in steps if s.job != step.job}  # a gate's job too: when it
@@ -106,7 +107,3 @@ def _finding(step: Step, trigger: Trigger, next_start: str | None) -> FusionMayS
     return FusionMayStart(
         step=step.name, job=step.job, trigger=str(trigger.kind), says=says, next_start=next_start
     )
-
-
-def _time(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.clock import parse_time
+from runner.clock import format_time, parse_time
 from runner.jobs import NO_RUN, TERMINAL, job_kind
 
 MAX_DURATION = 366 * 86400.0  # seconds: a `duration` beyond this is not milliseconds
@@ -48,9 +48,7 @@ class RunStatus:
         if self.run_id:
             return self.run_id
         if self.started:
-            return "started " + self.started.isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            )
+            return "started " + format_time(self.started)
         return None
 
     @property
