@@ -64,13 +64,13 @@ class RunStatus:
         5.x connectors' nested counters as `counters.<name>`."""
         found = []
         for name, value in (self.reported or {}).items():
-            if _number(value):
+            if number(value) is not None:
                 found.append((name, value))
             elif name == "counters" and isinstance(value, dict):
                 found += [
                     (f"counters.{inner}", counter["count"])
                     for inner, counter in value.items()
-                    if isinstance(counter, dict) and _number(counter.get("count"))
+                    if isinstance(counter, dict) and number(counter.get("count")) is not None
                 ]
         return tuple(found)
 
@@ -248,8 +248,9 @@ def _counted(value: Any) -> Any:
     return value
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def number(value: Any) -> int | float | None:
+    """`value` if it is a count Fusion wrote as a number (a boolean is none), else None."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def newest_first(runs: Iterable[RunStatus]) -> list[RunStatus]:

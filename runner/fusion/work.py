@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runner.fusion.status import RunStatus
+from runner.fusion.status import RunStatus, number
 from runner.jobs import job_kind
 
 # 5.x connectors' counts of documents indexed, in order of preference (connectors' job state)
@@ -34,27 +34,23 @@ def work(status: RunStatus) -> Work | None:
     if kind == "spark":
         if status.state == "skipped":
             return Work(0, "state skipped")
-        written = _number(reported.get("docsWritten"))
+        written = number(reported.get("docsWritten"))
         return None if written is None else Work(written, "docsWritten")
     if kind != "datasource":
         return None
-    output = _number(reported.get("counter.output"))
+    output = number(reported.get("counter.output"))
     if output is not None:
-        less = {name: _number(reported.get(name)) for name in ("counter.failed", "counter.deleted")}
+        less = {name: number(reported.get(name)) for name in ("counter.failed", "counter.deleted")}
         indexed = output - sum(value for value in less.values() if value is not None)
         counted = ["counter.output", *(name for name, value in less.items() if value is not None)]
         return Work(max(indexed, 0), " - ".join(counted))
-    read = _number(reported.get("counter.input"))
+    read = number(reported.get("counter.input"))
     if read is not None:
         return Work(read, "counter.input")
     nested = reported.get("counters")
     for name in INDEXED_COUNTERS:
         counter = nested.get(name) if isinstance(nested, dict) else None
-        count = _number(counter.get("count") if isinstance(counter, dict) else None)
+        count = number(counter.get("count") if isinstance(counter, dict) else None)
         if count is not None:
             return Work(count, f"counters.{name}")
     return None
-
-
-def _number(value: object) -> int | float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
