@@ -16,7 +16,7 @@ from runner.clock import parse_time
 from runner.engine.context import Context
 from runner.engine.phases import Following, StepState
 from runner.events import NoBaseline, RunLate, RunStalled
-from runner.fusion.status import RunStatus
+from runner.fusion.status import RunStatus, counters_started
 from runner.plan import OnStall, Step
 from runner.reasons import Stalled
 
@@ -41,12 +41,9 @@ def counted(data: Following, status: RunStatus, now: float) -> None:
 
 
 def _own_counters(data: Following, status: RunStatus) -> bool:
-    """A view's counters carry the start time (epoch milliseconds) of our run, within a second."""
-    own = parse_time((status.reported or {}).get("startTime"))
+    """A view's counters carry the start time of our run (`counters_started`)."""
     ours = (parse_time(key.removeprefix("start:")) for key in data.ours if key.startswith("start:"))
-    return own is not None and any(
-        started is not None and abs((own - started).total_seconds()) <= 1 for started in ours
-    )
+    return any(started is not None and counters_started(status, started) for started in ours)
 
 
 def late_after(step: Step, data: Following) -> float | None:

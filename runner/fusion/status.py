@@ -179,13 +179,20 @@ def with_counters_of(record: RunStatus, view: RunStatus) -> RunStatus:
     and the view says the run ended (a view that lags or sticks shows its counters of a moment
     it went on). Otherwise the view's counters may be another run's, or not the run's final
     ones, and `record` stays as it is."""
-    extra = view.raw.get("extra")
     if isinstance(record.raw.get("extra"), dict) or record.started is None or not view.terminal:
         return record
-    own = parse_time(extra.get("startTime")) if isinstance(extra, dict) else None
-    if own is None or abs((own - record.started).total_seconds()) > 1:
+    if not counters_started(view, record.started):
         return record
-    return replace(record, raw={**record.raw, "extra": extra})
+    return replace(record, raw={**record.raw, "extra": view.raw["extra"]})
+
+
+def counters_started(view: RunStatus, started: datetime) -> bool:
+    """A job view's counters are those of the run that started at `started`: their own
+    `startTime` (epoch milliseconds, as Fusion's datasource counters carry it) is within a second
+    of it. A view may show its latest run's status beside another run's counters."""
+    extra = view.raw.get("extra")
+    own = parse_time(extra.get("startTime")) if isinstance(extra, dict) else None
+    return own is not None and abs((own - started).total_seconds()) <= 1
 
 
 def _of(job: str, named: str | None) -> None:
