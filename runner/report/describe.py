@@ -74,10 +74,6 @@ def _describe_step(step: Step) -> list[str]:
             if late.times is not None
             else f"if it runs longer than {format_duration(late.seconds or 0)}"
         )
-    if step.stall_after is not None:
-        after = format_duration(step.stall_after)
-        then = "cancels it" if step.on_stall is OnStall.CANCEL else "a warning"
-        stalled = f"no counter moved for {after}: {then}"
     lines = [
         head,
         f"    waits for: {waits}",
@@ -88,7 +84,10 @@ def _describe_step(step: Step) -> list[str]:
     if warnings:
         lines.append(f"    warns: {'; '.join(warnings)}")
     if step.stall_after is not None:
-        lines.append(f"    stalled when {stalled}")
+        then = "cancels it" if step.on_stall is OnStall.CANCEL else "a warning"
+        lines.append(
+            f"    stalled when no counter moved for {format_duration(step.stall_after)}: {then}"
+        )
     if step.gate is not None:  # read once: no run, so no timeout, polls or retries
         within = format_duration(step.gate.succeeded_within)
         lines[2:] = [  # no work check, no warnings: it has no run
