@@ -214,6 +214,25 @@ flowchart LR
   class s1,s3 failed
   class s2 skipped
 ```
+
+#### Timeline
+
+```mermaid
+%%{{init: {{"theme": "base", "themeVariables": {{"doneTaskBkgColor": "#d4edda", "doneTaskBorderColor": "#28a745", "critBkgColor": "#f8d7da", "critBorderColor": "#dc3545", "activeTaskBkgColor": "#e2e3e5", "activeTaskBorderColor": "#6c757d", "taskBkgColor": "#fff3cd", "taskBorderColor": "#d39e00"}}, "gantt": {{"leftPadding": 62}}}}}}%%
+gantt
+  title test: failed in 40s
+  dateFormat x
+  axisFormat %H:%M:%S
+  todayMarker off
+  section crawl
+    attempt 1 succeeded in 40s :done, 1767225600000, 1767225640000
+  section train
+    attempt 1 failed in 5s :crit, 1767225600000, 1767225605000
+    retry after 1.4s :active, 1767225605000, 1767225606382
+    attempt 2 failed in 5s :crit, 1767225606382, 1767225611382
+  section notify
+    attempt 1 failed in 2s :crit, 1767225611799, 1767225613799
+```
 """
     )
 

@@ -1,0 +1,146 @@
+"""When each step's runs went, from a report alone: the bars that the GitHub summary's Mermaid
+gantt (`runner.report.gantt`) and the HTML report draw.
+
+Each attempt is a bar from the moment fusion-run asked Fusion to start it to the end of its run.
+Where Fusion took a second or more to start the run, that wait is a bar of its own (`starting`);
+the wait before a retry is one too (`retry`); a `require:` step's check is a point (`check`).
+Times are seconds since the plan started. The start and end of a run are Fusion's own, whose
+clock may differ from this machine's: each bar is kept inside the plan's span and after the
+request that started it, so a clock off by minutes draws a short bar, never one before its
+start request or past the plan's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from runner.clock import parse_time
+from runner.durations import format_duration
+
+# Seconds: a start that took less than this is drawn as part of its run, not as a wait.
+SHOWN_WAIT = 1.0
+
+RUN, STARTING, RETRY, CHECK = "run", "starting", "retry", "check"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One span of a step's time: `kind` one of run, starting, retry, check; `outcome` the
+    attempt's (its step's for a check; `waiting` for a wait); `label` says it in words."""
+
+    step: str
+    attempt: int  # 1-based; 0 for a check
+    kind: str
+    start: float  # seconds since the plan started
+    end: float
+    outcome: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    step: str
+    outcome: str  # the step's, as the report writes it
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    started: datetime | None  # when the plan started; None when the report has no time
+    span: float  # seconds from the plan's start to its end (to the last bar while it runs)
+    rows: tuple[Row, ...]  # one per step, in plan order
+
+    @property
+    def bars(self) -> tuple[Bar, ...]:
+        return tuple(bar for row in self.rows for bar in row.bars)
+
+
+def timeline(report: Mapping[str, Any]) -> Timeline:
+    """The bars of a report's steps (of any report `runner.report.upgrade` has brought to the
+    current format)."""
+    started = parse_time(report["started_at"])
+    if started is None:
+        return Timeline(None, 0.0, tuple(Row(s["name"], s["outcome"], ()) for s in report["steps"]))
+
+    def at(value: Any) -> float | None:
+        moment = parse_time(value)
+        return None if moment is None else max(0.0, (moment - started).total_seconds())
+
+    known = [
+        t
+        for step in report["steps"]
+        for attempt in step["attempts"]
+        for t in (at(attempt["requested_at"]), at(attempt["ended_at"]))
+        if t is not None
+    ]
+    end = at(report["ended_at"])
+    span = end if end is not None else max(known, default=0.0)
+    rows = []
+    for step in report["steps"]:
+        bars: list[Bar] = []
+        if step["gate"] is not None and step["gate"]["checked_at"] is not None:
+            point = min(span, at(step["gate"]["checked_at"]) or 0.0)
+            words = "passed" if step["outcome"] == "succeeded" else step["outcome"]
+            bars.append(
+                Bar(step["name"], 0, CHECK, point, point, step["outcome"], f"checked, {words}")
+            )
+        previous_end: float | None = None
+        for attempt in step["attempts"]:
+            bars += _attempt_bars(
+                step["name"], attempt, at=at, span=span, previous_end=previous_end
+            )
+            if bars:
+                previous_end = bars[-1].end
+        rows.append(Row(step["name"], step["outcome"], tuple(bars)))
+    return Timeline(started, span, tuple(rows))
+
+
+def _attempt_bars(
+    step: str,
+    attempt: Mapping[str, Any],
+    *,
+    at: Callable[[Any], float | None],
+    span: float,
+    previous_end: float | None,
+) -> list[Bar]:
+    number = attempt["number"]
+    requested = at(attempt["requested_at"])
+    run_start, run_end = at(attempt["started_at"]), at(attempt["ended_at"])
+    first = requested if requested is not None else run_start
+    if first is None:  # a run picked up with no time known: nothing to draw
+        return []
+    first = min(first, span)
+    bars = []
+    if previous_end is not None and first > previous_end:
+        waited = first - previous_end
+        bars.append(
+            Bar(step, number, RETRY, previous_end, first, "waiting", f"retry after {_took(waited)}")
+        )
+    outcome = attempt["outcome"] or "running"  # open: the report was written while it ran
+    if outcome == "not_started":
+        return [
+            *bars,
+            Bar(step, number, STARTING, first, first, outcome, f"attempt {number} not started"),
+        ]
+    start = first if run_start is None else min(max(run_start, first), span)
+    end = span if run_end is None else min(max(run_end, start), span)
+    if start - first >= SHOWN_WAIT:
+        label = f"attempt {number} waited {_took(start - first)} for Fusion to start it"
+        bars.append(Bar(step, number, STARTING, first, start, "waiting", label))
+    else:
+        start = first
+    words = f"attempt {number} {outcome.replace('_', ' ')}"
+    if run_end is None:  # still going when the report was last written
+        words += f", {_took(end - start)} when last seen"
+    else:
+        took = attempt["duration"] if attempt["duration"] is not None else end - start
+        words += f" in {_took(took)}"
+    bars.append(Bar(step, number, RUN, start, end, outcome, words))
+    return bars
+
+
+def _took(seconds: float) -> str:
+    return format_duration(max(0.0, seconds))
