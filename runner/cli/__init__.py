@@ -130,8 +130,10 @@ def _command() -> click.Command:
     )
     @click.option(
         "--graph",
-        type=click.Choice(["mermaid", "dot"]),
-        help="Print the plan's dependency graph in Mermaid or Graphviz DOT.",
+        type=click.Choice(["mermaid", "dot", "gantt"]),
+        help="Print the plan's dependency graph in Mermaid or Graphviz DOT; with --report, "
+        "coloured by that report's outcomes. gantt: the report's runs on a timeline, in Mermaid "
+        "(needs --report).",
     )
     @click.option(
         "--format",
@@ -235,7 +237,7 @@ def _command() -> click.Command:
         validate: bool,
         dry_run: bool,
         check: bool,
-        graph: Literal["mermaid", "dot"] | None,  # as click.Choice gives them
+        graph: Literal["mermaid", "dot", "gantt"] | None,  # as click.Choice gives them
         output_format: Literal["text", "json"],
         variables: tuple[str, ...],
         url: str | None,

@@ -84,6 +84,8 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
         raise UsageError(
             "--quiet and --heartbeat contradict each other: --quiet prints no heartbeat; choose one"
         )
+    if options.graph == "gantt" and not options.report_given:
+        raise UsageError("--graph gantt draws the runs of a report: give the report with --report")
     if options.scenario and not options.emulate:
         raise UsageError("--scenario scripts the emulator: use it with --emulate")
     if options.url is not None and options.emulate:

@@ -1,5 +1,6 @@
 """`fusion-run PLAN --graph mermaid|dot`: the dependency graph on stdout; with `--report`, each
-step coloured by its outcome in that report."""
+step coloured by its outcome in that report. `--graph gantt --report REPORT`: the report's runs
+on a timeline, as the GitHub summary draws them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from runner.commands.loading import load_selected
 from runner.commands.options import Options
-from runner.errors import ExitCode
+from runner.errors import ExitCode, UsageError
 from runner.redact import Redactor
 from runner.report import echo, graph
+from runner.report.gantt import gantt
 from runner.report.journal import read_report
 
 if TYPE_CHECKING:
@@ -25,6 +27,12 @@ def main(
     clock: WakingClock | None = None,  # nothing here waits: taken as every command takes it
 ) -> int:
     plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
+    if options.graph == "gantt":
+        chart = gantt(read_report(options.report, "--report"))
+        if chart is None:
+            raise UsageError(f"--report {options.report}: no step of it started: no run to draw")
+        echo(chart, nl=False)
+        return ExitCode.SUCCEEDED
     outcomes = None
     if options.report_given:
         report = read_report(options.report, "--report")

@@ -23,7 +23,7 @@ class Action(enum.StrEnum):
 class Options:
     plans: tuple[str, ...]
     action: Action
-    graph: Literal["mermaid", "dot"] | None = None
+    graph: Literal["mermaid", "dot", "gantt"] | None = None
     output_format: Literal["text", "json"] = "text"
     format_given: bool = False  # --format on the command line, not its default
     variables: Mapping[str, str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ import pytest
 from runner.emulator.scenario import RunScript
 from runner.plan.problems import Problem
 from runner.redact import cleaned
+from runner.report.gantt import gantt
 from runner.report.github import (
     GitHubActions,
     problem_annotations,
@@ -398,6 +399,33 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
     broken = invoke(str(plan), "--graph", "mermaid", "--report", str(plan))
     assert broken.exit_code == 2
     assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
+
+
+def test_graph_gantt_draws_the_runs_of_a_report_as_the_summary_does(
+    mixed: Result, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\nsteps:\n  - job: train\n")
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(mixed.report))
+    result = invoke(str(plan), "--graph", "gantt", "--report", str(report))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == gantt(clean(mixed.report))
+    assert "  section train\n    attempt 1 failed in 5s :crit, " in result.stdout
+    alone = invoke(str(plan), "--graph", "gantt")
+    assert alone.exit_code == 2
+    assert alone.stderr == (
+        "fusion-run: --graph gantt draws the runs of a report: give the report with --report\n"
+    )
+    unstarted = copy.deepcopy(mixed.report)
+    for entry in unstarted["steps"]:
+        entry.update(outcome="not_run", attempts=[], run_id=None, started_at=None, ended_at=None)
+    report.write_text(json.dumps(unstarted))
+    nothing = invoke(str(plan), "--graph", "gantt", "--report", str(report))
+    assert nothing.exit_code == 2
+    assert (
+        nothing.stderr == f"fusion-run: --report {report}: no step of it started: no run to draw\n"
+    )
 
 
 def test_a_report_that_cannot_be_written_at_the_start_still_gets_junit_and_the_summary(

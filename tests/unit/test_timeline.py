@@ -3,54 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from runner.report.gantt import MAX_STEPS, gantt, left_out
 from runner.report.timeline import Bar, timeline
-
-T0 = "2026-01-01T00:00:00.000Z"
-
-
-def at(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"2026-01-01T00:{int(minutes):02d}:{rest:06.3f}Z"
-
-
-def attempt(
-    number: int,
-    requested: float | None,
-    started: float | None,
-    ended: float | None,
-    outcome: str | None = "succeeded",
-    *,
-    duration: float | None = None,
-) -> dict[str, Any]:
-    if duration is None and started is not None and ended is not None:
-        duration = ended - started
-    return {
-        "number": number,
-        "outcome": outcome,
-        "requested_at": None if requested is None else at(requested),
-        "started_at": None if started is None else at(started),
-        "ended_at": None if ended is None else at(ended),
-        "duration": duration,
-    }
-
-
-def step(name: str, outcome: str, *attempts: dict[str, Any], gate: Any = None) -> dict[str, Any]:
-    return {"name": name, "outcome": outcome, "attempts": list(attempts), "gate": gate}
-
-
-def report(
-    *steps: dict[str, Any], ended: float | None = 60.0, outcome: str = "succeeded"
-) -> dict[str, Any]:
-    return {
-        "plan": {"name": "nightly"},
-        "outcome": outcome,
-        "started_at": T0,
-        "ended_at": None if ended is None else at(ended),
-        "steps": list(steps),
-    }
+from tests.helpers.timelines import at, attempt, report, step
 
 
 def test_each_attempt_is_a_bar_and_the_wait_before_a_retry_is_one_too() -> None:
