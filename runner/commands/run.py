@@ -15,6 +15,7 @@ from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
+from runner.engine.reporter import Reporter
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
 from runner.fusion.client import FusionClient
@@ -58,6 +59,7 @@ def main(
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
+        *_metrics_push(options, environ, warn=lambda line: console.write(redact.line(line))),
     )
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
@@ -235,3 +237,15 @@ def connect(
         redact=redact,
     )
     return client, url
+
+
+def _metrics_push(
+    options: Options, environ: Mapping[str, str], *, warn: Callable[[str], None]
+) -> list[Reporter]:
+    """With --push-metrics, the reporter that pushes the final result's metrics, last of the
+    final outputs: whatever its push meets, the report, JUnit and the summary are written."""
+    if options.push_metrics is None:
+        return []
+    from runner.report.push import MetricsPush, gateway  # noqa: PLC0415
+
+    return [MetricsPush(gateway(options.push_metrics, environ), warn=warn)]
