@@ -161,6 +161,15 @@ def test_a_gateway_that_is_not_there_is_a_warning(write_plan: WritePlan) -> None
     ) in result.stderr.splitlines()
 
 
+def test_an_invalid_plan_pushes_nothing(write_plan: WritePlan) -> None:
+    with pushgateway() as gateway:
+        result = invoke(
+            write_plan("version: 1\nsteps: []\n"), "--emulate", "--push-metrics", gateway.url
+        )
+    assert result.exit_code == 2
+    assert gateway.requests == []
+
+
 def test_the_push_goes_to_a_path_below_the_url(write_plan: WritePlan) -> None:
     """A Pushgateway behind a path prefix (a reverse proxy): the prefix is kept."""
     with pushgateway() as gateway:
