@@ -59,7 +59,7 @@ def main(
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
-        *_metrics_push(options, environ, warn=lambda line: console.write(redact.line(line))),
+        *_metrics_push(options, environ, redact, warn=console.write),
     )
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
@@ -240,12 +240,16 @@ def connect(
 
 
 def _metrics_push(
-    options: Options, environ: Mapping[str, str], *, warn: Callable[[str], None]
+    options: Options, environ: Mapping[str, str], redact: Redactor, *, warn: Callable[[str], None]
 ) -> list[Reporter]:
     """With --push-metrics, the reporter that pushes the final result's metrics, last of the
-    final outputs: whatever its push meets, the report, JUnit and the summary are written."""
+    final outputs: whatever its push meets, the report, JUnit and the summary are written. Its
+    warning is masked, the gateway's password too."""
     if options.push_metrics is None:
         return []
     from runner.report.push import MetricsPush, gateway  # noqa: PLC0415
 
-    return [MetricsPush(gateway(options.push_metrics, environ), warn=warn)]
+    target = gateway(options.push_metrics, environ)
+    if target.password is not None:
+        redact.add(target.password)
+    return [MetricsPush(target, warn=lambda line: warn(redact.line(line)))]

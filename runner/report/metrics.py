@@ -72,7 +72,7 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
         gauge(
             "fusion_run_plan_last_success_timestamp_seconds",
             "When the plan last succeeded, in Unix time.",
-        ).set(result.ended_at.timestamp())
+        ).set(_unix(result.ended_at))
     steps = gauge("fusion_run_plan_steps", "The plan's steps by outcome.", ("outcome",))
     for name, count in summary([{"outcome": s.status} for s in result.steps]).items():
         if name != "steps":
@@ -133,5 +133,9 @@ def _success_time(step: StepResult, result: PlanResult) -> float:
     when: datetime | None = step.attempts[-1].ended_at if step.attempts else None
     if when is None and step.gate is not None:
         when = step.gate.checked_at
-    when = when or result.ended_at or result.started_at
-    return when.timestamp()
+    return _unix(when or result.ended_at or result.started_at)
+
+
+def _unix(when: datetime) -> float:
+    """`when` in Unix time, to the millisecond, as the report writes times."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000).timestamp()

@@ -101,18 +101,18 @@ class MetricsPush:
             )
 
 
-def push(gateway: Gateway, result: PlanResult, *, deadline: float = DEADLINE) -> str | None:
-    """Push `result`'s metrics within `deadline` seconds; why it failed, or None."""
+def push(gateway: Gateway, result: PlanResult) -> str | None:
+    """Push `result`'s metrics within `DEADLINE` seconds; why it failed, or None."""
     from runner.report.metrics import groups  # noqa: PLC0415 - prometheus_client
 
     failure: list[str] = []
     thread = threading.Thread(
-        target=_push_all, args=(gateway, groups(result), deadline, failure), daemon=True
+        target=_push_all, args=(gateway, groups(result), DEADLINE, failure), daemon=True
     )
     thread.start()
-    thread.join(deadline)
+    thread.join(DEADLINE)
     if thread.is_alive():  # left behind, a daemon: it cannot keep fusion-run from exiting
-        return _no_answer(deadline)
+        return _no_answer(DEADLINE)
     return failure[0] if failure else None
 
 

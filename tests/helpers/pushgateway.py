@@ -32,6 +32,7 @@ class Pushed:
 class Gateway:
     url: str
     status: int = 200  # what it answers
+    reason: str | None = None  # its reason phrase; None: the standard one
     requests: list[Pushed] = field(default_factory=list)
     groups: dict[GroupKey, dict[str, list[Sample]]] = field(default_factory=dict)
 
@@ -81,7 +82,7 @@ def pushgateway(status: int = 200) -> Iterator[Gateway]:
                 if self.command == "PUT":
                     kept.clear()
                 kept.update(families)
-            self.send_response(gateway.status)
+            self.send_response(gateway.status, gateway.reason)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
