@@ -229,6 +229,14 @@ def _command() -> click.Command:
         help="On Ctrl-C or SIGTERM, leave active runs going in Fusion (as on_interrupt: detach).",
     )
     @click.option(
+        "--push-metrics",
+        metavar="URL",
+        help="When the plan ends (or is interrupted), push its outcome and each step's to the "
+        "Prometheus Pushgateway at URL, grouped by job fusion-run and the plan's name. Basic "
+        "auth from FUSION_RUN_PUSHGATEWAY_USER and FUSION_RUN_PUSHGATEWAY_PASSWORD. A failed "
+        "push is a warning. Needs the metrics extra.",
+    )
+    @click.option(
         "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
     )
     @click.version_option(__version__, "--version", prog_name="fusion-run")
@@ -255,6 +263,7 @@ def _command() -> click.Command:
         heartbeat: str,
         junit: str | None,
         show_traceback: bool,
+        push_metrics: str | None,
     ) -> None:
         """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
 
@@ -298,6 +307,7 @@ def _command() -> click.Command:
             report_given=_given("report"),
             format_given=_given("output_format"),
             heartbeat_given=_given("heartbeat"),
+            push_metrics=push_metrics,
         )
         # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
         # the tests do) is the one the command waits on; fusion-run itself gives none.

@@ -42,6 +42,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--select": (RUN, CHECK),
     "--exclude": (RUN, CHECK),
     "--heartbeat": (RUN,),
+    "--push-metrics": (RUN,),
 }
 
 
@@ -63,6 +64,7 @@ def given(options: Options) -> list[str]:
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
         "--heartbeat": options.heartbeat_given,
+        "--push-metrics": options.push_metrics is not None,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 
@@ -94,6 +96,10 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
         raise UsageError("--force goes with --resume")
     if action is RUN:
         _check_outputs(options, environ or {})
+    if options.push_metrics is not None:
+        from runner.report.push import gateway  # noqa: PLC0415
+
+        gateway(options.push_metrics, environ or {})
 
 
 def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:

@@ -15,6 +15,7 @@ from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
+from runner.engine.reporter import Reporter
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
 from runner.fusion.client import FusionClient
@@ -58,6 +59,7 @@ def main(
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
+        *_metrics_push(options, environ, redact, warn=console.write),
     )
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
@@ -235,3 +237,19 @@ def connect(
         redact=redact,
     )
     return client, url
+
+
+def _metrics_push(
+    options: Options, environ: Mapping[str, str], redact: Redactor, *, warn: Callable[[str], None]
+) -> list[Reporter]:
+    """With --push-metrics, the reporter that pushes the final result's metrics, last of the
+    final outputs: whatever its push meets, the report, JUnit and the summary are written. Its
+    warning is masked, the gateway's password too."""
+    if options.push_metrics is None:
+        return []
+    from runner.report.push import MetricsPush, gateway  # noqa: PLC0415
+
+    target = gateway(options.push_metrics, environ)
+    if target.password is not None:
+        redact.add(target.password)
+    return [MetricsPush(target, warn=lambda line: warn(redact.line(line)))]
