@@ -42,6 +42,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--select": (RUN, CHECK),
     "--exclude": (RUN, CHECK),
     "--heartbeat": (RUN,),
+    "--otel": (RUN,),
 }
 
 
@@ -63,6 +64,7 @@ def given(options: Options) -> list[str]:
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
         "--heartbeat": options.heartbeat_given,
+        "--otel": options.otel,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 
