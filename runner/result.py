@@ -29,8 +29,8 @@ from runner.reasons import (
 
 # 3: reasons as facts (`reason_fact`, `error_fact`, a cancel's `cause`); 4: criteria's levels, a
 # run's work and baseline (`previous`), failure evidence, `require:` steps' `gate`, Fusion's
-# `schedules`, and warnings that name their step
-REPORT_VERSION = 4
+# `schedules`, and warnings that name their step; 5: the plan's OpenTelemetry `trace`
+REPORT_VERSION = 5
 PENDING, RUNNING = "pending", "running"  # a step's outcome in the report until it has one
 STEP_OUTCOMES = [*(str(o) for o in Outcome), PENDING, RUNNING]
 
@@ -326,6 +326,7 @@ class PlanResult:
     steps: list[StepResult] = field(default_factory=list)
     # the triggers of Fusion's own scheduler that may start a plan job during the plan
     schedules: list[FusionMayStart] = field(default_factory=list)
+    trace: TraceIds | None = None  # the OpenTelemetry trace exported of the plan, if one is
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -359,6 +360,7 @@ class PlanResult:
             "warnings": [warning_record(w) for w in self.warnings],
             "schedules": [_schedule(found) for found in self.schedules],
             "steps": steps,
+            "trace": None if self.trace is None else self.trace.to_dict(),
         }
 
     @classmethod
@@ -390,7 +392,25 @@ class PlanResult:
                 )
                 for found in data["schedules"]
             ],
+            trace=TraceIds.from_dict(data["trace"]),
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TraceIds:
+    """The OpenTelemetry trace of a plan, decided before its first start: the trace's id and the
+    id of the span of the plan's first run (the parent of every resumed run's span), in hex."""
+
+    trace_id: str  # 32 hex digits
+    span_id: str  # 16 hex digits
+
+    def to_dict(self) -> dict[str, str]:
+        return {"trace_id": self.trace_id, "span_id": self.span_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str] | None) -> TraceIds | None:
+        """None for None: a report of a plan no trace was exported of."""
+        return None if data is None else cls(trace_id=data["trace_id"], span_id=data["span_id"])
 
 
 def _fact(data: dict[str, Any] | None) -> Any:

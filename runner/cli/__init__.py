@@ -239,6 +239,13 @@ def _command() -> click.Command:
     @click.option(
         "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
     )
+    @click.option(
+        "--otel",
+        is_flag=True,
+        help="Export the plan as an OpenTelemetry trace over OTLP/HTTP, to "
+        "OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4318 (on by itself when that variable is "
+        "set). Needs pip install 'fusion-run[otel]'.",
+    )
     @click.version_option(__version__, "--version", prog_name="fusion-run")
     def main(  # noqa: PLR0917 - click passes each option by position
         plans: tuple[str, ...],
@@ -264,6 +271,7 @@ def _command() -> click.Command:
         junit: str | None,
         show_traceback: bool,
         push_metrics: str | None,
+        otel: bool,
     ) -> None:
         """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
 
@@ -308,6 +316,7 @@ def _command() -> click.Command:
             format_given=_given("output_format"),
             heartbeat_given=_given("heartbeat"),
             push_metrics=push_metrics,
+            otel=otel,
         )
         # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
         # the tests do) is the one the command waits on; fusion-run itself gives none.

@@ -43,6 +43,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--exclude": (RUN, CHECK),
     "--heartbeat": (RUN,),
     "--push-metrics": (RUN,),
+    "--otel": (RUN,),
 }
 
 
@@ -65,6 +66,7 @@ def given(options: Options) -> list[str]:
         "--exclude": bool(options.exclude),
         "--heartbeat": options.heartbeat_given,
         "--push-metrics": options.push_metrics is not None,
+        "--otel": options.otel,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 

@@ -45,6 +45,7 @@ class Options:
     report_given: bool = False  # --report on the command line, not its default
     heartbeat_given: bool = False  # --heartbeat on the command line, not its default
     push_metrics: str | None = None  # the Pushgateway's URL
+    otel: bool = False  # export the plan as an OpenTelemetry trace
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped
@@ -74,4 +75,6 @@ class Options:
             words.append("--detach")
         if self.push_metrics:
             words += ["--push-metrics", self.push_metrics]
+        if self.otel:
+            words.append("--otel")
         return shlex.join(words)

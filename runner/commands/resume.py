@@ -52,7 +52,13 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
         for warning in earlier.warnings
         if isinstance(warning, Noted) and warning.step in steps
     )
-    return Resume(path=path, outcome=str(earlier.outcome), steps=steps, warnings=warnings)
+    return Resume(
+        path=path,
+        outcome=str(earlier.outcome),
+        steps=steps,
+        warnings=warnings,
+        trace=earlier.trace,
+    )
 
 
 def _run_going(entry: StepResult) -> str | None:

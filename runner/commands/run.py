@@ -12,6 +12,7 @@ import click
 
 from runner import wording
 from runner.clock import Clock, SystemClock, WakingClock
+from runner.commands import traces
 from runner.commands.loading import load
 from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
@@ -56,10 +57,12 @@ def main(
         from runner.commands.resume import load_resume  # noqa: PLC0415
 
         resume = load_resume(options.resume, plan, force=options.force)
+    tracer = traces.tracer(options, environ, redact, console.write, resume)
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
         *_metrics_push(options, environ, redact, warn=console.write),
+        *([tracer] if tracer else []),
     )
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
@@ -88,6 +91,8 @@ def main(
             resume=resume,
             selected=selected,
         )
+        if tracer is not None:  # in the report before anything starts: a resume continues it
+            engine.result.trace = tracer.ids
         chosen = None if selected is None else len(selected)
         console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:

@@ -40,7 +40,15 @@ from runner.reasons import (
     Reason,
     UpstreamDidNotFail,
 )
-from runner.result import Attempt, GateRecord, Noted, PlanResult, ResumedFrom, StepResult
+from runner.result import (
+    Attempt,
+    GateRecord,
+    Noted,
+    PlanResult,
+    ResumedFrom,
+    StepResult,
+    TraceIds,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +60,7 @@ class Resume:
     outcome: str
     steps: dict[str, StepResult]
     warnings: tuple[Noted, ...] = ()
+    trace: TraceIds | None = None  # the plan's trace, which the resumed run's spans join
 
 
 @dataclass(kw_only=True)

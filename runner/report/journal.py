@@ -187,7 +187,12 @@ def _compact(data: Any) -> str:
 
 # The report formats read back, each with its schema: the one written, and those before it (read
 # as the one written: `runner.report.upgrade`).
-READS = {2: "report-2.schema.json", 3: "report-3.schema.json", REPORT_VERSION: "report.schema.json"}
+READS = {
+    2: "report-2.schema.json",
+    3: "report-3.schema.json",
+    4: "report-4.schema.json",
+    REPORT_VERSION: "report.schema.json",
+}
 
 
 def read_report(path: str, flag: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""A report of an earlier format read as the format written now (4), for --resume and --graph
---report: format 2 through 3, each step at a time.
+"""A report of an earlier format read as the format written now (5), for --resume and --graph
+--report: format 2 through 3 and 4, each step at a time.
+
+Format 4 named no trace: its `trace` is null (a resume of it with tracing on begins a trace).
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -30,11 +32,21 @@ _NOT_EVALUATED = re.compile(r"expect .* could not be evaluated: (.*)", re.S)
 
 
 def upgrade(report: dict[str, Any]) -> dict[str, Any]:
-    """`report`, valid against the schema of its format (2, 3 or 4), in format 4."""
+    """`report`, valid against the schema of its format (2, 3, 4 or 5), in format 5."""
     if report["report_version"] == 2:
         report = upgrade_2(report)
     if report["report_version"] == 3:
         report = upgrade_3(report)
+    if report["report_version"] == 4:
+        report = upgrade_4(report)
+    return report
+
+
+def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
+    """`report` (format 4, valid against schemas/report-4.schema.json) in format 5."""
+    report = copy.deepcopy(report)
+    report["report_version"] = 5
+    report["trace"] = None
     return report
 
 

@@ -786,7 +786,7 @@ def test_the_reference_pages_name_every_property_and_option() -> None:
     of the command with its help."""
     pages: dict[str, str] = load_hooks().generated_pages(ROOT)
     schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
-    assert len(schemas) == 5  # plan, scenario, report, and the two report formats before
+    assert len(schemas) == 6  # plan, scenario, report, and the three report formats before
     for path in schemas:
         page = pages[f"reference/schemas/{path.name.removesuffix('.schema.json')}.md"]
         for name, node in properties(json.loads(path.read_text())):

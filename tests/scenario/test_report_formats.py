@@ -1,8 +1,8 @@
 """A resume decides from facts, never from words: each reason in the report has its kind and
 figures beside its words, and a resume reads only those. Rewording every message changes nothing
 a resume does; a report of a format before (2, words only; 3, criteria with no levels and
-warnings in words alone) is read as the format written now and resumed as the same plan's new
-report is."""
+warnings in words alone; 4, no trace) is read as the format written now and resumed as the same
+plan's new report is."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from tests.helpers.earlier_reports import CASES, Case
 from tests.helpers.paths import ROOT
 from tests.helpers.reports import valid
 
-FORMATS = {version: ROOT / "tests" / "fixtures" / f"report-{version}" for version in (2, 3)}
-FORMAT_2, FORMAT_3 = FORMATS[2], FORMATS[3]
+FORMATS = {version: ROOT / "tests" / "fixtures" / f"report-{version}" for version in (2, 3, 4)}
+FORMAT_2, FORMAT_3, FORMAT_4 = FORMATS[2], FORMATS[3], FORMATS[4]
 WORDS = {"reason", "error", "warnings"}  # what a report says in words
 
 
@@ -108,7 +108,19 @@ def earlier_format_resumes_alike(name: str, version: int, tmp_path: Path, *, eve
         ), selected
 
 
-def test_a_format_3_report_reads_as_format_4_with_levels_and_warnings_of_the_plan() -> None:
+def test_a_format_4_report_reads_as_format_5_with_no_trace() -> None:
+    reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_4.glob("*.json")}
+    assert set(reports) == set(CASES)
+    for name, report in reports.items():
+        assert valid(report)["report_version"] == REPORT_VERSION == 5
+        assert report["trace"] is None
+        written = json.loads((FORMAT_4 / f"{name}.json").read_text())
+        assert written["report_version"] == 4
+        del report["trace"], report["report_version"], written["report_version"]
+        assert report == written  # nothing else changes
+
+
+def test_a_format_3_report_reads_as_format_5_with_levels_and_warnings_of_the_plan() -> None:
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_3.glob("*.json")}
     assert set(reports) == set(CASES)
     for name, report in reports.items():
@@ -123,7 +135,7 @@ def test_a_format_3_report_reads_as_format_4_with_levels_and_warnings_of_the_pla
     assert [(c["name"], c["passed"], c["level"]) for c in criteria] == [("state", False, "fail")]
 
 
-def test_a_format_2_report_reads_as_format_4_with_the_facts_a_resume_needs() -> None:
+def test_a_format_2_report_reads_as_format_5_with_the_facts_a_resume_needs() -> None:
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_2.glob("*.json")}
     assert set(reports) == set(CASES)
     for report in reports.values():

@@ -178,7 +178,7 @@ def test_a_changed_plan_is_refused_unless_forced(tmp_path: Path) -> None:
         ),
         (
             '{"report_version": 1, "fusion_run_version": "0.1.0"}',
-            "the report is in format 1 (fusion-run 0.1.0); this fusion-run reads formats 2 to 4 "
+            "the report is in format 1 (fusion-run 0.1.0); this fusion-run reads formats 2 to 5 "
             "only: run the plan afresh, or use fusion-run 0.1.0",
         ),
     ],
