@@ -229,6 +229,12 @@ def _command() -> click.Command:
     @click.option(
         "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
     )
+    @click.option(
+        "--html",
+        metavar="FILE",
+        help="Also write the report as one self-contained HTML page (timeline, dependency graph, "
+        "each step's attempts and evidence), at the end of the run and when interrupted.",
+    )
     @click.version_option(__version__, "--version", prog_name="fusion-run")
     def main(  # noqa: PLR0917 - click passes each option by position
         plans: tuple[str, ...],
@@ -253,6 +259,7 @@ def _command() -> click.Command:
         heartbeat: str,
         junit: str | None,
         show_traceback: bool,
+        html: str | None,
     ) -> None:
         """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
 
@@ -296,6 +303,7 @@ def _command() -> click.Command:
             report_given=_given("report"),
             format_given=_given("output_format"),
             heartbeat_given=_given("heartbeat"),
+            html=html,
         )
         # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
         # the tests do) is the one the command waits on; fusion-run itself gives none.
@@ -342,12 +350,17 @@ def entry() -> None:
     and SIGTERM are ignored from then until the process is gone (its report is final).
 
     `fusion-run PLAN... --validate` alone runs without click, the biggest import of its start-up;
-    it ends as click's command would (see `validate_only`)."""
+    it ends as click's command would (see `validate_only`). `fusion-run report ...` is the command
+    that renders an earlier report (`runner.cli.report`)."""
     import signal  # noqa: PLC0415
 
     from runner.signals import SIGNALS  # noqa: PLC0415
 
     try:
+        if sys.argv[1:2] == ["report"]:  # a plan file named `report` is `./report`
+            from runner.cli.report import command  # noqa: PLC0415
+
+            command()(sys.argv[2:], prog_name="fusion-run report")
         options = validate_only(sys.argv[1:], os.environ)
         if options is None:
             _command()()

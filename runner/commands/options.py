@@ -44,6 +44,7 @@ class Options:
     heartbeat: float = 300.0  # seconds between heartbeat lines of an active run; 0: none
     report_given: bool = False  # --report on the command line, not its default
     heartbeat_given: bool = False  # --heartbeat on the command line, not its default
+    html: str | None = None  # where to write the report as an HTML page; None: nowhere
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped
@@ -71,4 +72,6 @@ class Options:
             words += ["--exclude", selector]
         if self.detach:
             words.append("--detach")
+        if self.html:
+            words += ["--html", self.html]
         return shlex.join(words)
