@@ -1,5 +1,5 @@
 """Debian's Chromium, headless and offline, driven by Selenium: how the HTML report's browser test
-and `bench/html_pictures.py` open a page. Selenium is given Debian's chromedriver, so it never
+and `docs/pictures/make.py` open a page. Selenium is given Debian's chromedriver, so it never
 looks for (or downloads) a driver of its own."""
 
 from __future__ import annotations
