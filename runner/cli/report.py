@@ -5,11 +5,13 @@ hands it the command line when its first word is exactly `report` (a plan file o
 from __future__ import annotations
 
 import functools
+import os
 from typing import TYPE_CHECKING, NoReturn
 
 from runner.cli.exits import guarded
 from runner.cli.usage import same_file
 from runner.errors import UsageError
+from runner.redact import Redactor
 
 if TYPE_CHECKING:
     import click
@@ -50,6 +52,9 @@ def command() -> click.Command:
     def main(report: str, html: str, show_traceback: bool) -> NoReturn:
         """Render REPORT, a JSON report fusion-run wrote (of any format it reads), without the
         plan and without contacting Fusion."""
-        raise SystemExit(guarded(lambda: render(report, html), show_traceback=show_traceback))
+        clean = Redactor.from_environ(os.environ).line  # an error line may quote the report
+        raise SystemExit(
+            guarded(lambda: render(report, html), show_traceback=show_traceback, clean=clean)
+        )
 
     return main

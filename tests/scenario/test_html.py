@@ -372,3 +372,15 @@ def test_fusion_run_report_is_that_command_and_dot_slash_report_is_a_plan(
     with pytest.raises(SystemExit) as ended:
         cli.entry()
     assert capsys.readouterr().out.startswith("Usage: fusion-run report [OPTIONS] REPORT\n")
+
+
+def test_reports_error_lines_mask_the_environments_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FUSION_PASSWORD", "hunter2-secret")
+    result = report_command("hunter2-secret.json", "--html", "page.html")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "fusion-run: report ***.json: cannot read it: No such file or directory\n",
+    )
