@@ -4,7 +4,7 @@ At build time it writes
 - `reference/schemas/<name>.md` for each `schemas/<name>.schema.json`: every property with its
   type, whether it is required, its default and its description, as the schema gives them;
 - `reference/options.md` from fusion-run's click command: its argument, every option with its
-  help as `fusion-run --help` words it, and the exit codes.
+  help as `fusion-run --help` words it, and the exit codes; then the same of `fusion-run report`.
 
 mkdocs.yml lists them in its nav like any page; one left out is a warning
 (`validation.omitted_files`), so a strict build fails on it.
@@ -43,6 +43,13 @@ def fusion_run_command() -> click.Command:
     return main
 
 
+def report_command() -> click.Command:
+    """The click command of `fusion-run report`."""
+    from runner.cli.report import command  # noqa: PLC0415
+
+    return command()
+
+
 # --- the hook's events ---------------------------------------------------------------------------
 
 
@@ -58,7 +65,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 def generated_pages(root: Path) -> dict[str, str]:
     """Each generated page's path under docs/, and its Markdown."""
-    pages = {OPTIONS_PAGE: options_page(fusion_run_command())}
+    pages = {OPTIONS_PAGE: options_page(fusion_run_command(), report_command())}
     for path in sorted((root / "schemas").glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
         schema = json.loads(path.read_text(encoding="utf-8"))
@@ -69,19 +76,41 @@ def generated_pages(root: Path) -> dict[str, str]:
 # --- the command line ----------------------------------------------------------------------------
 
 
-def options_page(command: click.Command) -> str:
-    import click  # noqa: PLC0415
-
-    context = click.Context(command, info_name="fusion-run", **command.context_settings)
-    params = command.get_params(context)
-    arguments = [p for p in params if isinstance(p, click.Argument)]
-    usage = " ".join(["fusion-run", *command.collect_usage_pieces(context)])
+def options_page(command: click.Command, report: click.Command) -> str:
     lines = [
         "# Options",
         "",
         "What `fusion-run --help` says, generated from the command itself.",
         "[Command line](command-line.md) shows how the options go together.",
         "",
+        *command_lines(command, "fusion-run"),
+    ]
+    if command.epilog:
+        epilog = command.epilog.replace("\b\n", "").strip("\n")
+        title, _, rest = epilog.partition("\n")
+        lines += ["", f"## {title.rstrip(':')}", "", "```text", rest, "```"]
+    lines += [
+        "",
+        "## `fusion-run report`",
+        "",
+        "What `fusion-run report --help` says.",
+        "",
+        *command_lines(report, "fusion-run report"),
+        "",
+        prose(" ".join((report.epilog or "").split())),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def command_lines(command: click.Command, name: str) -> list[str]:
+    """A command's usage, its help, and tables of its arguments and of its options."""
+    import click  # noqa: PLC0415
+
+    context = click.Context(command, info_name=name, **command.context_settings)
+    params = command.get_params(context)
+    arguments = [p for p in params if isinstance(p, click.Argument)]
+    usage = " ".join([name, *command.collect_usage_pieces(context)])
+    lines = [
         "```text",
         usage,
         "```",
@@ -101,11 +130,7 @@ def options_page(command: click.Command) -> str:
         if isinstance(param, click.Option) and record is not None:
             names, help_text = record
             lines.append(f"| `{names}` | {cell(prose(help_text))} |")
-    if command.epilog:
-        epilog = command.epilog.replace("\b\n", "").strip("\n")
-        title, _, rest = epilog.partition("\n")
-        lines += ["", f"## {title.rstrip(':')}", "", "```text", rest, "```"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def cell(text: str) -> str:

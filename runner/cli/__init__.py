@@ -171,6 +171,12 @@ def _command() -> click.Command:
         help="Also write the outcome as JUnit XML (one testcase per step), for Jenkins and GitLab.",
     )
     @click.option(
+        "--html",
+        metavar="FILE",
+        help="Also write the report as one self-contained HTML page (timeline, dependency graph, "
+        "each step's attempts and evidence), at the end of the run and when interrupted.",
+    )
+    @click.option(
         "--quiet",
         "-q",
         is_flag=True,
@@ -237,14 +243,14 @@ def _command() -> click.Command:
         "push is a warning. Needs the metrics extra.",
     )
     @click.option(
-        "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
-    )
-    @click.option(
         "--otel",
         is_flag=True,
         help="Export the plan as an OpenTelemetry trace over OTLP/HTTP, to "
         "OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4318 (on by itself when that variable is "
         "set). Needs pip install 'fusion-run[otel]'.",
+    )
+    @click.option(
+        "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
     )
     @click.version_option(__version__, "--version", prog_name="fusion-run")
     def main(  # noqa: PLR0917 - click passes each option by position
@@ -272,6 +278,7 @@ def _command() -> click.Command:
         show_traceback: bool,
         push_metrics: str | None,
         otel: bool,
+        html: str | None,
     ) -> None:
         """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
 
@@ -317,6 +324,7 @@ def _command() -> click.Command:
             heartbeat_given=_given("heartbeat"),
             push_metrics=push_metrics,
             otel=otel,
+            html=html,
         )
         # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
         # the tests do) is the one the command waits on; fusion-run itself gives none.
@@ -363,12 +371,17 @@ def entry() -> None:
     and SIGTERM are ignored from then until the process is gone (its report is final).
 
     `fusion-run PLAN... --validate` alone runs without click, the biggest import of its start-up;
-    it ends as click's command would (see `validate_only`)."""
+    it ends as click's command would (see `validate_only`). `fusion-run report ...` is the command
+    that renders an earlier report (`runner.cli.report`)."""
     import signal  # noqa: PLC0415
 
     from runner.signals import SIGNALS  # noqa: PLC0415
 
     try:
+        if sys.argv[1:2] == ["report"]:  # a plan file named `report` is `./report`
+            from runner.cli.report import command  # noqa: PLC0415
+
+            command()(sys.argv[2:], prog_name="fusion-run report")
         options = validate_only(sys.argv[1:], os.environ)
         if options is None:
             _command()()

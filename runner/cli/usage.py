@@ -44,6 +44,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--heartbeat": (RUN,),
     "--push-metrics": (RUN,),
     "--otel": (RUN,),
+    "--html": (RUN,),
 }
 
 
@@ -67,6 +68,7 @@ def given(options: Options) -> list[str]:
         "--heartbeat": options.heartbeat_given,
         "--push-metrics": options.push_metrics is not None,
         "--otel": options.otel,
+        "--html": options.html is not None,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 
@@ -118,7 +120,11 @@ def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
     if options.junit is not None:
         _refuse_overwrite("--junit", options.junit, inputs)
         inputs.append((options.junit, "the --junit file", "the JUnit file"))
-    for flag, output in (("--report", options.report), ("--junit", options.junit)):
+    if options.html is not None:
+        _refuse_overwrite("--html", options.html, inputs)
+        inputs.append((options.html, "the --html file", "the HTML report"))
+    outputs = (("--report", options.report), ("--junit", options.junit), ("--html", options.html))
+    for flag, output in outputs:
         if output is not None and (why := _not_writable(output, replaced=True)):
             raise UsageError(f"{flag} {output}: {why}")
     summary = environ.get("GITHUB_STEP_SUMMARY")

@@ -46,6 +46,7 @@ class Options:
     heartbeat_given: bool = False  # --heartbeat on the command line, not its default
     push_metrics: str | None = None  # the Pushgateway's URL
     otel: bool = False  # export the plan as an OpenTelemetry trace
+    html: str | None = None  # where to write the report as an HTML page; None: nowhere
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped
@@ -77,4 +78,6 @@ class Options:
             words += ["--push-metrics", self.push_metrics]
         if self.otel:
             words.append("--otel")
+        if self.html:
+            words += ["--html", self.html]
         return shlex.join(words)

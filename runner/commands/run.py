@@ -27,6 +27,7 @@ from runner.redact import Redactor
 from runner.report import Reporters
 from runner.report.console import Console
 from runner.report.github import GitHubActions
+from runner.report.html import HtmlFile
 from runner.report.journal import Journal, report_file, why_unwritable
 from runner.report.junit import JUnitFile
 from runner.signals import Interrupts, catching_signals
@@ -61,6 +62,7 @@ def main(
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
+        *([HtmlFile(options.html, warn=console.write)] if options.html else []),
         *_metrics_push(options, environ, redact, warn=console.write),
         *([tracer] if tracer else []),
     )

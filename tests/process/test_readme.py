@@ -73,12 +73,15 @@ SET_UP = (
 )
 TESTS = ". .venv/bin/activate && pytest"
 GITLAB_INSTALL = 'pip install "fusion-run @ git+https://github.com/<your-org>/fusion-run@v0.1.0"'
-CI_RUN = "fusion-run plans/nightly.yaml --junit fusion-run.xml"  # GitLab's and Jenkins'
+# GitLab's and Jenkins' command
+CI_RUN = "fusion-run plans/nightly.yaml --junit fusion-run.xml --html fusion-run.html"
 EMULATOR = (
     "FUSION_USER=admin FUSION_PASSWORD=secret fusion-emulator --port 8764 "
     "--scenario examples/scenarios/nightly-failures.yaml"
 )
 RE_RECORD = "pytest --record-mode=rewrite"
+PICTURES = "python docs/pictures/make.py"
+REPORT_PAGE = "fusion-run report REPORT --html FILE"
 DOCS_BUILD = "mkdocs build --strict"
 
 # The part of a command that no test here runs, and why.
@@ -92,6 +95,8 @@ NOT_RUN = {
     TESTS: "the whole suite, this test among it: .ci/run runs it, and "
     "test_the_set_up_commands_are_what_ci_runs checks that it is the README's command",
     GITLAB_INSTALL: "it installs from the network, from a repository the reader names",
+    PICTURES: "it rewrites the checkout's pictures: tests/process/test_html_browser.py opens "
+    "the same pages, of the same nights, in the same browser",
 }
 
 
@@ -375,6 +380,20 @@ def test_each_synopsis_command_runs(command: str, tmp_path: Path) -> None:
     assert any(shown.startswith(line) for shown in output.splitlines()), output
 
 
+@covers(REPORT_PAGE)
+def test_report_renders_an_earlier_report_as_the_synopsis_says(tmp_path: Path) -> None:
+    """REPORT is the report of a one-step plan run on the emulator; FILE a page beside it."""
+    assert REPORT_PAGE in commands_in(SYNOPSIS)
+    (_with_examples(tmp_path) / "plan.yaml").write_text(TINY)
+    assert fusion_run("plan.yaml", "--emulate", cwd=tmp_path).returncode == 0
+    args = REPORT_PAGE.split()[1:]
+    args[args.index("REPORT")], args[args.index("FILE")] = "fusion-run-report.json", "page.html"
+    done = fusion_run(*args, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    page = (tmp_path / "page.html").read_text()
+    assert "<title>fusion-run: plan tiny succeeded in " in page
+
+
 # --- what the pages show fusion-run print --------------------------------------------------------
 
 
@@ -651,15 +670,17 @@ def test_the_ci_command_writes_what_gitlab_and_jenkins_keep(tmp_path: Path) -> N
     kept = {
         *artifacts["paths"],
         artifacts["reports"]["junit"],
-        *re.findall(r"(?:junit|archiveArtifacts) '([^']+)'", groovy.body),
+        *",".join(re.findall(r"(?:junit|archiveArtifacts) '([^']+)'", groovy.body)).split(","),
     }
-    assert kept == {"fusion-run-report.json", "fusion-run.xml"}
+    assert kept == {"fusion-run-report.json", "fusion-run.xml", "fusion-run.html"}
     for name in kept:
         assert (tmp_path / name).is_file(), name
     assert json.loads((tmp_path / "fusion-run-report.json").read_text())["outcome"] == "succeeded"
     junit = (tmp_path / "fusion-run.xml").read_text()
     assert "<failure" not in junit
     assert "<error" not in junit
+    page = (tmp_path / "fusion-run.html").read_text()
+    assert "<title>fusion-run: plan nightly-recommendations succeeded in " in page
 
 
 def test_the_readme_plans_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -800,6 +821,10 @@ def test_the_reference_pages_name_every_property_and_option() -> None:
             assert all(f"{opt}" in options for opt in param.opts), param.opts
             assert param.help is not None
             assert " ".join(param.help.split()[:4]) in options, param.opts
+    report = options[options.index("\n## `fusion-run report`\n") :]
+    assert "fusion-run report [OPTIONS] REPORT" in report
+    for option in ("--html FILE", "--traceback", "-h, --help"):
+        assert f"| `{option}` |" in report
 
 
 def properties(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
