@@ -42,6 +42,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--select": (RUN, CHECK),
     "--exclude": (RUN, CHECK),
     "--heartbeat": (RUN,),
+    "--log-format": (RUN,),
 }
 
 
@@ -63,6 +64,7 @@ def given(options: Options) -> list[str]:
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
         "--heartbeat": options.heartbeat_given,
+        "--log-format": options.log_format_given,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 
@@ -73,6 +75,11 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
     if action is not VALIDATE and len(options.plans) != 1:
         raise UsageError(f"give one plan to {action}, not {len(options.plans)}")
     flags = given(options)
+    if action is VALIDATE and options.log_format_given:
+        raise UsageError(
+            "--log-format is for a run's events: --validate writes its problems as JSON with "
+            "--format json"
+        )
     for flag in flags:
         if action not in GOES_WITH[flag]:
             *others, last = (_NAMES[a] for a in GOES_WITH[flag])
@@ -83,6 +90,11 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
     if options.quiet and options.heartbeat_given and options.heartbeat > 0:
         raise UsageError(
             "--quiet and --heartbeat contradict each other: --quiet prints no heartbeat; choose one"
+        )
+    if options.quiet and options.log_format == "json":
+        raise UsageError(
+            "--quiet does nothing with --log-format json, which writes every event: "
+            "choose one, or filter the JSON lines (jq)"
         )
     if options.scenario and not options.emulate:
         raise UsageError("--scenario scripts the emulator: use it with --emulate")

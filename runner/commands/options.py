@@ -44,6 +44,8 @@ class Options:
     heartbeat: float = 300.0  # seconds between heartbeat lines of an active run; 0: none
     report_given: bool = False  # --report on the command line, not its default
     heartbeat_given: bool = False  # --heartbeat on the command line, not its default
+    log_format: Literal["text", "json"] = "text"  # the run's events on stderr: lines or JSON
+    log_format_given: bool = False  # --log-format on the command line, not its default
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped

@@ -26,6 +26,7 @@ from runner.report import Reporters
 from runner.report.console import Console
 from runner.report.github import GitHubActions
 from runner.report.journal import Journal, report_file, why_unwritable
+from runner.report.jsonlog import JsonLog
 from runner.report.junit import JUnitFile
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
@@ -42,14 +43,24 @@ def main(
     emulator started here with --emulate shares)."""
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
-    console = Console(
-        quiet=options.quiet,
-        report=options.report,
-        resume_command=options.resume_command(),
-        verbose=options.verbose,
-        heartbeat=options.heartbeat,
-    )
-    log = (lambda line: console.write(f"        {line}")) if options.verbose else None
+    console: Console | JsonLog
+    if options.log_format == "json":
+        console = JsonLog(
+            redact,
+            report=options.report,
+            resume_command=options.resume_command(),
+            heartbeat=options.heartbeat,
+        )
+        log = console.request if options.verbose else None
+    else:
+        console = Console(
+            quiet=options.quiet,
+            report=options.report,
+            resume_command=options.resume_command(),
+            verbose=options.verbose,
+            heartbeat=options.heartbeat,
+        )
+        log = (lambda line: console.write(f"        {line}")) if options.verbose else None
     resume = None
     if options.resume:
         from runner.commands.resume import load_resume  # noqa: PLC0415
@@ -109,7 +120,10 @@ def main(
         console.finish(engine.result)
     if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr
         report = engine.result.to_dict()
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
+        if isinstance(console, JsonLog):
+            console.final_report(report)
+        else:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
         raise FatalError(
             f"cannot write the report {options.report}: {engine.result.unrecorded}; "
             "its final state is printed above"
