@@ -79,6 +79,7 @@ class JsonLog:
         self.resume_command = resume_command  # said in plan_ended after a detach
         self._beats = Beats(heartbeat)
         self._result: PlanResult | None = None  # the run's, from the first event on
+        self._plan: str | None = None  # the plan's name, from the header on
         self._ended_at: float | None = None  # the PlanEnded event's `at`
 
     def emit(self, record: dict[str, Any]) -> None:
@@ -95,7 +96,7 @@ class JsonLog:
             "event": name,
             "at": round(at, 3),
             "time": format_time(when),
-            "plan": None if result is None else result.plan_name,
+            "plan": self._plan if result is None else result.plan_name,
             "step": step,
             "warning": warning,
             "text": text,
@@ -112,9 +113,9 @@ class JsonLog:
         selected: int | None = None,
     ) -> None:
         """`plan_started`: the plan, where it runs, how many steps; before the preflight."""
+        self._plan = plan.name
         text = header_line(plan, url, emulated=emulated, selected=selected)
         record = self.envelope(PLAN_STARTED, 0.0, text=text)
-        record["plan"] = plan.name
         record |= {
             "file": plan.file,
             "url": url if emulated else url + plan.fusion.api,
