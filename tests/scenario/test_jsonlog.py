@@ -400,3 +400,33 @@ def test_log_format_text_is_refused_as_any_option(write_plan: WritePlan) -> None
         2,
         "fusion-run: --log-format does nothing with --dry-run: use it with a run\n",
     )
+
+
+def test_a_resume_writes_json_lines_too(write_plan: WritePlan) -> None:
+    Path("s.yaml").write_text(
+        "version: 1\njobs:\n  train: {runs: [{duration: 1, state: error, error: boom}]}\n"
+    )
+    plan = write_plan("version: 1\nsteps: [crawl, train]\n")
+    args = (plan, "--emulate", "--scenario", "s.yaml")
+    assert invoke(*args).exit_code == 1
+    result = invoke(*args, "--resume", "fusion-run-report.json", "--log-format", "json")
+    assert result.exit_code == 1
+    records = lines(result.stderr)
+    started = [r["step"] for r in records if r["event"] == "started"]
+    assert started == ["train"]  # crawl is kept from the earlier report
+    assert [r["outcome"] for r in records[-1]["results"]] == ["succeeded", "failed"]
+
+
+def test_after_a_detach_plan_ended_names_the_command_that_follows_the_runs() -> None:
+    out = io.StringIO()
+    result = run([step("crawl")], jobs(crawl=runs(RunScript(duration=1)))).engine.result
+    log = JsonLog(Redactor(), out, resume_command="fusion-run plan.yaml --resume r.json")
+    log.finish(result)
+    result.detached = True
+    log.finish(result)
+    attached, detached = lines(out.getvalue())
+    assert (attached["detached"], attached["resume_command"]) == (False, None)
+    assert (detached["detached"], detached["resume_command"]) == (
+        True,
+        "fusion-run plan.yaml --resume r.json",
+    )
