@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import jsonschema
 
 from runner.schemas import load_schema
 from tests.helpers.paths import EXAMPLES, ROOT
+from tests.helpers.process import Lines
 
 VALIDATOR = jsonschema.Draft202012Validator(load_schema("events.schema.json"))
 RUNS = {  # scenario: (plan, exit code)
@@ -90,3 +92,27 @@ def test_an_invalid_plan_is_one_error_object(tmp_path: Path) -> None:
     assert [e.message for e in VALIDATOR.iter_errors(error)] == []
     assert (error["event"], error["exit_code"]) == ("error", 2)
     assert error["problems"][0]["line"] == 4
+
+
+def test_an_interrupt_ends_with_plan_ended_and_exit_130(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("version: 1\njobs:\n  crawl: {runs: [{duration: 60}]}\n")
+    (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [crawl]\n")
+    args = ("plan.yaml", "--emulate", "--scenario", "s.yaml", "--log-format", "json")
+    child = start(*args, cwd=tmp_path)
+    assert child.stderr is not None
+    lines = Lines(child.stderr)
+    lines.until('"event": "state_changed"')
+    child.send_signal(signal.SIGINT)
+    rest = lines.rest(timeout=60)
+    assert child.wait(timeout=60) == 130
+    assert child.stdout is not None
+    with child.stdout:
+        assert child.stdout.read() == ""
+    records = [json.loads(line) for line in lines.seen + rest]
+    for record in records:
+        assert [e.message for e in VALIDATOR.iter_errors(record)] == [], record
+    events = [record["event"] for record in records]
+    assert "interrupt_received" in events
+    assert "cancelling" in events
+    assert records[-1]["event"] == "plan_ended"
+    assert (records[-1]["outcome"], records[-1]["exit_code"]) == ("interrupted", 130)
