@@ -82,6 +82,17 @@ def criterion_from_fact(data: Any) -> Criterion:
     return decoded
 
 
+def encode(value: Any) -> Any:
+    """Any value of a fact, an event or a criterion as JSON writes it: enums as their values,
+    reasons and causes as facts, criteria as objects, tuples as lists."""
+    return _encode(value)
+
+
+def kind_of(cls: type) -> str:
+    """A class's name in snake case, as a fact's kind (and an event's name) is written."""
+    return _kind(cls)
+
+
 def _fields(value: Any) -> dict[str, Any]:
     return {field.name: _encode(getattr(value, field.name)) for field in dataclasses.fields(value)}
 

@@ -112,6 +112,12 @@ def cleaned(value: T) -> T:
     return walked
 
 
+def each_string(value: T, clean: Callable[[str], str]) -> T:
+    """JSON-like `value` with every string, keys included, through `clean`."""
+    walked: T = _walk(value, clean)
+    return walked
+
+
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     """The credentials in `environ`, and Basic's `user:password` pair when both are set."""
     found = [environ[name] for name in SECRET_VARIABLES if environ.get(name, "").strip()]

@@ -91,10 +91,7 @@ class Attempt:
             "warned": list(self.warned),
             "remainder_of": self.remainder_of,
             "evidence": None if self.evidence is None else self.evidence.to_dict(),
-            "criteria": [
-                {**criterion_fact(c), "reason": wording.criterion(c) or wording.note(c) or None}
-                for c in self.criteria
-            ],
+            "criteria": [criterion_record(c) for c in self.criteria],
         }
 
     @classmethod
@@ -124,6 +121,12 @@ class Attempt:
             criteria=[criterion_from_fact(criterion) for criterion in data["criteria"]],
             evidence=Evidence.from_dict(data["evidence"]),
         )
+
+
+def criterion_record(c: Criterion) -> dict[str, Any]:
+    """A criterion as the report writes it: its figures, and what it found in words (None when
+    it held with nothing to say)."""
+    return {**criterion_fact(c), "reason": wording.criterion(c) or wording.note(c) or None}
 
 
 def summary(steps: list[dict[str, Any]]) -> dict[str, int]:

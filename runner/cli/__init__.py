@@ -252,6 +252,14 @@ def _command() -> click.Command:
     @click.option(
         "--traceback", "show_traceback", is_flag=True, help="Show tracebacks of internal errors."
     )
+    @click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="How a run writes its events on stderr: lines for people, or JSON Lines (one "
+        "object per event, schemas/events.schema.json) for programs.",
+    )
     @click.version_option(__version__, "--version", prog_name="fusion-run")
     def main(  # noqa: PLR0917 - click passes each option by position
         plans: tuple[str, ...],
@@ -279,6 +287,7 @@ def _command() -> click.Command:
         push_metrics: str | None,
         otel: bool,
         html: str | None,
+        log_format: Literal["text", "json"],
     ) -> None:
         """Run the Lucidworks Fusion jobs of PLAN in dependency order and report how they ended.
 
@@ -325,6 +334,8 @@ def _command() -> click.Command:
             push_metrics=push_metrics,
             otel=otel,
             html=html,
+            log_format=log_format,
+            log_format_given=_given("log_format"),
         )
         # A clock given as the context's object (`CliRunner().invoke(main, args, obj=clock)`, as
         # the tests do) is the one the command waits on; fusion-run itself gives none.
@@ -340,6 +351,7 @@ def _run(options: Options, *, clock: WakingClock | None = None) -> NoReturn:
             lambda: execute(options, redact=redact, clock=clock),
             show_traceback=options.show_traceback,
             clean=redact.line,
+            log_format=options.log_format,
         )
     )
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 from runner.errors import ExitCode, FatalError
 from runner.plan.problems import InvalidPlan
 from runner.report import echo
+
+if TYPE_CHECKING:
+    from runner.plan.problems import Problem
 
 
 def guarded(
@@ -14,27 +18,41 @@ def guarded(
     *,
     show_traceback: bool,
     clean: Callable[[str], str] = lambda line: line,
+    log_format: Literal["text", "json"] = "text",
 ) -> int:
     """Run `run`, turning every exception into one line on stderr and an exit code. Each line
-    passes through `clean` (`runner.redact.Redactor.line`): an error may quote Fusion."""
+    passes through `clean` (`runner.redact.Redactor.line`): an error may quote Fusion. With
+    `log_format` json, that line is an `error` object (`runner.report.jsonlog.error_record`)."""
+
+    def say(code: int, text: str, problems: Sequence[Problem] = (), trace: str = "") -> int:
+        if log_format == "json":
+            from runner.report.jsonlog import error_line  # noqa: PLC0415
+
+            echo(error_line(code, text, problems, trace, clean=clean), err=True)
+        else:
+            for problem in problems:
+                echo(clean(str(problem)), err=True)
+            if trace:
+                echo(trace, err=True, nl=False)
+            if not problems:
+                echo(clean(text), err=True)
+        return code
+
     try:
         return run()
     except InvalidPlan as invalid:
-        for problem in invalid.problems:
-            echo(clean(str(problem)), err=True)
-        return ExitCode.INVALID
+        count = len(invalid.problems)
+        return say(ExitCode.INVALID, f"fusion-run: {count} problem(s)", invalid.problems)
     except FatalError as error:
-        echo(clean(f"fusion-run: {error}"), err=True)
-        return error.exit_code
+        return say(error.exit_code, f"fusion-run: {error}")
     except KeyboardInterrupt:
-        echo("fusion-run: interrupted", err=True)
-        return ExitCode.INTERRUPTED
+        return say(ExitCode.INTERRUPTED, "fusion-run: interrupted")
     except Exception as error:
+        trace = ""
         if show_traceback:
             import traceback  # noqa: PLC0415 - only on this path; start-up time matters
 
-            traceback.print_exc()
+            trace = traceback.format_exc()
         hint = "" if show_traceback else " (run again with --traceback for details)"
         line = f"fusion-run: internal error: {type(error).__name__}: {error}{hint}"
-        echo(clean(line), err=True)
-        return ExitCode.FUSION
+        return say(ExitCode.FUSION, line, trace=trace)

@@ -45,6 +45,7 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--push-metrics": (RUN,),
     "--otel": (RUN,),
     "--html": (RUN,),
+    "--log-format": (RUN,),
 }
 
 
@@ -69,6 +70,7 @@ def given(options: Options) -> list[str]:
         "--push-metrics": options.push_metrics is not None,
         "--otel": options.otel,
         "--html": options.html is not None,
+        "--log-format": options.log_format_given,
     }
     return [flag for flag in GOES_WITH if present[flag]]
 
@@ -79,6 +81,11 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
     if action is not VALIDATE and len(options.plans) != 1:
         raise UsageError(f"give one plan to {action}, not {len(options.plans)}")
     flags = given(options)
+    if action is VALIDATE and options.log_format_given:
+        raise UsageError(
+            "--log-format is for a run's events: --validate writes its problems as JSON with "
+            "--format json"
+        )
     for flag in flags:
         if action not in GOES_WITH[flag]:
             *others, last = (_NAMES[a] for a in GOES_WITH[flag])
@@ -92,6 +99,11 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
         )
     if options.graph == "gantt" and not options.report_given:
         raise UsageError("--graph gantt draws the runs of a report: give the report with --report")
+    if options.quiet and options.log_format == "json":
+        raise UsageError(
+            "--quiet does nothing with --log-format json, which writes every event: "
+            "choose one, or filter the JSON lines (jq)"
+        )
     if options.scenario and not options.emulate:
         raise UsageError("--scenario scripts the emulator: use it with --emulate")
     if options.url is not None and options.emulate:

@@ -47,6 +47,8 @@ class Options:
     push_metrics: str | None = None  # the Pushgateway's URL
     otel: bool = False  # export the plan as an OpenTelemetry trace
     html: str | None = None  # where to write the report as an HTML page; None: nowhere
+    log_format: Literal["text", "json"] = "text"  # the run's events on stderr: lines or JSON
+    log_format_given: bool = False  # --log-format on the command line, not its default
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped

@@ -29,6 +29,7 @@ from runner.report.console import Console
 from runner.report.github import GitHubActions
 from runner.report.html import HtmlFile
 from runner.report.journal import Journal, report_file, why_unwritable
+from runner.report.jsonlog import JsonLog
 from runner.report.junit import JUnitFile
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import verdict
@@ -45,14 +46,7 @@ def main(
     emulator started here with --emulate shares)."""
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
-    console = Console(
-        quiet=options.quiet,
-        report=options.report,
-        resume_command=options.resume_command(),
-        verbose=options.verbose,
-        heartbeat=options.heartbeat,
-    )
-    log = (lambda line: console.write(f"        {line}")) if options.verbose else None
+    console, log = _console(options, redact)
     resume = None
     if options.resume:
         from runner.commands.resume import load_resume  # noqa: PLC0415
@@ -118,12 +112,38 @@ def main(
         console.finish(engine.result)
     if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr
         report = engine.result.to_dict()
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
+        if isinstance(console, JsonLog):
+            console.final_report(report)
+        else:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=True)
         raise FatalError(
             f"cannot write the report {options.report}: {engine.result.unrecorded}; "
             "its final state is printed above"
         )
     return verdict(engine.result).code
+
+
+def _console(
+    options: Options, redact: Redactor
+) -> tuple[Console | JsonLog, Callable[[str], None] | None]:
+    """What the run prints as it goes, as text lines or JSON lines (--log-format), and where
+    --verbose writes each request to Fusion (None: nowhere)."""
+    if options.log_format == "json":
+        log = JsonLog(
+            redact,
+            report=options.report,
+            resume_command=options.resume_command(),
+            heartbeat=options.heartbeat,
+        )
+        return log, log.request if options.verbose else None
+    console = Console(
+        quiet=options.quiet,
+        report=options.report,
+        resume_command=options.resume_command(),
+        verbose=options.verbose,
+        heartbeat=options.heartbeat,
+    )
+    return console, (lambda line: console.write(f"        {line}")) if options.verbose else None
 
 
 def _begin(engine: Engine, plan: Plan, url: str) -> None:

@@ -45,8 +45,12 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def problems_as_json(problems: Sequence[Problem]) -> str:
-    rows = [{**asdict(p), "path": None if p.path is None else json_path(p.path)} for p in problems]
-    return json.dumps(rows, indent=2, ensure_ascii=False)
+    return json.dumps(problem_rows(problems), indent=2, ensure_ascii=False)
+
+
+def problem_rows(problems: Sequence[Problem]) -> list[dict[str, object]]:
+    """Each problem as an object: its file, message, line, column and JSON path."""
+    return [{**asdict(p), "path": None if p.path is None else json_path(p.path)} for p in problems]
 
 
 class InvalidPlan(Exception):

@@ -78,7 +78,7 @@ class Console:
         self._snapshot: tuple[ev.Tick, float] | None = None  # the last tick, and when it came
         self._timer: threading.Thread | None = None
         self._done = threading.Event()
-        self._beats: dict[str, tuple[str | None, float]] = {}  # step -> (run, age of next beat)
+        self._beats = Beats(self.heartbeat)
 
     def write(self, line: str) -> None:
         with self._lock:
@@ -91,11 +91,7 @@ class Console:
     def header(self, plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> None:
         if self.quiet:
             return
-        where = f"the emulator at {url}" if emulated else url + plan.fusion.api
-        steps = f"{len(plan.steps)} step(s)" + (
-            "" if selected is None else f", {selected} selected,"
-        )
-        self.write(f"fusion-run: plan {plan.name}: {steps} against {where}")
+        self.write(header_line(plan, url, emulated=emulated, selected=selected))
 
     def handle(self, event: ev.Event, result: PlanResult) -> None:
         if isinstance(event, ev.Tick):
@@ -136,19 +132,9 @@ class Console:
             self._drawn = True
 
     def _beat(self, tick: ev.Tick) -> None:
-        """A heartbeat line for each active run whose next beat is due: every `heartbeat`
-        seconds of the run's age, counted afresh for each run of a step. Ticks come at each of
-        the engine's passes, so a beat lands at the first status read after it is due."""
-        if self.heartbeat <= 0:
-            return
-        for run in tick.active:
-            last_run, due = self._beats.get(run.step, (None, self.heartbeat))
-            if last_run != run.run_id:
-                due = self.heartbeat
-            if run.age >= due:
-                self.write(f"{elapsed(tick.at):>7} {run.step}: {wording.heartbeat(run)}")
-                due = (run.age // self.heartbeat + 1) * self.heartbeat
-            self._beats[run.step] = (run.run_id, due)
+        """A heartbeat line for each active run whose next beat is due (`Beats`)."""
+        for run in self._beats.due(tick):
+            self.write(f"{elapsed(tick.at):>7} {run.step}: {wording.heartbeat(run)}")
 
     def finish(self, result: PlanResult) -> None:
         self._done.set()
@@ -204,20 +190,57 @@ class Console:
         for record in map(warning_record, result.warnings):
             who = f"{record['step']}: " if record["step"] else ""
             self.write(f"{who}warning: {record['text']}")
-        counts: dict[str, int] = {}
-        for step in result.steps:
-            key = str(step.outcome) if step.outcome else "running"
-            counts[key] = counts.get(key, 0) + 1
-        took = "" if result.duration is None else f" in {format_duration(result.duration)}"
-        tally = ", ".join(
-            f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
-        )
-        where = (
-            f"Report: {self.report}"
-            if result.unrecorded is None
-            else f"The report {self.report} could not be written: its final state follows"
-        )
-        self.write(f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}")
+        self.write(closing_line(result, self.report))
+
+
+def header_line(plan: Plan, url: str, *, emulated: bool, selected: int | None = None) -> str:
+    """The first line of a run: the plan, its steps (and how many are selected), and where."""
+    where = f"the emulator at {url}" if emulated else url + plan.fusion.api
+    steps = f"{len(plan.steps)} step(s)" + ("" if selected is None else f", {selected} selected,")
+    return f"fusion-run: plan {plan.name}: {steps} against {where}"
+
+
+def closing_line(result: PlanResult, report: str) -> str:
+    """The last line of a run: how the plan ended, the steps by outcome, and the report."""
+    counts: dict[str, int] = {}
+    for step in result.steps:
+        key = str(step.outcome) if step.outcome else "running"
+        counts[key] = counts.get(key, 0) + 1
+    took = "" if result.duration is None else f" in {format_duration(result.duration)}"
+    tally = ", ".join(
+        f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
+    )
+    where = (
+        f"Report: {report}"
+        if result.unrecorded is None
+        else f"The report {report} could not be written: its final state follows"
+    )
+    return f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}"
+
+
+class Beats:
+    """When each active run gets a heartbeat: every `every` seconds of its age (0: never),
+    counted afresh for each run of a step. Ticks come at each of the engine's passes, so a beat
+    lands at the first status read after it is due."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._next: dict[str, tuple[str | None, float]] = {}  # step -> (run, age of next beat)
+
+    def due(self, tick: ev.Tick) -> list[ev.ActiveRun]:
+        """The runs of `tick` whose beat is due now."""
+        if self.every <= 0:
+            return []
+        beating = []
+        for run in tick.active:
+            last_run, due = self._next.get(run.step, (None, self.every))
+            if last_run != run.run_id:
+                due = self.every
+            if run.age >= due:
+                beating.append(run)
+                due = (run.age // self.every + 1) * self.every
+            self._next[run.step] = (run.run_id, due)
+        return beating
 
 
 def _run_cell(step: StepResult) -> str:

@@ -36,6 +36,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -458,6 +459,52 @@ def test_the_nightly_search_example_prints_what_the_readme_shows(
     assert train["attempts"][0]["evidence"]["driver_log"][-1].startswith("\tat org.apache.spark")
 
 
+JSON_LOG = (
+    "fusion-run examples/nightly-recommendations.yaml --emulate --log-format json 2> events.jsonl"
+)
+JQ = (
+    'jq -r \'select(.event == "plan_ended") | .results[] | '
+    '"\\(.step) \\(.outcome) \\(.tries)"\' events.jsonl'
+)
+
+
+@covers(JSON_LOG, JQ)
+def test_the_json_log_example_is_what_a_run_writes(tmp_path: Path) -> None:
+    """The three lines under "Events as JSON" are lines of that run (but for times, the port and
+    run ids), and the jq one-liner prints what the page shows."""
+    [commands] = [b for b in readme_blocks() if b.lang == "sh" and JSON_LOG in commands_in(b)]
+    assert commands_in(commands) == [JSON_LOG, JQ]
+    example = block_starting('{"event": "plan_started"')
+    _with_examples(tmp_path)
+    fusion_run_here = shlex.join(FUSION_RUN)
+    done = subprocess.run(
+        JSON_LOG.replace("fusion-run ", f"{fusion_run_here} ", 1),
+        shell=True,
+        cwd=tmp_path,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    written = (tmp_path / "events.jsonl").read_text().splitlines()
+
+    def alike(line: str) -> str:
+        line = re.sub(r'"at": [\d.]+', '"at": N', _alike(line))
+        return re.sub(r'"time": "[^"]+"', '"time": T', line)
+
+    for line in example.lines:
+        assert alike(line) in {alike(other) for other in written}, line
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed: the one-liner's output is not checked")
+    printed = subprocess.run(
+        JQ, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=30, check=True
+    )
+    output = block_starting("aggregate-clicks succeeded 1")
+    assert printed.stdout.splitlines() == output.lines
+
+
 def test_the_heartbeat_example_is_what_a_ci_log_shows() -> None:
     """The heartbeat line in the CI recipes, but for the counters: the emulator shows a crawl's
     counters only once it ends."""
@@ -807,7 +854,7 @@ def test_the_reference_pages_name_every_property_and_option() -> None:
     of the command with its help."""
     pages: dict[str, str] = load_hooks().generated_pages(ROOT)
     schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
-    assert len(schemas) == 6  # plan, scenario, report, and the three report formats before
+    assert len(schemas) == 7  # plan, scenario, report, the three report formats before, events
     for path in schemas:
         page = pages[f"reference/schemas/{path.name.removesuffix('.schema.json')}.md"]
         for name, node in properties(json.loads(path.read_text())):
