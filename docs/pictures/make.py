@@ -1,13 +1,15 @@
-"""Remake the pictures of the HTML report in this folder: each example night is run on the
-emulator with `--html`, and the page is photographed in the headless Chromium the browser test
-uses (tests/helpers/browser.py). Run from the checkout, with the test extra installed and Debian's
-chromium and chromium-driver:
+"""Remake the pictures in this folder: each example night is run on the emulator with `--html`,
+and the page is photographed in the headless Chromium the browser test uses
+(tests/helpers/browser.py); the failed night's GitHub summary timeline is drawn by Mermaid there
+too. Run from the checkout, with the test extra installed, Debian's chromium and chromium-driver,
+and FUSION_RUN_MERMAID naming Mermaid's mermaid.min.js (as .ci/run fetches it):
 
-    python docs/pictures/make.py
+    FUSION_RUN_MERMAID=.ci/cache/mermaid.min.js python docs/pictures/make.py
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from runner.report.gantt import gantt  # noqa: E402
 from tests.helpers.browser import chromium, missing  # noqa: E402
 
 WIDTH = 1280
@@ -34,10 +37,22 @@ NIGHTS = {
 }
 
 
+TIMELINE = "summary-timeline.png"  # of the last night's report, as the GitHub summary draws it
+DRAW = """
+const [source, done] = arguments;
+mermaid.initialize({startOnLoad: false});
+mermaid.render('chart', source).then(drawn => {
+    document.getElementById('timeline').innerHTML = drawn.svg;
+    done(null);
+}, error => done(String(error)));
+"""
+
+
 def main() -> None:
     why = missing()
-    if why is not None:
-        sys.exit(f"make.py: {why}")
+    mermaid = os.environ.get("FUSION_RUN_MERMAID")
+    if why is not None or not mermaid:
+        sys.exit(f"make.py: {why or 'set FUSION_RUN_MERMAID to mermaid.min.js'}")
     with tempfile.TemporaryDirectory() as folder, chromium(WIDTH, 900) as driver:
         for picture, (args, last) in NIGHTS.items():
             page, report = Path(folder) / "page.html", Path(folder) / "report.json"
@@ -61,6 +76,16 @@ def main() -> None:
             )
             driver.save_screenshot(str(Path(__file__).parent / picture))
             print(f"wrote docs/pictures/{picture} ({WIDTH}x{bottom})")
+        source = gantt(json.loads(report.read_text(encoding="utf-8")))
+        page = Path(folder) / "timeline.html"
+        script = f'<script src="{Path(mermaid).resolve().as_uri()}"></script>'
+        page.write_text(f'<!doctype html><meta charset="utf-8"><div id="timeline"></div>{script}')
+        driver.get(page.as_uri())
+        error = driver.execute_async_script(DRAW, source)
+        if error is not None:
+            sys.exit(f"make.py: Mermaid could not draw the timeline: {error}")
+        driver.find_element("id", "timeline").screenshot(str(Path(__file__).parent / TIMELINE))
+        print(f"wrote docs/pictures/{TIMELINE}")
 
 
 if __name__ == "__main__":

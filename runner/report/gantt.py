@@ -5,7 +5,7 @@ own, coloured by outcome and said in words on each bar.
 Mermaid has four kinds of bar, coloured here through the chart's theme: `done` is a success
 (green), `crit` a failure, a timeout, a run left going or a start that never reached Fusion (red),
 `active` a wait (grey), and a bar with no kind a cancelled run (amber). A check of a `require:`
-step is a milestone.
+step is a milestone, coloured as the step ended.
 
 Past `MAX_STEPS` steps, the chart keeps those that did not succeed, then the longest, in plan
 order, and says how many it leaves out: a chart of 200 rows is read by nobody.
@@ -98,15 +98,13 @@ def _kept(drawn: Timeline) -> tuple[list[Row], int]:
 def _task(bar: Bar, origin: float) -> str:
     start = round(origin + bar.start * 1000)
     end = max(start + 1, round(origin + bar.end * 1000))  # Mermaid draws no bar of no length
-    tags = "milestone" if bar.kind == CHECK else _TAGS.get(bar.outcome, "")
+    tags = _TAGS.get(bar.outcome, "")
+    if bar.kind == CHECK:
+        tags = f"{tags}, milestone" if tags else "milestone"
     return f"{_text(bar.label)} :{tags + ', ' if tags else ''}{start}, {end}"
 
 
-# Characters that end or comment out a Mermaid gantt line, for look-alikes that do not.
-_SAFE = str.maketrans(
-    {":": "\uff1a", ";": "\uff1b", "#": "\uff03", "%": "\uff05", "\n": " ", "\r": " "}
-)  # fullwidth colon, semicolon, number sign and percent sign
-
-
 def _text(value: str) -> str:
-    return value.translate(_SAFE)
+    """`value` on one line of the chart: Mermaid reads a section's name and the title to the
+    end of their line, colons, semicolons and `%%` included."""
+    return " ".join(value.splitlines())

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -66,3 +66,9 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[WebDriver]:
             yield driver
         finally:
             driver.quit()
+
+
+def severe(driver: WebDriver) -> list[dict[str, Any]]:
+    """The browser's console entries of level SEVERE since the last time it was asked."""
+    logs: Any = driver  # selenium's get_log has no annotations
+    return [entry for entry in logs.get_log("browser") if entry["level"] == "SEVERE"]

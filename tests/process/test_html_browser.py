@@ -81,10 +81,9 @@ def outputs(name: str) -> list[str]:
 
 def load(driver: WebDriver, page: Path) -> list[dict[str, Any]]:
     """Open `page`; the browser's console entries of level SEVERE while it loaded."""
-    logs: Any = driver  # selenium's get_log has no annotations
-    logs.get_log("browser")  # what earlier pages said
+    browser.severe(driver)  # what earlier pages said
     driver.get(page.resolve().as_uri())
-    return [entry for entry in logs.get_log("browser") if entry["level"] == "SEVERE"]
+    return browser.severe(driver)
 
 
 def visible_text(driver: WebDriver) -> str:

@@ -124,13 +124,13 @@ gantt
   dateFormat x
   axisFormat %H:%M:%S
   todayMarker off
-  section crawl\uff1a web \uff031
+  section crawl: web #1
     attempt 1 succeeded in 20s :done, 1767225600000, 1767225620000
   section train
     attempt 1 waited 2s for Fusion to start it :active, 1767225620000, 1767225622000
     attempt 1 cancelled in 8s :1767225622000, 1767225630000
   section fresh
-    checked, passed :milestone, 1767225600000, 1767225600001
+    checked, passed :done, milestone, 1767225600000, 1767225600001
 """
     )
 
