@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from runner.plan import Plan, RunIf
 
@@ -15,8 +15,14 @@ def waves(plan: Plan) -> list[list[str]]:
     For `a`, then `b` and `c` both with `depends_on: [a]`, then `d` (waits for `c`, listed
     before it): [["a"], ["b", "c"], ["d"]].
     """
-    order = {step.name: index for index, step in enumerate(plan.steps)}
-    sorter = graphlib.TopologicalSorter({step.name: step.depends_on for step in plan.steps})
+    return layers({step.name: step.depends_on for step in plan.steps})
+
+
+def layers(depends_on: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Names grouped by when they can start, in the mapping's order within a group, from what
+    each waits for; graphlib.CycleError when the dependencies loop."""
+    order = {name: index for index, name in enumerate(depends_on)}
+    sorter = graphlib.TopologicalSorter(depends_on)
     sorter.prepare()
     result = []
     while sorter.is_active():

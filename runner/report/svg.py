@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.clock import format_time
 from runner.durations import format_duration
+from runner.report.graph import layers
 from runner.report.timeline import Bar, Timeline
 
 # The graph: boxes in columns by wave, and at most this many steps drawn (beyond it, a list).
@@ -29,20 +30,11 @@ def waves(steps: Sequence[Mapping[str, Any]]) -> list[list[str]] | None:
     """The report's steps grouped by when they could start, in report order within a wave,
     from each step's `depends_on` (names the report does not hold are left out); None when the
     dependencies loop, which no fusion-run writes."""
-    order = {step["name"]: index for index, step in enumerate(steps)}
-    sorter = graphlib.TopologicalSorter(
-        {step["name"]: [d for d in step["depends_on"] if d in order] for step in steps}
-    )
+    names = {step["name"] for step in steps}
     try:
-        sorter.prepare()
+        return layers({s["name"]: [d for d in s["depends_on"] if d in names] for s in steps})
     except graphlib.CycleError:
         return None
-    found = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=order.__getitem__)
-        found.append(ready)
-        sorter.done(*ready)
-    return found
 
 
 def graph(steps: Sequence[Mapping[str, Any]]) -> str:
