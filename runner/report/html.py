@@ -2,14 +2,15 @@
 artifacts) and for a laptop: the verdict, the warnings, the timeline, the dependency graph, and
 each step's attempts, criteria, counters and the evidence of a failure.
 
-`render` makes the page from a report (format 4; `runner.report.journal.read_report` reads older
-ones into it) and does no I/O; `HtmlFile` writes it at the end of a run. The page fetches
-nothing: its stylesheet, script and drawings are inline, and it names no URL but Fusion's, as
-text. Everything in the report may come from Fusion, so every string is cleaned of control
-characters (`runner.redact.cleaned`) and escaped; a Content-Security-Policy allows the page's own
-stylesheet and script only, by their hashes, so that even a string that escaped its escaping
-could run nothing. The page reads whole without its script, which only adds a filter to the
-steps that did not succeed and a button that unfolds every step.
+`render` makes the page from a report in the format written now (`read_report` of
+`runner.report.journal` reads older ones into it) and does no I/O; `HtmlFile` writes it at the
+end of a run. The page fetches nothing: its stylesheet, script and drawings are inline, and it
+names no URL but Fusion's, as text. Everything in the report may come from Fusion, so every
+string is cleaned of control characters (`runner.redact.cleaned`) and escaped; a
+Content-Security-Policy allows the page's own stylesheet and script only, by their hashes, so
+that even a string that escaped its escaping could run nothing. The page reads whole without its
+script, which only adds a filter to the steps that did not succeed and a button that unfolds
+every step.
 """
 
 from __future__ import annotations
