@@ -16,8 +16,11 @@ console's words for it); then the event's own fields (`schemas/events.schema.jso
   output that could not be written), `request` (--verbose), `final_report` (the report that
   could not be written), and `error` (`error_line`: what ends the command with no plan_ended).
 
-Every string, keys included, passes through the redactor as the console's lines do
-(`runner.redact.Redactor.line`): no credential, no terminal code, no line break.
+Every string is cleaned as the console's lines are (`runner.redact.one_line`): no terminal code,
+no line break. Fusion's words in them were masked as they arrived, as for the console; nothing
+else is masked, so no key, name, time or outcome changes whatever a credential is (`0`, a job's
+name). An `error` object's free text (its line, its problems' messages, a traceback), which may
+quote anything, is masked as the text format's error lines are (`runner.redact.Redactor.line`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from runner import wording
 from runner.clock import format_time
 from runner.criteria import Criterion
 from runner.facts import encode, kind_of, to_fact
-from runner.redact import each_string
+from runner.redact import each_string, one_line
 from runner.report.console import HEARTBEAT, Beats, closing_line, header_line
 from runner.result import PlanResult, criterion_record, summary, warning_record
 from runner.verdict import verdict
@@ -83,7 +86,7 @@ class JsonLog:
         self._ended_at: float | None = None  # the PlanEnded event's `at`
 
     def emit(self, record: dict[str, Any]) -> None:
-        clean = each_string(record, self.redact.line)
+        clean = each_string(record, one_line)
         self.stream.write(json.dumps(clean, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
 
@@ -241,7 +244,8 @@ def error_line(
 ) -> str:
     """The `error` object of a command that ends before (or instead of) its `plan_ended`: the
     exit code, the line the text format prints, each problem of an invalid plan (with its
-    line), the traceback asked for; every string through `clean`."""
+    line), the traceback asked for; its free text through `clean` (`Redactor.line`), the rest
+    cleaned (`one_line`)."""
     from runner.plan.problems import problem_rows  # noqa: PLC0415
 
     record = {
@@ -251,12 +255,12 @@ def error_line(
         "plan": None,
         "step": None,
         "warning": False,
-        "text": text,
+        "text": clean(text),
         "exit_code": int(code),
         "problems": [
-            {**row, "text": str(problem)}
+            {**row, "message": clean(problem.message), "text": clean(str(problem))}
             for row, problem in zip(problem_rows(problems), problems, strict=True)
         ],
-        "traceback": trace.splitlines() if trace else None,
+        "traceback": [clean(line) for line in trace.splitlines()] if trace else None,
     }
-    return json.dumps(each_string(record, clean), ensure_ascii=False)
+    return json.dumps(each_string(record, one_line), ensure_ascii=False)

@@ -7,7 +7,9 @@ report says. They follow OpenTelemetry's CI/CD conventions: the plan's span (kin
 `RUN {plan}` and carries `cicd.pipeline.*`; each step's span (INTERNAL) is named after the step and
 carries `cicd.pipeline.task.*`; each attempt's span, a child of its step's, is named
 `{step} attempt {n}`. fusion-run's own figures are `fusion_run.*`, Fusion's `fusion.*`. Every
-string goes through the redactor.
+string is cleaned as the console's lines are (`runner.redact.one_line`); Fusion's words in them
+were masked as they arrived, and nothing else is, so no run id, name or time changes whatever a
+credential is.
 
 The trace's ids are decided before the first start and written in the report (`trace`): the trace
 id (`TRACEPARENT`'s when the CI set it, whose span is then the plan span's parent) and the plan
@@ -43,7 +45,7 @@ from runner import __version__, wording
 from runner.criteria import CriterionName
 from runner.facts import to_fact
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
-from runner.redact import Redactor
+from runner.redact import Redactor, one_line
 from runner.result import Attempt, PlanResult, StepResult, TraceIds
 
 EXPORT_SECONDS = 5.0  # the longest an export may hold the end of the run
@@ -124,7 +126,6 @@ class Tracer:
             resumed=self.resumed,
             ci=self.ci,
             earlier=self.earlier,
-            redact=self.redact,
         )
         why = export(spans, self.exporter, self.seconds)
         if why is not None:
@@ -243,7 +244,6 @@ def build_spans(
     resumed: bool,
     ci: SpanContext | None,
     earlier: Mapping[str, StepResult],
-    redact: Redactor,
 ) -> list[ReadableSpan]:
     """The spans of `result`, ended, children before their parents."""
     collected = _Collected()
@@ -259,7 +259,7 @@ def build_spans(
         parent = _remote(ids.trace_id, ids.span_id)
         if ci is not None and ci.trace_id != parent.trace_id:
             links.append(Link(ci, {"fusion_run.link": "ci_job"}))
-    Builder(tracer, result, redact, earlier).plan(parent, links)
+    Builder(tracer, result, earlier).plan(parent, links)
     return collected.spans
 
 
@@ -284,14 +284,13 @@ class Builder:
         self,
         tracer: trace.Tracer,
         result: PlanResult,
-        redact: Redactor,
         earlier: Mapping[str, StepResult],
     ) -> None:
-        self.tracer, self.result, self.redact, self.earlier = tracer, result, redact, earlier
+        self.tracer, self.result, self.earlier = tracer, result, earlier
         self.end = result.ended_at or _latest(result)
 
     def text(self, value: str) -> str:
-        return self.redact.line(value)
+        return one_line(value)
 
     def plan(self, parent: SpanContext | None, links: list[Link]) -> None:
         result = self.result
