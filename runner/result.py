@@ -310,6 +310,19 @@ class ResumedFrom:
     outcome: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Judged:
+    """How fusion-run exits for a plan that is over (`runner.verdict`): its exit code, and why
+    it is not 0 in words (None when it is). Kept in the report, so that what is made of it alone
+    (an HTML page of an earlier run) says what the run said."""
+
+    exit_code: int
+    why: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "why": self.why}
+
+
 @dataclass(kw_only=True)
 class PlanResult:
     plan_path: str
@@ -330,6 +343,7 @@ class PlanResult:
     # the triggers of Fusion's own scheduler that may start a plan job during the plan
     schedules: list[FusionMayStart] = field(default_factory=list)
     trace: TraceIds | None = None  # the OpenTelemetry trace exported of the plan, if one is
+    verdict: Judged | None = None  # how fusion-run exits, once the plan is over
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -364,6 +378,7 @@ class PlanResult:
             "schedules": [_schedule(found) for found in self.schedules],
             "steps": steps,
             "trace": None if self.trace is None else self.trace.to_dict(),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
         }
 
     @classmethod
@@ -396,6 +411,7 @@ class PlanResult:
                 for found in data["schedules"]
             ],
             trace=TraceIds.from_dict(data["trace"]),
+            verdict=None if data["verdict"] is None else Judged(**data["verdict"]),
         )
 
 

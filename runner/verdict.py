@@ -15,7 +15,7 @@ from runner import wording
 from runner.errors import ExitCode
 from runner.outcomes import PlanOutcome
 from runner.reasons import Interrupted, JobsMissing, ReportLost, StepsFailed, TriggersFound
-from runner.result import PlanResult
+from runner.result import Judged, PlanResult
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,3 +58,9 @@ def verdict(result: PlanResult) -> Verdict:
     else:
         code = ExitCode.SUCCEEDED
     return Verdict(code=code, causes=tuple(causes) if code else ())
+
+
+def judged(result: PlanResult) -> Judged:
+    """The verdict as the report keeps it (`PlanResult.verdict`)."""
+    found = verdict(result)
+    return Judged(exit_code=int(found.code), why=None if found.succeeded else found.words())

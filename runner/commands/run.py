@@ -32,7 +32,7 @@ from runner.report.journal import Journal, report_file, why_unwritable
 from runner.report.jsonlog import JsonLog
 from runner.report.junit import JUnitFile
 from runner.signals import Interrupts, catching_signals
-from runner.verdict import verdict
+from runner.verdict import judged, verdict
 
 
 def main(
@@ -108,6 +108,7 @@ def main(
             raise
         if journal.unwritten is not None:
             engine.result.unrecorded = why_unwritable(journal.unwritten)
+            engine.result.verdict = judged(engine.result)  # exit 3: what the outputs say
         final.finish(engine.result)
         console.finish(engine.result)
     if engine.result.unrecorded is not None:  # nothing may be lost: the final report goes to stderr

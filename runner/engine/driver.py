@@ -42,6 +42,7 @@ from runner.fusion import Fusion, FusionError
 from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
 from runner.plan import Plan, Schedules, Step
 from runner.reasons import Cause, FailFast, NotStarted, Reason
+from runner.verdict import judged
 
 
 class Engine:
@@ -346,4 +347,5 @@ class Engine:
             result.outcome = PlanOutcome.FAILED
         else:
             result.outcome = PlanOutcome.SUCCEEDED
+        result.verdict = judged(result)
         self.emit(PlanEnded(outcome=result.outcome))

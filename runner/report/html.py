@@ -31,7 +31,6 @@ from runner.report.evidence import failed_attempts
 from runner.report.graph import COLOURS
 from runner.report.journal import why_unwritable, write_text_atomically
 from runner.result import PlanResult
-from runner.verdict import verdict
 
 _GOOD = ("succeeded",)
 # Beside a step's outcomes (`COLOURS`): an interrupted plan's, the timeline's for an attempt
@@ -123,9 +122,8 @@ POLICY = (
 
 
 def render(report: Mapping[str, Any]) -> str:
-    """The page of `report`, a report in the format written now (4)."""
+    """The page of `report`, a report in the format written now."""
     shown: dict[str, Any] = cleaned(dict(report))  # a copy, each string without control codes
-    judged = verdict(PlanResult.from_dict(shown))
     name, outcome = shown["plan"]["name"], shown["outcome"]
     took = "" if shown["duration"] is None else f" in {format_duration(shown['duration'])}"
     title = f"fusion-run: plan {name} {wording.outcome_words(outcome)}{took}"
@@ -137,7 +135,7 @@ def render(report: Mapping[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f'<div class="verdict b-{escape(outcome)}" id="verdict"><h1>{escape(title)}</h1>',
-        f'<p class="why">{"exit 0" if judged.succeeded else escape(judged.words())}</p></div>',
+        f'<p class="why">{escape(_why(shown))}</p></div>',
         _facts(shown),
         '<div class="controls" id="controls"></div>',
         *_warnings(shown),
@@ -359,6 +357,17 @@ def _table(
             + "</tr>"
         )
     return "".join(out) + "</table>"
+
+
+def _why(report: Mapping[str, Any]) -> str:
+    """How fusion-run exited, as the run said it (JUnit's plan testcase, the summary); a report
+    written while the plan ran, or before the report kept it (format 4 and older), says none."""
+    judged = report["verdict"]
+    if judged is not None:
+        return judged["why"] or "exit 0"
+    if report["outcome"] == "running":
+        return "the plan had not ended when this report was written"
+    return "how fusion-run exited is not in this report (reports before format 5 do not keep it)"
 
 
 class HtmlFile:

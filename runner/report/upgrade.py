@@ -1,7 +1,8 @@
 """A report of an earlier format read as the format written now (5), for --resume and --graph
 --report: format 2 through 3 and 4, each step at a time.
 
-Format 4 named no trace: its `trace` is null (a resume of it with tracing on begins a trace).
+Format 4 named no trace and did not keep how fusion-run exited: its `trace` is null (a resume of
+it with tracing on begins a trace), and so is its `verdict`.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -47,6 +48,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report = copy.deepcopy(report)
     report["report_version"] = 5
     report["trace"] = None
+    report["verdict"] = None
     return report
 
 

@@ -38,7 +38,7 @@ from tests.helpers.html_reports import (
     hostile_report,
     wide_report,
 )
-from tests.helpers.paths import WritePlan
+from tests.helpers.paths import ROOT, WritePlan
 
 FAILING = RunScript(duration=3, state="error", error="java.lang.OutOfMemoryError: Java heap space")
 
@@ -154,6 +154,30 @@ def test_a_succeeded_plan_says_exit_0() -> None:
     words = Parsed(render(report)).text
     assert "exit 0" in words
     assert "fusion-run: plan test succeeded in 2.1s" in words
+
+
+def test_the_page_says_how_the_run_exited_as_junit_does_not_as_it_would_guess() -> None:
+    """A step skipped by its own run_if fails nothing; the report alone cannot tell that from a
+    skip that fails the plan, so the page says the verdict the run kept."""
+    done = run([step("a"), step("notify", "a", run_if="at_least_one_failed")])
+    assert done.report["verdict"] == {"exit_code": 0, "why": None}
+    words = Parsed(render(done.report)).text
+    assert "exit 0" in words
+    failed = failed_report()
+    assert failed["verdict"]["why"] in Parsed(render(failed)).text
+    assert failed["verdict"] == {"exit_code": 1, "why": "exit 1: step 'c' failed"}
+
+
+def test_a_report_that_does_not_keep_the_verdict_says_so(tmp_path: Path) -> None:
+    earlier = read_report(str(ROOT / "tests" / "fixtures" / "report-4" / "run-if.json"), "report")
+    assert earlier["verdict"] is None
+    words = Parsed(render(earlier)).text
+    assert (
+        "how fusion-run exited is not in this report (reports before format 5 do not keep it)"
+        in words
+    )
+    going = {**earlier, "outcome": "running"}
+    assert "the plan had not ended when this report was written" in Parsed(render(going)).text
 
 
 def test_the_graph_draws_each_dependency_and_beyond_its_limit_lists_them() -> None:

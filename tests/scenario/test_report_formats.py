@@ -30,7 +30,7 @@ from tests.helpers.reports import valid
 
 FORMATS = {version: ROOT / "tests" / "fixtures" / f"report-{version}" for version in (2, 3, 4)}
 FORMAT_2, FORMAT_3, FORMAT_4 = FORMATS[2], FORMATS[3], FORMATS[4]
-WORDS = {"reason", "error", "warnings"}  # what a report says in words
+WORDS = {"reason", "error", "warnings", "why"}  # what a report says in words
 
 
 def facts_only(value: Any) -> Any:
@@ -108,15 +108,16 @@ def earlier_format_resumes_alike(name: str, version: int, tmp_path: Path, *, eve
         ), selected
 
 
-def test_a_format_4_report_reads_as_format_5_with_no_trace() -> None:
+def test_a_format_4_report_reads_as_format_5_with_no_trace_and_no_verdict() -> None:
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_4.glob("*.json")}
     assert set(reports) == set(CASES)
     for name, report in reports.items():
         assert valid(report)["report_version"] == REPORT_VERSION == 5
         assert report["trace"] is None
+        assert report["verdict"] is None
         written = json.loads((FORMAT_4 / f"{name}.json").read_text())
         assert written["report_version"] == 4
-        del report["trace"], report["report_version"], written["report_version"]
+        del report["trace"], report["verdict"], report["report_version"], written["report_version"]
         assert report == written  # nothing else changes
 
 
