@@ -5,9 +5,10 @@ Each attempt is a bar from the moment fusion-run asked Fusion to start it to the
 Where Fusion took a second or more to start the run, that wait is a bar of its own (`starting`);
 the wait before a retry is one too (`retry`); a `require:` step's check is a point (`check`).
 Times are seconds since the plan started. The start and end of a run are Fusion's own, whose
-clock may differ from this machine's: each bar is kept inside the plan's span and after the
-request that started it, so a clock off by minutes draws a short bar, never one before its
-start request or past the plan's end.
+clock may differ from this machine's: where they do not fall between the run's start request and
+the next request (or the plan's end), give or take a second, the run is drawn from its request
+for as long as Fusion says it took, and no wait is drawn. So every bar stays inside the plan's
+span, after the request that started it and before the next attempt's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from runner.durations import format_duration
 
 # Seconds: a start that took less than this is drawn as part of its run, not as a wait.
 SHOWN_WAIT = 1.0
+# Seconds Fusion's times may fall outside this machine's (its run before our request, its end
+# after the next request) and still be drawn as they are; beyond, its clock is not ours.
+SKEW = 1.0
 
 RUN, STARTING, RETRY, CHECK = "run", "starting", "retry", "check"
 
@@ -67,7 +71,7 @@ def timeline(report: Mapping[str, Any]) -> Timeline:
 
     def at(value: Any) -> float | None:
         moment = parse_time(value)
-        return None if moment is None else max(0.0, (moment - started).total_seconds())
+        return None if moment is None else (moment - started).total_seconds()
 
     known = [
         t
@@ -77,23 +81,25 @@ def timeline(report: Mapping[str, Any]) -> Timeline:
         if t is not None
     ]
     end = at(report["ended_at"])
-    span = end if end is not None else max(known, default=0.0)
+    span = max(0.0, end if end is not None else max(known, default=0.0))
     rows = []
     for step in report["steps"]:
         bars: list[Bar] = []
         if step["gate"] is not None and step["gate"]["checked_at"] is not None:
-            point = min(span, at(step["gate"]["checked_at"]) or 0.0)
+            point = _within(at(step["gate"]["checked_at"]) or 0.0, 0.0, span)
             words = "passed" if step["outcome"] == "succeeded" else step["outcome"]
             bars.append(
                 Bar(step["name"], 0, CHECK, point, point, step["outcome"], f"checked, {words}")
             )
+        attempts = step["attempts"]
+        nexts = [at(later["requested_at"]) for later in attempts[1:]] + [None] * bool(attempts)
         previous_end: float | None = None
-        for attempt in step["attempts"]:
-            bars += _attempt_bars(
-                step["name"], attempt, at=at, span=span, previous_end=previous_end
-            )
-            if bars:
-                previous_end = bars[-1].end
+        for attempt, following in zip(attempts, nexts, strict=True):
+            limit = span if following is None else _within(following, 0.0, span)
+            drawn = _attempt_bars(step["name"], attempt, at=at, limit=limit, after=previous_end)
+            bars += drawn
+            if drawn:
+                previous_end = drawn[-1].end
         rows.append(Row(step["name"], step["outcome"], tuple(bars)))
     return Timeline(started, span, tuple(rows))
 
@@ -103,21 +109,23 @@ def _attempt_bars(
     attempt: Mapping[str, Any],
     *,
     at: Callable[[Any], float | None],
-    span: float,
-    previous_end: float | None,
+    limit: float,
+    after: float | None,
 ) -> list[Bar]:
+    """The bars of one attempt, none past `limit` (the next attempt's request, or the plan's
+    end), after `after` (the end of the attempt before)."""
     number = attempt["number"]
     requested = at(attempt["requested_at"])
     run_start, run_end = at(attempt["started_at"]), at(attempt["ended_at"])
     first = requested if requested is not None else run_start
     if first is None:  # a run picked up with no time known: nothing to draw
         return []
-    first = min(first, span)
+    first = _within(first, after or 0.0, limit)
     bars = []
-    if previous_end is not None and first > previous_end:
-        waited = first - previous_end
+    if after is not None and first > after:
+        waited = first - after
         bars.append(
-            Bar(step, number, RETRY, previous_end, first, "waiting", f"retry after {_took(waited)}")
+            Bar(step, number, RETRY, after, first, "waiting", f"retry after {_took(waited)}")
         )
     outcome = attempt["outcome"] or "running"  # open: the report was written while it ran
     if outcome == "not_started":
@@ -125,8 +133,18 @@ def _attempt_bars(
             *bars,
             Bar(step, number, STARTING, first, first, outcome, f"attempt {number} not started"),
         ]
-    start = first if run_start is None else min(max(run_start, first), span)
-    end = span if run_end is None else min(max(run_end, start), span)
+    duration = attempt["duration"]
+    if _trusted(first, run_start, run_end, limit):
+        assert run_start is not None
+        start = _within(run_start, first, limit)
+        end = limit if run_end is None else _within(run_end, start, limit)
+    else:  # Fusion's clock is not this machine's: the run as long as Fusion says, from its request
+        start = first
+        end = (
+            limit
+            if run_end is None or duration is None
+            else _within(first + duration, first, limit)
+        )
     if start - first >= SHOWN_WAIT:
         label = f"attempt {number} waited {_took(start - first)} for Fusion to start it"
         bars.append(Bar(step, number, STARTING, first, start, "waiting", label))
@@ -136,10 +154,21 @@ def _attempt_bars(
     if run_end is None:  # still going when the report was last written
         words += f", {_took(end - start)} when last seen"
     else:
-        took = attempt["duration"] if attempt["duration"] is not None else end - start
-        words += f" in {_took(took)}"
+        words += f" in {_took(duration if duration is not None else end - start)}"
     bars.append(Bar(step, number, RUN, start, end, outcome, words))
     return bars
+
+
+def _trusted(first: float, start: float | None, end: float | None, limit: float) -> bool:
+    """Fusion's times of a run fit this machine's: it began after its start request and ended
+    before the next request (or the plan's end), give or take `SKEW`."""
+    if start is None or start < first - SKEW or start > limit + SKEW:
+        return False
+    return end is None or start <= end <= limit + SKEW
+
+
+def _within(value: float, low: float, high: float) -> float:
+    return min(max(value, low), max(low, high))
 
 
 def _took(seconds: float) -> str:

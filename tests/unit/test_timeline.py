@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from runner.report.gantt import MAX_STEPS, gantt, left_out
 from runner.report.timeline import Bar, timeline
 from tests.helpers.timelines import at, attempt, report, step
@@ -45,14 +47,34 @@ def test_a_start_fusion_took_a_second_or_more_to_begin_is_a_wait_of_its_own() ->
     )
 
 
-def test_a_fusion_clock_minutes_off_keeps_each_bar_after_its_request_and_inside_the_plan() -> None:
+def test_a_fusion_clock_minutes_off_draws_each_run_from_its_request_for_its_duration() -> None:
     behind = attempt(1, 10.0, None, None, duration=20.0)
     behind["started_at"], behind["ended_at"] = "2025-12-31T23:55:00Z", "2025-12-31T23:55:20Z"
     ahead = attempt(1, 10.0, None, None, duration=20.0)
-    ahead["started_at"], ahead["ended_at"] = "2026-01-01T00:05:00Z", "2026-01-01T00:05:20Z"
+    ahead["started_at"], ahead["ended_at"] = "2026-01-01T12:00:00Z", "2026-01-01T12:00:20Z"
     drawn = timeline(report(step("behind", "succeeded", behind), step("ahead", "succeeded", ahead)))
-    assert [(b.start, b.end) for b in drawn.bars if b.kind == "run"] == [(10.0, 10.0), (60.0, 60.0)]
-    assert all(bar.label == "attempt 1 succeeded in 20s" for bar in drawn.bars if bar.kind == "run")
+    assert [(b.kind, b.start, b.end) for b in drawn.bars] == [("run", 10.0, 30.0)] * 2
+    assert all(bar.label == "attempt 1 succeeded in 20s" for bar in drawn.bars)
+
+
+def test_retries_on_a_fusion_clock_hours_ahead_stay_in_order_with_their_waits() -> None:
+    def ahead(number: int, requested: float, outcome: str) -> dict[str, Any]:
+        drawn = attempt(number, requested, None, None, outcome, duration=1.0)
+        later = f"2026-01-01T12:00:{requested:06.3f}Z"
+        drawn["started_at"], drawn["ended_at"] = later, later
+        return drawn
+
+    drawn = timeline(
+        report(
+            step("spark", "succeeded", ahead(1, 1.0, "failed"), ahead(2, 4.0, "succeeded")),
+            ended=8.0,
+        )
+    )
+    assert [(b.kind, b.start, b.end) for b in drawn.bars] == [
+        ("run", 1.0, 2.0),
+        ("retry", 2.0, 4.0),
+        ("run", 4.0, 5.0),
+    ]
 
 
 def test_a_run_still_going_ends_where_the_report_last_saw_anything() -> None:
