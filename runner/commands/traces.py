@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from runner.commands.options import Options
 from runner.errors import UsageError
@@ -53,6 +54,9 @@ def tracer(
         redact.add(header.partition("=")[2].strip())  # an API key for the collector, say
     for header in environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "").split(","):
         redact.add(header.partition("=")[2].strip())
+    where = tracing.endpoint(environ)
+    for secret in _secrets_in(where):  # the collector's password, a token in the query
+        redact.add(secret)
     ci = tracing.ci_parent(environ)
     earlier = None if resume is None else resume.trace
     return tracing.Tracer(
@@ -63,5 +67,29 @@ def tracer(
         exporter=tracing.exporter_for(),
         redact=redact,
         warn=warn,
-        where=tracing.endpoint(environ),
+        where=_bare(where),
     )
+
+
+def _secrets_in(url: str) -> list[str]:
+    """What a URL may hold for the collector's eyes only: its password, its query's values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    return [
+        *([parts.password] if parts.password else []),
+        *(value for _, value in parse_qsl(parts.query) if value),
+    ]
+
+
+def _bare(url: str) -> str:
+    """`url` as messages name it: no user, password, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the collector's URL (not shown: it could not be read)"
+    host = f"[{host}]" if ":" in host else host
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))

@@ -105,6 +105,7 @@ def _task(bar: Bar, origin: float) -> str:
 
 
 def _text(value: str) -> str:
-    """`value` on one line of the chart: Mermaid reads a section's name and the title to the
-    end of their line, colons, semicolons and `%%` included."""
-    return " ".join(value.splitlines())
+    """`value` on one line of the chart: Mermaid reads a section's name and the title to the end
+    of their line, colons and semicolons included; but it obeys a `%%{...}%%` directive anywhere,
+    so `%%` is written `% %`."""
+    return " ".join(value.splitlines()).replace("%%", "% %").replace("%%", "% %")

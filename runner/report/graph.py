@@ -57,7 +57,8 @@ def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
     ids = {step.name: f"s{index}" for index, step in enumerate(plan.steps)}
 
     def text(value: str) -> str:
-        escaped = value.replace("&", "#amp;").replace('"', "#quot;")
+        escaped = value.replace("&", "#amp;").replace('"', "#quot;").replace("`", "#96;")
+        escaped = escaped.replace("%", "#37;")  # no `%%{...}%%`: Mermaid would obey it anywhere
         return escaped.replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")
 
     lines = ["flowchart LR"]
@@ -73,7 +74,8 @@ def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
         lines += [f"  classDef {o} fill:{COLOURS[o][0]},stroke:{COLOURS[o][1]}" for o in used]
         for outcome in used:
             members = [ids[name] for name, o in outcomes.items() if o == outcome and name in ids]
-            lines.append(f"  class {','.join(members)} {outcome}")
+            if members:  # a class of no node is a line Mermaid cannot read
+                lines.append(f"  class {','.join(members)} {outcome}")
     return "\n".join(lines) + "\n"
 
 

@@ -62,7 +62,7 @@ _FAILED = {"failure", "error", "timeout"}  # the results whose span's status is 
 
 
 def endpoint(environ: Mapping[str, str]) -> str:
-    """Where the SDK's exporter sends the spans, by the variables it reads, for messages."""
+    """Where the SDK's exporter sends the spans, by the variables it reads."""
     traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
     if traces:
         return traces
@@ -130,8 +130,8 @@ class Tracer:
         why = export(spans, self.exporter, self.seconds)
         if why is not None:
             self.warn(
-                f"fusion-run: the trace was not exported to {self.redact.line(self.where)}: "
-                f"{self.redact.line(why)}; the plan's outcome is unchanged"
+                f"fusion-run: warning: trace not exported to the collector at {self.where}: "
+                f"{self.redact.line(why)}; the plan's outcome stands"
             )
 
 
@@ -162,7 +162,7 @@ class _Captured(logging.Handler):
                 return f"the collector answered {code} {reason}" if code else _words(reason)
             if str(record.msg).startswith("Transient error") and args:
                 return _words(args[0])  # the last try's, once the time allowed ran out
-        return f"no answer within {seconds:g} s"
+        return f"no answer within {seconds:g}s"
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
@@ -203,7 +203,7 @@ def export(spans: Sequence[ReadableSpan], exporter: SpanExporter, seconds: float
     finally:
         sdk.propagate, sdk.handlers = kept
     if not outcome:
-        return f"no answer within {seconds:g} s"
+        return f"no answer within {seconds:g}s"
     if outcome[0] is SpanExportResult.SUCCESS:
         return None
     if isinstance(outcome[0], BaseException):
@@ -363,8 +363,8 @@ class Builder:
         return here
 
     def task_result(self, step: StepResult) -> str:
-        if step.outcome is None:
-            return "cancellation"  # fusion-run stopped following: the run was left going
+        if step.outcome is None:  # its run was left going: how it ends nobody knows; it fails
+            return "error"  # the plan, as it does in the report, JUnit and the exit code
         if step.outcome is Outcome.NOT_RUN:
             if self.result.error is not None:
                 return "error"
@@ -486,6 +486,8 @@ class Builder:
         if attempt.outcome in (AttemptOutcome.FAILED, AttemptOutcome.TIMED_OUT):
             error = None if attempt.error is None else self.text(attempt.error)
             span.set_status(Status(StatusCode.ERROR, words[0] if words else error))
+        elif attempt.outcome in (AttemptOutcome.LEFT_RUNNING, None):
+            span.set_status(Status(StatusCode.ERROR, "left running in Fusion"))
         span.end(end_time=_ns(end))
 
 

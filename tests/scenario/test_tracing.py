@@ -19,13 +19,18 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import runner.report
+from runner.commands import traces
+from runner.commands.options import Action, Options
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import RunScript
+from runner.engine import Engine
 from runner.redact import Redactor
 from runner.report import tracing
 from runner.result import TraceIds
 from tests.helpers.cli import invoke
-from tests.helpers.engine import jobs, run, runs
-from tests.helpers.fakes import step
+from tests.helpers.engine import jobs, plan_of, run, runs
+from tests.helpers.fakes import EPOCH, FakeClock, step
 from tests.helpers.paths import EXAMPLES
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -231,7 +236,7 @@ def _tracer(exporter: SpanExporter, warned: list[str]) -> tracing.Tracer:
         exporter=exporter,
         redact=Redactor(["tok3n"]),
         warn=warned.append,
-        where="http://collector:4318/v1/traces?key=tok3n",
+        where="http://collector:4318/v1/traces",
     )
 
 
@@ -247,7 +252,7 @@ def test_the_tracer_exports_the_tree_when_the_run_ends() -> None:
 @pytest.mark.parametrize(
     ("exporter", "why"),
     [
-        (Refusing(), "no answer within 5 s"),
+        (Refusing(), "no answer within 5s"),
         (Refusing(raises=True), "OSError: no route to host"),
     ],
 )
@@ -256,9 +261,28 @@ def test_a_failed_export_is_one_warning_line(exporter: SpanExporter, why: str) -
     warned: list[str] = []
     _tracer(exporter, warned).finish(done.engine.result)
     assert warned == [
-        "fusion-run: the trace was not exported to http://collector:4318/v1/traces?key=***: "
-        f"{why}; the plan's outcome is unchanged"
+        "fusion-run: warning: trace not exported to the collector at "
+        f"http://collector:4318/v1/traces: {why}; the plan's outcome stands"
     ]
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://otuser:OtPassXyz@collector:4318/v1/traces?token=TokQwerty#x",
+        "http://collector:4318/v1/traces?token=TokQwerty&user=otuser&key=OtPassXyz",
+    ],
+)
+def test_the_collector_s_url_is_named_without_its_secrets(endpoint: str) -> None:
+    redact = Redactor()
+    environ = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint}
+    options = Options(plans=("plan.yaml",), action=Action.RUN)
+    made = traces.tracer(options, environ, redact, pytest.fail, None)
+    assert made is not None
+    assert made.where == "http://collector:4318/v1/traces"
+    said = redact.line(f"POST {endpoint}: refused (OtPassXyz, TokQwerty)")
+    assert "OtPassXyz" not in said
+    assert "TokQwerty" not in said
 
 
 def test_the_endpoint_named_is_the_one_the_sdk_reads() -> None:
@@ -405,3 +429,23 @@ def test_the_endpoint_variable_without_the_extra_is_a_warning(
         "no trace is exported: pip install 'fusion-run[otel]'"
     )
     assert json.loads(Path("fusion-run-report.json").read_text())["trace"] is None
+
+
+def test_a_run_left_going_is_an_error_as_it_fails_the_plan() -> None:
+    clock = FakeClock()
+    scenario = jobs(long=runs(RunScript(duration=60)))
+    engine = Engine(
+        plan_of([step("long")]),
+        ModelFusion(EmulatedFusion(scenario, clock=clock, epoch=EPOCH)),
+        clock,
+        url="http://emulated",
+        detach=True,
+        interrupts=lambda: int(clock.now >= 5),
+    )
+    engine.execute()
+    assert engine.result.step("long").status == "running"
+    spans = {s.name: s for s in spans_of(engine.result)}
+    assert (spans["long"].attributes or {})["cicd.pipeline.task.run.result"] == "error"
+    assert spans["long"].status.status_code is StatusCode.ERROR
+    assert spans["long attempt 1"].status.status_code is StatusCode.ERROR
+    assert spans["long attempt 1"].status.description == "left running in Fusion"

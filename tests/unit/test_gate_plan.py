@@ -115,7 +115,7 @@ def test_a_gate_needs_its_job_and_window(write_plan: WritePlan) -> None:
         "plan.yaml:4:44: $.steps[1].require.states: unknown key 'states' "
         "(expected one of: job, succeeded_within)",
         "plan.yaml:5:20: $.steps[2].require.job: a job id may not start or end with white space, "
-        "got ' c'",
+        "nor hold a line break, got ' c'",
         "plan.yaml:7:24: $.steps[3].success.states[0]: a datasource job never ends 'finished': "
         "it ends success, failed, aborted",
     ]
