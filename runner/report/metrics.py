@@ -7,7 +7,8 @@ job); each step that succeeded has a group of its own (key `step` too) holding o
 success time. The Pushgateway's POST replaces, in one group, every series of each metric name
 pushed: so a last-success time is pushed only for what succeeded, and a step's goes in its own
 group, where the push of another step's success cannot replace it. A failed night leaves the
-earlier success times in place.
+earlier success times in place. A run of part of the plan (--select, --exclude) pushes no
+last-success time of the plan, and no series of the steps it left out: it did not run them.
 
 Only imported with --push-metrics: it needs prometheus_client (the `metrics` extra).
 """
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from runner.criteria import CriterionName
 from runner.outcomes import Outcome, PlanOutcome
+from runner.reasons import NotSelected
 from runner.result import STEP_OUTCOMES, PlanResult, StepResult, summary
 
 JOB = "fusion-run"  # the grouping key's `job`, for every plan
@@ -39,7 +41,7 @@ def groups(result: PlanResult) -> list[Group]:
     """The plan's group, then one group per step that succeeded."""
     plan = {"plan": result.plan_name}
     found = [Group(plan, plan_registry(result))]
-    for step in result.steps:
+    for step in _ran(result):
         if step.outcome is Outcome.SUCCEEDED:
             registry = CollectorRegistry(auto_describe=True)
             Gauge(
@@ -68,7 +70,8 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
         outcome.labels(str(value)).set(int(value is result.outcome))
     if result.duration is not None:
         gauge("fusion_run_plan_duration_seconds", "How long the plan took.").set(result.duration)
-    if result.outcome is PlanOutcome.SUCCEEDED and result.ended_at is not None:
+    whole = len(_ran(result)) == len(result.steps)
+    if result.outcome is PlanOutcome.SUCCEEDED and result.ended_at is not None and whole:
         gauge(
             "fusion_run_plan_last_success_timestamp_seconds",
             "When the plan last succeeded, in Unix time.",
@@ -95,7 +98,7 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
         "Documents the step's last run indexed or wrote, by Fusion's counters.",
         STEP_LABELS,
     )
-    for step in result.steps:
+    for step in _ran(result):
         labels = (step.name, step.job)
         for status in STEP_OUTCOMES:
             step_outcome.labels(*labels, status).set(int(status == step.status))
@@ -108,6 +111,11 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
         if counted is not None:
             documents.labels(*labels).set(counted)
     return registry
+
+
+def _ran(result: PlanResult) -> list[StepResult]:
+    """The steps of the run: all but those --select or --exclude left out."""
+    return [step for step in result.steps if not isinstance(step.reason, NotSelected)]
 
 
 def _duration(step: StepResult) -> float | None:
@@ -129,11 +137,14 @@ def _documents(step: StepResult) -> float | None:
 
 def _success_time(step: StepResult, result: PlanResult) -> float:
     """When the step's last run ended; for a `require:` step, when it found the job's run; else
-    when the plan ended."""
+    when the plan ended. Kept within the plan's span: a run's end is Fusion's time, and a Fusion
+    clock ahead by hours would put the success in the future, and an alert on its age hours
+    late."""
     when: datetime | None = step.attempts[-1].ended_at if step.attempts else None
     if when is None and step.gate is not None:
         when = step.gate.checked_at
-    return _unix(when or result.ended_at or result.started_at)
+    end = result.ended_at or result.started_at
+    return _unix(min(max(when or end, result.started_at), end))
 
 
 def _unix(when: datetime) -> float:

@@ -98,6 +98,40 @@ def test_a_failed_night_keeps_the_last_success_times_of_what_failed(
     assert value("fusion_run_step_outcome", step="train", outcome="succeeded") == 0
 
 
+def test_a_run_of_part_of_the_plan_pushes_no_plan_success_nor_the_steps_it_left_out(
+    write_plan: WritePlan,
+) -> None:
+    """A morning rerun of one step must not reset the alert on the plan's last success."""
+    plan = write_plan(PLAN)
+    with pushgateway() as gateway:
+        assert run(plan, gateway.url, train="error") == 1
+        Path("s.yaml").write_text(SCENARIO % "finished")
+        args = ("--emulate", "--scenario", "s.yaml", "--select", "train")
+        assert invoke(plan, *args, "--push-metrics", gateway.url).exit_code == 0
+    partial = gateway.requests[-2]
+    assert partial.path == "/metrics/job/fusion-run/plan/nightly"
+    assert "fusion_run_plan_last_success_timestamp_seconds" not in partial.families
+    assert gateway.value("fusion_run_plan_last_success_timestamp_seconds") is None
+    steps = {sample.labels["step"] for sample in partial.families["fusion_run_step_outcome"]}
+    assert steps == {"train"}
+    assert gateway.requests[-1].path == "/metrics/job/fusion-run/plan/nightly/step/train"
+
+
+def test_a_step_s_success_time_is_within_the_plan_whatever_fusion_s_clock(
+    write_plan: WritePlan,
+) -> None:
+    plan = write_plan(PLAN)
+    Path("s.yaml").write_text(
+        "version: 1\nfusion: {clock_offset: 12h}\njobs:\n  crawl: {runs: [{duration: 2}]}\n"
+        "  train: {runs: [{duration: 3}]}\n"
+    )
+    with pushgateway() as gateway:
+        args = ("--emulate", "--scenario", "s.yaml", "--push-metrics", gateway.url)
+        assert invoke(plan, *args).exit_code == 0
+    plan_ended = datetime.fromisoformat(read_report()["ended_at"]).timestamp()
+    assert gateway.value(STEP_SUCCESS, step="train") == plan_ended
+
+
 def test_a_plan_name_with_a_slash_goes_in_the_path_in_base64(write_plan: WritePlan) -> None:
     plan = write_plan("version: 1\nname: search/nightly run\nsteps: [crawl, train]\n")
     with pushgateway() as gateway:
