@@ -24,7 +24,7 @@ from runner.plan import Auth, OnInterrupt, Plan
 from runner.plan.problems import InvalidPlan, Problem
 from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing, TriggersFound
 from runner.redact import Redactor
-from runner.report import Reporters
+from runner.report import Reporters, Together
 from runner.report.console import Console
 from runner.report.github import GitHubActions
 from runner.report.html import HtmlFile
@@ -57,8 +57,10 @@ def main(
         *([JUnitFile(options.junit)] if options.junit else []),
         GitHubActions(plan, environ, click.echo, warn=console.write),
         *([HtmlFile(options.html, warn=console.write)] if options.html else []),
-        *_metrics_push(options, environ, redact, warn=console.write),
-        *([tracer] if tracer else []),
+        Together(  # a slow Pushgateway and a slow collector: one wait, not two
+            *_metrics_push(options, environ, redact, warn=console.write),
+            *([tracer] if tracer else []),
+        ),
     )
     clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:

@@ -64,3 +64,20 @@ class Reporters:
     def finish(self, result: PlanResult) -> None:
         for reporter in self.reporters:
             reporter.finish(result)
+
+
+class Together(Reporters):
+    """Reporters that send the final result elsewhere (a Pushgateway, a trace collector), each
+    bounded in time: they finish side by side, so the slowest bounds the wait, not their sum."""
+
+    def finish(self, result: PlanResult) -> None:
+        import threading  # noqa: PLC0415 - only where something is sent
+
+        threads = [
+            threading.Thread(target=reporter.finish, args=(result,), daemon=True)
+            for reporter in self.reporters
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()

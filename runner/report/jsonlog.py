@@ -84,8 +84,11 @@ class JsonLog:
         self._result: PlanResult | None = None  # the run's, from the first event on
         self._plan: str | None = None  # the plan's name, from the header on
         self._ended_at: float | None = None  # the PlanEnded event's `at`
+        self._last_at = 0.0  # of the latest line written: plan_ended comes last, and no earlier
 
     def emit(self, record: dict[str, Any]) -> None:
+        if record["at"] is not None:
+            self._last_at = max(self._last_at, record["at"])
         clean = each_string(record, one_line)
         self.stream.write(json.dumps(clean, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
@@ -152,6 +155,7 @@ class JsonLog:
         """`plan_ended`: the closing table, reasons, warnings and verdict, in one object."""
         self._result = result
         at = self._ended_at if self._ended_at is not None else result.duration or 0.0
+        at = max(at, self._last_at)  # after the warnings of outputs written once the plan ended
         record = self.envelope(PLAN_ENDED, at, text=closing_line(result, self.report))
         judged = verdict(result)
         record |= {

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -85,12 +85,14 @@ def standalone_emulator(cwd: Path, scenario: str = "s.yaml") -> Iterator[tuple[s
 
 
 def fusion_run_process(
-    *args: str, cwd: Path, timeout: float = 60
+    *args: str, cwd: Path, timeout: float = 60, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`fusion-run ARGS...` in a process of its own, as CI runs it (no terminal), to its end."""
+    """`fusion-run ARGS...` in a process of its own, as CI runs it (no terminal), to its end;
+    `env` adds to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "runner", *args],
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=timeout,

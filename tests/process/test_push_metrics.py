@@ -4,6 +4,7 @@ says. tests/scenario/test_push_metrics.py has the metrics themselves."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -43,6 +44,41 @@ def test_a_gateway_that_never_answers_costs_a_few_seconds_and_no_exit_code(
     ) in done.stderr.splitlines()
     assert DEADLINE <= took < DEADLINE + 10, f"{took:.1f}s"
     assert read_report()["outcome"] == "succeeded"
+
+
+def test_a_silent_gateway_and_a_silent_collector_cost_one_wait_and_plan_ended_comes_last(
+    write_plan: WritePlan, tmp_path: Path
+) -> None:
+    """Both sent side by side: the slower bounds the wait, not their sum; the JSON log's
+    plan_ended is its last line and no earlier than the warnings before it."""
+    Path("s.yaml").write_text(FAST)
+    plan = write_plan("version: 1\nsteps: [crawl]\n")
+    with socket.socket() as gateway, socket.socket() as collector:
+        for silent in (gateway, collector):
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)
+        url = f"http://127.0.0.1:{gateway.getsockname()[1]}"
+        endpoint = f"http://127.0.0.1:{collector.getsockname()[1]}"
+        began = time.monotonic()
+        done = fusion_run_process(
+            plan,
+            *("--emulate", "--scenario", "s.yaml", "--push-metrics", url, "--log-format", "json"),
+            cwd=tmp_path,
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+        )
+        took = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    warnings = [r["text"] for r in records if r["event"] == "warning"]
+    assert sorted(warnings) == [
+        f"fusion-run: warning: metrics not pushed to the Pushgateway at {url}: no answer within "
+        "5s; the plan's outcome stands",
+        f"fusion-run: warning: trace not exported to the collector at {endpoint}/v1/traces: no "
+        "answer within 5s; the plan's outcome stands",
+    ]
+    assert records[-1]["event"] == "plan_ended"
+    assert [r["at"] for r in records] == sorted(r["at"] for r in records)
+    assert DEADLINE <= took < 2 * DEADLINE, f"{took:.1f}s"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
