@@ -378,6 +378,38 @@ def __getattr__(name: str) -> click.Command:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _json_log(args: list[str]) -> bool:
+    """The command line asks for --log-format json (before `--`, which ends the options)."""
+    words = args[: args.index("--")] if "--" in args else args
+    pairs = zip(words, [*words[1:], ""], strict=True)
+    return "--log-format=json" in words or ("--log-format", "json") in pairs
+
+
+def _parse_as_json_log(args: list[str]) -> NoReturn:
+    """Run the command as click would, but for a command line click refuses (an unknown option,
+    a value it cannot read): with --log-format json, that refusal is an `error` object too."""
+    import click  # noqa: PLC0415
+
+    from runner.report.jsonlog import error_line  # noqa: PLC0415
+
+    try:
+        _command().main(args, prog_name="fusion-run", standalone_mode=False)
+    except click.UsageError as refused:
+        clean = Redactor.from_environ(os.environ).line
+        echo(
+            error_line(ExitCode.INVALID, f"fusion-run: {refused.format_message()}", clean=clean),
+            err=True,
+        )
+        sys.exit(ExitCode.INVALID)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        echo("", err=True)
+        echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(0)  # --help and --version, which print and return
+
+
 def entry() -> None:
     """The `fusion-run` command. Once it has its exit code, no signal may change it: SIGINT
     and SIGTERM are ignored from then until the process is gone (its report is final).
@@ -395,7 +427,9 @@ def entry() -> None:
 
             command()(sys.argv[2:], prog_name="fusion-run report")
         options = validate_only(sys.argv[1:], os.environ)
-        if options is None:
+        if options is None and _json_log(sys.argv[1:]):
+            _parse_as_json_log(sys.argv[1:])
+        elif options is None:
             _command()()
         else:
             try:

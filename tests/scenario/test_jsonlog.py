@@ -448,3 +448,34 @@ def test_after_a_detach_plan_ended_names_the_command_that_follows_the_runs() -> 
         True,
         "fusion-run plan.yaml --resume r.json",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--bogus"], "fusion-run: No such option '--bogus'. Did you mean '--verbose'?"),
+        (
+            ["--max-parallel", "abc"],
+            "fusion-run: Invalid value for '--max-parallel': 'abc' is not a valid integer range.",
+        ),
+        (["--var", "x"], "fusion-run: Invalid value for --var: expected NAME=VALUE, got 'x'"),
+    ],
+)
+@pytest.mark.parametrize("asked", [["--log-format", "json"], ["--log-format=json"]])
+def test_what_the_option_parser_refuses_is_an_error_object_too(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    text: str,
+    asked: list[str],
+) -> None:
+    from runner import cli  # noqa: PLC0415
+
+    monkeypatch.setattr("sys.argv", ["fusion-run", "plan.yaml", *asked, *args])
+    with pytest.raises(SystemExit) as ended:
+        cli.entry()
+    assert ended.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    [error] = lines(err)
+    assert (error["event"], error["exit_code"], error["text"]) == ("error", 2, text)
