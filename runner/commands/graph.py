@@ -27,15 +27,21 @@ def main(
     clock: WakingClock | None = None,  # nothing here waits: taken as every command takes it
 ) -> int:
     plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
+    report = read_report(options.report, "--report") if options.report_given else None
+    if report is not None and report["plan"]["name"] != plan.name:
+        raise UsageError(
+            f"--report {options.report} is a report of plan {report['plan']['name']!r}, not of "
+            f"{plan.name!r}: give a report of this plan"
+        )
     if options.graph == "gantt":
-        chart = gantt(read_report(options.report, "--report"))
+        assert report is not None  # `runner.cli.usage` refuses gantt without --report
+        chart = gantt(report)
         if chart is None:
             raise UsageError(f"--report {options.report}: no step of it started: no run to draw")
         echo(chart, nl=False)
         return ExitCode.SUCCEEDED
     outcomes = None
-    if options.report_given:
-        report = read_report(options.report, "--report")
+    if report is not None:
         outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
     draw = graph.mermaid if options.graph == "mermaid" else graph.dot
     echo(draw(plan, outcomes), nl=False)

@@ -195,6 +195,28 @@ READS = {
 }
 
 
+# Levels of nesting a report may have: its own few, and what Fusion said, which the client cuts
+# at 64 levels (`runner.fusion.client.MAX_DEPTH`).
+MAX_DEPTH = 100
+
+
+def _not_json(constant: str) -> float:
+    """json's reader takes NaN and Infinity, which JSON has not, and no report holds."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _depth(value: Any) -> int:
+    """How deeply `value` nests, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def read_report(path: str, flag: str) -> dict[str, Any]:
     """An earlier report, checked against its schema, in the format written now; UsageError
     naming `flag` and the fault."""
@@ -205,11 +227,13 @@ def read_report(path: str, flag: str) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise UsageError(f"{flag} {path}: not a report: not UTF-8 (byte {error.start})") from None
     try:
-        report = json.loads(text)
+        report = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise UsageError(f"{flag} {path}: not a report: nested too deeply") from None
     except ValueError as error:
         raise UsageError(f"{flag} {path}: not JSON ({error})") from None
+    if _depth(report) > MAX_DEPTH:  # more than any report holds; its readers walk it by recursion
+        raise UsageError(f"{flag} {path}: not a report: nested too deeply")
     version = report.get("report_version") if isinstance(report, dict) else None
     if isinstance(version, int) and version not in READS:
         writer = report.get("fusion_run_version")

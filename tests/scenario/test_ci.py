@@ -379,7 +379,8 @@ def test_a_required_step_skipped_for_an_allowed_failure_is_annotated_and_said_un
 def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(
-        "version: 1\nsteps:\n  - job: datasource:web\n    name: crawl\n  - job: train\n    depends_on: []\n"
+        "version: 1\nname: test\nsteps:\n  - job: datasource:web\n    name: crawl\n"
+        "  - job: train\n    depends_on: []\n"
         "  - job: publish\n    depends_on: [train]\n  - job: notify\n    depends_on: [train]\n"
     )
     report = tmp_path / "r.json"
@@ -399,13 +400,22 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
     broken = invoke(str(plan), "--graph", "mermaid", "--report", str(plan))
     assert broken.exit_code == 2
     assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
+    other = tmp_path / "other.yaml"
+    other.write_text("version: 1\nsteps:\n  - job: train\n")
+    for kind in ("mermaid", "dot", "gantt"):
+        refused = invoke(str(other), "--graph", kind, "--report", str(report))
+        assert refused.exit_code == 2
+        assert refused.stderr == (
+            f"fusion-run: --report {report} is a report of plan 'test', not of 'other': "
+            "give a report of this plan\n"
+        )
 
 
 def test_graph_gantt_draws_the_runs_of_a_report_as_the_summary_does(
     mixed: Result, tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.yaml"
-    plan.write_text("version: 1\nsteps:\n  - job: train\n")
+    plan.write_text("version: 1\nname: test\nsteps:\n  - job: train\n")
     report = tmp_path / "r.json"
     report.write_text(json.dumps(mixed.report))
     result = invoke(str(plan), "--graph", "gantt", "--report", str(report))

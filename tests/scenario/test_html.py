@@ -408,3 +408,24 @@ def test_reports_error_lines_mask_the_environments_credentials(
         2,
         "fusion-run: report ***.json: cannot read it: No such file or directory\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["steps"][0].update(deep=json.loads('{"a":' * 500 + "1" + "}" * 500)),
+         "not a report: nested too deeply"),
+        (lambda r: r.update(duration=float("inf")), "not JSON (Infinity is not a JSON value)"),
+        (lambda r: r.update(duration=float("nan")), "not JSON (NaN is not a JSON value)"),
+    ],
+    ids=["deep", "infinity", "nan"],
+)  # fmt: skip
+def test_report_refuses_a_report_no_fusion_run_writes_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = failed_report()
+    change(report)
+    Path("r.json").write_text(json.dumps(report))
+    result = report_command("r.json", "--html", "page.html")
+    assert (result.exit_code, result.stderr) == (2, f"fusion-run: report r.json: {message}\n")
