@@ -198,7 +198,9 @@ def event_record(envelope: Envelope, event: ev.Event, *, warned: bool) -> dict[s
         if field.name in ("at", "step"):
             continue
         value = getattr(event, field.name)
-        if field.name == "reason":  # as the report writes a step's reason: words and fact
+        if isinstance(event, ev.StepEnded) and field.name == "outcome" and value is None:
+            record["outcome"] = "running"  # its run was left going: the report's word for it
+        elif field.name == "reason":  # as the report writes a step's reason: words and fact
             record["reason"] = None if value is None else wording.text(value)
             record["reason_fact"] = None if value is None else to_fact(value)
         elif isinstance(value, Criterion):

@@ -20,6 +20,7 @@ from runner.emulator.server import Emulator
 from runner.engine.handlers import HANDLERS
 from runner.engine.phases import Phase
 from runner.plan.loader import load_plan
+from runner.reasons import Detached, StillRunning
 from runner.redact import MASK, Redactor
 from runner.report import Reporters
 from runner.report.console import Console, elapsed
@@ -479,3 +480,14 @@ def test_what_the_option_parser_refuses_is_an_error_object_too(
     assert out == ""
     [error] = lines(err)
     assert (error["event"], error["exit_code"], error["text"]) == ("error", 2, text)
+
+
+def test_a_step_whose_run_was_left_going_ended_running_as_the_report_says() -> None:
+    out = io.StringIO()
+    log = JsonLog(Redactor(), out)
+    result = run([step("crawl")], jobs(crawl=runs(RunScript(duration=1)))).engine.result
+    reason = StillRunning(run_id="r", cause=Detached())
+    left = ev.StepEnded(at=3, step="crawl", outcome=None, reason=reason, duration=None, run_id="r")
+    log.handle(left, result)
+    [ended] = lines(out.getvalue())
+    assert (ended["event"], ended["outcome"]) == ("step_ended", "running")
