@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, NoReturn
 
 from runner.cli.exits import guarded
-from runner.cli.usage import same_file
+from runner.cli.usage import not_writable, same_file
 from runner.errors import UsageError
 from runner.redact import Redactor
 
@@ -26,6 +26,8 @@ def render(report: str, html: str) -> int:
             f"--html {html} is the report it renders: writing there would overwrite it; "
             "choose another path"
         )
+    if why := not_writable(html, replaced=True):  # a device the rename would replace, say
+        raise UsageError(f"--html {html}: {why}")
     return main(report, html)
 
 

@@ -137,11 +137,11 @@ def _check_outputs(options: Options, environ: Mapping[str, str]) -> None:
         inputs.append((options.html, "the --html file", "the HTML report"))
     outputs = (("--report", options.report), ("--junit", options.junit), ("--html", options.html))
     for flag, output in outputs:
-        if output is not None and (why := _not_writable(output, replaced=True)):
+        if output is not None and (why := not_writable(output, replaced=True)):
             raise UsageError(f"{flag} {output}: {why}")
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary and environ.get("GITHUB_ACTIONS") == "true":
-        if why := _not_writable(summary, replaced=False):
+        if why := not_writable(summary, replaced=False):
             raise UsageError(f"GITHUB_STEP_SUMMARY {summary}: {why}")
         _refuse_overwrite(
             "GITHUB_STEP_SUMMARY",
@@ -165,12 +165,14 @@ def _refuse_overwrite(
             raise UsageError(f"{flag} {output} is {what}: {harm} {it}; {fix}")
 
 
-def _not_writable(path: str, *, replaced: bool) -> str | None:
+def not_writable(path: str, *, replaced: bool) -> str | None:
     """Why `path` can never be written as a file, found before the run rather than after it: it
     is a folder, or goes through a file, or (for a file `replaced` whole, by a rename) it is a
     device, a pipe, a socket or a symbolic link, which the rename would destroy (`/dev/null`,
     `/dev/stdout`, as root). Other faults (permissions, a full disk) show at the first write."""
     place = Path(path)
+    if not path:
+        return "the path is empty: name a file"
     try:
         if place.is_dir():
             return "it is a folder: name a file in it"

@@ -368,9 +368,9 @@ def test_report_refuses_to_overwrite_the_report_and_says_when_it_cannot_write(
     )
     Path("file").write_text("")
     blocked = report_command("r.json", "--html", "file/page.html")
-    assert (blocked.exit_code, blocked.stderr) == (
-        3,
-        "fusion-run: cannot write the HTML report file/page.html: file is a file, not a folder\n",
+    assert (blocked.exit_code, blocked.stderr) == (  # found before anything is read
+        2,
+        "fusion-run: --html file/page.html: file is a file, not a folder: choose another path\n",
     )
     missing = report_command("r.json")
     assert missing.exit_code == 2
@@ -429,3 +429,20 @@ def test_report_refuses_a_report_no_fusion_run_writes_in_one_line(
     Path("r.json").write_text(json.dumps(report))
     result = report_command("r.json", "--html", "page.html")
     assert (result.exit_code, result.stderr) == (2, f"fusion-run: report r.json: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("html", "why"),
+    [
+        ("/dev/null", "it is not a regular file (a device, a pipe or a socket): name a file"),
+        ("", "the path is empty: name a file"),
+    ],
+)
+def test_report_refuses_a_page_path_that_is_no_file_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, html: str, why: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("r.json").write_text(json.dumps(failed_report()))
+    result = report_command("r.json", "--html", html)
+    assert (result.exit_code, result.stderr) == (2, f"fusion-run: --html {html}: {why}\n")
+    assert Path("/dev/null").is_char_device()
