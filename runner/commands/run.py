@@ -91,6 +91,8 @@ def main(
         )
         if tracer is not None:  # in the report before anything starts: a resume continues it
             engine.result.trace = tracer.ids
+        elif resume is not None:  # kept, so that a later resume with tracing continues it
+            engine.result.trace = resume.trace
         chosen = None if selected is None else len(selected)
         console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:

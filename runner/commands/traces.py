@@ -59,6 +59,11 @@ def tracer(
         redact.add(secret)
     ci = tracing.ci_parent(environ)
     earlier = None if resume is None else resume.trace
+    if ci is not None and not ci.trace_flags.sampled and earlier is None:
+        warn(  # its spans would be dropped, as the CI's own are: say so rather than send nothing
+            "fusion-run: warning: TRACEPARENT says its trace is not sampled, so no trace is "
+            "exported: set the CI's sampling, or unset TRACEPARENT for a trace of its own"
+        )
     return tracing.Tracer(
         ids=tracing.decide_ids(earlier, ci),
         resumed=earlier is not None,

@@ -377,6 +377,33 @@ def test_a_resume_continues_the_trace_its_report_names(
     assert steps == ["cleanup", "evaluate", "train"]  # the two kept were the first run's
 
 
+def test_a_resume_with_no_tracing_keeps_the_trace_for_one_that_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exported: InMemorySpanExporter
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = Path("fusion-run-report.json")
+    assert invoke(NIGHTLY, "--emulate", "--otel").exit_code == 0
+    first = json.loads(report.read_text())["trace"]
+    exported.clear()
+    assert invoke(NIGHTLY, "--emulate", "--resume", str(report)).exit_code == 0
+    assert json.loads(report.read_text())["trace"] == first
+    assert exported.get_finished_spans() == ()
+
+
+def test_an_unsampled_traceparent_exports_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exported: InMemorySpanExporter
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+    done = invoke(NIGHTLY, "--emulate", "--otel", env={"TRACEPARENT": unsampled})
+    assert done.exit_code == 0
+    assert (
+        "fusion-run: warning: TRACEPARENT says its trace is not sampled, so no trace is "
+        "exported: set the CI's sampling, or unset TRACEPARENT for a trace of its own"
+    ) in done.stderr.splitlines()
+    assert exported.get_finished_spans() == ()
+
+
 def test_otel_is_said_again_in_the_resume_command() -> None:
     from runner.commands.options import Action, Options  # noqa: PLC0415
 
