@@ -81,7 +81,7 @@ EMULATOR = (
     "--scenario examples/scenarios/nightly-failures.yaml"
 )
 RE_RECORD = "pytest --record-mode=rewrite"
-PICTURES = "python docs/pictures/make.py"
+PICTURES = "FUSION_RUN_MERMAID=.ci/cache/mermaid.min.js python docs/pictures/make.py"
 REPORT_PAGE = "fusion-run report REPORT --html FILE"
 DOCS_BUILD = "mkdocs build --strict"
 
@@ -97,7 +97,8 @@ NOT_RUN = {
     "test_the_set_up_commands_are_what_ci_runs checks that it is the README's command",
     GITLAB_INSTALL: "it installs from the network, from a repository the reader names",
     PICTURES: "it rewrites the checkout's pictures: tests/process/test_html_browser.py opens "
-    "the same pages, of the same nights, in the same browser",
+    "the same pages, of the same nights, in the same browser, and tests/process/test_mermaid.py "
+    "draws the summary's timeline with the same Mermaid",
 }
 
 
