@@ -45,8 +45,8 @@ def main(
             model, port=port, access=access, log=lambda line: click.echo(line, err=True)
         )
         with emulator:
-            click.echo(f"fusion-emulator: serving Fusion's API at {emulator.url}/api", err=True)
-            try:
+            try:  # a signal from the moment it says it serves is a stop, however early
+                click.echo(f"fusion-emulator: serving Fusion's API at {emulator.url}/api", err=True)
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
