@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from runner.durations import format_duration
@@ -49,9 +50,21 @@ def _theme(left: int) -> str:
     return f"%%{{init: {json.dumps(config)}}}%%"
 
 
+@dataclass(frozen=True, slots=True)
+class Chart:
+    source: str  # Mermaid's
+    left_out: int  # steps started but not drawn (see `MAX_STEPS`)
+
+
 def gantt(report: Mapping[str, Any]) -> str | None:
-    """The Mermaid source of the report's timeline; None when it has nothing to draw (no step
-    was started, or the report holds no times)."""
+    """The Mermaid source of the report's timeline; None when it has nothing to draw."""
+    drawn = chart(report)
+    return None if drawn is None else drawn.source
+
+
+def chart(report: Mapping[str, Any]) -> Chart | None:
+    """The report's timeline as a Mermaid gantt, and how many steps it leaves out; None when it
+    has nothing to draw (no step was started, or the report holds no times)."""
     drawn = timeline(report)
     if drawn.started is None or not drawn.bars:
         return None
@@ -72,13 +85,8 @@ def gantt(report: Mapping[str, Any]) -> str | None:
         lines += [f"    {_task(bar, origin)}" for bar in row.bars]
     source = "\n".join(lines) + "\n"
     if left_out:
-        return source + f"%% {left_out} more step(s) not drawn\n"
-    return source
-
-
-def left_out(report: Mapping[str, Any]) -> int:
-    """How many started steps the chart leaves out (see `MAX_STEPS`)."""
-    return _kept(timeline(report))[1]
+        source += f"%% {left_out} more step(s) not drawn\n"
+    return Chart(source, left_out)
 
 
 def _kept(drawn: Timeline) -> tuple[list[Row], int]:

@@ -19,7 +19,7 @@ from runner.plan.problems import Problem
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
 from runner.report.evidence import failed_attempts
-from runner.report.gantt import gantt, left_out
+from runner.report.gantt import chart
 from runner.report.graph import mermaid
 from runner.result import PlanResult
 from runner.verdict import Verdict, verdict
@@ -122,12 +122,11 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         lines += _evidence(step)
     outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
     lines += ["", "```mermaid", mermaid(plan, outcomes).rstrip(), "```", ""]
-    chart = gantt(report)
-    if chart is not None:
-        lines += ["#### Timeline", "", "```mermaid", chart.rstrip(), "```", ""]
-        hidden = left_out(report)
-        if hidden:
-            lines += [f"{hidden} more step(s) not drawn: the report has every step.", ""]
+    drawn = chart(report)
+    if drawn is not None:
+        lines += ["#### Timeline", "", "```mermaid", drawn.source.rstrip(), "```", ""]
+        if drawn.left_out:
+            lines += [f"{drawn.left_out} more step(s) not drawn: the report has every step.", ""]
     return "\n".join(lines)
 
 

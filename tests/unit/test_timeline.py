@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.report.gantt import MAX_STEPS, gantt, left_out
+from runner.report.gantt import MAX_STEPS, chart, gantt
 from runner.report.timeline import Bar, timeline
 from tests.helpers.timelines import at, attempt, report, step
 
@@ -165,5 +165,7 @@ def test_past_the_cap_the_gantt_keeps_what_failed_then_the_longest_in_plan_order
     sections = [line.split()[1] for line in source.splitlines() if "section" in line]
     assert len(sections) == MAX_STEPS
     assert sections == ["s3", *(f"s{i}" for i in range(200 - MAX_STEPS + 1, 200))]
-    assert left_out(report(*steps, ended=30.0)) == 200 - MAX_STEPS
+    drawn = chart(report(*steps, ended=30.0))
+    assert drawn is not None
+    assert drawn.left_out == 200 - MAX_STEPS
     assert source.endswith(f"%% {200 - MAX_STEPS} more step(s) not drawn\n")
