@@ -404,10 +404,15 @@ def _parse_as_json_log(args: list[str]) -> NoReturn:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
-        echo("", err=True)
-        echo("Aborted!", err=True)
-        sys.exit(1)
+        _aborted()
     sys.exit(0)  # --help and --version, which print and return
+
+
+def _aborted() -> NoReturn:
+    """End as click's command ends on Ctrl-C or end of input at a prompt."""
+    echo("", err=True)
+    echo("Aborted!", err=True)
+    sys.exit(1)
 
 
 def entry() -> None:
@@ -435,9 +440,7 @@ def entry() -> None:
             try:
                 _run(options)
             except (EOFError, KeyboardInterrupt):  # as click's command ends on them
-                echo("", err=True)
-                echo("Aborted!", err=True)
-                sys.exit(1)
+                _aborted()
     finally:
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
