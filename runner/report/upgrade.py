@@ -47,6 +47,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report = copy.deepcopy(report)
     report["report_version"] = 5
     report["trace"] = None
+    report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
     return report
 
 
