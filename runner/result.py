@@ -344,6 +344,7 @@ class PlanResult:
     schedules: list[FusionMayStart] = field(default_factory=list)
     trace: TraceIds | None = None  # the OpenTelemetry trace exported of the plan, if one is
     verdict: Judged | None = None  # how fusion-run exits, once the plan is over
+    max_requests_per_second: int | None = None  # the request budget (None: an older report's)
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -369,7 +370,11 @@ class PlanResult:
             if self.resumed_from is None
             else {"path": self.resumed_from.path, "outcome": self.resumed_from.outcome},
             "plan": {"path": self.plan_path, "name": self.plan_name, "sha256": self.plan_sha256},
-            "fusion": {"url": self.url, "api": self.api},
+            "fusion": {
+                "url": self.url,
+                "api": self.api,
+                "max_requests_per_second": self.max_requests_per_second,
+            },
             "started_at": _time(self.started_at),
             "ended_at": _time(self.ended_at),
             "duration": self.duration,
@@ -412,6 +417,7 @@ class PlanResult:
             ],
             trace=TraceIds.from_dict(data["trace"]),
             verdict=None if data["verdict"] is None else Judged(**data["verdict"]),
+            max_requests_per_second=data["fusion"]["max_requests_per_second"],
         )
 
 

@@ -105,6 +105,8 @@ def main(
             say(step_line(readiness))
     for finding in scheduled:  # warnings: printed even with --quiet
         say(f"{finding.step} ({finding.job}): {wording.line(finding)}")
+    if not options.quiet:
+        say(budget_line(plan.fusion.max_requests_per_second))
     where = f"the emulator at {url}" if options.emulate else f"Fusion at {url}{plan.fusion.api}"
     missing = any(readiness.exists is False for readiness in found)
     stops = bool(scheduled) and plan.fusion.schedules is Schedules.FAIL
@@ -136,6 +138,14 @@ def step_line(readiness: Readiness) -> str:
     run = f" ({wording.run_words(active.label)})" if active.label else ""
     rule = step.on_running
     return f"{head}: {exists}; running now{run}: on_running {rule} {ON_RUNNING[rule]}"
+
+
+def budget_line(rate: int) -> str:
+    """`requests to Fusion: at most 10 a second, all steps together (...)`"""
+    return (
+        f"requests to Fusion: at most {rate} a second, all steps together "
+        "(fusion.max_requests_per_second)"
+    )
 
 
 def plan_line(name: str, found: list[Readiness], where: str) -> str:

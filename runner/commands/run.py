@@ -19,6 +19,7 @@ from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
 from runner.engine.reporter import Reporter
 from runner.errors import FatalError, UsageError
 from runner.fusion import Fusion
+from runner.fusion.budget import Budget
 from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.plan.problems import InvalidPlan, Problem
@@ -214,7 +215,10 @@ def connect(
     clock: Clock,
 ) -> tuple[Fusion, str]:
     """A client for Fusion at `url`, or for the emulator started here with --emulate, whose runs
-    go by `clock`, the engine's."""
+    go by `clock`, the engine's; its requests keep to the plan's request budget on that clock."""
+    budget = Budget(
+        plan.fusion.max_requests_per_second, monotonic=clock.monotonic, sleep=clock.sleep
+    )
     if options.emulate:
         from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
         from runner.emulator.scenario import load_scenario  # noqa: PLC0415
@@ -246,7 +250,8 @@ def connect(
             spark_start=plan.fusion.spark_start,
             environ={},
             redact=redact,  # the environment's credentials, masked as for Fusion: a CI job that
-        )  # rehearses has them set, and a scenario's words may hold them
+            budget=budget,  # rehearses has them set, and a scenario's words may hold them
+        )
         return client, url
     if url is None:
         raise UsageError(
@@ -267,6 +272,7 @@ def connect(
         guard=interrupts.request,
         spark_start=settings.spark_start,
         redact=redact,
+        budget=budget,
     )
     return client, url
 

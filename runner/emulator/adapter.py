@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from runner.emulator.app import App
 from runner.emulator.model import HANG, EmulatedFusion, Reply
+from runner.fusion.budget import Budget
 from runner.fusion.client import FusionClient
 from runner.fusion.transport import Answer, Failure, TransportError
 from runner.plan import Auth, SparkStart
@@ -68,6 +69,7 @@ class ModelFusion(FusionClient):
         *,
         spark_start: SparkStart = SparkStart.SPARK_API,
         redact: Redactor | None = None,
+        budget: Budget | None = None,
     ) -> None:
         super().__init__(
             url=url,
@@ -78,5 +80,6 @@ class ModelFusion(FusionClient):
             spark_start=spark_start,
             monotonic=model.clock,
             redact=redact,
+            budget=budget,
         )
         self.model = model

@@ -11,6 +11,7 @@ from runner.clock import Clock
 from runner.engine.phases import Before, Phase, StepState
 from runner.events import Event
 from runner.fusion import Fusion, FusionError
+from runner.fusion.budget import RETRY_AFTER_AT_LEAST
 from runner.fusion.status import RunStatus
 from runner.outcomes import Outcome
 from runner.plan import Step
@@ -75,10 +76,10 @@ def is_ours(ours: frozenset[str], status: RunStatus) -> bool:
 
 
 def backoff(rng: random.Random, failures: int, error: FusionError) -> float:
-    """Seconds before trying again: Fusion's Retry-After (at most RETRY_AFTER_AT_MOST), else
-    1, 2, 4 ... 60, ±10 %."""
+    """Seconds before trying again: Fusion's Retry-After (at least RETRY_AFTER_AT_LEAST, at most
+    RETRY_AFTER_AT_MOST), else 1, 2, 4 ... 60, ±10 %."""
     if error.retry_after is not None:
-        return min(error.retry_after, RETRY_AFTER_AT_MOST)
+        return min(max(error.retry_after, RETRY_AFTER_AT_LEAST), RETRY_AFTER_AT_MOST)
     return min(60.0, 2.0 ** min(failures - 1, 6)) * (1 + rng.uniform(-JITTER, JITTER))
 
 

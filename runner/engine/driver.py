@@ -72,6 +72,7 @@ class Engine:
             plan.steps, max_parallel=max_parallel or plan.max_parallel, fail_fast=plan.fail_fast
         )
         self.result = plan_result(plan, url, clock.wall(), resume)
+        self.result.max_requests_per_second = plan.fusion.max_requests_per_second
         self.states = {
             step.name: StepState(step=step, result=result)
             for step, result in zip(plan.steps, self.result.steps, strict=True)

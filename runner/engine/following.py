@@ -3,9 +3,7 @@ follows a run we asked Fusion to cancel, RETRY_DELAY waits out the delay before 
 
 A status is ours only if it is the run the start began (`runner.fusion.status.RunStatus.keys`);
 Fusion's "latest run" can still be the previous one right after a start, and after `STALE_READS`
-such reads we look ours up in the list of runs. Each wait between status reads is a tenth of the
-run's age, at least 50 ms and at most the step's `poll_interval`: any run is seen ending at most
-10 % late, and a long one is not hammered.
+such reads we look ours up in the list of runs. When to read next is `runner.engine.polling`'s.
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ from datetime import timedelta
 
 from runner import wording
 from runner.criteria import CriterionName, Level
+from runner.engine import polling
 from runner.engine.context import (
     CANCEL_GRACE,
-    EXPECTED_SLACK,
     HISTORY_EVERY,
     IDENTIFY_WITHIN,
     JITTER,
@@ -86,7 +84,7 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     elif (stall := watch(ctx, s, data, now)) is not None:
         order_cancel(ctx, s, now, Outcome.FAILED, stall)
         phase = Phase.CANCEL
-    _next_read(s, data, now, phase)
+    next_read(s, data, now, phase)
     return phase
 
 
@@ -114,7 +112,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
             cause=order.cause, run_id=data.label, why=why, grace=CANCEL_GRACE
         )
         return ctx.leave(s, reason)
-    _next_read(s, data, now, Phase.CANCEL)
+    next_read(s, data, now, Phase.CANCEL)
     return Phase.CANCEL
 
 
@@ -186,6 +184,7 @@ def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: 
     fusion-run saw of its duration)."""
     s.result.attempts[-1].state, data.counters = status.state, status.counters
     counted(data, status, now)
+    polling.shown(data, status.state, now)
     if status.active and status.visible:
         data.first_active = now if data.first_active is None else data.first_active
         data.last_active = now
@@ -224,24 +223,18 @@ def look_up(ctx: Context, s: StepState, data: Following) -> RunStatus | None:
     return run
 
 
-def _next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
-    """When to read again: a tenth of the run's age (of the cancel's, while cancelling), but
-    never past a deadline, so that a timeout, the end of a cancellation's grace, warn_after or
-    stall_after (`runner.engine.watch.due`) is acted on when it falls due. When the job's last
-    good run says when this one should end, read just after that too: a run that takes as long
-    as last time is seen ending at once."""
-    since = data.cancel.ordered if phase is Phase.CANCEL and data.cancel else data.started
-    wait = interval(s.step, now - since)
-    if data.expected is not None and phase is Phase.FOLLOW:
-        until_expected = data.started + data.expected + EXPECTED_SLACK - now
-        if until_expected > 0:
-            wait = min(wait, until_expected)
-    if phase is Phase.FOLLOW:
-        wait = min([wait, *(at - now for at in due(s.step, data) if at > now)])
+def next_read(s: StepState, data: Following, now: float, phase: Phase) -> None:
+    """When to read again: as poll_interval says (`runner.engine.polling`; while cancelling, a
+    tenth of the cancel's age), but never past a deadline, so that a timeout, the end of a
+    cancellation's grace, warn_after or stall_after (`runner.engine.watch.due`) is acted on
+    when it falls due."""
     if phase is Phase.CANCEL:
         assert data.cancel is not None
+        wait = interval(s.step, now - data.cancel.ordered)
         deadline = data.cancel.deadline
     else:
+        wait = polling.next_wait(s.step, data, now)
+        wait = min([wait, *(at - now for at in due(s.step, data) if at > now)])
         deadline = data.started + s.step.timeout
     s.due = now + (wait if deadline <= now else min(wait, deadline - now))
 

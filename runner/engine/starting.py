@@ -34,7 +34,7 @@ from runner.engine.context import (
     is_ours,
     phase_data,
 )
-from runner.engine.following import ended, order_cancel
+from runner.engine.following import ended, next_read, order_cancel
 from runner.engine.gating import check_gate
 from runner.engine.judge import baseline
 from runner.engine.phases import (
@@ -485,4 +485,6 @@ def take(
     if status.terminal and status.keys and not status.view and record is None:
         return ended(ctx, s, now, status)  # a record of our run, ended already
     s.due = now if status.terminal else now + MIN_WAIT  # a view's end is read again, whole
+    if record is None and not status.terminal:  # the first read: as poll_interval says
+        next_read(s, s.data, now, Phase.FOLLOW)
     return Phase.FOLLOW if record is None else Phase.CANCEL

@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 from runner import __version__
 from runner.fusion import DriverLog, ErrorKind, FusionError, Unreached, http_error, routes
 from runner.fusion.auth import Credentials
+from runner.fusion.budget import Budget
 from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
 from runner.fusion.status import (
     RunStatus,
@@ -100,6 +101,7 @@ class FusionClient:
         guard: Callable[[str], AbstractContextManager[None]] = lambda _: nullcontext(),
         spark_start: SparkStart = SparkStart.SPARK_API,
         monotonic: Callable[[], float] = time.monotonic,
+        budget: Budget | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
@@ -126,6 +128,7 @@ class FusionClient:
         self.auth = self.credentials.auth
         self.spark_start = spark_start
         self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
+        self.budget = budget  # every request waits its turn there (`runner.fusion.budget`)
 
     # --- jobs: Spark jobs through /spark, datasource and task jobs through /jobs ------------------
 
@@ -342,6 +345,7 @@ class FusionClient:
         return reply
 
     def _send(self, method: str, url: str, **kwargs: Any) -> Reply:
+        self._wait_turn(method, url)
         if not self.log:
             return self._exchange(method, url, **kwargs)
         began = time.monotonic()
@@ -353,6 +357,22 @@ class FusionClient:
         took = (time.monotonic() - began) * 1000
         self.log(f"{method} {url}: {reply.status} {reply.reason} ({took:.0f} ms)")
         return reply
+
+    def _wait_turn(self, method: str, url: str) -> None:
+        """Wait until the request budget lets one more request go; a signal may cut a GET's
+        wait short, as it would the GET."""
+        if self.budget is None:
+            return
+        try:
+            with self.guard(method):
+                self.budget.wait()
+        except RequestInterrupted:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.INTERRUPTED,
+                what="given up: fusion-run was interrupted",
+            ) from None
 
     def _exchange(
         self,
@@ -416,6 +436,9 @@ class FusionClient:
             )
         if status < 400:
             return
+        retry_after = _retry_after(reply.headers.get("retry-after"))
+        if self.budget is not None and retry_after is not None and status in (429, 503):
+            self.budget.hold(retry_after)  # Fusion asks every request to wait, not this one
         message = _fusion_message(reply.body, self.redact.mask)
         if status == 401 and self.auth is Auth.BEARER:
             message = (message + "; " if message else "") + (
@@ -428,7 +451,7 @@ class FusionClient:
             status,
             reply.reason,
             message,
-            retry_after=_retry_after(reply.headers.get("retry-after")),
+            retry_after=retry_after,
         )
 
 

@@ -75,7 +75,7 @@ class SparkStart(enum.StrEnum):
 DEFAULTS: dict[str, Any] = {
     "run_if": "all_success",
     "timeout": "2h",
-    "poll_interval": "10s",
+    "poll_interval": "auto",
     "retries": 0,
     "retry_delay": "30s",
     "retry_backoff": 2,
@@ -92,6 +92,12 @@ DEFAULTS: dict[str, Any] = {
     "on_stall": "warn",
 }
 DEFAULT_MAX_PARALLEL = 4
+# poll_interval: auto reads a run at most this many seconds apart: Lucidworks' own polling loop
+# reads every 10 s, and so did fusion-run's poll_interval before auto
+AUTO_POLL_CEILING = 10
+# Requests a second to Fusion, all steps together: its API gateway also serves the search UI. Ten
+# follow 500 runs at once (a read each per 50 s) and start a step in a tenth of a second.
+DEFAULT_MAX_REQUESTS_PER_SECOND = 10
 DEFAULT_STATES = {
     "spark": ("finished", "skipped"),
     "datasource": ("success",),
@@ -146,6 +152,7 @@ class Step:
     stall_after: int | None = None  # seconds a run's counters may stand still
     on_stall: OnStall = OnStall.WARN
     gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
+    poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,6 +168,7 @@ class FusionSettings:
     retry_budget: int = 300  # seconds a step may be out of contact with Fusion
     first_contact: int = 30  # seconds to keep trying before Fusion has answered once
     schedules: Schedules = Schedules.WARN
+    max_requests_per_second: int = DEFAULT_MAX_REQUESTS_PER_SECOND  # all steps together
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

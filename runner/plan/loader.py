@@ -15,7 +15,9 @@ from typing import Any
 from runner.durations import parse_duration
 from runner.jobs import job_kind
 from runner.plan import (
+    AUTO_POLL_CEILING,
     DEFAULT_MAX_PARALLEL,
+    DEFAULT_MAX_REQUESTS_PER_SECOND,
     DEFAULT_STATES,
     DEFAULTS,
     Auth,
@@ -115,6 +117,9 @@ def build(doc: Document, sha256: str) -> Plan:
             retry_budget=parse_duration(fusion.get("retry_budget", 300)),
             first_contact=parse_duration(fusion.get("first_contact", 30)),
             schedules=Schedules(fusion.get("schedules", "warn") or "off"),  # YAML reads off: false
+            max_requests_per_second=fusion.get(
+                "max_requests_per_second", DEFAULT_MAX_REQUESTS_PER_SECOND
+            ),
         ),
         max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
         fail_fast=data.get("fail_fast", False),
@@ -155,7 +160,7 @@ def _build_step(
         implicit_dependency=implicit and previous is not None,
         run_if=RunIf(setting("run_if")),
         timeout=parse_duration(setting("timeout")),
-        poll_interval=parse_duration(setting("poll_interval")),
+        poll_interval=_poll_interval(setting("poll_interval")),
         retries=setting("retries"),
         retry_delay=parse_duration(setting("retry_delay")),
         retry_backoff=float(setting("retry_backoff")),
@@ -174,7 +179,13 @@ def _build_step(
         warn_after=_warn_after(setting("warn_after")),
         stall_after=None if (stall := setting("stall_after")) is None else parse_duration(stall),
         on_stall=OnStall(setting("on_stall")),
+        poll_auto=setting("poll_interval") == "auto",
     )
+
+
+def _poll_interval(value: int | str) -> int:
+    """poll_interval's seconds: those written, or with auto the longest wait between reads."""
+    return AUTO_POLL_CEILING if value == "auto" else parse_duration(value)
 
 
 def _warn_after(value: int | str | None) -> WarnAfter | None:
@@ -206,7 +217,7 @@ def _build_gate(
         implicit_dependency=previous_given,
         run_if=RunIf(raw.get("run_if", defaults.get("run_if", DEFAULTS["run_if"]))),
         timeout=parse_duration(DEFAULTS["timeout"]),
-        poll_interval=parse_duration(DEFAULTS["poll_interval"]),
+        poll_interval=_poll_interval(DEFAULTS["poll_interval"]),
         retries=0,
         retry_delay=parse_duration(DEFAULTS["retry_delay"]),
         retry_backoff=float(DEFAULTS["retry_backoff"]),

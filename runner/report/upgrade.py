@@ -49,6 +49,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["report_version"] = 5
     report["trace"] = None
     report["verdict"] = None
+    report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
     return report
 
 

@@ -74,6 +74,7 @@ def step(
     warn: tuple[str, ...] = (),
     min_documents: int | None = None,
     warn_after: int | None = None,
+    poll_auto: bool = True,
 ) -> Step:
     """A step as the plan would build it, for tests that need no YAML."""
     return Step(
@@ -100,4 +101,5 @@ def step(
         line=1,
         column=1,
         warn_after=None if warn_after is None else WarnAfter(seconds=warn_after),
+        poll_auto=poll_auto,
     )

@@ -149,6 +149,8 @@ def test_check_on_the_emulator_is_ready_and_writes_nothing(
         "train (products_recs_als): exists; not running",
         "evaluate (products_recs_ranking_metrics): exists; not running",
         "cleanup (products_recs_cleanup): exists; not running",
+        "requests to Fusion: at most 10 a second, all steps together "
+        "(fusion.max_requests_per_second)",
         "fusion-run: plan nightly-recommendations is ready: its 5 job(s) exist in the emulator "
         "at http://127.0.0.1:PORT, 0 running now; nothing was started",
     ]
@@ -165,6 +167,8 @@ def test_check_with_a_job_missing_exits_2_and_quiet_says_only_the_last_line(
     assert _port(result.stderr).splitlines() == [
         "crawl (crawl): exists; not running",
         "train (train): no configuration in Fusion",
+        "requests to Fusion: at most 10 a second, all steps together "
+        "(fusion.max_requests_per_second)",
         "fusion-run: plan nightly is not ready: 1 of 2 job(s) have no configuration in the "
         "emulator at http://127.0.0.1:PORT; nothing was started",
     ]

@@ -85,7 +85,7 @@ def test_junit(mixed: Result) -> None:
       <property name="train.run_id" value="{ids["train"]}" />
       <property name="notify.run_id" value="{ids["notify"]}" />
     </properties>
-    <testcase classname="fusion-run" name="plan test" time="40.089">
+    <testcase classname="fusion-run" name="plan test" time="46.000">
       <failure message="exit 1: step 'train' failed" type="failed">exit 1: step 'train' failed
 train failed: run {ids["train"]} ended error: OOM | heap</failure>
       <system-out>outcome: failed
@@ -160,7 +160,7 @@ def test_summary_markdown(mixed: Result) -> None:
     assert (
         summary_markdown(clean(mixed.report), mixed.engine.plan, "exit 1: step 'train' failed")
         == f"""\
-### ❌ fusion-run: plan `test` failed in 40s
+### ❌ fusion-run: plan `test` failed in 46s
 
 > exit 1: step 'train' failed
 
@@ -221,7 +221,7 @@ flowchart LR
 ```mermaid
 %%{{init: {{"theme": "base", "themeVariables": {{"doneTaskBkgColor": "#d4edda", "doneTaskBorderColor": "#28a745", "critBkgColor": "#f8d7da", "critBorderColor": "#dc3545", "activeTaskBkgColor": "#e2e3e5", "activeTaskBorderColor": "#6c757d", "taskBkgColor": "#fff3cd", "taskBorderColor": "#d39e00"}}, "gantt": {{"leftPadding": 62}}}}}}%%
 gantt
-  title test: failed in 40s
+  title test: failed in 46s
   dateFormat x
   axisFormat %H:%M:%S
   todayMarker off
@@ -229,10 +229,10 @@ gantt
     attempt 1 succeeded in 40s :done, 1767225600000, 1767225640000
   section train
     attempt 1 failed in 5s :crit, 1767225600000, 1767225605000
-    retry after 1.4s :active, 1767225605000, 1767225606382
-    attempt 2 failed in 5s :crit, 1767225606382, 1767225611382
+    retry after 1.0s :active, 1767225605000, 1767225605964
+    attempt 2 failed in 5s :crit, 1767225605964, 1767225610964
   section notify
-    attempt 1 failed in 2s :crit, 1767225611799, 1767225613799
+    attempt 1 failed in 2s :crit, 1767225610964, 1767225612964
 ```
 """
     )

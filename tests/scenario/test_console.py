@@ -37,7 +37,7 @@ def test_summary_table_and_full_reasons() -> None:
         "publish  skipped    -         0      -           upstream 'train' failed",
         "",
         f"train failed: run {train} ended error: {error}",
-        "fusion-run: plan test failed in 32s: 1 succeeded, 1 failed, 1 skipped. Report: r.json",
+        "fusion-run: plan test failed in 38s: 1 succeeded, 1 failed, 1 skipped. Report: r.json",
     ]
 
 
@@ -51,7 +51,7 @@ def test_quiet_keeps_warnings_and_the_outcome() -> None:
     console.summary(plan)
     assert out.getvalue().splitlines() == [
         "   0:02 interrupted: cancelling active runs (interrupt again to stop waiting)",
-        "fusion-run: plan test succeeded in 2.1s: 1 succeeded. Report: r.json",
+        "fusion-run: plan test succeeded in 2s: 1 succeeded. Report: r.json",
     ]
 
 
@@ -114,11 +114,11 @@ def test_heartbeats_every_five_minutes_on_the_fake_clock() -> None:
     beats = [line for line in out.getvalue().splitlines() if "still" in line]
     crawl, (first, second) = ids["crawl"][0], ids["train"]
     assert beats == [
-        f"   5:03 crawl: still running (run {crawl}, 5m3s)",  # at the first read after 5m
-        f"  10:03 crawl: still running (run {crawl}, 10m3s)",
-        f"  15:03 crawl: still running (run {crawl}, 15m3s)",
-        f"  22:07 train: still running (run {first}, 5m3s)",
-        f"  31:09 train: still running (run {second}, 5m3s)",
+        f"   5:06 crawl: still running (run {crawl}, 5m6s)",  # at the first read after 5m
+        f"  10:06 crawl: still running (run {crawl}, 10m6s)",
+        f"  15:06 crawl: still running (run {crawl}, 15m6s)",
+        f"  22:12 train: still running (run {first}, 5m6s)",
+        f"  31:15 train: still running (run {second}, 5m6s)",
     ]
     for options in (
         {"live": True},
@@ -154,9 +154,9 @@ def test_a_heartbeat_shows_the_counters_of_a_jobs_api_run_still_going() -> None:
     beats = [line for line in out.getvalue().splitlines() if "still" in line]
     run_id = result.step("crawl")["run_id"]
     assert beats == [
-        f"   2:03 crawl: still running (run {run_id}, 2m3s): counter.input 371",
-        f"   4:03 crawl: still running (run {run_id}, 4m3s): counter.input 731",
-        f"   6:03 crawl: still running (run {run_id}, 6m3s): counter.input 1091",
+        f"   2:06 crawl: still running (run {run_id}, 2m6s): counter.input 378",
+        f"   4:06 crawl: still running (run {run_id}, 4m6s): counter.input 738",
+        f"   6:06 crawl: still running (run {run_id}, 6m6s): counter.input 1098",
     ]
 
 
@@ -177,7 +177,7 @@ def test_verbose_prints_each_runs_final_status_as_fusion_returned_it() -> None:
     )
     assert verbose.getvalue().splitlines() == [
         *plain.getvalue().splitlines()[:-1],
-        f"   0:03 train: Fusion's final status of run {run_id}: {status}",
+        f"   0:04 train: Fusion's final status of run {run_id}: {status}",
         plain.getvalue().splitlines()[-1],
     ]
 
@@ -212,5 +212,5 @@ def test_a_run_left_going_gets_its_closing_line_even_when_quiet() -> None:
         "a may still be running in Fusion: lost contact with Fusion for 30s (last error: GET "
         "http://emulated/api/spark/jobs/a: 503 Service Unavailable: injected fault: 503 on "
         f"status); run {run_id} may still be going",
-        "fusion-run: plan test failed in 30s: 1 running. Report: fusion-run-report.json",
+        "fusion-run: plan test failed in 38s: 1 running. Report: fusion-run-report.json",
     ]

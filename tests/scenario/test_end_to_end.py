@@ -90,7 +90,7 @@ def test_a_sequence_that_succeeds(
     assert outcomes(report) == dict.fromkeys(["my-python-job", "crawl", "index"], "succeeded")
     assert [a["duration"] for s in report["steps"] for a in s["attempts"]] == [2.0, 12.0, 2.0]
     assert lines[0] == f"fusion-run: plan seq: 3 step(s) against {RECORDED_URL}/api"
-    assert lines[-1] == "fusion-run: plan seq succeeded in 17s: 3 succeeded. Report: report.json"
+    assert lines[-1] == "fusion-run: plan seq succeeded in 20s: 3 succeeded. Report: report.json"
 
 
 @pytest.mark.vcr

@@ -153,7 +153,7 @@ def test_a_succeeded_plan_says_exit_0() -> None:
     report = run([step("a")]).report
     words = Parsed(render(report)).text
     assert "exit 0" in words
-    assert "fusion-run: plan test succeeded in 2.1s" in words
+    assert "fusion-run: plan test succeeded in 2s" in words
 
 
 def test_the_page_says_how_the_run_exited_as_junit_does_not_as_it_would_guess() -> None:

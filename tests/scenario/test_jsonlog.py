@@ -265,7 +265,7 @@ def test_heartbeats_come_as_the_consoles_do(write_plan: WritePlan) -> None:
     beats = [r for r in lines(json_lines.getvalue()) if r["event"] == "heartbeat"]
     said = [line for line in text.getvalue().splitlines() if "still" in line]
     assert [r["text"] for r in beats] == [line.split(": ", 1)[1] for line in said]
-    assert [round(r["age"]) for r in beats] == [304, 604, 904]  # at the first read after
+    assert [round(r["age"]) for r in beats] == [306, 606, 906]  # at the first read after
     assert {(r["step"], r["state"], r["phase"]) for r in beats} == {("crawl", "running", "polling")}
     quiet = io.StringIO()
     run([step("crawl")], scenario, reporter=JsonLog(Redactor(), quiet, heartbeat=0))

@@ -108,13 +108,14 @@ def earlier_format_resumes_alike(name: str, version: int, tmp_path: Path, *, eve
         ), selected
 
 
-def test_a_format_4_report_reads_as_format_5_with_no_trace_and_no_verdict() -> None:
+def test_a_format_4_report_reads_as_format_5_with_no_trace_verdict_or_request_budget() -> None:
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_4.glob("*.json")}
     assert set(reports) == set(CASES)
     for name, report in reports.items():
         assert valid(report)["report_version"] == REPORT_VERSION == 5
         assert report["trace"] is None
         assert report["verdict"] is None
+        assert report["fusion"].pop("max_requests_per_second") is None
         written = json.loads((FORMAT_4 / f"{name}.json").read_text())
         assert written["report_version"] == 4
         del report["trace"], report["verdict"], report["report_version"], written["report_version"]

@@ -56,7 +56,8 @@ def test_check_asks_only_about_the_selected_steps(write_plan: WritePlan) -> None
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
     assert lines[:2] == ["crawl (crawl): not selected", "train (train): exists; not running"]
-    assert lines[2].startswith("fusion-run: plan p is ready: its 1 selected job(s) exist in the ")
+    assert lines[2].startswith("requests to Fusion: at most 10 a second")
+    assert lines[3].startswith("fusion-run: plan p is ready: its 1 selected job(s) exist in the ")
 
 
 def test_a_selected_run_succeeds_and_says_what_was_left_out(write_plan: WritePlan) -> None:

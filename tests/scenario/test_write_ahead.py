@@ -213,7 +213,8 @@ def test_a_cancel_that_never_gets_through_leaves_the_run_named() -> None:
         f"run {a['run_id']} may still be going"
     )
     assert result.report["summary"]["running"] == 1
-    assert 90 <= result.clock.now <= 30 + 60 + 2  # the grace bounds it, retries and all
+    # the interrupt is seen at the next read (auto: at most 10 s apart); the grace bounds the rest
+    assert 90 <= result.clock.now <= 30 + 10 + 60 + 2
 
 
 # --- 500 is not the end ---------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""When to read a followed run's status next: `poll_interval` as the plan says it.
+
+With a duration, that is the gap between two reads, after a first read no later than `FLOOR`
+(a run that fails at once, a wrong configuration, is seen so). With `auto`, reads are spent
+where the run's end is likely: the first at `FLOOR`, then each wait as long as the run's age (it
+has at least doubled at the next read), at most `AUTO_POLL_CEILING`; and sooner when the end is
+in sight: just after the last good run's duration (and from then on as after a start, a run late
+on last time's being likely to end soon), and `FINISHING_WAIT` after a read shows the Spark
+state `finishing` (thinning out if it lasts). So a run of two minutes or more costs about
+as many reads as reading it every ten seconds, while a run that takes as long as last night is
+seen ending at once. The plan's deadlines (timeout, warn_after, stall_after) add their own reads
+(`runner.engine.following`).
+
+`FLOOR` comes from how long Fusion's jobs take, not from the emulator's: a Spark job's driver
+takes tens of seconds to start, and a datasource's counters show about ten seconds after its
+start, so a read earlier than two seconds almost never sees an end, and each one spent there is
+a request for Fusion's gateway, the one its search UI uses.
+"""
+
+from __future__ import annotations
+
+from runner.engine.context import AGE_SHARE, EXPECTED_SLACK
+from runner.engine.phases import Following
+from runner.plan import Step
+
+FLOOR = 2.0  # seconds: the first read of a run, and auto's shortest wait before an end is in sight
+FINISHING_WAIT = (
+    0.5  # seconds: auto's wait after a read shows `finishing`, the state before the end
+)
+FINISHING = "finishing"
+
+
+def next_wait(step: Step, data: Following, now: float) -> float:
+    """Seconds from `now` to the next status read of the run `data` follows."""
+    if not step.poll_auto:
+        return float(min(step.poll_interval, FLOOR) if data.reads == 0 else step.poll_interval)
+    since, ends = data.started, None
+    if data.expected is not None:  # the last good run took this long: read just after it, and
+        ends = data.started + data.expected + EXPECTED_SLACK  # from then on as after a start:
+        since = ends if now >= ends else since  # a run late on last time's likely ends soon
+    wait = min(float(step.poll_interval), max(FLOOR, now - since))
+    if ends is not None and now < ends:
+        wait = min(wait, ends - now)
+    if data.finishing_since is not None:  # the end is in sight: reads thin out if it drags
+        wait = min(wait, max(FINISHING_WAIT, AGE_SHARE * (now - data.finishing_since)))
+    return wait
+
+
+def shown(data: Following, state: str, now: float) -> None:
+    """A read showed our run in `state`: when it was first shown finishing, if it is."""
+    if state != FINISHING:
+        data.finishing_since = None
+    elif data.finishing_since is None:
+        data.finishing_since = now

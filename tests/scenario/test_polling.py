@@ -1,0 +1,166 @@
+"""poll_interval as the plan says it, and the request budget, on the fake clock: every request the
+client sends is timed where it leaves (`Timed`), after the budget let it go."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pytest
+
+from runner.emulator.adapter import ModelFusion
+from runner.emulator.model import EmulatedFusion
+from runner.emulator.scenario import Fault, FaultTarget, RunScript, Scenario
+from runner.engine import Engine
+from runner.engine.polling import FLOOR
+from runner.fusion.budget import Budget
+from runner.fusion.transport import Answer, Transport
+from runner.outcomes import PlanOutcome
+from runner.plan import AUTO_POLL_CEILING, Step
+from tests.helpers.engine import jobs, plan_of, runs
+from tests.helpers.fakes import EPOCH, FakeClock, step
+
+
+@dataclass
+class Timed:
+    """A transport that notes when each request left, and what it was."""
+
+    inner: Transport
+    clock: FakeClock
+    sent: list[tuple[float, str, str]] = field(default_factory=list)
+    refused: list[float] = field(default_factory=list)  # when a 429 or 503 came back
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+        deadline: float,
+    ) -> Answer:
+        self.sent.append((self.clock.now, method, url))
+        answer = self.inner.send(
+            method,
+            url,
+            headers=headers,
+            body=body,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
+        )
+        if answer.status in (429, 503):
+            self.refused.append(self.clock.now)
+        return answer
+
+    def reads(self, job: str) -> list[float]:
+        """When the status of `job` was read after its start."""
+        starts = [at for at, method, _ in self.sent if method == "POST"]
+        return [
+            at
+            for at, method, url in self.sent
+            if method == "GET" and url.endswith(f"/spark/jobs/{job}") and at > starts[0]
+        ]
+
+
+def run(steps: list[Step], scenario: Scenario, rate: int = 10, **settings: object) -> Timed:
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH, extra_jobs=[s.job for s in steps])
+    budget = Budget(rate, monotonic=clock, sleep=clock.sleep)
+    fusion = ModelFusion(model, budget=budget)
+    timed = Timed(fusion.transport, clock)
+    fusion.transport = timed
+    plan = plan_of(steps, fusion={"max_requests_per_second": rate}, **settings)
+    engine = Engine(plan, fusion, clock, url="http://emulated", rng=random.Random(7))
+    engine.preflight()
+    assert engine.execute() is PlanOutcome.SUCCEEDED
+    assert engine.result.to_dict()["fusion"]["max_requests_per_second"] == rate
+    return timed
+
+
+@pytest.mark.parametrize(("interval", "duration"), [(1, 3), (1, 20), (10, 95), (30, 200)])
+def test_an_explicit_poll_interval_is_the_gap_between_reads_after_the_first(
+    interval: int, duration: float
+) -> None:
+    timed = run(
+        [step("j", poll_interval=interval, poll_auto=False)],
+        jobs(j=runs(RunScript(duration=duration))),
+    )
+    reads = timed.reads("j")
+    gaps = [later - earlier for earlier, later in itertools.pairwise(reads)]
+    assert gaps == pytest.approx([interval] * len(gaps))
+    assert reads[0] - timed.sent[-len(reads) - 1][0] == pytest.approx(min(interval, FLOOR))
+    assert len(reads) <= duration / interval + 2
+
+
+@pytest.mark.parametrize("duration", [2, 5, 30, 37, 120, 600, 3600, 7200])
+def test_auto_reads_as_often_as_every_ten_seconds_once_runs_are_long(duration: float) -> None:
+    timed = run(
+        [step("j", poll_interval=AUTO_POLL_CEILING)], jobs(j=runs(RunScript(duration=duration)))
+    )
+    reads = timed.reads("j")
+    start = next(at for at, method, _ in timed.sent if method == "POST")
+    late = reads[-1] - (start + duration)
+    assert 0 <= late <= min(AUTO_POLL_CEILING, max(FLOOR, duration)) + 1e-9
+    if duration >= 120:  # the read before the start is counted, as a fixed loop's first is
+        assert len(reads) + 1 <= 1.3 * (duration // AUTO_POLL_CEILING + 1)
+
+
+def test_auto_reads_just_after_the_last_good_runs_duration() -> None:
+    scenario = jobs(j=runs(RunScript(duration=7)))
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+    fusion = ModelFusion(model, budget=Budget(10, monotonic=clock, sleep=clock.sleep))
+    plan = plan_of([step("j")], fusion={})
+    Engine(plan, fusion, clock, url="http://emulated", rng=random.Random(7)).execute()
+    timed = Timed(fusion.transport, clock)
+    fusion.transport = timed
+    Engine(plan, fusion, clock, url="http://emulated", rng=random.Random(8)).execute()
+    start = next(at for at, method, _ in timed.sent if method == "POST")
+    reads = timed.reads("j")
+    assert reads[-1] - start == pytest.approx(7.05)  # EXPECTED_SLACK after the last good run
+    assert len(reads) == 3  # 2 s, 4 s, and then 7.05 s
+
+
+def test_a_429_with_retry_after_holds_every_request_of_every_step() -> None:
+    faults = (Fault(on=FaultTarget.STATUS, answer=429, after=3, retry_after=20),)
+    scenario = jobs(
+        a=runs(RunScript(duration=60), faults=faults),
+        b=runs(RunScript(duration=60)),
+        c=runs(RunScript(duration=60)),
+    )
+    timed = run([step("a"), step("b"), step("c")], scenario)
+    (refused,) = timed.refused
+    after = [at for at, _, _ in timed.sent if at > refused]
+    assert after
+    assert min(after) >= refused + 20  # none sent before it passes, any step's
+
+
+def test_a_retry_after_of_zero_still_holds_every_request_a_second() -> None:
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, after=3, retry_after=0, times=3),)
+    scenario = jobs(a=runs(RunScript(duration=30), faults=faults), b=runs(RunScript(duration=30)))
+    timed = run([step("a"), step("b")], scenario)
+    times = [at for at, _, _ in timed.sent]
+    assert len(timed.refused) == 3
+    for at in timed.refused:
+        assert not [later for later in times if at < later < at + 1]
+
+
+def test_the_rate_never_passes_the_budget_and_starts_are_not_starved_by_500_runs() -> None:
+    names = [f"j{index:04d}" for index in range(1000)]
+    scenario = jobs(**{name: runs(RunScript(duration=2)) for name in names})
+    timed = run([step(name, job=name) for name in names], scenario, max_parallel=500)
+    times = sorted(at for at, _, _ in timed.sent)
+    peak = max(
+        sum(1 for later in times[index : index + 11] if later - at < 1 - 1e-9)
+        for index, at in enumerate(times)
+    )
+    assert peak <= 10
+    starts = [at for at, method, _ in timed.sent if method == "POST"]
+    assert len(starts) == 1000
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert max(gaps) < 60  # a start waits for the reads due before it, never for all of them
