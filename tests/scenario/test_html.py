@@ -238,7 +238,11 @@ def test_a_run_writes_the_page_at_its_end(write_plan: WritePlan) -> None:
 
 
 def test_an_interrupted_run_writes_its_page(tmp_path: Path) -> None:
-    result = run([step("a"), step("b", "a")], interrupts=lambda now: int(now >= 1))
+    result = run(
+        [step("a"), step("b", "a")],
+        jobs(a=runs(RunScript(duration=30))),
+        interrupts=lambda now: int(now >= 1),
+    )
     HtmlFile(str(tmp_path / "page.html"), warn=pytest.fail).finish(result.engine.result)
     words = " ".join(Parsed((tmp_path / "page.html").read_text()).text)
     assert "fusion-run: plan test interrupted in " in words

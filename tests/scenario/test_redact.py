@@ -126,8 +126,8 @@ def test_no_output_shows_a_secret_fusion_echoes(tmp_path: Path) -> None:
         "   0:00 crawl: lost contact with Fusion (GET http://emulated/api/spark/jobs/crawl: "
         f"500 Internal Server Error: {SHOWN}); trying again"
     ) in lines
-    assert f"   1:07 crawl: still running (run {crawl['run_id']}, 1m4s)" in lines  # began at 0:03
-    said = f"   6:46 crawl: Fusion's final status of run {crawl['run_id']}: "
+    assert f"   1:08 crawl: still running (run {crawl['run_id']}, 1m6s)" in lines  # began at 0:02
+    said = f"   6:48 crawl: Fusion's final status of run {crawl['run_id']}: "
     [status] = [line.removeprefix(said) for line in lines if line.startswith(said)]
     assert json.loads(status)["result"]["note"] == "t=***"
     assert outputs["annotations"].splitlines()[-1] == (

@@ -109,8 +109,8 @@ def test_seeds_that_cancel_stalled_runs_and_warn_hold(seed: int) -> None:
 
 
 def test_the_seeds_draw_warnings_stalls_and_min_documents() -> None:
-    """Of the first 200 seeds, enough warn, cancel stalled runs and fail on min_documents."""
-    sims = [simulate(case(seed)) for seed in range(200)]
+    """Of the first 250 seeds, enough warn, cancel stalled runs and fail on min_documents."""
+    sims = [simulate(case(seed)) for seed in range(250)]
 
     def seeds_with(kind: type, cause: type | None = None) -> int:
         return sum(
