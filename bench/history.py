@@ -86,21 +86,35 @@ def measure(code: Path, history: int) -> Cost:
         folder = Path(scratch)
         plan = write_plan(folder)
         counted = folder / "fsyncs"
-        model = EmulatedFusion(scenario(history))
-        with Emulator(model) as emulator:
+        # the emulator in a process of its own: a child forked from one holding its runs would
+        # count their memory as fusion-run's
+        emulator = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(history)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert emulator.stdin is not None
+        assert emulator.stdout is not None
+        try:
+            url = emulator.stdout.readline().strip()
             env = {**os.environ, "PYTHONPATH": str(code), "BENCH_FSYNCS": str(counted)}
-            command = [sys.executable, "-c", CHILD, plan.name, "--url", emulator.url, "-q"]
+            command = [sys.executable, "-c", CHILD, plan.name, "--url", url, "-q"]
             began = time.monotonic()
-            child = subprocess.Popen(
-                command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-            _, status, usage = os.wait4(child.pid, 0)
+            with (folder / "stderr").open("wb") as stderr:
+                child = subprocess.Popen(
+                    command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+                )
+                _, status, usage = os.wait4(child.pid, 0)
             wall = time.monotonic() - began
             child.returncode = os.waitstatus_to_exitcode(status)
-            errors = child.stderr.read().decode() if child.stderr else ""
             if child.returncode != 0:
-                raise RuntimeError(f"fusion-run exited {child.returncode}: {errors[-2000:]}")
-            requests = len(model.requests)
+                said = (folder / "stderr").read_text(errors="replace").strip().splitlines()
+                raise RuntimeError(f"fusion-run exited {child.returncode}: {said[-1:]}")
+        finally:
+            emulator.stdin.close()
+            requests = int(emulator.stdout.readline() or -1)
+            emulator.wait()
         report = folder / "fusion-run-report.json"
         outcome = json.loads(report.read_text())["outcome"]
         assert outcome == "succeeded", outcome
@@ -111,6 +125,16 @@ def measure(code: Path, history: int) -> Cost:
             requests=requests,
             synced=int(counted.read_text()),
         )
+
+
+def serve(history: int) -> None:
+    """The emulator with `history` runs of each job: its URL on stdout, then, once stdin
+    closes, the requests it served."""
+    model = EmulatedFusion(scenario(history))
+    with Emulator(model) as emulator:
+        print(emulator.url, flush=True)
+        sys.stdin.read()
+        print(len(model.requests), flush=True)
 
 
 def row(name: str, history: int, cost: Cost) -> str:
@@ -124,7 +148,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.serve is not None:
+        serve(options.serve)
+        return
     codes = [("after", ROOT)]
     if options.before is not None:
         codes.insert(0, ("before", options.before.resolve()))
@@ -133,7 +161,10 @@ def main() -> None:
     print("|--------|---------|----------|-----------|--------------|----------|--------|")
     for history in options.sizes:
         for name, code in codes:
-            print(row(name, history, measure(code, history)), flush=True)
+            try:
+                print(row(name, history, measure(code, history)), flush=True)
+            except (RuntimeError, AssertionError) as failed:
+                print(f"| {name:<6} | {history:>7,} | failed: {str(failed)[-300:]!r}", flush=True)
 
 
 if __name__ == "__main__":
