@@ -91,7 +91,7 @@ class App:
         if op is Op.SCHEDULE:
             return model.schedule(job)
         if op is Op.ALL:
-            return model.all_runs(job)
+            return model.all_runs(job, int((query.get("limit") or ["0"])[0]) or None)
         if op is Op.HISTORY:
             return model.all_runs(job, int((query.get("limit") or ["100"])[0]))
         if op is Op.CANCEL:

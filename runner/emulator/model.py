@@ -174,15 +174,16 @@ class EmulatedFusion:
                 return {"state": "idle", "jobConfig": config(job_id, job.script)}
             return self.render.spark_status(job_id, job.script, shown[-1], now)
 
-    def all_runs(self, job_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Spark: GET /spark/jobs/{id}/all. Jobs API: GET /jobs/{resource}/history?limit=N."""
+    def all_runs(self, job_id: str, limit: int | None = 100) -> list[dict[str, Any]]:
+        """Spark: GET /spark/jobs/{id}/all, the first `limit` in its order (every run when None).
+        Jobs API: GET /jobs/{resource}/history?limit=N."""
         with self.lock:
             job, now = self._job(job_id, FaultTarget.ALL), self.clock()
             if fault := self._fault(job, FaultTarget.ALL):
                 raise _fault_reply(fault)
             if job_kind(job_id)[0] == "spark":
                 runs = job.runs if self.variant.all_oldest_first else list(reversed(job.runs))
-                return [self.render.spark_status(job_id, job.script, r, now) for r in runs]
+                return [self.render.spark_status(job_id, job.script, r, now) for r in runs[:limit]]
             listed = []
             for run in reversed(job.runs):
                 run.history_reads += 1

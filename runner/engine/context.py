@@ -32,6 +32,10 @@ IDENTIFY_WITHIN = 120.0
 EXPECTED_SLACK = 0.05  # seconds after a run's expected end (its last good run's duration) to read
 JITTER = 0.1  # retry delays vary by up to this fraction either way
 RETRY_AFTER_AT_MOST = 300.0  # seconds: a longer Retry-After is waited this long (the retry budget)
+# Runs of a list read before a start that the step keeps, newest first: what tells our run from
+# the ones before it is the job's latest run as its status showed it before the start, which
+# the step keeps too; the newest listed cover a status that lags. So a job's age costs nothing.
+RECORDED_RUNS = 10
 
 
 class Context(Protocol):

@@ -7,9 +7,14 @@ and what Fusion listed before it (`StartRequested`, which the journal puts on di
 run id follows as soon as the answer arrives (`Started`). A crash between the two leaves an open
 attempt with no run id, which a resume verifies exactly as a start whose answer was lost.
 
-Which run a start began is decided by one rule: a run is ours only if Fusion did not list it
-before the start (`is_new` against every run the step read before it, and every run its earlier
-attempts had). So an answer that names a run listed before is not taken for ours: if that run
+Which run a start began is decided by one rule: a run is ours only if Fusion did not show it
+before the start (`is_new` against every run the step's status reads showed before it, the newest
+runs it listed, and every run its earlier attempts had). Only the job's latest run, as its status
+shows it, is ever taken for ours, and every run that could be the latest after our start was
+the latest or among the newest before it: so the record stays as small as a young job's, however
+many runs Fusion keeps (`runner.engine.context.RECORDED_RUNS`).
+
+So an answer that names a run listed before is not taken for ours: if that run
 has ended, the start was taken and its run shows later; if it is active, the start may have been
 refused (Fusion answered with the active run) or taken (a stale answer), and the step looks for
 a new run as long as a run may take to show (`IDENTIFY_WITHIN`) before it believes the refusal.
@@ -25,6 +30,7 @@ from runner.engine.context import (
     CANCEL_GRACE,
     IDENTIFY_WITHIN,
     MIN_WAIT,
+    RECORDED_RUNS,
     START_TRIES,
     VERIFY_EVERY,
     Context,
@@ -255,11 +261,12 @@ def _prepare_start(
     *,
     refusals: int = 0,
 ) -> Phase:
-    """List the job's runs, so that none of them, and no run the step ever read or had, is
-    ever taken for the one we start. If the newest listed is going (the job's status lags),
-    on_running says what to do, as if the status had shown it."""
+    """List the job's runs, so that none of the newest (RECORDED_RUNS), no run the step's status
+    reads showed, and no run its attempts had, is ever taken for the one we start. If the newest
+    listed is going (the job's status lags), on_running says what to do, as if the status had
+    shown it."""
     listed = ctx.fusion.runs(s.step.job)
-    s.saw(*listed)
+    s.saw(*listed[:RECORDED_RUNS])  # a Fusion that ignores `limit` lists them all
     for attempt in s.result.attempts:  # on --resume too: what earlier fusion-runs listed
         s.seen |= {*attempt.run_keys, *(attempt.listed_before or ())}
     newest = listed[0] if listed else None

@@ -19,6 +19,9 @@ from runner.fusion import job_segment, resource
 from runner.jobs import job_kind
 
 HISTORY_LIMIT = 100  # runs asked of a Jobs API history
+# ... and of a Spark job's /all, where `limit` is undocumented: a Fusion that ignores it lists
+# every run, which costs that read, and nothing else (`runner.engine.context.RECORDED_RUNS`)
+ALL_LIMIT = HISTORY_LIMIT
 
 Route = tuple[str, str]  # (method, path below the API base)
 
@@ -38,7 +41,7 @@ def status(job: str) -> Route:
 def runs(job: str) -> Route:
     kind, ident = job_kind(job)
     if kind == "spark":
-        return "GET", f"/spark/jobs/{job_segment(ident)}/all"
+        return "GET", f"/spark/jobs/{job_segment(ident)}/all?limit={ALL_LIMIT}"
     return "GET", f"/jobs/{resource(kind, ident)}/history?limit={HISTORY_LIMIT}"
 
 

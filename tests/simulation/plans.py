@@ -9,7 +9,9 @@ import string
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from runner.engine.context import RECORDED_RUNS
 from runner.fusion import routes
+from runner.fusion.routes import HISTORY_LIMIT
 from runner.jobs import job_kind
 from runner.plan import OnStall, Plan, SparkStart, Step, WarnAfter
 from tests.helpers.engine import RUN_IFS, plan_of
@@ -87,6 +89,10 @@ def case(seed: int, *, adversity: bool = True) -> Case:
         )
     if adversity:
         behaviour = _rarer(random.Random(f"{seed} rarer"), behaviour)
+    crowded = random.Random(f"{seed} crowded")  # a long-lived job: more runs than are kept
+    many = crowded.randint(RECORDED_RUNS + 5, 2 * HISTORY_LIMIT) if crowded.random() < 0.1 else 0
+    if adversity and many:
+        behaviour = replace(behaviour, ignores_limit=crowded.random() < 0.5)
     steps, scripts, earlier = [], {}, []
     names: list[str] = []
     for index in range(rng.randint(1, 4)):
@@ -120,6 +126,8 @@ def case(seed: int, *, adversity: bool = True) -> Case:
         earlier += _earlier(rng, key, kind, behaviour, adversity=adversity)
         if behaviour.list_limit:  # enough earlier runs that the lists cut some
             earlier += _more_earlier(later, key, kind, behaviour)
+        if adversity and many:
+            earlier += _long_ago(crowded, key, kind, behaviour, many)
     for index, each in enumerate(steps):  # a name a program reads, which masking must keep
         if job_kind(each.job)[0] == "spark" and later.random() < 0.2:
             named = f'result.jobConfigId == `"{routes.key(each.job)}"`'
@@ -310,6 +318,21 @@ def _more_earlier(rng: random.Random, job: str, kind: str, behaviour: Behaviour)
         first, second = _id(rng), _id(rng)
         ids = (first, second if behaviour.two_run_ids else first)
         started = -7200.0 + index * 120
+        runs.append(TrueRun(job=job, ids=ids, started=started, script=script, by=None))
+    return runs
+
+
+def _long_ago(
+    rng: random.Random, job: str, kind: str, behaviour: Behaviour, many: int
+) -> list[TrueRun]:
+    """`many` runs of a long-lived job, a minute apart, ended hours before the plan."""
+    runs = []
+    for index in range(many):
+        script = _script(rng, kind, behaviour)
+        script.duration = min(script.duration, 50)
+        first, second = _id(rng), _id(rng)
+        ids = (first, second if behaviour.two_run_ids else first)
+        started = -3 * 3600.0 - index * 60
         runs.append(TrueRun(job=job, ids=ids, started=started, script=script, by=None))
     return runs
 

@@ -20,7 +20,9 @@ Each behaviour, its bound, and its source:
 - the history lists a run only once it ended; has no `runId`; lists an aborted run twice; gives
   identical start and end times: 4.2.1 and 5.9.11 known issues, the 4.2/5.9 reference example
   (§8.1, §9.1).
-- `/all` and the history in any order: undocumented (§8).
+- `/all` and the history in any order: undocumented (§8); `/all` takes a `limit`, as the history
+  does, or ignores it (undocumented), and so may the history: a long-lived job's lists then run
+  past the newest runs fusion-run keeps (`runner.engine.context.RECORDED_RUNS`).
 - times off by 12 hours: 5.9.11 (§8.4), for times after noon UTC only, so that they go back
   at noon. `duration` in milliseconds or seconds: undocumented (§7.11).
 - a start's answer names `jobId` and another `result.jobRunId`, later statuses the latter: the
@@ -60,7 +62,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from runner.fusion import routes
 from runner.fusion.routes import Op
@@ -112,6 +114,7 @@ class Behaviour:
     hostile_text: bool = False  # odd answers of wrong types, echoes across a cut, lone surrogates
     noon_bug: bool = False  # 5.9.11: times after noon UTC shown 12 hours off (so they go back)
     list_limit: int | None = None  # /all and the history list at most this many runs
+    ignores_limit: bool = False  # /all and the history list every run, whatever `limit` asks
     retention: int | None = None  # Fusion keeps only its newest this many runs
     read_faults: float = 0.0  # chance any other request meets a transient fault
     odd_answers: float = 0.0  # chance a read's answer cannot be read
@@ -281,7 +284,7 @@ class SimulatedFusion:
         if self.rng.random() < chance / 2:  # before the request does anything
             return self._fault(exchange, read_timeout, ["503", "429", "500", "502", "504"])
         try:
-            status, payload = self._call(call, body)
+            status, payload = self._call(call, body, parts.query)
         except TransportError:
             exchange.ended = self.clock.now
             raise
@@ -406,7 +409,7 @@ class SimulatedFusion:
 
     # --- Fusion's endpoints -----------------------------------------------------------------------
 
-    def _call(self, call: routes.Call, body: bytes | None) -> tuple[int, Any]:
+    def _call(self, call: routes.Call, body: bytes | None, query: str) -> tuple[int, Any]:
         job, now = call.job, self.clock.now
         if call.op is Op.START:
             return self._start(job, via_jobs_api=False)
@@ -430,14 +433,23 @@ class SimulatedFusion:
             return 200, self._spark(shown[-1], now - self._lag("status"))
         if call.op is Op.ALL:
             at = now - self._lag("all")
-            listed = self._ordered(self._kept(self._seen_at(job, at)))[: self.behaviour.list_limit]
-            return 200, [self._spark(run, at) for run in listed]
+            listed = self._ordered(self._kept(self._seen_at(job, at)))
+            return 200, [self._spark(run, at) for run in listed[: self._limit(query)]]
         if call.op is Op.VIEW:
             return 200, self._view(job)
         if call.op is Op.DRIVER_LOG:  # any id: a log whose exception quotes a credential
             return 200, f"INFO SparkContext: started\nERROR failed while {self._echo()}\n".encode()
         assert call.op is Op.HISTORY
-        return 200, self._history(job)
+        return 200, self._history(job)[: self._limit(query)]
+
+    def _limit(self, query: str) -> int | None:
+        """How many runs a list shows: what `limit` asks, unless this Fusion ignores it, and at
+        most `list_limit`."""
+        asked = dict(parse_qsl(query)).get("limit")
+        limits = [self.behaviour.list_limit]
+        if asked is not None and not self.behaviour.ignores_limit:
+            limits.append(int(asked))
+        return min((each for each in limits if each is not None), default=None)
 
     def _start(self, job: str, *, via_jobs_api: bool) -> tuple[int, Any]:
         runs, now = self.truth.of(job), self.clock.now
@@ -623,9 +635,7 @@ class SimulatedFusion:
             records.append(record)
             if status == "aborted" and self.behaviour.history_twice:
                 records.append(dict(record))
-        return records[
-            : min(routes.HISTORY_LIMIT, self.behaviour.list_limit or routes.HISTORY_LIMIT)
-        ]
+        return records
 
     def _kept(self, runs: list[TrueRun]) -> list[TrueRun]:
         """The runs Fusion still keeps: its newest `retention`."""
