@@ -37,6 +37,7 @@ from runner.fusion.budget import Budget
 from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
 from runner.fusion.status import (
     RunStatus,
+    listed_newest_first,
     newest_first,
     parse_history,
     parse_job_view,
@@ -167,9 +168,14 @@ class FusionClient:
             raise
 
     def runs(self, job: str) -> list[RunStatus]:
-        """The job's runs, newest first by start time, whatever order Fusion sent them in."""
-        method, path = routes.runs(job)
+        """The job's runs, newest first by start time, whatever order Fusion sent them in.
+
+        A Spark job's newest `ALL_LIMIT` are asked for. An answer of exactly that many that
+        Fusion did not list newest first may be its oldest (`limit` is undocumented there), so
+        the whole list is read instead: an old run is never taken for the job's latest. (More
+        than that many: Fusion ignored `limit`, and the answer is whole.)"""
         spark = job_kind(job)[0] == "spark"
+        cut: list[bool] = []
 
         def parse(data: Any) -> list[RunStatus]:
             if isinstance(data, dict) and spark:  # one run, not in a list
@@ -177,17 +183,21 @@ class FusionClient:
             if not isinstance(data, list):
                 raise ValueError(f"expected a JSON list of runs, got {type(data).__name__}")
             read = parse_status if spark else parse_history
-            runs = newest_first(read(item, job) for item in data if isinstance(item, dict))
-            if not all(run.named for run in runs):  # then no run could be told for new
+            listed = [read(item, job) for item in data if isinstance(item, dict)]
+            if not all(run.named for run in listed):  # then no run could be told for new
                 raise ValueError("a run in the list has neither an id nor a readable start time")
-            return runs
+            cut.append(len(data) == routes.ALL_LIMIT and not listed_newest_first(listed))
+            return newest_first(listed)
 
         try:
-            return [self._status(run) for run in self._parsed(method, path, parse)]
+            found = self._parsed(*routes.runs(job), parse)
+            if spark and cut[-1]:
+                found = self._parsed(*routes.runs(job, whole=True), parse)
         except FusionError as error:
             if error.kind is ErrorKind.NOT_FOUND:
                 return []
             raise
+        return [self._status(run) for run in found]
 
     def cancel(self, job: str) -> None:
         kind, ident = job_kind(job)

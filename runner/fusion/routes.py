@@ -18,9 +18,10 @@ from urllib.parse import unquote
 from runner.fusion import job_segment, resource
 from runner.jobs import job_kind
 
-HISTORY_LIMIT = 100  # runs asked of a Jobs API history
-# ... and of a Spark job's /all, where `limit` is undocumented: a Fusion that ignores it lists
-# every run, which costs that read, and nothing else (`runner.engine.context.RECORDED_RUNS`)
+HISTORY_LIMIT = 100  # runs asked of a Jobs API history (newest first, as 5.x monitors read it)
+# ... and of a Spark job's /all, where `limit` and the order are undocumented: a Fusion that
+# ignores `limit` lists every run, which costs that read and nothing else; an answer it cut that
+# is not newest first is read again whole (`runner.fusion.client.FusionClient.runs`)
 ALL_LIMIT = HISTORY_LIMIT
 
 Route = tuple[str, str]  # (method, path below the API base)
@@ -38,10 +39,12 @@ def status(job: str) -> Route:
     return "GET", f"/jobs/{resource(kind, ident)}"
 
 
-def runs(job: str) -> Route:
+def runs(job: str, *, whole: bool = False) -> Route:
+    """A job's runs: the newest `ALL_LIMIT` of a Spark job's, unless `whole`, or its history."""
     kind, ident = job_kind(job)
     if kind == "spark":
-        return "GET", f"/spark/jobs/{job_segment(ident)}/all?limit={ALL_LIMIT}"
+        path = f"/spark/jobs/{job_segment(ident)}/all"
+        return "GET", path if whole else f"{path}?limit={ALL_LIMIT}"
     return "GET", f"/jobs/{resource(kind, ident)}/history?limit={HISTORY_LIMIT}"
 
 

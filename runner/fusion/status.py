@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from runner.clock import format_time, parse_time
@@ -268,6 +269,13 @@ def newest_first(runs: Iterable[RunStatus]) -> list[RunStatus]:
 
 
 _EPOCH = datetime.fromtimestamp(0, tz=UTC)
+
+
+def listed_newest_first(runs: Iterable[RunStatus]) -> bool:
+    """Whether runs, in the order Fusion listed them, are newest first by the start times they
+    show, with at least two shown: what makes the first N of a list its newest N."""
+    times = [run.started for run in runs if run.started is not None]
+    return len(times) >= 2 and all(a >= b for a, b in pairwise(times))
 
 
 def _keys(ids: list[str], start: Any, record: dict[str, Any] | None) -> frozenset[str]:

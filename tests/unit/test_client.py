@@ -18,7 +18,15 @@ from requests.adapters import BaseAdapter
 
 from runner import __version__
 from runner.emulator.model import EmulatedFusion
-from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario, Variant
+from runner.emulator.scenario import (
+    Fault,
+    FaultTarget,
+    JobScript,
+    PastRun,
+    RunScript,
+    Scenario,
+    Variant,
+)
 from runner.emulator.server import Access, Emulator
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError, routes
@@ -649,3 +657,32 @@ def test_a_spark_job_started_through_the_jobs_api() -> None:
         "message": "Started job spark:my-python-job",
     }
     assert (started.run_id, status.state, bool(status.run_id)) == (None, "starting", True)
+
+
+@pytest.mark.parametrize(
+    ("variant", "past", "reads"),
+    [
+        (Variant(), 2 * routes.ALL_LIMIT, 1),  # newest first: the first 100 are the newest
+        (Variant(all_oldest_first=True), 2 * routes.ALL_LIMIT, 2),  # the oldest: read whole
+        (Variant(all_oldest_first=True), routes.ALL_LIMIT - 1, 1),  # fewer: it is every run
+    ],
+)
+def test_a_list_of_runs_cut_by_limit_is_the_newest_or_is_read_whole(
+    variant: Variant, past: int, reads: int
+) -> None:
+    """`limit` on /spark/jobs/{id}/all is undocumented: a Fusion that honours it oldest first
+    must not make a run from long ago look like the job's latest."""
+    history = tuple(
+        PastRun(ended_ago=60.0 * (i + 1), run=RunScript(duration=2, state="error"))
+        for i in range(past)
+    )
+    scenario = Scenario(jobs={"j": JobScript(history=history)}, variant=variant)
+    with live(scenario) as emulator:
+        fusion = FusionClient(url=emulator.url)
+        listed = fusion.runs("j")
+        assert emulator.model.requests.count((FaultTarget.ALL, "j")) == reads
+    first, second = (run.ended for run in listed[:2])
+    assert first is not None
+    assert second is not None
+    assert (first.timestamp(), second.timestamp()) == (EPOCH - 60, EPOCH - 120)  # the newest
+    assert min(len(listed), routes.ALL_LIMIT) == min(past, routes.ALL_LIMIT)
