@@ -377,12 +377,7 @@ class FusionClient:
             with self.guard(method):
                 self.budget.wait()
         except RequestInterrupted:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.INTERRUPTED,
-                what="given up: fusion-run was interrupted",
-            ) from None
+            raise _interrupted(method, url, maybe_applied=False) from None
 
     def _exchange(
         self,
@@ -415,13 +410,7 @@ class FusionClient:
                 )
                 data = read_body(answer, deadline=ends, monotonic=self.monotonic)
         except RequestInterrupted:
-            raise FusionError(
-                method=method,
-                url=url,
-                kind=ErrorKind.INTERRUPTED,
-                what="given up: fusion-run was interrupted",
-                maybe_applied=method != "GET",
-            ) from None
+            raise _interrupted(method, url, maybe_applied=method != "GET") from None
         except TransportError as error:
             raise _failure(method, url, error, read=read, deadline=deadline) from None
         self.credentials.keep(answer.cookies)
@@ -604,3 +593,14 @@ def _refused(method: str, url: str, answer: Any, action: str, redact: Redactor) 
             + redact.mask(str(answer.get("message") or "it gave no reason")),
             refused=action == "start",
         )
+
+
+def _interrupted(method: str, url: str, *, maybe_applied: bool) -> FusionError:
+    """A request given up on a signal: `maybe_applied` if it may have reached Fusion."""
+    return FusionError(
+        method=method,
+        url=url,
+        kind=ErrorKind.INTERRUPTED,
+        what="given up: fusion-run was interrupted",
+        maybe_applied=maybe_applied,
+    )
