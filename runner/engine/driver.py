@@ -207,8 +207,11 @@ class Engine:
     def _act(self, state: StepState, now: float) -> None:
         """Call the handler of the step's phase, and go on while it leaves the step due now.
         A handler moves its step one way: by the phase it returns. `end` and `leave` return
-        DONE, to be returned; a step ended another way is caught here."""
+        DONE, to be returned; a step ended another way is caught here. Each handler is given
+        the time it is called at, not the pass's: the requests before it (other steps', and
+        those the request budget held) take time, and a run's clock counts from its start."""
         while True:
+            now = max(now, self.clock.monotonic())
             try:
                 after = HANDLERS[state.phase](self, state, now)
             except FusionError as error:

@@ -71,6 +71,7 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     may be another run's, so the run is never judged on it)."""
     data = phase_data(s, Following)
     status = _read_our_run(ctx, s, data, now)
+    now = max(now, ctx.clock.monotonic())  # when the answer came: the next wait counts from it
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if not data.ours and now >= data.started + IDENTIFY_WITHIN:
@@ -104,6 +105,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
                 raise  # tried again after a backoff, within the grace
             # the grace passed and the cancel never got through: read once more, then leave
     status = _read_our_run(ctx, s, data, now)
+    now = max(now, ctx.clock.monotonic())
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if now >= order.deadline:  # only after a read: a run that did end is never left

@@ -59,11 +59,12 @@ class Timed:
 
     def reads(self, job: str) -> list[float]:
         """When the status of `job` was read after its start."""
-        starts = [at for at, method, _ in self.sent if method == "POST"]
+        path = f"/spark/jobs/{job}"
+        start = next(at for at, method, url in self.sent if method == "POST" and url.endswith(path))
         return [
             at
             for at, method, url in self.sent
-            if method == "GET" and url.endswith(f"/spark/jobs/{job}") and at > starts[0]
+            if method == "GET" and url.endswith(path) and at > start
         ]
 
 
@@ -164,3 +165,16 @@ def test_the_rate_never_passes_the_budget_and_starts_are_not_starved_by_500_runs
     assert len(starts) == 1000
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert max(gaps) < 60  # a start waits for the reads due before it, never for all of them
+
+
+def test_an_explicit_poll_interval_holds_while_the_budget_keeps_reads_waiting() -> None:
+    """100 runs read every 5 s would be 20 reads a second: the budget lets 10 go, and a read
+    that waited its turn counts its next wait from when it was sent, not from when it fell due."""
+    names = [f"j{index:03d}" for index in range(100)]
+    scenario = jobs(**{name: runs(RunScript(duration=60)) for name in names})
+    steps = [step(name, job=name, poll_interval=5, poll_auto=False) for name in names]
+    timed = run(steps, scenario, max_parallel=100)
+    for name in names:
+        reads = timed.reads(name)
+        assert min(b - a for a, b in itertools.pairwise(reads)) >= 5 - 1e-9, name
+        assert len(reads) <= 60 / 5 + 2, name
