@@ -186,7 +186,7 @@ def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: 
     fusion-run saw of its duration)."""
     s.result.attempts[-1].state, data.counters = status.state, status.counters
     counted(data, status, now)
-    polling.shown(data, status.state, now)
+    polling.shown(data, status, now)
     if status.active and status.visible:
         data.first_active = now if data.first_active is None else data.first_active
         data.last_active = now

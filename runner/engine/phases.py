@@ -215,7 +215,8 @@ class Following:
     still: tuple[tuple[str, int | float], ...] = ()  # the counters last shown going ...
     still_since: float | None = None  # ... and the clock time they were first shown so
     stalled: bool = False  # stall_after was acted on
-    finishing_since: float | None = None  # when a read first showed it `finishing`
+    end_in_sight_since: float | None = None  # when a read first showed it `finishing` or as far
+    # on as the last good run went (`runner.engine.polling`)
 
 
 PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Following | None

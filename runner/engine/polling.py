@@ -6,28 +6,33 @@ where the run's end is likely: the first at `FLOOR`, then each wait as long as t
 has at least doubled at the next read), at most `AUTO_POLL_CEILING`; and sooner when the end is
 in sight: just after the last good run's duration (and from then on as after a start, a run late
 on last time's being likely to end soon), and `FINISHING_WAIT` after a read shows the Spark
-state `finishing` (thinning out if it lasts). So a run of two minutes or more costs about
-as many reads as reading it every ten seconds, while a run that takes as long as last night is
-seen ending at once. The plan's deadlines (timeout, warn_after, stall_after) add their own reads
-(`runner.engine.following`).
+state `finishing` or counters that reach the documents the last good run indexed or wrote
+(thinning out as `IN_SIGHT_SHARE` says if it lasts: a run may do more work than last time). So
+a run of two minutes or more costs about as many reads as reading it every ten seconds, while a
+run that takes as long as last night is seen ending at once. The plan's deadlines (timeout,
+warn_after, stall_after) add their own reads (`runner.engine.following`).
 
-`FLOOR` comes from how long Fusion's jobs take, not from the emulator's: a Spark job's driver
-takes tens of seconds to start, and a datasource's counters show about ten seconds after its
-start, so a read earlier than two seconds almost never sees an end, and each one spent there is
-a request for Fusion's gateway, the one its search UI uses.
+`FLOOR` comes from how long Fusion's jobs take, not from the emulator's: a Spark job runs in a
+driver Fusion starts for it (on Kubernetes, a pod of its own), tens of seconds before any work
+begins, and a crawl or an aggregation worth a plan takes minutes; so a read in a run's first
+seconds almost never sees an end, and each one spent there is a request for Fusion's gateway,
+the one its search UI uses.
 """
 
 from __future__ import annotations
 
-from runner.engine.context import AGE_SHARE, EXPECTED_SLACK
+from runner.engine.context import EXPECTED_SLACK
 from runner.engine.phases import Following
+from runner.fusion.status import RunStatus
+from runner.fusion.work import work
 from runner.plan import Step
 
 FLOOR = 2.0  # seconds: the first read of a run, and auto's shortest wait before an end is in sight
-FINISHING_WAIT = (
-    0.5  # seconds: auto's wait after a read shows `finishing`, the state before the end
-)
+FINISHING_WAIT = 0.5  # seconds: auto's wait after a read shows the end in sight (`finishing`)
 FINISHING = "finishing"
+# ... and then each wait this share of the time since the end came in sight: a run that does more
+# work than last time costs a few reads more, not one every FINISHING_WAIT
+IN_SIGHT_SHARE = 0.25
 
 
 def next_wait(step: Step, data: Following, now: float) -> float:
@@ -41,14 +46,25 @@ def next_wait(step: Step, data: Following, now: float) -> float:
     wait = min(float(step.poll_interval), max(FLOOR, now - since))
     if ends is not None and now < ends:
         wait = min(wait, ends - now)
-    if data.finishing_since is not None:  # the end is in sight: reads thin out if it drags
-        wait = min(wait, max(FINISHING_WAIT, AGE_SHARE * (now - data.finishing_since)))
+    if data.end_in_sight_since is not None:  # the end is in sight: reads thin out if it drags
+        wait = min(wait, max(FINISHING_WAIT, IN_SIGHT_SHARE * (now - data.end_in_sight_since)))
     return wait
 
 
-def shown(data: Following, state: str, now: float) -> None:
-    """A read showed our run in `state`: when it was first shown finishing, if it is."""
-    if state != FINISHING:
-        data.finishing_since = None
-    elif data.finishing_since is None:
-        data.finishing_since = now
+def shown(data: Following, status: RunStatus, now: float) -> None:
+    """A read showed our run: when it was first shown with its end in sight, if it is."""
+    if not _end_in_sight(data, status):
+        data.end_in_sight_since = None
+    elif data.end_in_sight_since is None:
+        data.end_in_sight_since = now
+
+
+def _end_in_sight(data: Following, status: RunStatus) -> bool:
+    """The run shows the Spark state `finishing`, or has done as much work as the job's last
+    good run did in all (its documents, by Fusion's counts: `runner.fusion.work`)."""
+    if status.state == FINISHING:
+        return True
+    previous = data.before.previous
+    last = None if previous is None else work(previous)
+    done = work(status) if status.active else None
+    return bool(last and last.documents > 0 and done and done.documents >= last.documents)

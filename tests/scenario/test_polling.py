@@ -12,7 +12,15 @@ import pytest
 
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
-from runner.emulator.scenario import Fault, FaultTarget, RunScript, Scenario
+from runner.emulator.scenario import (
+    Fault,
+    FaultTarget,
+    JobScript,
+    PastRun,
+    RunScript,
+    Scenario,
+    Stall,
+)
 from runner.engine import Engine
 from runner.engine.polling import FLOOR
 from runner.fusion.budget import Budget
@@ -178,3 +186,16 @@ def test_an_explicit_poll_interval_holds_while_the_budget_keeps_reads_waiting() 
         reads = timed.reads(name)
         assert min(b - a for a, b in itertools.pairwise(reads)) >= 5 - 1e-9, name
         assert len(reads) <= 60 / 5 + 2, name
+
+
+def test_auto_reads_soon_once_the_counters_reach_the_last_good_runs_work() -> None:
+    """Last time the job wrote 4,000 documents in 40 s; tonight it is slower, and spends 10 s
+    committing after its last document: the read that shows 4,000 written brings the next ones
+    close, so the end is seen within a second rather than up to 10 s late."""
+    last = PastRun(ended_ago=3600, run=RunScript(duration=40, result={"docsWritten": 4000}))
+    tonight = RunScript(duration=60, counters={"docsWritten": 80}, stalls=(Stall(at=50),))
+    timed = run([step("j")], Scenario(jobs={"j": JobScript(runs=(tonight,), history=(last,))}))
+    start = next(at for at, method, _ in timed.sent if method == "POST")
+    reads = [at - start for at in timed.reads("j")]
+    assert reads[-1] - 60 <= 1  # without the counters: 66.05, auto's 10 s wait after 56.05
+    assert reads[:3] == pytest.approx([2, 4, 8])
