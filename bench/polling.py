@@ -1,9 +1,9 @@
 """What following runs costs Fusion in requests, and what it costs the plan in time: one table.
 
-    python bench/polling.py                                # this checkout, about 4 minutes
+    python bench/polling.py                                # this checkout, about 3 minutes
     python bench/polling.py --quick                        # the short DAG, smaller plans
     python bench/polling.py --code ../before               # the code in that checkout
-    python bench/polling.py --code . --code ../before      # both, each case in turn: two tables
+    python bench/polling.py --code . --code ../before      # both, each case in turn (5 min)
 
 "real" rows run fusion-run (the measured code) as a process over HTTP against the emulator (this
 checkout's, the same instrument for every code) in a process of its own, on the wall clock; the
