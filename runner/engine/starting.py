@@ -343,6 +343,8 @@ def _start_failed(
 ) -> Phase:
     if error.kind is ErrorKind.CREDENTIALS:
         raise error
+    if error.kind is ErrorKind.INTERRUPTED and not error.maybe_applied:
+        raise error  # a signal came before the start went: the stop says how the step ends
     if error.refused:  # a run is active (409, or accepted: false): as on_running says
         return _refused(ctx, s, now, failures)
     if error.maybe_applied:

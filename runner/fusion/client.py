@@ -369,12 +369,13 @@ class FusionClient:
         return reply
 
     def _wait_turn(self, method: str, url: str) -> None:
-        """Wait until the request budget lets one more request go; a signal may cut a GET's
-        wait short, as it would the GET."""
+        """Wait until the request budget lets one more request go. Nothing has been sent yet, so
+        a signal cuts the wait short whatever the request, as it would a status read: a start
+        held by a Retry-After does not keep Ctrl-C waiting, and is known not to have gone."""
         if self.budget is None:
             return
         try:
-            with self.guard(method):
+            with self.guard("GET"):
                 self.budget.wait()
         except RequestInterrupted:
             raise _interrupted(method, url, maybe_applied=False) from None

@@ -23,10 +23,12 @@ from runner.emulator.scenario import (
 )
 from runner.engine import Engine
 from runner.engine.polling import FLOOR
+from runner.fusion import ErrorKind, FusionError
 from runner.fusion.budget import Budget
 from runner.fusion.transport import Answer, Transport
 from runner.outcomes import PlanOutcome
 from runner.plan import AUTO_POLL_CEILING, Step
+from runner.signals import Interrupts
 from tests.helpers.engine import jobs, plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 
@@ -199,3 +201,63 @@ def test_auto_reads_soon_once_the_counters_reach_the_last_good_runs_work() -> No
     reads = [at - start for at in timed.reads("j")]
     assert reads[-1] - 60 <= 1  # without the counters: 66.05, auto's 10 s wait after 56.05
     assert reads[:3] == pytest.approx([2, 4, 8])
+
+
+@pytest.mark.parametrize("method", ["start", "cancel"])
+def test_a_signal_cuts_short_a_request_waiting_its_turn_and_nothing_is_sent(method: str) -> None:
+    """Fusion asked for 300 s of quiet; Ctrl-C then does not wait them out, whatever the request
+    held, and the request is known never to have gone (nothing to verify, nothing to cancel)."""
+    clock = FakeClock()
+    interrupts = Interrupts(clock)
+    model = EmulatedFusion(jobs(j=runs(RunScript(duration=60))), clock=clock, epoch=EPOCH)
+
+    def sleep(seconds: float) -> None:  # Ctrl-C comes while the budget holds the request
+        interrupts.receive(2, None)
+        clock.sleep(seconds)
+
+    budget = Budget(10, monotonic=clock, sleep=sleep)
+    fusion = ModelFusion(model, budget=budget)
+    fusion.guard = interrupts.request
+    budget.hold(300)
+    with pytest.raises(FusionError) as caught:
+        getattr(fusion, method)("j")
+    assert caught.value.kind is ErrorKind.INTERRUPTED
+    assert not caught.value.maybe_applied
+    assert (interrupts(), model.requests) == (1, [])
+
+
+def test_a_start_the_budget_held_when_ctrl_c_came_is_not_run_and_never_sent() -> None:
+    clock = FakeClock()
+    interrupts = Interrupts(clock)
+    model = EmulatedFusion(jobs(j=runs(RunScript(duration=60))), clock=clock, epoch=EPOCH)
+    fusion = ModelFusion(model)
+    timed = Timed(fusion.transport, clock)
+    fusion.transport = timed
+
+    def sleep(seconds: float) -> None:  # the status and the list went; the start waits
+        if len(timed.sent) == 2 and interrupts() == 0:
+            interrupts.receive(2, None)
+        clock.sleep(seconds)
+
+    fusion.budget = Budget(1, monotonic=clock, sleep=sleep)
+    fusion.guard = interrupts.request
+    plan = plan_of([step("j")], fusion={"max_requests_per_second": 1})
+    engine = Engine(
+        plan, fusion, clock, url="http://emulated", rng=random.Random(7), interrupts=interrupts
+    )
+    assert engine.execute() is PlanOutcome.INTERRUPTED
+    assert [method for _, method, _ in timed.sent] == ["GET", "GET"]
+    report = engine.result.to_dict()["steps"][0]
+    assert (report["outcome"], report["reason"]) == (
+        "not_run",
+        "not started: fusion-run was interrupted",
+    )
+    assert [attempt["outcome"] for attempt in report["attempts"]] == ["not_started"]
+
+
+def test_auto_reads_half_a_second_after_a_read_shows_finishing() -> None:
+    """The emulator shows a Spark run `finishing` in its last second: the read at 16 s sees it,
+    and the next comes 0.5 s later, when the run has ended (not 10 s later, at 26 s)."""
+    timed = run([step("j")], jobs(j=runs(RunScript(duration=16.5))))
+    start = next(at for at, method, _ in timed.sent if method == "POST")
+    assert [at - start for at in timed.reads("j")] == pytest.approx([2, 4, 8, 16, 16.5])
