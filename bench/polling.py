@@ -75,7 +75,7 @@ YESTERDAY = 86_400  # seconds: when the last good run of a job that ran before e
 ACCESS = re.compile(r"^[A-Z]+ /\S* -> ")  # the emulator's line for each request it served
 DURATIONS = (2, 30, 120, 600, 7200)  # seconds: one run, for the status reads per run
 SETTINGS = ("default", "default, last run known", "10s", "30s")
-DEFAULT = "default: poll_interval auto; in code that predates it, 10s, read at a tenth of the run's age"
+DEFAULT = "default: poll_interval auto; in older code, 10s read at a tenth of the run's age"
 AUTO_CEILING = 10  # seconds: auto reads at most this far apart, as fixed polling did by default
 BUDGET = 10  # requests a second: the default request budget
 
