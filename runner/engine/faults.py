@@ -37,6 +37,8 @@ def fusion_error(engine: Plant, state: StepState, now: float, error: FusionError
         engine.result.error = CredentialsRefused(error=str(error))
         stop_following(engine, engine.result.error, engine.clock.monotonic())
         return Phase.DONE
+    if error.held:
+        return _held(engine, state, now, error)
     contact = state.contact = state.contact or Contact(since=now)
     if error.status == 500 or error.unreadable:  # Fusion's own fault, and it may go on
         contact.server_errors += 1
@@ -51,6 +53,19 @@ def fusion_error(engine: Plant, state: StepState, now: float, error: FusionError
         return _give_up(engine, state, lost)
     contact.failures += 1
     state.due = min(failed_at + backoff(engine.rng, contact.failures, error), budget_ends)
+    return _keeping_deadlines(engine, state, now)
+
+
+def _held(engine: Plant, state: StepState, now: float, error: FusionError) -> Phase:
+    """A request not sent while Fusion asks for quiet: Fusion answered (it is no fault of
+    contact), so the step only waits for the quiet to end, keeping its deadlines."""
+    state.due = engine.clock.monotonic() + (error.retry_after or 0.0)
+    return _keeping_deadlines(engine, state, now)
+
+
+def _keeping_deadlines(engine: Plant, state: StepState, now: float) -> Phase:
+    """The step, due again at `state.due`, as its deadlines allow: a timeout that passed while
+    Fusion would not answer cancels the run now, and a cancel's grace ends the cancel."""
     data = state.data
     if state.phase is Phase.FOLLOW and isinstance(data, Following):  # a Retry-After of
         deadline = data.started + state.step.timeout  # minutes does not hold a timeout up

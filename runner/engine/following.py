@@ -71,7 +71,6 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     may be another run's, so the run is never judged on it)."""
     data = phase_data(s, Following)
     status = _read_our_run(ctx, s, data, now)
-    now = max(now, ctx.clock.monotonic())  # when the answer came: the next wait counts from it
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if not data.ours and now >= data.started + IDENTIFY_WITHIN:
@@ -85,7 +84,7 @@ def follow(ctx: Context, s: StepState, now: float) -> Phase:
     elif (stall := watch(ctx, s, data, now)) is not None:
         order_cancel(ctx, s, now, Outcome.FAILED, stall)
         phase = Phase.CANCEL
-    next_read(s, data, now, phase)
+    next_read(s, data, max(now, ctx.clock.monotonic()), phase)  # counted from the answer
     return phase
 
 
@@ -105,7 +104,6 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
                 raise  # tried again after a backoff, within the grace
             # the grace passed and the cancel never got through: read once more, then leave
     status = _read_our_run(ctx, s, data, now)
-    now = max(now, ctx.clock.monotonic())
     if status is not None and status.terminal:
         return ended(ctx, s, now, status)
     if now >= order.deadline:  # only after a read: a run that did end is never left
@@ -114,7 +112,7 @@ def cancel(ctx: Context, s: StepState, now: float) -> Phase:
             cause=order.cause, run_id=data.label, why=why, grace=CANCEL_GRACE
         )
         return ctx.leave(s, reason)
-    next_read(s, data, now, Phase.CANCEL)
+    next_read(s, data, max(now, ctx.clock.monotonic()), Phase.CANCEL)
     return Phase.CANCEL
 
 
@@ -189,7 +187,7 @@ def _shown(ctx: Context, s: StepState, data: Following, status: RunStatus, now: 
     polling.shown(data, status, now)
     if status.active and status.visible:
         data.first_active = now if data.first_active is None else data.first_active
-        data.last_active = now
+        data.last_active, data.going_read = now, data.reads
     if status.state != data.last_state:
         data.last_state = status.state
         if not status.terminal:

@@ -210,6 +210,7 @@ class Following:
     reads: int = 0  # status reads of our run
     first_active: float | None = None  # clock time of the first read that showed it going
     last_active: float | None = None  # ... and of the last
+    going_read: int = -1  # which of the reads (`reads`) last showed it going
     view_ended: float | None = None  # when a Jobs API view first said it ended
     late: bool = False  # warn_after was acted on (or it can give no warning for this run)
     still: tuple[tuple[str, int | float], ...] = ()  # the counters last shown going ...

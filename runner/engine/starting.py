@@ -345,6 +345,10 @@ def _start_failed(
         raise error
     if error.kind is ErrorKind.INTERRUPTED and not error.maybe_applied:
         raise error  # a signal came before the start went: the stop says how the step ends
+    if error.held:  # not sent while Fusion asks for quiet: look at the job again after it,
+        s.data = Checking(failures=failures)  # as what Fusion showed before may have changed
+        s.due = ctx.clock.monotonic() + (error.retry_after or 0.0)
+        return Phase.CHECK
     if error.refused:  # a run is active (409, or accepted: false): as on_running says
         return _refused(ctx, s, now, failures)
     if error.maybe_applied:

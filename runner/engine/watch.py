@@ -71,7 +71,7 @@ def due(step: Step, data: Following) -> list[float]:
 def watch(ctx: Context, s: StepState, data: Following, now: float) -> Stalled | None:
     """Warn of a late or stalled run, once each, when this pass's read showed it going. The
     stall's cause when on_stall is cancel: the caller cancels the run."""
-    if data.last_active != now:  # this pass did not see the run going
+    if data.going_read != data.reads:  # this pass's read did not show the run going
         return None
     step, late = s.step, late_after(s.step, data)
     if not data.late and late is None and step.warn_after is not None:  # times, no baseline:

@@ -52,6 +52,7 @@ class FusionError(FatalError):
         refused: bool = False,
         unreached: Unreached | None = None,
         unreadable: bool = False,
+        held: bool = False,
     ) -> None:
         super().__init__(f"{method} {url}: {what}")
         self.method = method
@@ -63,6 +64,7 @@ class FusionError(FatalError):
         self.refused = refused or (method == "POST" and status == 409)  # a start: a run is active
         self.unreached = unreached
         self.unreadable = unreadable  # an answer that is not what the API says: Fusion's fault
+        self.held = held  # never sent: Fusion asked for quiet (a Retry-After), `retry_after` more
 
 
 @dataclass(frozen=True, slots=True)

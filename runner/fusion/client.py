@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from runner import __version__
 from runner.fusion import DriverLog, ErrorKind, FusionError, Unreached, http_error, routes
 from runner.fusion.auth import Credentials
-from runner.fusion.budget import Budget
+from runner.fusion.budget import Budget, Held
 from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
 from runner.fusion.status import (
     RunStatus,
@@ -130,6 +130,7 @@ class FusionClient:
         self.spark_start = spark_start
         self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
         self.budget = budget  # every request waits its turn there (`runner.fusion.budget`)
+        self.urgent = False  # the request under way is a cancel
 
     # --- jobs: Spark jobs through /spark, datasource and task jobs through /jobs ------------------
 
@@ -200,12 +201,17 @@ class FusionClient:
         return [self._status(run) for run in found]
 
     def cancel(self, job: str) -> None:
+        """Cancel the job's run: it goes even while Fusion asked for quiet (`Budget.wait`)."""
         kind, ident = job_kind(job)
-        if kind == "spark":
-            method, path = routes.cancel(job)
-            self._request(method, self._api_url(path))
-        else:
-            self._action(kind, ident, "abort")
+        self.urgent = True
+        try:
+            if kind == "spark":
+                method, path = routes.cancel(job)
+                self._request(method, self._api_url(path))
+            else:
+                self._action(kind, ident, "abort")
+        finally:
+            self.urgent = False
 
     def configuration(self, job: str) -> dict[str, Any] | None:
         """The job's configuration (or Jobs API view), or None when Fusion has no such job."""
@@ -376,9 +382,18 @@ class FusionClient:
             return
         try:
             with self.guard("GET"):
-                self.budget.wait()
+                self.budget.wait(urgent=self.urgent)
         except RequestInterrupted:
             raise _interrupted(method, url, maybe_applied=False) from None
+        except Held as held:
+            raise FusionError(
+                method=method,
+                url=url,
+                kind=ErrorKind.TRANSIENT,
+                what=f"not sent: Fusion asked for quiet (Retry-After), {held.remaining:.0f}s more",
+                retry_after=held.remaining,
+                held=True,
+            ) from None
 
     def _exchange(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -27,7 +27,7 @@ from runner.fusion import ErrorKind, FusionError
 from runner.fusion.budget import Budget
 from runner.fusion.transport import Answer, Transport
 from runner.outcomes import PlanOutcome
-from runner.plan import AUTO_POLL_CEILING, Step
+from runner.plan import AUTO_POLL_CEILING, OnStall, Step
 from runner.signals import Interrupts
 from tests.helpers.engine import jobs, plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -41,6 +41,7 @@ class Timed:
     clock: FakeClock
     sent: list[tuple[float, str, str]] = field(default_factory=list)
     refused: list[float] = field(default_factory=list)  # when a 429 or 503 came back
+    latency: float = 0.0  # seconds each answer takes to come
 
     def send(
         self,
@@ -65,6 +66,7 @@ class Timed:
         )
         if answer.status in (429, 503):
             self.refused.append(self.clock.now)
+        self.clock.sleep(self.latency)
         return answer
 
     def reads(self, job: str) -> list[float]:
@@ -205,8 +207,8 @@ def test_auto_reads_soon_once_the_counters_reach_the_last_good_runs_work() -> No
 
 @pytest.mark.parametrize("method", ["start", "cancel"])
 def test_a_signal_cuts_short_a_request_waiting_its_turn_and_nothing_is_sent(method: str) -> None:
-    """Fusion asked for 300 s of quiet; Ctrl-C then does not wait them out, whatever the request
-    held, and the request is known never to have gone (nothing to verify, nothing to cancel)."""
+    """A budget of 1 a second, and a request just sent: Ctrl-C while the next waits its turn
+    cuts the wait short, whatever the request, and it is known never to have gone."""
     clock = FakeClock()
     interrupts = Interrupts(clock)
     model = EmulatedFusion(jobs(j=runs(RunScript(duration=60))), clock=clock, epoch=EPOCH)
@@ -215,15 +217,36 @@ def test_a_signal_cuts_short_a_request_waiting_its_turn_and_nothing_is_sent(meth
         interrupts.receive(2, None)
         clock.sleep(seconds)
 
-    budget = Budget(10, monotonic=clock, sleep=sleep)
+    budget = Budget(1, monotonic=clock, sleep=sleep)
     fusion = ModelFusion(model, budget=budget)
     fusion.guard = interrupts.request
-    budget.hold(300)
+    budget.wait()
     with pytest.raises(FusionError) as caught:
         getattr(fusion, method)("j")
     assert caught.value.kind is ErrorKind.INTERRUPTED
     assert not caught.value.maybe_applied
     assert (interrupts(), model.requests) == (1, [])
+
+
+def test_a_retry_after_holds_a_request_without_waiting_and_a_cancel_goes() -> None:
+    """Under a hold a request is not sent and says for how long (the engine keeps its deadlines
+    meanwhile); a cancel, the one request that lightens Fusion's load, goes at once."""
+    clock = FakeClock()
+    model = EmulatedFusion(jobs(j=runs(RunScript(duration=60))), clock=clock, epoch=EPOCH)
+    budget = Budget(10, monotonic=clock, sleep=clock.sleep)
+    fusion = ModelFusion(model, budget=budget)
+    fusion.start("j")
+    budget.hold(10**10)  # far past what time_t holds: kept to RETRY_AFTER_AT_MOST
+    with pytest.raises(FusionError) as caught:
+        fusion.status("j")
+    assert caught.value.held
+    assert str(caught.value) == (
+        "GET http://emulated/api/spark/jobs/j: not sent: Fusion asked for quiet (Retry-After), "
+        "300s more"
+    )
+    fusion.cancel("j")
+    assert [kind for kind, _ in model.requests] == [FaultTarget.START, FaultTarget.CANCEL]
+    assert clock.now == 0
 
 
 def test_a_start_the_budget_held_when_ctrl_c_came_is_not_run_and_never_sent() -> None:
@@ -261,3 +284,49 @@ def test_auto_reads_half_a_second_after_a_read_shows_finishing() -> None:
     timed = run([step("j")], jobs(j=runs(RunScript(duration=16.5))))
     start = next(at for at, method, _ in timed.sent if method == "POST")
     assert [at - start for at in timed.reads("j")] == pytest.approx([2, 4, 8, 16, 16.5])
+
+
+def test_a_stall_is_seen_when_the_read_that_shows_it_takes_time() -> None:
+    """Each answer takes 0.3 s to come: the stall is judged on the read that showed the run
+    going, whenever the answer came."""
+    crawl = RunScript(duration=3600, counters={"counter.input": 30}, stalls=(Stall(at=2),))
+    stalling = replace(step("d", job="datasource:d"), stall_after=6, on_stall=OnStall.CANCEL)
+    clock = FakeClock()
+    model = EmulatedFusion(jobs(**{"datasource:d": runs(crawl)}), clock=clock, epoch=EPOCH)
+    fusion = ModelFusion(model)
+    fusion.transport = Timed(fusion.transport, clock, latency=0.3)
+    engine = Engine(plan_of([stalling]), fusion, clock, url="http://emulated", rng=random.Random(7))
+    assert engine.execute() is PlanOutcome.FAILED
+    report = engine.result.to_dict()["steps"][0]
+    assert report["reason_fact"]["cause"]["kind"] == "stalled"
+
+
+def test_a_long_retry_after_holds_no_deadline_and_no_start_goes_after_the_plan_timeout() -> None:
+    """Fusion answers a read with 429 and Retry-After: 20 at 2 s; the plan's timeout is 8 s. It
+    is kept at 8 s, not when the quiet ends: the runs going are cancelled then (a cancel goes
+    during the quiet), and `after`, whose upstream ended at 3 s, never starts (its start would
+    have gone out at 22 s)."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=429, after=2, retry_after=20),)
+    scenario = jobs(
+        slow=runs(RunScript(duration=60), faults=faults),
+        quick=runs(RunScript(duration=3)),
+        after=runs(RunScript(duration=60)),
+    )
+    steps = [
+        step("slow", poll_interval=1, poll_auto=False),
+        step("quick", poll_interval=1, poll_auto=False),
+        step("after", "quick"),
+    ]
+    clock = FakeClock()
+    model = EmulatedFusion(scenario, clock=clock, epoch=EPOCH)
+    fusion = ModelFusion(model, budget=Budget(10, monotonic=clock, sleep=clock.sleep))
+    timed = Timed(fusion.transport, clock)
+    fusion.transport = timed
+    plan = replace(plan_of(steps, fusion={}), timeout=8)
+    engine = Engine(plan, fusion, clock, url="http://emulated", rng=random.Random(7))
+    assert engine.execute() is PlanOutcome.FAILED
+    cancels = [(at, url.rsplit("/", 1)[-1]) for at, method, url in timed.sent if method == "DELETE"]
+    assert [name for _, name in cancels] == ["slow", "quick"]
+    assert [at for at, _ in cancels] == pytest.approx([8.05, 8.05])
+    starts = [url.rsplit("/", 1)[-1] for _, method, url in timed.sent if method == "POST"]
+    assert starts == ["slow", "quick"]
