@@ -52,7 +52,10 @@ def fusion_error(engine: Plant, state: StepState, now: float, error: FusionError
         lost = LostContact(seconds=failed_at - contact.since, error=str(error))
         return _give_up(engine, state, lost)
     contact.failures += 1
-    state.due = min(failed_at + backoff(engine.rng, contact.failures, error), budget_ends)
+    wait = backoff(engine.rng, contact.failures, error)
+    if state.phase is Phase.FOLLOW and not state.step.poll_auto:  # reads no closer than asked
+        wait = max(wait, state.step.poll_interval)
+    state.due = min(failed_at + wait, budget_ends)
     return _keeping_deadlines(engine, state, now)
 
 

@@ -217,7 +217,8 @@ class Following:
     still_since: float | None = None  # ... and the clock time they were first shown so
     stalled: bool = False  # stall_after was acted on
     end_in_sight_since: float | None = None  # when a read first showed it `finishing` or as far
-    # on as the last good run went (`runner.engine.polling`)
+    # on as the last good run went (`runner.engine.polling`) ...
+    end_in_sight_wait: float = 0.0  # ... and the shortest wait between reads since
 
 
 PhaseData = Checking | PickingUp | WaitingOther | Starting | Verifying | Following | None

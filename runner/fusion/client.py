@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -451,7 +452,7 @@ class FusionClient:
             )
         if status < 400:
             return
-        retry_after = _retry_after(reply.headers.get("retry-after"))
+        retry_after = _retry_after(reply.headers.get("retry-after"), time.time())
         if self.budget is not None and retry_after is not None and status in (429, 503):
             self.budget.hold(retry_after)  # Fusion asks every request to wait, not this one
         message = _fusion_message(reply.body, self.redact.mask)
@@ -577,12 +578,18 @@ def _fusion_message(body: bytes, mask: Callable[[str], str]) -> str | None:
     return None
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header in seconds; an HTTP date is ignored."""
-    try:
-        seconds = float(value.strip()) if value else math.nan
-    except ValueError:
+def _retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds, or an HTTP date (RFC 9110), from
+    `now` (seconds since the epoch; a date past is no wait). None when it is neither."""
+    if not value:
         return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        try:
+            seconds = max(0.0, parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
     return seconds if 0 <= seconds < math.inf else None
 
 

@@ -330,3 +330,32 @@ def test_a_long_retry_after_holds_no_deadline_and_no_start_goes_after_the_plan_t
     assert [at for at, _ in cancels] == pytest.approx([8.05, 8.05])
     starts = [url.rsplit("/", 1)[-1] for _, method, url in timed.sent if method == "POST"]
     assert starts == ["slow", "quick"]
+
+
+@pytest.mark.parametrize(("docs_last", "rate"), [(200, 100), (12_000, 100)])
+def test_a_run_past_last_nights_work_or_time_costs_few_reads_more(
+    docs_last: int, rate: int
+) -> None:
+    """Last night: 120 s. Tonight: 127 s, writing `rate` documents a second, so it passes last
+    night's documents at 2 s (more to do tonight: no sign of the end) or at 120 s (its end in
+    sight, just as it runs past last night's time). Fixed reads every 10 s cost 13."""
+    last = PastRun(ended_ago=3600, run=RunScript(duration=120, result={"docsWritten": docs_last}))
+    tonight = RunScript(duration=127, counters={"docsWritten": rate})
+    timed = run([step("j")], Scenario(jobs={"j": JobScript(runs=(tonight,), history=(last,))}))
+    start = next(at for at, method, _ in timed.sent if method == "POST")
+    reads = [at - start for at in timed.reads("j")]
+    assert reads[-1] - 127 <= 1.5
+    assert len(reads) <= 1.3 * 13 + 2
+
+
+def test_an_explicit_poll_interval_holds_when_reads_fail() -> None:
+    """Six 503s in a row (no Retry-After) are tried again no sooner than poll_interval: a Fusion
+    that struggles is not read faster than the plan asked."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=503, after=1, times=6),)
+    timed = run(
+        [step("j", poll_interval=20, poll_auto=False)],
+        jobs(j=runs(RunScript(duration=100), faults=faults)),
+    )
+    reads = timed.reads("j")
+    assert min(b - a for a, b in itertools.pairwise(reads)) >= 20 - 1e-9
+    assert len(reads) <= 100 / 20 + 2

@@ -8,8 +8,10 @@ cases run live against the emulator instead.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -31,7 +33,7 @@ from runner.emulator.server import Access, Emulator
 from runner.errors import UsageError
 from runner.fusion import ErrorKind, FusionError, routes
 from runner.fusion.auth import credentials
-from runner.fusion.client import FusionClient
+from runner.fusion.client import FusionClient, _retry_after
 from runner.fusion.status import RunStatus
 from runner.plan import Auth, SparkStart
 from runner.plan.validate import url_problem
@@ -515,11 +517,28 @@ def test_error_body_that_is_text() -> None:
     assert str(caught.value).endswith(": 500 Reason: upstream exploded")
 
 
-def test_retry_after_as_a_date_is_ignored() -> None:
-    transport = FakeTransport((503, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, b"{}"))
+def test_retry_after_as_a_date_is_the_seconds_until_then() -> None:
+    later = formatdate(time.time() + 30, usegmt=True)  # RFC 9110: an HTTP date, in whole seconds
+    transport = FakeTransport((503, {"Retry-After": later}, b"{}"))
     with pytest.raises(FusionError) as caught:
         fake_client(transport).status("j")
-    assert caught.value.retry_after is None
+    assert caught.value.retry_after == pytest.approx(30, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 7.0),  # RFC 9110's example, 7 s after `now`
+        ("Sun, 06 Nov 1994 08:49:00 GMT", 0.0),  # past: no wait
+        ("soon", None),
+        ("-5", None),
+        ("Sun, 06 Nov 99999 08:49:37 GMT", None),
+        ("", None),
+    ],
+)
+def test_retry_after_in_either_form(header: str, seconds: float | None) -> None:
+    assert _retry_after(header, now=784111770.0) == seconds
 
 
 @pytest.mark.parametrize(
