@@ -516,7 +516,7 @@ def test_the_heartbeat_example_is_what_a_ci_log_shows() -> None:
     run([crawl], scenario, reporter=Console(out, live=False))
     beats = [line for line in out.getvalue().splitlines() if "still running" in line]
     assert beats == [
-        "   5:03 crawl: still running (run 41pjso2krv, 5m3s)",  # 5 minutes, then the next read
+        "   5:06 crawl: still running (run 41pjso2krv, 5m6s)",  # 5 minutes, then the next read
         example.split(": counter.input ")[0],
     ]
 

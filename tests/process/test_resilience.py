@@ -170,7 +170,7 @@ def test_sigterm_during_a_hanging_status_read_cancels_at_once(tmp_path: Path) ->
     (tmp_path / "plan.yaml").write_text("version: 1\nsteps: [long]\n")
     process, output = _started(["plan.yaml", "--emulate", "--scenario", "s.yaml"], tmp_path)
     try:
-        time.sleep(3)  # the third read, at about 1.8 s, hangs
+        time.sleep(5)  # the third read, at about 4 s (auto: 2 s, then 4 s), hangs
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 130

@@ -305,6 +305,22 @@ def verify_finds_no_run_and_waits_for_an_upstream_running_again(folder: Path) ->
     assert only.started >= prep_ended(fusion)
 
 
+def verify_finds_its_run_ended_failed_and_retries(folder: Path) -> None:
+    """VERIFY -> RETRY_DELAY: the start's answer is lost (the run began); by the time the step
+    finds the run, it has ended, failed (a run that fails at once): with a retry left, the step
+    waits out retry_delay, then starts again, and succeeds."""
+    lost = (Fault(on=FaultTarget.START, answer="lost"),)
+    scenario = jobs(
+        a=runs(RunScript(duration=0, state="error"), RunScript(duration=2), faults=lost)
+    )
+    result = run([step("a", retries=1, retry_delay=1)], scenario)
+    a = result.step("a")
+    assert (result.outcome, a["outcome"]) == ("succeeded", "succeeded")
+    assert result.of(StartAnswerLost, step="a")
+    assert outcomes(a["attempts"]) == ["failed", "succeeded"]
+    assert result.model.starts("a") == 2
+
+
 # Each move the seeds leave untaken, and the scenario that takes it, in the diagram's order.
 SCENARIOS: list[tuple[Edge, Callable[[Path], None]]] = [
     ((Phase.PICK_UP, Phase.UPSTREAM), pick_up_a_run_gone_waits_for_an_upstream_running_again),
@@ -313,6 +329,7 @@ SCENARIOS: list[tuple[Edge, Callable[[Path], None]]] = [
     ((Phase.WAIT_OTHER, Phase.FOLLOW), wait_other_adopts_the_run_that_refused_its_start),
     ((Phase.START, Phase.RETRY_DELAY), start_answered_with_a_run_ended_already_retries),
     ((Phase.VERIFY, Phase.UPSTREAM), verify_finds_no_run_and_waits_for_an_upstream_running_again),
+    ((Phase.VERIFY, Phase.RETRY_DELAY), verify_finds_its_run_ended_failed_and_retries),
     ((Phase.RETRY_DELAY, Phase.UPSTREAM), retry_delay_over_waits_for_an_upstream_running_again),
 ]
 
