@@ -376,9 +376,10 @@ class FusionClient:
         return reply
 
     def _wait_turn(self, method: str, url: str) -> None:
-        """Wait until the request budget lets one more request go. Nothing has been sent yet, so
-        a signal cuts the wait short whatever the request, as it would a status read: a start
-        held by a Retry-After does not keep Ctrl-C waiting, and is known not to have gone."""
+        """Wait until the request budget lets one more request go, or raise a FusionError
+        (`held`) while Fusion asks for quiet. Nothing has been sent yet, so a signal cuts the
+        wait short whatever the request, as it would a status read: a start waiting its turn
+        does not keep Ctrl-C waiting, and is known not to have gone."""
         if self.budget is None:
             return
         try:
