@@ -40,12 +40,12 @@ sys.path.insert(0, str(CODE))
 importlib.import_module("runner")
 
 from run import (  # noqa: E402
-    CHILD_ENV,
     Dag,
     Row,
     VirtualClock,
     _served_at,
     critical_path,
+    emulator_process,
     log,
     print_table,
     write_plan,
@@ -102,22 +102,7 @@ def real_dag(code: Path, folder: Path) -> dict[str, Any]:
     requests the emulator served, the median gap from a step's last upstream end to its start
     request, and the plan's outcome (or why it has none)."""
     log_path = folder / "emulator.log"
-    with log_path.open("w") as log_file:
-        emulator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runner.cli.emulator",
-                "--port",
-                "0",
-                "--scenario",
-                "scenario.yaml",
-            ],
-            cwd=folder,
-            env=CHILD_ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
+    emulator = emulator_process(folder, log_path)
     try:
         url = _served_at(log_path)
         began = time.monotonic()

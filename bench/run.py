@@ -187,22 +187,7 @@ def real_fusion_run(plan_path: Path) -> tuple[float, int, int]:
     makespan, the requests it sent, and how many of them the preflight's."""
     folder = plan_path.parent
     log_path = folder / "emulator.log"
-    with log_path.open("w") as log_file:
-        emulator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runner.cli.emulator",
-                "--port",
-                "0",
-                "--scenario",
-                "scenario.yaml",
-            ],
-            cwd=folder,
-            env=CHILD_ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
+    emulator = emulator_process(folder, log_path)
     try:
         url = _served_at(log_path)
         subprocess.run(
@@ -220,6 +205,27 @@ def real_fusion_run(plan_path: Path) -> tuple[float, int, int]:
     served = [line for line in log_path.read_text().splitlines() if " -> " in line]
     preflight = sum("/configurations/" in line or "/schedule " in line for line in served)
     return float(report["duration"]), len(served), preflight
+
+
+def emulator_process(folder: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """The emulator of this checkout serving `folder`'s scenario.yaml in a process of its own,
+    its stderr (the URL it serves at, then a line per request) in `log_path`."""
+    with log_path.open("w") as log_file:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "runner.cli.emulator",
+                "--port",
+                "0",
+                "--scenario",
+                "scenario.yaml",
+            ],
+            cwd=folder,
+            env=CHILD_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
 
 
 def _served_at(log_path: Path) -> str:
