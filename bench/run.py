@@ -42,8 +42,6 @@ from runner.emulator.adapter import ModelFusion  # noqa: E402
 from runner.emulator.model import EmulatedFusion  # noqa: E402
 from runner.emulator.scenario import JobScript, PastRun, RunScript, Scenario  # noqa: E402
 from runner.engine import Engine  # noqa: E402
-from runner.fusion.budget import Budget  # noqa: E402
-from runner.plan import DEFAULT_MAX_REQUESTS_PER_SECOND  # noqa: E402
 from runner.plan.loader import load_plan  # noqa: E402
 
 Dag = list[tuple[str, list[str]]]  # each step's name and the steps it waits for
@@ -137,7 +135,11 @@ def scenario_of(durations: dict[str, float], *, ran_before: bool = False) -> Sce
 
 
 def budgeted(model: EmulatedFusion, clock: VirtualClock) -> ModelFusion:
-    """The model as fusion-run's client reaches Fusion: every request within the default budget."""
+    """The model as fusion-run's client reaches Fusion: every request within the default budget.
+    (Imported here: bench/polling.py imports this module to measure code that has no budget.)"""
+    from runner.fusion.budget import Budget  # noqa: PLC0415
+    from runner.plan import DEFAULT_MAX_REQUESTS_PER_SECOND  # noqa: PLC0415
+
     budget = Budget(DEFAULT_MAX_REQUESTS_PER_SECOND, monotonic=clock.monotonic, sleep=clock.sleep)
     return ModelFusion(model, budget=budget)
 
@@ -148,7 +150,8 @@ def target(
     """A makespan's target: `share` x the critical path + `plus` s, or 1.2 x what the budget
     allows, whichever is longer; after the preflight's reads, which go before any start (every
     job's configuration and schedule), at the budget's rate."""
-    rate = DEFAULT_MAX_REQUESTS_PER_SECOND
+    from runner.plan import DEFAULT_MAX_REQUESTS_PER_SECOND as rate  # noqa: PLC0415
+
     return preflight / rate + max(cp * share + plus, 1.2 * (requests - preflight) / rate)
 
 
