@@ -8,6 +8,8 @@ past it, contact is lost. Neither holds up a step's timeout nor a cancel's grace
 
 from __future__ import annotations
 
+import math
+
 from runner.engine.context import CANCEL_GRACE, SERVER_ERROR_TRIES, backoff
 from runner.engine.following import order_cancel
 from runner.engine.phases import Contact, Following, Phase, StepState
@@ -48,6 +50,9 @@ def fusion_error(engine: Plant, state: StepState, now: float, error: FusionError
         engine.emit(ContactLost(step=state.step.name, error=str(error)))
     failed_at = engine.clock.monotonic()
     budget_ends = contact.since + engine.plan.fusion.retry_budget  # kept to, not overrun
+    if error.retry_after is not None and state.phase in (Phase.FOLLOW, Phase.CANCEL):
+        budget_ends = math.inf  # Fusion answered, asking for quiet: a run followed is not given
+        # up for it, however long it asks; its timeout, or the cancel's grace, still holds
     if failed_at >= budget_ends:  # compared as `due` will be: never due now, then not over
         lost = LostContact(seconds=failed_at - contact.since, error=str(error))
         return _give_up(engine, state, lost)

@@ -54,6 +54,7 @@ from runner.reasons import (
     CriteriaFailed,
     HistorySilent,
     NoNewRun,
+    PlanTimeout,
     Reason,
     Stalled,
     StepTimeout,
@@ -259,7 +260,9 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     ctx.emit(FinalStatus(step=s.step.name, run_id=data.label, status=status.raw))
     order = data.cancel
     ended_on_its_own = (
-        order is not None and order.outcome is Outcome.CANCELLED and status.state not in CANCELLED
+        order is not None
+        and status.state not in CANCELLED
+        and (order.outcome is Outcome.CANCELLED or _ended_before(data, order, attempt.duration))
     )
     if order is not None and not ended_on_its_own:
         attempt.criteria = []
@@ -294,6 +297,15 @@ def ended(ctx: Context, s: StepState, now: float, status: RunStatus) -> Phase:
     if _retry(ctx, s, now, RetryOn.STATE if state_failed else RetryOn.CRITERIA, reason):
         return said(ctx, s, attempt, Phase.RETRY_DELAY)
     return said(ctx, s, attempt, ctx.end(s, Outcome.FAILED, reason))
+
+
+def _ended_before(data: Following, order: CancelOrder, duration: float | None) -> bool:
+    """A run cancelled for a timeout ended on its own before the cancel was ordered, by its
+    duration (the longer of Fusion's and what fusion-run saw): the timeout never had to act;
+    a Retry-After, or a request that hung, only kept fusion-run from seeing the end in time.
+    Judged as it ended, it is not retried for a timeout it did not overstay."""
+    timeout = isinstance(order.cause, StepTimeout | PlanTimeout)
+    return timeout and duration is not None and data.started + duration <= order.ordered
 
 
 def _duration(data: Following, status: RunStatus, observed: float | None) -> float | None:

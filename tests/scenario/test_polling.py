@@ -87,7 +87,8 @@ def run(steps: list[Step], scenario: Scenario, rate: int = 10, **settings: objec
     fusion = ModelFusion(model, budget=budget)
     timed = Timed(fusion.transport, clock)
     fusion.transport = timed
-    plan = plan_of(steps, fusion={"max_requests_per_second": rate}, **settings)
+    fusion_settings = {"max_requests_per_second": rate, **settings.pop("fusion", {})}  # type: ignore[dict-item]
+    plan = plan_of(steps, fusion=fusion_settings, **settings)
     engine = Engine(plan, fusion, clock, url="http://emulated", rng=random.Random(7))
     engine.preflight()
     assert engine.execute() is PlanOutcome.SUCCEEDED
@@ -359,3 +360,22 @@ def test_an_explicit_poll_interval_holds_when_reads_fail() -> None:
     reads = timed.reads("j")
     assert min(b - a for a, b in itertools.pairwise(reads)) >= 20 - 1e-9
     assert len(reads) <= 100 / 20 + 2
+
+
+def test_a_run_that_ended_unseen_within_its_timeout_is_judged_as_it_ended_not_retried() -> None:
+    """A 2 s run, timeout 6 s, retry_on timeout; a 429 with Retry-After: 15 at 1 s hides its
+    end. The timeout's cancel goes at 6 s; the read after the quiet shows the run `finished`
+    within 2 s: it succeeded, and the job is not started again."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=429, after=1, retry_after=15),)
+    scenario = jobs(j=runs(RunScript(duration=2), RunScript(duration=2), faults=faults))
+    timed = run([step("j", timeout=6, retries=1, retry_on=("timeout",))], scenario)
+    assert [method for _, method, _ in timed.sent].count("POST") == 1
+
+
+def test_reads_answered_429_for_longer_than_the_retry_budget_do_not_give_the_run_up() -> None:
+    """Three reads answered 429 with Retry-After: 15 (45 s of quiet) against a retry_budget of
+    20 s: Fusion answered each, so the run is followed to its end, and the next step runs."""
+    faults = (Fault(on=FaultTarget.STATUS, answer=429, after=1, retry_after=15, times=3),)
+    scenario = jobs(a=runs(RunScript(duration=60), faults=faults), b=runs(RunScript(duration=2)))
+    timed = run([step("a"), step("b", "a")], scenario, fusion={"retry_budget": 20})
+    assert [url.rsplit("/", 1)[-1] for _, m, url in timed.sent if m == "POST"] == ["a", "b"]
