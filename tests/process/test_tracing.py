@@ -198,7 +198,9 @@ def silent_collector() -> Iterator[str]:
 def test_a_collector_that_never_answers_holds_the_run_a_few_seconds_at_most(
     tmp_path: Path, silent_collector: str
 ) -> None:
+    began = time.monotonic()
     quiet = fusion_run(tmp_path, env={"OTEL_EXPORTER_OTLP_ENDPOINT": ""})
+    plan_alone = time.monotonic() - began
     began = time.monotonic()
     done = fusion_run(tmp_path, env={"OTEL_EXPORTER_OTLP_ENDPOINT": silent_collector})
     took = time.monotonic() - began
@@ -209,7 +211,7 @@ def test_a_collector_that_never_answers_holds_the_run_a_few_seconds_at_most(
         f"{silent_collector}/v1/traces: no answer within 5s; the plan's outcome stands"
     ]
     assert done.stderr.replace(warnings[0] + "\n", "").count("\n") == quiet.stderr.count("\n")
-    assert took < 8.5 + 7  # the plan's own 8.5 s, and the export's 5 s with some slack
+    assert took < plan_alone + 7  # the plan's own time, and the export's 5 s with some slack
 
 
 def test_validate_imports_no_opentelemetry_even_with_an_endpoint_set() -> None:
