@@ -27,10 +27,10 @@ _NAMES = {
 
 # The actions each option means something to; every other action refuses it.
 GOES_WITH: dict[str, tuple[Action, ...]] = {
-    "--format": (VALIDATE,),
+    "--format": (VALIDATE, DRY_RUN, CHECK),
     "--url": (RUN, CHECK, DRY_RUN),
     "--report": (RUN, GRAPH),
-    "--max-parallel": (RUN,),
+    "--max-parallel": (RUN, DRY_RUN, GRAPH),
     "--junit": (RUN,),
     "--quiet": (RUN, CHECK),
     "--verbose": (RUN, CHECK),
@@ -39,8 +39,9 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--resume": (RUN,),
     "--force": (RUN,),
     "--detach": (RUN,),
-    "--select": (RUN, CHECK),
-    "--exclude": (RUN, CHECK),
+    "--select": (RUN, CHECK, DRY_RUN, GRAPH),
+    "--exclude": (RUN, CHECK, DRY_RUN, GRAPH),
+    "--from": (RUN, CHECK, DRY_RUN, GRAPH),
     "--heartbeat": (RUN,),
     "--push-metrics": (RUN,),
     "--otel": (RUN,),
@@ -66,6 +67,7 @@ def given(options: Options) -> list[str]:
         "--detach": options.detach,
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
+        "--from": options.start_from is not None,
         "--heartbeat": options.heartbeat_given,
         "--push-metrics": options.push_metrics is not None,
         "--otel": options.otel,
