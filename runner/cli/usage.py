@@ -101,6 +101,12 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
         )
     if options.graph == "gantt" and not options.report_given:
         raise UsageError("--graph gantt draws the runs of a report: give the report with --report")
+    shaping = ("--select", "--exclude", "--from", "--max-parallel")
+    if options.graph == "gantt" and (shaped := next((f for f in flags if f in shaping), None)):
+        raise UsageError(
+            f"{shaped} does nothing with --graph gantt, which draws the runs a report holds: "
+            "use it with --graph mermaid or dot"
+        )
     if options.quiet and options.log_format == "json":
         raise UsageError(
             "--quiet does nothing with --log-format json, which writes every event: "

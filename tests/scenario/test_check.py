@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from runner.commands.check import plan_line, step_line
@@ -19,6 +20,7 @@ from runner.engine.preflight import Readiness, survey
 from runner.events import Event
 from runner.fusion import ErrorKind, FusionError
 from runner.fusion.status import RunStatus
+from runner.schemas import load_schema
 from tests.helpers.cli import invoke
 from tests.helpers.engine import plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -219,6 +221,8 @@ def test_check_as_json_with_a_selection(write_plan: WritePlan) -> None:
     result = invoke(plan, *args, "--select", "tag:crawl")
     assert (result.exit_code, result.stderr) == (0, "")
     document = json.loads(_port(result.stdout))
+    schema = jsonschema.Draft202012Validator(load_schema("check.schema.json"))
+    schema.validate(document)
     assert document == {
         "format": "fusion-run-check",
         "version": 1,
@@ -262,6 +266,7 @@ def test_check_as_json_with_a_selection(write_plan: WritePlan) -> None:
     missing = invoke(plan, *args, "--from", "train")
     assert (missing.exit_code, missing.stderr) == (2, "")
     found = json.loads(_port(missing.stdout))
+    schema.validate(found)
     assert (found["ready"], [s["exists"] for s in found["steps"]]) == (False, [None, False, True])
     assert found["text"] == (
         "plan nightly is not ready: 1 of 2 job(s) have no configuration in the emulator at "

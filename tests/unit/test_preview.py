@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
+
+from runner.schemas import load_schema
 from tests.helpers.cli import invoke
 from tests.helpers.paths import WritePlan
 
@@ -161,6 +164,8 @@ def test_the_dry_run_as_json(write_plan: WritePlan) -> None:
     )
     assert (result.exit_code, result.stderr) == (0, "")
     document = json.loads(result.stdout)
+    schema = jsonschema.Draft202012Validator(load_schema("dry-run.schema.json"))
+    schema.validate(document)
     assert list(document) == [
         "format",
         "version",
@@ -236,6 +241,7 @@ def test_the_dry_run_as_json(write_plan: WritePlan) -> None:
         ("notify", True, "fail"),
     ]
     none = json.loads(invoke(plan, "--dry-run", "--format", "json").stdout)
+    schema.validate(none)
     assert (none["selected"], none["max_parallel"]) == (None, 4)
     text = invoke(plan, "--dry-run", "--format", "text")
     assert text.stdout.startswith("plan nightly (")

@@ -102,6 +102,16 @@ REFUSED = [
         ("--validate", "--from", "a"),
         "--from does nothing with --validate: use it with a run, --check, --dry-run or --graph",
     ),
+    (
+        ("--graph", "gantt", "--report", "r.json", "--select", "a"),
+        "--select does nothing with --graph gantt, which draws the runs a report holds: use it "
+        "with --graph mermaid or dot",
+    ),
+    (
+        ("--graph", "gantt", "--report", "r.json", "--max-parallel", "2"),
+        "--max-parallel does nothing with --graph gantt, which draws the runs a report holds: "
+        "use it with --graph mermaid or dot",
+    ),
     (("--force",), "--force goes with --resume"),
     (("--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
 ]
