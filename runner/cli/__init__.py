@@ -141,7 +141,9 @@ def _command() -> click.Command:
         type=click.Choice(["text", "json"]),
         default="text",
         show_default=True,
-        help="With --validate: problems as text lines on stderr, or as a JSON list on stdout.",
+        help="With --validate: problems as text lines on stderr, or as a JSON list on stdout. "
+        "With --dry-run or --check: the plan, or its readiness, as a JSON document on stdout "
+        "(format fusion-run-dry-run or fusion-run-check, version 1).",
     )
     @click.option(
         "--var",
@@ -218,13 +220,20 @@ def _command() -> click.Command:
         multiple=True,
         metavar="STEP",
         help="Run only STEP; +STEP also runs every step upstream of it, STEP+ every step "
-        "downstream. The others are not run and do not fail the plan. Repeatable.",
+        "downstream. STEP may be tag:TAG (the steps tagged TAG) or a glob such as 'crawl-*'. The "
+        "others are not run and do not fail the plan. Repeatable.",
     )
     @click.option(
         "--exclude",
         multiple=True,
         metavar="STEP",
         help="Leave STEP out (+STEP, STEP+ as for --select), after --select. Repeatable.",
+    )
+    @click.option(
+        "--from",
+        "start_from",
+        metavar="STEP",
+        help="Of the steps selected, run only STEP and every step downstream of it.",
     )
     @click.option(
         "--force", is_flag=True, help="With --resume: resume even though the plan changed."
@@ -278,6 +287,7 @@ def _command() -> click.Command:
         resume: str | None,
         select: tuple[str, ...],
         exclude: tuple[str, ...],
+        start_from: str | None,
         force: bool,
         detach: bool,
         verbose: bool,
@@ -327,6 +337,7 @@ def _command() -> click.Command:
             junit=junit,
             select=select,
             exclude=exclude,
+            start_from=start_from,
             heartbeat=_parse_heartbeat(heartbeat),
             report_given=_given("report"),
             format_given=_given("output_format"),

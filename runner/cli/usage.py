@@ -27,10 +27,10 @@ _NAMES = {
 
 # The actions each option means something to; every other action refuses it.
 GOES_WITH: dict[str, tuple[Action, ...]] = {
-    "--format": (VALIDATE,),
+    "--format": (VALIDATE, DRY_RUN, CHECK),
     "--url": (RUN, CHECK, DRY_RUN),
     "--report": (RUN, GRAPH),
-    "--max-parallel": (RUN,),
+    "--max-parallel": (RUN, DRY_RUN, GRAPH),
     "--junit": (RUN,),
     "--quiet": (RUN, CHECK),
     "--verbose": (RUN, CHECK),
@@ -39,8 +39,9 @@ GOES_WITH: dict[str, tuple[Action, ...]] = {
     "--resume": (RUN,),
     "--force": (RUN,),
     "--detach": (RUN,),
-    "--select": (RUN, CHECK),
-    "--exclude": (RUN, CHECK),
+    "--select": (RUN, CHECK, DRY_RUN, GRAPH),
+    "--exclude": (RUN, CHECK, DRY_RUN, GRAPH),
+    "--from": (RUN, CHECK, DRY_RUN, GRAPH),
     "--heartbeat": (RUN,),
     "--push-metrics": (RUN,),
     "--otel": (RUN,),
@@ -66,6 +67,7 @@ def given(options: Options) -> list[str]:
         "--detach": options.detach,
         "--select": bool(options.select),
         "--exclude": bool(options.exclude),
+        "--from": options.start_from is not None,
         "--heartbeat": options.heartbeat_given,
         "--push-metrics": options.push_metrics is not None,
         "--otel": options.otel,
@@ -99,6 +101,12 @@ def check_options(options: Options, environ: Mapping[str, str] | None = None) ->
         )
     if options.graph == "gantt" and not options.report_given:
         raise UsageError("--graph gantt draws the runs of a report: give the report with --report")
+    shaping = ("--select", "--exclude", "--from", "--max-parallel")
+    if options.graph == "gantt" and (shaped := next((f for f in flags if f in shaping), None)):
+        raise UsageError(
+            f"{shaped} does nothing with --graph gantt, which draws the runs a report holds: "
+            "use it with --graph mermaid or dot"
+        )
     if options.quiet and options.log_format == "json":
         raise UsageError(
             "--quiet does nothing with --log-format json, which writes every event: "

@@ -8,14 +8,17 @@ a run of it is going now, and what the step's on_running would do about that; th
 each trigger of Fusion's own scheduler that may start a plan job during the plan
 (`runner.engine.preflight.check_schedules`); then one line for the plan. Exit 0 ready, 2 a job
 missing (or such a trigger, with fusion.schedules: fail), 3 Fusion out of reach or the credentials
-refused.
+refused. With `--format json`, the same as one JSON document on stdout (`check_document`); the
+warnings stay on stderr.
 """
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from typing import Any
 
 import click
 
@@ -29,7 +32,7 @@ from runner.engine import Unreachable
 from runner.engine.preflight import Readiness, check_schedules, survey
 from runner.errors import ExitCode, FatalError
 from runner.events import Event, FusionMayStart
-from runner.plan import OnRunning, Schedules
+from runner.plan import OnRunning, Plan, Schedules
 from runner.reasons import TriggersFound
 from runner.redact import Redactor, one_line
 from runner.signals import catching_signals
@@ -100,6 +103,19 @@ def main(
             )
         except Unreachable as unreachable:
             raise FatalError(wording.text(unreachable.reason)) from None
+    where = f"the emulator at {url}" if options.emulate else f"Fusion at {url}{plan.fusion.api}"
+    missing = any(readiness.exists is False for readiness in found)
+    stops = bool(scheduled) and plan.fusion.schedules is Schedules.FAIL
+    if stops and not missing:
+        why = wording.text(TriggersFound(count=len(scheduled)))
+        closing = f"plan {plan.name} is not ready: {why}; nothing was started"
+    else:
+        closing = plan_line(plan.name, found, where)
+    code = ExitCode.INVALID if missing or stops else ExitCode.SUCCEEDED
+    if options.output_format == "json":
+        document = check_document(plan, found, scheduled, url=url, closing=closing, ready=not code)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return code
     if not options.quiet:
         for readiness in found:
             say(step_line(readiness))
@@ -107,15 +123,49 @@ def main(
         say(f"{finding.step} ({finding.job}): {wording.line(finding)}")
     if not options.quiet:
         say(budget_line(plan.fusion.max_requests_per_second))
-    where = f"the emulator at {url}" if options.emulate else f"Fusion at {url}{plan.fusion.api}"
-    missing = any(readiness.exists is False for readiness in found)
-    stops = bool(scheduled) and plan.fusion.schedules is Schedules.FAIL
-    if stops and not missing:
-        why = wording.text(TriggersFound(count=len(scheduled)))
-        say(f"fusion-run: plan {plan.name} is not ready: {why}; nothing was started")
-        return ExitCode.INVALID
-    say(f"fusion-run: {plan_line(plan.name, found, where)}")
-    return ExitCode.INVALID if missing else ExitCode.SUCCEEDED
+    say(f"fusion-run: {closing}")
+    return code
+
+
+CHECK_FORMAT, CHECK_VERSION = "fusion-run-check", 1
+
+
+def check_document(
+    plan: Plan,
+    found: list[Readiness],
+    scheduled: Sequence[FusionMayStart],
+    *,
+    url: str,
+    closing: str,
+    ready: bool,
+) -> dict[str, Any]:
+    """`--check --format json`: what the lines say, as data. A new field may be added within a
+    version, none removed or changed."""
+    return {
+        "format": CHECK_FORMAT,
+        "version": CHECK_VERSION,
+        "plan": {"name": plan.name, "file": plan.file, "sha256": plan.sha256},
+        "url": url,
+        "ready": ready,
+        "steps": [
+            {
+                "name": readiness.step.name,
+                "job": readiness.step.job,
+                "selected": readiness.selected,
+                "exists": readiness.exists,
+                "running": None if readiness.active is None else readiness.active.label,
+                "on_running": str(readiness.step.on_running),
+                "text": one_line(step_line(readiness)),
+            }
+            for readiness in found
+        ],
+        "schedules": [
+            {"step": finding.step, "job": finding.job, "text": one_line(wording.line(finding))}
+            for finding in scheduled
+        ],
+        "max_requests_per_second": plan.fusion.max_requests_per_second,
+        "text": one_line(closing),
+    }
 
 
 def step_line(readiness: Readiness) -> str:

@@ -1,5 +1,6 @@
 """`fusion-run PLAN --graph mermaid|dot`: the dependency graph on stdout; with `--report`, each
-step coloured by its outcome in that report. `--graph gantt --report REPORT`: the report's runs
+step coloured by its outcome in that report; with --select, --exclude or --from, the steps left
+out labelled `not selected`. `--graph gantt --report REPORT`: the report's runs
 on a timeline, as the GitHub summary draws them."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def main(
     *,
     clock: WakingClock | None = None,  # nothing here waits: taken as every command takes it
 ) -> int:
-    plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
+    plan, selected = load_selected(options, environ)
     report = read_report(options.report, "--report") if options.report_given else None
     if report is not None and report["plan"]["name"] != plan.name:
         raise UsageError(
@@ -44,5 +45,6 @@ def main(
     if report is not None:
         outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
     draw = graph.mermaid if options.graph == "mermaid" else graph.dot
-    echo(draw(plan, outcomes), nl=False)
+    left_out = [] if selected is None else [s.name for s in plan.steps if s.name not in selected]
+    echo(draw(plan, outcomes, left_out, options.max_parallel), nl=False)
     return ExitCode.SUCCEEDED

@@ -35,7 +35,7 @@ def load_selected(
     """The plan, refused if a --var is one it never uses, and the steps the selection leaves in."""
     plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
     check_variables(options.variables, plan.variables)
-    return plan, selected_steps(plan, options.select, options.exclude)
+    return plan, selected_steps(plan, options.select, options.exclude, options.start_from)
 
 
 def resolve_url(

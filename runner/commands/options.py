@@ -49,6 +49,7 @@ class Options:
     html: str | None = None  # where to write the report as an HTML page; None: nowhere
     log_format: Literal["text", "json"] = "text"  # the run's events on stderr: lines or JSON
     log_format_given: bool = False  # --log-format on the command line, not its default
+    start_from: str | None = None  # --from STEP: that step and those downstream of it
 
     def resume_command(self) -> str:
         """The command that carries on from this run's report, with every option that shaped
@@ -74,6 +75,8 @@ class Options:
             words += ["--select", selector]
         for selector in self.exclude:
             words += ["--exclude", selector]
+        if self.start_from is not None:
+            words += ["--from", self.start_from]
         if self.detach:
             words.append("--detach")
         if self.push_metrics:

@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
     "warn_after": None,
     "stall_after": None,
     "on_stall": "warn",
+    "tags": [],
 }
 DEFAULT_MAX_PARALLEL = 4
 # poll_interval: auto reads a run at most this many seconds apart: Lucidworks' own polling loop
@@ -153,6 +154,7 @@ class Step:
     on_stall: OnStall = OnStall.WARN
     gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
     poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
+    tags: tuple[str, ...] = ()  # for --select tag:NAME
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -180,6 +180,7 @@ def _build_step(
         stall_after=None if (stall := setting("stall_after")) is None else parse_duration(stall),
         on_stall=OnStall(setting("on_stall")),
         poll_auto=setting("poll_interval") == "auto",
+        tags=tuple(setting("tags")),
     )
 
 
@@ -232,4 +233,5 @@ def _build_gate(
         line=line,
         column=column,
         gate=Gate(succeeded_within=parse_duration(raw["require"]["succeeded_within"])),
+        tags=tuple(raw.get("tags", defaults.get("tags", ()))),
     )

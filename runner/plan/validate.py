@@ -7,6 +7,7 @@ not set (`Unset`, with --validate) is not judged: the plan's run will judge what
 
 from __future__ import annotations
 
+import collections
 import difflib
 import graphlib
 import itertools
@@ -438,6 +439,7 @@ def _gate_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
 
 
 def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> Iterator[Problem]:
+    """Every dependency cycle, each once, at the `depends_on` of its step listed first."""
     waits_for: dict[str, list[str]] = {}
     implicit: set[str] = set()
     previous: str | None = None
@@ -451,10 +453,7 @@ def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> I
             waits_for[name] = [] if previous is None else [previous]
             implicit.add(name)
         previous = name
-    try:
-        graphlib.TopologicalSorter(waits_for).prepare()
-    except graphlib.CycleError as error:
-        cycle: list[str] = list(reversed(error.args[1]))  # graphlib lists it against the edges
+    for cycle in dependency_cycles(waits_for):
         start = cycle[0]
         notes = [
             f"{later} has no depends_on, so it waits for {earlier}, the step listed before it"
@@ -472,6 +471,52 @@ def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> I
             else _name_path(index, step)
         )
         yield doc.problem(path, message)
+
+
+def dependency_cycles(waits_for: dict[str, list[str]]) -> list[list[str]]:
+    """The cycles of `waits_for` (name -> the names it waits for, in the order written): for each
+    name, in that order, that is on a cycle but on none found so far, the shortest cycle through
+    it. So every name on a cycle is in one of them, and each cycle is found in one search or
+    none. Each is written from its name listed first, in the order of those names.
+
+    >>> dependency_cycles({"a": ["b"], "b": ["a", "c"], "c": ["a"], "d": []})
+    [['a', 'b', 'a'], ['a', 'b', 'c', 'a']]
+    """
+    try:
+        graphlib.TopologicalSorter(waits_for).prepare()
+    except graphlib.CycleError:
+        pass
+    else:
+        return []  # the common case: no cycle, found in linear time
+    order = {name: index for index, name in enumerate(waits_for)}
+    found: list[list[str]] = []
+    covered: set[str] = set()
+    for name in waits_for:
+        loop = None if name in covered else _shortest_cycle(name, waits_for)
+        if loop is None:
+            continue
+        covered.update(loop)
+        first = min(range(len(loop)), key=lambda at: order[loop[at]])
+        found.append([*loop[first:], *loop[:first], loop[first]])
+    return sorted(found, key=lambda cycle: order[cycle[0]])
+
+
+def _shortest_cycle(start: str, waits_for: dict[str, list[str]]) -> list[str] | None:
+    """The names of the shortest cycle from `start` back to it (breadth first), or None."""
+    came_from: dict[str, str] = {}
+    queue = collections.deque([start])
+    while queue:
+        name = queue.popleft()
+        for dependency in waits_for.get(name, ()):
+            if dependency == start:
+                path = [name]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            if dependency not in came_from and dependency in waits_for:
+                came_from[dependency] = name
+                queue.append(dependency)
+    return None
 
 
 def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> Iterator[Problem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from runner.plan import Plan, RunIf
 
@@ -32,11 +32,21 @@ def layers(depends_on: Mapping[str, Iterable[str]]) -> list[list[str]]:
     return result
 
 
-def _label(plan: Plan, name: str) -> str:
+def _label(plan: Plan, name: str, left_out: Collection[str] = ()) -> str:
     step = plan.step(name)
+    aside = "\nnot selected" if name in left_out else ""
     if step.gate is not None:  # it starts nothing: says so
-        return f"{name}\nchecks {step.job}"
-    return name if step.job == name else f"{name}\n{step.job}"
+        return f"{name}\nchecks {step.job}{aside}"
+    return (name if step.job == name else f"{name}\n{step.job}") + aside
+
+
+def _marked(
+    outcomes: Mapping[str, str] | None, left_out: Collection[str]
+) -> Mapping[str, str] | None:
+    """The outcomes to colour by: a step left out by --select, with none, is not_run (grey)."""
+    if not left_out:
+        return outcomes
+    return {**dict.fromkeys(left_out, "not_run"), **(outcomes or {})}
 
 
 # Fill and stroke per outcome: green, red, amber, grey, blue.
@@ -52,8 +62,16 @@ COLOURS = {
 }
 
 
-def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
-    """The plan as a Mermaid flowchart; with `outcomes` (step name -> outcome), coloured."""
+def mermaid(
+    plan: Plan,
+    outcomes: Mapping[str, str] | None = None,
+    left_out: Collection[str] = (),
+    max_parallel: int | None = None,
+) -> str:
+    """The plan as a Mermaid flowchart; with `outcomes` (step name -> outcome), coloured; the
+    steps `left_out` of a selection labelled so (and grey, with no outcome); `max_parallel`, as
+    --max-parallel gives it, in a comment."""
+    outcomes = _marked(outcomes, left_out)
     ids = {step.name: f"s{index}" for index, step in enumerate(plan.steps)}
 
     def text(value: str) -> str:
@@ -62,7 +80,11 @@ def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
         return escaped.replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")
 
     lines = ["flowchart LR"]
-    lines += [f'  {ids[step.name]}["{text(_label(plan, step.name))}"]' for step in plan.steps]
+    if max_parallel is not None:
+        lines.append(f"  %% at most {max_parallel} runs at once (--max-parallel)")
+    lines += [
+        f'  {ids[step.name]}["{text(_label(plan, step.name, left_out))}"]' for step in plan.steps
+    ]
     for step in plan.steps:
         for upstream in step.depends_on:
             if step.run_if is RunIf.ALL_SUCCESS:
@@ -79,8 +101,14 @@ def mermaid(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dot(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
-    """The plan as Graphviz DOT; with `outcomes` (step name -> outcome), coloured."""
+def dot(
+    plan: Plan,
+    outcomes: Mapping[str, str] | None = None,
+    left_out: Collection[str] = (),
+    max_parallel: int | None = None,
+) -> str:
+    """The plan as Graphviz DOT; with `outcomes`, `left_out` and `max_parallel` as `mermaid`."""
+    outcomes = _marked(outcomes, left_out)
 
     def quote(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)  # a DOT string: backslash and quote escaped
@@ -90,12 +118,15 @@ def dot(plan: Plan, outcomes: Mapping[str, str] | None = None) -> str:
         "  rankdir=LR;",
         "  node [shape=box, style=rounded];",
     ]
+    if max_parallel is not None:
+        lines.append(f"  // at most {max_parallel} runs at once (--max-parallel)")
     for step in plan.steps:
         style = ""
         if outcomes and step.name in outcomes:
             fill, stroke = COLOURS[outcomes[step.name]]
             style = f', style="rounded,filled", fillcolor="{fill}", color="{stroke}"'
-        lines.append(f"  {quote(step.name)} [label={quote(_label(plan, step.name))}{style}];")
+        label = quote(_label(plan, step.name, left_out))
+        lines.append(f"  {quote(step.name)} [label={label}{style}];")
     for step in plan.steps:
         for upstream in step.depends_on:
             style = (

@@ -855,7 +855,8 @@ def test_the_reference_pages_name_every_property_and_option() -> None:
     of the command with its help."""
     pages: dict[str, str] = load_hooks().generated_pages(ROOT)
     schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
-    assert len(schemas) == 7  # plan, scenario, report, the three report formats before, events
+    assert len(schemas) == 9  # plan, scenario, report, three report formats before, events,
+    # and the documents of --dry-run and --check --format json
     for path in schemas:
         page = pages[f"reference/schemas/{path.name.removesuffix('.schema.json')}.md"]
         for name, node in properties(json.loads(path.read_text())):

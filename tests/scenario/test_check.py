@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from runner.commands.check import plan_line, step_line
@@ -18,6 +20,7 @@ from runner.engine.preflight import Readiness, survey
 from runner.events import Event
 from runner.fusion import ErrorKind, FusionError
 from runner.fusion.status import RunStatus
+from runner.schemas import load_schema
 from tests.helpers.cli import invoke
 from tests.helpers.engine import plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -206,3 +209,66 @@ def test_check_with_fusion_out_of_reach_exits_3(write_plan: WritePlan) -> None:
         "sets how long to try)"
     )
     assert not Path("fusion-run-report.json").exists()
+
+
+def test_check_as_json_with_a_selection(write_plan: WritePlan) -> None:
+    Path("s.yaml").write_text("version: 1\nmissing: [train]\n")
+    plan = write_plan(
+        "version: 1\nname: nightly\nsteps:\n  - job: crawl\n    tags: [crawl]\n"
+        "  - job: train\n    on_running: adopt\n  - evaluate\n"
+    )
+    args = ("--check", "--emulate", "--scenario", "s.yaml", "--format", "json")
+    result = invoke(plan, *args, "--select", "tag:crawl")
+    assert (result.exit_code, result.stderr) == (0, "")
+    document = json.loads(_port(result.stdout))
+    schema = jsonschema.Draft202012Validator(load_schema("check.schema.json"))
+    schema.validate(document)
+    assert document == {
+        "format": "fusion-run-check",
+        "version": 1,
+        "plan": {"name": "nightly", "file": plan, "sha256": document["plan"]["sha256"]},
+        "url": "http://127.0.0.1:PORT",
+        "ready": True,
+        "steps": [
+            {
+                "name": "crawl",
+                "job": "crawl",
+                "selected": True,
+                "exists": True,
+                "running": None,
+                "on_running": "wait",
+                "text": "crawl (crawl): exists; not running",
+            },
+            {
+                "name": "train",
+                "job": "train",
+                "selected": False,
+                "exists": None,
+                "running": None,
+                "on_running": "adopt",
+                "text": "train (train): not selected",
+            },
+            {
+                "name": "evaluate",
+                "job": "evaluate",
+                "selected": False,
+                "exists": None,
+                "running": None,
+                "on_running": "wait",
+                "text": "evaluate (evaluate): not selected",
+            },
+        ],
+        "schedules": [],
+        "max_requests_per_second": 10,
+        "text": "plan nightly is ready: its 1 selected job(s) exist in the emulator at "
+        "http://127.0.0.1:PORT, 0 running now; nothing was started",
+    }
+    missing = invoke(plan, *args, "--from", "train")
+    assert (missing.exit_code, missing.stderr) == (2, "")
+    found = json.loads(_port(missing.stdout))
+    schema.validate(found)
+    assert (found["ready"], [s["exists"] for s in found["steps"]]) == (False, [None, False, True])
+    assert found["text"] == (
+        "plan nightly is not ready: 1 of 2 job(s) have no configuration in the emulator at "
+        "http://127.0.0.1:PORT; nothing was started"
+    )

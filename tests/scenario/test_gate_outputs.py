@@ -90,6 +90,8 @@ def test_dry_run_and_graph_say_a_gate_is_checked(write_plan: WritePlan) -> None:
         "    waits for: fresh, the step listed before it; runs if all succeed\n"
         "    timeout 2h; polls at most 10s apart; retries 0\n"
         "    success: state in [finished, skipped]\n"
+        "    on_running wait: a run of its job already going is waited for, then the step starts "
+        "its own\n"
         "  stale (checks job datasource:crawl, starts nothing)\n"
         "    waits for: nothing\n"
         "    success: a run ended in a state in [success] within 2h before the check\n"

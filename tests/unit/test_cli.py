@@ -126,14 +126,17 @@ steps:
     waits for: nothing
     timeout 30m; polls at most 5s apart; retries 0
     success: state in [finished, skipped]
+    on_running wait: a run of its job already going is waited for, then the step starts its own
   aggregate-signals (job products_click_signals_aggregation)
     waits for: my-python-job, the step listed before it; runs if all succeed
     timeout 30m; polls at most 5s apart; retries 0
     success: state in [finished, skipped]
+    on_running wait: a run of its job already going is waited for, then the step starts its own
   rewrite-queries (job products_query_rewrite)
     waits for: aggregate-signals, the step listed before it; runs if all succeed
     timeout 30m; polls at most 5s apart; retries 0
     success: state in [finished, skipped]; result.docsWritten > `0`
+    on_running wait: a run of its job already going is waited for, then the step starts its own
 
 start order, if every step succeeds:
   1. my-python-job

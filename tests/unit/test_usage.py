@@ -31,10 +31,13 @@ REFUSED = [
         "--url does nothing with --emulate: the emulator has its own URL",
     ),
     (
-        ("--dry-run", "--format", "json"),
-        "--format does nothing with --dry-run: use it with --validate",
+        ("--graph", "dot", "--format", "json"),
+        "--format does nothing with --graph: use it with --validate, --dry-run or --check",
     ),
-    (("--format", "text"), "--format does nothing with a run: use it with --validate"),
+    (
+        ("--format", "text"),
+        "--format does nothing with a run: use it with --validate, --dry-run or --check",
+    ),
     (
         ("--validate", "--url", "http://f"),
         "--url does nothing with --validate: use it with a run, --check or --dry-run",
@@ -52,8 +55,8 @@ REFUSED = [
         "--report does nothing with --validate: use it with a run or --graph",
     ),
     (
-        ("--graph", "dot", "--max-parallel", "2"),
-        "--max-parallel does nothing with --graph: use it with a run",
+        ("--validate", "--max-parallel", "2"),
+        "--max-parallel does nothing with --validate: use it with a run, --dry-run or --graph",
     ),
     (("--dry-run", "--junit", "j.xml"), "--junit does nothing with --dry-run: use it with a run"),
     (("--validate", "-q"), "--quiet does nothing with --validate: use it with a run or --check"),
@@ -83,7 +86,7 @@ REFUSED = [
     (("--check", "--resume", "r.json"), "--resume does nothing with --check: use it with a run"),
     (
         ("--check", "--max-parallel", "1"),
-        "--max-parallel does nothing with --check: use it with a run",
+        "--max-parallel does nothing with --check: use it with a run, --dry-run or --graph",
     ),
     (("--check", "--detach"), "--detach does nothing with --check: use it with a run"),
     (
@@ -92,12 +95,22 @@ REFUSED = [
     ),
     (("--check", "--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
     (
-        ("--dry-run", "--select", "a"),
-        "--select does nothing with --dry-run: use it with a run or --check",
+        ("--validate", "--select", "a"),
+        "--select does nothing with --validate: use it with a run, --check, --dry-run or --graph",
     ),
     (
-        ("--graph", "dot", "--exclude", "a"),
-        "--exclude does nothing with --graph: use it with a run or --check",
+        ("--validate", "--from", "a"),
+        "--from does nothing with --validate: use it with a run, --check, --dry-run or --graph",
+    ),
+    (
+        ("--graph", "gantt", "--report", "r.json", "--select", "a"),
+        "--select does nothing with --graph gantt, which draws the runs a report holds: use it "
+        "with --graph mermaid or dot",
+    ),
+    (
+        ("--graph", "gantt", "--report", "r.json", "--max-parallel", "2"),
+        "--max-parallel does nothing with --graph gantt, which draws the runs a report holds: "
+        "use it with --graph mermaid or dot",
     ),
     (("--force",), "--force goes with --resume"),
     (("--scenario", "s.yaml"), "--scenario scripts the emulator: use it with --emulate"),
