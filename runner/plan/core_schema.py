@@ -120,7 +120,7 @@ def ambiguity(text: str) -> str | None:
     elif old_tag in TYPED:
         try:
             old = _V11_VALUES[old_tag](yaml.ScalarNode(old_tag, text))
-        except (ValueError, KeyError, IndexError):  # `0b_` and `._` fit YAML 1.1's patterns only
+        except (ValueError, KeyError, IndexError):  # `0b_`: its pattern, but no integer
             return _unreadable(text, new)
     elif old_tag in _UNREADABLE:
         return _unreadable(text, new)
