@@ -54,6 +54,11 @@ _LONGEST = 100
 _SHORT_BOOLEANS = {"y": True, "Y": True, "n": False, "N": False}
 # YAML 1.1's tags for `<<` and `=`, which safe loaders have no value for.
 _UNREADABLE = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+# Text in YAML 1.2 and 1.1 that ruamel.yaml, check-jsonschema's reader, takes for a number: digits
+# with underscores (`01_90_`, `._1`), and a signed octal (`-0o7`).
+_OTHER_NUMBERS = re.compile(
+    r"(?=[-+]?[0-9._]*_)(?=.*[0-9])(?:[-+][0-9._]+|[0-9.][0-9._]*)|[-+]0o[0-7_]+"
+)
 _TEXT = frozenset({STR, "tag:yaml.org,2002:timestamp"})  # dates: text in a plan, as in YAML 1.2
 
 _Base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -113,7 +118,7 @@ def ambiguity(text: str) -> str | None:
     old_tag = str(_V11.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
     new_tag = resolve(text)
     if old_tag in _TEXT and new_tag not in TYPED and text not in _SHORT_BOOLEANS:
-        return None
+        return _other_number(text)
     new = construct(new_tag, text)
     if text in _SHORT_BOOLEANS:
         old: Any = _SHORT_BOOLEANS[text]
@@ -137,6 +142,15 @@ def ambiguity(text: str) -> str | None:
     return (
         f"{text} is {_described(new)} in YAML 1.2 but {_described(old)} in YAML 1.1: "
         f"write {fix} (or quote it: '{text}')"
+    )
+
+
+def _other_number(text: str) -> str | None:
+    if not _OTHER_NUMBERS.fullmatch(text):
+        return None
+    return (
+        f"{text} is text in YAML 1.2 and 1.1 but a number to ruamel.yaml (and so to "
+        f"check-jsonschema): quote it: '{text}'"
     )
 
 

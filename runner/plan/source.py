@@ -292,7 +292,8 @@ class _Builder:
 
     def ambiguous(self, node: yaml.ScalarNode, path: Path, text: str) -> bool:
         """Whether `text`, written plain, is read by YAML 1.1 as another value: a problem, then."""
-        plain = not node.style and node.tag == _resolve(text) and text not in _ALIKE.get(path, ())
+        alike = _ALIKE.get(path[-2:], ())  # the end of the path: a target's `fusion:` too
+        plain = not node.style and node.tag == _resolve(text) and text not in alike
         message = core_schema.ambiguity(text) if plain else None
         if message:
             self.problem(node, path, message)
