@@ -25,7 +25,12 @@ def parse_duration(value: int | str) -> int:
     match = _DURATION.match(value)
     if not value or match is None:
         raise ValueError(f"not a duration: {value!r}")
-    return sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
+    # Leading zeros are dropped first: Python refuses to convert more than 4,300 digits.
+    return sum(
+        int(n.lstrip("0") or "0") * size
+        for n, (_, size) in zip(match.groups(), _UNITS, strict=True)
+        if n
+    )
 
 
 def exceeds(value: str, limit: int) -> bool:

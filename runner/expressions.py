@@ -63,6 +63,37 @@ def function_problem(parsed: dict[str, Any]) -> str | None:
     return None
 
 
+def literal_depth(expression: str) -> int:
+    """How deeply the JSON literals (between backticks) of `expression` nest their arrays and
+    objects, read without recursion and before jmespath's lexer, which decodes each literal with
+    `json` and so may exhaust the stack on one of hundreds of levels.
+
+    >>> literal_depth("a == `[1, [2]]`"), literal_depth('`{"a": "[["}`'), literal_depth("'`['")
+    (2, 1, 0)
+    """
+    deepest = depth = 0
+    closing: str | None = None  # the quote of the identifier, string or literal being read
+    in_string = escaped = False  # within a literal: a JSON string, and a backslash before
+    for char in expression:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif closing is None:
+            closing = char if char in "\"'`" else None
+            depth = 0
+        elif char == closing and not in_string:
+            closing = None
+        elif closing == "`" and char == '"':
+            in_string = not in_string
+        elif closing == "`" and not in_string and char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif closing == "`" and not in_string and char in "]}":
+            depth -= 1
+    return deepest
+
+
 def names_field(parsed: dict[str, Any], name: str) -> bool:
     """The parsed expression reads a field called `name`, at any depth."""
     return any(n.get("type") == "field" and n.get("value") == name for n in nodes(parsed))

@@ -4,7 +4,9 @@ PyYAML's loaders lose positions and silently keep the last of two equal keys, so
 tree (safe, with the C parser when present) and build the data ourselves: positions for messages,
 duplicate keys as problems, `${NAME}` interpolation (`runner.plan.variables`), no YAML aliases (see
 `ALIASES`), and only values Python can hold and print: finite floats, integers of at most
-`MAX_DIGITS` digits, and each standard tag's value of its own type.
+`MAX_DIGITS` digits, and each standard tag's value of its own type. Plain scalars are read by YAML
+1.2's core schema (`runner.plan.core_schema`), and one that YAML 1.1 reads as another value is a
+problem. Deeper than `MAX_DEPTH` levels, a value is a problem, and not read further.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from runner.plan import core_schema
 from runner.plan.problems import InvalidPlan, Path, Problem
 from runner.plan.variables import Unset, interpolate, unset_note, whole_reference
 
@@ -29,23 +32,20 @@ ALIASES = (
     "or put shared step settings under 'defaults:'"
 )
 
-Loader: type[yaml.SafeLoader] | type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SCALARS = yaml.constructor.SafeConstructor()
-_RESOLVER = yaml.resolver.Resolver()
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:null": _SCALARS.construct_yaml_null,
-    "tag:yaml.org,2002:bool": _SCALARS.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _SCALARS.construct_yaml_int,
-    "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
-}
+Loader: type[yaml.SafeLoader] | type[Any] = core_schema.CoreLoader
+_PLAIN_TAGS = core_schema.TYPED
 _STRING_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates stay text
 _INT = "tag:yaml.org,2002:int"
 _TAG_WORDS = {
+    "tag:yaml.org,2002:null": "null",
     _INT: "an integer",
     "tag:yaml.org,2002:float": "a number",
     "tag:yaml.org,2002:bool": "true or false",
 }
 _TOO_LARGE = 10**MAX_DIGITS
+# Where YAML 1.1's reading means what YAML 1.2's does: `schedules: off` is false in YAML 1.1, and
+# the setting takes false as off.
+_ALIKE: dict[Path, frozenset[str]] = {("fusion", "schedules"): frozenset({"off", "Off", "OFF"})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +138,9 @@ def parse(
     except yaml.YAMLError as error:
         line_of = " ".join(str(error).split())
         raise InvalidPlan([Problem(file=file, message=f"invalid YAML: {line_of}")]) from None
+    except RecursionError:  # PyYAML's Python parser, without the C one, nests a call per level
+        message = f"invalid YAML: nested too deeply to read: write at most {MAX_DEPTH} levels"
+        raise InvalidPlan([Problem(file=file, message=message)]) from None
     if root is None:
         raise InvalidPlan(
             [
@@ -261,12 +264,14 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         text = str(node.value)
         if node.tag in _PLAIN_TAGS:
-            return self.typed(node, path, node.tag, text)
+            found = len(self.problems)
+            value = self.typed(node, path, node.tag, text)
+            return None if len(self.problems) > found or self.ambiguous(node, path, text) else value
         if node.tag not in _STRING_TAGS:
             self.problem(node, path, f"unsupported YAML tag {_short(node.tag)!r}")
             return None
         if "${" not in text:
-            return text
+            return None if self.ambiguous(node, path, text) else text
         resolved = interpolate(text, self.sources, unset_allowed=self.unset_allowed)
         self.referenced.update(resolved.names)
         if whole_reference(text):
@@ -282,23 +287,27 @@ class _Builder:
             # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
             tag = _resolve(resolved.text)
             if tag in _PLAIN_TAGS:
-                return self.typed(node, path, tag, resolved.text, implicit=True)
+                return self.typed(node, path, tag, resolved.text)
         return resolved.text
 
-    def typed(
-        self, node: yaml.ScalarNode, path: Path, tag: str, text: str, *, implicit: bool = False
-    ) -> Any:
+    def ambiguous(self, node: yaml.ScalarNode, path: Path, text: str) -> bool:
+        """Whether `text`, written plain, is read by YAML 1.1 as another value: a problem, then."""
+        alike = _ALIKE.get(path[-2:], ())  # the end of the path: a target's `fusion:` too
+        plain = not node.style and node.tag == _resolve(text) and text not in alike
+        message = core_schema.ambiguity(text) if plain else None
+        if message:
+            self.problem(node, path, message)
+        return message is not None
+
+    def typed(self, node: yaml.ScalarNode, path: Path, tag: str, text: str) -> Any:
         """The null, boolean, integer or float `text` stands for, if Python can hold and show it."""
         if tag == _INT and sum(map(str.isdigit, text)) > MAX_DIGITS:
             self.problem(node, path, _TOO_MANY_DIGITS)
             return None
         try:
-            value = _PLAIN_TAGS[tag](yaml.ScalarNode(tag, text))
-        except (ValueError, KeyError):
-            # YAML's patterns take text such as `0b_` or `._` for numbers: as plain text, it is
-            # text. With an explicit tag, it is a value that does not fit its tag.
-            if implicit or (not node.style and _resolve(text) == tag):
-                return text
+            value = core_schema.construct(tag, text)
+        except ValueError:
+            # With an explicit tag, a value that does not fit its tag.
             word, short = _TAG_WORDS[tag], _short(tag)
             self.problem(
                 node,
@@ -326,8 +335,8 @@ _TOO_MANY_DIGITS = (
 
 
 def _resolve(text: str) -> str:
-    """The tag YAML gives `text` written plain."""
-    return str(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
+    """The tag YAML 1.2's core schema gives `text` written plain."""
+    return core_schema.resolve(text)
 
 
 def _shown(text: str) -> str:

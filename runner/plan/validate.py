@@ -121,7 +121,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
             path, f"expected a duration of at most {schema['maxDuration']}, got {_shown(instance)}"
         )
     elif kind in ("pattern", "minimum") and "patternErrorMessage" in schema:
-        yield doc.problem(path, f"{schema['patternErrorMessage']}, got {instance!r}")
+        yield doc.problem(path, f"{schema['patternErrorMessage']}, got {_shown(instance)}")
     elif kind == "minimum":
         yield doc.problem(path, f"expected at least {expected}, got {instance!r}")
     elif kind == "maximum":
@@ -241,7 +241,10 @@ def _describe(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    """`value` as messages quote it; an integer of 400 digits is not written out."""
+    """`value` as messages quote it; an integer of 400 digits is not written out, nor a text of
+    thousands of characters (a duration of 5,000 leading zeros) in full."""
+    if isinstance(value, str) and len(value) > 40:
+        return repr(f"{value[:37]}...")
     return (isinstance(value, int) and _long_integer(value)) or repr(value)
 
 

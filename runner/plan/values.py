@@ -32,7 +32,7 @@ _LITERAL = r"`(?:-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?|true|false|null)`"
 _PATH = rf"{_NAME}(?:\.{_NAME}){{0,18}}"
 _TERM = rf"(?:{_NAME}(?:\.{_NAME}){{0,40}}|ratio\({_PATH}, {_PATH}\))"
 _SIMPLE = re.compile(rf"{_TERM}(?: *(?:==|!=|<=?|>=?) *{_LITERAL})?")
-# YAML 1.1 reads these, unquoted, as true or false.
+# YAML 1.1 reads these, unquoted, as true or false (YAML 1.2: only true and false).
 _BOOLEAN_WORDS = frozenset(
     spelling
     for word in ("true", "false", "yes", "no", "on", "off")
@@ -91,6 +91,13 @@ def expression_problem(expression: str) -> str | None:
     import jmespath  # noqa: PLC0415 - only an `expect` of another shape needs it
     import jmespath.exceptions  # noqa: PLC0415
 
+    from runner.expressions import literal_depth  # noqa: PLC0415 - it imports jmespath
+
+    if literal_depth(expression) > MAX_EXPRESSION_DEPTH:
+        return (
+            f"a JSON literal nests {literal_depth(expression)} levels deep, more than "
+            f"{MAX_EXPRESSION_DEPTH}: write a shallower one"
+        )
     try:
         with quiet_literals():
             depth = nesting(expression)
@@ -118,9 +125,10 @@ def expression_problem(expression: str) -> str | None:
 def verify_problem(verify: str) -> str | None:
     """Why `fusion.verify`, a string, names no CA bundle here."""
     if verify in _BOOLEAN_WORDS:
+        word = "true" if verify.lower() in ("true", "yes", "on") else "false"  # YAML 1.2's only
         return (
             f"the string {verify!r} would be read as the path of a CA bundle: "
-            f"write {verify} without quotes"
+            f"write {word} without quotes"
         )
     try:
         found = Path(verify).exists()

@@ -77,6 +77,7 @@ def test_damaged_text(tmp_path_factory: Any, data: Any) -> None:
                 text[at:at] = data.draw(
                     st.binary(min_size=1, max_size=8)
                     | st.sampled_from([b"&a", b"*a", b": ", b"\t", b"- ", b"{", b"]", b"!!", b"${"])
+                    | st.sampled_from([b"[" * 1000, b"{a: " * 300, b"9" * 4301, b"!!int ''"])
                 )
             case "delete":
                 del text[at : at + data.draw(st.integers(1, 10))]
@@ -101,8 +102,17 @@ HOSTILE = [
     *("${SET}", "${SET:-2}", "'${SET}'", "${1X}", "${", "$${X}", "[1, a, 1.0, {a: 1}, {a: 1.0}]"),
     *('"' + "(" * 600 + "a" + ")" * 600 + '"', '"' + "a" * 1001 + '"', '"' + "!" * 51 + 'a"'),
     *('"' + "a[*]." * 300 + 'b"', '"a[' + "9" * 5000 + ']"', "[a, a, b]", "{}", "[]", "null"),
+    # Issue 21's fuzzing: empty tagged scalars, flow collections and JSON literals nested hundreds
+    # of levels, integers past Python's 4,300 digits, durations of thousands of leading zeros, and
+    # plain scalars that YAML 1.1 reads as other values (refused) or that YAML 1.2 reads as numbers.
+    *("!!int ''", "!!int _", "!!float ''", "!!float _", "!!bool ''", "!!null x", "9" * 4301),
+    *("[" * 999 + "]" * 999, "[" * 5000 + "]" * 5000, "{a: " * 500 + "b" + "}" * 500),
+    *('"a == `' + "[" * 989 + '`"', '"`' + "[" * 40 + "]" * 40 + '` == a"', "-" + "0" * 5000),
+    *("0" * 5000 + "1s", "'" + "0" * 5000 + "1m'", "0" * 5000 + "366d", "0" * 5000 + "7"),
+    *("1:30", "010", "09", "0o17", "0x1F", "yes", "off", "y", "1_000", "0b101", "1e3", "<<", "="),
 ]
 SET_TO = ["2", "two", ".nan", "9" * 5000, "${X}", "", "false", "1d", "400d", "https://h", "a b"]
+SET_TO += ["010", "yes", "1:30", "0" * 5000 + "1s", "[" * 999]
 PLACES: list[tuple[str | int, ...]] = [
     ("version",),
     ("name",),

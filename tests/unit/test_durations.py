@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from runner.durations import format_duration, parse_duration
+from runner.durations import MAX_DURATION, exceeds, format_duration, parse_duration
 from runner.schemas import checking_schema
 
 
@@ -63,3 +63,10 @@ def test_schema_patterns_accept_what_the_parser_reads(name: str, text: str) -> N
         seconds = None
     accepted = seconds is not None and (name == "duration" or seconds > 0)
     assert bool(re.search(pattern, text)) == accepted
+
+
+def test_leading_zeros_beyond_python_s_conversion_limit() -> None:
+    """5,000 zeros before a 1: more digits than Python converts (4,300), still one second."""
+    assert parse_duration("0" * 5000 + "1s") == 1
+    assert parse_duration("0" * 5000 + "1h" + "0" * 5000 + "30m") == 5400
+    assert exceeds("0" * 5000 + "366d", MAX_DURATION)

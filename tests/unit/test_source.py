@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from check_jsonschema.parsers.yaml import construct_yaml_implementation  # type: ignore[import-untyped]
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from runner.plan import source
+from runner.plan.core_schema import CoreLoader
 from runner.plan.problems import InvalidPlan
-from runner.plan.source import MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
+from runner.plan.source import MAX_DEPTH, MAX_DIGITS, MAX_PLAN_BYTES, Document, parse, read_text
 from runner.plan.variables import Unset
 
 
@@ -25,8 +33,8 @@ def test_positions_of_values_and_keys() -> None:
 
 
 def test_dates_stay_strings_and_scalars_keep_yaml_types() -> None:
-    doc = parse("a: 2024-01-01\nb: 010\nc: null\nd: true\ne: 1.5\nf: '7'\n", "p.yaml")
-    assert doc.data == {"a": "2024-01-01", "b": 8, "c": None, "d": True, "e": 1.5, "f": "7"}
+    doc = parse("a: 2024-01-01\nb: 0x10\nc: null\nd: true\ne: 1.5\nf: '7'\n", "p.yaml")
+    assert doc.data == {"a": "2024-01-01", "b": 16, "c": None, "d": True, "e": 1.5, "f": "7"}
 
 
 def test_non_string_keys_keep_their_text() -> None:
@@ -163,9 +171,8 @@ class TestNumbersAndTags:
             ("!!int 12", 12),
             ("!!float 2", 2.0),
             ("!!str 12", "12"),
-            ("!!null x", None),
-            ("!!bool yes", True),
-            ("0b_", "0b_"),  # YAML 1.1's patterns take these for numbers; they are text
+            ("!!null ''", None),
+            ("!!bool True", True),
             ("._", "._"),
             ("9" * MAX_DIGITS, int("9" * MAX_DIGITS)),
             ("1.5e+300", 1.5e300),
@@ -212,6 +219,29 @@ class TestNumbersAndTags:
                 "a number of more than 600 digits is too large for any setting: "
                 "write a smaller one",
             ),
+            (
+                "!!bool yes",
+                "'yes' is not true or false as its tag !!bool says: remove the tag, or "
+                "write true or false",
+            ),
+            ("!!null x", "'x' is not null as its tag !!null says: remove the tag, or write null"),
+            (
+                "!!int ''",
+                "'' is not an integer as its tag !!int says: remove the tag, or write an integer",
+            ),
+            (
+                "!!int _",
+                "'_' is not an integer as its tag !!int says: remove the tag, or write an integer",
+            ),
+            (
+                "!!float ''",
+                "'' is not a number as its tag !!float says: remove the tag, or write a number",
+            ),
+            (
+                "!!int 1_000",
+                "'1_000' is not an integer as its tag !!int says: remove the tag, or write an "
+                "integer",
+            ),
             (".NaN", "'.NaN' is not a number: write a number such as 1.5"),
             ("-.inf", "'-.inf' is infinite: write a number such as 1.5"),
             ("!!float 1e999", "'1e999' is too large: write a number such as 1.5"),
@@ -226,6 +256,177 @@ class TestNumbersAndTags:
             "p.yaml:1:4: $.a: '.nan' is not a number: write a number such as 1.5"
         ]
         assert parse("a: ${X}\n", "p.yaml", environ={"X": "0b_"}).data == {"a": "0b_"}
+
+
+class TestYaml12:
+    """Plain scalars as YAML 1.2's core schema reads them; refused if YAML 1.1 reads otherwise."""
+
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [
+            ("10", 10),
+            ("-10", -10),
+            ("+7", 7),
+            ("0", 0),
+            ("00", 0),  # 0 in both
+            ("0x1F", 31),
+            ("1.5", 1.5),
+            (".5", 0.5),
+            ("1.", 1.0),
+            ("1.0e+3", 1000.0),
+            *((word, True) for word in ("true", "True", "TRUE")),
+            *((word, False) for word in ("false", "False", "FALSE")),
+            *((word, None) for word in ("null", "Null", "NULL", "~", "")),
+            *((word, word) for word in ("tRUE", "nULL", "0:30", "._", "0o8", "1h30m")),
+            ("2024-01-01", "2024-01-01"),
+            *((f"'{word}'", word) for word in ("yes", "010", "1:30", "1_000", "0o17", "y")),
+            *((f'"{word}"', word) for word in ("on", "0b101", "1e3", "=", "<<")),
+            ("!!str 010", "010"),
+        ],
+    )
+    def test_values(self, text: str, value: object) -> None:
+        assert parse(f"a: {text}\n", "p.yaml").data == {"a": value}
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("010", "010 is 10 in YAML 1.2 but 8 in YAML 1.1: write 10 (or quote it: '010')"),
+            ("-010", "-010 is -10 in YAML 1.2 but -8 in YAML 1.1: write -10 (or quote it: '-010')"),
+            ("!!int 010", "010 is 10 in YAML 1.2 but 8 in YAML 1.1: write 10 (or quote it: '010')"),
+            ("09", "09 is 9 in YAML 1.2 but text in YAML 1.1: write 9 (or quote it: '09')"),
+            ("0o17", "0o17 is 15 in YAML 1.2 but text in YAML 1.1: write 15 (or quote it: '0o17')"),
+            (
+                "1:30",
+                "1:30 is text in YAML 1.2 but 90 in YAML 1.1: write 90s or 1m30s "
+                "(or quote it: '1:30')",
+            ),
+            (
+                "1:30:00",
+                "1:30:00 is text in YAML 1.2 but 5400 in YAML 1.1: write 5400s or 1h30m "
+                "(or quote it: '1:30:00')",
+            ),
+            ("0:59", None),
+            (
+                "1:05",
+                "1:05 is text in YAML 1.2 but 65 in YAML 1.1: write 65s or 1m5s "
+                "(or quote it: '1:05')",
+            ),
+            (
+                "-1:30",
+                "-1:30 is text in YAML 1.2 but -90 in YAML 1.1: write -90 (or quote it: '-1:30')",
+            ),
+            (
+                "1:30.5",
+                "1:30.5 is text in YAML 1.2 but 90.5 in YAML 1.1: write 90.5 "
+                "(or quote it: '1:30.5')",
+            ),
+            (
+                "yes",
+                "yes is text in YAML 1.2 but true in YAML 1.1: write true (or quote it: 'yes')",
+            ),
+            ("No", "No is text in YAML 1.2 but false in YAML 1.1: write false (or quote it: 'No')"),
+            ("ON", "ON is text in YAML 1.2 but true in YAML 1.1: write true (or quote it: 'ON')"),
+            (
+                "off",
+                "off is text in YAML 1.2 but false in YAML 1.1: write false (or quote it: 'off')",
+            ),
+            ("y", "y is text in YAML 1.2 but true in YAML 1.1: write true (or quote it: 'y')"),
+            ("N", "N is text in YAML 1.2 but false in YAML 1.1: write false (or quote it: 'N')"),
+            (
+                "1_000",
+                "1_000 is text in YAML 1.2 but 1000 in YAML 1.1: write 1000 (or quote it: '1_000')",
+            ),
+            (
+                "0b101",
+                "0b101 is text in YAML 1.2 but 5 in YAML 1.1: write 5 (or quote it: '0b101')",
+            ),
+            (
+                "0x_1F",
+                "0x_1F is text in YAML 1.2 but 31 in YAML 1.1: write 31 (or quote it: '0x_1F')",
+            ),
+            (
+                "1_0.5",
+                "1_0.5 is text in YAML 1.2 but 10.5 in YAML 1.1: write 10.5 (or quote it: '1_0.5')",
+            ),
+            (
+                "1e3",
+                "1e3 is 1000.0 in YAML 1.2 but text in YAML 1.1: write 1000.0 (or quote it: '1e3')",
+            ),
+            ("0b_", "0b_ is text in YAML 1.2 but YAML 1.1 cannot read it: quote it: '0b_'"),
+            *(
+                (
+                    word,
+                    f"{word} is text in YAML 1.2 and 1.1 but a number to ruamel.yaml (and so "
+                    f"to check-jsonschema): quote it: '{word}'",
+                )
+                for word in ("01_90_", "._1", "-0o7")
+            ),
+            ("<<", "<< is text in YAML 1.2 but YAML 1.1 cannot read it: quote it: '<<'"),
+            ("=", "= is text in YAML 1.2 but YAML 1.1 cannot read it: quote it: '='"),
+        ],
+    )
+    def test_read_otherwise_by_yaml_1_1_refused(self, text: str, message: str | None) -> None:
+        if message is None:
+            assert parse(f"a: {text}\n", "p.yaml").data == {"a": text}
+        else:
+            assert problems_of(f"a: {text}\n") == [f"p.yaml:1:4: $.a: {message}"]
+
+    def test_in_lists_and_flow_collections_too(self) -> None:
+        assert problems_of("a: [1, yes]\nb: {c: 010}\n") == [
+            "p.yaml:1:8: $.a[1]: yes is text in YAML 1.2 but true in YAML 1.1: write true "
+            "(or quote it: 'yes')",
+            "p.yaml:2:8: $.b.c: 010 is 10 in YAML 1.2 but 8 in YAML 1.1: write 10 "
+            "(or quote it: '010')",
+        ]
+
+    def test_off_for_schedules_means_off_in_both(self) -> None:
+        """YAML 1.1 reads it as false, which fusion.schedules takes as off: not ambiguous there."""
+        assert parse("fusion: {schedules: off}\n", "p.yaml").data == {
+            "fusion": {"schedules": "off"}
+        }
+        nested = parse("t: {p: {fusion: {schedules: OFF}}}\n", "p.yaml").data
+        assert nested == {"t": {"p": {"fusion": {"schedules": "OFF"}}}}
+        assert problems_of("fusion: {verify: off}\n") == [
+            "p.yaml:1:18: $.fusion.verify: off is text in YAML 1.2 but false in YAML 1.1: "
+            "write false (or quote it: 'off')"
+        ]
+
+    def test_keys_are_text(self) -> None:
+        assert parse("yes: 1\n010: 2\n", "p.yaml").data == {"yes": 1, "010": 2}
+
+    def test_a_variable_takes_yaml_1_2_types_unrefused(self) -> None:
+        """A variable's value is no file that YAML 1.1 tools read, so it is not refused."""
+        got = parse(
+            "a: ${X}\nb: ${Y}\nc: ${Z}\n", "p.yaml", environ={"X": "010", "Y": "yes", "Z": "1:30"}
+        )
+        assert got.data == {"a": 10, "b": "yes", "c": "1:30"}
+
+
+class TestDepth:
+    def test_deeper_than_the_limit_refused_at_its_place(self) -> None:
+        text = "a: " + "[" * 40 + "]" * 40 + "\n"
+        assert problems_of(text) == [
+            f"p.yaml:1:{4 + MAX_DEPTH}: $.a{'[0]' * MAX_DEPTH}: nested more than {MAX_DEPTH} "
+            "levels deep"
+        ]
+
+    @pytest.mark.parametrize("depth", [999, 1001, 5000])
+    def test_far_deeper_flow_collections_are_located_problems(self, depth: int) -> None:
+        for text in ("[" * depth + "]" * depth, "{a: " * depth + "b" + "}" * depth):
+            problems = problems_of(f"a: {text}\n")
+            assert len(problems) == 1
+            assert problems[0].startswith("p.yaml:1:")
+
+    def test_without_the_c_parser_deep_nesting_is_a_problem(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        class PythonLoader(yaml.SafeLoader):
+            yaml_implicit_resolvers = CoreLoader.yaml_implicit_resolvers
+
+        monkeypatch.setattr(source, "Loader", PythonLoader)
+        assert problems_of("a: " + "[" * 3000 + "]" * 3000 + "\n") == [
+            f"p.yaml: invalid YAML: nested too deeply to read: write at most {MAX_DEPTH} levels"
+        ]
 
 
 class TestReadText:
@@ -271,3 +472,33 @@ def test_document_problem_uses_key_position_when_asked() -> None:
     doc = Document("f.yaml", {"a": 1}, {(): (1, 1), ("a",): (1, 4)}, {("a",): (1, 1)})
     assert str(doc.problem(("a",), "m", key=True)) == "f.yaml:1:1: $.a: m"
     assert str(doc.problem(("a",), "m")) == "f.yaml:1:4: $.a: m"
+
+
+def _read(load: Callable[[str], Any], text: str) -> Any:
+    """`text`'s value as `load` reads `a: TEXT`; NOTHING when it cannot."""
+    try:
+        data = load(f"a: {text}\n")
+    except Exception:  # any reader's failure is its own way of reading otherwise
+        return NOTHING
+    return data.get("a", NOTHING) if isinstance(data, dict) and len(data) == 1 else NOTHING
+
+
+NOTHING = object()
+_JSONSCHEMA_YAML = construct_yaml_implementation()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="01789_:.+-eEoxbinfaNyYsOtrulT~=<", max_size=7))
+def test_a_scalar_read_is_read_alike_by_yaml_1_1_and_by_check_jsonschema(text: str) -> None:
+    """Every plain scalar a plan takes means the same to PyYAML (YAML 1.1) and to the reader of
+    check-jsonschema (ruamel.yaml, YAML 1.2), or check-jsonschema cannot read it and says so (`._`).
+    (A NaN, which equals nothing, is refused.)"""
+    plan = _read(lambda t: parse(t, "p.yaml").data, text)
+    if plan is NOTHING:
+        return
+    assert _read(yaml.safe_load, text) is not NOTHING, text  # what YAML 1.1 cannot read is refused
+    for reader in (yaml.safe_load, _JSONSCHEMA_YAML.load):
+        other = _read(reader, text)
+        if other is NOTHING:
+            continue
+        assert (type(other), other) == (type(plan), plan), (reader, text)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.expressions import literal_depth
 from runner.plan.values import (
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_LENGTH,
@@ -49,6 +50,28 @@ def test_bounds_are_exact() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("literal", "depth"),
+    [
+        ("[" * 989, 989),  # jmespath's lexer decodes it with json: a RecursionError, once
+        ("[" * 51 + "]" * 51, 51),
+        ('{"a": ' * 51 + "1" + "}" * 51, 51),
+        (r'"\`" ' + "[" * 51, 51),  # an escaped backtick does not end the literal
+    ],
+)
+def test_json_literals_nested_deeper_than_the_bound_are_refused(literal: str, depth: int) -> None:
+    assert expression_problem(f"a == `{literal}`") == (
+        f"a JSON literal nests {depth} levels deep, more than 50: write a shallower one"
+    )
+
+
+def test_brackets_outside_literals_or_in_their_strings_do_not_count() -> None:
+    assert literal_depth("a == `[[1]]`") == 2
+    assert literal_depth('"`[[[" == `"[[[["`') == 0
+    assert literal_depth("'`[[[' == `[" + "]" * 3 + "`") == 1
+    assert expression_problem("a == `" + "[" * 50 + "]" * 50 + "`") is None
+
+
 def test_no_expression_recurses_before_it_is_bounded() -> None:
     """Half a million brackets: the length bound answers before anything parses them."""
     problem = expression_problem("(" * 500_000)
@@ -61,10 +84,10 @@ def test_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "ca.pem").write_text("")
     assert verify_problem("ca.pem") is None
     assert verify_problem(str(tmp_path)) is None  # a folder of certificates, as requests takes
-    for word in ("false", "True", "YES", "off"):
+    for word, meant in (("false", "false"), ("True", "true"), ("YES", "true"), ("off", "false")):
         assert verify_problem(word) == (
             f"the string {word!r} would be read as the path of a CA bundle: "
-            f"write {word} without quotes"
+            f"write {meant} without quotes"
         )
     for missing in ("missing.pem", "a\0b", "x" * 5000):
         assert verify_problem(missing) == (
