@@ -26,8 +26,9 @@ def describe(plan: Plan, *, url: str | None, url_source: str) -> str:
     else:
         tls = "verified" if fusion.verify else "NOT verified"
     limit = format_duration(plan.timeout) if plan.timeout else "none"
+    target = "" if plan.target is None else f", target {plan.target}"
     lines = [
-        f"plan {plan.name} ({plan.file}, sha256 {plan.sha256[:12]})",
+        f"plan {plan.name} ({plan.file}, sha256 {plan.sha256[:12]}{target})",
         f"fusion: {where}; auth {fusion.auth}; TLS {tls}",
         f"at most {plan.max_parallel} runs at once; fail_fast {'on' if plan.fail_fast else 'off'}; "
         f"plan timeout {limit}",
