@@ -60,7 +60,6 @@ class Document:
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     unset: frozenset[Path] = frozenset()  # values that are `Unset`: their variables are not set
     notes: tuple[Problem, ...] = ()  # one per unset value, saying so
-    variables: frozenset[str] = frozenset()  # every ${NAME} the text refers to
     references: frozenset[Path] = frozenset()  # values written as one whole ${NAME}, set or not
     declared: frozenset[str] = frozenset()  # the names under `variables:`
     target: str | None = None  # the target whose values the document was read with
@@ -185,8 +184,7 @@ def parse(
         builder.keys,
         unset,
         tuple(builder.notes),
-        frozenset(builder.referenced),
-        frozenset(builder.references),
+        references=frozenset(builder.references),
         declared=builder.declared,
         target=target,
         targets=tuple(declared.targets),
@@ -231,7 +229,6 @@ class _Builder:
         self.keys: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
-        self.referenced: set[str] = set()  # the names of every ${NAME}, with a default or not
         self.references: set[Path] = set()  # where a value is one whole ${NAME}
         self.declared: frozenset[str] = frozenset()
         self.substituted: dict[Path, str] = {}  # where a variable gave a value: what was written
@@ -298,7 +295,6 @@ class _Builder:
         resolved = interpolate(
             text, self.sources, unset_allowed=self.unset_allowed, declared=self.declared
         )
-        self.referenced.update(resolved.names)
         if whole_reference(text):
             self.references.add(path)
         for message in resolved.problems:

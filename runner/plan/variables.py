@@ -64,11 +64,11 @@ def interpolate(
     text: str,
     sources: tuple[Mapping[str, str], ...],
     *,
+    declared: Collection[str],
     unset_allowed: bool = False,
-    declared: Collection[str] | None = None,
 ) -> Resolved:
-    """`text` with each reference replaced from the first of `sources` that sets it. With
-    `declared`, a name not in it is refused, and not looked up."""
+    """`text` with each reference replaced from the first of `sources` that sets it; a name not
+    `declared` is refused, and not looked up."""
     out = Resolved(text)
 
     def replace(match: re.Match[str]) -> str:
@@ -92,7 +92,7 @@ def interpolate(
                 "and it may not appear in a plan"
             )
             return ""
-        if declared is not None and name not in declared:
+        if name not in declared:
             out.problems.append(undeclared(name, declared))
             return ""
         for source in sources:

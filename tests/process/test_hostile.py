@@ -131,6 +131,7 @@ PLACES: list[tuple[str | int, ...]] = [
 ]
 BASE = {
     "version": 1,
+    "variables": {"SET": None, "UNSET": None},
     "name": "n",
     "fusion": {"url": "https://f.example.com", "verify": True, "connect_timeout": "10s"},
     "max_parallel": 2,
