@@ -86,7 +86,7 @@ def validate_file(
     )
     problems = validate(doc)
     if doc.target is None and doc.targets and not problems:
-        return _validate_targets(text, path, doc, variables=variables, environ=environ)
+        return _validate_targets(path, doc, variables=variables, environ=environ)
     if problems:  # a value refused outright is not also "checked when the plan runs"
         refused = {problem.path for problem in problems}
         raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
@@ -96,7 +96,6 @@ def validate_file(
 
 
 def _validate_targets(
-    text: str,
     path: str,
     first: Document,
     *,
