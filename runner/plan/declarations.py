@@ -105,7 +105,11 @@ def declarations(root: yaml.Node, file: str) -> Declared:
         known = sorted(out.targets)
         close = difflib.get_close_matches(chosen.value, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        has = f"the plan has {', '.join(known)}" if known else "the plan has no targets:"
+        has = (
+            f"the plan has {', '.join(known)}"
+            if known
+            else "the plan has no targets: add targets:, or remove default_target"
+        )
         _problem(out, file, chosen, ("default_target",), f"no such target{hint}: {has}")
     elif isinstance(chosen, yaml.ScalarNode):
         out.default_target = chosen.value

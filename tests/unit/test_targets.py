@@ -125,6 +125,16 @@ def test_what_a_target_names_must_exist(write_plan: WritePlan) -> None:
     )
 
 
+def test_a_default_target_needs_targets(write_plan: WritePlan) -> None:
+    plan = write_plan("version: 1\ndefault_target: prod\nsteps: [crawl]\n")
+    result = invoke(plan, "--validate")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "plan.yaml:2:17: $.default_target: no such target: the plan has no targets: add "
+        "targets:, or remove default_target\n",
+    )
+
+
 def test_a_target_s_fusion_settings_are_checked(write_plan: WritePlan) -> None:
     plan = write_plan(PLAN.replace('"https://dev.example.com"', '"https://dev.example.com:99999"'))
     result = invoke(plan, "--validate", "--target", "prod")
