@@ -238,8 +238,16 @@ class SchemaPage:
     # -- what a property's cells say --
 
     def ref(self, node: Schema) -> tuple[str, Schema]:
-        name: str = node["$ref"].removeprefix("#/$defs/")
-        return name, self.defs[name]
+        """The name and schema a `$ref` points to: a definition, or (`#/properties/fusion`) a
+        property of the schema's own, named by its key."""
+        pointer: str = node["$ref"]
+        if pointer.startswith("#/$defs/"):
+            name = pointer.removeprefix("#/$defs/")
+            return name, self.defs[name]
+        target: Schema = self.schema
+        for part in pointer.removeprefix("#/").split("/"):
+            target = target[part]
+        return pointer.rsplit("/", 1)[1], target
 
     def description(self, node: Schema) -> str:
         while "description" not in node and "$ref" in node:

@@ -71,11 +71,7 @@ def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
         if not equals or not name.isidentifier():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         if name in variables and variables[name] != value:  # one line, as the other refusals
-            click.echo(
-                f"fusion-run: --var {name} is given twice, as {variables[name]!r} and as "
-                f"{value!r}: give it once",
-                err=True,
-            )
+            click.echo(f"fusion-run: --var {name} is given twice: give it once", err=True)
             raise click.exceptions.Exit(ExitCode.INVALID)
         variables[name] = value
     return variables
@@ -150,7 +146,14 @@ def _command() -> click.Command:
         "variables",
         multiple=True,
         metavar="NAME=VALUE",
-        help="Set ${NAME} in the plan; wins over the environment. Repeatable.",
+        help="Set ${NAME} in the plan (a name under its variables:); wins over the target and "
+        "the environment. Repeatable.",
+    )
+    @click.option(
+        "--target",
+        metavar="NAME",
+        help="Read the plan with its target NAME (under targets:): its Fusion settings and "
+        "variables over the plan's own. Default: the plan's default_target.",
     )
     @click.option(
         "--url", help="Fusion's base URL; wins over FUSION_URL and the plan's fusion.url."
@@ -278,6 +281,7 @@ def _command() -> click.Command:
         graph: Literal["mermaid", "dot", "gantt"] | None,  # as click.Choice gives them
         output_format: Literal["text", "json"],
         variables: tuple[str, ...],
+        target: str | None,
         url: str | None,
         report: str,
         max_parallel: int | None,
@@ -323,6 +327,7 @@ def _command() -> click.Command:
             graph=graph,
             output_format=output_format,
             variables=_parse_variables(variables),
+            target=target,
             url=url,
             show_traceback=show_traceback,
             report=report,

@@ -2,7 +2,8 @@
 
 Every option is checked against the action (a run, --check, --validate, --dry-run, --graph) and
 against the other options, before any file is read; an output that would overwrite an input is
-refused before anything is written; a --var the plan never uses is refused once the plan is read.
+refused before anything is written; a --var the plan does not declare is refused once the plan is
+read.
 Each refusal is one line naming both sides, and exit code 2 (`UsageError`).
 """
 

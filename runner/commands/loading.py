@@ -33,7 +33,9 @@ def load_selected(
     options: Options, environ: Mapping[str, str]
 ) -> tuple[Plan, frozenset[str] | None]:
     """The plan, refused if a --var is one it never uses, and the steps the selection leaves in."""
-    plan = load_plan(options.plans[0], variables=options.variables, environ=environ)
+    plan = load_plan(
+        options.plans[0], variables=options.variables, environ=environ, target=options.target
+    )
     check_variables(options.variables, plan.variables)
     return plan, selected_steps(plan, options.select, options.exclude, options.start_from)
 
@@ -49,5 +51,9 @@ def resolve_url(
                 raise UsageError(f"{source}: {problem}")
             return value.rstrip("/"), source
     if plan.fusion.url:
-        return plan.fusion.url.rstrip("/"), "the plan"
+        return plan.fusion.url.rstrip("/"), f"the plan{_with(plan.target)}"
     return None, "nowhere"
+
+
+def _with(target: str | None) -> str:
+    return "" if target is None else f" with target {target}"

@@ -27,6 +27,7 @@ class Options:
     output_format: Literal["text", "json"] = "text"
     format_given: bool = False  # --format on the command line, not its default
     variables: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None  # --target: the plan's target to read it with
     url: str | None = None
     show_traceback: bool = False
     report: str = "fusion-run-report.json"
@@ -61,6 +62,8 @@ class Options:
             words += ["--report", self.report]
         for name, value in self.variables.items():
             words += ["--var", f"{name}={value}"]
+        if self.target:
+            words += ["--target", self.target]
         if self.url:
             words += ["--url", self.url]
         if self.max_parallel is not None:

@@ -20,6 +20,8 @@ from runner.result import Noted, PlanResult, StepResult
 
 def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
     earlier = PlanResult.from_dict(read_report(path, "--resume"))
+    if earlier.target != plan.target:
+        raise UsageError(f"--resume {path}: {_target_change(earlier.target, plan.target)}")
     if earlier.plan_sha256 != plan.sha256 and not force:
         raise UsageError(
             f"--resume {path}: the plan changed since that report was written "
@@ -58,6 +60,21 @@ def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
         steps=steps,
         warnings=warnings,
         trace=earlier.trace,
+    )
+
+
+def _target_change(before: str | None, now: str | None) -> str:
+    """Why a resume with another target than the report's is refused, and the fix: the runs it
+    would carry on from were made in another place."""
+    if before is None:
+        return (
+            f"that report's run had no target, and this one has target {now}: run the plan afresh"
+        )
+    if now is None:
+        return f"that report's run had target {before}: resume with --target {before}"
+    return (
+        f"that report's run had target {before}, not {now}: resume with --target {before}, "
+        "or run the plan afresh"
     )
 
 

@@ -29,7 +29,9 @@ def main(
     used: set[str] = set()
     for path in options.plans:
         try:
-            checked = validate_file(path, variables=options.variables, environ=environ)
+            checked = validate_file(
+                path, variables=options.variables, environ=environ, target=options.target
+            )
         except InvalidPlan as invalid:
             problems += invalid.problems
             if options.output_format == "text":

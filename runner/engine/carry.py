@@ -214,6 +214,7 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
         plan_path=plan.file,
         plan_name=plan.name,
         plan_sha256=plan.sha256,
+        target=plan.target,
         url=url,
         api=plan.fusion.api,
         started_at=started_at,

@@ -184,7 +184,8 @@ class Plan:
     timeout: int | None  # seconds
     on_interrupt: OnInterrupt = OnInterrupt.CANCEL
     steps: tuple[Step, ...]
-    variables: frozenset[str] = frozenset()  # the names the plan refers to as ${NAME}
+    variables: frozenset[str] = frozenset()  # the names the plan declares under variables:
+    target: str | None = None  # the target it was read with (--target, or default_target:)
 
     def step(self, name: str) -> Step:
         return next(step for step in self.steps if step.name == name)

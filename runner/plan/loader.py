@@ -9,7 +9,7 @@ variable set nowhere is noted, not refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.durations import parse_duration
@@ -45,11 +45,13 @@ def load_plan(
     *,
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    target: str | None = None,
 ) -> Plan:
+    """The plan at `path`, with `target` (else its `default_target:`) and the variables given."""
     import hashlib  # noqa: PLC0415 - 3 ms that --validate need not wait
 
     text = read_text(path)
-    doc = parse(text, path, variables=variables, environ=environ)
+    doc = parse(text, path, variables=variables, environ=environ, target=target, choose=True)
     problems = validate(doc)
     if problems:
         raise InvalidPlan(problems)
@@ -60,7 +62,7 @@ def load_plan(
 class Checked:
     steps: int
     notes: list[Problem]  # each value that could not be checked here: its variables are not set
-    variables: frozenset[str]  # every ${NAME} the plan refers to
+    variables: frozenset[str]  # every name the plan declares under variables:
 
 
 def validate_file(
@@ -68,18 +70,63 @@ def validate_file(
     *,
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    target: str | None = None,
 ) -> Checked:
     """What --validate says of the plan at `path`: as `load_plan`, but a value whose variables are
-    set nowhere, CI's perhaps, is noted rather than refused; InvalidPlan carries the notes too."""
+    set nowhere, CI's perhaps, is noted rather than refused; InvalidPlan carries the notes too.
+    Without `target` or `default_target:`, a plan with targets is checked with each of them."""
     text = read_text(path)
-    doc = parse(text, path, variables=variables, environ=environ, unset_allowed=True)
+    doc = parse(
+        text,
+        path,
+        variables=variables,
+        environ=environ,
+        unset_allowed=True,
+        target=target,
+    )
     problems = validate(doc)
+    if doc.target is None and doc.targets and not problems:
+        return _validate_targets(path, doc, variables=variables, environ=environ)
     if problems:  # a value refused outright is not also "checked when the plan runs"
         refused = {problem.path for problem in problems}
         raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
         build(doc, sha256="")  # a digest for reports: this plan is not run
-    return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.variables)
+    return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.declared)
+
+
+def _validate_targets(
+    path: str,
+    first: Document,
+    *,
+    variables: Mapping[str, str] | None,
+    environ: Mapping[str, str] | None,
+) -> Checked:
+    """--validate of a plan with targets and no default: the plan checked with each target, each
+    problem said once, naming the targets it is found with unless it is found with all."""
+    found: dict[Problem, list[str]] = {}
+    notes: dict[Problem, None] = {}
+    for name in first.targets:
+        try:
+            checked = validate_file(path, variables=variables, environ=environ, target=name)
+        except InvalidPlan as invalid:
+            for problem in invalid.problems:
+                found.setdefault(problem, []).append(name)
+            notes.update(dict.fromkeys(invalid.notes))
+        else:
+            notes.update(dict.fromkeys(checked.notes))
+    if found:
+        every = len(first.targets)
+        raise InvalidPlan(
+            [
+                p
+                if len(names) == every
+                else replace(p, message=f"{p.message} (--target {', '.join(names)})")
+                for p, names in found.items()
+            ],
+            notes=list(notes),
+        )
+    return Checked(steps=len(first.data["steps"]), notes=list(notes), variables=first.declared)
 
 
 def build(doc: Document, sha256: str) -> Plan:
@@ -87,6 +134,8 @@ def build(doc: Document, sha256: str) -> Plan:
     data: dict[str, Any] = doc.data
     defaults: dict[str, Any] = data.get("defaults", {})
     fusion: dict[str, Any] = data.get("fusion", {})
+    if doc.target is not None:  # the target's settings, each over the plan's own
+        fusion = {**fusion, **data["targets"][doc.target].get("fusion", {})}
     steps: list[Step] = []
     previous: str | None = None
     for index, raw in enumerate(data["steps"]):
@@ -126,7 +175,8 @@ def build(doc: Document, sha256: str) -> Plan:
         timeout=parse_duration(data["timeout"]) if "timeout" in data else None,
         on_interrupt=OnInterrupt(data.get("on_interrupt", "cancel")),
         steps=tuple(steps),
-        variables=doc.variables,
+        variables=doc.declared,
+        target=doc.target,
     )
 
 

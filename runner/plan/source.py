@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from runner.plan import core_schema
+from runner.plan.declarations import declarations
 from runner.plan.problems import InvalidPlan, Path, Problem
 from runner.plan.variables import Unset, interpolate, unset_note, whole_reference
 
@@ -46,6 +47,7 @@ _TOO_LARGE = 10**MAX_DIGITS
 # Where YAML 1.1's reading means what YAML 1.2's does: `schedules: off` is false in YAML 1.1, and
 # the setting takes false as off.
 _ALIKE: dict[Path, frozenset[str]] = {("fusion", "schedules"): frozenset({"off", "Off", "OFF"})}
+_DECLARATIONS = {("variables",), ("targets",), ("default_target",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,12 @@ class Document:
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     unset: frozenset[Path] = frozenset()  # values that are `Unset`: their variables are not set
     notes: tuple[Problem, ...] = ()  # one per unset value, saying so
-    variables: frozenset[str] = frozenset()  # every ${NAME} the text refers to
     references: frozenset[Path] = frozenset()  # values written as one whole ${NAME}, set or not
+    declared: frozenset[str] = frozenset()  # the names under `variables:`
+    target: str | None = None  # the target whose values the document was read with
+    targets: tuple[str, ...] = ()  # every target the plan has
+    # each value a variable gave, as written (`${RETRIES}`): messages name that, never the value
+    substituted: Mapping[Path, str] = field(default_factory=dict)
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Where `path` stands; the nearest enclosing value when it is absent (a missing key)."""
@@ -68,6 +74,10 @@ class Document:
         while path not in self.values and path:
             path = path[:-1]
         return self.values.get(path, (1, 1))
+
+    def shown(self, path: Path, value: object) -> str:
+        """`value`, at `path`, as a message quotes it: what was written when a variable gave it."""
+        return self.substituted.get(path) or repr(value)
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
         line, column = self.locate(path, key=key)
@@ -112,9 +122,15 @@ def parse(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     unset_allowed: bool = False,
+    target: str | None = None,
+    choose: bool = False,
 ) -> Document:
     """Data and positions of the single YAML document in `text`; InvalidPlan on any problem.
 
+    Only the variables the plan declares are read (`runner.plan.declarations`), with the values
+    of `target`, or of the plan's `default_target:`; UsageError for a target the plan does not
+    have and, with `choose`, when the plan has targets and neither says which (without it, no
+    target's values are read then).
     With `unset_allowed` (--validate), a value that refers to a variable set nowhere, with no
     default, is `Unset` and noted, where it is otherwise a problem.
     """
@@ -152,7 +168,12 @@ def parse(
                 )
             ]
         )
-    builder = _Builder(file, (variables or {}, environ or {}), unset_allowed=unset_allowed)
+    declared = declarations(root, file)
+    target = declared.choose(file, target, required=choose)
+    values = declared.values(variables or {}, environ or {}, target)
+    builder = _Builder(file, (values,), unset_allowed=unset_allowed)
+    builder.declared = frozenset(declared.defaults)
+    builder.problems += declared.problems
     data = builder.build(root, ())
     if builder.aliases:
         builder.problems += _alias_problems(text, file, builder.aliases)
@@ -166,8 +187,11 @@ def parse(
         builder.keys,
         unset,
         tuple(builder.notes),
-        frozenset(builder.referenced),
-        frozenset(builder.references),
+        references=frozenset(builder.references),
+        declared=builder.declared,
+        target=target,
+        targets=tuple(declared.targets),
+        substituted=builder.substituted,
     )
 
 
@@ -208,8 +232,9 @@ class _Builder:
         self.keys: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.aliases: list[Path] = []  # where a node is repeated: one per alias, in document order
-        self.referenced: set[str] = set()  # the names of every ${NAME}, with a default or not
         self.references: set[Path] = set()  # where a value is one whole ${NAME}
+        self.declared: frozenset[str] = frozenset()
+        self.substituted: dict[Path, str] = {}  # where a variable gave a value: what was written
 
     def problem(self, node: yaml.Node, path: Path, message: str, *, note: bool = False) -> None:
         mark = node.start_mark
@@ -272,8 +297,11 @@ class _Builder:
             return None
         if "${" not in text:
             return None if self.ambiguous(node, path, text) else text
-        resolved = interpolate(text, self.sources, unset_allowed=self.unset_allowed)
-        self.referenced.update(resolved.names)
+        if path[:1] in _DECLARATIONS:  # these are taken as written
+            return text
+        resolved = interpolate(
+            text, self.sources, unset_allowed=self.unset_allowed, declared=self.declared
+        )
         if whole_reference(text):
             self.references.add(path)
         for message in resolved.problems:
@@ -282,12 +310,19 @@ class _Builder:
             self.unset.add(path)
             self.problem(node, path, unset_note(resolved.unset), note=True)
             return Unset(text)
+        if resolved.names:
+            self.substituted[path] = text
         # Plain only: a quoted "${N}" stays text. (The C loader marks plain as "", Python as None.)
         if not node.style and whole_reference(text):
             # `retries: ${RETRIES:-2}` is an integer, as if the value had been written there.
             tag = _resolve(resolved.text)
             if tag in _PLAIN_TAGS:
-                return self.typed(node, path, tag, resolved.text)
+                before = len(self.problems)
+                value = self.typed(node, path, tag, resolved.text)
+                if len(self.problems) > before:  # said by its reference, never by its value
+                    del self.problems[before:]
+                    self.problem(node, path, _unusable_number(text, resolved.names))
+                return value
         return resolved.text
 
     def ambiguous(self, node: yaml.ScalarNode, path: Path, text: str) -> bool:
@@ -332,6 +367,14 @@ class _Builder:
 _TOO_MANY_DIGITS = (
     f"a number of more than {MAX_DIGITS} digits is too large for any setting: write a smaller one"
 )
+
+
+def _unusable_number(reference: str, names: list[str]) -> str:
+    """Why the number a variable gave (not a number, infinite, or too long) is refused."""
+    return (
+        f"{reference} gives a number no setting can take (not a number, infinite, or more than "
+        f"{MAX_DIGITS} digits): set {' and '.join(dict.fromkeys(names))} to a number such as 1.5"
+    )
 
 
 def _resolve(text: str) -> str:

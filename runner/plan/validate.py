@@ -20,7 +20,7 @@ from runner.plan.problems import Path, Problem
 from runner.plan.quickcheck import fits
 from runner.plan.source import Document
 from runner.plan.values import address_problem, expression_problem, job_problem, verify_problem
-from runner.plan.variables import Unset
+from runner.plan.variables import Unset, given_by
 from runner.schemas import checking_schema
 
 if TYPE_CHECKING:
@@ -75,6 +75,17 @@ def _branches(error: ValidationError) -> list[list[ValidationError]]:
 
 
 def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
+    """The problems `error` stands for; of a value a variable gave, by its reference alone."""
+    path: Path = tuple(error.absolute_path)
+    whole = path in doc.references and _wants_container(error)  # said as such, set or not
+    if path in doc.substituted and error.validator not in ("anyOf", "oneOf") and not whole:
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        yield doc.problem(path, given_by(doc.substituted[path], *_unfit(error, schema)))
+    else:
+        yield from _explain_value(error, doc)
+
+
+def _explain_value(error: ValidationError, doc: Document) -> Iterator[Problem]:
     path: Path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     instance: Any = error.instance
@@ -114,7 +125,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
         yield doc.problem(
             path, f"unsupported version {instance!r}: this fusion-run reads version 1"
         )
-    elif kind == "pattern" and path == ("fusion", "url"):
+    elif kind == "pattern" and path[-2:] == ("fusion", "url"):
         yield doc.problem(path, url_problem(instance) or error.message)
     elif kind in ("maximum", "maxDuration") and "maxDuration" in schema:
         yield doc.problem(
@@ -139,6 +150,33 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[Problem]:
             yield doc.problem((*path, index), f"{instance[index]!r} is listed twice")
     else:
         yield doc.problem(path, error.message)
+
+
+def _unfit(error: ValidationError, schema: dict[str, Any]) -> tuple[str, str | None]:
+    """What a value a variable gave is not, in words that do not quote it, and what to set it
+    to when that is not the rest of those words (see `given_by`)."""
+    expected: Any = error.validator_value
+    if error.validator == "enum":
+        options = ", ".join(str(option) for option in expected)
+        return f"is not one of: {options}", "one of them"
+    return _unfit_words(error, schema), None
+
+
+def _unfit_words(error: ValidationError, schema: dict[str, Any]) -> str:
+    expected: Any = error.validator_value
+    if error.validator == "type":
+        return f"not {_alternatives(expected if isinstance(expected, list) else [expected])}"
+    if error.validator in ("maximum", "maxDuration") and "maxDuration" in schema:
+        return f"not a duration of at most {schema['maxDuration']}"
+    if error.validator == "minimum":
+        return f"not at least {expected}"
+    if error.validator == "maximum":
+        return f"not at most {expected}"
+    if error.validator == "pattern" and "patternErrorMessage" in schema:
+        return f"does not fit ({schema['patternErrorMessage']})"
+    if error.validator == "minLength":
+        return "not a non-empty string"
+    return "does not fit here"
 
 
 def _keys_only(branches: Any) -> bool:
@@ -209,10 +247,12 @@ def _explain_alternatives(error: ValidationError, doc: Document) -> Iterator[Pro
     wanted = [
         sub.validator_value for errors in branches for sub in errors if sub.validator == "type"
     ]
-    yield doc.problem(
-        tuple(error.absolute_path),
-        f"expected {_alternatives(wanted)}, got {_describe(error.instance)}",
-    )
+    path: Path = tuple(error.absolute_path)
+    if path in doc.substituted:
+        message = given_by(doc.substituted[path], f"not {_alternatives(wanted)}")
+    else:
+        message = f"expected {_alternatives(wanted)}, got {_describe(error.instance)}"
+    yield doc.problem(path, message)
 
 
 def _alternatives(types: list[Any]) -> str:
@@ -273,23 +313,50 @@ def semantic_problems(doc: Document) -> Iterator[Problem]:
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         yield from _expect_problems(doc, ("defaults",), defaults)
-    fusion = data.get("fusion")
-    yield from _url_problems(doc, fusion)
+    targets = data.get("targets")
+    places: list[Path] = [("fusion",)]
+    if isinstance(targets, dict):
+        places += [("targets", name, "fusion") for name in targets]
+    for place in places:
+        yield from _fusion_problems(doc, place)
+
+
+def _fusion_problems(doc: Document, place: Path) -> Iterator[Problem]:
+    """The problems of the Fusion settings at `place`: the plan's, or a target's."""
+    fusion: Any = doc.data
+    for key in place:
+        fusion = fusion.get(key) if isinstance(fusion, dict) else None
+    yield from _url_problems(doc, fusion, place)
     verify = fusion.get("verify") if isinstance(fusion, dict) else None
     if isinstance(verify, str) and verify and not isinstance(verify, Unset):
         message = verify_problem(verify)
         if message:
-            yield doc.problem(("fusion", "verify"), message)
+            yield _concealed(doc, (*place, "verify"), message, _VERIFY)
 
 
-def _url_problems(doc: Document, fusion: Any) -> Iterator[Problem]:
+# What a value a variable gave is not, where a check's own message would quote it (`_concealed`).
+_VERIFY = "not true, false or the path of a CA bundle file"
+_URL = "not an http:// or https:// URL whose host and port can be reached"
+_JOB = "not a job such as spark:<id>, datasource:<id> or task:<id>"
+_EXPRESSION = "not a JMESPath expression of at most 1000 characters and 50 levels"
+
+
+def _concealed(doc: Document, path: Path, message: str, what: str) -> Problem:
+    """The problem `message` at `path`; when a variable gave the value there, `what` it is not,
+    said by its reference, since `message` may quote the value."""
+    if path in doc.substituted:
+        message = given_by(doc.substituted[path], what)
+    return doc.problem(path, message)
+
+
+def _url_problems(doc: Document, fusion: Any, place: Path = ("fusion",)) -> Iterator[Problem]:
     """A `fusion.url` of the right shape whose host or port cannot be reached (the schema pass
     reports one of the wrong shape)."""
     url = fusion.get("url") if isinstance(fusion, dict) else None
     if not isinstance(url, str) or isinstance(url, Unset):
         return
     if re.search(_url_rule()["pattern"], url) and (message := address_problem(url)):
-        yield doc.problem(("fusion", "url"), message)
+        yield _concealed(doc, (*place, "url"), message, _URL)
 
 
 def _url_rule() -> dict[str, Any]:
@@ -345,7 +412,8 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
             first_line, _ = doc.locate(_name_path(names[name], steps[names[name]]))
             yield doc.problem(
                 _name_path(index, step),
-                f"duplicate step name {name!r} (first at line {first_line}): "
+                f"duplicate step name {doc.shown(_name_path(index, step), name)} "
+                f"(first at line {first_line}): "
                 "give one of them a distinct 'name:'",
             )
         else:
@@ -368,12 +436,16 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
             where = ("steps", index, "depends_on", position)
             if dependency == step_name(step):
                 graph_ok = False
-                yield doc.problem(where, f"step {dependency!r} cannot depend on itself")
+                yield doc.problem(
+                    where, f"step {doc.shown(where, dependency)} cannot depend on itself"
+                )
             elif dependency not in names and names_known:
                 graph_ok = False
-                yield doc.problem(
-                    where, f"unknown step {dependency!r}{_suggest(dependency, list(names))}"
-                )
+                shown = doc.shown(where, dependency)
+                named = [
+                    n for n, i in names.items() if _name_path(i, steps[i]) not in doc.substituted
+                ]
+                yield doc.problem(where, f"unknown step {shown}{_suggest(dependency, named)}")
     if graph_ok:
         yield from _cycle_problems(doc, steps, names)
 
@@ -390,13 +462,14 @@ def _kind_problems(
         return
     message = job_problem(raw)
     if message:
-        yield doc.problem(where, message)
+        yield _concealed(doc, where, message, _JOB)
         return
     prefix, colon, _ = raw.partition(":")
     if colon and prefix not in JOB_KINDS:
         close = difflib.get_close_matches(prefix, list(JOB_KINDS), n=1, cutoff=0.7)
         if close:
-            yield doc.problem(where, f"unknown job type {prefix!r} (did you mean {close[0]!r}?)")
+            message = f"unknown job type {prefix!r} (did you mean {close[0]!r}?)"
+            yield _concealed(doc, where, message, _JOB)
             return
     kind = job_kind(raw)[0]
     own = step.get("success") if isinstance(step, dict) else None
@@ -409,9 +482,10 @@ def _kind_problems(
             if isinstance(state, str) and state in TERMINAL and state not in END_STATES[kind]:
                 name = step_name(step)
                 which = "" if source[0] == "steps" else f" (step {name!r} takes it from defaults)"
+                at = (*source, "success", "states", position)
                 yield doc.problem(
-                    (*source, "success", "states", position),
-                    f"a {kind} job never ends {state!r}: "
+                    at,
+                    f"a {kind} job never ends {doc.shown(at, state)}: "
                     f"it ends {', '.join(END_STATES[kind])}{which}",
                 )
         return  # the step's own states win over the defaults'
@@ -533,4 +607,4 @@ def _expect_problems(doc: Document, where: Path, settings: dict[str, Any]) -> It
                 continue
             message = expression_problem(expression)
             if message:
-                yield doc.problem((*where, "success", key, position), message)
+                yield _concealed(doc, (*where, "success", key, position), message, _EXPRESSION)

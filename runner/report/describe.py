@@ -71,8 +71,9 @@ def describe(
         tls = "verified" if fusion.verify else "NOT verified"
     limit = format_duration(plan.timeout) if plan.timeout else "none"
     parallel = plan.max_parallel if max_parallel is None else max_parallel
+    target = "" if plan.target is None else f", target {plan.target}"
     lines = [
-        f"plan {plan.name} ({plan.file}, sha256 {plan.sha256[:12]})",
+        f"plan {plan.name} ({plan.file}, sha256 {plan.sha256[:12]}{target})",
         f"fusion: {where}; auth {fusion.auth}; TLS {tls}",
         f"at most {parallel} runs at once{'' if max_parallel is None else ' (--max-parallel)'}; "
         f"fail_fast {'on' if plan.fail_fast else 'off'}; plan timeout {limit}",

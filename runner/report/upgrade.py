@@ -50,6 +50,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["trace"] = None
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
+    report["plan"]["target"] = None  # format 4 had no targets
     return report
 
 

@@ -16,6 +16,15 @@ steps:
     timeout: ${CRAWL_TIMEOUT}
     run_if: ${RUN_IF:-all_success}
   - index
+variables:
+  FUSION_URL: null
+  FUSION_AUTH: null
+  FUSION_CA: null
+  MAX_PARALLEL: null
+  SITE: null
+  RETRIES: null
+  CRAWL_TIMEOUT: {description: how long a crawl may take}
+  RUN_IF: null
 """
 CI_VARIABLES = ["FUSION_URL", "FUSION_AUTH", "FUSION_CA", "MAX_PARALLEL", "SITE", "RETRIES"]
 CI_VARIABLES += ["CRAWL_TIMEOUT", "RUN_IF"]

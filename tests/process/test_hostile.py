@@ -113,6 +113,8 @@ HOSTILE = [
 ]
 SET_TO = ["2", "two", ".nan", "9" * 5000, "${X}", "", "false", "1d", "400d", "https://h", "a b"]
 SET_TO += ["010", "yes", "1:30", "0" * 5000 + "1s", "[" * 999]
+SECRET = "s3cr3t-V4LUE"  # no message may quote what a variable gave
+SET_TO += [SECRET, f"https://{SECRET}.example.com", f"spark:{SECRET}"]
 PLACES: list[tuple[str | int, ...]] = [
     ("version",),
     ("name",),
@@ -141,6 +143,7 @@ PLACES: list[tuple[str | int, ...]] = [
 ]
 BASE = {
     "version": 1,
+    "variables": {"SET": None, "UNSET": None},
     "name": "n",
     "fusion": {"url": "https://f.example.com", "verify": True, "connect_timeout": "10s"},
     "max_parallel": 2,
@@ -175,7 +178,8 @@ def test_hostile_values_give_located_problems_never_a_crash(
     tmp_path_factory: Any, places: list[tuple[str | int, ...]], values: list[str], set_to: str
 ) -> None:
     """--validate exits 0 or 2, never 3, on any of them; a plan it passes with every variable set
-    loads, builds and keeps within the documented bounds; one that does not load says where."""
+    loads, builds and keeps within the documented bounds; one that does not load says where, and
+    never quotes a variable's value."""
     plan: Any = copy.deepcopy(BASE)
     for number, place in sorted(enumerate(places), key=lambda p: -len(p[1])):  # inner first
         container = plan
@@ -192,6 +196,7 @@ def test_hostile_values_give_located_problems_never_a_crash(
         assert result.exit_code in (0, 2), result.stderr
         for line in result.stderr.splitlines():
             assert PROBLEM.match(line), line
+        assert SECRET not in result.stderr
         if result.exit_code == 0 and "not set here" not in result.stderr:
             within_bounds(load_plan(str(path), environ=env))
         elif result.exit_code == 2:

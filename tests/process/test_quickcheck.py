@@ -324,7 +324,8 @@ def test_without_click_validate_says_what_click_s_command_says(tmp_path: Path) -
         encoding="utf-8",
     )
     (tmp_path / "unset.yaml").write_text(
-        "version: 1\nsteps: [a]\nfusion: {url: '${URL}'}\n", encoding="utf-8"
+        "version: 1\nsteps: [a]\nfusion: {url: '${URL}'}\nvariables: {URL: null}\n",
+        encoding="utf-8",
     )
     (tmp_path / "secret.yaml").write_text("version: 1\nsteps: [s3cret-job]\n", "utf-8")
     for args, environ in [

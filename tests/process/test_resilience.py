@@ -236,7 +236,7 @@ def test_the_printed_resume_command_works_when_pasted(tmp_path: Path) -> None:
         # A plan whose name starts with "-" is given after "--"; the resume names it ./-plan.yaml.
         (tmp_path / "-plan.yaml").write_text(
             f"version: 1\nfusion: {{url: '{url}', auth: none}}\n"
-            "steps:\n  - job: ${FIRST}\n  - after\n"
+            "variables: {FIRST: null}\nsteps:\n  - job: ${FIRST}\n  - after\n"
         )
         args = ["--var", "FIRST=long", "--report", "out dir/r.json", "--max-parallel", "2"]
         args += ["--detach", "--", "-plan.yaml"]

@@ -96,7 +96,10 @@ def test_directory_as_plan_is_one_line(tmp_path: Path) -> None:
 
 
 def test_variables_from_the_command_line_win_over_the_environment(write_plan: WritePlan) -> None:
-    plan = write_plan("version: 1\nsteps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES:-1}\n")
+    plan = write_plan(
+        "version: 1\nsteps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES:-1}\n"
+        "variables: {SITE: null, RETRIES: null}\n"
+    )
     result = invoke(plan, "--dry-run", "--var", "SITE=docs", env={"SITE": "shop", "RETRIES": "3"})
     assert result.exit_code == 0, result.stderr
     assert "  crawl-docs\n" in result.stdout
@@ -274,7 +277,9 @@ def test_heartbeat_takes_a_duration(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_list_given_as_one_variable_is_refused_when_the_variable_is_set(
     write_plan: WritePlan,
 ) -> None:
-    plan = write_plan("version: 1\nsteps:\n  - a\n  - job: b\n    depends_on: ${DEPS}\n")
+    plan = write_plan(
+        "version: 1\nsteps:\n  - a\n  - job: b\n    depends_on: ${DEPS}\nvariables: {DEPS: null}\n"
+    )
     for env in ({"DEPS": "a"}, {"DEPS": "[a]"}, {}):
         result = invoke(plan, "--validate", env=env)
         assert (result.exit_code, result.stderr) == (

@@ -17,6 +17,16 @@ from runner.plan.source import MAX_DEPTH, MAX_DIGITS, MAX_PLAN_BYTES, Document, 
 from runner.plan.variables import Unset
 
 
+def declaring(text: str, *names: str) -> str:
+    """`text` with `names` declared, with no default, after it (so its lines keep their numbers)."""
+    return f"{text}variables: {{{', '.join(f'{name}: null' for name in names)}}}\n"
+
+
+def data_of(doc: Document) -> object:
+    """The document's data but its declarations."""
+    return {key: value for key, value in doc.data.items() if key != "variables"}
+
+
 def problems_of(text: str, environ: dict[str, str] | None = None) -> list[str]:
     with pytest.raises(InvalidPlan) as caught:
         parse(text, "p.yaml", environ=environ)
@@ -64,12 +74,12 @@ def test_flow_nesting_bomb_is_a_yaml_error() -> None:
 class TestInterpolation:
     def test_variables_then_environment_then_default(self) -> None:
         doc = parse(
-            "a: ${X}\nb: ${Y}\nc: ${Z:-zed}\nd: x-${X}-${Y}\n",
+            declaring("a: ${X}\nb: ${Y}\nc: ${Z:-zed}\nd: x-${X}-${Y}\n", "X", "Y", "Z"),
             "p.yaml",
             variables={"X": "from-var"},
             environ={"X": "from-env", "Y": "from-env"},
         )
-        assert doc.data == {
+        assert data_of(doc) == {
             "a": "from-var",
             "b": "from-env",
             "c": "zed",
@@ -77,15 +87,16 @@ class TestInterpolation:
         }
 
     def test_plain_whole_reference_takes_the_type_of_its_value(self) -> None:
-        doc = parse("a: ${N:-3}\nb: '${N:-3}'\nc: ${B:-false}\nd: n${N:-3}\n", "p.yaml")
-        assert doc.data == {"a": 3, "b": "3", "c": False, "d": "n3"}
+        text = "a: ${N:-3}\nb: '${N:-3}'\nc: ${B:-false}\nd: n${N:-3}\n"
+        doc = parse(declaring(text, "N", "B"), "p.yaml")
+        assert data_of(doc) == {"a": 3, "b": "3", "c": False, "d": "n3"}
 
     def test_escape(self) -> None:
         assert parse("a: $${X} costs $5\n", "p.yaml").data == {"a": "${X} costs $5"}
 
     def test_empty_default_and_empty_value(self) -> None:
-        doc = parse("a: x${A:-}y\nb: x${B}y\n", "p.yaml", environ={"B": ""})
-        assert doc.data == {"a": "xy", "b": "xy"}
+        doc = parse(declaring("a: x${A:-}y\nb: x${B}y\n", "A", "B"), "p.yaml", environ={"B": ""})
+        assert data_of(doc) == {"a": "xy", "b": "xy"}
 
     def test_keys_are_not_interpolated(self) -> None:
         assert parse("${X}: 1\n", "p.yaml", environ={"X": "y"}).data == {"${X}": 1}
@@ -103,9 +114,14 @@ class TestInterpolation:
                 "p.yaml:1:4: $.a: invalid reference '${X-y}': write ${NAME} or ${NAME:-default}",
             ),
             (
-                "a:\n  - ${MISSING}\n",
+                declaring("a:\n  - ${MISSING}\n", "MISSING"),
                 "p.yaml:2:5: $.a[0]: undefined variable MISSING: pass --var MISSING=VALUE, "
                 "set it in the environment, or write ${MISSING:-default}",
+            ),
+            (
+                declaring("a: ${SIET}\n", "SITE"),
+                "p.yaml:1:4: $.a: ${SIET} is not declared (did you mean SITE?): "
+                "add SIET under variables:",
             ),
         ],
     )
@@ -129,12 +145,15 @@ class TestUnsetVariables:
 
     def test_unset_values_are_noted_not_refused(self) -> None:
         doc = parse(
-            "a: ${URL}\nb: x-${A}-${B}-${C:-c}\nc: ${N:-3}\nd: ${SET}\n",
+            declaring(
+                "a: ${URL}\nb: x-${A}-${B}-${C:-c}\nc: ${N:-3}\nd: ${SET}\n",
+                *("URL", "A", "B", "C", "N", "SET"),
+            ),
             "p.yaml",
             environ={"SET": "4"},
             unset_allowed=True,
         )
-        assert doc.data == {"a": "${URL}", "b": "x-${A}-${B}-${C:-c}", "c": 3, "d": 4}
+        assert data_of(doc) == {"a": "${URL}", "b": "x-${A}-${B}-${C:-c}", "c": 3, "d": 4}
         assert isinstance(doc.data["a"], Unset)
         assert isinstance(doc.data["b"], Unset)
         assert doc.unset == {("a",), ("b",)}
@@ -146,7 +165,7 @@ class TestUnsetVariables:
 
     def test_other_reference_problems_stay_problems_and_keep_the_notes(self) -> None:
         with pytest.raises(InvalidPlan) as caught:
-            parse("a: ${URL}\nb: ${FUSION_TOKEN}\n", "p.yaml", unset_allowed=True)
+            parse(declaring("a: ${URL}\nb: ${FUSION_TOKEN}\n", "URL"), "p.yaml", unset_allowed=True)
         assert [p.message for p in caught.value.problems] == [
             "FUSION_TOKEN is a credential: fusion-run reads it from the environment itself, "
             "and it may not appear in a plan"
@@ -156,7 +175,7 @@ class TestUnsetVariables:
         ]
 
     def test_otherwise_an_unset_variable_is_a_problem(self) -> None:
-        assert problems_of("a: ${URL}\n") == [
+        assert problems_of(declaring("a: ${URL}\n", "URL")) == [
             "p.yaml:1:4: $.a: undefined variable URL: pass --var URL=VALUE, set it in the "
             "environment, or write ${URL:-default}"
         ]
@@ -252,10 +271,12 @@ class TestNumbersAndTags:
         assert problems_of(f"a: {text}\n") == [f"p.yaml:1:4: $.a: {message}"]
 
     def test_a_variable_becomes_a_number_under_the_same_rules(self) -> None:
-        assert problems_of("a: ${X}\n", environ={"X": ".nan"}) == [
-            "p.yaml:1:4: $.a: '.nan' is not a number: write a number such as 1.5"
+        assert problems_of(declaring("a: ${X}\n", "X"), environ={"X": ".nan"}) == [
+            "p.yaml:1:4: $.a: ${X} gives a number no setting can take (not a number, infinite, "
+            "or more than 600 digits): set X to a number such as 1.5"
         ]
-        assert parse("a: ${X}\n", "p.yaml", environ={"X": "0b_"}).data == {"a": "0b_"}
+        doc = parse(declaring("a: ${X}\n", "X"), "p.yaml", environ={"X": "0b_"})
+        assert data_of(doc) == {"a": "0b_"}
 
 
 class TestYaml12:

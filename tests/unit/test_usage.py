@@ -152,7 +152,10 @@ def test_several_plans_go_only_to_validate(write_plan: WritePlan) -> None:
 
 # --- --var ----------------------------------------------------------------------------------------
 
-VARIABLES = "version: 1\nsteps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES:-1}\n"
+VARIABLES = (
+    "version: 1\nvariables: {SITE: null, RETRIES: 1}\n"
+    "steps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES}\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -161,27 +164,29 @@ VARIABLES = "version: 1\nsteps:\n  - job: crawl-${SITE}\n    retries: ${RETRIES:
         (
             VARIABLES,
             ("--dry-run", "--var", "SITE=docs", "--var", "SITEE=shop"),
-            "--var SITEE: the plan never uses ${SITEE} (did you mean SITE?); it uses RETRIES, SITE",
+            "--var SITEE: the plan does not declare SITEE under variables: (did you mean SITE?); "
+            "it declares RETRIES, SITE",
         ),
         (
             VARIABLES,
             ("--var", "SITE=docs", "--var", "TIMEOUT=1h"),
-            "--var TIMEOUT: the plan never uses ${TIMEOUT}; it uses RETRIES, SITE",
+            "--var TIMEOUT: the plan does not declare TIMEOUT under variables:; "
+            "it declares RETRIES, SITE",
         ),
         (
             PLAN,
             ("--graph", "dot", "--var", "SITE=x"),
-            "--var SITE: the plan never uses ${SITE}; it uses no variables",
+            "--var SITE: the plan does not declare SITE under variables:; it declares no variables",
         ),
         (
             PLAN,
             ("--validate", "--var", "SITE=x"),
-            "--var SITE: the plan never uses ${SITE}; it uses no variables",
+            "--var SITE: the plan does not declare SITE under variables:; it declares no variables",
         ),
     ],
     ids=["did-you-mean", "no-near-name", "graph", "validate"],
 )
-def test_a_var_the_plan_never_uses_is_refused(
+def test_a_var_the_plan_does_not_declare_is_refused(
     write_plan: WritePlan, plan: str, args: tuple[str, ...], message: str
 ) -> None:
     result = invoke(write_plan(plan), *args)
@@ -195,7 +200,7 @@ def test_a_var_given_twice_with_two_values_is_refused(write_plan: WritePlan) -> 
     result = invoke(plan, "--dry-run", "--var", "SITE=docs", "--var", "SITE=shop")
     assert (result.exit_code, result.stderr) == (
         2,
-        "fusion-run: --var SITE is given twice, as 'docs' and as 'shop': give it once\n",
+        "fusion-run: --var SITE is given twice: give it once\n",
     )
     assert invoke(plan, "--dry-run", "--var", "SITE=docs", "--var", "SITE=docs").exit_code == 0
 
@@ -208,16 +213,20 @@ def test_a_var_used_by_one_of_several_plans_validates(write_plan: WritePlan) -> 
     assert result.exit_code == 2
     assert result.stderr == (
         "plan.yaml: valid, 1 step(s)\nother.yaml: valid, 1 step(s)\n"
-        "fusion-run: --var RETRIE: none of the plans uses ${RETRIE} (did you mean RETRIES?); "
-        "they use RETRIES, SITE\n"
+        "fusion-run: --var RETRIE: none of the plans declares RETRIE under variables: "
+        "(did you mean RETRIES?); they declare RETRIES, SITE\n"
     )
 
 
-def test_a_var_only_in_a_default_or_escaped_counts_as_it_should(write_plan: WritePlan) -> None:
-    plan = write_plan("version: 1\nsteps:\n  - job: a-${A:-x}\n    name: $${B}\n")
-    assert invoke(plan, "--dry-run", "--var", "A=y").exit_code == 0
+def test_a_var_the_plan_declares_but_never_uses_is_taken(write_plan: WritePlan) -> None:
+    plan = write_plan(
+        "version: 1\nvariables: {A: null, C: null}\nsteps:\n  - job: a-${A:-x}\n    name: $${B}\n"
+    )
+    assert invoke(plan, "--dry-run", "--var", "A=y", "--var", "C=z").exit_code == 0
     result = invoke(plan, "--dry-run", "--var", "B=y")
-    assert result.stderr == "fusion-run: --var B: the plan never uses ${B}; it uses A\n"
+    assert result.stderr == (
+        "fusion-run: --var B: the plan does not declare B under variables:; it declares A, C\n"
+    )
 
 
 # --- outputs that would overwrite an input --------------------------------------------------------
