@@ -1,9 +1,9 @@
 """The plan as typed, frozen records, free of YAML and JSON Schema.
 
 `runner.plan.loader` is the only place raw plan data becomes these records. Settings resolve per
-step in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
-`success:`, each of its keys (`states`, `max_duration`, `expect`, `warn`, `min_documents`)
-resolves on its own.
+step in this order: the step's own, its templates (`extends:`), the plan's `defaults:`, the
+built-in default (`DEFAULTS`). Under `success:`, each of its keys (`states`, `max_duration`,
+`expect`, `warn`, `min_documents`) resolves on its own.
 """
 
 from __future__ import annotations

@@ -42,6 +42,9 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
 def test_every_object_is_closed_and_every_property_described(
     where: str, schema: dict[str, Any]
 ) -> None:
+    if "properties" not in schema:  # a map whose keys the plan names (templates, a matrix)
+        assert isinstance(schema.get("additionalProperties"), dict), where
+        return
     assert schema.get("additionalProperties") is False, where
     for name, prop in schema["properties"].items():
         assert resolve(prop).get("description"), f"{where}/properties/{name} has no description"
@@ -50,7 +53,8 @@ def test_every_object_is_closed_and_every_property_described(
 def test_defaults_take_every_step_setting_but_job_require_name_depends_on() -> None:
     step = set(PLAN["$defs"]["step_mapping"]["properties"])
     defaults = set(PLAN["properties"]["defaults"]["properties"])
-    assert defaults == step - {"job", "require", "name", "depends_on"}
+    assert defaults == step - {"job", "require", "name", "depends_on", "extends", "for_each"}
+    assert PLAN["$defs"]["template"]["properties"] == PLAN["properties"]["defaults"]["properties"]
 
 
 # --- `${NAME}` wherever a value is not free text -------------------------------------------------
@@ -63,8 +67,10 @@ def leaves(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str,
         if resolve(branch).get("type") in ("object", "array"):
             schema = resolve(branch)  # a step: its mapping form
     if schema.get("type") == "object":
-        for name, prop in schema["properties"].items():
+        for name, prop in schema.get("properties", {}).items():
             yield from leaves(prop, (*path, name))
+        if isinstance(schema.get("additionalProperties"), dict):  # templates, a matrix: any key
+            yield from leaves(schema["additionalProperties"], (*path, "*"))
     elif schema.get("type") == "array":
         yield from leaves(schema["items"], (*path, "[]"))
     else:
@@ -84,7 +90,9 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
     assert {"steps.[].stall_after", "defaults.warn_after", "fusion.schedules"} <= paths
-    assert len(paths) == 57
+    assert {"templates.*.retries", "templates.*.success.states.[]"} <= paths
+    assert {"steps.[].extends.[]", "steps.[].for_each.*.[]"} <= paths
+    assert len(paths) == 76
     assert {"steps.[].require.job", "steps.[].require.succeeded_within"} <= paths
 
 
