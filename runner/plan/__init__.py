@@ -153,6 +153,7 @@ class Step:
     on_stall: OnStall = OnStall.WARN
     gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
     poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
+    for_each: str | None = None  # made by a for_each: that step's name (else job) as written
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

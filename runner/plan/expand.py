@@ -59,6 +59,8 @@ class Expansion:
     origins: list[int]  # for each step of `doc`, the index of the step written in the file
     names: dict[int, str] = field(default_factory=dict)  # each step from a for_each: its name
     sizes: dict[int, int] = field(default_factory=dict)  # each for_each step: how many it made
+    written: dict[int, str] = field(default_factory=dict)  # each step from a for_each: the name
+    # (else the job) of that for_each step as the file writes it
 
     @property
     def from_for_each(self) -> int:
@@ -155,6 +157,11 @@ def _shown(match: re.Match[str]) -> str:
     return f"${{{{ {inner} }}}}" if _SHOWN.fullmatch(inner) else "${{ ... }}"
 
 
+def _written(step: dict[str, Any]) -> str:
+    name = step.get("name", step.get("job"))
+    return name if isinstance(name, str) else str(step_name(step))
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -201,7 +208,8 @@ class _Expander:
         steps = [self.fan_in(step) for _, step, _ in made]
         origins = [origin for origin, _, _ in made]
         named = {at: name for at, (_, _, name) in enumerate(made) if name is not None}
-        return Expansion(self.relocated(steps, origins), origins, named, sizes)
+        written = {at: _written(self.steps[origins[at]]) for at in named}
+        return Expansion(self.relocated(steps, origins), origins, named, sizes, written)
 
     def expand_step(self, index: int, step: dict[str, Any], before: list[str]) -> list[Any]:
         where: Path = ("steps", index)

@@ -10,7 +10,7 @@ variable set nowhere is noted, not refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.durations import parse_duration
@@ -55,7 +55,8 @@ def load_plan(
     problems = expansion.restore(validate(expansion.doc))
     if problems:
         raise InvalidPlan(problems)
-    return build(expansion.doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return build(expansion.doc, digest, made_by=expansion.written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def validate_file(
         refused = {problem.path for problem in problems}
         raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
-        build(doc, sha256="")  # a digest for reports: this plan is not run
+        build(doc, sha256="", made_by=expansion.written)  # a digest for reports: not run
     return Checked(
         steps=len(doc.data["steps"]),
         notes=list(doc.notes),
@@ -91,8 +92,9 @@ def validate_file(
     )
 
 
-def build(doc: Document, sha256: str) -> Plan:
-    """Typed records from a document that validated cleanly."""
+def build(doc: Document, sha256: str, *, made_by: Mapping[int, str] | None = None) -> Plan:
+    """Typed records from a document that validated cleanly; `made_by` names the for_each step
+    each step it made comes from, by the step's index."""
     data: dict[str, Any] = doc.data
     defaults: dict[str, Any] = data.get("defaults", {})
     templates: dict[str, dict[str, Any]] = data.get("templates", {})
@@ -105,11 +107,11 @@ def build(doc: Document, sha256: str) -> Plan:
         assert name is not None  # validated
         line, column = doc.locate(("steps", index))
         shared = [*_extended(settings, templates), defaults]
-        steps.append(
-            _build_step(
-                settings, shared=shared, name=name, previous=previous, line=line, column=column
-            )
+        step = _build_step(
+            settings, shared=shared, name=name, previous=previous, line=line, column=column
         )
+        origin = (made_by or {}).get(index)
+        steps.append(step if origin is None else replace(step, for_each=origin))
         previous = name
     stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return Plan(

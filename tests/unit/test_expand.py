@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from jsonschema import Draft202012Validator
+
+from runner.engine.carry import plan_result
 from runner.plan import RunIf
 from runner.plan.expand import MAX_FROM_ONE
 from runner.plan.loader import load_plan, validate_file
 from runner.plan.problems import InvalidPlan
 from runner.plan.variables import interpolate
+from runner.report.journal import read_report
+from runner.result import PlanResult
+from runner.schemas import load_schema
 from tests.helpers.cli import invoke
-from tests.helpers.paths import WritePlan
+from tests.helpers.paths import ROOT, WritePlan
 
 CRAWLS = """\
 version: 1
@@ -352,3 +359,35 @@ steps:
         )
     )
     assert [(s.name, s.retries) for s in plan.steps] == [("crawl-a-small", 1), ("crawl-b-big", 3)]
+
+
+# --- where a step came from, in the plan and its report ------------------------------------------
+
+
+def test_each_step_a_for_each_made_names_it_in_the_plan_and_the_report(
+    write_plan: WritePlan,
+) -> None:
+    plan = load_plan(write_plan(CRAWLS))
+    assert {step.name: step.for_each for step in plan.steps} == {
+        "setup": None,
+        "crawl-products": "crawl",
+        "crawl-articles": "crawl",
+        "crawl-faq": "crawl",
+        "aggregate": None,
+        "report": None,
+    }
+    result = plan_result(plan, "http://f", datetime(2026, 1, 1, tzinfo=UTC), None)
+    records = result.to_dict()["steps"]
+    assert [record["for_each"] for record in records] == [None, *["crawl"] * 3, None, None]
+    schema = load_schema("report.schema.json")
+    Draft202012Validator(schema).validate(result.to_dict())
+    assert [s.for_each for s in PlanResult.from_dict(result.to_dict()).steps] == [
+        step.for_each for step in plan.steps
+    ]
+    unnamed = "version: 1\nsteps:\n  - job: datasource:${{ item }}\n    for_each: [a]\n"
+    assert load_plan(write_plan(unnamed)).steps[0].for_each == "datasource:${{ item }}"
+
+
+def test_a_report_of_format_4_had_no_for_each() -> None:
+    earlier = read_report(str(ROOT / "tests" / "fixtures" / "report-4" / "run-if.json"), "report")
+    assert {step["for_each"] for step in earlier["steps"]} == {None}
