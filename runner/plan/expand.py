@@ -22,7 +22,7 @@ import difflib
 import itertools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ _VALUE = "a for_each value must be a string, a number or true/false"
 
 @dataclass(frozen=True, slots=True)
 class _Item:
-    label: str  # what the step's name gets after `<name>-`
+    label: str  # what the step's name gets after `<name>-`; `Unset` when a value is
     value: Any  # the value itself, or a mapping of them
     keyed: bool  # a mapping's or a matrix's item: ${{ item.KEY }}
 
@@ -157,9 +157,20 @@ def _shown(match: re.Match[str]) -> str:
     return f"${{{{ {inner} }}}}" if _SHOWN.fullmatch(inner) else "${{ ... }}"
 
 
+def _without_depends_on(step: Any) -> bool:
+    return isinstance(step, dict) and "depends_on" not in step
+
+
 def _written(step: dict[str, Any]) -> str:
     name = step.get("name", step.get("job"))
     return name if isinstance(name, str) else str(step_name(step))
+
+
+def _label(values: Iterable[Any]) -> str:
+    """The values joined with `-`, as a step's name ends; `Unset` if a variable in one is."""
+    values = list(values)
+    label = "-".join(map(_text, values))
+    return Unset(label) if any(isinstance(value, Unset) for value in values) else label
 
 
 def _text(value: Any) -> str:
@@ -184,7 +195,7 @@ class _Expander:
         for index, step in enumerate(self.steps):
             if not (isinstance(step, dict) and "for_each" in step):
                 plain = step
-                if after_group and not (isinstance(step, dict) and "depends_on" in step):
+                if after_group and (isinstance(step, str) or _without_depends_on(step)):
                     shorthand = step if isinstance(step, dict) else {"job": step}
                     plain = {**shorthand, "depends_on": list(before)}
                 made.append((index, plain, None))
@@ -225,7 +236,8 @@ class _Expander:
         for item in items:
             one = self.fill(base, item, where)
             if suffixed:
-                one["name"] = f"{own}-{item.label}"
+                name = f"{own}-{item.label}"
+                one["name"] = Unset(name) if isinstance(item.label, Unset) else name
             out.append(one)
         return out
 
@@ -250,11 +262,12 @@ class _Expander:
                 if not value:
                     self.problems.append(self.doc.problem(at, "an empty mapping: give it keys"))
                 elif self.scalars([((*at, key), one) for key, one in value.items()]):
-                    label = "-".join(map(_text, value.values()))
-                    items.append(_Item(label, value, keyed=True))
+                    items.append(_Item(_label(value.values()), value, keyed=True))
             elif self.scalars([(at, value)]):
-                items.append(_Item(_text(value), value, keyed=False))
-        return items if len(items) == len(spec) else None
+                items.append(_Item(_label([value]), value, keyed=False))
+        if len(items) < len(spec) or self.repeats([item.label for item in items], path):
+            return None
+        return items
 
     def matrix(self, spec: dict[str, Any], path: Path) -> list[_Item] | None:
         if not spec:
@@ -271,14 +284,26 @@ class _Expander:
         if not ok or not self.within(math.prod(len(v) for v in spec.values()), path):
             return None
         keys = list(spec)
+        if any(self.repeats(list(map(_text, v)), (*path, k)) for k, v in spec.items()):
+            return None
         return [
-            _Item(
-                "-".join(map(_text, combination)),
-                dict(zip(keys, combination, strict=True)),
-                keyed=True,
-            )
+            _Item(_label(combination), dict(zip(keys, combination, strict=True)), keyed=True)
             for combination in itertools.product(*spec.values())
         ]
+
+    def repeats(self, labels: list[str], path: Path) -> bool:
+        """Whether a label is listed twice, which would name two steps alike; a problem if so."""
+        seen: set[str] = set()
+        for position, label in enumerate(labels):
+            if label in seen:
+                message = (
+                    f"for_each lists {label!r} twice, so two steps would have one name: "
+                    "list it once"
+                )
+                self.problems.append(self.doc.problem((*path, position), message))
+                return True
+            seen.add(label)
+        return False
 
     def scalars(self, values: list[tuple[Path, Any]]) -> bool:
         """Whether each value is one a name can hold; a problem at each that is not."""

@@ -391,3 +391,40 @@ def test_each_step_a_for_each_made_names_it_in_the_plan_and_the_report(
 def test_a_report_of_format_4_had_no_for_each() -> None:
     earlier = read_report(str(ROOT / "tests" / "fixtures" / "report-4" / "run-if.json"), "report")
     assert {step["for_each"] for step in earlier["steps"]} == {None}
+
+
+def test_a_value_listed_twice_would_name_two_steps_alike(write_plan: WritePlan) -> None:
+    assert problems(
+        write_plan,
+        """\
+version: 1
+steps:
+  - job: a-${{ item }}
+    for_each: [x, y, x]
+  - job: b-${{ item.k }}
+    for_each: {k: [1, 2, 1]}
+  - job: c-${{ item.k }}
+    for_each: [{k: 1}, {k: 1}]
+""",
+    ) == [
+        "plan.yaml:4:22: $.steps[0].for_each[2]: for_each lists 'x' twice, "
+        "so two steps would have one name: list it once",
+        "plan.yaml:6:26: $.steps[1].for_each.k[2]: for_each lists '1' twice, "
+        "so two steps would have one name: list it once",
+        "plan.yaml:8:24: $.steps[2].for_each[1]: for_each lists '1' twice, "
+        "so two steps would have one name: list it once",
+    ]
+
+
+def test_a_value_whose_variable_is_not_set_here_is_checked_when_the_plan_runs(
+    write_plan: WritePlan,
+) -> None:
+    text = "version: 1\nsteps:\n  - name: n\n    job: j-${{ item }}\n    for_each: [a, '${SITE}']\n"
+    checked = validate_file(write_plan(text))
+    assert (checked.steps, checked.from_for_each) == (2, 2)
+    assert [str(note) for note in checked.notes] == [
+        "plan.yaml:5:19: $.steps[0].for_each[1]: ${SITE} is not set here: "
+        "its value is checked when the plan runs"
+    ]
+    plan = load_plan(write_plan(text), variables={"SITE": "docs"})
+    assert [(s.name, s.job) for s in plan.steps] == [("n-a", "j-a"), ("n-docs", "j-docs")]
