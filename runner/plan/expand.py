@@ -133,9 +133,9 @@ def _stray_placeholders(data: dict[str, Any], steps: list[Any]) -> Iterator[tupl
 
 
 def _stray(path: Path, text: str, why: str) -> Iterator[tuple[Path, str]]:
-    for match in _PLACEHOLDER.finditer(text):
+    match = _PLACEHOLDER.search(text)
+    if match is not None:
         yield path, f"{_shown(match)} is a for_each placeholder, {why}"
-        return
 
 
 def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -180,6 +180,9 @@ def _text(value: Any) -> str:
 
 
 class _Expander:
+    """One pass over a plan's steps, each `for_each` step replaced by the steps it makes, with
+    every problem found noted in `problems`."""
+
     def __init__(self, doc: Document, steps: list[Any], problems: list[Problem]) -> None:
         self.doc = doc
         self.steps = steps
@@ -293,16 +296,17 @@ class _Expander:
 
     def repeats(self, labels: list[str], path: Path) -> bool:
         """Whether a label is listed twice, which would name two steps alike; a problem if so."""
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for position, label in enumerate(labels):
-            if label in seen:
+            if label in seen:  # not shown: it may be a variable's value
+                line, column = self.doc.locate((*path, seen[label]))
                 message = (
-                    f"for_each lists {label!r} twice, so two steps would have one name: "
-                    "list it once"
+                    f"the same value as at line {line}, column {column}: two steps would have "
+                    "one name; list each value once"
                 )
                 self.problems.append(self.doc.problem((*path, position), message))
                 return True
-            seen.add(label)
+            seen[label] = position
         return False
 
     def scalars(self, values: list[tuple[Path, Any]]) -> bool:
@@ -441,7 +445,8 @@ class _Expander:
             by_step: dict[int, list[tuple[Path, tuple[int, int]]]] = {}
             for path, place in table.items():
                 if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
-                    by_step.setdefault(path[1], []).append((path[2:], place))
+                    if path[2:3] != ("for_each",):  # no expanded step has one
+                        by_step.setdefault(path[1], []).append((path[2:], place))
                 else:
                     out[path] = place
             for at, origin in enumerate(origins):

@@ -407,12 +407,12 @@ steps:
     for_each: [{k: 1}, {k: 1}]
 """,
     ) == [
-        "plan.yaml:4:22: $.steps[0].for_each[2]: for_each lists 'x' twice, "
-        "so two steps would have one name: list it once",
-        "plan.yaml:6:26: $.steps[1].for_each.k[2]: for_each lists '1' twice, "
-        "so two steps would have one name: list it once",
-        "plan.yaml:8:24: $.steps[2].for_each[1]: for_each lists '1' twice, "
-        "so two steps would have one name: list it once",
+        "plan.yaml:4:22: $.steps[0].for_each[2]: the same value as at line 4, column 16: "
+        "two steps would have one name; list each value once",
+        "plan.yaml:6:26: $.steps[1].for_each.k[2]: the same value as at line 6, column 20: "
+        "two steps would have one name; list each value once",
+        "plan.yaml:8:24: $.steps[2].for_each[1]: the same value as at line 8, column 16: "
+        "two steps would have one name; list each value once",
     ]
 
 
@@ -428,3 +428,17 @@ def test_a_value_whose_variable_is_not_set_here_is_checked_when_the_plan_runs(
     ]
     plan = load_plan(write_plan(text), variables={"SITE": "docs"})
     assert [(s.name, s.job) for s in plan.steps] == [("n-a", "j-a"), ("n-docs", "j-docs")]
+
+
+def test_every_for_each_of_a_plan_together_is_bounded(
+    write_plan: WritePlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runner.plan.expand.MAX_FROM_ALL", 5)
+    assert problems(
+        write_plan,
+        "version: 1\nsteps:\n  - job: a-${{ item }}\n    for_each: [1, 2, 3]\n"
+        "  - job: b-${{ item }}\n    for_each: [1, 2, 3]\n",
+    ) == [
+        "plan.yaml:6:15: $.steps[1].for_each: the for_each steps would make more than 5 steps "
+        "in all: list fewer values"
+    ]
