@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.plan.problems import InvalidPlan, Path, Problem
+from runner.plan.problems import Path, Problem
 from runner.plan.source import Document
 from runner.plan.validate import step_name
 from runner.plan.variables import Unset
@@ -61,6 +61,9 @@ class Expansion:
     sizes: dict[int, int] = field(default_factory=dict)  # each for_each step: how many it made
     written: dict[int, str] = field(default_factory=dict)  # each step from a for_each: the name
     # (else the job) of that for_each step as the file writes it
+    problems: list[Problem] = field(default_factory=list)  # in a for_each or a placeholder
+    quiet: frozenset[Path] = frozenset()  # where the plan is not judged further: at `problems`,
+    # and a for_each step refused, which stays once as written
 
     @property
     def from_for_each(self) -> int:
@@ -68,9 +71,10 @@ class Expansion:
         return sum(self.sizes.values())
 
     def restore(self, problems: Sequence[Problem]) -> list[Problem]:
-        """Each problem at its place in the file: one in an expanded step at its `for_each` step,
-        naming the expanded steps it was found in, once for all of them."""
-        if not self.names and len(self.origins) == len(set(self.origins)):
+        """The expansion's problems, and each of `problems` at its place in the file: one in an
+        expanded step at its `for_each` step, naming the expanded steps it was found in, once for
+        all of them; none where the expansion found one already (`quiet`)."""
+        if not self.names and not self.quiet and len(self.origins) == len(set(self.origins)):
             return list(problems)
         found: dict[tuple[Any, ...], list[str]] = {}
         for problem in problems:
@@ -80,6 +84,8 @@ class Expansion:
                 if isinstance(index, int) and index < len(self.origins):
                     name = self.names.get(index)
                     path = ("steps", self.origins[index], *path[2:])
+            if path is not None and any(path[: len(at)] == at for at in self.quiet):
+                continue
             key = (problem.file, problem.line, problem.column, path, problem.message)
             names = found.setdefault(key, [])
             if name is not None and name not in names:
@@ -88,7 +94,7 @@ class Expansion:
         for (file, line, column, path, message), names in found.items():
             said = f"{_in_steps(names)}: {message}" if names else message
             out.append(Problem(file=file, line=line, column=column, path=path, message=said))
-        return out
+        return [*self.problems, *out]
 
 
 def _in_steps(names: list[str]) -> str:
@@ -101,17 +107,17 @@ def _in_steps(names: list[str]) -> str:
 
 
 def expand(doc: Document) -> Expansion:
-    """`doc` with every `for_each` expanded; InvalidPlan with every problem in a `for_each`, in
-    a placeholder, or in a placeholder outside a `for_each` step."""
+    """`doc` with every `for_each` expanded, and every problem in a `for_each`, in a placeholder,
+    or in a placeholder outside a `for_each` step; a `for_each` refused leaves its step as written,
+    once."""
     data = doc.data
     steps = data.get("steps") if isinstance(data, dict) else None
     if not isinstance(steps, list):
         return Expansion(doc, [])
     problems = [doc.problem(path, message) for path, message in _stray_placeholders(data, steps)]
     if not any(isinstance(step, dict) and "for_each" in step for step in steps):
-        if problems:
-            raise InvalidPlan(problems, notes=doc.notes)
-        return Expansion(doc, list(range(len(steps))))
+        quiet = frozenset(problem.path for problem in problems if problem.path is not None)
+        return Expansion(doc, list(range(len(steps))), problems=problems, quiet=quiet)
     return _Expander(doc, steps, problems).run()
 
 
@@ -189,6 +195,7 @@ class _Expander:
         self.problems = problems
         self.groups: dict[str, list[str]] = {}  # a for_each step's name: its steps' names
         self.total = 0
+        self.refused: set[Path] = set()  # each for_each step refused, kept once as written
 
     def run(self) -> Expansion:
         made: list[tuple[int, Any, str | None]] = []  # (origin, step, its name if for_each)
@@ -196,16 +203,21 @@ class _Expander:
         before: list[str] = []  # the names of the entry listed before, for one with no depends_on
         after_group = False
         for index, step in enumerate(self.steps):
-            if not (isinstance(step, dict) and "for_each" in step):
-                plain = step
-                if after_group and (isinstance(step, str) or _without_depends_on(step)):
-                    shorthand = step if isinstance(step, dict) else {"job": step}
+            items, plain = None, step
+            if isinstance(step, dict) and "for_each" in step:
+                items = self.items(step["for_each"], ("steps", index, "for_each"))
+                if items is None:  # refused: the step stays once, judged no further
+                    self.refused.add(("steps", index))
+                    plain = {key: value for key, value in step.items() if key != "for_each"}
+            if items is None:
+                if after_group and (isinstance(plain, str) or _without_depends_on(plain)):
+                    shorthand = plain if isinstance(plain, dict) else {"job": plain}
                     plain = {**shorthand, "depends_on": list(before)}
                 made.append((index, plain, None))
                 name = step_name(plain)
                 before, after_group = ([] if name is None else [name]), False
                 continue
-            expanded = self.expand_step(index, step, before)
+            expanded = self.expand_step(step, items, ("steps", index), before)
             sizes[index] = len(expanded)
             pairs = [(one, step_name(one)) for one in expanded]
             made += [(index, one, name or "") for one, name in pairs]
@@ -214,22 +226,25 @@ class _Expander:
             if isinstance(own, str) and not _PLACEHOLDER.search(own):
                 self.groups[own] = names
             before, after_group = names, True
-        if self.problems:
-            raise InvalidPlan(self.problems, notes=self.doc.notes)
         self.check_group_names(made)
-        if self.problems:
-            raise InvalidPlan(self.problems, notes=self.doc.notes)
         steps = [self.fan_in(step) for _, step, _ in made]
         origins = [origin for origin, _, _ in made]
         named = {at: name for at, (_, _, name) in enumerate(made) if name is not None}
         written = {at: _written(self.steps[origins[at]]) for at in named}
-        return Expansion(self.relocated(steps, origins), origins, named, sizes, written)
+        quiet = {problem.path for problem in self.problems if problem.path is not None}
+        return Expansion(
+            self.relocated(steps, origins),
+            origins,
+            named,
+            sizes,
+            written,
+            self.problems,
+            frozenset(quiet | self.refused),
+        )
 
-    def expand_step(self, index: int, step: dict[str, Any], before: list[str]) -> list[Any]:
-        where: Path = ("steps", index)
-        items = self.items(step["for_each"], (*where, "for_each"))
-        if items is None:
-            return []
+    def expand_step(
+        self, step: dict[str, Any], items: list[_Item], where: Path, before: list[str]
+    ) -> list[Any]:
         base = {key: value for key, value in step.items() if key != "for_each"}
         if "depends_on" not in base:
             base["depends_on"] = list(before)

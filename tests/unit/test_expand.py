@@ -442,3 +442,30 @@ def test_every_for_each_of_a_plan_together_is_bounded(
         "plan.yaml:6:15: $.steps[1].for_each: the for_each steps would make more than 5 steps "
         "in all: list fewer values"
     ]
+
+
+def test_a_for_each_refused_is_said_with_every_other_problem_of_the_plan(
+    write_plan: WritePlan,
+) -> None:
+    assert problems(
+        write_plan,
+        """\
+version: 1
+max_paralel: 2
+steps:
+  - name: crawl
+    job: datasource:${{ item }}
+    for_each: []
+    timout: 1h
+  - job: b-${{ item.k }}
+    for_each: [x]
+  - job: agg
+    depends_on: [crawl, trian]
+""",
+    ) == [
+        "plan.yaml:2:1: $.max_paralel: unknown key 'max_paralel' (did you mean 'max_parallel'?)",
+        "plan.yaml:6:15: $.steps[0].for_each: for_each is empty: list one value or more",
+        "plan.yaml:8:10: $.steps[1].job: ${{ item.k }}: the for_each values are single values: "
+        "write ${{ item }}",
+        "plan.yaml:11:25: $.steps[2].depends_on[1]: unknown step 'trian'",
+    ]
