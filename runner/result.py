@@ -231,6 +231,7 @@ class StepResult:
     excused: bool = False  # runtime only: skipped, and failing nothing (see fails_the_plan)
     attempts: list[Attempt] = field(default_factory=list)
     gate: GateRecord | None = None  # a `require:` step's findings; None for a step that runs
+    for_each: str | None = None  # made by a for_each: that step's name as the plan writes it
 
     @property
     def run_id(self) -> str | None:
@@ -277,6 +278,7 @@ class StepResult:
             "ended_at": attempts[-1]["ended_at"] if attempts else None,
             "attempts": attempts,
             "gate": None if self.gate is None else self.gate.to_dict(),
+            "for_each": self.for_each,
         }
 
     @classmethod
@@ -293,6 +295,7 @@ class StepResult:
             started=status == RUNNING,
             attempts=[Attempt.from_dict(attempt) for attempt in data["attempts"]],
             gate=None if data["gate"] is None else GateRecord.from_dict(data["gate"]),
+            for_each=data["for_each"],
         )
 
 

@@ -44,7 +44,8 @@ def main(
             for note in checked.notes:
                 echo(redact.line(str(note)), err=True)
             if options.output_format == "text":
-                echo(f"{path}: valid, {checked.steps} step(s)", err=True)
+                made = f" ({checked.from_for_each} from for_each)" if checked.from_for_each else ""
+                echo(f"{path}: valid, {checked.steps} step(s){made}", err=True)
     if not problems:  # an invalid plan may use variables its problems hide
         check_variables(options.variables, used, plans=len(options.plans))
     if options.output_format == "json":

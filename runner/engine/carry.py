@@ -230,6 +230,7 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
                 gate=None
                 if step.gate is None
                 else GateRecord(succeeded_within=step.gate.succeeded_within),
+                for_each=step.for_each,
             )
             for step in plan.steps
         ],

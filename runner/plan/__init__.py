@@ -1,9 +1,9 @@
 """The plan as typed, frozen records, free of YAML and JSON Schema.
 
 `runner.plan.loader` is the only place raw plan data becomes these records. Settings resolve per
-step in this order: the step's own, the plan's `defaults:`, the built-in default (`DEFAULTS`). Under
-`success:`, each of its keys (`states`, `max_duration`, `expect`, `warn`, `min_documents`)
-resolves on its own.
+step in this order: the step's own, its templates (`extends:`), the plan's `defaults:`, the
+built-in default (`DEFAULTS`). Under `success:`, each of its keys (`states`, `max_duration`,
+`expect`, `warn`, `min_documents`) resolves on its own.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ class Step:
     gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
     poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
     tags: tuple[str, ...] = ()  # for --select tag:NAME
+    for_each: str | None = None  # made by a for_each: that step's name (else job) as written
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

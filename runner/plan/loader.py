@@ -1,7 +1,8 @@
 """Files into records: a plan is read, checked and built here, and nowhere else.
 
-`load_plan` reads the YAML with positions (`runner.plan.source`), validates it against the schema
-and the semantic rules (`runner.plan.validate`), and builds the frozen records of `runner.plan`; any
+`load_plan` reads the YAML with positions (`runner.plan.source`), expands each `for_each`
+(`runner.plan.expand`), validates it against the schema and the semantic rules
+(`runner.plan.validate`), and builds the frozen records of `runner.plan`; any
 problem raises `InvalidPlan` with all of them. `validate_file` is --validate's lenient twin: a
 variable set nowhere is noted, not refused.
 """
@@ -35,6 +36,7 @@ from runner.plan import (
     Success,
     WarnAfter,
 )
+from runner.plan.expand import expand
 from runner.plan.problems import InvalidPlan, Problem
 from runner.plan.source import Document, parse, read_text
 from runner.plan.validate import step_name, validate
@@ -52,10 +54,12 @@ def load_plan(
 
     text = read_text(path)
     doc = parse(text, path, variables=variables, environ=environ, target=target, choose=True)
-    problems = validate(doc)
+    expansion = expand(doc)
+    problems = expansion.restore(validate(expansion.doc))
     if problems:
         raise InvalidPlan(problems)
-    return build(doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return build(expansion.doc, digest, made_by=expansion.written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class Checked:
     steps: int
     notes: list[Problem]  # each value that could not be checked here: its variables are not set
     variables: frozenset[str]  # every name the plan declares under variables:
+    from_for_each: int = 0  # how many of `steps` a for_each made
 
 
 def validate_file(
@@ -76,7 +81,7 @@ def validate_file(
     set nowhere, CI's perhaps, is noted rather than refused; InvalidPlan carries the notes too.
     Without `target` or `default_target:`, a plan with targets is checked with each of them."""
     text = read_text(path)
-    doc = parse(
+    first = parse(
         text,
         path,
         variables=variables,
@@ -84,15 +89,22 @@ def validate_file(
         unset_allowed=True,
         target=target,
     )
-    problems = validate(doc)
+    expansion = expand(first)
+    doc = expansion.doc
+    problems = expansion.restore(validate(doc))
     if doc.target is None and doc.targets and not problems:
         return _validate_targets(path, doc, variables=variables, environ=environ)
     if problems:  # a value refused outright is not also "checked when the plan runs"
         refused = {problem.path for problem in problems}
         raise InvalidPlan(problems, notes=[n for n in doc.notes if n.path not in refused])
     if not doc.unset:  # with every value known, the plan builds as it will when it runs
-        build(doc, sha256="")  # a digest for reports: this plan is not run
-    return Checked(steps=len(doc.data["steps"]), notes=list(doc.notes), variables=doc.declared)
+        build(doc, sha256="", made_by=expansion.written)  # a digest for reports: not run
+    return Checked(
+        steps=len(doc.data["steps"]),
+        notes=list(doc.notes),
+        variables=doc.declared,
+        from_for_each=expansion.from_for_each,
+    )
 
 
 def _validate_targets(
@@ -106,6 +118,7 @@ def _validate_targets(
     problem said once, naming the targets it is found with unless it is found with all."""
     found: dict[Problem, list[str]] = {}
     notes: dict[Problem, None] = {}
+    from_for_each = 0
     for name in first.targets:
         try:
             checked = validate_file(path, variables=variables, environ=environ, target=name)
@@ -115,6 +128,7 @@ def _validate_targets(
             notes.update(dict.fromkeys(invalid.notes))
         else:
             notes.update(dict.fromkeys(checked.notes))
+            from_for_each = checked.from_for_each
     if found:
         every = len(first.targets)
         raise InvalidPlan(
@@ -126,13 +140,20 @@ def _validate_targets(
             ],
             notes=list(notes),
         )
-    return Checked(steps=len(first.data["steps"]), notes=list(notes), variables=first.declared)
+    return Checked(
+        steps=len(first.data["steps"]),
+        notes=list(notes),
+        variables=first.declared,
+        from_for_each=from_for_each,
+    )
 
 
-def build(doc: Document, sha256: str) -> Plan:
-    """Typed records from a document that validated cleanly."""
+def build(doc: Document, sha256: str, *, made_by: Mapping[int, str] | None = None) -> Plan:
+    """Typed records from a document that validated cleanly; `made_by` names the for_each step
+    each step it made comes from, by the step's index."""
     data: dict[str, Any] = doc.data
     defaults: dict[str, Any] = data.get("defaults", {})
+    templates: dict[str, dict[str, Any]] = data.get("templates", {})
     fusion: dict[str, Any] = data.get("fusion", {})
     if doc.target is not None:  # the target's settings, each over the plan's own
         fusion = {**fusion, **data["targets"][doc.target].get("fusion", {})}
@@ -143,11 +164,12 @@ def build(doc: Document, sha256: str) -> Plan:
         name = step_name(raw)
         assert name is not None  # validated
         line, column = doc.locate(("steps", index))
-        steps.append(
-            _build_step(
-                settings, defaults=defaults, name=name, previous=previous, line=line, column=column
-            )
+        shared = [*_extended(settings, templates), defaults]
+        step = _build_step(
+            settings, shared=shared, name=name, previous=previous, line=line, column=column
         )
+        origin = (made_by or {}).get(index)
+        steps.append(step if origin is None else replace(step, for_each=origin))
         previous = name
     stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return Plan(
@@ -180,28 +202,39 @@ def build(doc: Document, sha256: str) -> Plan:
     )
 
 
+def _extended(raw: dict[str, Any], templates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The templates a step names in `extends`, the one that wins first: the last named."""
+    names = raw.get("extends", [])
+    return [templates[name] for name in reversed([names] if isinstance(names, str) else names)]
+
+
+def _resolved(key: str, sources: list[dict[str, Any]]) -> Any:
+    """`key` from the first of `sources` that sets it, else its built-in default."""
+    return next((source[key] for source in sources if key in source), DEFAULTS[key])
+
+
 def _build_step(
     raw: dict[str, Any],
     *,
-    defaults: dict[str, Any],
+    shared: list[dict[str, Any]],
     name: str,
     previous: str | None,
     line: int,
     column: int,
 ) -> Step:
+    """A step whose settings resolve from `raw`, then from `shared` (its templates, then the
+    plan's defaults), then from `DEFAULTS`."""
+
     def setting(key: str) -> Any:
-        return raw.get(key, defaults.get(key, DEFAULTS[key]))
+        return _resolved(key, [raw, *shared])
 
     def success(key: str) -> Any:
-        own, shared = raw.get("success", {}), defaults.get("success", {})
-        return own.get(key, shared.get(key, DEFAULTS[key]))
+        return _resolved(key, [source.get("success", {}) for source in [raw, *shared]])
 
     implicit = "depends_on" not in raw
     depends_on = ([] if previous is None else [previous]) if implicit else raw["depends_on"]
     if "require" in raw:
-        return _build_gate(
-            raw, defaults, name=name, depends_on=depends_on, line=line, column=column
-        )
+        return _build_gate(raw, shared, name=name, depends_on=depends_on, line=line, column=column)
     max_duration = success("max_duration")
     return Step(
         name=name,
@@ -250,23 +283,24 @@ def _warn_after(value: int | str | None) -> WarnAfter | None:
 
 def _build_gate(
     raw: dict[str, Any],
-    defaults: dict[str, Any],
+    shared: list[dict[str, Any]],
     *,
     name: str,
     depends_on: list[str],
     line: int,
     column: int,
 ) -> Step:
-    """A `require:` step: it takes run_if, allow_failure and success.states (its own, else the
-    plan's defaults), and none of the settings about a run (validation refuses them on it)."""
+    """A `require:` step: it takes run_if, allow_failure and success.states (its own, else its
+    templates', else the plan's defaults), and none of the settings about a run (validation
+    refuses them on it)."""
     job, previous_given = raw["require"]["job"], "depends_on" not in raw and bool(depends_on)
-    states = raw.get("success", {}).get("states", defaults.get("success", {}).get("states"))
+    states = _resolved("states", [source.get("success", {}) for source in [raw, *shared]])
     return Step(
         name=name,
         job=job,
         depends_on=tuple(depends_on),
         implicit_dependency=previous_given,
-        run_if=RunIf(raw.get("run_if", defaults.get("run_if", DEFAULTS["run_if"]))),
+        run_if=RunIf(_resolved("run_if", [raw, *shared])),
         timeout=parse_duration(DEFAULTS["timeout"]),
         poll_interval=_poll_interval(DEFAULTS["poll_interval"]),
         retries=0,
@@ -274,7 +308,7 @@ def _build_gate(
         retry_backoff=float(DEFAULTS["retry_backoff"]),
         retry_on=frozenset(RetryOn(kind) for kind in DEFAULTS["retry_on"]),
         on_running=OnRunning(DEFAULTS["on_running"]),
-        allow_failure=raw.get("allow_failure", defaults.get("allow_failure", False)),
+        allow_failure=_resolved("allow_failure", [raw, *shared]),
         success=Success(
             states=tuple(states or DEFAULT_STATES[job_kind(job)[0]]),
             max_duration=None,
@@ -283,5 +317,5 @@ def _build_gate(
         line=line,
         column=column,
         gate=Gate(succeeded_within=parse_duration(raw["require"]["succeeded_within"])),
-        tags=tuple(raw.get("tags", defaults.get("tags", ()))),
+        tags=tuple(_resolved("tags", [raw, *shared])),
     )

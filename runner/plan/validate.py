@@ -425,6 +425,7 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
         yield from _kind_problems(doc, index, step, defaults if isinstance(defaults, dict) else {})
         if not isinstance(step, dict):
             continue
+        yield from _extends_problems(doc, index, step)
         yield from _expect_problems(doc, ("steps", index), step)
         yield from _gate_problems(doc, index, step)
         depends_on = step.get("depends_on")
@@ -474,14 +475,19 @@ def _kind_problems(
     kind = job_kind(raw)[0]
     own = step.get("success") if isinstance(step, dict) else None
     shared = defaults.get("success")
-    for source, settings in ((("steps", index), own), (("defaults",), shared)):
+    sources = [(("steps", index), own), *_templates_of(doc, step), (("defaults",), shared)]
+    for source, settings in sources:
         states = settings.get("states") if isinstance(settings, dict) else None
         if not isinstance(states, list):
             continue
         for position, state in enumerate(states):
             if isinstance(state, str) and state in TERMINAL and state not in END_STATES[kind]:
                 name = step_name(step)
-                which = "" if source[0] == "steps" else f" (step {name!r} takes it from defaults)"
+                which = (
+                    "" if source[0] == "steps" else f" (step {name!r} takes it from {source[0]})"
+                )
+                if source[0] == "templates":
+                    which = f" (step {name!r} takes it from template {source[1]!r})"
                 at = (*source, "success", "states", position)
                 yield doc.problem(
                     at,
@@ -489,6 +495,38 @@ def _kind_problems(
                     f"it ends {', '.join(END_STATES[kind])}{which}",
                 )
         return  # the step's own states win over the defaults'
+
+
+def _templates_of(doc: Document, step: Any) -> list[tuple[Path, Any]]:
+    """The `success:` of each template `step` extends, the one that wins first, with its path."""
+    templates = doc.data.get("templates") if isinstance(doc.data, dict) else None
+    names = step.get("extends") if isinstance(step, dict) else None
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(templates, dict) or not isinstance(names, list):
+        return []
+    return [
+        (("templates", name), template.get("success"))
+        for name in reversed(names)
+        if isinstance(name, str) and isinstance(template := templates.get(name), dict)
+    ]
+
+
+def _extends_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[Problem]:
+    """Each name in `extends` that `templates:` does not define."""
+    names = step.get("extends")
+    templates = doc.data.get("templates") if isinstance(doc.data, dict) else None
+    known = sorted(templates) if isinstance(templates, dict) else []
+    at: list[tuple[Path, Any]] = [(("steps", index, "extends"), names)]
+    if isinstance(names, list):
+        at = [(("steps", index, "extends", i), name) for i, name in enumerate(names)]
+    for path, name in at:
+        if not isinstance(name, str) or isinstance(name, Unset) or name in known:
+            continue
+        if known:
+            message = f"unknown template {name!r}{_suggest(name, known, listing=True)}"
+        else:
+            message = f"unknown template {name!r}: define it under 'templates:'"
+        yield doc.problem(path, message)
 
 
 # The settings of a step that starts a run, which a `require:` step never does.

@@ -20,7 +20,7 @@ from runner.errors import UsageError
 
 CREDENTIAL_VARIABLES = frozenset({"FUSION_PASSWORD", "FUSION_API_KEY", "FUSION_TOKEN"})
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?!\{)([^}]*)\}|\$\{(?!\{)")  # ${{ ... }}: for_each's
 _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 
 

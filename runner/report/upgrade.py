@@ -2,7 +2,8 @@
 --report: format 2 through 3 and 4, each step at a time.
 
 Format 4 named no trace and did not keep how fusion-run exited: its `trace` is null (a resume of
-it with tracing on begins a trace), and so is its `verdict`.
+it with tracing on begins a trace), and so is its `verdict`. It had no `for_each`: each step's is
+null.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -51,6 +52,8 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
     report["plan"]["target"] = None  # format 4 had no targets
+    for step in report["steps"]:
+        step["for_each"] = None  # format 4 had no for_each: every step was written out
     return report
 
 

@@ -42,7 +42,8 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
 def test_every_object_is_closed_and_every_property_described(
     where: str, schema: dict[str, Any]
 ) -> None:
-    if "properties" not in schema:  # keys the plan names (variables, targets): each has a schema
+    if "properties" not in schema:  # a map whose keys the plan names (variables, targets,
+        # templates, a matrix): each value has a schema
         assert isinstance(schema.get("additionalProperties"), dict), where
         return
     assert schema.get("additionalProperties") is False, where
@@ -53,7 +54,8 @@ def test_every_object_is_closed_and_every_property_described(
 def test_defaults_take_every_step_setting_but_job_require_name_depends_on() -> None:
     step = set(PLAN["$defs"]["step_mapping"]["properties"])
     defaults = set(PLAN["properties"]["defaults"]["properties"])
-    assert defaults == step - {"job", "require", "name", "depends_on"}
+    assert defaults == step - {"job", "require", "name", "depends_on", "extends", "for_each"}
+    assert PLAN["$defs"]["template"]["properties"] == PLAN["properties"]["defaults"]["properties"]
 
 
 # --- `${NAME}` wherever a value is not free text -------------------------------------------------
@@ -62,6 +64,8 @@ def test_defaults_take_every_step_setting_but_job_require_name_depends_on() -> N
 def leaves(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Each setting of the plan that holds one value (a list's item counts as `[]`); not those
     under `variables:` and `targets:`, named by the user and taken as written."""
+    if path in (("variables",), ("targets",)):
+        return
     schema = resolve(schema) if "description" not in schema else schema
     for branch in schema.get("anyOf", []):
         if resolve(branch).get("type") in ("object", "array"):
@@ -69,6 +73,8 @@ def leaves(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str,
     if schema.get("type") == "object":
         for name, prop in schema.get("properties", {}).items():
             yield from leaves(prop, (*path, name))
+        if isinstance(schema.get("additionalProperties"), dict):  # templates, a matrix: any key
+            yield from leaves(schema["additionalProperties"], (*path, "*"))
     elif schema.get("type") == "array":
         yield from leaves(schema["items"], (*path, "[]"))
     else:
@@ -88,8 +94,10 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
     assert {"steps.[].stall_after", "defaults.warn_after", "fusion.schedules"} <= paths
-    assert len(paths) == 60  # default_target, free text, among them
     assert {"steps.[].tags.[]", "defaults.tags.[]"} <= paths
+    assert {"templates.*.retries", "templates.*.success.states.[]"} <= paths
+    assert {"steps.[].extends.[]", "steps.[].for_each.*.[]"} <= paths
+    assert len(paths) == 80  # default_target, free text, among them
     assert {"steps.[].require.job", "steps.[].require.succeeded_within"} <= paths
 
 
