@@ -345,6 +345,8 @@ class PlanResult:
     trace: TraceIds | None = None  # the OpenTelemetry trace exported of the plan, if one is
     verdict: Judged | None = None  # how fusion-run exits, once the plan is over
     max_requests_per_second: int | None = None  # the request budget (None: an older report's)
+    # the settings the plan resolved to (`runner.plan.resolved`; None: an older report's)
+    plan_settings: dict[str, Any] | None = None
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -369,7 +371,12 @@ class PlanResult:
             "resumed_from": None
             if self.resumed_from is None
             else {"path": self.resumed_from.path, "outcome": self.resumed_from.outcome},
-            "plan": {"path": self.plan_path, "name": self.plan_name, "sha256": self.plan_sha256},
+            "plan": {
+                "path": self.plan_path,
+                "name": self.plan_name,
+                "sha256": self.plan_sha256,
+                "settings": self.plan_settings,
+            },
             "fusion": {
                 "url": self.url,
                 "api": self.api,
@@ -418,6 +425,7 @@ class PlanResult:
             trace=TraceIds.from_dict(data["trace"]),
             verdict=None if data["verdict"] is None else Judged(**data["verdict"]),
             max_requests_per_second=data["fusion"]["max_requests_per_second"],
+            plan_settings=data["plan"]["settings"],
         )
 
 

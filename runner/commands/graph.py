@@ -1,19 +1,23 @@
 """`fusion-run PLAN --graph mermaid|dot`: the dependency graph on stdout; with `--report`, each
-step coloured by its outcome in that report. `--graph gantt --report REPORT`: the report's runs
+step coloured by its outcome in that report, which must be of this plan (as a resume
+would take it without --force). `--graph gantt --report REPORT`: the report's runs
 on a timeline, as the GitHub summary draws them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.commands.loading import load_selected
 from runner.commands.options import Options
+from runner.commands.resume import plan_edits
 from runner.errors import ExitCode, UsageError
+from runner.plan import Plan
 from runner.redact import Redactor
 from runner.report import echo, graph
 from runner.report.gantt import gantt
 from runner.report.journal import read_report
+from runner.result import PlanResult
 
 if TYPE_CHECKING:
     from runner.clock import WakingClock
@@ -28,11 +32,8 @@ def main(
 ) -> int:
     plan, _ = load_selected(options, environ)  # a wrong selection is refused here too
     report = read_report(options.report, "--report") if options.report_given else None
-    if report is not None and report["plan"]["name"] != plan.name:
-        raise UsageError(
-            f"--report {options.report} is a report of plan {report['plan']['name']!r}, not of "
-            f"{plan.name!r}: give a report of this plan"
-        )
+    if report is not None:
+        _same_plan(options.report, report, plan)
     if options.graph == "gantt":
         assert report is not None  # `runner.cli.usage` refuses gantt without --report
         chart = gantt(report)
@@ -46,3 +47,18 @@ def main(
     draw = graph.mermaid if options.graph == "mermaid" else graph.dot
     echo(draw(plan, outcomes), nl=False)
     return ExitCode.SUCCEEDED
+
+
+def _same_plan(path: str, report: dict[str, Any], plan: Plan) -> None:
+    """Refuse a report of another plan, naming both and what differs."""
+    edits = plan_edits(PlanResult.from_dict(report), plan)
+    differs = [edit.text for edit in edits if not edit.adjustable]
+    if report["plan"]["name"] == plan.name and not differs:
+        return
+    theirs = report["plan"]
+    raise UsageError(
+        f"--report {path} is a report of another plan: {theirs['path']} (plan "
+        f"{theirs['name']!r}, sha256 {theirs['sha256'][:12]}), not {plan.file} (plan "
+        f"{plan.name!r}, sha256 {plan.sha256[:12]}): "
+        f"{'; '.join(differs or ['another name'])}; give a report of this plan"
+    )

@@ -15,15 +15,21 @@ from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands import traces
 from runner.commands.loading import load
 from runner.commands.options import Options
-from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
+from runner.engine import Engine, JobsNotFound, Resume, ScheduledByFusion, Unreachable
 from runner.engine.reporter import Reporter
 from runner.errors import FatalError, UsageError
-from runner.fusion import Fusion
+from runner.fusion import ErrorKind, Fusion, FusionError
 from runner.fusion.budget import Budget
 from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.plan.problems import InvalidPlan, Problem
-from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing, TriggersFound
+from runner.reasons import (
+    Carried,
+    CredentialsRefused,
+    InterruptedBeforeStart,
+    JobsMissing,
+    TriggersFound,
+)
 from runner.redact import Redactor
 from runner.report import Reporters, Together
 from runner.report.console import Console
@@ -48,11 +54,7 @@ def main(
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
     console, log = _console(options, redact)
-    resume = None
-    if options.resume:
-        from runner.commands.resume import load_resume  # noqa: PLC0415
-
-        resume = load_resume(options.resume, plan, force=options.force)
+    resume = _resume(options, plan, console.write)
     tracer = traces.tracer(options, environ, redact, console.write, resume)
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
@@ -104,7 +106,10 @@ def main(
             return verdict(engine.result).code
         except (InvalidPlan, FatalError):
             final.finish(engine.result)  # JUnit and GitHub say why, as the exit code does
-            raise
+            if not isinstance(engine.result.error, CredentialsRefused):
+                raise
+            console.finish(engine.result)  # as a refusal mid-run: the steps, why, the report
+            return verdict(engine.result).code
         except Exception as error:  # a bug: exit 3, and every output says so, not "running"
             engine.result.error = Carried(text=f"internal error: {type(error).__name__}")
             with contextlib.suppress(Exception):  # the report too, if it still can be
@@ -127,6 +132,15 @@ def main(
             "its final state is printed above"
         )
     return verdict(engine.result).code
+
+
+def _resume(options: Options, plan: Plan, note: Callable[[str], None]) -> Resume | None:
+    """With --resume, what the earlier report hands on; `note` is told the settings it takes."""
+    if not options.resume:
+        return None
+    from runner.commands.resume import load_resume  # noqa: PLC0415
+
+    return load_resume(options.resume, plan, force=options.force, note=note)
 
 
 def _console(
@@ -190,7 +204,8 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
         engine.abort(unreachable.reason)
         raise FatalError(wording.text(unreachable.reason)) from None
     except FatalError as error:
-        engine.abort(Carried(text=str(error)))
+        refused = isinstance(error, FusionError) and error.kind is ErrorKind.CREDENTIALS
+        engine.abort(CredentialsRefused(error=str(error)) if refused else Carried(text=str(error)))
         raise
     except KeyboardInterrupt:
         engine.abort(InterruptedBeforeStart())

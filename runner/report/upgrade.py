@@ -1,8 +1,9 @@
 """A report of an earlier format read as the format written now (5), for --resume and --graph
 --report: format 2 through 3 and 4, each step at a time.
 
-Format 4 named no trace and did not keep how fusion-run exited: its `trace` is null (a resume of
-it with tracing on begins a trace), and so is its `verdict`.
+Format 4 named no trace, did not keep how fusion-run exited, nor the settings its plan resolved
+to: its `trace` is null (a resume of it with tracing on begins a trace), and so are its `verdict`
+and its plan's `settings` (a resume of it compares the plan file's sha256).
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -50,6 +51,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["trace"] = None
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
+    report["plan"]["settings"] = None  # nor the settings its plan resolved to
     return report
 
 

@@ -458,7 +458,9 @@ def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
     assert result.outcome is PlanOutcome.FAILED
     assert result.report["error"] == (
         "Fusion refused the credentials: "
-        "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized"
+        "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized; this Fusion asks "
+        "for credentials: set fusion.auth (it is none) and FUSION_USER and FUSION_PASSWORD, "
+        "FUSION_API_KEY or FUSION_TOKEN"
     )
     a = result.step("a")
     assert a["outcome"] == "running"
