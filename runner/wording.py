@@ -89,6 +89,11 @@ def _(fact: why.CredentialsRefused) -> str:
 
 
 @text.register
+def _(fact: why.PlanRefused) -> str:
+    return f"the plan did not run: {fact.error}"
+
+
+@text.register
 def _(fact: why.JobsMissing) -> str:
     return f"{fact.count} job(s) have no configuration in Fusion"
 
