@@ -254,6 +254,8 @@ def criterion(c: Criterion) -> str:
     said = f"{keyword} {c.expected} is {_json(c.actual)}"
     if c.operands:
         said += f" ({', '.join(f'{source}: {_json(value)}' for source, value in c.operands)})"
+    if c.hint is not None:
+        said += f"; {c.hint}"
     return said
 
 

@@ -2,8 +2,9 @@
 --report: format 2 through 3 and 4, each step at a time.
 
 Format 4 named no trace, did not keep how fusion-run exited, nor the settings its plan resolved
-to: its `trace` is null (a resume of it with tracing on begins a trace), and so are its `verdict`
-and its plan's `settings` (a resume of it compares the plan file's sha256).
+to: its `trace` is null (a resume of it with tracing on begins a trace), and so are its `verdict`,
+its plan's `settings` (a resume of it compares the plan file's sha256) and each criterion's
+`hint`.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -52,6 +53,10 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
     report["plan"]["settings"] = None  # nor the settings its plan resolved to
+    for step in report["steps"]:  # nor a hint for an expect that read a key the status lacked
+        for attempt in step["attempts"]:
+            for criterion in attempt["criteria"]:
+                criterion["hint"] = None
     return report
 
 
