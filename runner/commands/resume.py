@@ -19,7 +19,13 @@ from runner.errors import UsageError
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan
 from runner.plan.resolved import Change, changes, settings
-from runner.reasons import CancelUnconfirmed, MayBeRunning, StartUnconfirmed, StillRunning
+from runner.reasons import (
+    CancelUnconfirmed,
+    MayBeRunning,
+    PlanRefused,
+    StartUnconfirmed,
+    StillRunning,
+)
 from runner.report.journal import read_report
 from runner.result import Noted, PlanResult, StepResult
 
@@ -114,7 +120,10 @@ def _inconsistency(entry: StepResult) -> str | None:
 
 def plan_edits(earlier: PlanResult, plan: Plan) -> list[Change]:
     """What differs between the plan a report ran and `plan`: setting by setting, or, for a
-    report of an older format, by what its steps recorded when the file's sha256 differs."""
+    report of an older format, by what its steps recorded when the file's sha256 differs; nothing
+    for the report of a plan that was refused (it did not run)."""
+    if isinstance(earlier.error, PlanRefused):  # nothing ran: nothing to compare
+        return []
     if earlier.plan_settings is not None:
         return changes(earlier.plan_settings, settings(plan))
     if earlier.plan_sha256 == plan.sha256:

@@ -22,6 +22,7 @@ from runner.engine import Engine, JobsNotFound, Resume, ScheduledByFusion, Unrea
 from runner.engine.reporter import Reporter
 from runner.errors import ExitCode, FatalError, UsageError
 from runner.fusion import ErrorKind, Fusion, FusionError
+from runner.fusion.auth import refused
 from runner.fusion.budget import Budget
 from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
@@ -281,8 +282,10 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
         engine.abort(unreachable.reason)
         raise FatalError(wording.text(unreachable.reason)) from None
     except FatalError as error:
-        refused = isinstance(error, FusionError) and error.kind is ErrorKind.CREDENTIALS
-        engine.abort(CredentialsRefused(error=str(error)) if refused else Carried(text=str(error)))
+        if not isinstance(error, FusionError) or error.kind is not ErrorKind.CREDENTIALS:
+            engine.abort(Carried(text=str(error)))
+            raise
+        engine.abort(CredentialsRefused(error=refused(error)))
         raise
     except KeyboardInterrupt:
         engine.abort(InterruptedBeforeStart())

@@ -72,6 +72,17 @@ def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def refused(error: FusionError) -> str:
+    """A refusal of the credentials in words: a 401 says what to check already (`refusal_hint`);
+    a 403, that Fusion took them, but not for this."""
+    if error.status != 403:
+        return str(error)
+    return (
+        f"{error}; Fusion knows these credentials, but they may not do this: give that user or "
+        "key a role in Fusion that may read and start the plan's jobs"
+    )
+
+
 def refusal_hint(auth: Auth, realm: str) -> str:
     """What to check when Fusion refuses the credentials of kind `auth` (a 401), naming the
     environment variables and plan settings that hold them."""

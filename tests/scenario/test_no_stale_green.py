@@ -120,3 +120,13 @@ def test_a_refused_resume_keeps_the_report_it_reads(write_plan: WritePlan) -> No
     assert result.exit_code == 2
     assert Path("r.json").read_text() == before  # what the resume needs is not lost
     assert 'failures="1"' in Path("j.xml").read_text()
+
+
+def test_the_report_of_a_refused_plan_resumes_the_plan_once_fixed(write_plan: WritePlan) -> None:
+    """Nothing ran: a CI that always resumes runs the fixed plan, whatever changed."""
+    write_plan(PLAN + "  - job: crawl\n")
+    assert invoke("plan.yaml", "--emulate", *OUTPUTS).exit_code == 2
+    write_plan(PLAN.replace("job: train", "job: train2"))
+    result = invoke("plan.yaml", "--emulate", *OUTPUTS, "--resume", "r.json")
+    assert result.exit_code == 0, result.stderr
+    assert report()["outcome"] == "succeeded"

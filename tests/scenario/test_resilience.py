@@ -159,6 +159,27 @@ def test_refused_credentials_mid_plan_exit_3_without_showing_them(
         assert base64.b64encode(b"fusion-admin:Wr0ng-but-also-secret").decode() not in text
 
 
+def test_credentials_forbidden_before_anything_starts_say_what_to_ask_for(
+    emulator: Emulator, clock: FakeClock, write_plan: WritePlan
+) -> None:
+    def forbidden(*_: Any, **__: Any) -> Any:
+        raise Reply(403, {"message": "Forbidden"})
+
+    emulator.model.configuration = forbidden  # type: ignore[method-assign]
+    emulator.model.all_runs = forbidden  # type: ignore[method-assign]
+    plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
+    code, _, err = fusion_run(plan, "--url", emulator.url, env=CREDENTIALS, clock=clock)
+    assert code == 3
+    stopped = next(line for line in err.splitlines() if line.startswith("fusion-run stopped: "))
+    assert stopped.endswith(
+        ": 403 Forbidden: Forbidden; Fusion knows these credentials, but they may not do this: "
+        "give that user or key a role in Fusion that may read and start the plan's jobs"
+    )
+    closing = err.splitlines()[-1]
+    assert closing.startswith("fusion-run: plan plan failed in ")
+    assert closing.endswith(": 1 not run. Report: fusion-run-report.json")
+
+
 def test_an_error_line_that_quotes_the_credentials_masks_them(
     emulator: Emulator, clock: FakeClock, write_plan: WritePlan
 ) -> None:

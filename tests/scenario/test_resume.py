@@ -16,8 +16,10 @@ from runner.errors import UsageError
 from runner.fusion.routes import key as key_of
 from runner.report.journal import Journal, write_atomically
 from runner.verdict import verdict
+from tests.helpers.cli import invoke
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.paths import WritePlan
 
 SCENARIO = Scenario(
     jobs={
@@ -512,3 +514,15 @@ def test_a_resume_keeps_the_warnings_said_and_the_id_of_a_jobs_api_run_it_picks_
     assert report["steps"][1]["attempts"][0]["warned"] == ["late"]
     long = report["steps"][1]
     assert (long["run_id"], long["attempts"][0]["run_id"]) == (long_run, long_run)
+
+
+def test_a_resume_says_the_settings_it_takes_from_the_plan_now(write_plan: WritePlan) -> None:
+    plan = write_plan("version: 1\nsteps:\n  - job: crawl\n    timeout: 1h\n")
+    assert invoke(plan, "--emulate").exit_code == 0
+    write_plan("version: 1\nsteps:\n  - job: crawl  # the nightly crawl\n    timeout: 2h\n")
+    result = invoke(plan, "--emulate", "--resume", "fusion-run-report.json")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "--resume fusion-run-report.json: the plan changed since that report was written; "
+        "resuming with it as it is now (step crawl: timeout 1h -> 2h)\n"
+    ) in result.stderr
