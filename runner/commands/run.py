@@ -132,7 +132,7 @@ def _run(
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
     reached.plan, reached.url = plan, url
     console, log = _console(options, redact)
-    resume = _resume(options, plan, console.write)
+    resume = _resume(options, plan, lambda line: console.write(redact.line(line)))
     tracer = traces.tracer(options, environ, redact, console.write, resume)
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
