@@ -38,3 +38,4 @@ class Criterion:
     counted: str | None = None  # work: what was counted, e.g. "docsWritten"; None: no count
     remainder_of: str | None = None  # work: the interrupted run whose remainder this run crawled
     no_previous: bool = False  # expect on `previous`: there was no good run before; not judged
+    hint: str | None = None  # expect, failed: a key it reads the status does not have, and the fix

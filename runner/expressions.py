@@ -10,6 +10,9 @@ has no arithmetic, and a baseline is a ratio: `ratio(documents, previous.documen
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,3 +100,93 @@ def literal_depth(expression: str) -> int:
 def names_field(parsed: dict[str, Any], name: str) -> bool:
     """The parsed expression reads a field called `name`, at any depth."""
     return any(n.get("type") == "field" and n.get("value") == name for n in nodes(parsed))
+
+
+# A number a comparison is given bare: JMESPath reads numbers only as literals, in backticks.
+_BARE_NUMBER = re.compile(r"([<>]=?|[=!]=)(\s*)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.`])")
+_MANY_KEYS = 10  # more keys than this are not listed in a hint
+
+
+def bare_number_fix(expression: str) -> tuple[str, str] | None:
+    """For an expression that does not parse because a comparison is given a bare number (`> 0`):
+    the first such number, and the expression with each in backticks; None when that is not what
+    is wrong (the expression would still not parse).
+
+    >>> bare_number_fix("result.docs > 0 && counter >= 2.5")
+    ('0', 'result.docs > `0` && counter >= `2.5`')
+    """
+    found = _BARE_NUMBER.search(expression)
+    if found is None:
+        return None
+    fixed = _BARE_NUMBER.sub(lambda m: f"{m[1]}{m[2]}`{m[3]}`", expression)
+    try:
+        jmespath.compile(fixed)
+    except (jmespath.exceptions.JMESPathError, ValueError):
+        return None
+    return found[3], fixed
+
+
+def missing_key_hint(parsed: dict[str, Any], data: Any) -> str | None:
+    """For an expression that read null: the first key it reads that `data` does not have, in
+    words, with the keys of that mapping that are spelled like it (`extra."counter.output"`, a key
+    with a dot in it, read as `extra.counter.output`; `docsWriten` for `docsWritten`). None when
+    every key it reads is there (a null is Fusion's own)."""
+    for path in _paths(parsed):
+        current, walked = data, list[str]()
+        for name in path:
+            if not isinstance(current, dict):
+                break
+            if name in current:
+                current, walked = current[name], [*walked, name]
+                continue
+            if current:  # of a mapping Fusion left empty, there is nothing to say
+                return _hint(walked, name, path[len(walked) + 1 :], current)
+            break
+    return None
+
+
+# Where an expression's operands are read from the top of the status, as they are written
+_FROM_THE_TOP = frozenset(
+    {"comparator", "and_expression", "or_expression", "not_expression", "function_expression"}
+)
+
+
+def _paths(parsed: dict[str, Any]) -> Iterator[list[str]]:
+    """Each path of field names that the expression reads from the top of the status (not within
+    a projection, a filter or a pipe, which read something else)."""
+    stack = [parsed]
+    while stack:
+        node = stack.pop()
+        kind, children = node.get("type"), node.get("children", [])
+        if kind == "field":
+            yield [str(node["value"])]
+        elif kind == "subexpression" and all(c.get("type") == "field" for c in children):
+            yield [str(child["value"]) for child in children]
+        elif kind in _FROM_THE_TOP:
+            stack += [child for child in reversed(children) if isinstance(child, dict)]
+
+
+def _hint(walked: list[str], name: str, rest: list[str], mapping: dict[str, Any]) -> str:
+    where = ".".join(map(_spelled, walked)) or "the status"
+    prefix = ".".join(map(_spelled, walked)) + "." if walked else ""
+    keys = sorted(str(key) for key in mapping)
+    dotted = [key for key in keys if key.startswith(name + ".")]
+    if dotted:
+        joined = ".".join([name, *rest])
+        chosen = joined if joined in dotted else dotted[0]
+        return (
+            f"{where} has no key {name}; it has {', '.join(dotted)}: "
+            f"write {prefix}{json.dumps(chosen)}"
+        )
+    close = difflib.get_close_matches(name, keys, n=1)
+    if close:
+        return f"{where} has no key {name}: did you mean {prefix}{_spelled(close[0])}?"
+    if len(keys) <= _MANY_KEYS:
+        return f"{where} has no key {name}; it has {', '.join(keys) or 'none'}"
+    return f"{where} has no key {name}"
+
+
+def _spelled(name: str) -> str:
+    """A key as JMESPath reads it: bare when it can be, else quoted."""
+    bare = name.isascii() and name.isidentifier()
+    return name if bare else json.dumps(name)

@@ -66,6 +66,14 @@ class TriggersFound:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PlanRefused:
+    """The plan or the command line was refused (exit 2) before the plan could begin: an invalid
+    plan, a variable not set, a resume refused. `error` is the refusal, as fusion-run printed it."""
+
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LostContact:
     seconds: float
     error: str
@@ -121,6 +129,7 @@ Cause = (
     | CredentialsRefused
     | JobsMissing
     | TriggersFound
+    | PlanRefused
     | LostContact
     | HostNotFound
     | NoFirstContact

@@ -349,6 +349,8 @@ class PlanResult:
     verdict: Judged | None = None  # how fusion-run exits, once the plan is over
     max_requests_per_second: int | None = None  # the request budget (None: an older report's)
     target: str | None = None  # the plan's target the run read it with (None: none)
+    # the settings the plan resolved to (`runner.plan.resolved`; None: an older report's)
+    plan_settings: dict[str, Any] | None = None
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)
@@ -378,6 +380,7 @@ class PlanResult:
                 "name": self.plan_name,
                 "sha256": self.plan_sha256,
                 "target": self.target,
+                "settings": self.plan_settings,
             },
             "fusion": {
                 "url": self.url,
@@ -428,6 +431,7 @@ class PlanResult:
             verdict=None if data["verdict"] is None else Judged(**data["verdict"]),
             max_requests_per_second=data["fusion"]["max_requests_per_second"],
             target=data["plan"]["target"],
+            plan_settings=data["plan"]["settings"],
         )
 
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from runner import wording
 from runner.errors import ExitCode
 from runner.outcomes import PlanOutcome
-from runner.reasons import Interrupted, JobsMissing, ReportLost, StepsFailed, TriggersFound
+from runner.reasons import (
+    Interrupted,
+    JobsMissing,
+    PlanRefused,
+    ReportLost,
+    StepsFailed,
+    TriggersFound,
+)
 from runner.result import Judged, PlanResult
 
 
@@ -49,7 +56,7 @@ def verdict(result: PlanResult) -> Verdict:
         code = ExitCode.FUSION
     elif result.outcome is PlanOutcome.INTERRUPTED:
         code = ExitCode.INTERRUPTED
-    elif isinstance(result.error, JobsMissing | TriggersFound):
+    elif isinstance(result.error, JobsMissing | TriggersFound | PlanRefused):
         code = ExitCode.INVALID
     elif result.error is not None:
         code = ExitCode.FUSION

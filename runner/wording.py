@@ -89,6 +89,11 @@ def _(fact: why.CredentialsRefused) -> str:
 
 
 @text.register
+def _(fact: why.PlanRefused) -> str:
+    return f"the plan did not run: {fact.error}"
+
+
+@text.register
 def _(fact: why.JobsMissing) -> str:
     return f"{fact.count} job(s) have no configuration in Fusion"
 
@@ -249,6 +254,8 @@ def criterion(c: Criterion) -> str:
     said = f"{keyword} {c.expected} is {_json(c.actual)}"
     if c.operands:
         said += f" ({', '.join(f'{source}: {_json(value)}' for source, value in c.operands)})"
+    if c.hint is not None:
+        said += f"; {c.hint}"
     return said
 
 

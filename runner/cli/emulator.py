@@ -12,7 +12,10 @@ from runner.cli.exits import guarded
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import load_scenario
 from runner.emulator.server import Access, Emulator
+from runner.errors import UsageError
 from runner.signals import SIGNALS
+
+MAX_PORT = 65535
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,11 +42,19 @@ def main(
         # job of a shell script inherits that), as a CI script stops it: `kill -INT` or `kill`.
         for signum in SIGNALS:
             signal.signal(signum, _interrupt)
+        if not 0 <= port <= MAX_PORT:
+            raise UsageError(f"--port {port}: not a port: give one from 1 to {MAX_PORT}, or 0")
         model = EmulatedFusion(load_scenario(scenario) if scenario else None, seed=None)
         access = Access(user=user, password=password, api_key=api_key)
-        emulator = Emulator(
-            model, port=port, access=access, log=lambda line: click.echo(line, err=True)
-        )
+        try:
+            emulator = Emulator(
+                model, port=port, access=access, log=lambda line: click.echo(line, err=True)
+            )
+        except OSError as error:
+            raise UsageError(
+                f"--port {port}: cannot serve on 127.0.0.1:{port} "
+                f"({error.strerror or error}): give another --port, or 0 for any free one"
+            ) from None
         with emulator:
             try:  # a signal from the moment it says it serves is a stop, however early
                 click.echo(f"fusion-emulator: serving Fusion's API at {emulator.url}/api", err=True)
@@ -52,7 +63,7 @@ def main(
             except KeyboardInterrupt:
                 return 0
 
-    sys.exit(guarded(serve, show_traceback=False))
+    sys.exit(guarded(serve, show_traceback=False, prog="fusion-emulator"))
 
 
 def _interrupt(signum: int, frame: object) -> None:

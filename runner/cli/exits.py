@@ -19,10 +19,12 @@ def guarded(
     show_traceback: bool,
     clean: Callable[[str], str] = lambda line: line,
     log_format: Literal["text", "json"] = "text",
+    prog: str = "fusion-run",
 ) -> int:
-    """Run `run`, turning every exception into one line on stderr and an exit code. Each line
-    passes through `clean` (`runner.redact.Redactor.line`): an error may quote Fusion. With
-    `log_format` json, that line is an `error` object (`runner.report.jsonlog.error_record`)."""
+    """Run `run`, turning every exception into one line on stderr and an exit code, after `prog`
+    (the command's name). Each line passes through `clean` (`runner.redact.Redactor.line`): an
+    error may quote Fusion. With `log_format` json, that line is an `error` object
+    (`runner.report.jsonlog.error_record`)."""
 
     def say(code: int, text: str, problems: Sequence[Problem] = (), trace: str = "") -> int:
         if log_format == "json":
@@ -42,11 +44,11 @@ def guarded(
         return run()
     except InvalidPlan as invalid:
         count = len(invalid.problems)
-        return say(ExitCode.INVALID, f"fusion-run: {count} problem(s)", invalid.problems)
+        return say(ExitCode.INVALID, f"{prog}: {count} problem(s)", invalid.problems)
     except FatalError as error:
-        return say(error.exit_code, f"fusion-run: {error}")
+        return say(error.exit_code, f"{prog}: {error}")
     except KeyboardInterrupt:
-        return say(ExitCode.INTERRUPTED, "fusion-run: interrupted")
+        return say(ExitCode.INTERRUPTED, f"{prog}: interrupted")
     except Exception as error:
         trace = ""
         if show_traceback:
@@ -54,5 +56,5 @@ def guarded(
 
             trace = traceback.format_exc()
         hint = "" if show_traceback else " (run again with --traceback for details)"
-        line = f"fusion-run: internal error: {type(error).__name__}: {error}{hint}"
+        line = f"{prog}: internal error: {type(error).__name__}: {error}{hint}"
         return say(ExitCode.FUSION, line, trace=trace)

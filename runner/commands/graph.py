@@ -1,20 +1,24 @@
 """`fusion-run PLAN --graph mermaid|dot`: the dependency graph on stdout; with `--report`, each
-step coloured by its outcome in that report; with --select, --exclude or --from, the steps left
+step coloured by its outcome in that report, which must be of this plan (as a resume
+would take it without --force); with --select, --exclude or --from, the steps left
 out labelled `not selected`. `--graph gantt --report REPORT`: the report's runs
 on a timeline, as the GitHub summary draws them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.commands.loading import load_selected
 from runner.commands.options import Options
+from runner.commands.resume import plan_edits
 from runner.errors import ExitCode, UsageError
+from runner.plan import Plan
 from runner.redact import Redactor
 from runner.report import echo, graph
 from runner.report.gantt import gantt
 from runner.report.journal import read_report
+from runner.result import PlanResult
 
 if TYPE_CHECKING:
     from runner.clock import WakingClock
@@ -29,11 +33,8 @@ def main(
 ) -> int:
     plan, selected = load_selected(options, environ)
     report = read_report(options.report, "--report") if options.report_given else None
-    if report is not None and report["plan"]["name"] != plan.name:
-        raise UsageError(
-            f"--report {options.report} is a report of plan {report['plan']['name']!r}, not of "
-            f"{plan.name!r}: give a report of this plan"
-        )
+    if report is not None:
+        _same_plan(options.report, report, plan)
     if options.graph == "gantt":
         assert report is not None  # `runner.cli.usage` refuses gantt without --report
         chart = gantt(report)
@@ -48,3 +49,18 @@ def main(
     left_out = [] if selected is None else [s.name for s in plan.steps if s.name not in selected]
     echo(draw(plan, outcomes, left_out, options.max_parallel), nl=False)
     return ExitCode.SUCCEEDED
+
+
+def _same_plan(path: str, report: dict[str, Any], plan: Plan) -> None:
+    """Refuse a report of another plan, naming both and what differs."""
+    edits = plan_edits(PlanResult.from_dict(report), plan)
+    differs = [edit.text for edit in edits if not edit.adjustable]
+    if report["plan"]["name"] == plan.name and not differs:
+        return
+    theirs = report["plan"]
+    raise UsageError(
+        f"--report {path} is a report of another plan: {theirs['path']} (plan "
+        f"{theirs['name']!r}, sha256 {theirs['sha256'][:12]}), not {plan.file} (plan "
+        f"{plan.name!r}, sha256 {plan.sha256[:12]}): "
+        f"{'; '.join(differs or ['another name'])}; give a report of this plan"
+    )

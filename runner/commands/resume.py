@@ -2,31 +2,53 @@
 
 The earlier report's record of each step that still runs the same job is handed to the engine,
 which reads what the step carries on from (`runner.engine.carry`): kept, picked up, verified or
-run again, with every earlier attempt. A plan that changed since the report (its sha256 differs)
-is refused unless forced, with what changed spelled out. Even forced, a plan that no longer has a
+run again, with every earlier attempt. The plan is compared with the settings the report says it
+resolved to (`runner.plan.resolved`): an edit that changes none resumes without a word; new values
+of settings that only say how fusion-run waits, retries and reaches Fusion are taken, and named;
+any other change is refused unless forced, naming each setting. A report of an older format, which
+has no settings, is compared by the plan file's sha256. Even forced, a plan that no longer has a
 step whose run may still be going is refused: the new report would not name that run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from runner.engine import Resume
 from runner.errors import UsageError
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan
-from runner.reasons import CancelUnconfirmed, MayBeRunning, StartUnconfirmed, StillRunning
+from runner.plan.resolved import Change, changes, settings
+from runner.reasons import (
+    CancelUnconfirmed,
+    MayBeRunning,
+    PlanRefused,
+    StartUnconfirmed,
+    StillRunning,
+)
 from runner.report.journal import read_report
 from runner.result import Noted, PlanResult, StepResult
 
 
-def load_resume(path: str, plan: Plan, *, force: bool) -> Resume:
+def load_resume(
+    path: str, plan: Plan, *, force: bool, note: Callable[[str], None] | None = None
+) -> Resume:
+    """What the report at `path` hands on to a run of `plan`; `note` is told, in one line, the
+    settings the plan changed that the resume takes."""
     earlier = PlanResult.from_dict(read_report(path, "--resume"))
     if earlier.target != plan.target:
         raise UsageError(f"--resume {path}: {_target_change(earlier.target, plan.target)}")
-    if earlier.plan_sha256 != plan.sha256 and not force:
+    edits = plan_edits(earlier, plan)
+    refused = [edit.text for edit in edits if not edit.adjustable]
+    if refused and not force:
         raise UsageError(
             f"--resume {path}: the plan changed since that report was written "
-            f"({'; '.join(plan_changes(earlier, plan))}); "
-            "resume with --force to use the plan as it is now"
+            f"({'; '.join(refused)}); resume with --force to use the plan as it is now"
+        )
+    if edits and note is not None:
+        note(
+            f"--resume {path}: the plan changed since that report was written; resuming with "
+            f"it as it is now ({'; '.join(edit.text for edit in edits)})"
         )
     for entry in earlier.steps:
         odd = _inconsistency(entry)
@@ -113,7 +135,20 @@ def _inconsistency(entry: StepResult) -> str | None:
     return None
 
 
-def plan_changes(earlier: PlanResult, plan: Plan) -> list[str]:
+def plan_edits(earlier: PlanResult, plan: Plan) -> list[Change]:
+    """What differs between the plan a report ran and `plan`: setting by setting, or, for a
+    report of an older format, by what its steps recorded when the file's sha256 differs; nothing
+    for the report of a plan that was refused (it did not run)."""
+    if isinstance(earlier.error, PlanRefused):  # nothing ran: nothing to compare
+        return []
+    if earlier.plan_settings is not None:
+        return changes(earlier.plan_settings, settings(plan))
+    if earlier.plan_sha256 == plan.sha256:
+        return []
+    return [Change(text=text, adjustable=False) for text in _file_changes(earlier, plan)]
+
+
+def _file_changes(earlier: PlanResult, plan: Plan) -> list[str]:
     """What differs between the steps a report recorded and the plan's steps now."""
     before = {step.name: step for step in earlier.steps}
     now = {step.name: step for step in plan.steps}

@@ -7,6 +7,9 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -15,25 +18,43 @@ from runner.clock import Clock, SystemClock, WakingClock
 from runner.commands import traces
 from runner.commands.loading import load
 from runner.commands.options import Options
-from runner.engine import Engine, JobsNotFound, ScheduledByFusion, Unreachable
+from runner.engine import Engine, JobsNotFound, Resume, ScheduledByFusion, Unreachable
 from runner.engine.reporter import Reporter
-from runner.errors import FatalError, UsageError
-from runner.fusion import Fusion
+from runner.errors import ExitCode, FatalError, UsageError
+from runner.fusion import ErrorKind, Fusion, FusionError
+from runner.fusion.auth import refused
 from runner.fusion.budget import Budget
 from runner.fusion.client import FusionClient
 from runner.plan import Auth, OnInterrupt, Plan
 from runner.plan.problems import InvalidPlan, Problem
-from runner.reasons import Carried, InterruptedBeforeStart, JobsMissing, TriggersFound
+from runner.reasons import (
+    Carried,
+    CredentialsRefused,
+    InterruptedBeforeStart,
+    JobsMissing,
+    TriggersFound,
+)
 from runner.redact import Redactor
 from runner.report import Reporters, Together
 from runner.report.console import Console
 from runner.report.github import GitHubActions
 from runner.report.html import HtmlFile
-from runner.report.journal import Journal, report_file, why_unwritable
+from runner.report.journal import Journal, report_file, why_unwritable, write_atomically
 from runner.report.jsonlog import JsonLog
 from runner.report.junit import JUnitFile
+from runner.report.refused import refused_result
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import judged, verdict
+
+
+@dataclass(kw_only=True, slots=True)
+class _Reached:
+    """How far a run came: the plan read, Fusion's URL, and whether the engine took over the
+    report (from then on, every stop is in the report it writes)."""
+
+    plan: Plan | None = None
+    url: str | None = None
+    engine: bool = False
 
 
 def main(
@@ -44,15 +65,74 @@ def main(
     clock: WakingClock | None = None,
 ) -> int:
     """Run the plan on `clock` (the real one unless given: tests give a fake one, that an
-    emulator started here with --emulate shares)."""
+    emulator started here with --emulate shares). The report and JUnit of an earlier run are
+    removed first (but the report a resume reads), and a stop before the plan begins writes its
+    own: no earlier run's success outlives this run, however it ends."""
+    clock = SystemClock() if clock is None else clock
+    _remove_earlier(options)
+    reached = _Reached()
+    try:
+        return _run(options, environ, redact, clock, reached)
+    except (InvalidPlan, FatalError) as stop:
+        if not reached.engine:
+            _write_refused(options, reached, stop, at=clock.wall(), clean=redact.line)
+        raise
+
+
+def _remove_earlier(options: Options) -> None:
+    """Remove the report and the JUnit file an earlier run left, but the report --resume reads:
+    a run killed before it writes its own must not leave an earlier run's outcome in place."""
+    for path in (None if _resumed_in_place(options) else options.report, options.junit):
+        if path is not None and Path(path).is_file():
+            with contextlib.suppress(OSError):  # a report that cannot be written says so later
+                Path(path).unlink()
+
+
+def _resumed_in_place(options: Options) -> bool:
+    """--resume reads the report this run writes: it stays as it is until the engine writes."""
+    if not options.resume or not Path(options.resume).is_file():
+        return False
+    return Path(options.report).is_file() and Path(options.report).samefile(options.resume)
+
+
+def _write_refused(
+    options: Options,
+    reached: _Reached,
+    stop: InvalidPlan | FatalError,
+    *,
+    at: datetime,
+    clean: Callable[[str], str],
+) -> None:
+    """The report and JUnit of a run that stopped before the plan began: why, and the exit code;
+    the report a resume reads stays as it was. What cannot be written is let go: the stop is the
+    error."""
+    if isinstance(stop, InvalidPlan):
+        error, refused = "; ".join(str(problem) for problem in stop.problems), True
+    else:
+        error, refused = str(stop), stop.exit_code == ExitCode.INVALID
+    result = refused_result(
+        options.plans[0], reached.plan, reached.url, error=clean(error), refused=refused, at=at
+    )
+    if not _resumed_in_place(options):
+        with contextlib.suppress(OSError):
+            write_atomically(options.report, result.to_dict())
+    if options.junit:
+        with contextlib.suppress(FatalError):
+            JUnitFile(options.junit).finish(result)
+
+
+def _run(
+    options: Options,
+    environ: Mapping[str, str],
+    redact: Redactor,
+    clock: WakingClock,
+    reached: _Reached,
+) -> int:
     loaded = load(options, environ)
     plan, url, selected = loaded.plan, loaded.url, loaded.selected
+    reached.plan, reached.url = plan, url
     console, log = _console(options, redact)
-    resume = None
-    if options.resume:
-        from runner.commands.resume import load_resume  # noqa: PLC0415
-
-        resume = load_resume(options.resume, plan, force=options.force)
+    resume = _resume(options, plan, lambda line: console.write(redact.line(line)))
     tracer = traces.tracer(options, environ, redact, console.write, resume)
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
@@ -63,7 +143,6 @@ def main(
             *([tracer] if tracer else []),
         ),
     )
-    clock = SystemClock() if clock is None else clock
     with ExitStack() as stack:
         interrupts = stack.enter_context(catching_signals(clock))
         fusion, url = connect(
@@ -90,6 +169,7 @@ def main(
             resume=resume,
             selected=selected,
         )
+        reached.engine = True
         if tracer is not None:  # in the report before anything starts: a resume continues it
             engine.result.trace = tracer.ids
         elif resume is not None:  # kept, so that a later resume with tracing continues it
@@ -104,7 +184,10 @@ def main(
             return verdict(engine.result).code
         except (InvalidPlan, FatalError):
             final.finish(engine.result)  # JUnit and GitHub say why, as the exit code does
-            raise
+            if not isinstance(engine.result.error, CredentialsRefused):
+                raise
+            console.finish(engine.result)  # as a refusal mid-run: the steps, why, the report
+            return verdict(engine.result).code
         except Exception as error:  # a bug: exit 3, and every output says so, not "running"
             engine.result.error = Carried(text=f"internal error: {type(error).__name__}")
             with contextlib.suppress(Exception):  # the report too, if it still can be
@@ -127,6 +210,15 @@ def main(
             "its final state is printed above"
         )
     return verdict(engine.result).code
+
+
+def _resume(options: Options, plan: Plan, note: Callable[[str], None]) -> Resume | None:
+    """With --resume, what the earlier report hands on; `note` is told the settings it takes."""
+    if not options.resume:
+        return None
+    from runner.commands.resume import load_resume  # noqa: PLC0415
+
+    return load_resume(options.resume, plan, force=options.force, note=note)
 
 
 def _console(
@@ -190,7 +282,10 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
         engine.abort(unreachable.reason)
         raise FatalError(wording.text(unreachable.reason)) from None
     except FatalError as error:
-        engine.abort(Carried(text=str(error)))
+        if not isinstance(error, FusionError) or error.kind is not ErrorKind.CREDENTIALS:
+            engine.abort(Carried(text=str(error)))
+            raise
+        engine.abort(CredentialsRefused(error=refused(error)))
         raise
     except KeyboardInterrupt:
         engine.abort(InterruptedBeforeStart())

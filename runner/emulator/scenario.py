@@ -236,7 +236,7 @@ def load_scenario(path: str, *, jobs: Collection[str] | None = None) -> Scenario
     from runner.plan.source import parse, read_text  # noqa: PLC0415
     from runner.plan.validate import schema_problems  # noqa: PLC0415
 
-    doc = parse(read_text(path), path)
+    doc = parse(read_text(path, "the scenario"), path)
     problems = list(schema_problems(doc, "scenario.schema.json"))
     if not problems and jobs is not None:
         problems = _strangers(doc, jobs)

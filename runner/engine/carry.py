@@ -32,6 +32,7 @@ from datetime import datetime
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan, RunIf, Step
+from runner.plan.resolved import settings
 from runner.reasons import (
     EXCLUSIONS,
     EveryUpstreamExcluded,
@@ -215,6 +216,7 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
         plan_name=plan.name,
         plan_sha256=plan.sha256,
         target=plan.target,
+        plan_settings=settings(plan),
         url=url,
         api=plan.fusion.api,
         started_at=started_at,

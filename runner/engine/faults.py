@@ -17,6 +17,7 @@ from runner.engine.stopping import Plant, stop_following
 from runner.engine.stops import STOPS, Order, Stop, run_of
 from runner.events import ContactLost
 from runner.fusion import ErrorKind, FusionError
+from runner.fusion.auth import refused
 from runner.outcomes import Outcome
 from runner.reasons import (
     CancelUnconfirmed,
@@ -36,7 +37,7 @@ def fusion_error(engine: Plant, state: StepState, now: float, error: FusionError
     if error.kind is ErrorKind.INTERRUPTED:  # the signal is acted on in the next pass
         return state.phase
     if error.kind is ErrorKind.CREDENTIALS:
-        engine.result.error = CredentialsRefused(error=str(error))
+        engine.result.error = CredentialsRefused(error=refused(error))
         stop_following(engine, engine.result.error, engine.clock.monotonic())
         return Phase.DONE
     if error.held:

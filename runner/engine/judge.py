@@ -25,7 +25,7 @@ import jmespath.visitor
 
 from runner.clock import format_time
 from runner.criteria import Criterion, CriterionName, Level
-from runner.expressions import OPTIONS, names_field
+from runner.expressions import OPTIONS, missing_key_hint, names_field
 from runner.fusion.status import RunStatus
 from runner.fusion.work import Work, work
 from runner.plan import Success
@@ -139,14 +139,15 @@ def _expect(expression: str, data: dict[str, Any], level: Level) -> Criterion:
             error=str(error),
         )
     passed = _truthy(value)
-    operands = () if passed else _operands(dict(compiled.parsed), data)
+    parsed = dict(compiled.parsed)
     return Criterion(
         name=CriterionName.EXPECT,
         expected=expression,
         actual=value,
         passed=passed,
         level=level,
-        operands=operands,
+        operands=() if passed else _operands(parsed, data),
+        hint=None if passed else missing_key_hint(parsed, data),
     )
 
 

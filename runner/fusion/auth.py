@@ -2,7 +2,8 @@
 
 `auth: auto` (the default) takes the kind from what the environment holds: FUSION_API_KEY
 (api-key), FUSION_TOKEN (bearer), or FUSION_USER and FUSION_PASSWORD (basic); more than one is
-ambiguous, and the plan must choose. Renewal follows what Lucidworks' own clients do: a session
+ambiguous, and the plan must choose. A refusal (401) says what to check (`refusal_hint`).
+Renewal follows what Lucidworks' own clients do: a session
 clears its cookie and logs in again on a 401 (Fusion 4 says `session-idle-timeout` then), and an
 oauth2 token from `POST {url}/oauth2/token` is fetched again 10 s before `expires_in` runs out, and
 once on a 401. A fixed bearer token cannot be renewed: its refusal says so, and names oauth2.
@@ -69,6 +70,36 @@ def credentials(auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
             )
         found[name] = value
     return found
+
+
+def refused(error: FusionError) -> str:
+    """A refusal of the credentials in words: a 401 says what to check already (`refusal_hint`);
+    a 403, that Fusion took them, but not for this."""
+    if error.status != 403:
+        return str(error)
+    return (
+        f"{error}; Fusion knows these credentials, but they may not do this: give that user or "
+        "key a role in Fusion that may read and start the plan's jobs"
+    )
+
+
+def refusal_hint(auth: Auth, realm: str) -> str:
+    """What to check when Fusion refuses the credentials of kind `auth` (a 401), naming the
+    environment variables and plan settings that hold them."""
+    if auth is Auth.NONE:
+        return (
+            "this Fusion asks for credentials: set fusion.auth (it is none) and FUSION_USER and "
+            "FUSION_PASSWORD, FUSION_API_KEY or FUSION_TOKEN"
+        )
+    if auth is Auth.BEARER:
+        return (
+            "the token from FUSION_TOKEN may have expired: with fusion.auth: oauth2, "
+            "fusion-run gets its own tokens and renews them"
+        )
+    names = " and ".join(NEEDS[auth])
+    if auth is Auth.SESSION:
+        return f"check {names}, and fusion.realm ({realm}): the realm that user logs in to"
+    return f"check {names} (fusion.auth {auth})"
 
 
 class Credentials:

@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 
 from runner import __version__
 from runner.fusion import DriverLog, ErrorKind, FusionError, Unreached, http_error, routes
-from runner.fusion.auth import Credentials
+from runner.fusion.auth import Credentials, refusal_hint
 from runner.fusion.budget import Budget, Held
 from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
 from runner.fusion.status import (
@@ -457,11 +457,8 @@ class FusionClient:
         if self.budget is not None and retry_after is not None and status in (429, 503):
             self.budget.hold(retry_after)  # Fusion asks every request to wait, not this one
         message = _fusion_message(reply.body, self.redact.mask)
-        if status == 401 and self.auth is Auth.BEARER:
-            message = (message + "; " if message else "") + (
-                "the token from FUSION_TOKEN may have expired: with fusion.auth: oauth2, "
-                "fusion-run gets its own tokens and renews them"
-            )
+        if status == 401:
+            message = (message + "; " if message else "") + refusal_hint(self.auth, self.realm)
         raise http_error(
             method,
             url,

@@ -84,8 +84,9 @@ class Document:
         return Problem(file=self.file, line=line, column=column, path=path, message=message)
 
 
-def read_text(path: str) -> str:
-    """The plan's text, or InvalidPlan with one problem naming what is wrong with the file."""
+def read_text(path: str, what: str = "the plan") -> str:
+    """The text of `what` (the plan, or a scenario) at `path`, or InvalidPlan with one problem
+    naming what is wrong with the file."""
 
     def fail(message: str, line: int | None = None, column: int | None = None) -> InvalidPlan:
         return InvalidPlan([Problem(file=path, message=message, line=line, column=column)])
@@ -94,13 +95,13 @@ def read_text(path: str) -> str:
         with FsPath(path).open("rb") as stream:
             raw = stream.read(MAX_PLAN_BYTES + 1)
     except FileNotFoundError:
-        raise fail("cannot read the plan: no such file") from None
+        raise fail(f"cannot read {what}: no such file") from None
     except IsADirectoryError:
-        raise fail("cannot read the plan: it is a directory, not a file") from None
+        raise fail(f"cannot read {what}: it is a directory, not a file") from None
     except PermissionError:
-        raise fail("cannot read the plan: permission denied") from None
+        raise fail(f"cannot read {what}: permission denied") from None
     except OSError as error:
-        raise fail(f"cannot read the plan: {error.strerror or error}") from None
+        raise fail(f"cannot read {what}: {error.strerror or error}") from None
     if len(raw) > MAX_PLAN_BYTES:
         raise fail(f"the file is larger than {MAX_PLAN_BYTES // 2**20} MiB, too large to be a plan")
     try:

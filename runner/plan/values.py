@@ -108,6 +108,15 @@ def expression_problem(expression: str) -> str | None:
                 )
             parsed = jmespath.compile(expression).parsed
     except jmespath.exceptions.ParseError as error:
+        from runner.expressions import bare_number_fix  # noqa: PLC0415 - it imports jmespath
+
+        fix = bare_number_fix(expression)
+        if fix is not None:
+            number, fixed = fix
+            return (
+                f"invalid JMESPath expression: JMESPath reads a number only in backticks: "
+                f"write `{number}` with backticks, as in {fixed}"
+            )
         if isinstance(error, jmespath.exceptions.LexerError):
             what = error.message
         elif isinstance(error, jmespath.exceptions.IncompleteExpressionError):

@@ -1,8 +1,10 @@
 """A report of an earlier format read as the format written now (5), for --resume and --graph
 --report: format 2 through 3 and 4, each step at a time.
 
-Format 4 named no trace and did not keep how fusion-run exited: its `trace` is null (a resume of
-it with tracing on begins a trace), and so is its `verdict`. It had no `for_each`: each step's is
+Format 4 named no trace, did not keep how fusion-run exited, nor the settings its plan resolved
+to: its `trace` is null (a resume of it with tracing on begins a trace), and so are its `verdict`,
+its plan's `settings` (a resume of it compares the plan file's sha256) and each criterion's
+`hint`. It had no targets and no `for_each`: its plan's `target` and each step's `for_each` are
 null.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
@@ -52,8 +54,12 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
     report["plan"]["target"] = None  # format 4 had no targets
+    report["plan"]["settings"] = None  # nor the settings its plan resolved to
     for step in report["steps"]:
         step["for_each"] = None  # format 4 had no for_each: every step was written out
+        for attempt in step["attempts"]:  # nor a hint for an expect that read a key it lacked
+            for criterion in attempt["criteria"]:
+                criterion["hint"] = None
     return report
 
 

@@ -4,6 +4,7 @@ one."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,33 @@ def test_fusion_emulator_command_rejects_a_bad_scenario(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (
         2,
         f"{scenario}:1:10: $.version: unsupported version 2: this fusion-run reads version 1\n",
+    )
+
+
+def test_fusion_emulator_start_up_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
+    def start(*args: str) -> tuple[int, str]:
+        result = subprocess.run(
+            [*EMULATOR, *args], capture_output=True, text=True, timeout=30, check=False
+        )
+        return result.returncode, result.stderr
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert start("--port", str(port)) == (
+            2,
+            f"fusion-emulator: --port {port}: cannot serve on 127.0.0.1:{port} (Address already "
+            "in use): give another --port, or 0 for any free one\n",
+        )
+    assert start("--port", "70000") == (
+        2,
+        "fusion-emulator: --port 70000: not a port: give one from 1 to 65535, or 0\n",
+    )
+    missing = tmp_path / "missing.yaml"
+    assert start("--port", "0", "--scenario", str(missing)) == (
+        2,
+        f"{missing}: cannot read the scenario: no such file\n",
     )
 
 

@@ -193,7 +193,7 @@ def test_check_with_credentials_refused_exits_3(
     assert result.exit_code == 3
     assert _port(result.stderr) == (
         "fusion-run: GET http://127.0.0.1:PORT/api/spark/configurations/crawl: 401 Unauthorized: "
-        "unauthorized\n"
+        "unauthorized; check FUSION_USER and FUSION_PASSWORD (fusion.auth basic)\n"
     )
     assert not Path("fusion-run-report.json").exists()
 

@@ -4,6 +4,7 @@ graphs coloured by the report."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from runner.emulator.scenario import RunScript
+from runner.plan.loader import load_plan
 from runner.plan.problems import Problem
+from runner.plan.resolved import settings
 from runner.redact import cleaned
 from runner.report.gantt import gantt
 from runner.report.github import (
@@ -264,7 +267,8 @@ def test_annotations_of_a_plan_that_failed_around_its_steps(tmp_path: Path) -> N
     GitHubActions(result.engine.plan, environ, printed.append).finish(result.engine.result)
     refused = (
         "Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: 401 Unauthorized: "
-        "unauthorized"
+        "unauthorized; this Fusion asks for credentials: set fusion.auth (it is none) and "
+        "FUSION_USER and FUSION_PASSWORD, FUSION_API_KEY or FUSION_TOKEN"
     )
     a = result.step("a")["run_id"]
     assert printed == [
@@ -376,6 +380,13 @@ def test_a_required_step_skipped_for_an_allowed_failure_is_annotated_and_said_un
     assert "fusion-run: cannot write the GitHub summary /dev/full: No space left on device" in lines
 
 
+def of_plan(report: dict[str, Any], plan: Path) -> str:
+    """`report` as if it were of the plan file `plan`, in JSON."""
+    report = copy.deepcopy(report)
+    report["plan"]["settings"] = settings(load_plan(str(plan)))
+    return json.dumps(report)
+
+
 def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(
@@ -384,7 +395,7 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
         "  - job: publish\n    depends_on: [train]\n  - job: notify\n    depends_on: [train]\n"
     )
     report = tmp_path / "r.json"
-    report.write_text(json.dumps(mixed.report))
+    report.write_text(of_plan(mixed.report, plan))
     result = invoke(str(plan), "--graph", "dot", "--report", str(report))
     assert result.exit_code == 0, result.stderr
     assert (
@@ -402,13 +413,31 @@ def test_graph_coloured_by_an_earlier_report(mixed: Result, tmp_path: Path) -> N
     assert broken.stderr.startswith(f"fusion-run: --report {plan}: not JSON (")
     other = tmp_path / "other.yaml"
     other.write_text("version: 1\nsteps:\n  - job: train\n")
+    theirs = f"plan.yaml (plan 'test', sha256 {'0' * 12})"
     for kind in ("mermaid", "dot", "gantt"):
         refused = invoke(str(other), "--graph", kind, "--report", str(report))
         assert refused.exit_code == 2
         assert refused.stderr == (
-            f"fusion-run: --report {report} is a report of plan 'test', not of 'other': "
-            "give a report of this plan\n"
+            f"fusion-run: --report {report} is a report of another plan: {theirs}, not {other} "
+            f"(plan 'other', sha256 {_sha(other)}): name test -> other; step crawl removed; "
+            "step publish removed; step notify removed; give a report of this plan\n"
         )
+    plan.write_text(plan.read_text().replace("depends_on: []", "depends_on: []  # first"))
+    assert invoke(str(plan), "--graph", "mermaid", "--report", str(report)).exit_code == 0
+    plan.write_text(plan.read_text().replace("name: crawl\n", "name: crawl\n    timeout: 1h\n"))
+    assert invoke(str(plan), "--graph", "mermaid", "--report", str(report)).exit_code == 0
+    plan.write_text(plan.read_text().replace("timeout: 1h\n", "on_running: adopt\n"))
+    edited = invoke(str(plan), "--graph", "mermaid", "--report", str(report))
+    assert edited.exit_code == 2
+    assert edited.stderr == (
+        f"fusion-run: --report {report} is a report of another plan: {theirs}, not {plan} "
+        f"(plan 'test', sha256 {_sha(plan)}): step crawl: on_running wait -> adopt; "
+        "give a report of this plan\n"
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def test_graph_gantt_draws_the_runs_of_a_report_as_the_summary_does(
@@ -417,7 +446,7 @@ def test_graph_gantt_draws_the_runs_of_a_report_as_the_summary_does(
     plan = tmp_path / "plan.yaml"
     plan.write_text("version: 1\nname: test\nsteps:\n  - job: train\n")
     report = tmp_path / "r.json"
-    report.write_text(json.dumps(mixed.report))
+    report.write_text(of_plan(mixed.report, plan))
     result = invoke(str(plan), "--graph", "gantt", "--report", str(report))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == gantt(clean(mixed.report))
@@ -430,7 +459,7 @@ def test_graph_gantt_draws_the_runs_of_a_report_as_the_summary_does(
     unstarted = copy.deepcopy(mixed.report)
     for entry in unstarted["steps"]:
         entry.update(outcome="not_run", attempts=[], run_id=None, started_at=None, ended_at=None)
-    report.write_text(json.dumps(unstarted))
+    report.write_text(of_plan(unstarted, plan))
     nothing = invoke(str(plan), "--graph", "gantt", "--report", str(report))
     assert nothing.exit_code == 2
     assert (

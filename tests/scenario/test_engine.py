@@ -173,6 +173,7 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "counted": None,
             "remainder_of": None,
             "no_previous": False,
+            "hint": None,
             "reason": None,
         },
         {
@@ -188,6 +189,7 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "counted": None,
             "remainder_of": None,
             "no_previous": False,
+            "hint": None,
             "reason": "expect result.docsWritten > `0` is false (result.docsWritten: 0)",
         },
         {
@@ -203,6 +205,7 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "counted": None,
             "remainder_of": None,
             "no_previous": False,
+            "hint": None,
             "reason": None,
         },
         {  # and it did no work: a warning of its own
@@ -218,6 +221,7 @@ def test_expect_failure_shows_the_actual_value() -> None:
             "counted": "docsWritten",
             "remainder_of": None,
             "no_previous": False,
+            "hint": None,
             "reason": f"run {evaluate['run_id']} wrote 0 documents (docsWritten): it did no work",
         },
     ]
@@ -458,7 +462,9 @@ def test_credentials_refused_mid_run_stop_everything_and_say_so() -> None:
     assert result.outcome is PlanOutcome.FAILED
     assert result.report["error"] == (
         "Fusion refused the credentials: "
-        "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized"
+        "GET http://emulated/api/spark/jobs/a: 401 Unauthorized: unauthorized; this Fusion asks "
+        "for credentials: set fusion.auth (it is none) and FUSION_USER and FUSION_PASSWORD, "
+        "FUSION_API_KEY or FUSION_TOKEN"
     )
     a = result.step("a")
     assert a["outcome"] == "running"

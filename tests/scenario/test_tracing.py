@@ -441,7 +441,7 @@ def test_otel_without_the_extra_is_refused_with_the_pip_install_that_fixes_it(
         "fusion-run: --otel needs OpenTelemetry, which is not installed: "
         "pip install 'fusion-run[otel]'\n",
     )
-    assert not Path("fusion-run-report.json").exists()
+    assert json.loads(Path("fusion-run-report.json").read_text())["verdict"]["exit_code"] == 2
 
 
 @pytest.mark.usefixtures("without_the_extra")

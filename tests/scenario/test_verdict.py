@@ -209,7 +209,9 @@ def test_credentials_refused() -> None:
     assert code == ExitCode.FUSION
     assert failure_of(plan_case) == (
         "exit 3: Fusion refused the credentials: GET http://emulated/api/spark/jobs/a: "
-        "401 Unauthorized: unauthorized; step 'a' may still be running in Fusion, "
+        "401 Unauthorized: unauthorized; this Fusion asks for credentials: set fusion.auth (it "
+        "is none) and FUSION_USER and FUSION_PASSWORD, FUSION_API_KEY or FUSION_TOKEN; "
+        "step 'a' may still be running in Fusion, "
         "step 'b' did not run"
     )
 

@@ -100,7 +100,10 @@ def test_oauth2_with_wrong_credentials_is_refused_at_once() -> None:
         with pytest.raises(FusionError) as caught:
             fusion.status("j")
     assert caught.value.kind is ErrorKind.CREDENTIALS
-    assert str(caught.value) == f"POST {emulator.url}/oauth2/token: 401 Unauthorized: unauthorized"
+    assert str(caught.value) == (
+        f"POST {emulator.url}/oauth2/token: 401 Unauthorized: unauthorized; "
+        "check FUSION_USER and FUSION_PASSWORD (fusion.auth oauth2)"
+    )
 
 
 def test_a_session_that_idles_out_logs_in_afresh() -> None:

@@ -158,7 +158,8 @@ def test_refused_credentials(emulator_for_recording: Serve, fusion_env: dict[str
     assert caught.value.kind is ErrorKind.CREDENTIALS
     assert (
         str(caught.value)
-        == f"GET {url}/api/spark/jobs/my-python-job: 401 Unauthorized: unauthorized"
+        == f"GET {url}/api/spark/jobs/my-python-job: 401 Unauthorized: unauthorized; "
+        "check FUSION_USER and FUSION_PASSWORD (fusion.auth basic)"
     )
 
 
@@ -270,7 +271,10 @@ def test_session_login_refused(emulator_for_recording: Serve, fusion_env: dict[s
     with emulator_for_recording(clock=FakeClock()) as url, pytest.raises(FusionError) as caught:
         client(url, wrong, Auth.SESSION).status("my-python-job")
     assert caught.value.kind is ErrorKind.CREDENTIALS
-    assert str(caught.value) == f"POST {url}/api/session: 401 Unauthorized: unauthorized"
+    assert str(caught.value) == (
+        f"POST {url}/api/session: 401 Unauthorized: unauthorized; check FUSION_USER and "
+        "FUSION_PASSWORD, and fusion.realm (native): the realm that user logs in to"
+    )
 
 
 @pytest.mark.vcr

@@ -172,7 +172,8 @@ COUNTERS = {
         (  # a field the status lacks: null, and a comparison of it is null
             "result.missing > `0`",
             [("result.missing", None)],
-            "expect result.missing > `0` is null (result.missing: null)",
+            "expect result.missing > `0` is null (result.missing: null); result has no key "
+            "missing; it has docsRead, docsWritten, items, name",
         ),
         (  # a value that is no field path is named as a value
             "length(result.items) > `3`",

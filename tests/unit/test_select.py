@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def test_an_unknown_step_is_refused_before_anything_starts(write_plan: WritePlan
         2,
         "fusion-run: --select trian+: the plan has no step 'trian' (did you mean 'train'?)\n",
     )
-    assert not Path("fusion-run-report.json").exists()
+    assert json.loads(Path("fusion-run-report.json").read_text())["verdict"]["exit_code"] == 2
 
 
 def test_a_step_left_out_says_what_an_earlier_fusion_run_left_of_it() -> None:

@@ -90,7 +90,12 @@ def test_a_target_must_be_chosen_and_known(
     plan = write_plan(PLAN)
     result = invoke(plan, action, *args)
     assert (result.exit_code, result.stderr) == (2, f"fusion-run: {message}\n")
-    assert not Path("fusion-run-report.json").exists()
+    if action == "--emulate":  # a run: its report says the plan did not run, and why
+        report = json.loads(Path("fusion-run-report.json").read_text())
+        refused = ("failed", f"the plan did not run: {message}")
+        assert (report["outcome"], report["error"]) == refused
+    else:
+        assert not Path("fusion-run-report.json").exists()
 
 
 def test_a_target_for_a_plan_without_targets_is_refused(write_plan: WritePlan) -> None:

@@ -1,0 +1,52 @@
+"""The settings a plan resolved to, as a report keeps them for --resume and --graph --report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.plan.loader import load_plan
+from runner.plan.resolved import ADJUSTABLE, changes, settings
+
+PLAN = """\
+version: 1
+name: nightly
+defaults:
+  timeout: 1h
+steps:
+  - job: crawl
+    retries: 1
+  - job: train
+    success:
+      min_documents: 10
+"""
+
+
+def test_a_comment_and_the_layout_change_no_setting(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(PLAN)
+    second.write_text("# nightly\n" + PLAN.replace("retries: 1", "retries:   1   # once"))
+    assert settings(load_plan(str(first))) == settings(load_plan(str(second)))
+
+
+def test_every_setting_a_resume_takes_is_one_of_the_plan_or_of_a_step(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN)
+    resolved = settings(load_plan(str(path)))
+    assert set(resolved["plan"]) | set(resolved["steps"]["crawl"]) >= ADJUSTABLE
+
+
+def test_each_change_is_named_with_both_values_in_the_plans_words(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN)
+    before = settings(load_plan(str(path)))
+    path.write_text(
+        PLAN.replace("timeout: 1h", "timeout: 2h30m").replace(
+            "min_documents: 10", "min_documents: 5"
+        )
+    )
+    found = changes(before, settings(load_plan(str(path))))
+    assert [(change.text, change.adjustable) for change in found] == [
+        ("step crawl: timeout 1h -> 2h30m", True),
+        ("step train: timeout 1h -> 2h30m", True),
+        ("step train: success.min_documents 10 -> 5", False),
+    ]
