@@ -406,6 +406,12 @@ def allowed_failure(outcome: str, reason: str) -> str:
     return f"allowed to fail; {outcome_words(outcome)}: {reason}"
 
 
+def allowed_failures(steps: tuple[tuple[str, str], ...]) -> str:
+    """The warning beside the verdict: `1 allowed failure: step 'crawl' failed`."""
+    count = f"{len(steps)} allowed failure{'' if len(steps) == 1 else 's'}"
+    return f"{count}: {text(why.StepsFailed(steps=steps))}"
+
+
 @text.register
 def _(_: why.NoUpstreamSucceeded) -> str:
     return "no upstream succeeded"

@@ -20,6 +20,7 @@ from runner.plan import (
     DEFAULT_MAX_REQUESTS_PER_SECOND,
     DEFAULT_STATES,
     DEFAULTS,
+    AllowedFailures,
     Auth,
     FusionSettings,
     Gate,
@@ -180,6 +181,7 @@ def _build_step(
         stall_after=None if (stall := setting("stall_after")) is None else parse_duration(stall),
         on_stall=OnStall(setting("on_stall")),
         poll_auto=setting("poll_interval") == "auto",
+        allowed_failures=AllowedFailures(setting("allowed_failures")),
     )
 
 
@@ -206,8 +208,9 @@ def _build_gate(
     line: int,
     column: int,
 ) -> Step:
-    """A `require:` step: it takes run_if, allow_failure and success.states (its own, else the
-    plan's defaults), and none of the settings about a run (validation refuses them on it)."""
+    """A `require:` step: it takes run_if, allowed_failures, allow_failure and success.states (its
+    own, else the plan's defaults), and none of the settings about a run (validation refuses
+    them on it)."""
     job, previous_given = raw["require"]["job"], "depends_on" not in raw and bool(depends_on)
     states = raw.get("success", {}).get("states", defaults.get("success", {}).get("states"))
     return Step(
@@ -232,4 +235,7 @@ def _build_gate(
         line=line,
         column=column,
         gate=Gate(succeeded_within=parse_duration(raw["require"]["succeeded_within"])),
+        allowed_failures=AllowedFailures(
+            raw.get("allowed_failures", defaults.get("allowed_failures", "pass"))
+        ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.durations import format_duration
-from runner.plan import OnStall, Plan, RunIf, Step
+from runner.plan import AllowedFailures, OnStall, Plan, RunIf, Step
 from runner.report.graph import waves
 
 RUN_IF_WORDS = {
@@ -55,6 +55,8 @@ def _describe_step(step: Step) -> list[str]:
         waits = f"{step.depends_on[0]}, the step listed before it; {RUN_IF_WORDS[step.run_if]}"
     else:
         waits = f"{', '.join(step.depends_on)}; {RUN_IF_WORDS[step.run_if]}"
+    if step.depends_on and step.allowed_failures is AllowedFailures.FAIL:
+        waits += " (a failure allowed upstream counts as failed)"
     retries = f"retries {step.retries}"
     if step.retries:
         retries += f", {format_duration(step.retry_delay)} apart"

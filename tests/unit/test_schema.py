@@ -84,7 +84,7 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"steps.[].success.expect.[]", "steps.[].success.warn.[]"} <= paths
     assert {"steps.[].success.min_documents", "defaults.success.min_documents"} <= paths
     assert {"steps.[].stall_after", "defaults.warn_after", "fusion.schedules"} <= paths
-    assert len(paths) == 57
+    assert len(paths) == 59
     assert {"steps.[].require.job", "steps.[].require.succeeded_within"} <= paths
 
 
