@@ -636,6 +636,23 @@ def _(event: ev.ContactLost) -> str:
     return f"lost contact with Fusion ({event.error}); trying again"
 
 
+# What each kind of failure retry_on names is, in a sentence about retries left unused.
+_RETRY_KINDS = {
+    "state": "a run that ended in a state not accepted",
+    "criteria": "a failed criterion (max_duration, expect, min_documents, a stall)",
+    "timeout": "a run cancelled by the step's timeout",
+}
+
+
+@line.register
+def _(event: ev.RetriesUnused) -> str:
+    retries = f"{event.retries} retr{'y' if event.retries == 1 else 'ies'}"
+    return (
+        f"{retries} left unused: retry_on [{', '.join(event.retry_on)}] does not retry "
+        f"{_RETRY_KINDS[event.failure]}; add {event.failure} to retry_on to retry it"
+    )
+
+
 @line.register
 def _(event: ev.StartRetrying) -> str:
     if event.looked:
