@@ -1,22 +1,23 @@
 """The report as JUnit XML, for Jenkins, GitLab and every CI that reads test results.
 
-One testsuite for the plan: a testcase for the plan itself, then one per step. The plan's testcase
-fails exactly when fusion-run exits other than 0 (`runner.verdict`), and says why, so a CI that
-reads the XML never disagrees with the exit code: a `failure` or an `error` is there only when the
-exit code is not 0. A step that failed the plan has a `failure` with the reason and each failed
-criterion; a step whose run was left going has an `error`; a step that failed as `allow_failure`
-let it is `skipped`, with a message that says so (JUnit has no warning, and `skipped` is the one
-state besides passed that Jenkins, GitLab and GitHub's test reporters show apart, with its message,
-and that fails nothing); the plan's testcase says the allowed failures as a warning in its
-system-out, and the suite's `allowed_failures` property counts them. A step that did not run is
-`skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
+One testsuite for the plan: a testcase for the plan itself, then one per step. The plan's
+testcase fails exactly when fusion-run exits other than 0 (`runner.verdict`), and says why, so a
+CI that reads the XML never disagrees with the exit code: a `failure` or an `error` is there only
+when the exit code is not 0. A step that failed the plan has a `failure` with the reason and each
+failed criterion; a step whose run was left going has an `error`; a step that failed as
+`allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
+`skipped`. JUnit has no warning: `skipped` is the one state besides passed that Jenkins', GitLab's
+and GitHub's test reporters show apart, with its message, and it fails nothing. The plan's
+testcase names the allowed failures as a warning in its system-out, and the suite's
+`allowed_failures` property counts them.
+It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
 properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
 repeated in the case's system-out. A failed step's system-err holds what explains each failed
-attempt (`runner.report.evidence`): Fusion's failure message, a datasource's counters, the end of a
-Spark run's driver log. Warnings never fail a testcase: each is in its step's `system-err` (the
+attempt (`runner.report.evidence`): Fusion's failure message, a datasource's counters, the end of
+a Spark run's driver log. Warnings never fail a testcase: each is in its step's `system-err` (the
 plan's own in the plan's testcase), and the suite's `warnings` property counts them. Every string
-is cleaned by `runner.redact` first: no terminal code, no control character that XML refuses
-(Fusion's words were masked as they arrived).
+is cleaned by `runner.redact` first: no terminal
+code, no control character that XML refuses (Fusion's words were masked as they arrived).
 """
 
 from __future__ import annotations
