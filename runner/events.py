@@ -133,6 +133,15 @@ class Retrying(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RetriesUnused(Event):
+    """An attempt failed with retries left, but retry_on does not name its kind of failure."""
+
+    failure: str  # its kind, as retry_on names it: state, criteria or timeout
+    retries: int  # the retries left, unused
+    retry_on: tuple[str, ...]  # the step's retry_on
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class WaitingForOther(Event):
     """on_running: wait: another run of the job is active; the step starts when it ends."""
 

@@ -16,6 +16,10 @@ class Outcome(enum.StrEnum):
     NOT_RUN = "not_run"
 
 
+# How a step ends when it fails on its own: what `allow_failure` lets it do without failing the plan
+FAILURES = frozenset({Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED})
+
+
 class PlanOutcome(enum.StrEnum):
     """How the plan ended; `running` until it has."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from runner import wording
 from runner.errors import ExitCode
-from runner.outcomes import PlanOutcome
+from runner.outcomes import FAILURES, PlanOutcome
 from runner.reasons import (
     Interrupted,
     JobsMissing,
@@ -29,6 +29,7 @@ from runner.result import Judged, PlanResult
 class Verdict:
     code: ExitCode
     causes: tuple[object, ...]  # why the code is not 0, as typed facts; empty when it is
+    allowed: tuple[tuple[str, str], ...] = ()  # the allowed failures: (step, outcome) each
 
     @property
     def succeeded(self) -> bool:
@@ -36,6 +37,11 @@ class Verdict:
 
     def words(self) -> str:
         return wording.verdict(self.code, self.causes)
+
+    def warning(self) -> str | None:
+        """The allowed failures in words, a warning beside the verdict; None when there are
+        none."""
+        return wording.allowed_failures(self.allowed) if self.allowed else None
 
 
 def verdict(result: PlanResult) -> Verdict:
@@ -64,7 +70,17 @@ def verdict(result: PlanResult) -> Verdict:
         code = ExitCode.PLAN_FAILED
     else:
         code = ExitCode.SUCCEEDED
-    return Verdict(code=code, causes=tuple(causes) if code else ())
+    return Verdict(code=code, causes=tuple(causes) if code else (), allowed=allowed(result))
+
+
+def allowed(result: PlanResult) -> tuple[tuple[str, str], ...]:
+    """The steps that failed as `allow_failure` let them (failed, timed out or cancelled): each
+    is a warning in every output, never a failure. One skipped is skipped, as any other."""
+    return tuple(
+        (step.name, step.status)
+        for step in result.steps
+        if step.allow_failure and step.outcome in FAILURES
+    )
 
 
 def judged(result: PlanResult) -> Judged:

@@ -413,6 +413,12 @@ def allowed_failure(outcome: str, reason: str) -> str:
     return f"allowed to fail; {outcome_words(outcome)}: {reason}"
 
 
+def allowed_failures(steps: tuple[tuple[str, str], ...]) -> str:
+    """The warning beside the verdict: `1 allowed failure: step 'crawl' failed`."""
+    count = f"{len(steps)} allowed failure{'' if len(steps) == 1 else 's'}"
+    return f"{count}: {text(why.StepsFailed(steps=steps))}"
+
+
 @text.register
 def _(_: why.NoUpstreamSucceeded) -> str:
     return "no upstream succeeded"
@@ -635,6 +641,23 @@ def _(event: ev.RunStalled) -> str:
 @line.register
 def _(event: ev.ContactLost) -> str:
     return f"lost contact with Fusion ({event.error}); trying again"
+
+
+# What each kind of failure retry_on names is, in a sentence about retries left unused.
+_RETRY_KINDS = {
+    "state": "a run that ended in a state not accepted",
+    "criteria": "a failed criterion (max_duration, expect, min_documents, a stall)",
+    "timeout": "a run cancelled by the step's timeout",
+}
+
+
+@line.register
+def _(event: ev.RetriesUnused) -> str:
+    retries = f"{event.retries} retr{'y' if event.retries == 1 else 'ies'}"
+    return (
+        f"{retries} left unused: retry_on [{', '.join(event.retry_on)}] does not retry "
+        f"{_RETRY_KINDS[event.failure]}; add {event.failure} to retry_on to retry it"
+    )
 
 
 @line.register

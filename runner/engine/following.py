@@ -38,6 +38,7 @@ from runner.events import (
     CriterionNoted,
     CriterionWarned,
     FinalStatus,
+    RetriesUnused,
     Retrying,
     RunIdentified,
     StateChanged,
@@ -334,7 +335,12 @@ def _retry(ctx: Context, s: StepState, now: float, kind: RetryOn, reason: Reason
     """Wait out the retry delay before the next attempt, if the step retries this `kind` and
     has retries left in this round (attempts cancelled by fusion-run stopping do not count)."""
     step, failed = s.step, failures_in_round(s.result.attempts, s.round)
-    if kind not in step.retry_on or failed > step.retries or not ctx.may_start():
+    if failed > step.retries or not ctx.may_start():
+        return False
+    if kind not in step.retry_on:  # retries left, unused: a word, as it is easy to miss
+        retry_on = tuple(sorted(named.value for named in step.retry_on))
+        left = step.retries - failed + 1
+        ctx.warn(RetriesUnused(step=step.name, failure=kind.value, retries=left, retry_on=retry_on))
         return False
     delay = step.retry_delay * step.retry_backoff ** (failed - 1)
     delay *= 1 + ctx.rng.uniform(-JITTER, JITTER)

@@ -6,8 +6,11 @@ longer hold, in one cascade. Its work per event is proportional to the edges it 
 to the size of the plan.
 
 `run_if` follows Databricks Jobs. Each finished upstream counts as succeeded, failed (failed, timed
-out, cancelled, or skipped because its own upstream failed) or excluded (skipped because its
-failure-handling `run_if` did not hold; counts as success, but not as having run). For the plan
+out, cancelled, or skipped because its own upstream failed), allowed (failed so, with
+`allow_failure`: a success for a dependent's run_if, as GitLab's `allow_failure` and GitHub's
+`continue-on-error` have it, unless the dependent says `allowed_failures: fail`) or excluded
+(skipped because its failure-handling `run_if` did not hold; counts as success, but not as having
+run). For the plan
 
     a (fails) -> b (all_success) -> c (all_done)
               -> d (at_least_one_failed)
@@ -24,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.outcomes import Outcome
-from runner.plan import RunIf, Step
+from runner.plan import AllowedFailures, RunIf, Step
 from runner.reasons import (
     EXCLUSIONS,
     EveryUpstreamExcluded,
@@ -40,6 +43,7 @@ class _Class(enum.Enum):
     SUCCESS = "success"
     FAILURE = "failure"
     EXCLUDED = "excluded"
+    ALLOWED = "allowed"  # failed, and allowed to: a pass unless the dependent says otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ class Scheduler:
         if skip is None:
             return True, []
         self.running.discard(name)
-        self._record(name, Outcome.SKIPPED, _Class.EXCLUDED if skip.excluded else _Class.FAILURE)
+        self._record(name, Outcome.SKIPPED, self._skipped_class(skip))
         return False, [skip, *self._release(name)]
 
     def finished(self, name: str, outcome: Outcome | None) -> list[Skip]:
@@ -119,7 +123,9 @@ class Scheduler:
         self.running.discard(name)
         self.early.discard(name)
         self._record(
-            name, outcome, _Class.SUCCESS if outcome is Outcome.SUCCEEDED else _Class.FAILURE
+            name,
+            outcome,
+            _Class.SUCCESS if outcome is Outcome.SUCCEEDED else self._failure(name, outcome),
         )
         if (
             outcome is not Outcome.SUCCEEDED
@@ -147,7 +153,7 @@ class Scheduler:
         for name in left_out:
             self._record(name, Outcome.NOT_RUN, _Class.SUCCESS)
         for name, outcome in failed.items():
-            self._record(name, outcome, _Class.FAILURE)
+            self._record(name, outcome, self._failure(name, outcome))
         return [skip for name in [*carried, *left_out, *failed] for skip in self._release(name)]
 
     def stop(self) -> list[str]:
@@ -182,21 +188,31 @@ class Scheduler:
                 if skip is None:
                     heapq.heappush(self._ready, (self.order[dependent], dependent))
                     continue
-                self._record(
-                    dependent, Outcome.SKIPPED, _Class.EXCLUDED if skip.excluded else _Class.FAILURE
-                )
+                self._record(dependent, Outcome.SKIPPED, self._skipped_class(skip))
                 skips.append(skip)
                 queue.append(dependent)
         return skips
 
+    def _failure(self, name: str, outcome: Outcome | None) -> _Class:
+        """The class of `name` ended other than succeeded: allowed when its step may fail, unless
+        its run was left going (None), which nobody knows the end of."""
+        allowed = self.steps[name].allow_failure and outcome is not None
+        return _Class.ALLOWED if allowed else _Class.FAILURE
+
+    def _skipped_class(self, skip: Skip) -> _Class:
+        return _Class.EXCLUDED if skip.excluded else self._failure(skip.name, Outcome.SKIPPED)
+
     def failed(self, name: str) -> bool:
-        """`name` has ended, and counts as failed for the steps that depend on it."""
-        return self.classes.get(name) is _Class.FAILURE
+        """`name` has ended other than succeeded or excluded (allowed to or not)."""
+        return self.classes.get(name) in (_Class.FAILURE, _Class.ALLOWED)
 
     def _judge(self, step: Step) -> Skip | None:
-        """None when `step` runs; else why it is skipped. Every upstream has ended."""
+        """None when `step` runs; else why it is skipped. Every upstream has ended. An allowed
+        failure counts as a success, or with `allowed_failures: fail` as a failure."""
         classes = [self.classes[upstream] for upstream in step.depends_on]
-        failed = [u for u in step.depends_on if self.classes[u] is _Class.FAILURE]
+        strict = step.allowed_failures is AllowedFailures.FAIL
+        failing = (_Class.FAILURE, _Class.ALLOWED) if strict else (_Class.FAILURE,)
+        failed = [u for u in step.depends_on if self.classes[u] in failing]
         if all(cls is _Class.EXCLUDED for cls in classes):
             return Skip(step.name, EveryUpstreamExcluded())
         rule = step.run_if

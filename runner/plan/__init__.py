@@ -22,6 +22,13 @@ class RunIf(enum.StrEnum):
     ALL_FAILED = "all_failed"
 
 
+class AllowedFailures(enum.StrEnum):
+    """How a step's run_if counts an upstream that failed with `allow_failure: true`."""
+
+    PASS = "pass"  # as a success, as GitLab's allow_failure and GitHub's continue-on-error
+    FAIL = "fail"  # as the failure it was
+
+
 class OnRunning(enum.StrEnum):
     WAIT = "wait"
     ADOPT = "adopt"
@@ -82,6 +89,7 @@ DEFAULTS: dict[str, Any] = {
     "retry_on": ["state"],
     "on_running": "wait",
     "allow_failure": False,
+    "allowed_failures": "pass",
     "states": None,  # by kind: DEFAULT_STATES
     "max_duration": None,
     "expect": [],
@@ -156,6 +164,7 @@ class Step:
     poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
     tags: tuple[str, ...] = ()  # for --select tag:NAME
     for_each: str | None = None  # made by a for_each: that step's name (else job) as written
+    allowed_failures: AllowedFailures = AllowedFailures.PASS  # its run_if reads allowed failures
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -21,6 +21,7 @@ from runner.plan import (
     DEFAULT_MAX_REQUESTS_PER_SECOND,
     DEFAULT_STATES,
     DEFAULTS,
+    AllowedFailures,
     Auth,
     FusionSettings,
     Gate,
@@ -264,6 +265,7 @@ def _build_step(
         on_stall=OnStall(setting("on_stall")),
         poll_auto=setting("poll_interval") == "auto",
         tags=tuple(setting("tags")),
+        allowed_failures=AllowedFailures(setting("allowed_failures")),
     )
 
 
@@ -290,9 +292,9 @@ def _build_gate(
     line: int,
     column: int,
 ) -> Step:
-    """A `require:` step: it takes run_if, allow_failure and success.states (its own, else its
-    templates', else the plan's defaults), and none of the settings about a run (validation
-    refuses them on it)."""
+    """A `require:` step: it takes run_if, allowed_failures, allow_failure and success.states (its
+    own, else its templates', else the plan's defaults), and none of the settings about a run
+    (validation refuses them on it)."""
     job, previous_given = raw["require"]["job"], "depends_on" not in raw and bool(depends_on)
     states = _resolved("states", [source.get("success", {}) for source in [raw, *shared]])
     return Step(
@@ -318,4 +320,5 @@ def _build_gate(
         column=column,
         gate=Gate(succeeded_within=parse_duration(raw["require"]["succeeded_within"])),
         tags=tuple(_resolved("tags", [raw, *shared])),
+        allowed_failures=AllowedFailures(_resolved("allowed_failures", [raw, *shared])),
     )

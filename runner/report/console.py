@@ -109,7 +109,8 @@ class Console:
         if isinstance(event, _VERBOSE) and not self.verbose:
             return
         who = f"{event.step}: " if event.step else ""
-        said = ("warning: " if warned else "") + wording.line(event)
+        allowed = allowed_end(event, result)
+        said = ("warning: " if warned or allowed else "") + event_text(event, allowed=allowed)
         self.write(f"{elapsed(event.at):>7} {who}{said}")
 
     def _redraw(self) -> None:
@@ -154,7 +155,7 @@ class Console:
             rows.append(
                 (
                     step.name,
-                    str(step.outcome) if step.outcome else "running",
+                    _outcome_cell(step),
                     duration,
                     "-" if step.gate else str(len(step.attempts)),
                     _run_cell(step),
@@ -171,12 +172,13 @@ class Console:
             s
             for s in result.steps
             if (
-                s.outcome in _TROUBLE
+                (s.outcome in _TROUBLE and not s.allow_failure)
                 or (s.outcome is None and s.attempts)
                 or (s.outcome is Outcome.SKIPPED and s.fails_the_plan)
             )
             and s.reason is not None
         ]  # a run left going fails the plan too, as a required step skipped does: it is said why
+        allowed = [s for s in result.steps if s.allow_failure and s.outcome in _TROUBLE]
         if trouble or result.error is not None:
             self.write("")
         if result.error is not None:
@@ -185,8 +187,11 @@ class Console:
             assert step.reason is not None
             outcome = wording.step_ended(step.status)
             self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
-        if result.warnings and not (trouble or result.error is not None):
+        if (result.warnings or allowed) and not (trouble or result.error is not None):
             self.write("")
+        for step in allowed:  # a warning, not a failure: the verdict, JUnit and summary agree
+            reason = "" if step.reason is None else wording.text(step.reason)
+            self.write(f"{step.name}: warning: {wording.allowed_failure(step.status, reason)}")
         for record in map(warning_record, result.warnings):
             who = f"{record['step']}: " if record["step"] else ""
             self.write(f"{who}warning: {record['text']}")
@@ -204,12 +209,10 @@ def closing_line(result: PlanResult, report: str) -> str:
     """The last line of a run: how the plan ended, the steps by outcome, and the report."""
     counts: dict[str, int] = {}
     for step in result.steps:
-        key = str(step.outcome) if step.outcome else "running"
+        key = wording.outcome_words(_outcome_cell(step))
         counts[key] = counts.get(key, 0) + 1
     took = "" if result.duration is None else f" in {format_duration(result.duration)}"
-    tally = ", ".join(
-        f"{count} {wording.outcome_words(outcome)}" for outcome, count in counts.items()
-    )
+    tally = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
     where = (
         f"Report: {report}"
         if result.unrecorded is None
@@ -241,6 +244,26 @@ class Beats:
                 due = (run.age // self.every + 1) * self.every
             self._next[run.step] = (run.run_id, due)
         return beating
+
+
+def allowed_end(event: ev.Event, result: PlanResult) -> bool:
+    """`event` ends a step that failed as `allow_failure` let it: a warning, not a failure."""
+    if not isinstance(event, ev.StepEnded) or event.outcome not in _TROUBLE or not event.step:
+        return False
+    return result.step(event.step).allow_failure
+
+
+def event_text(event: ev.Event, *, allowed: bool) -> str:
+    """An event's line, after `allowed to fail; ` when it ends an allowed failure."""
+    return ("allowed to fail; " if allowed else "") + wording.line(event)
+
+
+def _outcome_cell(step: StepResult) -> str:
+    """The OUTCOME column: the outcome, `(allowed)` after an allowed failure's."""
+    if step.outcome is None:
+        return "running"
+    allowed = step.allow_failure and step.outcome in _TROUBLE
+    return f"{step.outcome} (allowed)" if allowed else str(step.outcome)
 
 
 def _run_cell(step: StepResult) -> str:

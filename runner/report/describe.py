@@ -10,7 +10,7 @@ from typing import Any
 from runner.durations import format_duration
 from runner.engine.scheduler import Scheduler
 from runner.outcomes import Outcome
-from runner.plan import OnRunning, OnStall, Plan, RetryOn, RunIf, Step
+from runner.plan import AllowedFailures, OnRunning, OnStall, Plan, RetryOn, RunIf, Step
 
 RUN_IF_WORDS = {
     RunIf.ALL_SUCCESS: "runs if all succeed",
@@ -116,8 +116,12 @@ def _waits(step: Step) -> str:
     if not step.depends_on:
         return "nothing"
     if step.implicit_dependency:
-        return f"{step.depends_on[0]}, the step listed before it; {RUN_IF_WORDS[step.run_if]}"
-    return f"{', '.join(step.depends_on)}; {RUN_IF_WORDS[step.run_if]}"
+        waits = f"{step.depends_on[0]}, the step listed before it; {RUN_IF_WORDS[step.run_if]}"
+    else:
+        waits = f"{', '.join(step.depends_on)}; {RUN_IF_WORDS[step.run_if]}"
+    if step.allowed_failures is AllowedFailures.FAIL:
+        waits += " (a failure allowed upstream counts as failed)"
+    return waits
 
 
 def _retries(step: Step) -> str:

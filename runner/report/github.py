@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner import wording
 from runner.durations import format_duration
 from runner.events import Event
 from runner.plan import Plan
@@ -70,11 +71,15 @@ class GitHubActions:
             *plan_annotations(judged, why, self.plan),
             *step_annotations(report, self.plan, failing),
             *warning_annotations(report, self.plan),
+            *allowed_annotations(report, self.plan),
         ]:
             self.echo(line)
         summary = self.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            markdown = summary_markdown(report, self.plan, None if judged.succeeded else why)
+            said = (
+                why if not judged.succeeded else f"⚠️ {judged.warning()}" if judged.allowed else None
+            )
+            markdown = summary_markdown(report, self.plan, said)
             try:
                 with Path(summary).open("a", encoding="utf-8") as stream:
                     stream.write(markdown + "\n")
@@ -86,7 +91,8 @@ class GitHubActions:
 
 
 def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None) -> str:
-    """The summary of a cleaned report; `why` says why fusion-run exits other than 0."""
+    """The summary of a cleaned report; `why` says why fusion-run exits other than 0, or warns
+    of the allowed failures when it exits 0."""
     plan_name, outcome = report["plan"]["name"], report["outcome"]
     took = "" if report["duration"] is None else f" in {format_duration(report['duration'])}"
     lines = [
@@ -176,6 +182,17 @@ def warning_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
         line, column = (None, None) if step is None else (step.line, step.column)
         title = "fusion-run: " + (f"step {step.name} warning" if step else "warning")
         lines.append(_command(plan.file, line, column, title, warning["text"], kind="warning"))
+    return lines
+
+
+def allowed_annotations(report: dict[str, Any], plan: Plan) -> list[str]:
+    """A `::warning` at the line of each step that failed as `allow_failure` let it."""
+    lines = []
+    for entry, step in zip(report["steps"], plan.steps, strict=True):
+        if entry["allow_failure"] and entry["outcome"] in ("failed", "timed_out", "cancelled"):
+            title = f"fusion-run: step {step.name} {wording.outcome_words(entry['outcome'])}"
+            said = wording.allowed_failure(entry["outcome"], entry["reason"] or "")
+            lines.append(_command(plan.file, step.line, step.column, title, said, kind="warning"))
     return lines
 
 

@@ -38,7 +38,14 @@ from runner.clock import format_time
 from runner.criteria import Criterion
 from runner.facts import encode, kind_of, to_fact
 from runner.redact import each_string, one_line
-from runner.report.console import HEARTBEAT, Beats, closing_line, header_line
+from runner.report.console import (
+    HEARTBEAT,
+    Beats,
+    allowed_end,
+    closing_line,
+    event_text,
+    header_line,
+)
 from runner.result import PlanResult, criterion_record, summary, warning_record
 from runner.verdict import verdict
 
@@ -149,7 +156,8 @@ class JsonLog:
             self._ended_at = event.at  # said once the outputs are final: `finish`
         elif not isinstance(event, ev.PlanStarted):  # `header` said it
             warned = bool(result.warnings) and result.warnings[-1] is event
-            self.emit(event_record(self.envelope, event, warned=warned))
+            allowed = allowed_end(event, result)  # an allowed failure: a warning, as on the console
+            self.emit(event_record(self.envelope, event, warned=warned or allowed, allowed=allowed))
 
     def finish(self, result: PlanResult) -> None:
         """`plan_ended`: the closing table, reasons, warnings and verdict, in one object."""
@@ -190,9 +198,12 @@ class JsonLog:
 Envelope = Callable[..., dict[str, Any]]
 
 
-def event_record(envelope: Envelope, event: ev.Event, *, warned: bool) -> dict[str, Any]:
-    """A typed event's object: the envelope, then each of its fields."""
-    text = wording.line(event)
+def event_record(
+    envelope: Envelope, event: ev.Event, *, warned: bool, allowed: bool = False
+) -> dict[str, Any]:
+    """A typed event's object: the envelope, then each of its fields. `allowed`: it ends an
+    allowed failure, which its text says first."""
+    text = event_text(event, allowed=allowed)
     record = envelope(event_name(type(event)), event.at, step=event.step, text=text, warning=warned)
     for field in dataclasses.fields(event):
         if field.name in ("at", "step"):

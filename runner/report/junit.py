@@ -6,7 +6,11 @@ CI that reads the XML never disagrees with the exit code: a `failure` or an `err
 when the exit code is not 0. A step that failed the plan has a `failure` with the reason and each
 failed criterion; a step whose run was left going has an `error`; a step that failed as
 `allow_failure` let it is `skipped`, with a message that says so; a step that did not run is
-`skipped`. It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
+`skipped`. JUnit has no warning: `skipped` is the one state besides passed that Jenkins', GitLab's
+and GitHub's test reporters show apart, with its message, and it fails nothing. The plan's
+testcase names the allowed failures as a warning in its system-out, and the suite's
+`allowed_failures` property counts them.
+It validates against the JUnit schema Jenkins uses (junit-10.xsd), which has no
 properties on a testcase, so each step's run id is a suite property (`<step>.run_id`) and is
 repeated in the case's system-out. A failed step's system-err holds what explains each failed
 attempt (`runner.report.evidence`): Fusion's failure message, a datasource's counters, the end of
@@ -74,6 +78,7 @@ def junit_xml(result: PlanResult) -> str:
         ("outcome", report["outcome"]),
         ("exit_code", str(int(judged.code))),
         ("warnings", str(len(report["warnings"]))),
+        ("allowed_failures", str(len(judged.allowed))),
         *((f"{s['name']}.run_id", s["run_id"]) for s in steps if s["run_id"]),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
@@ -117,6 +122,8 @@ def _plan_case(
         )
     out = ET.SubElement(case, "system-out")
     out.text = f"outcome: {report['outcome']}\nexit code: {int(judged.code)}"
+    if judged.allowed:
+        out.text += f"\nwarning: {judged.warning()}"
     _warnings(case, report, None)
 
 

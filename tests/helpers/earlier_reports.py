@@ -8,14 +8,14 @@ tests/fixtures/report-2/ holds the reports fusion-run wrote of these plans in fo
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import RunScript, Scenario
 from runner.engine import Engine
-from runner.plan import Plan, RunIf, Step
+from runner.plan import AllowedFailures, Plan, RunIf, Step
 from runner.report.journal import Journal, write_atomically
 from tests.helpers.engine import jobs, plan_of, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -64,7 +64,7 @@ CASES = {
     "fail-fast-skip": Case(
         steps=[
             step("a", allow_failure=True),
-            step("b", "a"),
+            replace(step("b", "a"), allowed_failures=AllowedFailures.FAIL),
             step("c"),
             step("d", "c"),
         ],
@@ -89,10 +89,12 @@ CASES = {
         steps=[
             step("a", allow_failure=True),
             step("b"),
-            step("x", "a", "b", run_if=RunIf.ALL_FAILED),
+            replace(
+                step("x", "a", "b", run_if=RunIf.ALL_FAILED), allowed_failures=AllowedFailures.FAIL
+            ),
             step("y", "b", run_if=RunIf.AT_LEAST_ONE_FAILED),
             step("z", "y"),
-            step("w", "a"),
+            replace(step("w", "a"), allowed_failures=AllowedFailures.FAIL),
             step("v", "w", "b", run_if=RunIf.NONE_FAILED),
         ],
         scenario=jobs(

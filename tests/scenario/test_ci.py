@@ -84,6 +84,7 @@ def test_junit(mixed: Result) -> None:
       <property name="outcome" value="failed" />
       <property name="exit_code" value="1" />
       <property name="warnings" value="0" />
+      <property name="allowed_failures" value="1" />
       <property name="crawl.run_id" value="{ids["crawl"]}" />
       <property name="train.run_id" value="{ids["train"]}" />
       <property name="notify.run_id" value="{ids["notify"]}" />
@@ -92,7 +93,8 @@ def test_junit(mixed: Result) -> None:
       <failure message="exit 1: step 'train' failed" type="failed">exit 1: step 'train' failed
 train failed: run {ids["train"]} ended error: OOM | heap</failure>
       <system-out>outcome: failed
-exit code: 1</system-out>
+exit code: 1
+warning: 1 allowed failure: step 'notify' failed</system-out>
     </testcase>
     <testcase classname="fusion-run.test" name="crawl" time="40.000">
       <system-out>job: datasource:web
@@ -343,9 +345,15 @@ FAILS = "jobs: {a: {runs: [{duration: 0.2, state: error}]}}"
             "exit 2: 1 job(s) have no configuration in Fusion; step 'b' did not run",
         ),
         (FAILS, "{job: b, run_if: all_done}", 0, "0", None),
-        (FAILS, "b", 1, "1", "exit 1: step 'b' was skipped"),
+        (FAILS, "b", 0, "0", None),
+        (FAILS, "{job: b, allowed_failures: fail}", 1, "1", "exit 1: step 'b' was skipped"),
     ],
-    ids=["jobs-missing", "allowed-failure", "required-step-skipped-for-an-allowed-failure"],
+    ids=[
+        "jobs-missing",
+        "allowed-failure",
+        "allowed-failure-passes-downstream",
+        "required-step-skipped-for-an-allowed-failure",
+    ],
 )
 def test_the_exit_code_and_the_junit_agree_on_the_emulator(  # noqa: PLR0917
     write_plan: WritePlan, scenario: str, after: str, code: int, failures: str, message: str | None
@@ -366,15 +374,24 @@ def test_the_exit_code_and_the_junit_agree_on_the_emulator(  # noqa: PLR0917
 def test_a_required_step_skipped_for_an_allowed_failure_is_annotated_and_said_under_quiet(
     write_plan: WritePlan,
 ) -> None:
-    plan = write_plan("version: 1\nsteps:\n  - {job: a, allow_failure: true}\n  - b\n")
+    plan = write_plan(
+        "version: 1\nsteps:\n  - {job: a, allow_failure: true}\n"
+        "  - {job: b, allowed_failures: fail}\n"
+    )
     Path("s.yaml").write_text(f"version: 1\n{FAILS}\n")
     environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "/dev/full"}
     result = invoke(plan, "--emulate", "--scenario", "s.yaml", "-q", env=environ)
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
+    error, warning = result.stdout.splitlines()
+    assert error == (
         "::error file=plan.yaml,line=4,col=5,title=fusion-run%3A step b skipped::"
         "upstream 'a' failed"
-    ]
+    )
+    run_id = json.loads(Path("fusion-run-report.json").read_text())["steps"][0]["run_id"]
+    assert warning == (
+        "::warning file=plan.yaml,line=3,col=5,title=fusion-run%3A step a failed::"
+        f"allowed to fail; failed: run {run_id} ended error: The job run failed"
+    )
     lines = result.stderr.splitlines()
     assert "b skipped: upstream 'a' failed" in lines
     assert "fusion-run: cannot write the GitHub summary /dev/full: No space left on device" in lines
@@ -490,3 +507,59 @@ def test_a_report_that_cannot_be_written_at_the_start_still_gets_junit_and_the_s
     assert f"> {verdict}" in Path("summary.md").read_text()
     assert result.stdout.endswith(f"::{verdict}\n")
     assert not Path("fusion-run-report.json").exists()
+
+
+def test_an_allowed_failure_is_a_warning_in_every_output(write_plan: WritePlan) -> None:
+    """One plan, one allowed failure: the exit code, the report, JUnit, the GitHub summary and
+    annotations, and the console all tell it as a warning, and the steps after it run."""
+    plan = write_plan(
+        "version: 1\nname: nightly\nsteps:\n"
+        "  - {job: a, allow_failure: true}\n"
+        "  - {job: b, depends_on: [a]}\n"
+        "  - {job: alert, depends_on: [a], run_if: at_least_one_failed}\n"
+    )
+    Path("s.yaml").write_text(f"version: 1\n{FAILS}\n")
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "summary.md"}
+    result = invoke(plan, "--emulate", "--scenario", "s.yaml", "--junit", "j.xml", env=environ)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(Path("fusion-run-report.json").read_text())
+    a, b, alert = report["steps"]
+    assert (report["outcome"], report["verdict"]) == ("succeeded", {"exit_code": 0, "why": None})
+    assert (a["outcome"], a["allow_failure"], b["outcome"], alert["outcome"]) == (
+        "failed",
+        True,
+        "succeeded",
+        "skipped",
+    )
+    said = f"allowed to fail; failed: run {a['run_id']} ended error: The job run failed"
+    root = ET.parse("j.xml").getroot()
+    assert (root.get("failures"), root.get("errors")) == ("0", "0")
+    case = root.find(".//testcase[@name='a']")
+    assert case is not None
+    assert case.find("failure") is None
+    assert case.find("skipped").get("message") == said  # type: ignore[union-attr]
+    plan_case = root.find(".//testcase[@classname='fusion-run']")
+    assert plan_case.find("system-out").text.splitlines()[-1] == (  # type: ignore[union-attr]
+        "warning: 1 allowed failure: step 'a' failed"
+    )
+    assert root.find(".//property[@name='allowed_failures']").get("value") == "1"  # type: ignore[union-attr]
+    summary = Path("summary.md").read_text().splitlines()
+    assert "> ⚠️ 1 allowed failure: step 'a' failed" in summary
+    assert f"| a | ⚠️ failed (allowed to fail) | 0.2s | `{a['run_id']}` | " in "\n".join(summary)
+    assert result.stdout.splitlines() == [
+        f"::warning file=plan.yaml,line=4,col=5,title=fusion-run%3A step a failed::{said}"
+    ]
+    console = result.stderr.splitlines()
+    ended = [line for line in console if " a: warning: allowed to fail; " in line]
+    assert len(ended) == 1
+    assert ended[0].endswith(
+        f" a: warning: allowed to fail; failed in 0.2s: run {a['run_id']} ended error: "
+        "The job run failed"
+    )
+    assert not any(line.startswith("a failed") for line in console)  # not said as a failure
+    assert console[-2:] == [
+        f"a: warning: {said}",
+        "fusion-run: plan nightly succeeded in "
+        f"{console[-1].split(' in ', 1)[1].split(':')[0]}: 1 failed (allowed), 1 succeeded, "
+        "1 skipped. Report: fusion-run-report.json",
+    ]

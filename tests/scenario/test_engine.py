@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import itertools
 import random
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from runner.engine import Engine, JobsNotFound, Unreachable
 from runner.engine.context import CANCEL_GRACE, EXPECTED_SLACK
 from runner.events import (
     ContactLost,
+    RetriesUnused,
     Retrying,
     RunIdentified,
     StartAnswerLost,
@@ -24,6 +26,7 @@ from runner.events import (
 )
 from runner.fusion import ErrorKind, FusionError
 from runner.outcomes import Outcome, PlanOutcome
+from runner.report.console import Console
 from tests.helpers.engine import Recorder, Result, jobs, plan_of, random_plan, run, runs
 from tests.helpers.fakes import EPOCH, FakeClock, step
 
@@ -261,6 +264,52 @@ def test_timeout_retried_when_asked() -> None:
     result = run([step("j", timeout=60, retries=1, retry_on=("timeout",), retry_delay=1)], scenario)
     assert result.step("j")["outcome"] == "succeeded"
     assert [a["state"] for a in result.step("j")["attempts"]] == ["cancelled", "finished"]
+
+
+UNUSED = (
+    "2 retries left unused: retry_on [state] does not retry a run cancelled by the step's "
+    "timeout; add timeout to retry_on to retry it"
+)
+
+
+def test_retries_that_retry_on_leaves_unused_are_a_warning() -> None:
+    """retries: 2, retry_on: [state], and the run timed out: said on the console and kept
+    among the report's warnings, once; the step fails at its first attempt."""
+    scenario = jobs(j=runs(RunScript(duration=7200)))
+    text = io.StringIO()
+    console = Console(text, live=False)
+    result = run(
+        [step("j", timeout=60, retries=2, retry_on=("state",))], scenario, reporter=console
+    )
+    assert text.getvalue().splitlines()[-2:] == [
+        f"   1:01 j: warning: {UNUSED}",
+        "   1:01 j: timed out in 1m1s: the step's timeout of 1m passed; run 41pjso2krv cancelled",
+    ]
+    assert result.step("j")["outcome"] == "timed_out"
+    assert len(result.step("j")["attempts"]) == 1
+    assert result.lines(RetriesUnused) == [f"j: {UNUSED}"]
+    assert result.report["warnings"] == [{"step": "j", "text": UNUSED}]
+
+
+def test_retries_used_up_or_none_are_no_warning() -> None:
+    scenario = jobs(
+        a=runs(RunScript(duration=5, state="error"), RunScript(duration=5, state="error")),
+        b=runs(RunScript(duration=7200)),
+    )
+    steps = [step("a", retries=1, retry_delay=1), step("b", timeout=60)]
+    result = run(steps, scenario)
+    assert result.outcomes() == {"a": "failed", "b": "timed_out"}
+    assert result.of(RetriesUnused) == []
+
+
+def test_criteria_left_unretried_name_the_criteria() -> None:
+    scenario = jobs(j=runs(RunScript(duration=5)))
+    steps = [step("j", retries=1, expect=("result.docsWritten > `0`",))]
+    result = run(steps, scenario)
+    assert result.lines(RetriesUnused) == [
+        "j: 1 retry left unused: retry_on [state] does not retry a failed criterion "
+        "(max_duration, expect, min_documents, a stall); add criteria to retry_on to retry it"
+    ]
 
 
 def test_cancellation_that_fusion_never_confirms_is_bounded() -> None:

@@ -24,7 +24,7 @@ from runner.emulator.scenario import (
 from runner.engine import Engine
 from runner.events import Checked, ContactLost, EndInFuture, Started, StartRequested
 from runner.fusion.routes import key as key_of
-from runner.plan import Gate, Step
+from runner.plan import AllowedFailures, Gate, Step
 from runner.report.journal import Journal, write_atomically
 from tests.helpers.engine import Result, plan_of, run
 from tests.helpers.fakes import EPOCH, FakeClock, step
@@ -234,7 +234,9 @@ def test_a_gate_with_a_run_still_going_counts_only_the_ended() -> None:
 def test_run_if_and_allow_failure_work_on_a_gate() -> None:
     steps = [
         gate("fresh", allow_failure=True),
-        step("fallback", "fresh", run_if="all_failed"),
+        replace(
+            step("fallback", "fresh", run_if="all_failed"), allowed_failures=AllowedFailures.FAIL
+        ),
         step("publish", "fresh", run_if="all_done"),
     ]
     result = run(steps, history(("error", 1)))

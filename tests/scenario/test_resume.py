@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
 from runner.errors import UsageError
 from runner.fusion.routes import key as key_of
+from runner.plan import AllowedFailures
 from runner.report.journal import Journal, write_atomically
 from runner.verdict import verdict
 from tests.helpers.cli import invoke
@@ -381,7 +383,10 @@ FAILS_THEN_HANDLES = Scenario(
 )
 HANDLER_STEPS = [
     step("prep", allow_failure=True),
-    step("cleanup", "prep", run_if="at_least_one_failed"),
+    replace(
+        step("cleanup", "prep", run_if="at_least_one_failed"),
+        allowed_failures=AllowedFailures.FAIL,  # prep's allowed failure is what it handles
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from runner.events import (
     WaitingForOther,
 )
 from runner.fusion.routes import key as key_of
-from runner.plan import Step
+from runner.plan import AllowedFailures, Step
 from runner.report import Reporters
 from runner.report.journal import Journal, report_file
 from tests.helpers.engine import Recorder, jobs, plan_of, run, runs
@@ -155,7 +155,10 @@ def handler(folder: Path, cleanup: JobScript, **settings: Any) -> tuple[Fusion, 
     """The failure handler's Fusion and steps, `cleanup` running as scripted, with `settings`."""
     steps = [
         step("prep", allow_failure=True),
-        step("cleanup", "prep", run_if="at_least_one_failed", **settings),
+        replace(
+            step("cleanup", "prep", run_if="at_least_one_failed", **settings),
+            allowed_failures=AllowedFailures.FAIL,  # prep's allowed failure is what it handles
+        ),
     ]
     return Fusion(Scenario(jobs={"prep": PREP, "cleanup": cleanup}), folder), steps
 

@@ -4,6 +4,7 @@ fusion-run exits other than 0, on random plans and on every way a plan fails aro
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -14,6 +15,7 @@ from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine, JobsNotFound
 from runner.errors import ExitCode
+from runner.plan import AllowedFailures, Step
 from runner.reasons import InterruptedBeforeStart, JobsMissing
 from runner.report.junit import junit_xml
 from tests.helpers.engine import jobs, plan_of, random_plan, revoke_after, run, runs
@@ -85,15 +87,46 @@ def test_a_failed_allowed_step_is_skipped_and_the_plan_passes() -> None:
     )
 
 
-def test_a_required_step_skipped_for_an_allowed_failure_fails_the_plan() -> None:
-    """It did not run, and nothing else fails the plan: exit 0 would pass a pipeline whose
-    required step never ran."""
+def strict(step: Step) -> Step:
+    """`step` with `allowed_failures: fail`: an allowed failure upstream counts as failed."""
+    return replace(step, allowed_failures=AllowedFailures.FAIL)
+
+
+def test_an_allowed_failure_passes_downstream_and_the_plan_passes() -> None:
+    """As GitLab's allow_failure and GitHub's continue-on-error: what follows runs, a failure
+    handler does not, and a cleanup step runs."""
     scenario = jobs(a=runs(RunScript(duration=5, state="error", error="OOM")))
     steps = [
         step("a", allow_failure=True),
-        step("b", "a"),
+        step("w"),
+        step("b", "a", "w"),
         step("c", "b"),
         step("d", "a", run_if="at_least_one_failed"),
+        step("e", "c", run_if="all_done"),
+    ]
+    result = run(steps, scenario)
+    code, plan_case = checked(result.engine.result)
+    assert (code, failure_of(plan_case)) == (ExitCode.SUCCEEDED, None)
+    assert result.outcomes() == {
+        "a": "failed",
+        "w": "succeeded",
+        "b": "succeeded",
+        "c": "succeeded",
+        "d": "skipped",
+        "e": "succeeded",
+    }
+    assert result.step("d")["reason"] == "no upstream failed (run_if: at_least_one_failed)"
+
+
+def test_a_required_step_skipped_for_an_allowed_failure_fails_the_plan() -> None:
+    """With allowed_failures: fail, it did not run, and nothing else fails the plan: exit 0
+    would pass a pipeline whose required step never ran."""
+    scenario = jobs(a=runs(RunScript(duration=5, state="error", error="OOM")))
+    steps = [
+        step("a", allow_failure=True),
+        strict(step("b", "a")),
+        step("c", "b"),
+        strict(step("d", "a", run_if="at_least_one_failed")),
     ]
     result = run(steps, scenario)
     code, plan_case = checked(result.engine.result)
@@ -111,7 +144,7 @@ def test_a_required_step_skipped_for_an_allowed_failure_fails_the_plan() -> None
 
 def test_fail_fast_stops_the_plan_at_a_required_step_skipped_for_an_allowed_failure() -> None:
     scenario = jobs(a=runs(RunScript(duration=5, state="error")), slow=runs(RunScript(duration=60)))
-    steps = [step("a", allow_failure=True), step("b", "a"), step("slow")]
+    steps = [step("a", allow_failure=True), strict(step("b", "a")), step("slow")]
     result = run(steps, scenario, fail_fast=True)
     code, plan_case = checked(result.engine.result)
     assert (code, failure_of(plan_case)) == (

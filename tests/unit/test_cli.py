@@ -303,3 +303,20 @@ def test_dry_run_says_what_warns_and_what_counts_as_stalled() -> None:
     assert lines[reviews + 4] == "    stalled when no counter moved for 6s: cancels it"
     train = lines.index("  train (job products_recs_als)")
     assert lines[train + 3] == "    success: state in [finished]; at least 1 document"
+
+
+def test_dry_run_says_which_steps_count_an_allowed_failure_as_failed(write_plan: WritePlan) -> None:
+    plan = write_plan(
+        "version: 1\ndefaults:\n  allowed_failures: fail\nsteps:\n"
+        "  - {job: crawl, allow_failure: true}\n"
+        "  - {job: alert, run_if: at_least_one_failed}\n"
+        "  - {job: aggregate, depends_on: [crawl], allowed_failures: pass}\n"
+    )
+    result = invoke(plan, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[lines.index("  alert") + 1] == (
+        "    waits for: crawl, the step listed before it; runs if at least one fails "
+        "(a failure allowed upstream counts as failed)"
+    )
+    assert lines[lines.index("  aggregate") + 1] == "    waits for: crawl; runs if all succeed"

@@ -7,8 +7,9 @@ import pytest
 
 from runner.commands.loading import resolve_url
 from runner.errors import UsageError
-from runner.plan import Auth, RunIf, Success
+from runner.plan import AllowedFailures, Auth, RunIf, Success
 from runner.plan.loader import load_plan
+from runner.plan.problems import InvalidPlan
 from tests.helpers.paths import EXAMPLES, WritePlan
 
 
@@ -194,3 +195,30 @@ class TestResolveUrl:
             with pytest.raises(UsageError) as caught:
                 resolve_url(self.plan, given, environ)
             assert str(caught.value) == f"{source}: {message}"
+
+
+def test_allowed_failures_resolves_as_every_step_setting(write_plan: WritePlan) -> None:
+    """The step's own, else defaults:, else pass; a require: step takes it too."""
+    plan = load_plan(
+        write_plan(
+            "version: 1\ndefaults:\n  allowed_failures: fail\nsteps:\n"
+            "  - a\n  - {job: b, allowed_failures: pass}\n"
+            "  - {require: {job: c, succeeded_within: 1d}}\n"
+        )
+    )
+    assert [s.allowed_failures for s in plan.steps] == [
+        AllowedFailures.FAIL,
+        AllowedFailures.PASS,
+        AllowedFailures.FAIL,
+    ]
+    plain = load_plan(write_plan("version: 1\nsteps:\n  - a\n"))
+    assert plain.steps[0].allowed_failures is AllowedFailures.PASS
+
+
+def test_allowed_failures_takes_pass_or_fail(write_plan: WritePlan) -> None:
+    with pytest.raises(InvalidPlan) as caught:
+        load_plan(write_plan("version: 1\nsteps:\n  - {job: a, allowed_failures: strict}\n"))
+    [problem] = caught.value.problems
+    assert str(problem) == (
+        "plan.yaml:3:32: $.steps[0].allowed_failures: 'strict' is not one of: pass, fail"
+    )

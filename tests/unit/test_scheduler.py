@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,37 +11,49 @@ import pytest
 from runner import wording
 from runner.engine.scheduler import Scheduler, Skip
 from runner.outcomes import Outcome
+from runner.plan import AllowedFailures
 from tests.helpers.fakes import step
 from tests.helpers.paths import DOCS
 
 S, F = Outcome.SUCCEEDED, Outcome.FAILED
 
 # How each kind of upstream comes about: roots that succeed or fail, a step skipped because its
-# upstream failed, and a failure handler excluded because nothing failed.
+# upstream failed, and a failure handler excluded because nothing failed; A and L fail and are
+# skipped as F and K do, but with allow_failure.
 KINDS = {
-    "S": [step("u{n}", "ok")],
-    "F": [step("u{n}", "ok")],
-    "K": [step("u{n}", "bad")],
-    "E": [step("u{n}", "ok", run_if="at_least_one_failed")],
+    "S": step("u{n}", "ok"),
+    "F": step("u{n}", "ok"),
+    "K": step("u{n}", "bad"),
+    "E": step("u{n}", "ok", run_if="at_least_one_failed"),
+    "A": step("u{n}", "ok", allow_failure=True),
+    "L": step("u{n}", "bad", allow_failure=True),
 }
-PAIRS = ["".join(p) for p in itertools.product("SFKE", repeat=2)]
-# r: runs, s: skipped (counts as failed), x: excluded (counts as success); a letter a pair:
-# SS SF SK SE FS FF FK FE KS KF KK KE ES EF EK EE
+PAIRS = ["".join(p) for p in itertools.product(KINDS, repeat=2)]
+# r: runs, s: skipped (counts as failed), x: excluded (counts as success); a letter a pair, the
+# pairs in the order of PAIRS (SS SF SK SE SA SL FS FF ... LL); an allowed failure (A, L) counts
+# as a success (allowed_failures: pass, the default)
 TABLE = {
-    "all_success":          "rssrssssssssrssx",
-    "at_least_one_success": "rrrrrssrrssrrrrx",
-    "none_failed":          "rssrssssssssrssx",
-    "all_done":             "rrrrrrrrrrrrrrrx",
-    "at_least_one_failed":  "xrrxrrrrrrrrxrrx",
-    "all_failed":           "xxxxxrrxxrrxxxxx",
+    "all_success":          "rssrrrssssssssssssrssxrrrssrrrrssrrr",
+    "at_least_one_success": "rrrrrrrssrrrrssrrrrrrxrrrrrrrrrrrrrr",
+    "none_failed":          "rssrrrssssssssssssrssxrrrssrrrrssrrr",
+    "all_done":             "rrrrrrrrrrrrrrrrrrrrrxrrrrrrrrrrrrrr",
+    "at_least_one_failed":  "xrrxxxrrrrrrrrrrrrxrrxxxxrrxxxxrrxxx",
+    "all_failed":           "xxxxxxxrrxxxxrrxxxxxxxxxxxxxxxxxxxxx",
 }  # fmt: skip
+# ... and with allowed_failures: fail, as a failure: A as F, L as K
+STRICT = {
+    rule: "".join(row[PAIRS.index(pair.replace("A", "F").replace("L", "K"))] for pair in PAIRS)
+    for rule, row in TABLE.items()
+}
 
 
-def drive(run_if: str, pair: str) -> str:
-    upstream = [KINDS[kind][0] for kind in pair]
+def drive(run_if: str, pair: str, allowed: str = "pass") -> str:
+    upstream = [KINDS[kind] for kind in pair]
     steps = [step("ok"), step("bad")]
-    steps += [step(f"u{n}", *(u.depends_on), run_if=str(u.run_if)) for n, u in enumerate(upstream)]
-    steps.append(step("x", "u0", "u1", run_if=run_if))
+    steps += [replace(u, name=f"u{n}", job=f"u{n}") for n, u in enumerate(upstream)]
+    steps.append(
+        replace(step("x", "u0", "u1", run_if=run_if), allowed_failures=AllowedFailures(allowed))
+    )
     scheduler = Scheduler(steps, max_parallel=10)
     skipped: dict[str, Skip] = {}
 
@@ -50,10 +63,10 @@ def drive(run_if: str, pair: str) -> str:
     assert scheduler.ready() == ["ok", "bad"]
     finish("ok", S)
     finish("bad", F)
-    started = scheduler.ready()  # the upstreams that run; K and E ended with the roots
+    started = scheduler.ready()  # the upstreams that run; K, L and E ended with the roots
     for n, kind in enumerate(pair):
         if f"u{n}" in started:
-            finish(f"u{n}", F if kind == "F" else S)
+            finish(f"u{n}", F if kind in "FA" else S)
     started += scheduler.ready()
     if "x" in skipped:
         return "x" if skipped["x"].excluded else "s"
@@ -67,14 +80,24 @@ def test_run_if_truth_table(run_if: str) -> None:
     assert got == TABLE[run_if], dict(zip(PAIRS, got, strict=True))
 
 
+@pytest.mark.parametrize("run_if", TABLE)
+def test_run_if_truth_table_with_allowed_failures_counted_as_failures(run_if: str) -> None:
+    got = "".join(drive(run_if, pair, "fail") for pair in PAIRS)
+    assert got == STRICT[run_if], dict(zip(PAIRS, got, strict=True))
+
+
 # What the words of the plan file's reference (docs/reference/plan.md) for each run_if mean, over
 # the classes of the upstreams; a row whose words are not here fails the test, so the reference
 # cannot drift into words nobody checked.
 README_RUNS_WHEN: dict[str, Callable[[str], bool]] = {
-    "every upstream succeeded or was excluded": lambda pair: all(c in "SE" for c in pair),
-    "at least one upstream succeeded or was excluded": lambda pair: any(c in "SE" for c in pair),
-    "no upstream failed, and at least one succeeded": lambda pair: (
-        not any(c in "FK" for c in pair) and "S" in pair
+    "every upstream succeeded, was allowed to fail or was excluded": lambda pair: all(
+        c in "SEAL" for c in pair
+    ),
+    "at least one upstream succeeded, was allowed to fail or was excluded": lambda pair: any(
+        c in "SEAL" for c in pair
+    ),
+    "no upstream failed, and at least one succeeded or was allowed to fail": lambda pair: (
+        not any(c in "FK" for c in pair) and any(c in "SAL" for c in pair)
     ),
     "always, once every upstream has ended": lambda pair: True,
     "at least one upstream failed": lambda pair: any(c in "FK" for c in pair),
@@ -84,16 +107,24 @@ README_SKIPPED_AS = {"upstream failed": "s", "excluded": "x", "(never skipped)":
 
 
 def test_the_readme_table_says_what_the_scheduler_does() -> None:
-    """Each row of the documented run_if table, read as a rule, gives the truth table above."""
+    """Each row of the documented run_if table, read as a rule, gives the truth table above; and
+    the sentence on allowed_failures: fail gives the strict one."""
     readme = (DOCS / "reference" / "plan.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ([^|]+) \| ([^|]+) \|$", readme, re.M)
     rows = [row for row in rows if row[0] != "run_if"]  # the header
     assert [rule for rule, _, _ in rows] == list(TABLE)
     assert "When every upstream was excluded, the step is excluded too" in readme
+    assert (
+        "With `allowed_failures: fail`, the step counts an upstream allowed to fail as failed"
+        in " ".join(readme.split())
+    )
     for rule, runs_when, skipped_as in rows:
         runs, skip = README_RUNS_WHEN[runs_when.strip()], README_SKIPPED_AS[skipped_as.strip()]
         said = "".join("x" if pair == "EE" else ("r" if runs(pair) else skip) for pair in PAIRS)
         assert said == TABLE[rule], rule
+        strict = [pair.replace("A", "F").replace("L", "K") for pair in PAIRS]
+        said = "".join("x" if pair == "EE" else ("r" if runs(pair) else skip) for pair in strict)
+        assert said == STRICT[rule], rule
 
 
 def said(skips: list[Skip]) -> list[tuple[str, str, bool]]:

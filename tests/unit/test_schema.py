@@ -97,7 +97,7 @@ def test_the_walk_finds_every_setting() -> None:
     assert {"steps.[].tags.[]", "defaults.tags.[]"} <= paths
     assert {"templates.*.retries", "templates.*.success.states.[]"} <= paths
     assert {"steps.[].extends.[]", "steps.[].for_each.*.[]"} <= paths
-    assert len(paths) == 80  # default_target, free text, among them
+    assert len(paths) == 83  # default_target, free text, among them
     assert {"steps.[].require.job", "steps.[].require.succeeded_within"} <= paths
 
 
