@@ -74,7 +74,7 @@ def check_jobs(
     known = _existence((step for _, step in steps), fusion, asking, warn)
     if known is None:
         return
-    missing = [(index, step) for index, step in steps if not known[step.job]]
+    missing = [(i, step) for i, step in steps if step.call is None and not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
 
@@ -112,6 +112,8 @@ def check_schedules(
     schedules: dict[str, Schedule | None] = {}
     for step in plan.steps:
         if step.job in schedules or (only is not None and step.name not in only) or step.gate:
+            continue
+        if step.call is not None:  # a request starts no job: there is no schedule to read
             continue  # a require: step's job is Fusion's to start: the plan starts it never
         try:
             schedules[step.job] = asking.patiently(partial(fusion.schedule, step.job))

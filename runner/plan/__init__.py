@@ -130,6 +130,41 @@ class Gate:
     succeeded_within: int  # seconds
 
 
+class CallKind(enum.StrEnum):
+    """What a step that runs no job sends."""
+
+    REQUEST = "request"  # to the plan's own Fusion, with its credentials
+    WEBHOOK = "webhook"  # to another host, with only what the plan gives
+
+
+REPEAT_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Call:
+    """`request:` or `webhook:` instead of `job:`: one HTTP request, judged by its answer.
+
+    For a request, `target` is a path relative to fusion.url (validation keeps it on Fusion's
+    host); for a webhook, a whole URL. `params` are added to the target's own query; `body` is
+    JSON text (None: none sent); `statuses` the accepted answer statuses (empty: any 2xx)."""
+
+    kind: CallKind
+    method: str
+    target: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # a webhook's own; a request sends Fusion's
+    statuses: tuple[int, ...] = ()
+    repeat_safe: bool = False  # sending it twice does no harm: a lost answer may be re-sent
+
+    @property
+    def may_repeat(self) -> bool:
+        return self.repeat_safe or self.method in REPEAT_SAFE_METHODS
+
+    def accepts(self, status: int) -> bool:
+        return status in self.statuses if self.statuses else 200 <= status < 300
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
     name: str
@@ -153,6 +188,7 @@ class Step:
     on_stall: OnStall = OnStall.WARN
     gate: Gate | None = None  # `require:` instead of `job:`: `job` is the job it checks
     poll_auto: bool = True  # poll_interval: auto; poll_interval is then AUTO_POLL_CEILING
+    call: Call | None = None  # `request:` or `webhook:` instead of `job:`: `job` is its label
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

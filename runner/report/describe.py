@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from runner.durations import format_duration
-from runner.plan import OnStall, Plan, RunIf, Step
+from runner.plan import Call, CallKind, OnStall, Plan, RunIf, Step
+from runner.plan.calls import shown_host, shown_path
 from runner.report.graph import waves
 
 RUN_IF_WORDS = {
@@ -94,6 +95,31 @@ def _describe_step(step: Step) -> list[str]:
             f"    success: a run ended in a state in [{', '.join(step.success.states)}] "
             f"within {within} before the check"
         ]
+    if step.call is not None:  # one request: no run, so no polls and no work check
+        lines[0] = f"  {step.name} ({_sends(step.call)})"
+        lines[2:] = [
+            f"    {retries}",
+            f"    success: {'; '.join([_accepted(step.call), *step.success.expect])}",
+            *lines[4:5],  # its warns, if any
+        ]
     if step.allow_failure:
         lines.append("    allowed to fail: its failure does not fail the plan")
     return lines
+
+
+def _sends(call: Call) -> str:
+    """What a request or webhook step sends, as outputs may show it: the method and the path
+    (with the names of its query parameters), or the webhook's host; never a value or header."""
+    if call.kind is CallKind.WEBHOOK:
+        return f"webhook: POST to {shown_host(call.target)}"
+    names = [name for name, _ in call.params]
+    query = f" with parameters {', '.join(names)}" if names else ""
+    body = ", a JSON body" if call.body is not None else ""
+    safe = "" if call.may_repeat else "; not sent again if its answer is lost"
+    return f"request: {call.method} {shown_path(call.target)}{query}{body}{safe}"
+
+
+def _accepted(call: Call) -> str:
+    if not call.statuses:
+        return "answer status 2xx"
+    return f"answer status in [{', '.join(str(status) for status in call.statuses)}]"

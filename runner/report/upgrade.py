@@ -50,6 +50,8 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["trace"] = None
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
+    for step in report["steps"]:
+        step["call"] = None  # nor request: or webhook: steps
     return report
 
 
