@@ -750,6 +750,7 @@ def test_the_readme_plans_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "docs/guides/first-plan.md",
         "docs/reference/plan.md",
         "docs/reference/plan.md",  # its require: fragment
+        "docs/reference/plan.md",  # its request: and webhook: fragment
     ]
 
 

@@ -7,14 +7,19 @@ import json
 from typing import Any
 
 from runner import wording
+from runner.commands.check import step_line
 from runner.emulator.adapter import Hooks, ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Scenario
 from runner.engine import Engine
+from runner.engine.preflight import Readiness
 from runner.events import Answered, Retrying
 from runner.fusion import CallAnswer, ErrorKind, FusionError
 from runner.plan import Call
 from runner.reasons import AnswerUnknown
+from runner.report.console import _run_cell
+from runner.report.github import summary_markdown
+from runner.report.junit import junit_xml
 from tests.helpers.engine import plan_of, run
 from tests.helpers.fakes import EPOCH, FakeClock, call_step, step
 
@@ -208,3 +213,31 @@ def test_a_get_or_a_repeat_safe_request_whose_answer_is_lost_is_sent_again() -> 
     ):
         engine, fusion, _ = _lose([safe])
         assert (str(engine.result.steps[0].outcome), fusion.sent) == ("succeeded", 2)
+
+
+def test_outputs_name_the_answer_instead_of_a_run_and_never_a_query() -> None:
+    result = run(
+        [
+            call_step("count", path=SELECT, expect=("body.response.numFound > `200000`",)),
+            call_step("notify", "count", run_if="all_done", webhook="https://h.example.com/x?t=1"),
+        ]
+    )
+    xml = junit_xml(result.engine.result)
+    assert "sent: GET /api/solr/products_v2/select\noutcome: failed\nattempt 1: answered 200" in xml
+    assert "sent: POST h.example.com\noutcome: succeeded\nattempt 1: answered 200" in xml
+    markdown = summary_markdown(result.report, result.engine.plan)
+    assert "| count | ❌ failed | 0s | answered 200 |" in markdown
+    assert "q=*:*" not in xml + markdown
+    assert "t=1" not in xml + markdown
+    assert [_run_cell(s) for s in result.engine.result.steps] == ["answered 200"] * 2
+
+
+def test_check_says_a_request_is_sent_when_due_and_asks_fusion_nothing() -> None:
+    steps = [call_step("count", path=SELECT), call_step("notify", webhook="https://h.example.com")]
+    assert [
+        step_line(Readiness(index=i, step=s, exists=None, active=None)) for i, s in enumerate(steps)
+    ] == [
+        "count (GET /api/solr/products_v2/select): a request to Fusion, sent when due; nothing "
+        "to check before",
+        "notify (POST h.example.com): a webhook, sent when due; nothing to check before",
+    ]
