@@ -16,12 +16,14 @@ from runner.engine.preflight import Readiness
 from runner.events import Answered, Retrying
 from runner.fusion import CallAnswer, ErrorKind, FusionError
 from runner.plan import Call
+from runner.plan.loader import load_plan
 from runner.reasons import AnswerUnknown
 from runner.report.console import _run_cell
 from runner.report.github import summary_markdown
 from runner.report.junit import junit_xml
 from tests.helpers.engine import plan_of, run
 from tests.helpers.fakes import EPOCH, FakeClock, call_step, step
+from tests.helpers.paths import EXAMPLES
 
 SELECT = "/api/solr/products_v2/select?q=*:*&rows=0"
 ALIAS = (("action", "CREATEALIAS"), ("name", "products"), ("collections", "products_v2"))
@@ -241,3 +243,41 @@ def test_check_says_a_request_is_sent_when_due_and_asks_fusion_nothing() -> None
         "to check before",
         "notify (POST h.example.com): a webhook, sent when due; nothing to check before",
     ]
+
+
+def _example(collections: dict[str, int]) -> tuple[Engine, EmulatedFusion, Hooks]:
+    plan = load_plan(str(EXAMPLES / "alias-swap.yaml"))
+    clock, hooks = FakeClock(), Hooks()
+    jobs = [s.job for s in plan.steps if s.call is None]
+    model = EmulatedFusion(
+        Scenario(collections=collections), clock=clock, epoch=EPOCH, extra_jobs=jobs
+    )
+    engine = Engine(plan, ModelFusion(model, hooks=hooks), clock, url="http://emulated")
+    engine.preflight()
+    engine.execute()
+    return engine, model, hooks
+
+
+def test_the_example_swaps_the_alias_after_a_good_evaluation_and_says_nothing() -> None:
+    engine, model, hooks = _example({"products_v2": 150_000})
+    assert [str(s.outcome) for s in engine.result.steps] == ["succeeded"] * 4 + ["skipped"]
+    assert model.solr.aliases == {"products": "products_v2"}
+    assert hooks.posts == []
+
+
+def test_the_example_keeps_the_alias_and_tells_the_team_when_the_index_is_short() -> None:
+    engine, model, hooks = _example({"products_v2": 12})
+    outcomes = {s.name: str(s.outcome) for s in engine.result.steps}
+    assert outcomes == {
+        "reindex": "succeeded",
+        "evaluate": "succeeded",
+        "enough-documents": "failed",
+        "swap-alias": "skipped",
+        "tell-the-team": "succeeded",
+    }
+    assert model.solr.aliases == {}
+    ((host, _, body),) = hooks.posts
+    assert (host, json.loads(body)["text"]) == (
+        "hooks.example.com",
+        "alias-swap failed: the products alias was not moved",
+    )
