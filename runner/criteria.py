@@ -15,6 +15,7 @@ class CriterionName(enum.StrEnum):
     MAX_DURATION = "max_duration"  # the run took no longer than this
     EXPECT = "expect"  # a JMESPath expression on the run's final status is truthy
     WORK = "work"  # the run did work: at least `min_documents` documents indexed or written
+    STATUS = "status"  # a request's answer has a status the plan accepts (`request:`, `webhook:`)
 
 
 class Level(enum.StrEnum):

@@ -103,6 +103,17 @@ class StepEnded(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Answered(Event):
+    """A `request:` or `webhook:` step's request got an answer: `sent` is what outputs may show
+    of it (the method and path, or the webhook's host)."""
+
+    sent: str
+    code: int  # the answer's status
+    phrase: str  # ... and its reason phrase
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Checked(Event):
     """A `require:` step read the job's runs, and started nothing: the newest run that ended in
     an accepted state (None: none that counts), and whether it ended within the window."""

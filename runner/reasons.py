@@ -217,6 +217,16 @@ class HistorySilent:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerUnknown:
+    """A `request:` step's request may have reached Fusion, and its answer is unknown (lost on
+    the way, or fusion-run stopped before it came); it is not repeat_safe, so it is not sent
+    again. `sent` is its method and path."""
+
+    sent: str
+    error: str | None = None  # why the answer was lost; None: an earlier fusion-run stopped
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GateFailed:
     """A `require:` step: Fusion listed no run of `job` that ended in an accepted state within
     `within` s before now. `run_id`, `state`, `ended` and `ago` are of the newest that did (ended
@@ -362,6 +372,7 @@ Reason = (
     | RetryStopped
     | CriteriaFailed
     | GateFailed
+    | AnswerUnknown
     | FusionAnswered
     | LostContact
     | StillRunning

@@ -218,6 +218,41 @@ class GateRecord:
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallRecord:
+    """What a `request:` or `webhook:` step sends, as a report may keep it: the method and the
+    path (a webhook: its host), the names of the query parameters, whether a body goes with it;
+    never a value, a body or a header. Each attempt's answer is in its `result`."""
+
+    kind: str  # request, webhook
+    method: str
+    sent: str
+    params: tuple[str, ...] = ()
+    body: bool = False
+    repeat_safe: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "method": self.method,
+            "sent": self.sent,
+            "params": list(self.params),
+            "body": self.body,
+            "repeat_safe": self.repeat_safe,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallRecord:
+        return cls(
+            kind=data["kind"],
+            method=data["method"],
+            sent=data["sent"],
+            params=tuple(data["params"]),
+            body=data["body"],
+            repeat_safe=data["repeat_safe"],
+        )
+
+
 @dataclass(kw_only=True)
 class StepResult:
     name: str
@@ -232,6 +267,7 @@ class StepResult:
     attempts: list[Attempt] = field(default_factory=list)
     gate: GateRecord | None = None  # a `require:` step's findings; None for a step that runs
     for_each: str | None = None  # made by a for_each: that step's name as the plan writes it
+    call: CallRecord | None = None  # what a `request:` or `webhook:` step sends
 
     @property
     def run_id(self) -> str | None:
@@ -279,6 +315,7 @@ class StepResult:
             "attempts": attempts,
             "gate": None if self.gate is None else self.gate.to_dict(),
             "for_each": self.for_each,
+            "call": None if self.call is None else self.call.to_dict(),
         }
 
     @classmethod
@@ -296,6 +333,7 @@ class StepResult:
             attempts=[Attempt.from_dict(attempt) for attempt in data["attempts"]],
             gate=None if data["gate"] is None else GateRecord.from_dict(data["gate"]),
             for_each=data["for_each"],
+            call=None if data["call"] is None else CallRecord.from_dict(data["call"]),
         )
 
 

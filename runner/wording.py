@@ -248,6 +248,8 @@ def criterion(c: Criterion) -> str:
         return f"the run took {_took(c.actual, c.expected)}, more than max_duration {limit}"
     if c.name is CriterionName.WORK:
         return _work(c)
+    if c.name is CriterionName.STATUS:
+        return f"the answer's status was {c.actual} (accepted: {_statuses(c.expected)})"
     keyword = "warn" if c.level is Level.WARN else "expect"
     if c.error is not None:
         return f"{keyword} {c.expected} could not be evaluated: {c.error}"
@@ -257,6 +259,11 @@ def criterion(c: Criterion) -> str:
     if c.hint is not None:
         said += f"; {c.hint}"
     return said
+
+
+def _statuses(accepted: list[int]) -> str:
+    """A request's accepted statuses: those listed, or any 2xx when none is."""
+    return ", ".join(str(status) for status in accepted) if accepted else "2xx"
 
 
 def _work(c: Criterion) -> str:
@@ -312,6 +319,16 @@ def _json(value: object) -> str:
     if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
         return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}"
     return json.dumps(value, ensure_ascii=False)
+
+
+@text.register
+def _(fact: why.AnswerUnknown) -> str:
+    lost = f"{fact.error}; " if fact.error else "an earlier fusion-run stopped before its answer; "
+    return (
+        f"{fact.sent} may have reached Fusion and its answer is unknown: {lost}it is not sent "
+        "again, as it is not repeat_safe: check what it did in Fusion, then rerun, or add "
+        "repeat_safe: true to the step if sending it twice does no harm"
+    )
 
 
 @text.register
@@ -534,6 +551,11 @@ def _(event: ev.CriterionWarned) -> str:
 @line.register
 def _(event: ev.CriterionNoted) -> str:
     return note(event.criterion)
+
+
+@line.register
+def _(event: ev.Answered) -> str:
+    return f"{event.sent} answered {event.code} {event.phrase} (attempt {event.attempt})"
 
 
 @line.register

@@ -32,7 +32,7 @@ from runner.engine import Unreachable
 from runner.engine.preflight import Readiness, check_schedules, survey
 from runner.errors import ExitCode, FatalError
 from runner.events import Event, FusionMayStart
-from runner.plan import OnRunning, Plan, Schedules
+from runner.plan import CallKind, OnRunning, Plan, Schedules
 from runner.reasons import TriggersFound
 from runner.redact import Redactor, one_line
 from runner.signals import catching_signals
@@ -174,6 +174,9 @@ def step_line(readiness: Readiness) -> str:
     head = f"{step.name} ({step.job})"
     if not readiness.selected:
         return f"{head}: not selected"
+    if step.call is not None:  # it runs no job: nothing to read before it is sent
+        kind = "a webhook" if step.call.kind is CallKind.WEBHOOK else "a request to Fusion"
+        return f"{head}: {kind}, sent when due; nothing to check before"
     if readiness.exists is False:
         return f"{head}: no configuration in Fusion"
     exists = "exists" if readiness.exists else "not known to exist (configurations unreadable)"
@@ -199,7 +202,7 @@ def budget_line(rate: int) -> str:
 
 
 def plan_line(name: str, found: list[Readiness], where: str) -> str:
-    jobs = {readiness.step.job: readiness for readiness in found if readiness.selected}
+    jobs = {r.step.job: r for r in found if r.selected and r.step.call is None}  # no request
     missing = sum(readiness.exists is False for readiness in jobs.values())
     running = sum(readiness.active is not None for readiness in jobs.values())
     nothing = "nothing was started"

@@ -315,11 +315,12 @@ def connect(
         plan.fusion.max_requests_per_second, monotonic=clock.monotonic, sleep=clock.sleep
     )
     if options.emulate:
+        from runner.emulator.adapter import Hooks  # noqa: PLC0415
         from runner.emulator.model import EmulatedFusion  # noqa: PLC0415
         from runner.emulator.scenario import load_scenario  # noqa: PLC0415
         from runner.emulator.server import Emulator  # noqa: PLC0415
 
-        jobs = [step.job for step in plan.steps]
+        jobs = [step.job for step in plan.steps if step.call is None]
         scenario = load_scenario(options.scenario, jobs=jobs) if options.scenario else None
         # Run ids new in each process: a resume against a new emulator must not find its
         # earlier run ids again, on runs that are not the same.
@@ -331,7 +332,7 @@ def connect(
             clock=clock.monotonic,
             epoch=epoch,
             seed=None,
-            extra_jobs=[step.job for step in plan.steps],
+            extra_jobs=jobs,
         )
         url = stack.enter_context(Emulator(model)).url
         client = FusionClient(  # as for Fusion, but for the credentials: a rehearsal of the plan
@@ -346,6 +347,7 @@ def connect(
             environ={},
             redact=redact,  # the environment's credentials, masked as for Fusion: a CI job that
             budget=budget,  # rehearses has them set, and a scenario's words may hold them
+            hooks=Hooks(),  # a rehearsal posts no webhook: the emulator answers each
         )
         return client, url
     if url is None:

@@ -70,6 +70,7 @@ class ModelFusion(FusionClient):
         spark_start: SparkStart = SparkStart.SPARK_API,
         redact: Redactor | None = None,
         budget: Budget | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             url=url,
@@ -81,5 +82,33 @@ class ModelFusion(FusionClient):
             monotonic=model.clock,
             redact=redact,
             budget=budget,
+            hooks=hooks or Hooks(),
         )
         self.model = model
+
+
+class Hooks:
+    """A Transport for webhooks in a rehearsal: each post is kept (`posts`: its host, headers
+    and body) and answered 200 {"ok": true}; nothing leaves the machine."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, str], bytes]] = []
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+        deadline: float,
+    ) -> Answer:
+        self.posts.append((urlsplit(url).hostname or "", dict(headers), body or b""))
+        return Answer(
+            status=200,
+            reason="OK",
+            headers={"content-type": "application/json"},
+            chunks=(b'{"ok": true}',),
+        )

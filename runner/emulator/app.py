@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runner.emulator.model import HANG, EmulatedFusion, Reply, error_body
+from runner.emulator.solr import PREFIX as SOLR
 from runner.fusion import routes
 from runner.fusion.routes import Op
 
@@ -65,6 +66,9 @@ class App:
             if (method, url.path) == ("POST", "/oauth2/token"):
                 return self._json(200, self.token(headers), None)
             self.authorise(headers, url.path)
+            if url.path.startswith(SOLR):
+                status, answer = self.model.solr.answer(method, url.path, parse_qs(url.query))
+                return self._json(status, answer, None)
             segments = routes.api_path(url.path)
             call = routes.parse(method, segments or [])
             if call is None:

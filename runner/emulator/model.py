@@ -36,6 +36,7 @@ from runner.emulator.scenario import (
     RunScript,
     Scenario,
 )
+from runner.emulator.solr import Solr
 from runner.fusion.routes import key as key_of
 from runner.jobs import job_kind
 
@@ -109,6 +110,7 @@ class EmulatedFusion:
             if key_of(job) not in missing
         }
         self.requests: list[tuple[FaultTarget, str]] = []  # (kind, job), for tests and benchmarks
+        self.solr = Solr(self.scenario.collections)  # what a plan's request: steps call
         for job_id, job in self.jobs.items():
             job.runs = self._history(job_id, job.script, clock())
 

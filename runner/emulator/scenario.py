@@ -138,6 +138,7 @@ class Scenario:
     on_start_while_active: OnStartWhileActive = OnStartWhileActive.CONFLICT
     session_expires_after: int | None = None
     variant: Variant = field(default_factory=Variant)
+    collections: dict[str, int] = field(default_factory=dict)  # Solr's: documents in each
 
 
 def build_scenario(data: dict[str, Any]) -> Scenario:
@@ -185,6 +186,7 @@ def build_scenario(data: dict[str, Any]) -> Scenario:
         on_start_while_active=OnStartWhileActive(data.get("on_start_while_active", "conflict")),
         session_expires_after=data.get("session_expires_after"),
         variant=_variant(data.get("fusion") or {}),
+        collections=dict(data.get("collections") or {}),
     )
 
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from runner.engine.calling import call_record
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
 from runner.outcomes import AttemptOutcome, Outcome
 from runner.plan import Plan, RunIf, Step
@@ -197,6 +198,12 @@ def carry(step: Step, earlier: StepResult) -> Carried:
         return Carried(how=Carry.KEEP, round=last.round if last else 1)
     if last is None:
         return Carried(how=Carry.RUN, round=1)
+    if step.call is not None:  # a request: no run to find; its handler judges an open attempt
+        if last.outcome is AttemptOutcome.SUCCEEDED:  # answered, and the step's end unwritten
+            return Carried(how=Carry.KEEP, round=last.round)
+        if last.open or last.outcome is AttemptOutcome.LEFT_RUNNING:
+            last.outcome = None  # its answer unknown: `runner.engine.calling` decides
+            return Carried(how=Carry.RUN, round=last.round)
     if last.run_keys and last.outcome in (None, AttemptOutcome.LEFT_RUNNING):
         return Carried(how=Carry.PICK_UP, round=last.round, attempt=last)
     unnamed = last.open or last.outcome is AttemptOutcome.LEFT_RUNNING  # its run may be going
@@ -233,6 +240,7 @@ def plan_result(plan: Plan, url: str, started_at: datetime, resume: Resume | Non
                 if step.gate is None
                 else GateRecord(succeeded_within=step.gate.succeeded_within),
                 for_each=step.for_each,
+                call=None if step.call is None else call_record(step.call),
             )
             for step in plan.steps
         ],

@@ -192,3 +192,20 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str | list | dict):
         return bool(value)
     return value is not None
+
+
+def judge_answer(
+    status: int, body: Any, headers: Mapping[str, str], accepted: tuple[int, ...], success: Success
+) -> list[Criterion]:
+    """Every criterion of a `request:` or `webhook:` step on its answer: the status (any 2xx
+    when `accepted` is empty), then each expect and warn on `{status, body, headers}` (header
+    names in lower case), judged only when the status is accepted."""
+    passed = status in accepted if accepted else 200 <= status < 300
+    results = [
+        Criterion(name=CriterionName.STATUS, expected=list(accepted), actual=status, passed=passed)
+    ]
+    if passed:
+        data = {"status": status, "body": body, "headers": dict(headers), "previous": None}
+        results += [_expect(expression, data, Level.FAIL) for expression in success.expect]
+        results += [_expect(expression, data, Level.WARN) for expression in success.warn]
+    return results

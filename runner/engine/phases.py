@@ -28,6 +28,9 @@ Every move, `FROM -> TO  when`:
     CHECK       -> DONE         another run is active and on_running is fail; an error; a stop
                                 a require: step read its job's runs and passed or failed
                                 (`runner.engine.gating`): it never moves to START
+                                a request: or webhook: step sent its request and its answer
+                                passed, or failed (`runner.engine.calling`)
+    CHECK       -> RETRY_DELAY  ... failed, with retries left: it never moves to START either
     WAIT_OTHER  -> WAIT_OTHER   the other run is still going, or a refused start waits to try again
     WAIT_OTHER  -> START        the other run ended (or none shows, after a refusal's backoff)
     WAIT_OTHER  -> FOLLOW       on_running is adopt, and the run that refused our start shows now
@@ -99,7 +102,7 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.PICK_UP: frozenset(
         {P.PICK_UP, P.UPSTREAM, P.FOLLOW, P.RETRY_DELAY, P.START, P.WAIT_OTHER, P.CANCEL, P.DONE}
     ),
-    P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.DONE}),
+    P.CHECK: frozenset({P.CHECK, P.START, P.WAIT_OTHER, P.FOLLOW, P.RETRY_DELAY, P.DONE}),
     P.WAIT_OTHER: frozenset({P.WAIT_OTHER, P.START, P.FOLLOW, P.DONE}),
     P.START: frozenset({P.FOLLOW, P.RETRY_DELAY, P.VERIFY, P.WAIT_OTHER, P.CHECK, P.DONE}),
     P.VERIFY: frozenset({P.VERIFY, P.UPSTREAM, P.FOLLOW, P.CANCEL, P.RETRY_DELAY, P.CHECK, P.DONE}),

@@ -71,10 +71,10 @@ def check_jobs(
     exist; nothing starts either way."""
     asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
     steps = [(i, step) for i, step in enumerate(plan.steps) if only is None or step.name in only]
-    known = _existence((step for _, step in steps), fusion, asking, warn)
+    known = _existence((step for _, step in steps if step.call is None), fusion, asking, warn)
     if known is None:
         return
-    missing = [(index, step) for index, step in steps if not known[step.job]]
+    missing = [(i, step) for i, step in steps if step.call is None and not known[step.job]]
     if missing:
         raise JobsNotFound(missing)
 
@@ -112,6 +112,8 @@ def check_schedules(
     schedules: dict[str, Schedule | None] = {}
     for step in plan.steps:
         if step.job in schedules or (only is not None and step.name not in only) or step.gate:
+            continue
+        if step.call is not None:  # a request starts no job: there is no schedule to read
             continue  # a require: step's job is Fusion's to start: the plan starts it never
         try:
             schedules[step.job] = asking.patiently(partial(fusion.schedule, step.job))
@@ -155,7 +157,7 @@ def survey(
     requests would be."""
     asking = _Asking(plan=plan, clock=clock, rng=rng, interrupts=interrupts, emit=emit)
     wanted = [step for step in plan.steps if only is None or step.name in only]
-    known = _existence(wanted, fusion, asking, warn)
+    known = _existence([s for s in wanted if s.call is None], fusion, asking, warn)
     latest: dict[str, RunStatus | None] = {}
     found = []
     for index, step in enumerate(plan.steps):
@@ -163,6 +165,9 @@ def survey(
             found.append(
                 Readiness(index=index, step=step, exists=None, active=None, selected=False)
             )
+            continue
+        if step.call is not None:  # a request: nothing to ask Fusion before it is sent
+            found.append(Readiness(index=index, step=step, exists=None, active=None))
             continue
         exists = None if known is None else known[step.job]
         if exists is not False and step.job not in latest:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 from dataclasses import replace
 
+from runner.engine.calling import send_call
 from runner.engine.context import (
     CANCEL_GRACE,
     IDENTIFY_WITHIN,
@@ -95,6 +96,8 @@ def check(ctx: Context, s: StepState, now: float) -> Phase:
     `require:` step reads the job's runs instead, and ends (`runner.engine.gating`)."""
     if s.step.gate is not None:
         return check_gate(ctx, s, now)
+    if s.step.call is not None:
+        return send_call(ctx, s, now)
     step, failures = s.step, phase_data(s, Checking).failures
     latest = ctx.fusion.status(step.job)
     s.contact = None

@@ -8,6 +8,7 @@ Fusion's own words and classifies it, so the engine decides from the kind, never
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from runner.errors import ExitCode, FatalError
 from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
+from runner.plan import Call
 
 # 500 too: a proxy or a pod restarting answers it as often as Fusion's own bugs do. The engine
 # rides out a few in a row (`SERVER_ERROR_TRIES`), then takes one as Fusion's answer.
@@ -75,6 +77,17 @@ class DriverLog:
     by_run: bool  # served for the run's id; False: for the job configuration's id
 
 
+@dataclass(frozen=True, slots=True)
+class CallAnswer:
+    """The answer to a `request:` or `webhook:` step's request, masked: every string of its
+    body and every header value went through the redactor."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]  # names in lower case
+    body: Any  # the JSON it held; its text when it is not JSON; None when empty
+
+
 class Fusion(Protocol):
     """Fusion's job APIs as the engine uses them, whatever carries the requests."""
 
@@ -85,6 +98,7 @@ class Fusion(Protocol):
     def configuration(self, job: str) -> dict[str, Any] | None: ...
     def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog: ...
     def schedule(self, job: str) -> Schedule | None: ...
+    def call(self, call: Call) -> CallAnswer: ...
 
 
 def http_error(

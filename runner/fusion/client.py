@@ -32,7 +32,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from runner import __version__
-from runner.fusion import DriverLog, ErrorKind, FusionError, Unreached, http_error, routes
+from runner.fusion import (
+    CallAnswer,
+    DriverLog,
+    ErrorKind,
+    FusionError,
+    Unreached,
+    http_error,
+    routes,
+)
 from runner.fusion.auth import Credentials, refusal_hint
 from runner.fusion.budget import Budget, Held
 from runner.fusion.schedule import Schedule, masked, parse_schedule, with_view
@@ -53,7 +61,8 @@ from runner.fusion.transport import (
     read_body,
 )
 from runner.jobs import job_kind
-from runner.plan import Auth, SparkStart
+from runner.plan import Auth, Call, CallKind, SparkStart
+from runner.plan.calls import shown_host, shown_path
 from runner.redact import Redactor
 from runner.signals import RequestInterrupted
 
@@ -104,6 +113,7 @@ class FusionClient:
         spark_start: SparkStart = SparkStart.SPARK_API,
         monotonic: Callable[[], float] = time.monotonic,
         budget: Budget | None = None,
+        hooks: Transport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.api = api
@@ -132,6 +142,9 @@ class FusionClient:
         self.upper_case_actions = False  # Fusion refused "start": it wants the spec's "START"
         self.budget = budget  # every request waits its turn there (`runner.fusion.budget`)
         self.urgent = False  # the request under way is a cancel
+        # Webhooks go to other hosts: verified by the system's CAs, never with Fusion's
+        # credentials, and outside Fusion's request budget
+        self.hooks = hooks or HttpTransport()
 
     # --- jobs: Spark jobs through /spark, datasource and task jobs through /jobs ------------------
 
@@ -293,6 +306,68 @@ class FusionClient:
 
     def _spelling(self, action: str) -> str:
         return action.upper() if self.upper_case_actions else action
+
+    # --- requests and webhooks a plan writes ------------------------------------------------------
+
+    def call(self, call: Call) -> CallAnswer:
+        """Send a `request:` step's request to Fusion (with its credentials, within its budget)
+        or a `webhook:` step's post to its URL (with only the plan's headers). Any answer is
+        returned to be judged, but refused credentials and a redirect: FusionError, as for every
+        request to Fusion. Errors name the path or the webhook's host, never a query."""
+        if call.kind is CallKind.WEBHOOK:
+            return self._post_hook(call)
+        url = f"{self.url}{call.target}"
+        if call.params:
+            url += ("&" if "?" in url else "?") + urlencode(call.params)
+        named = f"{self.url}{shown_path(call.target)}"
+        body = None if call.body is None else json.loads(call.body)
+        self.credentials.before(self._checked)
+        reply = self._send(call.method, url, json_body=body)
+        if reply.status == 401 and self.credentials.renewable:
+            self.credentials.renew(self._checked)
+            reply = self._send(call.method, url, json_body=body)
+        if reply.status in (401, 403) or 300 <= reply.status < 400:
+            self._raise_for(call.method, named, reply)
+        return self._answered(reply)
+
+    def _post_hook(self, call: Call) -> CallAnswer:
+        named = f"https://{shown_host(call.target)}"
+        sent = {**self.headers, "Content-Type": "application/json", **dict(call.headers)}
+        deadline = self.timeout[0] + 2 * self.timeout[1]
+        try:
+            with self.guard("POST"):
+                ends = self.monotonic() + deadline
+                answer = self.hooks.send(
+                    "POST",
+                    call.target,
+                    headers=sent,
+                    body=(call.body or "{}").encode(),
+                    connect_timeout=self.timeout[0],
+                    read_timeout=self.timeout[1],
+                    deadline=deadline,
+                )
+                data = read_body(answer, deadline=ends, monotonic=self.monotonic)
+        except RequestInterrupted:
+            raise _interrupted("POST", named, maybe_applied=True) from None
+        except TransportError as error:
+            raise _failure("POST", named, error, read=self.timeout[1], deadline=deadline) from None
+        if self.log:
+            self.log(f"POST {named} (webhook): {answer.status}")
+        reply = Reply(answer.status, self.redact.mask(answer.reason), answer.headers, data)
+        return self._answered(reply)
+
+    def _answered(self, reply: Reply) -> CallAnswer:
+        """`reply` as a step judges it: JSON if it is JSON, else its text; masked."""
+        try:
+            body: Any = self._words(_decode(reply.body, self.redact.mask)) if reply.body else None
+        except Unreadable:
+            body = self.redact.mask(reply.body[:QUOTED].decode("utf-8", "replace"))
+        return CallAnswer(
+            status=reply.status,
+            reason=reply.reason,
+            headers={k.lower(): self.redact.mask(v) for k, v in reply.headers.items()},
+            body=body,
+        )
 
     # --- answers ----------------------------------------------------------------------------------
 

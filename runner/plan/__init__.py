@@ -139,6 +139,41 @@ class Gate:
     succeeded_within: int  # seconds
 
 
+class CallKind(enum.StrEnum):
+    """What a step that runs no job sends."""
+
+    REQUEST = "request"  # to the plan's own Fusion, with its credentials
+    WEBHOOK = "webhook"  # to another host, with only what the plan gives
+
+
+REPEAT_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Call:
+    """`request:` or `webhook:` instead of `job:`: one HTTP request, judged by its answer.
+
+    For a request, `target` is a path relative to fusion.url (validation keeps it on Fusion's
+    host); for a webhook, a whole URL. `params` are added to the target's own query; `body` is
+    JSON text (None: none sent); `statuses` the accepted answer statuses (empty: any 2xx)."""
+
+    kind: CallKind
+    method: str
+    target: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # a webhook's own; a request sends Fusion's
+    statuses: tuple[int, ...] = ()
+    repeat_safe: bool = False  # sending it twice does no harm: a lost answer may be re-sent
+
+    @property
+    def may_repeat(self) -> bool:
+        return self.repeat_safe or self.method in REPEAT_SAFE_METHODS
+
+    def accepts(self, status: int) -> bool:
+        return status in self.statuses if self.statuses else 200 <= status < 300
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
     name: str
@@ -165,6 +200,7 @@ class Step:
     tags: tuple[str, ...] = ()  # for --select tag:NAME
     for_each: str | None = None  # made by a for_each: that step's name (else job) as written
     allowed_failures: AllowedFailures = AllowedFailures.PASS  # its run_if reads allowed failures
+    call: Call | None = None  # `request:` or `webhook:` instead of `job:`: `job` is its label
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,6 +9,7 @@ variable set nowhere is noted, not refused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,8 @@ from runner.plan import (
     DEFAULTS,
     AllowedFailures,
     Auth,
+    Call,
+    CallKind,
     FusionSettings,
     Gate,
     OnInterrupt,
@@ -37,6 +40,7 @@ from runner.plan import (
     Success,
     WarnAfter,
 )
+from runner.plan.calls import shown_host, shown_path
 from runner.plan.expand import expand
 from runner.plan.problems import InvalidPlan, Problem
 from runner.plan.source import Document, parse, read_text
@@ -234,6 +238,8 @@ def _build_step(
 
     implicit = "depends_on" not in raw
     depends_on = ([] if previous is None else [previous]) if implicit else raw["depends_on"]
+    if "request" in raw or "webhook" in raw:
+        return _build_call(raw, shared, name=name, depends_on=depends_on, line=line, column=column)
     if "require" in raw:
         return _build_gate(raw, shared, name=name, depends_on=depends_on, line=line, column=column)
     max_duration = success("max_duration")
@@ -322,3 +328,81 @@ def _build_gate(
         tags=tuple(_resolved("tags", [raw, *shared])),
         allowed_failures=AllowedFailures(_resolved("allowed_failures", [raw, *shared])),
     )
+
+
+def _build_call(
+    raw: dict[str, Any],
+    shared: list[dict[str, Any]],
+    *,
+    name: str,
+    depends_on: list[str],
+    line: int,
+    column: int,
+) -> Step:
+    """A `request:` or `webhook:` step: it takes run_if, allowed_failures, allow_failure, tags
+    and the retry settings (its own, else its templates', else the plan's defaults), and its own
+    success.expect and warn only (those of templates and defaults judge runs, not answers);
+    nothing else about a run applies."""
+
+    def setting(key: str) -> Any:
+        return _resolved(key, [raw, *shared])
+
+    call = _call(raw)
+    label = (
+        f"{call.method} {shown_path(call.target)}"
+        if call.kind is CallKind.REQUEST
+        else f"{call.method} {shown_host(call.target)}"
+    )
+    own = raw.get("success", {})
+    return Step(
+        name=name,
+        job=label,
+        depends_on=tuple(depends_on),
+        implicit_dependency="depends_on" not in raw and bool(depends_on),
+        run_if=RunIf(setting("run_if")),
+        timeout=parse_duration(DEFAULTS["timeout"]),
+        poll_interval=_poll_interval(DEFAULTS["poll_interval"]),
+        retries=setting("retries"),
+        retry_delay=parse_duration(setting("retry_delay")),
+        retry_backoff=float(setting("retry_backoff")),
+        retry_on=frozenset(RetryOn(kind) for kind in setting("retry_on")),
+        on_running=OnRunning(DEFAULTS["on_running"]),
+        allow_failure=setting("allow_failure"),
+        success=Success(
+            states=(),
+            max_duration=None,
+            expect=tuple(own.get("expect", ())),
+            warn=tuple(own.get("warn", ())),
+            min_documents=0,
+        ),
+        line=line,
+        column=column,
+        tags=tuple(setting("tags")),
+        allowed_failures=AllowedFailures(setting("allowed_failures")),
+        call=call,
+    )
+
+
+def _call(raw: dict[str, Any]) -> Call:
+    """The request a `request:` or `webhook:` step sends, as written."""
+    if "request" in raw:
+        given, kind, target = raw["request"], CallKind.REQUEST, raw["request"]["path"]
+        body = given.get("body")
+    else:
+        given, kind, target = raw["webhook"], CallKind.WEBHOOK, raw["webhook"]["url"]
+        body = given.get("body", {})
+    return Call(
+        kind=kind,
+        method=given.get("method", "GET") if kind is CallKind.REQUEST else "POST",
+        target=target,
+        params=tuple((str(k), _param(v)) for k, v in given.get("params", {}).items()),
+        body=None if body is None else json.dumps(body, sort_keys=False),
+        headers=tuple((str(k), str(v)) for k, v in given.get("headers", {}).items()),
+        statuses=tuple(given.get("status", ())),
+        repeat_safe=given.get("repeat_safe", False),
+    )
+
+
+def _param(value: Any) -> str:
+    """A query parameter's value as sent: booleans as JSON writes them."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)

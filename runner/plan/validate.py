@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runner.jobs import END_STATES, JOB_KINDS, TERMINAL, job_kind
+from runner.plan.calls import path_problem, webhook_problem
 from runner.plan.problems import Path, Problem
 from runner.plan.quickcheck import fits
 from runner.plan.source import Document
@@ -186,6 +187,12 @@ def _keys_only(branches: Any) -> bool:
     )
 
 
+_ONE_OF_KEYS = (
+    "a step runs a job (job:), checks one (require:), calls Fusion (request:) "
+    "or posts to a webhook (webhook:)"
+)
+
+
 def _one_of_keys(doc: Document, path: Path, branches: Any, instance: Any) -> Problem:
     """A mapping that must have exactly one of the keys has none (said at the mapping), or
     several (said at the second)."""
@@ -193,11 +200,9 @@ def _one_of_keys(doc: Document, path: Path, branches: Any, instance: Any) -> Pro
     given = [key for key in keys if isinstance(instance, dict) and key in instance]
     if not given:
         listed = " or ".join(repr(key) for key in keys)
-        return doc.problem(
-            path, f"missing {listed}: a step runs a job (job:) or checks one (require:)"
-        )
+        return doc.problem(path, f"missing {listed}: {_ONE_OF_KEYS}")
     both = " and ".join(repr(key) for key in given)
-    message = f"{both} together: a step runs a job (job:) or checks one (require:), not both"
+    message = f"{both} together: {_ONE_OF_KEYS}, not several"
     return doc.problem((*path, given[1]), message, key=True)
 
 
@@ -376,6 +381,8 @@ def step_name(step: Any) -> str | None:
             value = step.get(key)
             if isinstance(value, str):
                 return value  # as it is: an `Unset` name stays one
+        if "job" not in step and ("request" in step or "webhook" in step):
+            return None  # it has no job to be named after: its name is required
         gated = _gated_job(step)
         if gated is not None:
             return gated
@@ -428,6 +435,7 @@ def _step_problems(doc: Document, steps: list[Any]) -> Iterator[Problem]:
         yield from _extends_problems(doc, index, step)
         yield from _expect_problems(doc, ("steps", index), step)
         yield from _gate_problems(doc, index, step)
+        yield from _call_problems(doc, index, step)
         depends_on = step.get("depends_on")
         if not isinstance(depends_on, list):
             continue
@@ -549,6 +557,46 @@ def _gate_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
         yield doc.problem(
             path,
             f"{path[-1]!r} does not apply to a step with 'require:': it starts no run; remove it",
+            key=True,
+        )
+
+
+# The settings about a run, which a `request:` or `webhook:` step never starts.
+NOT_FOR_CALLS = ("timeout", "poll_interval", "on_running", "warn_after", "stall_after", "on_stall")
+NOT_FOR_CALLS_SUCCESS = ("states", "max_duration", "min_documents")
+
+
+def _call_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[Problem]:
+    """A `request:` or `webhook:` step: its name, where it goes, and each setting about a run
+    at its key (it starts no run)."""
+    kind = next((key for key in ("request", "webhook") if key in step), None)
+    if kind is None or "job" in step or "require" in step:
+        return
+    if "name" not in step:
+        yield doc.problem(
+            ("steps", index, kind),
+            f"a step with '{kind}:' needs a name: add name: (used in depends_on and outputs)",
+            key=True,
+        )
+    call = step[kind] if isinstance(step[kind], dict) else {}
+    key = "path" if kind == "request" else "url"
+    where = call.get(key)
+    if isinstance(where, str) and not isinstance(where, Unset):
+        message = (
+            path_problem(where)
+            if kind == "request"
+            else webhook_problem(where, call.get("insecure") is True)
+        )
+        if message:
+            yield doc.problem(("steps", index, kind, key), message)
+    success = step.get("success")
+    found: list[Path] = [("steps", index, key) for key in NOT_FOR_CALLS if key in step]
+    if isinstance(success, dict):
+        found += [("steps", index, "success", k) for k in NOT_FOR_CALLS_SUCCESS if k in success]
+    for path_ in found:
+        yield doc.problem(
+            path_,
+            f"{path_[-1]!r} does not apply to a step with '{kind}:': it starts no run; remove it",
             key=True,
         )
 

@@ -267,7 +267,10 @@ def _outcome_cell(step: StepResult) -> str:
 
 
 def _run_cell(step: StepResult) -> str:
-    """The RUN column: the run id; for a `require:` step, `checked` and the run it found."""
+    """The RUN column: the run id; for a `require:` step, `checked` and the run it found; for a
+    `request:` or `webhook:` step, the status it was answered with."""
+    if step.call is not None and step.attempts and step.attempts[-1].state:
+        return f"answered {step.attempts[-1].state}"  # a request: or webhook: runs no job
     if step.gate is None:
         return step.run_id or "-"
     if step.gate.checked_at is None:

@@ -10,7 +10,18 @@ from typing import Any
 from runner.durations import format_duration
 from runner.engine.scheduler import Scheduler
 from runner.outcomes import Outcome
-from runner.plan import AllowedFailures, OnRunning, OnStall, Plan, RetryOn, RunIf, Step
+from runner.plan import (
+    AllowedFailures,
+    Call,
+    CallKind,
+    OnRunning,
+    OnStall,
+    Plan,
+    RetryOn,
+    RunIf,
+    Step,
+)
+from runner.plan.calls import shown_host, shown_path
 
 RUN_IF_WORDS = {
     RunIf.ALL_SUCCESS: "runs if all succeed",
@@ -173,6 +184,13 @@ def _describe_step(step: Step) -> list[str]:
             f"    success: a run ended in a state in [{', '.join(step.success.states)}] "
             f"within {within} before the check"
         ]
+    elif step.call is not None:  # one request: no run, so no polls and no work check
+        lines[0] = f"  {step.name} ({_sends(step.call)})"
+        lines[2:] = [
+            f"    {retries}",
+            f"    success: {'; '.join([_accepted(step.call), *step.success.expect])}",
+            *lines[4:5],  # its warns, if any
+        ]
     else:
         lines.append(
             f"    on_running {step.on_running}: a run of its job already going "
@@ -257,3 +275,21 @@ def _step_document(step: Step, *, selected: bool) -> dict[str, Any]:
         "stall_after": step.stall_after,
         "on_stall": str(step.on_stall),
     }
+
+
+def _sends(call: Call) -> str:
+    """What a request or webhook step sends, as outputs may show it: the method and the path
+    (with the names of its query parameters), or the webhook's host; never a value or header."""
+    if call.kind is CallKind.WEBHOOK:
+        return f"webhook: POST to {shown_host(call.target)}"
+    names = [name for name, _ in call.params]
+    query = f" with parameters {', '.join(names)}" if names else ""
+    body = ", a JSON body" if call.body is not None else ""
+    safe = "" if call.may_repeat else "; not sent again if its answer is lost"
+    return f"request: {call.method} {shown_path(call.target)}{query}{body}{safe}"
+
+
+def _accepted(call: Call) -> str:
+    if not call.statuses:
+        return "answer status 2xx"
+    return f"answer status in [{', '.join(str(status) for status in call.statuses)}]"

@@ -113,6 +113,8 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         run = f"`{step['run_id']}`" if step["run_id"] else "-"
         if step["gate"]:  # a require: step starts nothing
             run = _checked(step["gate"])
+        if step["call"] and step["attempts"] and step["attempts"][-1]["state"]:
+            run = f"answered {step['attempts'][-1]['state']}"  # a request: runs no job
         outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
         if step["allow_failure"] and step["outcome"] in ("failed", "timed_out", "cancelled"):
             outcome = f"⚠️ {step['outcome'].replace('_', ' ')} (allowed to fail)"

@@ -33,6 +33,7 @@ _AT_ONCE = (
     ev.Started,
     ev.RunPickedUp,
     ev.RunIdentified,
+    ev.Answered,
     ev.PlanEnded,
 )
 # After these the report shows something new: on disk by the end of the engine's pass; so does

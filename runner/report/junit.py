@@ -165,8 +165,8 @@ def _testcase(
             child.text = "\n".join([step["reason"] or "", *_failed_criteria(step)])
     out = ET.SubElement(case, "system-out")
     out.text = "\n".join(
-        [f"job: {step['job']}", f"outcome: {step['outcome']}"]
-        + [_attempt_line(a) for a in step["attempts"]]
+        [f"{'sent' if step['call'] else 'job'}: {step['job']}", f"outcome: {step['outcome']}"]
+        + [(_answer_line if step["call"] else _attempt_line)(a) for a in step["attempts"]]
         + ([wording.gate_found(step["gate"])] if step["gate"] else [])
     )
     if evidence := failed_attempts(step):
@@ -186,6 +186,15 @@ def _attempt_line(attempt: dict[str, Any]) -> str:
     took = "" if attempt["duration"] is None else f" in {attempt['duration']:g}s"
     error = f": {attempt['error']}" if attempt["error"] else ""
     return f"{head}run {attempt['run_id']} {attempt['state']}{took}{error}"
+
+
+def _answer_line(attempt: dict[str, Any]) -> str:
+    """A request: or webhook: step's attempt: `attempt 1: answered 200 in 0.04s`."""
+    head = f"attempt {attempt['number']}: "
+    if attempt["state"] is None:
+        return head + ("no answer" if attempt["outcome"] else "sent, no answer yet")
+    took = "" if attempt["duration"] is None else f" in {attempt['duration']:g}s"
+    return f"{head}answered {attempt['state']}{took}"
 
 
 def _failed_criteria(step: dict[str, Any]) -> list[str]:

@@ -57,6 +57,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["plan"]["settings"] = None  # nor the settings its plan resolved to
     for step in report["steps"]:
         step["for_each"] = None  # format 4 had no for_each: every step was written out
+        step["call"] = None  # nor request: or webhook: steps
         for attempt in step["attempts"]:  # nor a hint for an expect that read a key it lacked
             for criterion in attempt["criteria"]:
                 criterion["hint"] = None

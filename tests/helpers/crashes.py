@@ -35,10 +35,10 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import JobScript, RunScript, Scenario
 from runner.engine import Engine
-from runner.fusion import DriverLog
+from runner.fusion import CallAnswer, DriverLog
 from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
-from runner.plan import Step
+from runner.plan import Call, Step
 from runner.report.journal import Journal
 from tests.helpers.engine import plan_of
 from tests.helpers.fakes import EPOCH, FakeClock
@@ -110,6 +110,10 @@ class Dying:
     def schedule(self, job: str) -> Schedule | None:
         found: Schedule | None = self._call(f"schedule {job}", lambda: self.inner.schedule(job))
         return found
+
+    def call(self, call: Call) -> CallAnswer:
+        answer: CallAnswer = self._call(f"call {call.target}", lambda: self.inner.call(call))
+        return answer
 
 
 @dataclass

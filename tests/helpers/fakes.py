@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from runner.emulator.model import FIXED_EPOCH
-from runner.plan import OnRunning, RetryOn, RunIf, Step, Success, WarnAfter
+from runner.plan import Call, CallKind, OnRunning, RetryOn, RunIf, Step, Success, WarnAfter
+from runner.plan.calls import shown_host, shown_path
 
 SPIN = 1_000  # sleeps in a row that do not move time: an engine that spins, not one that waits
 
@@ -103,3 +105,32 @@ def step(
         warn_after=None if warn_after is None else WarnAfter(seconds=warn_after),
         poll_auto=poll_auto,
     )
+
+
+def call_step(
+    name: str,
+    *depends_on: str,
+    path: str = "/api/solr/products/select",
+    method: str = "GET",
+    params: tuple[tuple[str, str], ...] = (),
+    body: str | None = None,
+    statuses: tuple[int, ...] = (),
+    repeat_safe: bool = False,
+    webhook: str | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+    **settings: Any,
+) -> Step:
+    """A `request:` step (or, with `webhook` its URL, a `webhook:` step) as the plan builds it."""
+    call = Call(
+        kind=CallKind.REQUEST if webhook is None else CallKind.WEBHOOK,
+        method=method if webhook is None else "POST",
+        target=path if webhook is None else webhook,
+        params=params,
+        body=body,
+        headers=headers,
+        statuses=statuses,
+        repeat_safe=repeat_safe,
+    )
+    where = shown_path(path) if webhook is None else shown_host(webhook)
+    built = step(name, *depends_on, job=f"{call.method} {where}", states=(), **settings)
+    return replace(built, call=call, success=replace(built.success, min_documents=0))

@@ -752,6 +752,7 @@ def test_the_readme_plans_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "docs/reference/plan.md",  # its require: fragment
         "docs/reference/plan.md",  # its allowed_failures fragment
         "docs/reference/plan.md",  # its for_each and templates: fragment
+        "docs/reference/plan.md",  # its request: and webhook: fragment
     ]
 
 

@@ -122,6 +122,7 @@ def test_a_format_4_report_reads_as_format_5_with_no_trace_verdict_or_request_bu
         for step in report["steps"]:
             for attempt in step["attempts"]:
                 assert all(criterion.pop("hint") is None for criterion in attempt["criteria"])
+        assert all(step.pop("call") is None for step in report["steps"])  # no request: steps
         written = json.loads((FORMAT_4 / f"{name}.json").read_text())
         assert written["report_version"] == 4
         del report["trace"], report["verdict"], report["report_version"], written["report_version"]
@@ -283,7 +284,7 @@ B_GOING = {"kind": "still_running", "run_id": "x", "cause": {"kind": "detached"}
         (
             _set("steps", 0, "attempts", 0, "criteria", 0, "name", to="vibes"),
             "['steps'][0]['attempts'][0]['criteria'][0]['name']: 'vibes' is not one of "
-            "['state', 'max_duration', 'expect', 'work']",
+            "['state', 'max_duration', 'expect', 'work', 'status']",
         ),
     ],
 )

@@ -13,10 +13,11 @@ from runner.emulator.adapter import ModelFusion
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.engine import Engine
-from runner.fusion import DriverLog
+from runner.fusion import CallAnswer, DriverLog
 from runner.fusion.schedule import Schedule
 from runner.fusion.status import RunStatus
 from runner.outcomes import PlanOutcome
+from runner.plan import Call
 from runner.reasons import CredentialsRefused, InterruptedBeforeStart, JobsMissing
 from runner.report.journal import Journal, report_file, write_atomically
 from tests.helpers.engine import jobs, plan_of, run, runs
@@ -77,6 +78,10 @@ class Watching:
     def driver_log(self, job: str, run_id: str | None, rows: int) -> DriverLog:
         self._before()
         return self.inner.driver_log(job, run_id, rows)
+
+    def call(self, call: Call) -> CallAnswer:
+        self._before()
+        return self.inner.call(call)
 
     def schedule(self, job: str) -> Schedule | None:
         self._before()

@@ -44,10 +44,10 @@ def test_every_phase_that_acts_has_one_handler_and_every_phase_ends() -> None:
 
 def test_a_move_the_table_does_not_allow_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     def wrong(*_: object) -> Phase:
-        return Phase.RETRY_DELAY  # CHECK may not go there
+        return Phase.CANCEL  # CHECK may not go there
 
     monkeypatch.setitem(HANDLERS, Phase.CHECK, wrong)
-    with pytest.raises(AssertionError, match=r"a: Phase.CHECK -> Phase.RETRY_DELAY"):
+    with pytest.raises(AssertionError, match=r"a: Phase.CHECK -> Phase.CANCEL"):
         run([step("a")], jobs(a=runs(RunScript(duration=1))))
 
 

@@ -71,10 +71,12 @@ def test_a_step_with_neither_or_both_is_refused_saying_which(write_plan: WritePl
         "  - {name: lonely}\n"
         "  - {job: a, require: {job: b, succeeded_within: 1h}}\n",
     ) == [
-        "plan.yaml:3:5: $.steps[0]: missing 'job' or 'require': "
-        "a step runs a job (job:) or checks one (require:)",
+        "plan.yaml:3:5: $.steps[0]: missing 'job' or 'require' or 'request' or 'webhook': "
+        "a step runs a job (job:), checks one (require:), calls Fusion (request:) "
+        "or posts to a webhook (webhook:)",
         "plan.yaml:4:14: $.steps[1].require: 'job' and 'require' together: "
-        "a step runs a job (job:) or checks one (require:), not both",
+        "a step runs a job (job:), checks one (require:), calls Fusion (request:) "
+        "or posts to a webhook (webhook:), not several",
     ]
 
 
