@@ -2,7 +2,8 @@
 --report: format 2 through 3 and 4, each step at a time.
 
 Format 4 named no trace and did not keep how fusion-run exited: its `trace` is null (a resume of
-it with tracing on begins a trace), and so is its `verdict`.
+it with tracing on begins a trace), and so is its `verdict`. Its steps' `duration` is worked out
+from their attempts, as format 5 defines it.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -21,6 +22,8 @@ import ast
 import copy
 import re
 from typing import Any
+
+from runner.result import Attempt, step_duration
 
 # format 2's words for a skip by the step's own run_if, and for a fail_fast skip
 _EXCLUSIONS = {
@@ -50,6 +53,8 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["trace"] = None
     report["verdict"] = None
     report["fusion"]["max_requests_per_second"] = None  # format 4 had no request budget
+    for step in report["steps"]:  # each step's one duration, from its attempts as written
+        step["duration"] = step_duration([Attempt.from_dict(a) for a in step["attempts"]])
     return report
 
 
