@@ -80,7 +80,9 @@ def outputs(code: int, report_path: str, since: float) -> dict[str, str]:
 def main() -> int:
     environ = os.environ
     since = time.time() - 1  # a file system's times may be coarser than ours
-    child = subprocess.Popen(command(environ))  # our own program, the inputs as its arguments
+    # A session of its own: a signal sent to this step's process group reaches fusion-run once,
+    # forwarded, not twice (a second interrupt would stop its wait for the cancels).
+    child = subprocess.Popen(command(environ), start_new_session=True)
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda signum, _: child.send_signal(signum))
     code = child.wait()
