@@ -98,7 +98,7 @@ class StepEnded(Event):
 
     outcome: Outcome | None
     reason: Reason | None  # None when the step succeeded
-    duration: float | None  # of the last attempt's run, seconds
+    duration: float | None  # the step's (`runner.result.step_duration`), seconds
     run_id: str | None  # of the last attempt
 
 

@@ -55,6 +55,7 @@ class CredentialsRefused:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class JobsMissing:
     count: int
+    steps: tuple[str, ...] = ()  # the steps whose job Fusion does not know (none: not kept)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -129,6 +129,19 @@ def criterion_record(c: Criterion) -> dict[str, Any]:
     return {**criterion_fact(c), "reason": wording.criterion(c) or wording.note(c) or None}
 
 
+def step_duration(attempts: list[Attempt]) -> float | None:
+    """A step's duration in seconds, from the start of its first run to the end of its last.
+    A run starts when Fusion says it did (else when fusion-run saw it begin) and lasts its
+    `duration` (Fusion's, or what fusion-run saw of it going if that is longer): one run's
+    duration is the step's; a step retried spans every run and the waits between them. None
+    when no run started, or its last run's duration is unknown (a run adopted, or left going)."""
+    runs = [(a.started_at, a.duration) for a in attempts if a.started_at is not None]
+    if not runs:
+        return None
+    (first, _), (last, took) = runs[0], runs[-1]
+    return None if took is None else max((last - first).total_seconds(), 0.0) + took
+
+
 def summary(steps: list[dict[str, Any]]) -> dict[str, int]:
     """The report's count of steps, and of steps by outcome, from their records."""
     counts = dict.fromkeys(STEP_OUTCOMES, 0)
@@ -274,6 +287,11 @@ class StepResult:
         return self.attempts[-1].run_id if self.attempts else None
 
     @property
+    def duration(self) -> float | None:
+        """The step's one duration (`step_duration`), as every output shows it."""
+        return step_duration(self.attempts)
+
+    @property
     def fails_the_plan(self) -> bool:
         """It never ended, or its run was left going (whether or not the step may fail: nobody
         knows how the run ends), or, not allowed to fail, it ended other than succeeded or
@@ -312,6 +330,7 @@ class StepResult:
             "run_id": self.run_id,
             "started_at": attempts[0]["started_at"] if attempts else None,
             "ended_at": attempts[-1]["ended_at"] if attempts else None,
+            "duration": self.duration,
             "attempts": attempts,
             "gate": None if self.gate is None else self.gate.to_dict(),
             "for_each": self.for_each,

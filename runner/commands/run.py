@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,7 @@ from runner.commands.options import Options
 from runner.engine import Engine, JobsNotFound, Resume, ScheduledByFusion, Unreachable
 from runner.engine.reporter import Reporter
 from runner.errors import ExitCode, FatalError, UsageError
+from runner.events import Event
 from runner.fusion import ErrorKind, Fusion, FusionError
 from runner.fusion.auth import refused
 from runner.fusion.budget import Budget
@@ -43,8 +45,12 @@ from runner.report.journal import Journal, report_file, why_unwritable, write_at
 from runner.report.jsonlog import JsonLog
 from runner.report.junit import JUnitFile
 from runner.report.refused import refused_result
+from runner.result import Noted, PlanResult, TraceIds
 from runner.signals import Interrupts, catching_signals
 from runner.verdict import judged, verdict
+
+if TYPE_CHECKING:
+    from runner.report.tracing import Tracer
 
 
 @dataclass(kw_only=True, slots=True)
@@ -133,15 +139,17 @@ def _run(
     reached.plan, reached.url = plan, url
     console, log = _console(options, redact)
     resume = _resume(options, plan, lambda line: console.write(redact.line(line)))
-    tracer = traces.tracer(options, environ, redact, console.write, resume)
+    warn = OutputWarnings(console.write)
+    tracer = traces.tracer(options, environ, redact, warn, resume)
     final = Reporters(
         *([JUnitFile(options.junit)] if options.junit else []),
-        GitHubActions(plan, environ, click.echo, warn=console.write),
-        *([HtmlFile(options.html, warn=console.write)] if options.html else []),
+        GitHubActions(plan, environ, click.echo, warn=warn),
+        *([HtmlFile(options.html, warn=warn)] if options.html else []),
         Together(  # a slow Pushgateway and a slow collector: one wait, not two
-            *_metrics_push(options, environ, redact, warn=console.write),
+            *_metrics_push(options, environ, redact, warn=warn),
             *([tracer] if tracer else []),
         ),
+        warn,  # last: the report again, if the others warned
     )
     with ExitStack() as stack:
         interrupts = stack.enter_context(catching_signals(clock))
@@ -170,10 +178,8 @@ def _run(
             selected=selected,
         )
         reached.engine = True
-        if tracer is not None:  # in the report before anything starts: a resume continues it
-            engine.result.trace = tracer.ids
-        elif resume is not None:  # kept, so that a later resume with tracing continues it
-            engine.result.trace = resume.trace
+        warn.keep_in(engine.result, journal)
+        engine.result.trace = _trace(tracer, resume)
         chosen = None if selected is None else len(selected)
         console.header(plan, url, emulated=options.emulate, selected=chosen)
         try:
@@ -221,6 +227,50 @@ def _resume(options: Options, plan: Plan, note: Callable[[str], None]) -> Resume
     return load_resume(options.resume, plan, force=options.force, note=note)
 
 
+class OutputWarnings:
+    """The warnings of the outputs themselves (a trace not exported, a summary or page not
+    written, metrics not pushed): each printed as it comes (`write`), and kept among the
+    report's warnings, about the plan, in the same words less the `fusion-run: warning: `
+    before them. A reporter, last among the final ones: it writes the report once more if
+    they warned after the plan ended."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.write = write
+        self.early: list[Event | Noted] = []  # given before the run's result exists
+        self.kept: tuple[PlanResult, Journal] | None = None
+        self.added = 0  # how many the result kept as they came
+
+    def __call__(self, line: str) -> None:
+        self.write(line)
+        noted = Noted(step=None, text=line.removeprefix("fusion-run: ").removeprefix("warning: "))
+        if self.kept is None:
+            self.early.append(noted)
+        else:
+            self.kept[0].warnings.append(noted)
+            self.added += 1
+
+    def keep_in(self, result: PlanResult, journal: Journal) -> None:
+        """From now on, keep each warning in `result`, which `journal` writes, beginning with
+        those already given."""
+        result.warnings.extend(self.early)
+        self.kept, self.early = (result, journal), []
+
+    def handle(self, event: Event, result: PlanResult) -> None:
+        pass
+
+    def finish(self, result: PlanResult) -> None:
+        if self.kept is not None and self.added and self.kept[1].unwritten is None:
+            self.kept[1].rewrite(result)
+
+
+def _trace(tracer: Tracer | None, resume: Resume | None) -> TraceIds | None:
+    """The trace the report names before anything starts, so that a resume continues it: this
+    run's, else the resumed run's (a later resume with tracing continues it)."""
+    if tracer is not None:
+        return tracer.ids
+    return None if resume is None else resume.trace
+
+
 def _console(
     options: Options, redact: Redactor
 ) -> tuple[Console | JsonLog, Callable[[str], None] | None]:
@@ -261,7 +311,8 @@ def _begin(engine: Engine, plan: Plan, url: str) -> None:
             )
             for index, step in missing.steps
         ]
-        engine.abort(JobsMissing(count=len(problems)))
+        named = tuple(step.name for _, step in missing.steps)
+        engine.abort(JobsMissing(count=len(problems), steps=named))
         raise InvalidPlan(problems) from None
     except ScheduledByFusion as scheduled:
         problems = []

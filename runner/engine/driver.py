@@ -336,7 +336,7 @@ class Engine:
                     step=result.name,
                     outcome=outcome,
                     reason=reason,
-                    duration=last.duration if last else None,
+                    duration=result.duration,
                     run_id=last.run_id if last else None,
                 )
             )

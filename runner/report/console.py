@@ -5,6 +5,7 @@ on one line (`runner.redact.one_line`); Fusion's words in it were masked as they
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
 from runner.redact import one_line, strip_controls
+from runner.report.cells import attempts_story, counters, reason_and_story
 from runner.result import PlanResult, StepResult, warning_record
 
 _CLEAR = "\r\x1b[K"
@@ -63,8 +65,10 @@ class Console:
         resume_command: str | None = None,
         verbose: bool = False,
         heartbeat: float = HEARTBEAT,
+        columns: Callable[[], int] | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
+        self.columns = columns or (lambda: terminal_columns(self.stream))  # the live line's room
         self.quiet = quiet
         self.live = (not quiet and self.stream.isatty()) if live is None else live
         self.monotonic = monotonic
@@ -124,11 +128,12 @@ class Console:
         tick, seen = self._snapshot
         later = self.monotonic() - seen
         active = [
-            f"{run.step} {run.phase} {format_duration(run.age + later)}" for run in tick.active
+            one_line(f"{run.step} {run.phase} {format_duration(run.age + later)}")
+            for run in tick.active
         ]
-        line = f"{elapsed(tick.at + later):>7} active: {', '.join(active) or 'none'}"
+        line = live_line(f"{elapsed(tick.at + later):>7} active: ", active, self.columns() - 1)
         with self._lock:
-            self.stream.write(_CLEAR + one_line(line)[:200])
+            self.stream.write(_CLEAR + line)
             self.stream.flush()
             self._drawn = True
 
@@ -147,11 +152,11 @@ class Console:
             self.write(f"fusion-run: detached; to follow the runs still going: {follow}")
 
     def summary(self, result: PlanResult) -> None:
-        rows = [("STEP", "OUTCOME", "DURATION", "TRIES", "RUN", "REASON")]
-        for step in result.steps:
-            last = step.attempts[-1] if step.attempts else None
-            duration = format_duration(last.duration) if last and last.duration is not None else "-"
-            reason = "" if step.reason is None else strip_controls(wording.text(step.reason))
+        rows = [("STEP", "OUTCOME", "DURATION", "TRIES", "RUN", "COUNTERS", "REASON")]
+        records = [step.to_dict() for step in result.steps]
+        for step, record in zip(result.steps, records, strict=True):
+            duration = "-" if step.duration is None else format_duration(step.duration)
+            reason = strip_controls(reason_and_story(record))
             rows.append(
                 (
                     step.name,
@@ -159,15 +164,16 @@ class Console:
                     duration,
                     "-" if step.gate else str(len(step.attempts)),
                     _run_cell(step),
+                    strip_controls(counters(record)) or "-",
                     reason if len(reason) <= 60 else reason[:59] + "…",
                 )
             )
         if not self.quiet:
-            widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            widths = [max(len(row[i]) for row in rows) for i in range(6)]
             self.write("")
             for row in rows:
                 cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-                self.write("  ".join([*cells, row[5]]).rstrip())
+                self.write("  ".join([*cells, row[6]]).rstrip())
         trouble = [
             s
             for s in result.steps
@@ -179,7 +185,13 @@ class Console:
             and s.reason is not None
         ]  # a run left going fails the plan too, as a required step skipped does: it is said why
         allowed = [s for s in result.steps if s.allow_failure and s.outcome in _TROUBLE]
-        if trouble or result.error is not None:
+        retried = [
+            (step.name, story)
+            for step, record in zip(result.steps, records, strict=True)
+            if (story := attempts_story(record)) and (not self.quiet or step in trouble)
+        ]
+        said = trouble or retried or result.error is not None
+        if said:
             self.write("")
         if result.error is not None:
             self.write(f"fusion-run stopped: {wording.text(result.error)}")
@@ -187,7 +199,9 @@ class Console:
             assert step.reason is not None
             outcome = wording.step_ended(step.status)
             self.write(f"{step.name} {outcome}: {wording.text(step.reason)}")
-        if (result.warnings or allowed) and not (trouble or result.error is not None):
+        for name, story in retried:
+            self.write(f"{name} {story}")
+        if (result.warnings or allowed) and not said:
             self.write("")
         for step in allowed:  # a warning, not a failure: the verdict, JUnit and summary agree
             reason = "" if step.reason is None else wording.text(step.reason)
@@ -219,6 +233,37 @@ def closing_line(result: PlanResult, report: str) -> str:
         else f"The report {report} could not be written: its final state follows"
     )
     return f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}"
+
+
+def terminal_columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to: `COLUMNS` if it is set to a number, else the
+    terminal's own, else 80."""
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
+def live_line(head: str, active: list[str], width: int) -> str:
+    """`head` and the active runs in at most `width` characters: the runs that do not fit are
+    counted (`+3 more`), the first run is cut short if even it does not fit.
+
+    >>> live_line("   0:07 active: ", ["crawl running 5s", "train running 2s"], 42)
+    '   0:07 active: crawl running 5s, +1 more'
+    >>> live_line("   0:07 active: ", ["crawl running 5s"], 24)
+    '   0:07 active: crawl r…'
+    """
+    full = head + (", ".join(active) or "none")
+    if len(full) <= width:
+        return full
+    for shown in range(len(active) - 1, 0, -1):
+        line = f"{head}{', '.join(active[:shown])}, +{len(active) - shown} more"
+        if len(line) <= width:
+            return line
+    return full[: max(width - 1, 0)] + "…" if width > 0 else ""
 
 
 class Beats:

@@ -19,6 +19,7 @@ from runner.plan import Plan
 from runner.plan.problems import Problem
 from runner.reasons import StepsFailed
 from runner.redact import cleaned, strip_controls
+from runner.report.cells import counters, reason_and_story
 from runner.report.evidence import failed_attempts
 from runner.report.gantt import chart
 from runner.report.graph import mermaid
@@ -103,13 +104,14 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
     ]
     if why:
         lines += [f"> {_cell(why)}", ""]
-    lines += ["| Step | Outcome | Duration | Run | Reason |", "|---|---|---|---|---|"]
+    if missing := _missing_jobs(report, plan):
+        lines += [*missing, ""]
+    lines += [
+        "| Step | Outcome | Duration | Run | Counters | Reason |",
+        "|---|---|---|---|---|---|",
+    ]
     for step in report["steps"]:
-        attempts = step["attempts"]
-        duration = attempts[-1]["duration"] if attempts else None
-        took = "-" if duration is None else format_duration(duration)
-        if len(attempts) > 1:
-            took += f" ({len(attempts)} attempts)"
+        took = "-" if step["duration"] is None else format_duration(step["duration"])
         run = f"`{step['run_id']}`" if step["run_id"] else "-"
         if step["gate"]:  # a require: step starts nothing
             run = _checked(step["gate"])
@@ -118,7 +120,8 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         outcome = f"{ICONS[step['outcome']]} {step['outcome'].replace('_', ' ')}"
         if step["allow_failure"] and step["outcome"] in ("failed", "timed_out", "cancelled"):
             outcome = f"⚠️ {step['outcome'].replace('_', ' ')} (allowed to fail)"
-        cells = [_cell(step["name"]), outcome, took, run, _cell(step["reason"] or "")]
+        shown = [_cell(counters(step) or "-"), _cell(reason_and_story(step))]
+        cells = [_cell(step["name"]), outcome, took, run, *shown]
         lines.append("| " + " | ".join(cells) + " |")
     if report["warnings"]:
         lines += ["", f"#### ⚠️ {len(report['warnings'])} warning(s)", ""]
@@ -136,6 +139,20 @@ def summary_markdown(report: dict[str, Any], plan: Plan, why: str | None = None)
         if drawn.left_out:
             lines += [f"{drawn.left_out} more step(s) not drawn: the report has every step.", ""]
     return "\n".join(lines)
+
+
+def _missing_jobs(report: dict[str, Any], plan: Plan) -> list[str]:
+    """A line for each step whose job Fusion does not know, when that stopped the plan: the
+    step, and the problem the console gives at its line."""
+    fact = report["error_fact"] or {}
+    if fact.get("kind") != "jobs_missing":
+        return []
+    url = report["fusion"]["url"] + report["fusion"]["api"]
+    return [
+        f"- **{_cell(step.name)}**: {_cell(wording.missing_job(step.job, url))}"
+        for step in plan.steps
+        if step.name in fact.get("steps", ())
+    ]
 
 
 def _evidence(step: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ from runner.durations import format_duration
 from runner.events import Event
 from runner.redact import cleaned
 from runner.report import svg
+from runner.report.cells import counters, reason_and_story
 from runner.report.evidence import failed_attempts
 from runner.report.graph import COLOURS
 from runner.report.journal import why_unwritable, write_text_atomically
@@ -204,17 +205,18 @@ def _timeline(report: Mapping[str, Any]) -> str:
 def _overview(steps: list[dict[str, Any]]) -> str:
     rows = []
     for index, step in enumerate(steps):
-        attempts = step["attempts"]
-        took = attempts[-1]["duration"] if attempts else None
+        attempts, took = step["attempts"], step["duration"]
         rows.append(
             f'<tr class="{"good" if step["outcome"] in _GOOD else "bad"}">'
             f'<td><a href="#step-{index}">{escape(step["name"])}</a></td>'
             f"<td>{_badge(step)}</td><td>{'-' if took is None else format_duration(took)}</td>"
             f'<td>{len(attempts) or "-"}</td><td class="mono">{escape(_run(step))}</td>'
-            f"<td>{escape(step['reason'] or '')}</td></tr>"
+            f"<td>{escape(counters(step) or '-')}</td>"
+            f"<td>{escape(reason_and_story(step))}</td></tr>"
         )
     head = "".join(
-        f"<th>{h}</th>" for h in ("step", "outcome", "duration", "tries", "run", "reason")
+        f"<th>{h}</th>"
+        for h in ("step", "outcome", "duration", "tries", "run", "counters", "reason")
     )
     return f'<table class="overview"><tr>{head}</tr>{"".join(rows)}</table>'
 

@@ -101,6 +101,12 @@ class Journal:
     def finish(self, result: PlanResult) -> None:
         pass
 
+    def rewrite(self, result: PlanResult) -> None:
+        """The final report once more: warnings joined it after the plan ended (an output of
+        its own that could not be written or sent)."""
+        if not self._save(result, self._written):
+            self._warn_once()
+
     def _steps(self, result: PlanResult) -> list[dict[str, Any]]:
         records = []
         for step in result.steps:

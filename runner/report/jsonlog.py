@@ -236,13 +236,13 @@ def heartbeat_record(envelope: Envelope, tick: ev.Tick, run: ev.ActiveRun) -> di
 
 
 def _step_row(step: Any) -> dict[str, Any]:
-    """A row of the closing table: the step, its outcome, its last run and the full reason."""
-    last = step.attempts[-1] if step.attempts else None
+    """A row of the closing table: the step, its outcome, its duration, its last run and the
+    full reason."""
     gate = step.gate
     return {
         "step": step.name,
         "outcome": step.status,
-        "duration": None if last is None else last.duration,
+        "duration": step.duration,
         "tries": None if gate is not None else len(step.attempts),
         "run_id": gate.run_id if gate is not None else step.run_id,
         "fails_the_plan": step.fails_the_plan,

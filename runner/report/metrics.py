@@ -88,7 +88,7 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
     )
     duration = gauge(
         "fusion_run_step_duration_seconds",
-        "From the step's first run's start to its last run's end.",
+        "From the step's first run's start to its last run's end (`step_duration`).",
         STEP_LABELS,
     )
     attempts = gauge("fusion_run_step_attempts", "The step's runs started.", STEP_LABELS)
@@ -102,9 +102,8 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
         labels = (step.name, step.job)
         for status in STEP_OUTCOMES:
             step_outcome.labels(*labels, status).set(int(status == step.status))
-        took = _duration(step)
-        if took is not None:
-            duration.labels(*labels).set(took)
+        if step.duration is not None:
+            duration.labels(*labels).set(step.duration)
         attempts.labels(*labels).set(len(step.attempts))
         reads.labels(*labels).set(sum(attempt.status_reads for attempt in step.attempts))
         counted = _documents(step)
@@ -116,13 +115,6 @@ def plan_registry(result: PlanResult) -> CollectorRegistry:
 def _ran(result: PlanResult) -> list[StepResult]:
     """The steps of the run: all but those --select or --exclude left out."""
     return [step for step in result.steps if not isinstance(step.reason, NotSelected)]
-
-
-def _duration(step: StepResult) -> float | None:
-    if not step.attempts:
-        return None
-    start, end = step.attempts[0].started_at, step.attempts[-1].ended_at
-    return None if start is None or end is None else (end - start).total_seconds()
 
 
 def _documents(step: StepResult) -> float | None:

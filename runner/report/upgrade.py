@@ -4,8 +4,9 @@
 Format 4 named no trace, did not keep how fusion-run exited, nor the settings its plan resolved
 to: its `trace` is null (a resume of it with tracing on begins a trace), and so are its `verdict`,
 its plan's `settings` (a resume of it compares the plan file's sha256) and each criterion's
-`hint`. It had no targets and no `for_each`: its plan's `target` and each step's `for_each` are
-null.
+`hint`. It had no targets, no `for_each` and no `request:` steps: its plan's `target` and each
+step's `for_each` and `call` are null. Its steps' `duration` is worked out from their attempts, as
+format 5 defines it.
 
 Format 3 had no levels of criteria (each was a failure), no baseline or work check, no evidence of
 a failure, no schedules read, no `require:` steps, and warnings in words alone: its criteria are of
@@ -24,6 +25,8 @@ import ast
 import copy
 import re
 from typing import Any
+
+from runner.result import Attempt, step_duration
 
 # format 2's words for a skip by the step's own run_if, and for a fail_fast skip
 _EXCLUSIONS = {
@@ -56,6 +59,7 @@ def upgrade_4(report: dict[str, Any]) -> dict[str, Any]:
     report["plan"]["target"] = None  # format 4 had no targets
     report["plan"]["settings"] = None  # nor the settings its plan resolved to
     for step in report["steps"]:
+        step["duration"] = step_duration([Attempt.from_dict(a) for a in step["attempts"]])
         step["for_each"] = None  # format 4 had no for_each: every step was written out
         step["call"] = None  # nor request: or webhook: steps
         for attempt in step["attempts"]:  # nor a hint for an expect that read a key it lacked

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.helpers.ci import CI_PLAN
@@ -49,58 +48,92 @@ def test_the_action_is_a_valid_action() -> None:
     assert ACTION["runs"]["using"] == "composite"
     assert set(ACTION["inputs"]) == {"plan", "url", "report", "junit", "args", "python-version"}
     assert [name for name, spec in ACTION["inputs"].items() if spec.get("required")] == ["plan"]
+    assert set(ACTION["outputs"]) == {"report", "outcome", "exit-code", "failed-steps", "summary"}
+    for name in ("outcome", "exit-code", "failed-steps", "summary"):
+        assert ACTION["outputs"][name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
     install = ACTION["runs"]["steps"][1]
-    assert install["env"] == {"FUSION_RUN_SOURCE": "${{ github.action_path }}"}
+    assert install["env"]["FUSION_RUN_SOURCE"] == "${{ github.action_path }}"
     assert "${{ secrets." not in (ROOT / "action.yml").read_text()  # no credential as input
     for action_step in ACTION["runs"]["steps"]:  # inputs reach commands through the environment
         assert "${{" not in action_step.get("run", "")
 
 
-@pytest.mark.parametrize(
-    ("inputs", "argv"),
-    [
-        ({"plan": "plans/nightly.yaml"}, ["plans/nightly.yaml"]),
-        ({"plan": "plans/nightly.yaml", "args": "--check"}, ["plans/nightly.yaml", "--check"]),
-        (
-            {
-                "plan": "plans/my plan.yaml",
-                "url": "https://fusion.example.com",
-                "report": "out/r.json",
-                "junit": "out/j.xml",
-                "args": "--var 'LABEL=a b' --max-parallel 2",
-            },
-            [
-                "plans/my plan.yaml", "--report", "out/r.json", "--url", "https://fusion.example.com",
-                "--junit", "out/j.xml", "--var", "LABEL=a b", "--max-parallel", "2",
-            ],
-        ),
-    ],
-    ids=["plan-only", "check", "every-input"],
-)  # fmt: skip
-def test_the_action_runs_fusion_run_with_its_inputs(
-    tmp_path: Path, inputs: dict[str, str], argv: list[str]
-) -> None:
-    """The action's run step, with its inputs as GitHub passes them (defaults filled in), runs
-    `fusion-run` with one argument per input: a stand-in prints what it was given."""
-    stand_in = tmp_path / "fusion-run"
-    stand_in.write_text('#!/bin/sh\nfor word in "$@"; do echo "[$word]"; done\nexit 3\n')
-    stand_in.chmod(0o755)
+def test_the_action_leaves_the_callers_path_as_it_found_it() -> None:
+    """setup-python puts its Python first on PATH for every later step unless told not to; no
+    step of the action adds to PATH or to the environment of the steps after it."""
+    python, install, run_step = ACTION["runs"]["steps"]
+    assert python["uses"].startswith("actions/setup-python@")
+    assert python["with"]["update-environment"] is False
+    text = (ROOT / "action.yml").read_text()
+    assert "GITHUB_PATH" not in text
+    assert "GITHUB_ENV" not in text
+    assert install["env"]["FUSION_RUN_PYTHON"] == "${{ steps.python.outputs.python-path }}"
+    assert run_step["env"]["FUSION_RUN_PYTHON"] == "${{ steps.install.outputs.python }}"
+    assert run_step["run"] == 'exec "$FUSION_RUN_PYTHON" -m runner.cli.action'
+
+
+def _run_step(tmp_path: Path, inputs: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """The action's run step, as GitHub runs it (inputs' defaults filled in), with this Python
+    as the one the install step made: its exit code and the outputs it wrote."""
     given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()} | inputs
     step = ACTION["runs"]["steps"][2]
-    assert step["shell"] == "python"
     env = {
         name: given[value.removeprefix("${{ inputs.").removesuffix(" }}")]
         for name, value in step["env"].items()
+        if value.startswith("${{ inputs.")
     }
+    written = tmp_path / "github-output"
+    written.write_text("")
     done = subprocess.run(
-        [sys.executable, "-c", step["run"]],
-        env={**env, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+        ["bash", "-c", step["run"]],
+        env={
+            **env,
+            "FUSION_RUN_PYTHON": sys.executable,
+            "GITHUB_OUTPUT": str(written),
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+        },
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert done.returncode == 3  # fusion-run's exit code is the step's
-    assert done.stdout.splitlines() == [f"[{word}]" for word in argv]
+    lines = written.read_text().splitlines()
+    return done.returncode, dict(line.split("=", 1) for line in lines)
+
+
+def test_the_action_sets_its_outputs_from_the_run(tmp_path: Path) -> None:
+    """A crawl that failed some documents: exit 1, and the outputs say which step failed."""
+    code, found = _run_step(
+        tmp_path,
+        {
+            "plan": str(EXAMPLES / "catalog-refresh.yaml"),
+            "report": "out/report.json",
+            "args": f"--emulate --scenario '{EXAMPLES / 'scenarios' / 'catalog-crawl-errors.yaml'}'",
+        },
+    )
+    assert code == 1
+    assert set(found) == {"exit-code", "outcome", "failed-steps", "summary"}
+    assert (found["exit-code"], found["outcome"], found["failed-steps"]) == (
+        "1", "failed", '["crawl"]'
+    )  # fmt: skip
+    assert found["summary"].startswith("fusion-run: plan catalog-refresh failed in ")
+    assert found["summary"].endswith(": 1 failed, 2 skipped. Report: out/report.json"), found[
+        "summary"
+    ]
+
+
+def test_the_action_says_when_fusion_run_wrote_no_report(tmp_path: Path) -> None:
+    (tmp_path / "fusion-run-report.json").write_text("{}")  # an earlier run's: not this one's
+    os.utime(tmp_path / "fusion-run-report.json", (0, 0))
+    code, found = _run_step(tmp_path, {"plan": "missing.yaml"})
+    assert code == 2
+    assert found == {
+        "exit-code": "2",
+        "outcome": "not_run",
+        "failed-steps": "[]",
+        "summary": "fusion-run exited 2 and wrote no report fusion-run-report.json",
+    }
 
 
 def test_the_github_workflow_example_is_a_valid_workflow_that_uses_the_action() -> None:

@@ -206,11 +206,14 @@ def test_a_collector_that_never_answers_holds_the_run_a_few_seconds_at_most(
     took = time.monotonic() - began
     assert done.returncode == quiet.returncode == 0
     warnings = [line for line in done.stderr.splitlines() if "trace" in line]
-    assert warnings == [
-        "fusion-run: warning: trace not exported to the collector at "
-        f"{silent_collector}/v1/traces: no answer within 5s; the plan's outcome stands"
-    ]
-    assert done.stderr.replace(warnings[0] + "\n", "").count("\n") == quiet.stderr.count("\n")
+    said = (
+        f"trace not exported to the collector at {silent_collector}/v1/traces: no answer "
+        "within 5s; the plan's outcome stands"
+    )  # as it comes, then among the warnings after the table, as the report keeps it
+    assert warnings == [f"fusion-run: warning: {said}", f"warning: {said}"]
+    assert done.stderr.count("\n") == quiet.stderr.count("\n") + 3  # and a blank line before
+    report = json.loads((tmp_path / "fusion-run-report.json").read_text())
+    assert report["warnings"] == [{"step": None, "text": said}]
     assert took < plan_alone + 7  # the plan's own time, and the export's 5 s with some slack
 
 

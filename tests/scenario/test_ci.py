@@ -30,6 +30,7 @@ from tests.helpers.cli import invoke
 from tests.helpers.engine import Result, jobs, revoke_after, run, runs
 from tests.helpers.fakes import step
 from tests.helpers.paths import EXAMPLES, WritePlan
+from tests.helpers.reports import read_report
 
 XSD = os.environ.get("FUSION_RUN_JUNIT_XSD")
 
@@ -75,8 +76,8 @@ def test_junit(mixed: Result) -> None:
         junit_xml(mixed.engine.result)
         == f"""\
 <?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="fusion-run" tests="5" failures="2" errors="0" time="52.000">
-  <testsuite name="test" tests="5" failures="2" errors="0" skipped="2" time="52.000" timestamp="2026-01-01T00:00:00.000Z" file="plan.yaml">
+<testsuites name="fusion-run" tests="5" failures="2" errors="0" time="46.000">
+  <testsuite name="test" tests="5" failures="2" errors="0" skipped="2" time="46.000" timestamp="2026-01-01T00:00:00.000Z" file="plan.yaml">
     <properties>
       <property name="plan" value="plan.yaml" />
       <property name="plan.sha256" value="{"0" * 64}" />
@@ -101,7 +102,7 @@ warning: 1 allowed failure: step 'notify' failed</system-out>
 outcome: succeeded
 attempt 1: run {ids["crawl"]} success in 40s</system-out>
     </testcase>
-    <testcase classname="fusion-run.test" name="train" time="10.000">
+    <testcase classname="fusion-run.test" name="train" time="10.964">
       <failure message="run {ids["train"]} ended error: OOM | heap" type="failed">run {ids["train"]} ended error: OOM | heap
 state: expected ["finished", "skipped"], actual "error"</failure>
       <system-out>job: train
@@ -169,12 +170,12 @@ def test_summary_markdown(mixed: Result) -> None:
 
 > exit 1: step 'train' failed
 
-| Step | Outcome | Duration | Run | Reason |
-|---|---|---|---|---|
-| crawl | ✅ succeeded | 40s | `{ids["crawl"]}` |  |
-| train | ❌ failed | 5s (2 attempts) | `{ids["train"]}` | run {ids["train"]} ended error: OOM \\| heap |
-| publish | ⏭️ skipped | - | - | upstream 'train' failed |
-| notify | ⚠️ failed (allowed to fail) | 2s | `{ids["notify"]}` | run {ids["notify"]} ended error: SMTP down |
+| Step | Outcome | Duration | Run | Counters | Reason |
+|---|---|---|---|---|---|
+| crawl | ✅ succeeded | 40s | `{ids["crawl"]}` | failed 3 |  |
+| train | ❌ failed | 11s | `{ids["train"]}` | - | run {ids["train"]} ended error: OOM \\| heap; failed on attempt 2; attempt 1 failed: OOM \\| heap |
+| publish | ⏭️ skipped | - | - | - | upstream 'train' failed |
+| notify | ⚠️ failed (allowed to fail) | 2s | `{ids["notify"]}` | - | run {ids["notify"]} ended error: SMTP down |
 
 <details><summary>train, attempt 1: driver log of run {first_train} (last 2 lines)</summary>
 
@@ -327,7 +328,9 @@ def test_a_mixed_plan_on_the_emulator_in_github_actions(
     assert written.startswith(
         "earlier step's summary\n### ❌ fusion-run: plan `catalog-refresh` failed in "
     )
-    assert f"| crawl | ❌ failed | 3s | `{report['steps'][0]['run_id']}` | {reason} |" in written
+    counted = "indexed 1176, failed 12"
+    run_id = report["steps"][0]["run_id"]
+    assert f"| crawl | ❌ failed | 3s | `{run_id}` | {counted} | {reason} |" in written
     assert "  class s0 failed\n  class s1,s2 skipped\n```" in written
 
 
@@ -563,3 +566,31 @@ def test_an_allowed_failure_is_a_warning_in_every_output(write_plan: WritePlan) 
         f"{console[-1].split(' in ', 1)[1].split(':')[0]}: 1 failed (allowed), 1 succeeded, "
         "1 skipped. Report: fusion-run-report.json",
     ]
+
+
+def test_the_summary_names_each_missing_job_at_its_step(
+    write_plan: WritePlan, tmp_path: Path
+) -> None:
+    """Jobs Fusion does not have stop the plan before it starts: the summary names each, at its
+    step, in the console's words, not only how many."""
+    Path("s.yaml").write_text("version: 1\nmissing: [trian, evalute]\n")
+    plan = write_plan("version: 1\nname: p\nsteps:\n  - crawl\n  - trian\n  - evalute\n")
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = invoke(plan, "--emulate", "--scenario", "s.yaml", env=env)
+    assert result.exit_code == 2
+    url = result.stderr.splitlines()[0].rsplit(" ", 1)[-1]
+    lines = summary.read_text().splitlines()
+    assert lines[2:7] == [
+        "> exit 2: 2 job(s) have no configuration in Fusion; steps 'crawl', 'trian', 'evalute' "
+        "did not run",
+        "",
+        f"- **trian**: job 'trian' has no configuration in Fusion at {url}/api",
+        f"- **evalute**: job 'evalute' has no configuration in Fusion at {url}/api",
+        "",
+    ]
+    assert read_report()["error_fact"] == {
+        "kind": "jobs_missing",
+        "count": 2,
+        "steps": ["trian", "evalute"],
+    }

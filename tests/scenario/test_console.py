@@ -3,7 +3,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
+
 from runner import wording
+from runner.durations import format_duration
 from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Fault, FaultTarget, JobScript, RunScript, Scenario
 from runner.events import ActiveRun, Cancelling, InterruptReceived, Started, StateChanged, Tick
@@ -31,14 +34,91 @@ def test_summary_table_and_full_reasons() -> None:
     short = f"run {train} ended error: Py4JJavaError: " + "x" * 16 + "…"  # 60 characters
     assert out.getvalue().splitlines() == [
         "",
-        "STEP     OUTCOME    DURATION  TRIES  RUN         REASON",
-        f"crawl    succeeded  2s        1      {crawl}",
-        f"train    failed     30s       1      {train}  {short}",
-        "publish  skipped    -         0      -           upstream 'train' failed",
+        "STEP     OUTCOME    DURATION  TRIES  RUN         COUNTERS         REASON",
+        f"crawl    succeeded  2s        1      {crawl}  docsWritten 100",
+        f"train    failed     30s       1      {train}  -                {short}",
+        "publish  skipped    -         0      -           -                upstream 'train' failed",
         "",
         f"train failed: run {train} ended error: {error}",
         "fusion-run: plan test failed in 38s: 1 succeeded, 1 failed, 1 skipped. Report: r.json",
     ]
+
+
+def test_a_retried_step_says_each_attempt_and_its_counters_by_kind() -> None:
+    """A Spark run that ran out of memory, then succeeded: the table and the line under it say
+    so; a datasource shows what it indexed and failed; a task, no counters."""
+    scenario = Scenario(
+        jobs={
+            "train": JobScript(
+                runs=(
+                    RunScript(duration=5, state="error", error="java.lang.OutOfMemoryError"),
+                    RunScript(duration=7, result={"docsWritten": 1200}),
+                )
+            ),
+            "datasource:web": JobScript(
+                runs=(
+                    RunScript(
+                        duration=4,
+                        result={"counter.output": 60, "counter.failed": 2, "counter.deleted": 0},
+                    ),
+                )
+            ),
+        }
+    )
+    steps = [
+        step("train", retries=2, retry_delay=1),
+        step("crawl", job="datasource:web", states=("success",)),
+        step("warm", job="task:warm", states=("success",)),
+    ]
+    result = run(steps, scenario)
+    out = io.StringIO()
+    Console(out, live=False, report="r.json").summary(result.engine.result)
+    train, crawl, warm = (result.step(n)["run_id"] for n in ("train", "crawl", "warm"))
+    story = "succeeded on attempt 2; attempt 1 failed: java.lang.OutOfMemoryError"
+    took = format_duration(result.engine.result.step("train").duration or 0)
+    lines = out.getvalue().splitlines()
+    assert lines[1:5] == [
+        "STEP   OUTCOME    DURATION  TRIES  RUN         COUNTERS                         REASON",
+        f"train  succeeded  {took:<8}  2      {train}  docsWritten 1200                 "
+        + story[:59]
+        + "…",
+        f"crawl  succeeded  4s        1      {crawl}  indexed 58, failed 2, deleted 0",
+        f"warm   succeeded  2s        1      {warm}  -",
+    ]
+    assert lines[5:7] == ["", f"train {story}"]
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_the_live_line_fits_the_terminal(columns: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten runs at once: as many as fit, then how many more; the line fits `COLUMNS`."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = run([step("long")], Scenario()).engine.result
+    active = tuple(
+        ActiveRun(step=f"crawl-products-{n}", phase="polling", age=83) for n in range(10)
+    )
+    out = io.StringIO()
+    console = Console(out, live=False, monotonic=FakeClock())
+    console.handle(Tick(at=108, active=active), result)
+    console.draw()
+    line = out.getvalue().removeprefix("\r\x1b[K")
+    assert len(line) < columns
+    assert (
+        line
+        == {
+            80: "   1:48 active: crawl-products-0 polling 1m23s, +9 more",
+            40: "   1:48 active: crawl-products-0 polli…",
+        }[columns]
+    )
+
+
+def test_the_live_line_counts_the_runs_it_has_no_room_for() -> None:
+    result = run([step("long")], Scenario()).engine.result
+    active = tuple(ActiveRun(step=f"s{n}", phase="polling", age=5) for n in range(12))
+    out = io.StringIO()
+    console = Console(out, live=False, monotonic=FakeClock(), columns=lambda: 60)
+    console.handle(Tick(at=7, active=active), result)
+    console.draw()
+    assert out.getvalue() == "\r\x1b[K   0:07 active: s0 polling 5s, s1 polling 5s, +10 more"
 
 
 def test_quiet_keeps_warnings_and_the_outcome() -> None:

@@ -73,8 +73,8 @@ def test_the_emulator_rehearses_a_passing_and_a_failing_gate(
         "(within 1d2h)</system-out>"
     ) in junit
     markdown = summary.read_text()
-    assert f"| fresh | ✅ succeeded | - | checked `{found}` |  |" in markdown
-    assert f"| stale | ❌ failed | - | checked `{old}` | {reason} |" in markdown
+    assert f"| fresh | ✅ succeeded | - | checked `{found}` | - |  |" in markdown
+    assert f"| stale | ❌ failed | - | checked `{old}` | - | {reason} |" in markdown
     assert checked_at is not None
 
 

@@ -5,6 +5,7 @@ clock. tests/process/test_push_metrics.py has a gateway that never answers, and 
 from __future__ import annotations
 
 import base64
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -197,7 +198,10 @@ def test_a_push_the_gateway_refuses_is_a_warning_and_changes_no_exit_code(
     assert lines.count(warning) == 1
     assert lines[-1].startswith("fusion-run: plan nightly ")  # the outcome stays the last line
     assert len(gateway.requests) == 1  # the first refusal ends the push
-    assert "Pushgateway" not in Path("fusion-run-report.json").read_text()
+    report = json.loads(Path("fusion-run-report.json").read_text())
+    said = warning.removeprefix("fusion-run: warning: ")
+    assert report["warnings"][-1] == {"step": None, "text": said}  # the console's words
+    assert report["outcome"] == ("succeeded" if code == 0 else "failed")
 
 
 def test_a_gateway_that_is_not_there_is_a_warning(write_plan: WritePlan) -> None:

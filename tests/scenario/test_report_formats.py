@@ -12,6 +12,7 @@ import random
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,9 @@ def earlier_format_resumes_alike(name: str, version: int, tmp_path: Path, *, eve
         ), selected
 
 
-def test_a_format_4_report_reads_as_format_5_with_no_trace_verdict_or_request_budget() -> None:
+def test_a_format_4_report_reads_as_format_5_with_durations_and_no_trace_verdict_or_budget() -> (
+    None
+):
     reports = {path.stem: read_report(str(path), "--resume") for path in FORMAT_4.glob("*.json")}
     assert set(reports) == set(CASES)
     for name, report in reports.items():
@@ -124,6 +127,8 @@ def test_a_format_4_report_reads_as_format_5_with_no_trace_verdict_or_request_bu
                 assert all(criterion.pop("hint") is None for criterion in attempt["criteria"])
         assert all(step.pop("call") is None for step in report["steps"])  # no request: steps
         written = json.loads((FORMAT_4 / f"{name}.json").read_text())
+        durations = [step.pop("duration") for step in report["steps"]]
+        assert durations == [_duration(step["attempts"]) for step in written["steps"]]
         assert written["report_version"] == 4
         del report["trace"], report["verdict"], report["report_version"], written["report_version"]
         assert report == written  # nothing else changes
@@ -385,3 +390,12 @@ def test_format_2_words_that_only_look_like_an_exclusion_are_carried(
     path.write_text(json.dumps(report))
     step = read_report(str(path), "--resume")["steps"][2]
     assert step["reason_fact"] == {"kind": "carried", "text": words}
+
+
+def _duration(attempts: list[dict[str, Any]]) -> float | None:
+    """A step's duration as format 5 defines it, from its attempts as format 4 wrote them."""
+    runs = [a for a in attempts if a["started_at"] is not None]
+    if not runs or runs[-1]["duration"] is None:
+        return None
+    first, last = (datetime.fromisoformat(a["started_at"]) for a in (runs[0], runs[-1]))
+    return float((last - first).total_seconds() + runs[-1]["duration"])

@@ -72,7 +72,7 @@ def test_a_selected_run_succeeds_and_says_what_was_left_out(write_plan: WritePla
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0].startswith("fusion-run: plan p: 3 step(s), 2 selected, against the emulator")
-    assert "evaluate  not_run    -         0      -           not selected" in lines
+    assert "evaluate  not_run    -         0      -           -         not selected" in lines
     assert lines[-1].endswith(": 2 succeeded, 1 not run. Report: fusion-run-report.json")
     report = read_report()
     assert (report["outcome"], report["steps"][2]["reason"]) == ("succeeded", "not selected")
