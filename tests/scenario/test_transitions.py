@@ -45,7 +45,7 @@ from runner.plan import AllowedFailures, Step
 from runner.report import Reporters
 from runner.report.journal import Journal, report_file
 from tests.helpers.engine import Recorder, jobs, plan_of, run, runs
-from tests.helpers.fakes import EPOCH, FakeClock, step
+from tests.helpers.fakes import EPOCH, FakeClock, call_step, step
 
 SEEDS = 300  # the simulation's first seeds: about 7 s
 Edge = tuple[Phase, Phase]
@@ -271,6 +271,24 @@ def start_answered_with_a_run_ended_already_retries(folder: Path) -> None:
     assert result.model.starts("a") == 2
 
 
+def check_sends_a_request_not_accepted_and_retries(folder: Path) -> None:
+    """CHECK -> RETRY_DELAY: a `request:` step has no run to start, so it sends its request from
+    CHECK; an answer whose status it does not accept, with a retry left, waits out retry_delay
+    and is sent again."""
+    swap = call_step(
+        "swap",
+        method="POST",
+        path="/api/solr/admin/collections",
+        params=(("action", "CREATEALIAS"),),  # no name: Solr answers 400
+        retries=1,
+        retry_delay=5,
+    )
+    result = run([swap])
+    assert result.outcomes() == {"swap": "failed"}
+    assert [a["state"] for a in result.step("swap")["attempts"]] == ["400", "400"]
+    assert result.of(Retrying, step="swap", attempt=1)
+
+
 def retry_delay_over_waits_for_an_upstream_running_again(folder: Path) -> None:
     """RETRY_DELAY -> UPSTREAM: cleanup's run left going is picked up and fails; its retry delay
     is over while prep, its upstream, still runs again in the resume: the retry waits for prep,
@@ -334,6 +352,7 @@ SCENARIOS: list[tuple[Edge, Callable[[Path], None]]] = [
     ((Phase.VERIFY, Phase.UPSTREAM), verify_finds_no_run_and_waits_for_an_upstream_running_again),
     ((Phase.VERIFY, Phase.RETRY_DELAY), verify_finds_its_run_ended_failed_and_retries),
     ((Phase.RETRY_DELAY, Phase.UPSTREAM), retry_delay_over_waits_for_an_upstream_running_again),
+    ((Phase.CHECK, Phase.RETRY_DELAY), check_sends_a_request_not_accepted_and_retries),
 ]
 
 
