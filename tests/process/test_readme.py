@@ -460,6 +460,36 @@ def test_the_nightly_search_example_prints_what_the_readme_shows(
     assert train["attempts"][0]["evidence"]["driver_log"][-1].startswith("\tat org.apache.spark")
 
 
+NIGHTLY_REINDEX = (
+    "fusion-run examples/nightly-reindex.yaml --emulate --scenario "
+    "examples/scenarios/nightly-reindex.yaml"
+)
+
+
+@covers(NIGHTLY_REINDEX)
+def test_the_nightly_reindex_example_prints_what_the_readme_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A for_each of crawls, an allowed failure the fan-in passes over, a query and an alias swap
+    as request steps, and a webhook kept for a failure: the README's rehearsal, on a fake clock."""
+    block = block_starting("fusion-run: plan nightly-reindex: 8 step(s) against the emulator")
+    monkeypatch.chdir(tmp_path)
+    _, *args = NIGHTLY_REINDEX.split()
+    result = invoke(*(str(ROOT / arg) if arg.startswith("examples/") else arg for arg in args))
+    assert result.exit_code == 0
+    assert _alike(result.stderr).splitlines() == _alike(block.body).splitlines()
+    report = json.loads((tmp_path / "fusion-run-report.json").read_text())
+    assert report["plan"]["target"] == "prod"
+    steps = {step["name"]: step for step in report["steps"]}
+    assert [steps[name]["for_each"] for name in ("crawl-catalog", "crawl-reviews")] == [
+        "crawl",
+        "crawl",
+    ]
+    assert steps["crawl-partner-feed"]["outcome"] == "failed"
+    assert steps["aggregate"]["outcome"] == "succeeded"
+    assert steps["swap-alias"]["call"]["sent"] == "/api/solr/admin/collections"
+
+
 JSON_LOG = (
     "fusion-run examples/nightly-recommendations.yaml --emulate --log-format json 2> events.jsonl"
 )
