@@ -315,8 +315,9 @@ def _duration(data: Following, status: RunStatus, observed: float | None) -> flo
     `observed`, from our start to the read that saw it ended, which the run cannot have
     outlasted; for a run adopted, which began before we saw it, none is known. Fusion's
     `duration` field has no documented unit: read as seconds where that fits `observed` (the
-    longer reading is the one `max_duration` cannot wrongly pass), as milliseconds otherwise;
-    for a run adopted, nothing bounds it, and none is known."""
+    longer reading is the one `max_duration` cannot wrongly pass; whole seconds, rounded or cut,
+    up to a second longer, as far as `observed` allows), as milliseconds otherwise; for a run
+    adopted, nothing bounds it, and none is known."""
     if status.duration is None:
         return observed
     duration = status.duration
@@ -325,6 +326,8 @@ def _duration(data: Following, status: RunStatus, observed: float | None) -> flo
             return None  # a run adopted: either could be, and nothing bounds it
         if duration * 1000 <= observed + 1:  # in seconds (whole, perhaps) it fits what we saw
             duration *= 1000
+            if duration.is_integer():  # whole seconds hide up to one: as long as we saw it
+                duration = max(duration, min(duration + 1, observed))
     seen = 0.0
     if data.first_active is not None and data.last_active is not None:
         seen = data.last_active - data.first_active

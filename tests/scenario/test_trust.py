@@ -342,8 +342,25 @@ def test_a_duration_of_unknown_unit_is_read_the_way_max_duration_cannot_wrongly_
         {"train": [Script(duration=15, final="finished")]},
     )
     record = entry(sim, "train")
-    assert (record["outcome"], record["attempts"][0]["duration"]) == ("failed", 15.0)
-    assert record["reason"] == "the run took 15s, more than max_duration 2s"
+    took = 16.0 if unit == "s" else 15.0  # whole seconds hide up to one more
+    assert (record["outcome"], record["attempts"][0]["duration"]) == ("failed", took)
+    assert record["reason"] == f"the run took {took:g}s, more than max_duration 2s"
+
+
+def test_a_duration_in_whole_seconds_does_not_pass_max_duration_by_its_rounding() -> None:
+    """Fusion's `duration` in whole seconds says 2 of a run that took 2.3 s: read as exactly 2,
+    it passed `max_duration: 2s`. Whole seconds may hide up to one more, as far as what
+    fusion-run saw of the run allows."""
+    behaviour = Behaviour(noon_bug=True, clock_offset=12 * 3600 - 1, duration_unit="s")
+    sim = scenario(
+        [step("train", job="train", max_duration=2)],
+        behaviour,
+        {"train": [Script(duration=2.3, final="finished", counters={"docsWritten": 1})]},
+    )
+    record = entry(sim, "train")
+    assert record["outcome"] == "failed"
+    assert record["reason"].endswith("more than max_duration 2s")
+    assert 2.3 <= record["attempts"][0]["duration"] <= 3.0
 
 
 # --- "Undocumented answers treated as failures" --------------------------------------------------
