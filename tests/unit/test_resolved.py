@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from runner.plan.loader import load_plan
@@ -50,3 +51,39 @@ def test_each_change_is_named_with_both_values_in_the_plans_words(tmp_path: Path
         ("step train: timeout 1h -> 2h30m", True),
         ("step train: success.min_documents 10 -> 5", False),
     ]
+
+
+CALLS = """\
+version: 1
+name: calls
+variables:
+  HOOK_TOKEN: null
+  QUERY: null
+steps:
+  - name: count
+    request:
+      path: /api/solr/products/select
+      params: {q: "${QUERY}", rows: 0}
+  - name: notify
+    webhook:
+      url: https://hooks.example.com/services/${HOOK_TOKEN}
+      headers: {Authorization: "Bearer ${HOOK_TOKEN}"}
+      body: {text: "token ${HOOK_TOKEN}"}
+"""
+
+
+def test_what_a_call_sends_is_kept_without_a_value_and_a_change_to_it_is_named_without_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(CALLS)
+    before = settings(load_plan(str(path), environ={"HOOK_TOKEN": "s3cr3t-1", "QUERY": "q-1"}))
+    after = settings(load_plan(str(path), environ={"HOOK_TOKEN": "s3cr3t-2", "QUERY": "q-2"}))
+    kept = json.dumps([before, after])
+    assert [secret for secret in ("s3cr3t", "q-1", "q-2") if secret in kept] == []
+    assert [(change.text, change.adjustable) for change in changes(before, after)] == [
+        ("step count: call.sends changed (its values are not shown)", False),
+        ("step notify: call.sends changed (its values are not shown)", False),
+    ]
+    assert before["steps"]["notify"]["call.sent"] == "hooks.example.com"
+    assert before["steps"]["count"]["call.params"] == ["q", "rows"]
