@@ -47,6 +47,7 @@ ADJUSTABLE = frozenset(
         "on_interrupt",
         "tags",
         "for_each",
+        "call.repeat_safe",
         "fusion.auth",
         "fusion.realm",
         "fusion.verify",
