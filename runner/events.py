@@ -150,6 +150,7 @@ class RetriesUnused(Event):
     failure: str  # its kind, as retry_on names it: state, criteria or timeout
     retries: int  # the retries left, unused
     retry_on: tuple[str, ...]  # the step's retry_on
+    call: bool = False  # a request: or webhook: step, whose failures are of its answer
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

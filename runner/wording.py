@@ -671,6 +671,10 @@ _RETRY_KINDS = {
     "criteria": "a failed criterion (max_duration, expect, min_documents, a stall)",
     "timeout": "a run cancelled by the step's timeout",
 }
+_CALL_RETRY_KINDS = {  # the same, of a request: or webhook: step
+    "state": "an answer whose status is not accepted",
+    "criteria": "an expect that does not hold",
+}
 
 
 @line.register
@@ -678,7 +682,8 @@ def _(event: ev.RetriesUnused) -> str:
     retries = f"{event.retries} retr{'y' if event.retries == 1 else 'ies'}"
     return (
         f"{retries} left unused: retry_on [{', '.join(event.retry_on)}] does not retry "
-        f"{_RETRY_KINDS[event.failure]}; add {event.failure} to retry_on to retry it"
+        f"{(_CALL_RETRY_KINDS if event.call else _RETRY_KINDS)[event.failure]}; "
+        f"add {event.failure} to retry_on to retry it"
     )
 
 

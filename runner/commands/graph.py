@@ -52,7 +52,15 @@ def main(
 
 
 def _same_plan(path: str, report: dict[str, Any], plan: Plan) -> None:
-    """Refuse a report of another plan, naming both and what differs."""
+    """Refuse a report of another plan, naming both and what differs; one of this plan with
+    another target, naming the target to draw it with."""
+    before = report["plan"]["target"]
+    now = plan.target
+    if report["plan"]["name"] == plan.name and before and now and before != now:
+        raise UsageError(
+            f"--report {path}: that report's run had target {before}, not {now}: "
+            f"draw it with --target {before}"
+        )
     edits = plan_edits(PlanResult.from_dict(report), plan)
     differs = [edit.text for edit in edits if not edit.adjustable]
     if report["plan"]["name"] == plan.name and not differs:

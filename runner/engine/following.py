@@ -343,7 +343,15 @@ def _retry(ctx: Context, s: StepState, now: float, kind: RetryOn, reason: Reason
     if kind not in step.retry_on:  # retries left, unused: a word, as it is easy to miss
         retry_on = tuple(sorted(named.value for named in step.retry_on))
         left = step.retries - failed + 1
-        ctx.warn(RetriesUnused(step=step.name, failure=kind.value, retries=left, retry_on=retry_on))
+        ctx.warn(
+            RetriesUnused(
+                step=step.name,
+                failure=kind.value,
+                retries=left,
+                retry_on=retry_on,
+                call=step.call is not None,
+            )
+        )
         return False
     delay = step.retry_delay * step.retry_backoff ** (failed - 1)
     delay *= 1 + ctx.rng.uniform(-JITTER, JITTER)

@@ -322,10 +322,10 @@ class FusionClient:
         named = f"{self.url}{shown_path(call.target)}"
         body = None if call.body is None else json.loads(call.body)
         self.credentials.before(self._checked)
-        reply = self._send(call.method, url, json_body=body)
+        reply = self._send(call.method, url, json_body=body, named=named)
         if reply.status == 401 and self.credentials.renewable:
             self.credentials.renew(self._checked)
-            reply = self._send(call.method, url, json_body=body)
+            reply = self._send(call.method, url, json_body=body, named=named)
         if reply.status in (401, 403) or 300 <= reply.status < 400:
             self._raise_for(call.method, named, reply)
         return self._answered(reply)
@@ -436,18 +436,20 @@ class FusionClient:
         self._raise_for(method, url, reply)
         return reply
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> Reply:
-        self._wait_turn(method, url)
+    def _send(self, method: str, url: str, named: str | None = None, **kwargs: Any) -> Reply:
+        """One exchange, logged; `named` is what errors and the log call `url` (a request a plan
+        writes: its URL without the query, whose values a variable may have given)."""
+        self._wait_turn(method, named or url)
         if not self.log:
-            return self._exchange(method, url, **kwargs)
+            return self._exchange(method, url, named=named, **kwargs)
         began = time.monotonic()
         try:
-            reply = self._exchange(method, url, **kwargs)
+            reply = self._exchange(method, url, named=named, **kwargs)
         except FusionError as error:
             self.log(f"{error} ({(time.monotonic() - began) * 1000:.0f} ms)")
             raise
         took = (time.monotonic() - began) * 1000
-        self.log(f"{method} {url}: {reply.status} {reply.reason} ({took:.0f} ms)")
+        self.log(f"{method} {named or url}: {reply.status} {reply.reason} ({took:.0f} ms)")
         return reply
 
     def _wait_turn(self, method: str, url: str) -> None:
@@ -480,6 +482,7 @@ class FusionClient:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        named: str | None = None,
     ) -> Reply:
         sent = {**self.headers, **self.credentials.headers(), **(headers or {})}
         body = None
@@ -503,9 +506,9 @@ class FusionClient:
                 )
                 data = read_body(answer, deadline=ends, monotonic=self.monotonic)
         except RequestInterrupted:
-            raise _interrupted(method, url, maybe_applied=method != "GET") from None
+            raise _interrupted(method, named or url, maybe_applied=method != "GET") from None
         except TransportError as error:
-            raise _failure(method, url, error, read=read, deadline=deadline) from None
+            raise _failure(method, named or url, error, read=read, deadline=deadline) from None
         self.credentials.keep(answer.cookies)
         return Reply(
             status=answer.status,

@@ -65,6 +65,27 @@ def webhook_problem(url: str, insecure: bool) -> str | None:
     return None
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110: what a header's name may be
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|^\s|\s$")
+
+
+def header_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a header's name, or None."""
+    if _TOKEN.fullmatch(name):
+        return None
+    return "a header name is letters, digits and !#$%&'*+-.^_`|~ only: write it so"
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why `value` cannot be a header's value, or None: HTTP would refuse to send it."""
+    if not _UNSENDABLE.search(value):
+        return None
+    return (
+        "a header value may not hold a line break or another control character, nor begin or "
+        "end with white space: remove them (a variable's value may end with a line break)"
+    )
+
+
 def shown_path(path: str) -> str:
     """A request's path as outputs show it: without its query, which may hold a value."""
     return path.split("?", 1)[0]

@@ -212,7 +212,8 @@ class _Expander:
             if items is None:
                 if after_group and (isinstance(plain, str) or _without_depends_on(plain)):
                     shorthand = plain if isinstance(plain, dict) else {"job": plain}
-                    plain = {**shorthand, "depends_on": list(before)}
+                    own = step_name(shorthand)  # one of the names before: a duplicate, said so
+                    plain = {**shorthand, "depends_on": [n for n in before if n != own]}
                 made.append((index, plain, None))
                 name = step_name(plain)
                 before, after_group = ([] if name is None else [name]), False

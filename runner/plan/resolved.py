@@ -4,23 +4,29 @@ A report keeps them (`plan.settings`), so that `--resume` and `--graph --report`
 plan means, not its file's bytes: a comment or a reformatted line changes nothing here. Every
 field of `Plan`, `FusionSettings` and `Step` is a setting, but where it stands (`line`, `column`),
 what names it (`file`, `sha256`, the `variables` it refers to) and how a dependency was written
-(`implicit_dependency`: the same `depends_on` either way).
+(`implicit_dependency`: the same `depends_on` either way). What a `request:` or `webhook:` step
+sends is kept as the outputs show it (`call.sent`, the names in `call.params`), and the rest (the
+values, the body, the headers, a webhook's path) only as a digest, `call.sends`: a variable may
+have given them, and no output says a variable's value.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 from typing import Any
 
 from runner.durations import format_duration
-from runner.plan import Plan, Step
+from runner.plan import Call, CallKind, Plan, Step
+from runner.plan.calls import shown_host, shown_path
 
 _NOT_SETTINGS = frozenset(
     {"file", "sha256", "variables", "steps", "line", "column", "implicit_dependency"}
 )
 _FLATTENED = ("fusion", "success")  # their settings are named `fusion.api`, `success.expect`
+_UNSPELLED = frozenset({"call.sends"})  # a change to it is named, never its values
 
 # Settings that decide how long fusion-run waits for a run, how often it reads it, how it reaches
 # Fusion and how often it tries again, never what a run is nor how it is judged: a resume takes
@@ -41,6 +47,7 @@ ADJUSTABLE = frozenset(
         "on_interrupt",
         "tags",
         "for_each",
+        "call.repeat_safe",
         "fusion.auth",
         "fusion.realm",
         "fusion.verify",
@@ -108,7 +115,12 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
     keys = list(after) + [key for key in before if key not in after]
     return [
-        (key, f"{key} {_spelled(key, before.get(key))} -> {_spelled(key, after.get(key))}")
+        (
+            key,
+            f"{key} changed (its values are not shown)"
+            if key in _UNSPELLED
+            else f"{key} {_spelled(key, before.get(key))} -> {_spelled(key, after.get(key))}",
+        )
         for key in keys
         if before.get(key) != after.get(key)
     ]
@@ -128,12 +140,29 @@ def _fields(record: Plan | Step) -> dict[str, Any]:
         if field.name in _NOT_SETTINGS:
             continue
         value = getattr(record, field.name)
-        if field.name in _FLATTENED:
+        if isinstance(value, Call):
+            found.update(_call(value))
+        elif field.name in _FLATTENED:
             for inner in dataclasses.fields(value):
                 found[f"{field.name}.{inner.name}"] = _plain(getattr(value, inner.name))
         else:
             found[field.name] = _plain(value)
     return found
+
+
+def _call(call: Call) -> dict[str, Any]:
+    """A call's settings, named `call.method` and so on, with what it sends as a digest."""
+    where = shown_path(call.target) if call.kind is CallKind.REQUEST else shown_host(call.target)
+    sends = json.dumps([call.target, call.params, call.body, call.headers], ensure_ascii=False)
+    return {
+        "call.kind": call.kind.value,
+        "call.method": call.method,
+        "call.sent": where,
+        "call.params": [name for name, _ in call.params],
+        "call.sends": hashlib.sha256(sends.encode()).hexdigest(),
+        "call.statuses": list(call.statuses),
+        "call.repeat_safe": call.repeat_safe,
+    }
 
 
 def _plain(value: Any) -> Any:

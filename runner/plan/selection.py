@@ -1,7 +1,8 @@
 """--select, --exclude and --from, as dbt selects models: which steps of the plan this invocation
 runs.
 
-A selector names steps: `NAME` is that step, `tag:TAG` every step tagged TAG, and a glob
+A selector names steps: `NAME` is that step (or, when no step has that name, every step the
+`for_each` step of that name made), `tag:TAG` every step tagged TAG, and a glob
 (`crawl-*`, with `*`, `?` or `[...]`) every step whose name it matches. `+SELECTOR` adds every
 step upstream of those, `SELECTOR+` every step downstream, and `+SELECTOR+` both. The steps
 --select names (all of them, without --select) less the steps --exclude names are selected; then
@@ -37,11 +38,15 @@ def selected_steps(
         for name in step.depends_on:
             downstream[name].append(step.name)
     tags = {step.name: step.tags for step in plan.steps}
+    made: dict[str, list[str]] = {}  # a for_each step's name: the steps it made, in plan order
+    for step in plan.steps:
+        if step.for_each is not None:
+            made.setdefault(step.for_each, []).append(step.name)
 
     def steps(flag: str, selectors: Iterable[str]) -> set[str]:
         found: set[str] = set()
         for selector in selectors:
-            names, up, down = _resolve(flag, selector, tags)
+            names, up, down = _resolve(flag, selector, tags, made)
             for name in names:
                 found.add(name)
                 if up:
@@ -53,7 +58,7 @@ def selected_steps(
     chosen = steps("--select", select) if select else set(upstream)
     chosen -= steps("--exclude", exclude)
     if start is not None:
-        names, _, _ = _resolve("--from", start, tags, operators=False)
+        names, _, _ = _resolve("--from", start, tags, made, operators=False)
         chosen &= {*names, *(later for name in names for later in _reach(name, downstream))}
     if not chosen:
         flags = [
@@ -68,7 +73,12 @@ def selected_steps(
 
 
 def _resolve(
-    flag: str, selector: str, tags: dict[str, tuple[str, ...]], *, operators: bool = True
+    flag: str,
+    selector: str,
+    tags: dict[str, tuple[str, ...]],
+    made: dict[str, list[str]],
+    *,
+    operators: bool = True,
 ) -> tuple[list[str], bool, bool]:
     """(step names in plan order, with their upstream, with their downstream)."""
     known = list(tags)
@@ -84,6 +94,9 @@ def _resolve(
     for name, with_up, with_down in forms:
         if name in tags:
             return [name], with_up, with_down
+    for name, with_up, with_down in forms:
+        if name in made:
+            return made[name], with_up, with_down
     core, with_up, with_down = forms[-1]
     if not core:
         raise UsageError(f"{flag} {selector}: expected STEP, +STEP, STEP+ or +STEP+")

@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runner.jobs import END_STATES, JOB_KINDS, TERMINAL, job_kind
-from runner.plan.calls import path_problem, webhook_problem
+from runner.plan.calls import (
+    header_name_problem,
+    header_value_problem,
+    path_problem,
+    webhook_problem,
+)
 from runner.plan.problems import Path, Problem
 from runner.plan.quickcheck import fits
 from runner.plan.source import Document
@@ -589,6 +594,7 @@ def _call_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
         )
         if message:
             yield doc.problem(("steps", index, kind, key), message)
+    yield from _header_problems(doc, ("steps", index, kind, "headers"), call.get("headers"))
     success = step.get("success")
     found: list[Path] = [("steps", index, key) for key in NOT_FOR_CALLS if key in step]
     if isinstance(success, dict):
@@ -599,6 +605,21 @@ def _call_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
             f"{path_[-1]!r} does not apply to a step with '{kind}:': it starts no run; remove it",
             key=True,
         )
+
+
+def _header_problems(doc: Document, where: Path, headers: Any) -> Iterator[Problem]:
+    """Each header a webhook could not send, at its name or its value, never quoting it."""
+    if not isinstance(headers, dict):
+        return
+    for name, value in headers.items():
+        if isinstance(name, str) and (problem := header_name_problem(name)):
+            yield doc.problem((*where, name), problem, key=True)
+        elif (
+            isinstance(value, str)
+            and not isinstance(value, Unset)
+            and (problem := header_value_problem(value))
+        ):
+            yield doc.problem((*where, name), problem)
 
 
 def _cycle_problems(doc: Document, steps: list[Any], names: dict[str, int]) -> Iterator[Problem]:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.durations import MAX_DURATION
+from runner.errors import UsageError
 from runner.jobs import job_kind
 from runner.plan import Plan
 from runner.plan.loader import load_plan
@@ -30,11 +31,19 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 def check(path: Path) -> Plan | None:
-    """Load; every outcome is a plan or located problems, never another exception."""
+    """Load; every outcome is a plan or located problems, never another exception, but the
+    refusal of a plan with targets and no default_target (the run needs --target)."""
+    refused = None
     try:
         return load_plan(str(path), environ={})
     except InvalidPlan as invalid:
         problems = invalid.problems
+    except UsageError as error:
+        problems, refused = [], str(error)
+    if refused is not None:
+        untargeted = rf"{re.escape(str(path))} has targets \([^\n]+\) and no default_target: "
+        assert re.fullmatch(untargeted + "choose one with --target NAME", refused), refused
+        return None
     assert problems
     for problem in problems:
         assert PROBLEM.match(str(problem)), str(problem)
@@ -220,3 +229,11 @@ def within_bounds(plan: Plan) -> None:
         expect: tuple[object, ...] = step.success.expect  # typed str: checked, not assumed
         assert all(isinstance(e, str) and len(e) <= 1000 for e in expect)
     assert describe(plan, url=plan.fusion.url, url_source="the plan")
+
+
+def test_an_example_with_targets_and_no_default_target_is_refused_as_the_run_would(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text((EXAMPLES / "nightly-reindex.yaml").read_text().replace("default_target:", "#"))
+    assert check(path) is None

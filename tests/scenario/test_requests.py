@@ -13,9 +13,9 @@ from runner.emulator.model import EmulatedFusion
 from runner.emulator.scenario import Scenario
 from runner.engine import Engine
 from runner.engine.preflight import Readiness
-from runner.events import Answered, Retrying
+from runner.events import Answered, RetriesUnused, Retrying
 from runner.fusion import CallAnswer, ErrorKind, FusionError
-from runner.plan import Call
+from runner.plan import Call, RetryOn
 from runner.plan.loader import load_plan
 from runner.reasons import AnswerUnknown
 from runner.report.console import _run_cell
@@ -281,3 +281,17 @@ def test_the_example_keeps_the_alias_and_tells_the_team_when_the_index_is_short(
         "hooks.example.com",
         "alias-swap failed: the products alias was not moved",
     )
+
+
+def test_retries_left_unused_by_a_request_name_what_fails_a_request() -> None:
+    failing = call_step(
+        "count", path=SELECT, retries=2, expect=("body.response.numFound > `200000`",)
+    )
+    refused = call_step("gone", path="/api/nope", retries=1, retry_on=frozenset({RetryOn.CRITERIA}))
+    result = run([failing, refused], Scenario(collections={"products_v2": 150_000}))
+    assert result.lines(RetriesUnused) == [
+        "count: 2 retries left unused: retry_on [state] does not retry an expect that does "
+        "not hold; add criteria to retry_on to retry it",
+        "gone: 1 retry left unused: retry_on [criteria] does not retry an answer whose status "
+        "is not accepted; add state to retry_on to retry it",
+    ]

@@ -269,6 +269,19 @@ def test_a_for_each_name_is_one_no_other_step_may_have(write_plan: WritePlan) ->
     ]
 
 
+def test_a_step_after_a_for_each_with_the_name_of_one_of_its_steps_is_a_duplicate_alone(
+    write_plan: WritePlan,
+) -> None:
+    assert problems(
+        write_plan,
+        "version: 1\nsteps:\n  - name: crawl\n    job: a-${{ item }}\n    for_each: [x, z]\n"
+        "  - name: crawl-x\n    job: b\n",
+    ) == [
+        "plan.yaml:6:11: $.steps[1].name: duplicate step name 'crawl-x' (first at line 3): "
+        "give one of them a distinct 'name:'"
+    ]
+
+
 # --- templates: and extends: ---------------------------------------------------------------------
 
 TEMPLATES = """\

@@ -11,7 +11,7 @@ import pytest
 
 from runner.fusion import ErrorKind, FusionError
 from runner.fusion.client import FusionClient
-from runner.fusion.transport import Answer
+from runner.fusion.transport import Answer, Failure, TransportError
 from runner.plan import Auth, Call, CallKind
 
 SECRET = "pa55-w0rd-xyz"
@@ -115,3 +115,44 @@ def test_refused_credentials_and_a_redirect_are_errors_naming_the_path_without_i
         assert raised.value.kind is kind
         assert "q=secret" not in str(raised.value)
         assert str(raised.value).startswith("GET https://fusion.example.com/api/solr/c/select: ")
+
+
+class Unreachable:
+    """A transport that never connects."""
+
+    def send(self, method: str, url: str, **_: Any) -> Answer:
+        raise TransportError(Failure.REFUSED, "Connection refused")
+
+
+def test_a_lost_request_and_the_verbose_log_name_the_path_without_its_query() -> None:
+    call = Call(
+        kind=CallKind.REQUEST,
+        method="GET",
+        target="/api/solr/c/select?q=secret",
+        params=(("fq", "hidden"),),
+    )
+    logged: list[str] = []
+    lost = FusionClient(
+        url="https://fusion.example.com/",
+        auth=Auth.NONE,
+        environ={},
+        transport=Unreachable(),
+        log=logged.append,
+    )
+    with pytest.raises(FusionError) as raised:
+        lost.call(call)
+    assert str(raised.value) == (
+        "GET https://fusion.example.com/api/solr/c/select: cannot connect (Connection refused)"
+    )
+    answered = FusionClient(
+        url="https://fusion.example.com/",
+        auth=Auth.NONE,
+        environ={},
+        transport=Capture(),
+        log=logged.append,
+    )
+    answered.call(call)
+    assert [line.rsplit(" (", 1)[0] for line in logged] == [
+        "GET https://fusion.example.com/api/solr/c/select: cannot connect (Connection refused)",
+        "GET https://fusion.example.com/api/solr/c/select: 200 OK",
+    ]

@@ -194,3 +194,22 @@ def test_a_webhook_is_https_unless_insecure_and_holds_no_user() -> None:
     assert webhook_problem("https://h:port/", insecure=False) == (
         "a webhook's URL cannot be read: write it as https://host/path"
     )
+
+
+def test_a_header_that_cannot_be_sent_is_refused_at_its_place_without_its_value(
+    write_plan: WritePlan,
+) -> None:
+    plan = write_plan(
+        "version: 1\nvariables: {HOOK_TOKEN: null}\nsteps:\n  - name: notify\n    webhook:\n"
+        "      url: https://hooks.example.com/T0\n"
+        "      headers: {Authorization: 'Bearer ${HOOK_TOKEN}', 'X Team': search}\n"
+    )
+    with pytest.raises(InvalidPlan) as raised:
+        load_plan(plan, environ={"HOOK_TOKEN": "s3cr3t\n"})  # as read from a file
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"{plan}:7:32: $.steps[0].webhook.headers.Authorization: a header value may not hold a "
+        "line break or another control character, nor begin or end with white space: remove "
+        "them (a variable's value may end with a line break)",
+        f'{plan}:7:56: $.steps[0].webhook.headers["X Team"]: a header name is letters, digits '
+        "and !#$%&'*+-.^_`|~ only: write it so",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from runner.plan.loader import load_plan
@@ -30,9 +31,10 @@ def test_a_comment_and_the_layout_change_no_setting(tmp_path: Path) -> None:
 
 def test_every_setting_a_resume_takes_is_one_of_the_plan_or_of_a_step(tmp_path: Path) -> None:
     path = tmp_path / "plan.yaml"
-    path.write_text(PLAN)
+    path.write_text(PLAN + "  - name: swap\n    request: {method: POST, path: /api/x}\n")
     resolved = settings(load_plan(str(path)))
-    assert set(resolved["plan"]) | set(resolved["steps"]["crawl"]) >= ADJUSTABLE
+    step, call = resolved["steps"]["crawl"], resolved["steps"]["swap"]
+    assert set(resolved["plan"]) | set(step) | set(call) >= ADJUSTABLE
 
 
 def test_each_change_is_named_with_both_values_in_the_plans_words(tmp_path: Path) -> None:
@@ -49,4 +51,55 @@ def test_each_change_is_named_with_both_values_in_the_plans_words(tmp_path: Path
         ("step crawl: timeout 1h -> 2h30m", True),
         ("step train: timeout 1h -> 2h30m", True),
         ("step train: success.min_documents 10 -> 5", False),
+    ]
+
+
+CALLS = """\
+version: 1
+name: calls
+variables:
+  HOOK_TOKEN: null
+  QUERY: null
+steps:
+  - name: count
+    request:
+      path: /api/solr/products/select
+      params: {q: "${QUERY}", rows: 0}
+  - name: notify
+    webhook:
+      url: https://hooks.example.com/services/${HOOK_TOKEN}
+      headers: {Authorization: "Bearer ${HOOK_TOKEN}"}
+      body: {text: "token ${HOOK_TOKEN}"}
+"""
+
+
+def test_what_a_call_sends_is_kept_without_a_value_and_a_change_to_it_is_named_without_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(CALLS)
+    before = settings(load_plan(str(path), environ={"HOOK_TOKEN": "s3cr3t-1", "QUERY": "q-1"}))
+    after = settings(load_plan(str(path), environ={"HOOK_TOKEN": "s3cr3t-2", "QUERY": "q-2"}))
+    kept = json.dumps([before, after])
+    assert [secret for secret in ("s3cr3t", "q-1", "q-2") if secret in kept] == []
+    assert [(change.text, change.adjustable) for change in changes(before, after)] == [
+        ("step count: call.sends changed (its values are not shown)", False),
+        ("step notify: call.sends changed (its values are not shown)", False),
+    ]
+    assert before["steps"]["notify"]["call.sent"] == "hooks.example.com"
+    assert before["steps"]["count"]["call.params"] == ["q", "rows"]
+
+
+def test_repeat_safe_the_fix_a_lost_answer_names_is_taken_by_a_resume(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    swap = (
+        "version: 1\nsteps:\n  - name: swap\n    request:\n      method: POST\n"
+        "      path: /api/solr/admin/collections\n"
+    )
+    path.write_text(swap)
+    before = settings(load_plan(str(path)))
+    path.write_text(swap + "      repeat_safe: true\n")
+    found = changes(before, settings(load_plan(str(path))))
+    assert [(change.text, change.adjustable) for change in found] == [
+        ("step swap: call.repeat_safe false -> true", True)
     ]

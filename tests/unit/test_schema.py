@@ -125,12 +125,15 @@ def test_the_walk_finds_every_setting() -> None:
 def test_a_value_that_is_not_free_text_may_be_a_variable(
     path: tuple[str, ...], schema: dict[str, Any]
 ) -> None:
-    """So that check-jsonschema and editors pass `retries: ${RETRIES:-2}` as fusion-run does."""
+    """So that check-jsonschema and editors pass `retries: ${RETRIES:-2}` as fusion-run does,
+    and `allow_failure: ${{ item.optional }}` in a for_each step."""
     if accepts(schema, "any text at all"):
         return
     for reference in ("${X}", "${RETRIES:-2}", "${URL:-https://h.example}", "${X:-}"):
         assert accepts(schema, reference), (path, reference)
-    for not_one in ("$${X}", "${X}y", "${1X}", "${X-2}", "${X:-}}"):
+    for placeholder in ("${{ item }}", "${{item.optional}}", "${{ item.max-docs }}"):
+        assert accepts(schema, placeholder), (path, placeholder)
+    for not_one in ("$${X}", "${X}y", "${1X}", "${X-2}", "${X:-}}", "${{ items }}", "${{ item }}x"):
         assert not accepts(schema, not_one), (path, not_one)
 
 

@@ -199,3 +199,20 @@ def test_the_resume_command_carries_from() -> None:
     assert options.resume_command() == (
         "fusion-run p.yaml --resume fusion-run-report.json --from train"
     )
+
+
+def test_the_name_of_a_for_each_step_selects_every_step_it_made(write_plan: WritePlan) -> None:
+    plan = load_plan(
+        write_plan(
+            "version: 1\nsteps:\n  - name: crawl\n    job: datasource:${{ item }}\n"
+            "    for_each: [shop, docs]\n  - job: aggregate\n  - job: train\n"
+        )
+    )
+    assert selected_steps(plan, ("crawl",)) == frozenset({"crawl-shop", "crawl-docs"})
+    assert selected_steps(plan, ("crawl+",)) == frozenset(
+        {"crawl-shop", "crawl-docs", "aggregate", "train"}
+    )
+    assert selected_steps(plan, (), ("crawl",)) == frozenset({"aggregate", "train"})
+    assert selected_steps(plan, (), (), "crawl") == frozenset(
+        {"crawl-shop", "crawl-docs", "aggregate", "train"}
+    )

@@ -201,3 +201,16 @@ def test_the_resume_command_names_the_target() -> None:
     assert options.resume_command() == (
         "fusion-run p.yaml --resume fusion-run-report.json --target prod"
     )
+
+
+def test_graph_of_a_report_of_another_target_names_the_target(write_plan: WritePlan) -> None:
+    plan = write_plan(PLAN.replace("min_documents: ${MIN_DOCS}", "min_documents: 0"))
+    assert invoke(plan, "--emulate", "--target", "dev", "--report", "dev.json").exit_code == 0
+    drawn = invoke(plan, "--graph", "mermaid", "--report", "dev.json", "--target", "prod")
+    assert (drawn.exit_code, drawn.stderr) == (
+        2,
+        "fusion-run: --report dev.json: that report's run had target dev, not prod: draw it "
+        "with --target dev\n",
+    )
+    again = invoke(plan, "--graph", "mermaid", "--report", "dev.json", "--target", "dev")
+    assert again.exit_code == 0, again.stderr
