@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.durations import format_duration
+from runner.engine.calling import call_record
 from runner.engine.scheduler import Scheduler
 from runner.outcomes import Outcome
 from runner.plan import (
@@ -274,6 +275,8 @@ def _step_document(step: Step, *, selected: bool) -> dict[str, Any]:
         else {"seconds": warn_after.seconds, "times": warn_after.times},
         "stall_after": step.stall_after,
         "on_stall": str(step.on_stall),
+        "allowed_failures": str(step.allowed_failures),
+        "call": None if step.call is None else call_record(step.call).to_dict(),
     }
 
 

@@ -234,6 +234,8 @@ def test_the_dry_run_as_json(write_plan: WritePlan) -> None:
         "warn_after": None,
         "stall_after": None,
         "on_stall": "warn",
+        "allowed_failures": "pass",
+        "call": None,
     }
     assert [(s["name"], s["selected"], s["on_running"]) for s in document["steps"][1:4]] == [
         ("crawl-shop", True, "adopt"),

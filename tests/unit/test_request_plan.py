@@ -3,13 +3,15 @@ refusal points; a request never leaves the plan's Fusion."""
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from runner.plan import Call, CallKind, RunIf
 from runner.plan.calls import path_problem, webhook_problem
 from runner.plan.loader import load_plan
 from runner.plan.problems import InvalidPlan
-from runner.report.describe import describe
+from runner.report.describe import describe, dry_run_document
+from runner.schemas import load_schema
 from tests.helpers.paths import WritePlan
 
 
@@ -94,6 +96,32 @@ def test_the_dry_run_shows_what_each_sends_and_never_a_value(write_plan: WritePl
     assert "token" not in text
     assert "CREATEALIAS" not in text
     assert "search" not in text
+
+
+def test_the_dry_run_document_says_what_each_step_sends(write_plan: WritePlan) -> None:
+    document = dry_run_document(
+        load_plan(write_plan(PLAN)), url="https://f.example.com", url_source="the plan"
+    )
+    jsonschema.Draft202012Validator(load_schema("dry-run.schema.json")).validate(document)
+    calls = {step["name"]: step["call"] for step in document["steps"]}
+    assert calls["evaluate"] is None
+    assert calls["count"] == {
+        "kind": "request",
+        "method": "GET",
+        "sent": "/api/solr/products_v2/select",  # its query left out
+        "params": [],
+        "body": False,
+        "repeat_safe": True,
+    }
+    assert calls["notify"] == {
+        "kind": "webhook",
+        "method": "POST",
+        "sent": "hooks.example.com",
+        "params": [],
+        "body": True,
+        "repeat_safe": False,
+    }
+    assert "token" not in str(document)
 
 
 def test_a_request_step_needs_a_name_and_refuses_the_settings_about_a_run(
