@@ -17,6 +17,7 @@ from runner import wording
 from runner.durations import format_duration
 from runner.outcomes import Outcome
 from runner.plan import Plan
+from runner.reasons import PlanRefused
 from runner.redact import one_line, strip_controls
 from runner.report.cells import attempts_story, counters, reason_and_story
 from runner.result import PlanResult, StepResult, warning_record
@@ -232,6 +233,9 @@ def closing_line(result: PlanResult, report: str) -> str:
         if result.unrecorded is None
         else f"The report {report} could not be written: its final state follows"
     )
+    if isinstance(result.error, PlanRefused):  # stopped before anything ran: say why
+        why = wording.text(result.error)
+        return f"fusion-run: plan {result.plan_name} {result.outcome}: {why}. {where}"
     return f"fusion-run: plan {result.plan_name} {result.outcome}{took}: {tally}. {where}"
 
 

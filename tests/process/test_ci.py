@@ -123,16 +123,19 @@ def test_the_action_sets_its_outputs_from_the_run(tmp_path: Path) -> None:
     ]
 
 
-def test_the_action_says_when_fusion_run_wrote_no_report(tmp_path: Path) -> None:
+def test_the_action_says_why_a_plan_did_not_run(tmp_path: Path) -> None:
+    """An earlier run's green report is replaced by one that says the plan did not run, and the
+    outputs say so, not the earlier outcome."""
     (tmp_path / "fusion-run-report.json").write_text("{}")  # an earlier run's: not this one's
     os.utime(tmp_path / "fusion-run-report.json", (0, 0))
     code, found = _run_step(tmp_path, {"plan": "missing.yaml"})
     assert code == 2
     assert found == {
         "exit-code": "2",
-        "outcome": "not_run",
+        "outcome": "failed",
         "failed-steps": "[]",
-        "summary": "fusion-run exited 2 and wrote no report fusion-run-report.json",
+        "summary": "fusion-run: plan missing failed: the plan did not run: missing.yaml: cannot "
+        "read the plan: no such file. Report: fusion-run-report.json",
     }
 
 
