@@ -111,9 +111,10 @@ HOSTILE = [
     *("${SET}", "${SET:-2}", "'${SET}'", "${1X}", "${", "$${X}", "[1, a, 1.0, {a: 1}, {a: 1.0}]"),
     *('"' + "(" * 600 + "a" + ")" * 600 + '"', '"' + "a" * 1001 + '"', '"' + "!" * 51 + 'a"'),
     *('"' + "a[*]." * 300 + 'b"', '"a[' + "9" * 5000 + ']"', "[a, a, b]", "{}", "[]", "null"),
-    # Issue 21's fuzzing: empty tagged scalars, flow collections and JSON literals nested hundreds
-    # of levels, integers past Python's 4,300 digits, durations of thousands of leading zeros, and
-    # plain scalars that YAML 1.1 reads as other values (refused) or that YAML 1.2 reads as numbers.
+    # What fuzzing --validate found: empty tagged scalars, flow collections and JSON literals
+    # nested hundreds of levels, integers past Python's 4,300 digits, durations of thousands of
+    # leading zeros, and plain scalars that YAML 1.1 reads as other values (refused) or that YAML
+    # 1.2 reads as numbers.
     *("!!int ''", "!!int _", "!!float ''", "!!float _", "!!bool ''", "!!null x", "9" * 4301),
     *("[" * 999 + "]" * 999, "[" * 5000 + "]" * 5000, "{a: " * 500 + "b" + "}" * 500),
     *('"a == `' + "[" * 989 + '`"', '"`' + "[" * 40 + "]" * 40 + '` == a"', "-" + "0" * 5000),
