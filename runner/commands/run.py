@@ -71,9 +71,9 @@ def main(
     clock: WakingClock | None = None,
 ) -> int:
     """Run the plan on `clock` (the real one unless given: tests give a fake one, that an
-    emulator started here with --emulate shares). The report and JUnit of an earlier run are
-    removed first (but the report a resume reads), and a stop before the plan begins writes its
-    own: no earlier run's success outlives this run, however it ends."""
+    emulator started here with --emulate shares). The report, JUnit and HTML page of an earlier
+    run are removed first (but the report a resume reads), and a stop before the plan begins
+    writes its report and JUnit: no earlier run's success outlives this run, however it ends."""
     clock = SystemClock() if clock is None else clock
     _remove_earlier(options)
     reached = _Reached()
@@ -86,9 +86,11 @@ def main(
 
 
 def _remove_earlier(options: Options) -> None:
-    """Remove the report and the JUnit file an earlier run left, but the report --resume reads:
-    a run killed before it writes its own must not leave an earlier run's outcome in place."""
-    for path in (None if _resumed_in_place(options) else options.report, options.junit):
+    """Remove the report, JUnit file and HTML page an earlier run left, but the report --resume
+    reads: a run killed before it writes its own must not leave an earlier run's outcome in
+    place."""
+    kept = _resumed_in_place(options)
+    for path in (None if kept else options.report, options.junit, options.html):
         if path is not None and Path(path).is_file():
             with contextlib.suppress(OSError):  # a report that cannot be written says so later
                 Path(path).unlink()

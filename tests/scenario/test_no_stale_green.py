@@ -105,11 +105,14 @@ def test_a_run_killed_in_preflight_leaves_no_earlier_outputs(
     def killed(engine: Engine) -> None:
         raise Killed
 
+    assert invoke(plan, "--emulate", *OUTPUTS, "--html", "r.html").exit_code == 0
+    assert "succeeded" in Path("r.html").read_text()
     monkeypatch.setattr(Engine, "preflight", killed)
     with pytest.raises(Killed):
-        invoke(plan, "--emulate", *OUTPUTS)
+        invoke(plan, "--emulate", *OUTPUTS, "--html", "r.html")
     assert not Path("r.json").exists()
     assert not Path("j.xml").exists()
+    assert not Path("r.html").exists()
 
 
 def test_a_refused_resume_keeps_the_report_it_reads(write_plan: WritePlan) -> None:
