@@ -6,8 +6,8 @@ as a child process that gets the signals this one gets (a cancelled workflow's r
 it appends the action's outputs to `$GITHUB_OUTPUT` and exits as fusion-run did:
 
 - `exit-code`: fusion-run's exit code;
-- `outcome`: the plan's outcome as the report of this run says it, `not_run` when the run wrote
-  no report (an invalid plan, `--validate`, `--check`);
+- `outcome`: the plan's outcome as the report of this run says it (`failed` for a plan refused
+  before anything ran), `not_run` when the run wrote no report (`--validate`, `--check`);
 - `failed-steps`: the steps that failed, timed out, were cancelled or were left running and were
   not allowed to fail, as a JSON array of their names (`[]` for none);
 - `summary`: the run's last console line (`fusion-run: plan nightly failed in 10s: ...`), or what
