@@ -53,7 +53,7 @@ class Declared:
         if target is None:
             if known and self.default_target is None and required:
                 raise UsageError(
-                    f"{file} has targets ({', '.join(known)}) and no default_target: "
+                    f"{file} has targets ({listed(known)}) and no default_target: "
                     "choose one with --target NAME"
                 )
             return self.default_target
@@ -66,9 +66,19 @@ class Declared:
             close = difflib.get_close_matches(target, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise UsageError(
-                f"--target {target}: {file} has no such target{hint}; it has {', '.join(known)}"
+                f"--target {target}: {file} has no such target{hint}; it has {listed(known)}"
             )
         return target
+
+
+LISTED = 10  # names a message lists before it counts the rest
+
+
+def listed(names: list[str]) -> str:
+    """`names` for a message: the first LISTED, then how many more (a plan may have thousands)."""
+    if len(names) <= LISTED:
+        return ", ".join(names)
+    return f"{', '.join(names[:LISTED])} and {len(names) - LISTED} more"
 
 
 def declarations(root: yaml.Node, file: str) -> Declared:
@@ -106,7 +116,7 @@ def declarations(root: yaml.Node, file: str) -> Declared:
         close = difflib.get_close_matches(chosen.value, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         has = (
-            f"the plan has {', '.join(known)}"
+            f"the plan has {listed(known)}"
             if known
             else "the plan has no targets: add targets:, or remove default_target"
         )

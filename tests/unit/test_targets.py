@@ -98,6 +98,23 @@ def test_a_target_must_be_chosen_and_known(
         assert not Path("fusion-run-report.json").exists()
 
 
+def test_a_plan_of_many_targets_lists_ten_and_counts_the_rest(write_plan: WritePlan) -> None:
+    names = [f"t{number:02}" for number in range(30)]
+    targets = "".join(f"  {name}: {{}}\n" for name in names)
+    plan = write_plan(f"version: 1\ntargets:\n{targets}steps: [crawl]\n")
+    first = ", ".join(names[:10])
+    result = invoke(plan, "--dry-run")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"fusion-run: plan.yaml has targets ({first} and 20 more) and no default_target: "
+        "choose one with --target NAME\n",
+    )
+    result = invoke(plan, "--dry-run", "--target", "prod")
+    assert result.stderr == (
+        f"fusion-run: --target prod: plan.yaml has no such target; it has {first} and 20 more\n"
+    )
+
+
 def test_a_target_for_a_plan_without_targets_is_refused(write_plan: WritePlan) -> None:
     plan = write_plan("version: 1\nsteps: [crawl]\n")
     for action in ("--dry-run", "--validate"):
