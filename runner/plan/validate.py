@@ -554,14 +554,30 @@ def _gate_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
     """Each setting about a run on a `require:` step, at its key: a gate starts no run."""
     if "require" not in step or "job" in step:
         return
+    yield from _not_applying(
+        doc, index, step, "require", keys=NOT_FOR_GATES, success_keys=NOT_FOR_GATES_SUCCESS
+    )
+
+
+def _not_applying(
+    doc: Document,
+    index: int,
+    step: dict[str, Any],
+    kind: str,
+    *,
+    keys: tuple[str, ...],
+    success_keys: tuple[str, ...],
+) -> Iterator[Problem]:
+    """Each of `keys` (and `success_keys` under `success:`) the step sets, at its key: a step
+    with `kind:` starts no run, and they are settings about a run."""
     success = step.get("success")
-    found: list[Path] = [("steps", index, key) for key in NOT_FOR_GATES if key in step]
+    found: list[Path] = [("steps", index, key) for key in keys if key in step]
     if isinstance(success, dict):
-        found += [("steps", index, "success", k) for k in NOT_FOR_GATES_SUCCESS if k in success]
+        found += [("steps", index, "success", k) for k in success_keys if k in success]
     for path in found:
         yield doc.problem(
             path,
-            f"{path[-1]!r} does not apply to a step with 'require:': it starts no run; remove it",
+            f"{path[-1]!r} does not apply to a step with '{kind}:': it starts no run; remove it",
             key=True,
         )
 
@@ -595,16 +611,9 @@ def _call_problems(doc: Document, index: int, step: dict[str, Any]) -> Iterator[
         if message:
             yield doc.problem(("steps", index, kind, key), message)
     yield from _header_problems(doc, ("steps", index, kind, "headers"), call.get("headers"))
-    success = step.get("success")
-    found: list[Path] = [("steps", index, key) for key in NOT_FOR_CALLS if key in step]
-    if isinstance(success, dict):
-        found += [("steps", index, "success", k) for k in NOT_FOR_CALLS_SUCCESS if k in success]
-    for path_ in found:
-        yield doc.problem(
-            path_,
-            f"{path_[-1]!r} does not apply to a step with '{kind}:': it starts no run; remove it",
-            key=True,
-        )
+    yield from _not_applying(
+        doc, index, step, kind, keys=NOT_FOR_CALLS, success_keys=NOT_FOR_CALLS_SUCCESS
+    )
 
 
 def _header_problems(doc: Document, where: Path, headers: Any) -> Iterator[Problem]:

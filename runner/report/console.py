@@ -15,7 +15,7 @@ from typing import TextIO
 from runner import events as ev
 from runner import wording
 from runner.durations import format_duration
-from runner.outcomes import Outcome
+from runner.outcomes import FAILURES, Outcome
 from runner.plan import Plan
 from runner.reasons import PlanRefused
 from runner.redact import one_line, strip_controls
@@ -24,7 +24,6 @@ from runner.result import PlanResult, StepResult, warning_record
 
 _CLEAR = "\r\x1b[K"
 REDRAW_EVERY = 1.0  # seconds between redraws of the live line
-_TROUBLE = (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
 _SILENT = (ev.PlanStarted, ev.StartRequested, ev.Tick, ev.PlanEnded)  # no line of their own
 _VERBOSE = (ev.FinalStatus,)  # only with --verbose
 HEARTBEAT = 300.0  # seconds between heartbeat lines of a run, by default
@@ -179,13 +178,13 @@ class Console:
             s
             for s in result.steps
             if (
-                (s.outcome in _TROUBLE and not s.allow_failure)
+                (s.outcome in FAILURES and not s.allow_failure)
                 or (s.outcome is None and s.attempts)
                 or (s.outcome is Outcome.SKIPPED and s.fails_the_plan)
             )
             and s.reason is not None
         ]  # a run left going fails the plan too, as a required step skipped does: it is said why
-        allowed = [s for s in result.steps if s.allow_failure and s.outcome in _TROUBLE]
+        allowed = [s for s in result.steps if s.allow_failure and s.outcome in FAILURES]
         retried = [
             (step.name, story)
             for step, record in zip(result.steps, records, strict=True)
@@ -297,7 +296,7 @@ class Beats:
 
 def allowed_end(event: ev.Event, result: PlanResult) -> bool:
     """`event` ends a step that failed as `allow_failure` let it: a warning, not a failure."""
-    if not isinstance(event, ev.StepEnded) or event.outcome not in _TROUBLE or not event.step:
+    if not isinstance(event, ev.StepEnded) or event.outcome not in FAILURES or not event.step:
         return False
     return result.step(event.step).allow_failure
 
@@ -311,7 +310,7 @@ def _outcome_cell(step: StepResult) -> str:
     """The OUTCOME column: the outcome, `(allowed)` after an allowed failure's."""
     if step.outcome is None:
         return "running"
-    allowed = step.allow_failure and step.outcome in _TROUBLE
+    allowed = step.allow_failure and step.outcome in FAILURES
     return f"{step.outcome} (allowed)" if allowed else str(step.outcome)
 
 
