@@ -20,7 +20,7 @@ from runner.clock import format_time, parse_time
 from runner.criteria import Criterion
 from runner.events import Event, FusionMayStart
 from runner.facts import criterion_fact, criterion_from_fact, from_fact, to_fact
-from runner.outcomes import AttemptOutcome, Outcome, PlanOutcome
+from runner.outcomes import FAILURES, AttemptOutcome, Outcome, PlanOutcome
 from runner.reasons import (
     Cause,
     NotSelected,
@@ -308,6 +308,12 @@ class StepResult:
         if self.allow_failure or self.excused:
             return False
         return self.outcome is not Outcome.SUCCEEDED
+
+    @property
+    def failed_as_allowed(self) -> bool:
+        """It failed, timed out or was cancelled as `allow_failure` let it: a warning in every
+        output, never a failure. One skipped is skipped, as any other."""
+        return self.allow_failure and self.outcome in FAILURES
 
     @property
     def status(self) -> str:

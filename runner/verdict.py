@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from runner import wording
 from runner.errors import ExitCode
-from runner.outcomes import FAILURES, PlanOutcome
+from runner.outcomes import PlanOutcome
 from runner.reasons import (
     Interrupted,
     JobsMissing,
@@ -76,11 +76,7 @@ def verdict(result: PlanResult) -> Verdict:
 def allowed(result: PlanResult) -> tuple[tuple[str, str], ...]:
     """The steps that failed as `allow_failure` let them (failed, timed out or cancelled): each
     is a warning in every output, never a failure. One skipped is skipped, as any other."""
-    return tuple(
-        (step.name, step.status)
-        for step in result.steps
-        if step.allow_failure and step.outcome in FAILURES
-    )
+    return tuple((step.name, step.status) for step in result.steps if step.failed_as_allowed)
 
 
 def judged(result: PlanResult) -> Judged:

@@ -31,7 +31,7 @@ from datetime import datetime
 
 from runner.engine.calling import call_record
 from runner.engine.phases import LONG_AGO, Before, PickingUp, StepState, Verifying
-from runner.outcomes import AttemptOutcome, Outcome
+from runner.outcomes import FAILURES, AttemptOutcome, Outcome
 from runner.plan import Plan, RunIf, Step
 from runner.plan.resolved import settings
 from runner.reasons import (
@@ -137,11 +137,7 @@ def _still_failed(states: Mapping[str, StepState], out: list[str], begun: Beginn
     ones it has as skipped for that failure. A skip whose failed upstream runs again now is
     stale: that step is left out as any other. Each skip comes after the failure it follows."""
     ended = {name: begun.earlier[name] for name in out if name in begun.earlier}
-    failed = [
-        name
-        for name, record in ended.items()
-        if record.outcome in (Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED)
-    ]
+    failed = [name for name, record in ended.items() if record.outcome in FAILURES]
     skipped = [
         name
         for name, record in ended.items()

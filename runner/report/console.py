@@ -184,7 +184,7 @@ class Console:
             )
             and s.reason is not None
         ]  # a run left going fails the plan too, as a required step skipped does: it is said why
-        allowed = [s for s in result.steps if s.allow_failure and s.outcome in FAILURES]
+        allowed = [s for s in result.steps if s.failed_as_allowed]
         retried = [
             (step.name, story)
             for step, record in zip(result.steps, records, strict=True)
@@ -310,8 +310,7 @@ def _outcome_cell(step: StepResult) -> str:
     """The OUTCOME column: the outcome, `(allowed)` after an allowed failure's."""
     if step.outcome is None:
         return "running"
-    allowed = step.allow_failure and step.outcome in FAILURES
-    return f"{step.outcome} (allowed)" if allowed else str(step.outcome)
+    return f"{step.outcome} (allowed)" if step.failed_as_allowed else str(step.outcome)
 
 
 def _run_cell(step: StepResult) -> str:
